@@ -1,0 +1,114 @@
+# brunt — top-level Makefile.
+#
+# Shaped like redis's src/Makefile: warnings, optimisation and debug flags are kept
+# apart so each can be overridden alone; dependency files come from -MMD; output is
+# quiet unless V=1.  Everything is built under build/ (or $(BUILD) when set).
+#
+#   make                 build build/brunt
+#   make check           unit tests (Criterion) + end-to-end tests + brief fuzzing
+#   make demo            install what is missing, build, run the built-in demo
+#   make bench           benchmarks against peers (wrk), not part of check
+#   make SANITIZE=address,undefined check
+#   make install PREFIX=/usr/local
+
+PREFIX   ?= /usr/local
+BUILD    ?= build
+CC       ?= cc
+PKGS     := libfyaml openssl
+
+STD      := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wpointer-arith -Wformat=2 \
+            -Wno-missing-field-initializers
+OPT      ?= -O2
+DEBUG    ?= -g
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+ifneq ($(SANITIZE),)
+SAN      := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT      := -O1
+BUILD    := build-san
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS_ALL  = $(STD) $(WARN) $(OPT) $(DEBUG) $(SAN) -Isrc $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+LDFLAGS_ALL = $(SAN) -pthread $(LDFLAGS)
+LIBS_ALL    = $(PKG_LIBS) -lm $(LIBS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC  := $(filter-out src/brunt.c,$(shell find src -name '*.c' | sort))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(shell find tests/unit -name '*.c' | sort)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+BIN      := $(BUILD)/brunt
+LIB      := $(BUILD)/libbrunt.a
+UNIT     := $(BUILD)/unit-tests
+
+.PHONY: all check unit e2e fuzz demo bench install clean setup format format-check
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/src/brunt.o $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+$(UNIT): $(TEST_OBJ) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) -lcriterion
+
+# The whole suite: unit tests, then the binary end to end, then each fuzz target briefly.
+check: unit e2e fuzz
+
+unit: $(UNIT)
+	$(Q)$(UNIT) --jobs 2
+
+e2e: $(BIN)
+	$(Q)BRUNT=$(abspath $(BIN)) tests/e2e/run.sh
+
+fuzz:
+	$(Q)scripts/fuzz.sh $(FUZZ_SRC)
+
+demo:
+	$(Q)scripts/setup.sh
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(BIN) demo --export demo-result.json
+
+bench: $(BIN)
+	$(Q)BRUNT=$(abspath $(BIN)) bench/run.sh
+
+setup:
+	$(Q)scripts/setup.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/brunt
+	install -m 644 docs/brunt.1 $(DESTDIR)$(PREFIX)/share/man/man1/brunt.1
+
+format:
+	clang-format -i $(shell find src tests -name '*.[ch]')
+
+format-check:
+	clang-format --dry-run --Werror $(shell find src tests -name '*.[ch]')
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/brunt.d

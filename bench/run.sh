@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# run.sh — `make bench`: brunt against wrk on the same nginx, on loopback.
+#
+# nginx (one worker, keep-alive, no access log, a small static body on /) runs pinned to
+# core 0; each load generator runs alone, pinned to core 1, with one thread and 64
+# connections (closed model) for BENCH_SECONDS (default 10). Rounds alternate which tool
+# goes first (BENCH_ROUNDS, default 3). Each tool's req/s comes from its own report (wrk:
+# "Requests/sec"; brunt: --export JSON .metrics.http_reqs.values.rate); CPU time is the
+# generator process's user+system time from getrusage(RUSAGE_CHILDREN) around it.
+# Then an open-model check: brunt alone at 20,000 req/s on one thread.
+#
+# Prints each round, the medians, the ratio brunt/wrk and CPU-µs per request, and the
+# verdict against the bars of issue 2. Exit status: 0 when it ran (whatever the figures),
+# 1 when something needed is missing or a tool failed. See bench/README.md.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+BRUNT=${BRUNT:-$here/../build/brunt}
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNECTIONS:-64}
+OPEN_RATE=${BENCH_RATE:-20000}
+
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+[[ -x $BRUNT ]] || die "no brunt binary at $BRUNT (run make first, or set BRUNT)"
+for tool in nginx wrk jq python3 taskset curl; do
+    command -v "$tool" >/dev/null 2>&1 || die "'$tool' is missing: run scripts/setup.sh"
+done
+[[ $SECONDS_PER_RUN =~ ^[0-9]+$ ]] && ((SECONDS_PER_RUN > 0)) || die "BENCH_SECONDS must be a whole number of seconds"
+
+# Pinning: server on core 0, generator on core 1. With one core there is nothing to pin.
+if (($(nproc) >= 2)); then
+    PIN_SERVER=(taskset -c 0)
+    PIN_GEN=(taskset -c 1)
+    pin_note="nginx on core 0, generators on core 1"
+else
+    PIN_SERVER=()
+    PIN_GEN=()
+    pin_note="one core: nothing pinned (figures are not comparable to the bars)"
+fi
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+work=$(mktemp -d "${TMPDIR:-/tmp}/brunt-bench.XXXXXX")
+chmod 755 "$work"
+nginx_pid=
+cleanup() {
+    if [[ -n $nginx_pid ]]; then
+        kill -TERM "$nginx_pid" 2>/dev/null || true
+        wait "$nginx_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/www" "$work/tmp"
+printf 'Hello from nginx: a small static body.\n' >"$work/www/index.html"
+chmod -R a+rX "$work/www"
+cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+master_process on;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+events {
+    worker_connections 4096;
+    multi_accept on;
+}
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 65;
+    keepalive_requests 100000000;
+    default_type text/html;
+    client_body_temp_path $work/tmp/body;
+    proxy_temp_path $work/tmp/proxy;
+    fastcgi_temp_path $work/tmp/fastcgi;
+    uwsgi_temp_path $work/tmp/uwsgi;
+    scgi_temp_path $work/tmp/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        root $work/www;
+        location / {
+            index index.html;
+        }
+    }
+}
+CONF
+"${PIN_SERVER[@]}" nginx -p "$work" -c "$work/nginx.conf" 2>"$work/nginx.stderr" &
+nginx_pid=$!
+url="http://127.0.0.1:$port/"
+for ((i = 0; i < 100; i++)); do
+    curl -sf -o /dev/null --max-time 1 "$url" && break
+    kill -0 "$nginx_pid" 2>/dev/null || die "nginx did not start: $(cat "$work/nginx.stderr" "$work/error.log" 2>/dev/null)"
+    sleep 0.1
+done
+curl -sf -o /dev/null --max-time 1 "$url" || die "nginx does not answer on $url"
+
+# cpu_run CPUFILE CMD...: run CMD, write its user+system CPU time in µs to CPUFILE,
+# return its exit status.
+cpu_run() {
+    python3 - "$@" <<'PY'
+import resource, subprocess, sys
+rc = subprocess.run(sys.argv[2:]).returncode
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as f:
+    f.write("%d\n" % round((ru.ru_utime + ru.ru_stime) * 1e6))
+sys.exit(rc if rc >= 0 else 128 - rc)
+PY
+}
+
+# run_wrk ROUND: prints "req/s requests cpu_us"
+run_wrk() {
+    local out=$work/wrk.$1.txt rps reqs cpu
+    cpu_run "$work/wrk.$1.cpu" "${PIN_GEN[@]}" wrk -t 1 -c "$CONNS" -d "${SECONDS_PER_RUN}s" "$url" \
+        >"$out" 2>&1 || die "wrk failed: $(tail -5 "$out")"
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    reqs=$(awk '/requests in/ { print $1 }' "$out")
+    cpu=$(cat "$work/wrk.$1.cpu")
+    [[ -n $rps && -n $reqs ]] || die "could not read wrk's output: $(cat "$out")"
+    if grep -q 'Socket errors\|Non-2xx' "$out"; then
+        printf 'bench: note: wrk reported errors in round %s: %s\n' "$1" \
+            "$(grep 'Socket errors\|Non-2xx' "$out" | tr -s ' ')" >&2
+    fi
+    echo "$rps $reqs $cpu"
+}
+
+# run_brunt ROUND: prints "req/s requests cpu_us"
+run_brunt() {
+    local json=$work/brunt.$1.json out=$work/brunt.$1.txt rps reqs cpu failed
+    cpu_run "$work/brunt.$1.cpu" "${PIN_GEN[@]}" "$BRUNT" run -q -t 1 -c "$CONNS" \
+        -d "${SECONDS_PER_RUN}s" --export "$json" "$url" >"$out" 2>&1 ||
+        die "brunt failed: $(tail -5 "$out")"
+    rps=$(jq -r '.metrics.http_reqs.values.rate' "$json")
+    reqs=$(jq -r '.metrics.http_reqs.values.count' "$json")
+    failed=$(jq -r '.metrics.http_req_failed.values.rate' "$json")
+    cpu=$(cat "$work/brunt.$1.cpu")
+    if [[ $failed != 0 ]]; then
+        printf 'bench: note: brunt saw failures in round %s: http_req_failed rate %s\n' "$1" "$failed" >&2
+    fi
+    echo "$rps $reqs $cpu"
+}
+
+printf 'brunt bench: %s against %s on %s (%s)\n' "$("$BRUNT" version 2>/dev/null | head -1)" \
+    "$(nginx -v 2>&1 | sed 's/.*: //')" "$url" "$pin_note"
+printf 'closed model: 1 thread, %d connections, %d s per run, %d rounds (order alternates)\n\n' \
+    "$CONNS" "$SECONDS_PER_RUN" "$ROUNDS"
+printf '%-6s %-6s %12s %12s %14s\n' round tool req/s requests CPU-us/req
+
+wrk_rps=() brunt_rps=() wrk_cpr=() brunt_cpr=()
+for ((r = 1; r <= ROUNDS; r++)); do
+    if ((r % 2 == 1)); then order=(wrk brunt); else order=(brunt wrk); fi
+    for tool in "${order[@]}"; do
+        "run_$tool" "$r" >"$work/result"
+        read -r rps reqs cpu <"$work/result"
+        cpr=$(awk -v c="$cpu" -v n="$reqs" 'BEGIN { printf "%.3f", (n > 0) ? c / n : 0 }')
+        printf '%-6s %-6s %12.0f %12d %14s\n' "$r" "$tool" "$rps" "$reqs" "$cpr"
+        if [[ $tool == wrk ]]; then
+            wrk_rps+=("$rps") wrk_cpr+=("$cpr")
+        else
+            brunt_rps+=("$rps") brunt_cpr+=("$cpr")
+        fi
+    done
+done
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+m_wrk=$(median "${wrk_rps[@]}")
+m_brunt=$(median "${brunt_rps[@]}")
+c_wrk=$(median "${wrk_cpr[@]}")
+c_brunt=$(median "${brunt_cpr[@]}")
+ratio=$(awk -v a="$m_brunt" -v b="$m_wrk" 'BEGIN { printf "%.3f", a / b }')
+verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 1.0) ? "meets the bar (>= 1.00)" : "BELOW the bar (>= 1.00)" }')
+printf '\nmedian wrk   %10.0f req/s  %8.3f CPU-us/req\n' "$m_wrk" "$c_wrk"
+printf 'median brunt %10.0f req/s  %8.3f CPU-us/req\n' "$m_brunt" "$c_brunt"
+printf 'ratio brunt/wrk req/s: %s  %s\n' "$ratio" "$verdict"
+printf 'ratio brunt/wrk CPU per request: %s\n' \
+    "$(awk -v a="$c_brunt" -v b="$c_wrk" 'BEGIN { printf "%.3f", a / b }')"
+
+# Open model: can one worker hold 20,000 req/s on schedule?
+json=$work/open.json
+cpu_run "$work/open.cpu" "${PIN_GEN[@]}" "$BRUNT" run -q -t 1 -R "$OPEN_RATE" \
+    -d "${SECONDS_PER_RUN}s" --export "$json" "$url" >"$work/open.txt" 2>&1 ||
+    die "brunt (open model) failed: $(tail -5 "$work/open.txt")"
+read -r count dur_ms dropped p99 busy < <(jq -r '[.metrics.http_reqs.values.count,
+    .options.duration_ms, (.metrics.dropped_iterations.values.count // 0),
+    .metrics.http_req_latency.values["p(99)"], .meta.cpu.max_worker_busy] | @tsv' "$json")
+achieved=$(awk -v n="$count" -v d="$dur_ms" 'BEGIN { printf "%.1f", n / (d / 1000) }')
+pct=$(awk -v a="$achieved" -v t="$OPEN_RATE" 'BEGIN { printf "%.2f", 100 * a / t }')
+verdict=$(awk -v p="$pct" 'BEGIN { print (p >= 99 && p <= 101) ? "meets the bar (within 1%)" : "OUTSIDE the bar (within 1%)" }')
+printf '\nopen model: 1 thread, target %s req/s for %s s: %s requests = %s req/s (%s%%), dropped %s, p99 http_req_latency %s ms, busiest worker %s of a core\n' \
+    "$OPEN_RATE" "$SECONDS_PER_RUN" "$count" "$achieved" "$pct" "$dropped" "$p99" "$busy"
+printf 'open model: %s\n' "$verdict"

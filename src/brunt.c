@@ -1,0 +1,54 @@
+/*
+ * brunt — entry point: subcommand dispatch only.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "brunt %s — load testing and performance analysis\n"
+            "\n"
+            "usage: brunt <command> [flags]\n"
+            "\n"
+            "commands:\n"
+            "  run [flags] URL      drive load at URL (closed model -c, open model -R)\n"
+            "  serve [flags]        the built-in target service (auction API, faults)\n"
+            "  demo                 built-in target + an auction load, with the summary\n"
+            "  version              print the version\n"
+            "  help                 this text\n"
+            "\n"
+            "brunt <command> --help describes each command; see also brunt(1).\n",
+            BRUNT_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0) {
+        return cli_run(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        return cli_serve(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "demo") == 0) {
+        return cli_demo(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("brunt %s\n", BRUNT_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "brunt: unknown command '%s': expected run, serve, demo, version or help\n",
+            cmd);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,71 @@
+/*
+ * cli — one entry per subcommand.  Each takes the arguments from the subcommand's name
+ * on (argv[0] is "run", "serve", ...) and returns the process exit code (docs/brunt.1):
+ * 0 ok, 1 internal error, 2 usage or bad input, 3 target unreachable at start,
+ * 99 thresholds failed, 105 interrupted.  Only cli/ and output/ talk to the user.
+ */
+#ifndef BRUNT_CLI_CLI_H
+#define BRUNT_CLI_CLI_H
+
+#include <stddef.h>
+
+#include "engine/plan.h"
+
+#define BRUNT_VERSION "0.1.0"
+
+enum exit_code {
+    EXIT_OK = 0,
+    EXIT_INTERNAL = 1,
+    EXIT_USAGE = 2,
+    EXIT_UNREACHABLE = 3,
+    EXIT_THRESHOLDS = 99,
+    EXIT_INTERRUPTED = 105,
+};
+
+int cli_run(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+int cli_demo(int argc, char **argv);
+
+/* --- shared by the subcommands that build plans (cli/plan_build.c) --- */
+
+/* A request to add to a plan as one step. */
+struct request_def {
+    const char *method;
+    const char *url;        /* absolute URL */
+    const char *name;       /* the name tag; NULL = the URL */
+    const char *const *headers; /* "Name: value" strings */
+    size_t n_headers;
+    const char *body;
+    size_t body_len;
+    unsigned pipeline;
+};
+
+/* Adds (or finds) the origin of url in plan, resolving it.  Returns its index, or -1
+ * with a one-line message in err (bad URL: exit 2; DNS: *unreachable set). */
+int plan_origin(struct plan *plan, const char *url, bool *unreachable, char *err,
+                size_t err_len);
+
+/* Fills *st as a request step: renders the request bytes once.  0, or -1 with err. */
+int plan_request_step(struct plan *plan, struct step *st, const struct request_def *def,
+                      bool *unreachable, char *err, size_t err_len);
+
+/* Connects once to every origin of the plan (bounded by timeout_ns).  0, or -1 with a
+ * one-line message in err naming the first origin that could not be reached. */
+int plan_probe(const struct plan *plan, uint64_t timeout_ns, char *err, size_t err_len);
+
+struct threshold;
+/*
+ * Runs plan to its end with the live progress, then prints the summary, writes the
+ * result file when export_path is set, and returns the exit code.  Probes the target
+ * first (exit 3 when it is unreachable).
+ */
+int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+                const char *export_path, bool quiet, bool no_summary, int argc, char **argv);
+
+/* Raises RLIMIT_NOFILE to its hard limit; returns the new soft limit. */
+unsigned long cli_raise_nofile(void);
+
+/* Installs SIGINT/SIGTERM handlers that call engine_interrupt(); ignores SIGPIPE. */
+void cli_install_signals(void);
+
+#endif

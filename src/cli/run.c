@@ -1,0 +1,553 @@
+/*
+ * run — `brunt run`: quick mode (one URL, wrk/wrk2-style flags) into a plan, the run
+ * itself, and what follows it: summary, result file, exit code.
+ *
+ * Every flag is checked before anything starts; a bad one gets one line on stderr
+ * ("brunt run: <what>: <expected>") and exit 2.  The target is probed once before the
+ * load so an unreachable one is a clear exit 3, not a run full of errors.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/clock.h"
+#include "core/parse.h"
+#include "engine/run.h"
+#include "metrics/threshold.h"
+#include "output/progress.h"
+#include "output/result.h"
+#include "output/summary.h"
+
+#define MAX_HEADERS 64
+#define MAX_THRESHOLDS 64
+#define MAX_STAGES 64
+#define MAX_BODY_FILE (64u * 1024 * 1024)
+
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: brunt run [flags] URL\n"
+            "\n"
+            "load model:\n"
+            "  -c, --connections N    closed model: N virtual users, one keep-alive\n"
+            "                         connection each (default 10); open model: VUs made\n"
+            "                         before the start\n"
+            "  -R, --rate R           open model: R requests/s in total, latency measured\n"
+            "                         from each request's intended start\n"
+            "  -s, --stage D:T        ramp (repeatable): to T VUs (closed) or T req/s\n"
+            "                         (open) over D\n"
+            "  -d, --duration D       length of the test (default 10s): 30s, 1m30s, 500ms\n"
+            "  -n, --requests N       closed model: exactly N requests, then stop\n"
+            "  -t, --threads N        worker threads (default: cores)\n"
+            "      --max-vus N        open model: most VUs (default: max(-c, 1000))\n"
+            "      --max-queue D      open model: drop an iteration that waited D for a\n"
+            "                         VU (default 10s)\n"
+            "      --pipeline N       requests in flight per connection (default 1)\n"
+            "request:\n"
+            "  -m, --method M         (default GET)\n"
+            "  -H, --header 'K: V'    repeatable\n"
+            "  -b, --body S           request body\n"
+            "      --body-file F      request body from a file\n"
+            "      --timeout D        request timeout (default 30s)\n"
+            "      --connect-timeout D  (default 10s)\n"
+            "verdict and output:\n"
+            "      --threshold 'METRIC[{tag:value}]:EXPR[,abortOnFail][,delayAbortEval=D]'\n"
+            "                         k6 syntax, repeatable: 'http_req_duration:p(95)<300'\n"
+            "      --grace D          on stop, wait D for requests in flight (default 5s)\n"
+            "      --export FILE      write the result JSON (docs/result-format.md)\n"
+            "  -q, --quiet            no live progress\n"
+            "      --no-summary       no end-of-test summary\n"
+            "\n"
+            "exit codes: 0 ok, 2 bad input, 3 target unreachable, 99 thresholds failed,\n"
+            "105 interrupted, 1 internal error\n");
+}
+
+enum {
+    OPT_MAX_VUS = 256,
+    OPT_MAX_QUEUE,
+    OPT_PIPELINE,
+    OPT_BODY_FILE,
+    OPT_TIMEOUT,
+    OPT_CONNECT_TIMEOUT,
+    OPT_THRESHOLD,
+    OPT_GRACE,
+    OPT_EXPORT,
+    OPT_NO_SUMMARY,
+};
+
+static const struct option run_options[] = {
+    {"connections", required_argument, NULL, 'c'},
+    {"rate", required_argument, NULL, 'R'},
+    {"stage", required_argument, NULL, 's'},
+    {"duration", required_argument, NULL, 'd'},
+    {"requests", required_argument, NULL, 'n'},
+    {"threads", required_argument, NULL, 't'},
+    {"max-vus", required_argument, NULL, OPT_MAX_VUS},
+    {"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
+    {"pipeline", required_argument, NULL, OPT_PIPELINE},
+    {"method", required_argument, NULL, 'm'},
+    {"header", required_argument, NULL, 'H'},
+    {"body", required_argument, NULL, 'b'},
+    {"body-file", required_argument, NULL, OPT_BODY_FILE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"grace", required_argument, NULL, OPT_GRACE},
+    {"export", required_argument, NULL, OPT_EXPORT},
+    {"quiet", no_argument, NULL, 'q'},
+    {"no-summary", no_argument, NULL, OPT_NO_SUMMARY},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+struct quick {
+    uint64_t connections;
+    bool connections_set;
+    double rate;
+    bool open;
+    uint64_t duration_ns;
+    bool duration_set;
+    uint64_t requests;
+    uint64_t threads;
+    uint64_t max_vus;
+    uint64_t max_queue_ns;
+    uint64_t pipeline;
+    const char *method;
+    const char *headers[MAX_HEADERS];
+    size_t n_headers;
+    char *body;
+    size_t body_len;
+    bool body_owned;
+    uint64_t timeout_ns, connect_timeout_ns, grace_ns;
+    struct stage stages[MAX_STAGES];
+    size_t n_stages;
+    struct threshold thresholds[MAX_THRESHOLDS];
+    size_t n_thresholds;
+    const char *export_path;
+    bool quiet, no_summary;
+    const char *url;
+};
+
+static int bad(const char *what, const char *value, const char *expected)
+{
+    fprintf(stderr, "brunt run: bad %s '%s': expected %s\n", what, value, expected);
+    return EXIT_USAGE;
+}
+
+static int read_body_file(struct quick *q, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "brunt run: cannot read --body-file '%s': %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    int rc = 0;
+    while (buf != NULL) {
+        if (len == cap) {
+            if (cap >= MAX_BODY_FILE) {
+                fprintf(stderr, "brunt run: --body-file '%s' is larger than %u bytes\n", path,
+                        MAX_BODY_FILE);
+                rc = EXIT_USAGE;
+                break;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            break;
+        }
+    }
+    if (buf == NULL) {
+        fprintf(stderr, "brunt run: out of memory reading '%s'\n", path);
+        rc = EXIT_INTERNAL;
+    } else if (ferror(f)) {
+        fprintf(stderr, "brunt run: cannot read --body-file '%s': %s\n", path, strerror(errno));
+        rc = EXIT_USAGE;
+    }
+    fclose(f);
+    if (rc != 0) {
+        free(buf);
+        return rc;
+    }
+    if (q->body_owned) {
+        free(q->body);
+    }
+    q->body = buf;
+    q->body_len = len;
+    q->body_owned = true;
+    return 0;
+}
+
+static int parse_stage(struct quick *q, const char *arg)
+{
+    char dur[64];
+    const char *colon = strrchr(arg, ':');
+    if (colon == NULL || (size_t)(colon - arg) >= sizeof dur) {
+        return bad("stage", arg, "DURATION:TARGET such as 30s:100");
+    }
+    memcpy(dur, arg, (size_t)(colon - arg));
+    dur[colon - arg] = '\0';
+    struct stage *s = &q->stages[q->n_stages];
+    if (q->n_stages == MAX_STAGES) {
+        return bad("stage", arg, "at most 64 stages");
+    }
+    if (parse_duration_ns(dur, &s->duration_ns) < 0 || s->duration_ns == 0) {
+        return bad("stage duration", dur, "a duration such as 30s or 1m");
+    }
+    if (parse_double(colon + 1, &s->target) < 0 || s->target < 0 || s->target > 1e9) {
+        return bad("stage target", colon + 1, "a number >= 0");
+    }
+    q->n_stages++;
+    return 0;
+}
+
+static int parse_count(const char *flag, const char *arg, uint64_t lo, uint64_t hi,
+                       uint64_t *out)
+{
+    if (parse_u64(arg, out) < 0 || *out < lo || *out > hi) {
+        char expected[96];
+        snprintf(expected, sizeof expected, "a whole number from %llu to %llu",
+                 (unsigned long long)lo, (unsigned long long)hi);
+        return bad(flag, arg, expected);
+    }
+    return 0;
+}
+
+static int parse_dur(const char *flag, const char *arg, bool allow_zero, uint64_t *out)
+{
+    if (parse_duration_ns(arg, out) < 0 || (!allow_zero && *out == 0)) {
+        return bad(flag, arg, allow_zero ? "a duration such as 10s, 1m30s or 500ms"
+                                         : "a positive duration such as 10s, 1m30s or 500ms");
+    }
+    return 0;
+}
+
+static int parse_flags(struct quick *q, int argc, char **argv)
+{
+    int c, rc = 0;
+    char err[512];
+    optind = 1;
+    opterr = 0;
+    while (rc == 0 &&
+           (c = getopt_long(argc, argv, ":c:R:s:d:n:t:m:H:b:qh", run_options, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            rc = parse_count("connections (-c)", optarg, 1, 1000000, &q->connections);
+            q->connections_set = true;
+            break;
+        case 'R':
+            if (parse_double(optarg, &q->rate) < 0 || q->rate < 0 || q->rate > 1e8) {
+                rc = bad("rate (-R)", optarg, "requests per second, a number > 0");
+            }
+            q->open = true;
+            break;
+        case 's':
+            rc = parse_stage(q, optarg);
+            break;
+        case 'd':
+            rc = parse_dur("duration (-d)", optarg, false, &q->duration_ns);
+            q->duration_set = true;
+            break;
+        case 'n':
+            rc = parse_count("requests (-n)", optarg, 1, UINT64_MAX / 2, &q->requests);
+            break;
+        case 't':
+            rc = parse_count("threads (-t)", optarg, 1, 256, &q->threads);
+            break;
+        case OPT_MAX_VUS:
+            rc = parse_count("--max-vus", optarg, 1, 1000000, &q->max_vus);
+            break;
+        case OPT_MAX_QUEUE:
+            rc = parse_dur("--max-queue", optarg, true, &q->max_queue_ns);
+            break;
+        case OPT_PIPELINE:
+            rc = parse_count("--pipeline", optarg, 1, 1024, &q->pipeline);
+            break;
+        case 'm':
+            q->method = optarg;
+            break;
+        case 'H':
+            if (q->n_headers == MAX_HEADERS) {
+                rc = bad("header", optarg, "at most 64 headers");
+            } else {
+                q->headers[q->n_headers++] = optarg;
+            }
+            break;
+        case 'b':
+            if (q->body_owned) {
+                free(q->body);
+                q->body_owned = false;
+            }
+            q->body = optarg;
+            q->body_len = strlen(optarg);
+            break;
+        case OPT_BODY_FILE:
+            rc = read_body_file(q, optarg);
+            break;
+        case OPT_TIMEOUT:
+            rc = parse_dur("--timeout", optarg, false, &q->timeout_ns);
+            break;
+        case OPT_CONNECT_TIMEOUT:
+            rc = parse_dur("--connect-timeout", optarg, false, &q->connect_timeout_ns);
+            break;
+        case OPT_GRACE:
+            rc = parse_dur("--grace", optarg, true, &q->grace_ns);
+            break;
+        case OPT_THRESHOLD:
+            if (q->n_thresholds == MAX_THRESHOLDS) {
+                rc = bad("threshold", optarg, "at most 64 thresholds");
+            } else if (threshold_parse_flag(optarg, &q->thresholds[q->n_thresholds], err,
+                                            sizeof err) < 0) {
+                fprintf(stderr, "brunt run: bad threshold: %s\n", err);
+                rc = EXIT_USAGE;
+            } else {
+                q->n_thresholds++;
+            }
+            break;
+        case OPT_EXPORT:
+            q->export_path = optarg;
+            break;
+        case 'q':
+            q->quiet = true;
+            break;
+        case OPT_NO_SUMMARY:
+            q->no_summary = true;
+            break;
+        case 'h':
+            run_usage(stdout);
+            return -1;
+        case ':':
+            fprintf(stderr, "brunt run: flag '%s' needs a value (see brunt run --help)\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            fprintf(stderr, "brunt run: unknown flag '%s' (see brunt run --help)\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "brunt run: no URL given: expected brunt run [flags] URL\n");
+        return EXIT_USAGE;
+    }
+    if (optind + 1 < argc) {
+        fprintf(stderr, "brunt run: unexpected argument '%s' after the URL '%s'\n",
+                argv[optind + 1], argv[optind]);
+        return EXIT_USAGE;
+    }
+    q->url = argv[optind];
+    if (q->open && q->rate <= 0 && q->n_stages == 0) {
+        return bad("rate (-R)", "0", "a rate > 0 (or stages with -s)");
+    }
+    if (q->open && q->requests > 0) {
+        fprintf(stderr, "brunt run: -n counts requests of the closed model: use -d with -R\n");
+        return EXIT_USAGE;
+    }
+    if (q->open && q->pipeline > 1) {
+        fprintf(stderr, "brunt run: --pipeline works with the closed model only (-c)\n");
+        return EXIT_USAGE;
+    }
+    if (q->requests > 0 && q->n_stages > 0) {
+        fprintf(stderr, "brunt run: -n and -s do not go together: pick a request count or "
+                        "stages\n");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Builds the one-scenario plan of quick mode. */
+static int quick_plan(struct quick *q, struct plan **out, bool *unreachable)
+{
+    char err[1024];
+    struct plan *plan = calloc(1, sizeof *plan);
+    if (plan == NULL) {
+        return EXIT_INTERNAL;
+    }
+    plan->scenarios = calloc(1, sizeof *plan->scenarios);
+    if (plan->scenarios == NULL) {
+        plan_free(plan);
+        return EXIT_INTERNAL;
+    }
+    plan->n_scenarios = 1;
+    struct scenario_plan *sc = &plan->scenarios[0];
+    sc->name = strdup("default");
+    sc->steps = calloc(1, sizeof *sc->steps);
+    if (sc->name == NULL || sc->steps == NULL) {
+        plan_free(plan);
+        return EXIT_INTERNAL;
+    }
+    struct request_def def = {
+        .method = q->method,
+        .url = q->url,
+        .headers = q->headers,
+        .n_headers = q->n_headers,
+        .body = q->body,
+        .body_len = q->body_len,
+        .pipeline = (unsigned)q->pipeline,
+    };
+    if (plan_request_step(plan, &sc->steps[0], &def, unreachable, err, sizeof err) < 0) {
+        fprintf(stderr, "brunt run: %s\n", err);
+        plan_free(plan);
+        return *unreachable ? EXIT_UNREACHABLE : EXIT_USAGE;
+    }
+    sc->n_steps = 1;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    plan->threads = q->threads ? (int)q->threads : (int)(cores > 0 ? cores : 1);
+    plan->timeout_ns = q->timeout_ns;
+    plan->connect_timeout_ns = q->connect_timeout_ns;
+    plan->grace_ns = q->grace_ns;
+    sc->graceful_stop_ns = q->grace_ns;
+    sc->graceful_ramp_down_ns = q->grace_ns;
+    sc->pipeline = (uint32_t)q->pipeline;
+    sc->duration_ns = q->duration_ns;
+    sc->time_unit_ns = NS_PER_S;
+    if (q->n_stages > 0) {
+        sc->stages = calloc(q->n_stages, sizeof *sc->stages);
+        if (sc->stages == NULL) {
+            plan_free(plan);
+            return EXIT_INTERNAL;
+        }
+        memcpy(sc->stages, q->stages, q->n_stages * sizeof *sc->stages);
+        sc->n_stages = q->n_stages;
+    }
+    if (q->open) {
+        sc->executor = q->n_stages ? EXEC_RAMPING_ARRIVAL_RATE : EXEC_CONSTANT_ARRIVAL_RATE;
+        sc->rate = q->rate;
+        sc->start_rate = q->rate;
+        sc->pre_allocated_vus = (uint32_t)q->connections;
+        sc->max_vus = (uint32_t)(q->max_vus ? q->max_vus
+                                            : (q->connections > 1000 ? q->connections : 1000));
+        if (sc->max_vus < sc->pre_allocated_vus) {
+            sc->pre_allocated_vus = sc->max_vus;
+        }
+        sc->max_queue_ns = q->max_queue_ns;
+    } else if (q->n_stages > 0) {
+        sc->executor = EXEC_RAMPING_VUS;
+        sc->vus = 0;
+    } else if (q->requests > 0) {
+        sc->executor = EXEC_SHARED_ITERATIONS;
+        sc->vus = (uint32_t)q->connections;
+        sc->iterations = q->requests;
+        if (!q->duration_set) {
+            sc->duration_ns = 10 * 60 * NS_PER_S; /* k6's default maxDuration */
+        }
+        if ((uint64_t)sc->vus > q->requests) {
+            sc->vus = (uint32_t)q->requests;
+        }
+    } else {
+        sc->executor = EXEC_CONSTANT_VUS;
+        sc->vus = (uint32_t)q->connections;
+    }
+    /* More threads than VUs would leave threads idle. */
+    if (!q->open) {
+        uint64_t most = sc->vus;
+        for (size_t i = 0; i < sc->n_stages; i++) {
+            if (sc->stages[i].target > (double)most) {
+                most = (uint64_t)sc->stages[i].target;
+            }
+        }
+        if (most > 0 && (uint64_t)plan->threads > most) {
+            plan->threads = (int)most;
+        }
+    }
+    *out = plan;
+    return 0;
+}
+
+int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+                const char *export_path, bool quiet, bool no_summary, int argc, char **argv)
+{
+    char err[1024];
+    if (plan_probe(plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns
+                                                                 : 5 * NS_PER_S,
+                   err, sizeof err) < 0) {
+        fprintf(stderr, "brunt: %s\n", err);
+        return EXIT_UNREACHABLE;
+    }
+    cli_install_signals();
+    bool tty = isatty(STDERR_FILENO);
+    struct progress *prog = progress_new(stderr, tty, quiet);
+    struct run_options opts = {.progress = progress_cb, .progress_data = prog};
+    struct run_report report;
+    int rc = engine_run(plan, thresholds, n_thresholds, &opts, &report);
+    progress_finish(prog);
+    progress_free(prog);
+    if (rc < 0) {
+        fprintf(stderr, "brunt: the run could not start: %s\n", strerror(-rc));
+        run_report_destroy(&report);
+        return EXIT_INTERNAL;
+    }
+    report.argc = argc;
+    report.argv = argv;
+    int code = EXIT_OK;
+    if (report.thresholds_failed) {
+        code = EXIT_THRESHOLDS;
+    } else if (report.interrupted) {
+        code = EXIT_INTERRUPTED;
+    }
+    report.exit_code = code;
+    if (!no_summary) {
+        summary_print(stdout, &report, isatty(STDOUT_FILENO));
+        fflush(stdout);
+    }
+    if (export_path != NULL && result_write(export_path, &report, err, sizeof err) < 0) {
+        fprintf(stderr, "brunt: %s\n", err);
+        if (code == EXIT_OK) {
+            code = EXIT_INTERNAL;
+        }
+    }
+    run_report_destroy(&report);
+    return code;
+}
+
+int cli_run(int argc, char **argv)
+{
+    struct quick q = {
+        .connections = 10,
+        .duration_ns = 10 * NS_PER_S,
+        .max_queue_ns = 10 * NS_PER_S,
+        .pipeline = 1,
+        .method = "GET",
+        .timeout_ns = 30 * NS_PER_S,
+        .connect_timeout_ns = 10 * NS_PER_S,
+        .grace_ns = 5 * NS_PER_S,
+    };
+    struct plan *plan = NULL;
+    int code = parse_flags(&q, argc, argv);
+    if (code != 0) {
+        code = code < 0 ? EXIT_OK : code;
+        goto out;
+    }
+    bool unreachable = false;
+    code = quick_plan(&q, &plan, &unreachable);
+    if (code != 0) {
+        goto out;
+    }
+    cli_raise_nofile();
+    code = cli_execute(plan, q.thresholds, q.n_thresholds, q.export_path, q.quiet,
+                       q.no_summary, argc, argv);
+out:
+    plan_free(plan);
+    for (size_t i = 0; i < q.n_thresholds; i++) {
+        threshold_destroy(&q.thresholds[i]);
+    }
+    if (q.body_owned) {
+        free(q.body);
+    }
+    return code;
+}

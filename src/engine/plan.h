@@ -1,0 +1,105 @@
+/*
+ * plan — what a run is asked to do, independent of how it was described.
+ *
+ * Quick mode (`brunt run URL` flags) and scenario files both compile into a struct
+ * plan: scenarios, each with a k6 executor and a flow of steps.  The engine runs a plan
+ * and knows nothing of flags or YAML.  A plan is built once before the run, read-only
+ * while workers run, and freed after.
+ */
+#ifndef BRUNT_ENGINE_PLAN_H
+#define BRUNT_ENGINE_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "http/url.h"
+
+/* k6's executors (docs/scenarios.md); names as k6 spells them in executor_name(). */
+enum executor_kind {
+    EXEC_CONSTANT_VUS,
+    EXEC_RAMPING_VUS,
+    EXEC_CONSTANT_ARRIVAL_RATE,
+    EXEC_RAMPING_ARRIVAL_RATE,
+    EXEC_PER_VU_ITERATIONS,
+    EXEC_SHARED_ITERATIONS,
+};
+
+const char *executor_name(enum executor_kind kind);
+/* True for the open-model (arrival-rate) executors. */
+bool executor_is_open(enum executor_kind kind);
+
+struct stage {
+    uint64_t duration_ns;
+    double target; /* VUs (ramping-vus) or iterations per time unit (ramping-arrival-rate) */
+};
+
+/* A connection endpoint, resolved once before the run. */
+struct origin {
+    struct url url;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+};
+
+enum step_kind { STEP_REQUEST, STEP_SLEEP };
+
+struct step {
+    enum step_kind kind;
+    /* STEP_REQUEST */
+    const struct origin *origin;
+    char *method;
+    char *name;       /* the "name" tag (default: the URL) */
+    char *raw;        /* the whole request, pre-rendered: head and body */
+    size_t raw_len;
+    size_t body_len;
+    bool head_request; /* HEAD: the response has no body */
+    /* STEP_SLEEP: uniform in [sleep_min_ns, sleep_max_ns] */
+    uint64_t sleep_min_ns, sleep_max_ns;
+};
+
+struct scenario_plan {
+    char *name;
+    enum executor_kind executor;
+    uint64_t start_time_ns;      /* offset from the start of the run */
+    uint64_t duration_ns;        /* constant-*: the length; *-iterations: maxDuration */
+    uint64_t graceful_stop_ns;   /* in-flight iterations may finish for this long */
+    uint64_t graceful_ramp_down_ns;
+    uint32_t vus;                /* constant-vus, *-iterations; start VUs for ramping-vus */
+    uint64_t iterations;         /* per-vu-iterations: per VU; shared-iterations: total */
+    double rate;                 /* constant-arrival-rate: iterations per time unit */
+    double start_rate;           /* ramping-arrival-rate */
+    uint64_t time_unit_ns;       /* default 1 s */
+    uint32_t pre_allocated_vus;  /* open model: VUs (connections) made before the start */
+    uint32_t max_vus;            /* open model: cap; beyond it iterations queue */
+    uint64_t max_queue_ns;       /* open model: a queued iteration is dropped after this */
+    uint32_t pipeline;           /* requests in flight per connection (quick mode) */
+    struct stage *stages;
+    size_t n_stages;
+    struct step *steps;
+    size_t n_steps;
+};
+
+struct plan {
+    struct scenario_plan *scenarios;
+    size_t n_scenarios;
+    struct origin *origins;
+    size_t n_origins;
+    int threads;
+    uint64_t timeout_ns;         /* per request */
+    uint64_t connect_timeout_ns;
+    uint64_t grace_ns;           /* on SIGINT: wait this long for in-flight work */
+};
+
+/* Total planned length of a scenario (start_time + duration or stages, + graceful stop
+ * is not included). */
+uint64_t scenario_length_ns(const struct scenario_plan *sc);
+/* The whole plan's planned length: the latest scenario end. */
+uint64_t plan_length_ns(const struct plan *plan);
+/* Target (VUs or rate) of a staged scenario at offset t_ns from its start: linear within
+ * each stage, from the previous stage's target (or `from` for the first). */
+double stages_target_at(const struct stage *stages, size_t n, double from, uint64_t t_ns);
+/* Frees everything a plan owns (plan itself too).  plan_free(NULL) does nothing. */
+void plan_free(struct plan *plan);
+
+#endif

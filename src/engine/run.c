@@ -1,0 +1,493 @@
+/*
+ * run — the coordinator: starts the workers, merges their shards once a second into
+ * the run totals and the one-second time series, evaluates thresholds (aborting on an
+ * abortOnFail failure), reports progress, and turns SIGINT into a graceful then an
+ * immediate stop.
+ *
+ * A time-series row for second k is final once every worker has handed over its shard
+ * for second k (workers publish in order) or has finished; until then its samples wait
+ * in a pending accumulator.
+ */
+#include "engine/run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "engine/engine_internal.h"
+#include "engine/schedule.h"
+
+#define MAX_PENDING 64
+
+static _Atomic int g_interrupts;
+static _Atomic int g_notify_fd = -1;
+
+void engine_interrupt(void)
+{
+    atomic_fetch_add(&g_interrupts, 1);
+    int fd = atomic_load(&g_notify_fd);
+    if (fd >= 0) {
+        uint64_t one = 1;
+        ssize_t r = write(fd, &one, sizeof one);
+        (void)r;
+    }
+}
+
+struct pending {
+    bool used;
+    uint32_t interval;
+    struct registry *reg;
+    uint32_t vus, vus_max;
+};
+
+struct coord {
+    struct engine_shared eng;
+    struct worker **workers;
+    int n_workers;
+    int64_t *last_interval; /* per worker: last interval handed over, -1 = none */
+    bool *finished;
+    struct pending pending[MAX_PENDING];
+    uint32_t next_row;      /* the next interval to finalise */
+    struct run_report *report;
+    size_t rows_cap;
+    struct hist *scratch;
+    uint64_t *worker_cpu_ns;
+    uint64_t started_total;
+};
+
+void run_report_add_warning(struct run_report *r, const char *fmt, ...)
+{
+    if (r->n_warnings >= sizeof r->warnings / sizeof r->warnings[0]) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->warnings[r->n_warnings++], sizeof r->warnings[0], fmt, ap);
+    va_end(ap);
+}
+
+void run_report_destroy(struct run_report *r)
+{
+    registry_free(r->total);
+    free(r->rows);
+    r->total = NULL;
+    r->rows = NULL;
+}
+
+static struct pending *pending_get(struct coord *c, uint32_t interval)
+{
+    struct pending *free_slot = NULL;
+    for (int i = 0; i < MAX_PENDING; i++) {
+        if (c->pending[i].used && c->pending[i].interval == interval) {
+            return &c->pending[i];
+        }
+        if (!c->pending[i].used && free_slot == NULL) {
+            free_slot = &c->pending[i];
+        }
+    }
+    if (free_slot == NULL) {
+        return NULL;
+    }
+    if (free_slot->reg == NULL && (free_slot->reg = registry_new()) == NULL) {
+        return NULL;
+    }
+    free_slot->used = true;
+    free_slot->interval = interval;
+    free_slot->vus = free_slot->vus_max = 0;
+    return free_slot;
+}
+
+static uint64_t counter_of(const struct registry *reg, int metric)
+{
+    struct series s = {0};
+    registry_aggregate(reg, metric, NULL, &s);
+    return (uint64_t)llround(s.sum);
+}
+
+static void trend_of(struct coord *c, const struct registry *reg, int metric,
+                     struct ts_trend *t)
+{
+    struct series s = {.hist = c->scratch};
+    registry_aggregate(reg, metric, NULL, &s);
+    struct hist *h = c->scratch;
+    t->count = hist_count(h);
+    t->avg = hist_mean_ns(h) / 1e6;
+    t->med = (double)hist_quantile_ns(h, 0.5) / 1e6;
+    t->p90 = (double)hist_quantile_ns(h, 0.9) / 1e6;
+    t->p95 = (double)hist_quantile_ns(h, 0.95) / 1e6;
+    t->p99 = (double)hist_quantile_ns(h, 0.99) / 1e6;
+    t->max = (double)hist_max_ns(h) / 1e6;
+}
+
+static void finalise_row(struct coord *c, struct pending *p)
+{
+    struct run_report *r = c->report;
+    if (r->n_rows == c->rows_cap) {
+        size_t cap = c->rows_cap ? c->rows_cap * 2 : 64;
+        struct ts_row *rows = realloc(r->rows, cap * sizeof *rows);
+        if (rows == NULL) {
+            return; /* the totals still hold everything; only this row is lost */
+        }
+        r->rows = rows;
+        c->rows_cap = cap;
+    }
+    struct ts_row *row = &r->rows[r->n_rows++];
+    memset(row, 0, sizeof *row);
+    struct registry *reg = p ? p->reg : NULL;
+    row->t = c->next_row;
+    row->wall_ns = r->start_wall_ns + (uint64_t)c->next_row * NS_PER_S;
+    if (reg != NULL) {
+        struct series s = {0};
+        row->vus = p->vus;
+        row->vus_max = p->vus_max;
+        row->http_reqs = counter_of(reg, M_HTTP_REQS);
+        registry_aggregate(reg, M_HTTP_REQ_FAILED, NULL, &s);
+        row->failed = s.trues;
+        row->iterations = counter_of(reg, M_ITERATIONS);
+        row->dropped = counter_of(reg, M_DROPPED_ITERATIONS);
+        row->errors = counter_of(reg, M_ERRORS);
+        row->data_sent = counter_of(reg, M_DATA_SENT);
+        row->data_received = counter_of(reg, M_DATA_RECEIVED);
+        trend_of(c, reg, M_HTTP_REQ_DURATION, &row->duration);
+        trend_of(c, reg, M_HTTP_REQ_LATENCY, &row->latency);
+    }
+    int i_vus = registry_get(r->total, M_VUS, "");
+    int i_max = registry_get(r->total, M_VUS_MAX, "");
+    if (i_vus >= 0 && i_max >= 0) {
+        series_gauge(registry_at(r->total, i_vus), row->vus);
+        series_gauge(registry_at(r->total, i_max), row->vus_max);
+    }
+    if (p != NULL) {
+        registry_reset(p->reg);
+        p->used = false;
+    }
+    c->next_row++;
+}
+
+/* Finalises every row that all workers have handed over (or all rows when `all`). */
+static void finalise_rows(struct coord *c, bool all)
+{
+    for (;;) {
+        int64_t min_seen = INT64_MAX;
+        bool any_pending = false;
+        for (int w = 0; w < c->n_workers; w++) {
+            if (!c->finished[w] && c->last_interval[w] < min_seen) {
+                min_seen = c->last_interval[w];
+            }
+        }
+        for (int i = 0; i < MAX_PENDING; i++) {
+            any_pending = any_pending || c->pending[i].used;
+        }
+        if (!all && (int64_t)c->next_row > min_seen) {
+            return;
+        }
+        if (all && !any_pending) {
+            return;
+        }
+        struct pending *p = NULL;
+        for (int i = 0; i < MAX_PENDING; i++) {
+            if (c->pending[i].used && c->pending[i].interval == c->next_row) {
+                p = &c->pending[i];
+            }
+        }
+        if (p == NULL && min_seen == INT64_MAX && !any_pending) {
+            return; /* every worker finished and nothing is left */
+        }
+        finalise_row(c, p);
+    }
+}
+
+static void collect(struct coord *c)
+{
+    for (int w = 0; w < c->n_workers; w++) {
+        struct shard *list;
+        if (worker_take_shards(c->workers[w], &list) == 0) {
+            continue;
+        }
+        while (list != NULL) {
+            struct shard *s = list;
+            list = s->next;
+            if (registry_merge(c->report->total, s->reg) < 0) {
+                run_report_add_warning(c->report, "out of memory while merging metrics");
+            }
+            struct pending *p = s->interval >= c->next_row ? pending_get(c, s->interval) : NULL;
+            if (p != NULL) {
+                (void)registry_merge(p->reg, s->reg);
+                p->vus += s->vus;
+                p->vus_max += s->vus_max;
+            }
+            c->worker_cpu_ns[w] += s->cpu_ns;
+            c->started_total += s->started;
+            if ((int64_t)s->interval > c->last_interval[w]) {
+                c->last_interval[w] = s->interval;
+            }
+            if (s->final) {
+                c->finished[w] = true;
+            }
+            worker_return_shard(c->workers[w], s);
+        }
+    }
+}
+
+static double elapsed_s(const struct coord *c, uint64_t now)
+{
+    return (double)(now - c->eng.start_ns) / 1e9;
+}
+
+static void evaluate(struct coord *c, uint64_t now, bool final)
+{
+    struct run_report *r = c->report;
+    for (size_t i = 0; i < r->n_thresholds; i++) {
+        struct threshold *t = &r->thresholds[i];
+        bool ok = threshold_eval(t, r->total, elapsed_s(c, now), c->scratch);
+        if (!ok && !final && t->abort_on_fail && !r->aborted &&
+            now - c->eng.start_ns >= t->delay_abort_eval_ns) {
+            r->aborted = true;
+            snprintf(r->abort_reason, sizeof r->abort_reason, "%s: '%s' failed",
+                     t->metric_expr, t->source);
+            int expected = STOP_NONE;
+            atomic_compare_exchange_strong(&c->eng.stop_level, &expected, STOP_GRACEFUL);
+            for (int w = 0; w < c->n_workers; w++) {
+                worker_wake(c->workers[w]);
+            }
+        }
+    }
+}
+
+static void progress(struct coord *c, const struct run_options *opts, uint64_t now)
+{
+    if (opts == NULL || opts->progress == NULL) {
+        return;
+    }
+    struct run_report *r = c->report;
+    struct run_progress p = {0};
+    p.elapsed_ns = now - c->eng.start_ns;
+    p.planned_ns = plan_length_ns(c->eng.plan);
+    p.requests = counter_of(r->total, M_HTTP_REQS);
+    p.errors = counter_of(r->total, M_ERRORS);
+    if (r->n_rows > 0) {
+        const struct ts_row *row = &r->rows[r->n_rows - 1];
+        p.vus = row->vus;
+        p.rps = (double)row->http_reqs;
+        p.p95_ms = row->duration.p95;
+    }
+    opts->progress(&p, opts->progress_data);
+}
+
+/* Number of iterations the open-model scenarios planned to start before `until_ns`. */
+static uint64_t planned_starts(const struct plan *plan, uint64_t until_ns)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < plan->n_scenarios; i++) {
+        const struct scenario_plan *sc = &plan->scenarios[i];
+        struct arrival_schedule s;
+        if (!executor_is_open(sc->executor) || schedule_init(&s, sc) < 0) {
+            continue;
+        }
+        if (until_ns <= sc->start_time_ns) {
+            continue;
+        }
+        uint64_t rel = until_ns - sc->start_time_ns;
+        uint64_t lo = 0, hi = schedule_total(&s);
+        while (lo < hi) { /* first k whose time is >= rel */
+            uint64_t mid = lo + (hi - lo) / 2;
+            if (schedule_time_ns(&s, mid) < rel) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        total += lo;
+    }
+    return total;
+}
+
+static void stop_workers(struct coord *c, int level)
+{
+    int cur = atomic_load(&c->eng.stop_level);
+    if (level <= cur) {
+        return;
+    }
+    atomic_store(&c->eng.stop_level, level);
+    for (int w = 0; w < c->n_workers; w++) {
+        worker_wake(c->workers[w]);
+    }
+}
+
+static void coord_destroy(struct coord *c)
+{
+    for (int w = 0; w < c->n_workers; w++) {
+        worker_free(c->workers[w]);
+    }
+    free(c->workers);
+    free(c->last_interval);
+    free(c->finished);
+    free(c->worker_cpu_ns);
+    for (int i = 0; i < MAX_PENDING; i++) {
+        registry_free(c->pending[i].reg);
+    }
+    hist_free(c->scratch);
+    if (c->eng.notify_fd >= 0) {
+        atomic_store(&g_notify_fd, -1);
+        close(c->eng.notify_fd);
+    }
+}
+
+static void finish_report(struct coord *c, uint64_t end_ns, const struct rusage *ru0)
+{
+    struct run_report *r = c->report;
+    const struct plan *plan = c->eng.plan;
+    r->duration_ns = end_ns - c->eng.start_ns;
+    r->end_wall_ns = r->start_wall_ns + r->duration_ns;
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        r->cpu_user_ms = (double)(ru.ru_utime.tv_sec - ru0->ru_utime.tv_sec) * 1e3 +
+                         (double)(ru.ru_utime.tv_usec - ru0->ru_utime.tv_usec) / 1e3;
+        r->cpu_sys_ms = (double)(ru.ru_stime.tv_sec - ru0->ru_stime.tv_sec) * 1e3 +
+                        (double)(ru.ru_stime.tv_usec - ru0->ru_stime.tv_usec) / 1e3;
+    }
+    double secs = (double)r->duration_ns / 1e9;
+    for (int w = 0; w < c->n_workers; w++) {
+        double busy = secs > 0 ? (double)c->worker_cpu_ns[w] / 1e9 / secs : 0;
+        if (busy > r->max_worker_busy) {
+            r->max_worker_busy = busy;
+        }
+    }
+    /* Open model: did the schedule hold? */
+    uint64_t load_end = plan_length_ns(plan);
+    uint64_t measured_until = r->duration_ns < load_end ? r->duration_ns : load_end;
+    uint64_t planned = planned_starts(plan, measured_until);
+    if (planned > 0) {
+        double span = (double)measured_until / 1e9;
+        r->target_rate = span > 0 ? (double)planned / span : 0;
+        r->achieved_rate = span > 0 ? (double)c->started_total / span : 0;
+        if ((double)c->started_total < 0.99 * (double)planned) {
+            run_report_add_warning(
+                r,
+                "achieved rate %.1f/s is %.1f%% of the target %.1f/s: "
+                "%llu of %llu planned iterations started (see dropped_iterations, "
+                "http_req_queued; raise --max-vus or check the target)",
+                r->achieved_rate, 100.0 * (double)c->started_total / (double)planned,
+                r->target_rate, (unsigned long long)c->started_total,
+                (unsigned long long)planned);
+        }
+    }
+    if (r->max_worker_busy > 0.9) {
+        run_report_add_warning(r,
+                               "a load-generator worker was busy %.0f%% of a core: the "
+                               "generator, not the target, may be the limit (add -t threads)",
+                               r->max_worker_busy * 100);
+    }
+}
+
+int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+               const struct run_options *opts, struct run_report *report)
+{
+    struct coord c = {0};
+    int err = 0;
+    struct rusage ru0;
+    memset(report, 0, sizeof *report);
+    report->plan = plan;
+    report->thresholds = thresholds;
+    report->n_thresholds = n_thresholds;
+    report->total = registry_new();
+    c.report = report;
+    c.eng.plan = plan;
+    c.eng.n_workers = plan->threads > 0 ? plan->threads : 1;
+    c.n_workers = c.eng.n_workers;
+    c.eng.notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    c.scratch = hist_new();
+    c.workers = calloc((size_t)c.n_workers, sizeof *c.workers);
+    c.last_interval = calloc((size_t)c.n_workers, sizeof *c.last_interval);
+    c.finished = calloc((size_t)c.n_workers, sizeof *c.finished);
+    c.worker_cpu_ns = calloc((size_t)c.n_workers, sizeof *c.worker_cpu_ns);
+    if (report->total == NULL || c.eng.notify_fd < 0 || c.scratch == NULL ||
+        c.workers == NULL || c.last_interval == NULL || c.finished == NULL ||
+        c.worker_cpu_ns == NULL) {
+        err = -ENOMEM;
+        goto out;
+    }
+    atomic_store(&g_notify_fd, c.eng.notify_fd);
+    for (int w = 0; w < c.n_workers; w++) {
+        c.last_interval[w] = -1;
+        c.workers[w] = worker_new(&c.eng, w);
+        if (c.workers[w] == NULL) {
+            err = -ENOMEM;
+            goto out;
+        }
+    }
+    (void)getrusage(RUSAGE_SELF, &ru0);
+    /* A common start a little ahead, so every worker begins on the same schedule. */
+    c.eng.start_ns = clock_now_ns() + 20 * NS_PER_MS;
+    report->start_wall_ns = clock_wall_ns() + 20 * NS_PER_MS;
+    int started = 0;
+    for (int w = 0; w < c.n_workers; w++) {
+        err = worker_start(c.workers[w]);
+        if (err < 0) {
+            stop_workers(&c, STOP_NOW);
+            break;
+        }
+        started++;
+    }
+    int seen_interrupts = 0;
+    uint64_t next_tick = c.eng.start_ns + NS_PER_S + 50 * NS_PER_MS;
+    for (;;) {
+        uint64_t now = clock_now_ns();
+        bool all_finished = true;
+        for (int w = 0; w < started; w++) {
+            all_finished = all_finished && c.finished[w];
+        }
+        if (all_finished) {
+            break;
+        }
+        int timeout_ms = now >= next_tick ? 0 : (int)((next_tick - now) / NS_PER_MS) + 1;
+        struct pollfd pfd = {.fd = c.eng.notify_fd, .events = POLLIN};
+        (void)poll(&pfd, 1, timeout_ms);
+        uint64_t drain;
+        if (read(c.eng.notify_fd, &drain, sizeof drain) < 0) {
+            /* nothing pending */
+        }
+        int ints = atomic_load(&g_interrupts);
+        if (ints != seen_interrupts) {
+            seen_interrupts = ints;
+            report->interrupted = true;
+            stop_workers(&c, ints >= 2 ? STOP_NOW : STOP_GRACEFUL);
+        }
+        collect(&c);
+        now = clock_now_ns();
+        if (now >= next_tick) {
+            finalise_rows(&c, false);
+            evaluate(&c, now, false);
+            progress(&c, opts, now);
+            while (next_tick <= now) {
+                next_tick += NS_PER_S;
+            }
+        }
+    }
+    uint64_t end_ns = clock_now_ns();
+    for (int w = 0; w < started; w++) {
+        worker_join(c.workers[w]);
+    }
+    collect(&c);
+    finalise_rows(&c, true);
+    evaluate(&c, end_ns, true);
+    for (size_t i = 0; i < n_thresholds; i++) {
+        report->thresholds_failed = report->thresholds_failed || thresholds[i].failed;
+    }
+    finish_report(&c, end_ns, &ru0);
+    if (started < c.n_workers && err == 0) {
+        err = -EAGAIN;
+    }
+out:
+    coord_destroy(&c);
+    return err;
+}

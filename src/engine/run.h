@@ -1,0 +1,98 @@
+/*
+ * run — runs a plan on worker threads and collects what they measured.
+ *
+ * engine_run() is called by the CLI on the main thread, which becomes the coordinator:
+ * it starts one worker per thread (each with its own epoll loop, connections, virtual
+ * users and metric registry), wakes once a second to merge the registries the workers
+ * hand over (building the one-second time series and the run totals), evaluates the
+ * thresholds, calls the progress hook, and stops the workers at the end of the plan, on
+ * engine_interrupt(), or when an abortOnFail threshold fails.  What it returns in the
+ * struct run_report is everything the summary and the result file show.
+ */
+#ifndef BRUNT_ENGINE_RUN_H
+#define BRUNT_ENGINE_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/plan.h"
+#include "metrics/registry.h"
+#include "metrics/threshold.h"
+
+/* Quantiles of one trend over one second of the time series (milliseconds). */
+struct ts_trend {
+    uint64_t count;
+    double avg, med, p90, p95, p99, max;
+};
+
+/* One second of the run: counters are that second's increments. */
+struct ts_row {
+    uint32_t t;           /* seconds since the start of the load */
+    uint64_t wall_ns;     /* wall-clock start of the second */
+    uint32_t vus, vus_max;
+    uint64_t http_reqs, failed, iterations, dropped, errors;
+    uint64_t data_sent, data_received;
+    struct ts_trend duration, latency;
+};
+
+/* A live view for the progress line, refreshed once a second. */
+struct run_progress {
+    uint64_t elapsed_ns, planned_ns;
+    uint32_t vus;
+    double rps;            /* last second */
+    double p95_ms;         /* http_req_duration, last second */
+    uint64_t requests, errors;
+};
+
+typedef void (*run_progress_cb)(const struct run_progress *p, void *data);
+
+struct run_report {
+    const struct plan *plan;
+    int argc;
+    char **argv;
+    /* measured */
+    struct registry *total;    /* every series over the whole run */
+    struct ts_row *rows;
+    size_t n_rows;
+    struct threshold *thresholds; /* owned by the caller; verdicts filled in */
+    size_t n_thresholds;
+    uint64_t start_wall_ns, end_wall_ns, duration_ns;
+    bool interrupted;          /* SIGINT/SIGTERM */
+    bool aborted;              /* an abortOnFail threshold failed */
+    char abort_reason[256];
+    bool thresholds_failed;
+    double target_rate;        /* open model: iterations/s asked (all scenarios); else 0 */
+    double achieved_rate;      /* iterations started per second in the open model */
+    double cpu_user_ms, cpu_sys_ms;
+    double max_worker_busy;    /* 0..1: the busiest worker's average share of a core */
+    char warnings[8][256];
+    size_t n_warnings;
+    int exit_code;
+};
+
+struct run_options {
+    run_progress_cb progress;  /* may be NULL */
+    void *progress_data;
+};
+
+/*
+ * Runs plan to its end.  thresholds (may be NULL/0) are evaluated each second and at the
+ * end.  Fills *report (free it with run_report_destroy).  Returns 0, or a negative errno
+ * when the run could not start (threads, memory); what was measured is in *report even
+ * when interrupted.
+ */
+int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+               const struct run_options *opts, struct run_report *report);
+
+/*
+ * Asks a running engine to stop: the first call stops new iterations and lets in-flight
+ * ones finish within plan->grace_ns; the second stops at once.  Async-signal-safe.
+ */
+void engine_interrupt(void);
+
+void run_report_add_warning(struct run_report *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void run_report_destroy(struct run_report *r);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * schedule — when the open model starts iteration k.
+ *
+ * An arrival-rate scenario plans its iterations ahead: iteration k (0-based, counted
+ * over the whole scenario and all workers) starts at the time t where the cumulative
+ * number of planned arrivals N(t) reaches k.  For a constant rate that is k / rate; for
+ * ramping stages the rate is linear within a stage, N(t) quadratic, and t its root.
+ * Worker w of T takes k = w, w+T, w+2T, ..., so the workers together follow the plan
+ * exactly and spread evenly, as k6 spreads starts evenly inside each time unit.
+ */
+#ifndef BRUNT_ENGINE_SCHEDULE_H
+#define BRUNT_ENGINE_SCHEDULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/plan.h"
+
+#define SCHEDULE_MAX_STAGES 64
+
+struct arrival_schedule {
+    /* private */
+    size_t n;                                 /* segments */
+    double rate0[SCHEDULE_MAX_STAGES];        /* arrivals per ns at each segment start */
+    double rate1[SCHEDULE_MAX_STAGES];        /* ... and end */
+    double len_ns[SCHEDULE_MAX_STAGES];
+    double cum[SCHEDULE_MAX_STAGES + 1];      /* arrivals before each segment */
+    double start_ns[SCHEDULE_MAX_STAGES + 1];
+};
+
+/*
+ * Prepares the schedule of an arrival-rate scenario (constant or ramping).  Returns 0, or
+ * -EINVAL when it has more than SCHEDULE_MAX_STAGES stages.
+ */
+int schedule_init(struct arrival_schedule *s, const struct scenario_plan *sc);
+
+/* Offset in ns from the scenario start of iteration k, or UINT64_MAX past the end. */
+uint64_t schedule_time_ns(const struct arrival_schedule *s, uint64_t k);
+
+/* Number of iterations the schedule plans in all. */
+uint64_t schedule_total(const struct arrival_schedule *s);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * registry — metrics by name and tag set, as k6 models them.
+ *
+ * A metric has a type (counter, gauge, rate, trend) and what it contains (plain
+ * numbers, time, data); a series is one metric with one tag set, holding the values of
+ * the samples that carried exactly those tags.  Thresholds and summaries aggregate the
+ * series of a metric whose tags include a filter (registry_aggregate), which is exact
+ * because every series value merges exactly (trends are struct hist).
+ *
+ * Tag sets are canonical strings: "key=value" pairs sorted by key and joined by
+ * TAGS_SEP (0x1f), so that equal sets are equal strings ("" is the empty set).
+ *
+ * Series are only ever appended, so a series index is stable for the life of a
+ * registry, and registry_sync_layout() gives another registry the same indices: a
+ * worker caches indices on its hot path and swaps registries once a second (see
+ * engine/worker.c).  One owner at a time; no locking.
+ */
+#ifndef BRUNT_METRICS_REGISTRY_H
+#define BRUNT_METRICS_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics/hist.h"
+
+#define TAGS_SEP '\x1f'
+
+enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_RATE, METRIC_TREND };
+enum metric_contains { CONTAINS_DEFAULT, CONTAINS_TIME, CONTAINS_DATA };
+
+/* The built-in metrics; names follow k6 where k6 has one (docs/metrics.md). */
+enum metric_id {
+    M_HTTP_REQS,
+    M_HTTP_REQ_FAILED,
+    M_HTTP_REQ_DURATION,
+    M_HTTP_REQ_BLOCKED,
+    M_HTTP_REQ_CONNECTING,
+    M_HTTP_REQ_TLS_HANDSHAKING,
+    M_HTTP_REQ_SENDING,
+    M_HTTP_REQ_WAITING,
+    M_HTTP_REQ_RECEIVING,
+    M_HTTP_REQ_QUEUED,
+    M_HTTP_REQ_LATENCY,
+    M_ITERATIONS,
+    M_ITERATION_DURATION,
+    M_DROPPED_ITERATIONS,
+    M_VUS,
+    M_VUS_MAX,
+    M_DATA_SENT,
+    M_DATA_RECEIVED,
+    M_CHECKS,
+    M_ERRORS,
+    M_COUNT
+};
+
+struct metric_info {
+    const char *name;
+    enum metric_type type;
+    enum metric_contains contains;
+    const char *desc;
+};
+
+/* metric_info[id] for each enum metric_id. */
+extern const struct metric_info metric_info[M_COUNT];
+/* Returns the metric id for name[0..len), or -1 when there is none. */
+int metric_lookup(const char *name, size_t len);
+/* "counter", "gauge", "rate", "trend". */
+const char *metric_type_name(enum metric_type type);
+
+struct series {
+    int metric;          /* enum metric_id */
+    char *tags;          /* canonical tag set, owned by the registry */
+    /* values, by the metric's type */
+    double sum;          /* counter: total; gauge: last value */
+    double gmin, gmax;   /* gauge: extremes seen */
+    uint64_t trues;      /* rate: non-zero samples */
+    uint64_t total;      /* rate: all samples; counter and gauge: samples */
+    struct hist *hist;   /* trend only */
+};
+
+struct registry;
+
+struct registry *registry_new(void);
+void registry_free(struct registry *reg);
+
+/*
+ * Returns the index of the series (metric, tags), creating it if needed, or -1 when out
+ * of memory.  tags must be canonical (see tags_canon()).
+ */
+int registry_get(struct registry *reg, int metric, const char *tags);
+/* The series at index i (valid until the registry is freed). */
+struct series *registry_at(struct registry *reg, int i);
+const struct series *registry_at_const(const struct registry *reg, int i);
+size_t registry_len(const struct registry *reg);
+
+/* Appends to dst the series that src has beyond dst's length, so indices agree.
+ * Requires dst's series to be a prefix of src's layout.  Returns 0 or -ENOMEM. */
+int registry_sync_layout(struct registry *dst, const struct registry *src);
+
+/* Adds every series value of src into dst, matching series by (metric, tags) and
+ * creating missing ones.  Gauges take src's last value.  Returns 0 or -ENOMEM. */
+int registry_merge(struct registry *dst, const struct registry *src);
+
+/* Zeroes every value, keeping the series. */
+void registry_reset(struct registry *reg);
+
+/*
+ * Aggregates into *out (whose hist, for trends, the caller provides and this resets)
+ * every series of `metric` whose tags include all pairs of `filter` (canonical; "" or
+ * NULL matches all).  Returns the number of series aggregated.
+ */
+size_t registry_aggregate(const struct registry *reg, int metric, const char *filter,
+                          struct series *out);
+
+/* Sample recording on a series. */
+static inline void series_add(struct series *s, double v) { s->sum += v; s->total++; }
+static inline void series_rate(struct series *s, bool hit)
+{
+    s->trues += hit;
+    s->total++;
+}
+static inline void series_trend_ns(struct series *s, uint64_t ns) { hist_record(s->hist, ns); }
+void series_gauge(struct series *s, double v);
+
+/*
+ * Builds a canonical tag set into out (capacity cap) from n key/value pairs given in any
+ * order.  Returns the length, or -1 if it does not fit.  Keys must not contain '=' or
+ * TAGS_SEP; values must not contain TAGS_SEP (such bytes are replaced by '_').
+ */
+int tags_canon(char *out, size_t cap, const char *const *keys, const char *const *values,
+               size_t n);
+/* True when every pair of filter is in tags. */
+bool tags_contain(const char *tags, const char *filter);
+/* Value of key in tags (pointer into tags, length in *len), or NULL. */
+const char *tags_get(const char *tags, const char *key, size_t *len);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * target — the built-in HTTP/1.1 target service behind `brunt serve`, used for demos
+ * and as ground truth in tests: an auction API, test endpoints, fault injection, and
+ * exact counters of what it served (GET /__stats).
+ *
+ * One epoll loop per server thread (core/loop.h), all threads sharing one listening
+ * socket.  Connections cost a small struct when idle: buffers are allocated only while
+ * a request is being read or a response written.  Counters are per thread (relaxed
+ * atomics written by their owner only) and summed when /__stats is asked for.
+ *
+ * Routes (JSON unless noted; HEAD is accepted wherever GET is, without a body):
+ *   GET  /  and /health                      200 text/plain "ok\n"
+ *   POST /auth/login {"email","password"}    200 {"token"} | 400 {"error"}
+ *   GET  /api/v1/auctions?status=&limit=     200 {"auctions":[...]} (limit 20, max 1000)
+ *   GET  /api/v1/auctions/{id}               200 {...} | 404
+ *   POST /api/v1/bids {"auction_id","user_id","amount"}
+ *                                            200 accepted | 400 too low / bad | 404
+ *   GET  /users/me, /items?limit=            need "Authorization: Bearer <token>", else 401
+ *   GET  /delay/{ms}                         200 after ms (<= 3600000) without blocking
+ *   GET  /status/{code}                      that status (100..599); 1xx other than 101
+ *                                            is sent as an interim response followed by
+ *                                            a final 200 (counted as 200); 101 is sent
+ *                                            alone and the connection is then closed
+ *   GET  /bytes/{n}                          n bytes (<= 100 MiB), Content-Length
+ *   GET  /chunked/{n}?chunk=SIZE             n bytes chunked in SIZE-byte chunks (default
+ *                                            1024, <= 1 MiB), an extension on the first
+ *                                            chunk and an "X-Trailer" trailer
+ *   GET  /__stats, POST /__reset             counters; reset zeroes them (not the bids)
+ *   anything else                            404 (unknown path) or 405 (wrong method)
+ *
+ * What the counters count (tests compare against these, so precisely):
+ *  - "requests" and "by_route" count every request the server received completely (a
+ *    whole head and a whole body), once, at the moment it was received, including
+ *    those answered with an injected fault.  Requests that could not be parsed or were
+ *    too large, and so got 400 / 431 / 413 and a close, are counted too: the first two
+ *    under the route "(invalid)", a 413 under its route.  A path matching no route is
+ *    counted under "(unmatched)".  GET /__stats and POST /__reset are never counted.
+ *    Bytes of a request that never arrived whole (the peer closed mid-request) are not
+ *    counted at all.
+ *  - "by_status" counts each counted request once, by the answer it got: the final
+ *    status code ("200", "404", ...), "reset" (the connection was reset instead),
+ *    "malformed" (garbage was sent instead), or "unanswered" (the connection closed,
+ *    or the server stopped, while the answer was still held back by a delay).  A
+ *    status is counted when the answer is released to the connection (after its delay,
+ *    if any), so once every connection is idle sum(by_status) == requests.
+ *  - "faults": "errors" (injected 500s), "resets", "malformed", "stalled_requests"
+ *    (answers generated while the server was stalled, so held until the stall ended),
+ *    and "leaked_bytes".
+ *  - "connections_accepted" counts accepted connections (also those closed at once
+ *    because max_conns was reached, which "connections_rejected" counts as well).
+ *  - "bids": bids "accepted" and "rejected" (too low); "unauthorized": 401 answers.
+ *  - "invariant_ok": every auction's current bid equals the highest it ever accepted.
+ * POST /__reset zeroes every counter above (not the gauge "connections_open").
+ *
+ * Faults (struct target_options): a delay (fixed, or uniform in [delay, delay_max])
+ * on every route except /__stats and /__reset; then, for those routes, one draw
+ * decides between a reset (probability reset_rate), garbage (malformed_rate), a 500
+ * (error_rate), or the normal answer — a request that draws a fault is not otherwise
+ * handled (a bid is not placed).  A stall freezes the whole server: for stall_for_ns,
+ * starting at every multiple k >= 1 of stall_every_ns after target_start, nothing is
+ * written on any connection; requests arriving meanwhile are read and handled and
+ * their answers sent when the stall ends.  slow_body_bytes_per_s paces every response
+ * body; leak_bytes_per_req allocates and keeps that much memory per counted request
+ * (at most 2 GiB in all).
+ *
+ * Left out: TLS, HTTP/2, persistent state, idle-connection timeouts.
+ */
+#ifndef BRUNT_TARGET_TARGET_H
+#define BRUNT_TARGET_TARGET_H
+
+#include <stdint.h>
+
+struct jsonw;
+struct target;
+
+struct target_options {
+    const char *host;   /* address to bind: "127.0.0.1" (default), "::1", "0.0.0.0" ... */
+    uint16_t port;      /* 0 = any free port */
+    int threads;        /* server threads, >= 1 (default 1), at most 256 */
+    uint64_t delay_ns;  /* added to every answer */
+    uint64_t delay_max_ns;  /* when > delay_ns: delay is uniform in [delay, delay_max] */
+    double error_rate;      /* probability of a 500 */
+    double reset_rate;      /* probability of a reset connection instead of an answer */
+    double malformed_rate;  /* probability of garbage (not HTTP) then a close */
+    uint64_t stall_every_ns; /* 0 = no stalls */
+    uint64_t stall_for_ns;   /* < stall_every_ns */
+    uint64_t slow_body_bytes_per_s; /* 0 = unpaced */
+    uint64_t leak_bytes_per_req;    /* 0 = no leak */
+    int max_conns;                  /* open connections across threads (default 65536) */
+    uint64_t seed;                  /* faults' PRNG seed and token secret */
+};
+
+/* Fills o with the defaults named above (everything else zero). */
+void target_options_default(struct target_options *o);
+
+/*
+ * Validates the options, raises RLIMIT_NOFILE to its hard limit, binds and listens on
+ * host:port, and starts the server threads.  Returns 0 with *out set, -EINVAL for bad
+ * options (rates outside [0, 1] or summing over 1, stall_for >= stall_every, threads
+ * or max_conns out of range, a host that is not a numeric address), -EADDRINUSE when
+ * the port is taken, or another negative errno.  Call from one thread at a time.
+ */
+int target_start(const struct target_options *o, struct target **out);
+
+/* The port actually bound (useful with port 0). */
+uint16_t target_port(const struct target *t);
+
+/*
+ * Stops the threads and closes the listener and every connection (answers still held
+ * by a delay count as "unanswered").  Idempotent; call from the thread that started
+ * the target, never from a server thread.  Counters stay readable afterwards.
+ */
+void target_stop(struct target *t);
+
+/* Stops (if needed) and frees everything.  target_free(NULL) does nothing. */
+void target_free(struct target *t);
+
+/*
+ * Writes the /__stats document (see the top of this file) as one object value into w.
+ * Any thread.  Returns 0, or w's sticky error.
+ */
+int target_stats_json(struct target *t, struct jsonw *w);
+
+/* Totals for a summary line: requests counted since start (not reset by /__reset). */
+uint64_t target_total_requests(struct target *t);
+/* Connections accepted since start (not reset by /__reset). */
+uint64_t target_total_connections(struct target *t);
+
+#endif

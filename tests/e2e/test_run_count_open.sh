@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Issue 2, 10a (open model): at -R 500 for 4 s brunt starts ~2000 iterations on schedule,
+# and the number of requests it reports equals the number the server saw.
+. "$(dirname "$0")/lib.sh"
+
+start_target
+brunt_run open -q -R 500 -d 4s --export open.json "$TARGET_URL/"
+assert_eq 0 "$RC" "exit status of -R 500 -d 4s"
+assert_eq open "$(jval open.json .options.model)" "options.model with -R"
+n=$(jnum open.json .metrics.http_reqs.values.count)
+assert_eq "$n" "$(stats_requests)" "server's count equals brunt's http_reqs (open model)"
+assert_within "$n" 2000 20 "requests started by -R 500 over 4 s"
+assert_eq "$n" "$(jnum open.json .metrics.iterations.values.count)" "one request per iteration"
+assert_eq 0 "$(jnum open.json '.metrics.dropped_iterations.values.count // 0')" "dropped iterations against a fast target"
+assert_eq 0 "$(jnum open.json .metrics.http_req_failed.values.rate)" "http_req_failed rate"
+stop_target
