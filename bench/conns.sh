@@ -62,9 +62,9 @@ port=${base##*:}
 kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # measure NAME CONNS: run brunt with CONNS connections held open; prints
-# "peak_established rss_kib_at_peak"; leaves NAME.json.
+# "peak_established brunt_rss_kib serve_rss_kib" (at the peak); leaves NAME.json.
 measure() {
-    local name=$1 c=$2 pid est rss peak=0 peak_rss=0 rc=0
+    local name=$1 c=$2 pid est rss peak=0 peak_rss=0 peak_srss=0 rc=0
     "$BRUNT" run -q -t 2 -c "$c" -d "${SECS}s" --grace "$((HOLD_MS / 1000 + 10))s" \
         --timeout "$((HOLD_MS / 1000 + 30))s" --export "$work/$name.json" \
         "$base/delay/$HOLD_MS" >"$work/$name.out" 2>&1 &
@@ -75,27 +75,27 @@ measure() {
         if ((est > peak || (est == peak && rss > peak_rss))); then
             peak=$est
             peak_rss=$rss
+            peak_srss=$(kib "$serve_pid")
         fi
         sleep 0.25
     done
     wait "$pid" || rc=$?
     ((rc == 0)) || die "brunt run -c $c exited $rc: $(tail -5 "$work/$name.out")"
-    echo "$peak $peak_rss"
+    echo "$peak $peak_rss $peak_srss"
 }
 
 printf 'conns: brunt serve on %s holding each answer %s ms; brunt run -t 2 -c N -d %ss\n' \
     "$base" "$HOLD_MS" "$SECS"
 measure base 1 >"$work/base.txt"
-read -r base_est base_rss <"$work/base.txt"
+read -r base_est base_rss base_srss <"$work/base.txt"
 curl -sf -X POST "$base/__reset" >/dev/null || die "POST /__reset failed"
 measure many "$N" >"$work/many.txt"
-read -r many_est many_rss <"$work/many.txt"
+read -r many_est many_rss many_srss <"$work/many.txt"
 
-stats=$(curl -sf "$base/__stats") || die "GET /__stats failed"
+stats=$(curl -sS --max-time 10 "$base/__stats") || die "GET $base/__stats failed (brunt serve alive: $(kill -0 "$serve_pid" 2>/dev/null && echo yes || echo no))"
 read -r reqs failed errs < <(jq -r '[.metrics.http_reqs.values.count, .metrics.http_req_failed.values.rate,
     ([.errors[]] | add)] | @tsv' "$work/many.json")
 served=$(jq -r .requests <<<"$stats")
-serve_rss=$(kib "$serve_pid")
 per_conn=$(awk -v a="$many_rss" -v b="$base_rss" -v n="$many_est" -v m="$base_est" \
     'BEGIN { if (n > m) printf "%.0f", (a - b) * 1024 / (n - m); else print "n/a" }')
 
@@ -104,7 +104,10 @@ printf 'load (%d connections): %6d established, brunt RSS %8d KiB\n' "$N" "$many
 printf 'requests: brunt %s, server %s; http_req_failed rate %s; errors %s\n' \
     "$reqs" "$served" "$failed" "$errs"
 printf 'brunt memory per connection (request in flight): %s bytes (bar: <= 8192)\n' "$per_conn"
-printf 'brunt serve RSS with %s connections: %s KiB\n' "$many_est" "$serve_rss"
+printf 'brunt serve RSS: %s KiB with %s connection(s), %s KiB with %s: %s bytes per connection\n' \
+    "$base_srss" "$base_est" "$many_srss" "$many_est" \
+    "$(awk -v a="$many_srss" -v b="$base_srss" -v n="$many_est" -v m="$base_est" \
+        'BEGIN { if (n > m) printf "%.0f", (a - b) * 1024 / (n - m); else print "n/a" }')"
 
 ok=1
 ((many_est >= N)) || { ok=0; printf 'conns: FAIL: peak %d established connections, wanted %d\n' "$many_est" "$N"; }

@@ -148,7 +148,7 @@ printf 'brunt bench: %s against %s on %s (%s)\n' "$("$BRUNT" version 2>/dev/null
     "$(nginx -v 2>&1 | sed 's/.*: //')" "$url" "$pin_note"
 printf 'closed model: 1 thread, %d connections, %d s per run, %d rounds (order alternates)\n\n' \
     "$CONNS" "$SECONDS_PER_RUN" "$ROUNDS"
-printf '%-6s %-6s %12s %12s %14s\n' round tool req/s requests CPU-us/req
+printf '%-6s %-6s %12s %12s %12s\n' round tool req/s requests CPU-µs/req
 
 wrk_rps=() brunt_rps=() wrk_cpr=() brunt_cpr=()
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -173,8 +173,8 @@ c_wrk=$(median "${wrk_cpr[@]}")
 c_brunt=$(median "${brunt_cpr[@]}")
 ratio=$(awk -v a="$m_brunt" -v b="$m_wrk" 'BEGIN { printf "%.3f", a / b }')
 verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 1.0) ? "meets the bar (>= 1.00)" : "BELOW the bar (>= 1.00)" }')
-printf '\nmedian wrk   %10.0f req/s  %8.3f CPU-us/req\n' "$m_wrk" "$c_wrk"
-printf 'median brunt %10.0f req/s  %8.3f CPU-us/req\n' "$m_brunt" "$c_brunt"
+printf '\nmedian wrk   %10.0f req/s  %8.3f CPU-µs/req\n' "$m_wrk" "$c_wrk"
+printf 'median brunt %10.0f req/s  %8.3f CPU-µs/req\n' "$m_brunt" "$c_brunt"
 printf 'ratio brunt/wrk req/s: %s  %s\n' "$ratio" "$verdict"
 printf 'ratio brunt/wrk CPU per request: %s\n' \
     "$(awk -v a="$c_brunt" -v b="$c_wrk" 'BEGIN { printf "%.3f", a / b }')"
@@ -190,6 +190,8 @@ read -r count dur_ms dropped p99 busy < <(jq -r '[.metrics.http_reqs.values.coun
 achieved=$(awk -v n="$count" -v d="$dur_ms" 'BEGIN { printf "%.1f", n / (d / 1000) }')
 pct=$(awk -v a="$achieved" -v t="$OPEN_RATE" 'BEGIN { printf "%.2f", 100 * a / t }')
 verdict=$(awk -v p="$pct" 'BEGIN { print (p >= 99 && p <= 101) ? "meets the bar (within 1%)" : "OUTSIDE the bar (within 1%)" }')
-printf '\nopen model: 1 thread, target %s req/s for %s s: %s requests = %s req/s (%s%%), dropped %s, p99 http_req_latency %s ms, busiest worker %s of a core\n' \
-    "$OPEN_RATE" "$SECONDS_PER_RUN" "$count" "$achieved" "$pct" "$dropped" "$p99" "$busy"
+printf '\nopen model: 1 thread, target %s req/s for %s s: %s requests = %s req/s (%s%% of target)\n' \
+    "$OPEN_RATE" "$SECONDS_PER_RUN" "$count" "$achieved" "$pct"
+printf 'open model: dropped iterations %s, p99 http_req_latency %.3f ms, busiest worker %.0f%% of a core\n' \
+    "$dropped" "$p99" "$(awk -v b="$busy" 'BEGIN { print 100 * b }')"
 printf 'open model: %s\n' "$verdict"

@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.." || exit 2
 CLANG=${CLANG:-clang}
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 BUILD=${FUZZ_BUILD:-build-fuzz}
-PKGS="libfyaml openssl"
+PKGS=(libfyaml openssl)
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 
@@ -35,9 +35,9 @@ if ! [[ $FUZZ_SECONDS =~ ^[0-9]+$ ]] || ((FUZZ_SECONDS < 1)); then
     say "FUZZ_SECONDS must be a whole number of seconds >= 1, got '$FUZZ_SECONDS'"
     exit 2
 fi
-if ! PKG_CFLAGS=$(pkg-config --cflags $PKGS 2>/dev/null) ||
-    ! PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null); then
-    say "pkg-config cannot find $PKGS; install them with scripts/setup.sh"
+if ! PKG_CFLAGS=$(pkg-config --cflags "${PKGS[@]}" 2>/dev/null) ||
+    ! PKG_LIBS=$(pkg-config --libs "${PKGS[@]}" 2>/dev/null); then
+    say "pkg-config cannot find ${PKGS[*]}; install them with scripts/setup.sh"
     exit 2
 fi
 
@@ -69,6 +69,7 @@ fi
 needs_build() {
     local obj=$1 dep=$2 f
     [[ -f $obj && -f $dep ]] || return 0
+    # shellcheck disable=SC2013  # a .d file is a list of words
     for f in $(sed -e 's/^[^:]*://' -e 's/\\$//' -e '/^[^ ]*:$/d' "$dep"); do
         [[ $f == *: ]] && continue
         [[ -e $f && $f -nt $obj ]] && return 0

@@ -11,7 +11,7 @@
 
 #include "engine/plan.h"
 
-#define BRUNT_VERSION "0.1.0"
+#include "core/version.h"
 
 enum exit_code {
     EXIT_OK = 0,

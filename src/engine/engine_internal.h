@@ -37,6 +37,7 @@ struct engine_shared {
     uint64_t start_ns;          /* monotonic start of the load, same for all workers */
     _Atomic int stop_level;     /* enum stop_level */
     int notify_fd;              /* eventfd: workers and signals wake the coordinator */
+    _Atomic int flow_abort;     /* a data feeder ran out with on_exhausted: abort */
 };
 
 /* Creates worker `index`; returns NULL when out of memory. */

@@ -85,6 +85,7 @@ void plan_free(struct plan *plan)
             free(sc->steps[j].method);
             free(sc->steps[j].name);
             free(sc->steps[j].raw);
+            free(sc->steps[j].group);
         }
         free(sc->steps);
         free(sc->stages);
@@ -92,5 +93,8 @@ void plan_free(struct plan *plan)
     }
     free(plan->scenarios);
     free(plan->origins);
+    if (plan->owner_free != NULL) {
+        plan->owner_free(plan->owner);
+    }
     free(plan);
 }

@@ -16,6 +16,9 @@
 
 #include "http/url.h"
 
+struct flow_step;
+struct flow_scenario;
+
 /* k6's executors (docs/scenarios.md); names as k6 spells them in executor_name(). */
 enum executor_kind {
     EXEC_CONSTANT_VUS,
@@ -54,6 +57,11 @@ struct step {
     size_t raw_len;
     size_t body_len;
     bool head_request; /* HEAD: the response has no body */
+    char *group;       /* the "group" tag (k6 style "::outer::inner"), or NULL */
+    uint64_t timeout_ns; /* this step's request timeout; 0 = the plan's */
+    /* Scenario files: when set, the request is rendered per VU by the flow (scenario/
+     * flow.h) instead of sending `raw`, and the flow sees the response. */
+    const struct flow_step *flow;
     /* STEP_SLEEP: uniform in [sleep_min_ns, sleep_max_ns] */
     uint64_t sleep_min_ns, sleep_max_ns;
 };
@@ -78,6 +86,7 @@ struct scenario_plan {
     size_t n_stages;
     struct step *steps;
     size_t n_steps;
+    const struct flow_scenario *flow; /* scenario files: variables, feeders; or NULL */
 };
 
 struct plan {
@@ -89,6 +98,10 @@ struct plan {
     uint64_t timeout_ns;         /* per request */
     uint64_t connect_timeout_ns;
     uint64_t grace_ns;           /* on SIGINT: wait this long for in-flight work */
+    /* Whatever built the plan may hang its own data here (compiled flows); plan_free()
+     * calls owner_free(owner). */
+    void *owner;
+    void (*owner_free)(void *owner);
 };
 
 /* Total planned length of a scenario (start_time + duration or stages, + graceful stop

@@ -456,6 +456,12 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
         if (read(c.eng.notify_fd, &drain, sizeof drain) < 0) {
             /* nothing pending */
         }
+        if (atomic_load(&c.eng.flow_abort) && !report->aborted) {
+            report->aborted = true;
+            snprintf(report->abort_reason, sizeof report->abort_reason,
+                     "a data feeder ran out of rows (on_exhausted: abort)");
+            stop_workers(&c, STOP_GRACEFUL);
+        }
         int ints = atomic_load(&g_interrupts);
         if (ints != seen_interrupts) {
             seen_interrupts = ints;

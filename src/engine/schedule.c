@@ -71,7 +71,7 @@ uint64_t schedule_time_ns(const struct arrival_schedule *s, uint64_t k)
         if (t > s->len_ns[i]) {
             t = s->len_ns[i];
         }
-        return (uint64_t)(s->start_ns[i] + t);
+        return (uint64_t)llround(s->start_ns[i] + t);
     }
     return UINT64_MAX;
 }

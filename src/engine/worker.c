@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,10 +30,12 @@
 #include "engine/engine_internal.h"
 #include "engine/schedule.h"
 #include "http/http1.h"
+#include "scenario/flow.h"
 
 #define READ_BUF_BYTES (64 * 1024)
 #define STATUS_CACHE 8
 #define TICK_NS NS_PER_S
+#define SEND_BUF_MAX (64u * 1024 * 1024)
 
 enum err_kind {
     ERR_REFUSED,
@@ -66,6 +69,7 @@ struct step_rt {
     struct status_ix cache[STATUS_CACHE];
     int n_cache;
     char name_tags[1024]; /* canonical tags without status/expected_response */
+    int *checks;          /* series index of each check of a flow step */
 };
 
 struct scen_rt;
@@ -99,7 +103,19 @@ struct vu {
     char *hbuf;              /* partial response head, only when a head straddles reads */
     uint32_t hlen;
     uint64_t t_req, t_conn_start, t_conn_done, t_send, t_sent, t_first;
-    uint64_t bytes_in;
+    /* what is being sent: a step's pre-rendered bytes, or sendbuf for flow steps */
+    const char *wbuf;
+    size_t wunit;            /* bytes of one request (a batch repeats it) */
+    /* scenario files */
+    struct flow_vu fv;
+    bool fv_ready;
+    struct dynbuf sendbuf;
+    char *kept;              /* kept response body, when the step's flow wants it */
+    size_t kept_len, kept_cap, kept_max;
+    bool kept_trunc, keep_body;
+    bool abort_iter;         /* on_fail: abort — skip the rest of this iteration */
+    bool flow_stopped;       /* a feeder ran out for this VU (on_exhausted: stop_vu) */
+    struct flow_results res;
 };
 
 struct scen_rt {
@@ -121,6 +137,7 @@ struct scen_rt {
     size_t qcap, qhead, qlen;
     struct vu *idle;
     uint64_t started_iters;
+    uint32_t running_peak;   /* most VUs inside an iteration since the last shard */
     struct loop_timer timer; /* start / schedule / ramp timer */
     struct loop_timer stop_timer;
     struct step_rt *steps;
@@ -145,6 +162,7 @@ struct worker {
     int seen_stop;
     struct loop_timer hard_timer;
     uint64_t rng;
+    uint64_t seq; /* template `seq` */
     /* handoff to the coordinator */
     pthread_mutex_t lock;
     struct shard *ready_head, *ready_tail;
@@ -241,6 +259,32 @@ static uint64_t diff(uint64_t later, uint64_t earlier)
     return later > earlier ? later - earlier : 0;
 }
 
+/* Counts the check results the flow gave for the current step. */
+static void record_checks(struct vu *vu)
+{
+    struct step_rt *rt = &vu->sr->steps[vu->step];
+    for (size_t i = 0; i < vu->res.n; i++) {
+        series_rate(S(vu->w, rt->checks[vu->res.index[i]]), vu->res.pass[i]);
+    }
+    vu->res.n = 0;
+}
+
+/* Lets a scenario-file step see the end of its request (status 0: it failed). */
+static void flow_done(struct vu *vu, int status, uint64_t duration_ns)
+{
+    const struct step *st = &vu->sr->sc->steps[vu->step];
+    if (st->flow == NULL) {
+        return;
+    }
+    enum flow_verdict v =
+        flow_on_done(st->flow, &vu->fv, status, duration_ns, status ? vu->kept : NULL,
+                     status ? vu->kept_len : 0, vu->kept_trunc, &vu->res);
+    record_checks(vu);
+    if (v == FLOW_ABORT_ITERATION) {
+        vu->abort_iter = true;
+    }
+}
+
 /* One response of the current step has arrived completely at `now`. */
 static void record_response(struct vu *vu, uint64_t now)
 {
@@ -265,6 +309,7 @@ static void record_response(struct vu *vu, uint64_t now)
     series_trend_ns(S(w, ix->receiving), receiving);
     series_trend_ns(S(w, ix->queued), queued);
     series_trend_ns(S(w, ix->latency), queued + blocked + duration);
+    flow_done(vu, vu->status, duration);
 }
 
 /* A request of the current step failed with a network or protocol error. */
@@ -277,6 +322,13 @@ static void record_error(struct vu *vu, enum err_kind kind, uint32_t requests)
         series_rate(S(w, ix->failed), true);
         series_add(S(w, vu->sr->s_err[kind]), 1);
     }
+    flow_done(vu, 0, 0);
+}
+
+/* Moves to the next step, or past the last one when the iteration was aborted. */
+static void vu_next_step(struct vu *vu)
+{
+    vu->step = vu->abort_iter ? (uint32_t)vu->sr->sc->n_steps : vu->step + 1;
 }
 
 /* --- VU timers --- */
@@ -339,7 +391,7 @@ static void fail_requests(struct vu *vu, enum err_kind kind)
     vu->inflight = 0;
     conn_close(vu);
     vu_timer_cancel(vu);
-    vu->step++;
+    vu_next_step(vu);
     vu_timer(vu, VT_CONTINUE, loop_now_ns(vu->w->loop));
 }
 
@@ -407,17 +459,16 @@ static void conn_connected(struct vu *vu)
 static void conn_send(struct vu *vu)
 {
     struct worker *w = vu->w;
-    const struct step *st = &vu->sr->sc->steps[vu->step];
     if (vu->woff == 0) {
         vu->t_send = loop_now_ns(w->loop);
     }
     while (vu->woff < vu->wlen) {
-        size_t off = vu->woff % st->raw_len;
-        size_t n = st->raw_len - off;
+        size_t off = vu->woff % vu->wunit;
+        size_t n = vu->wunit - off;
         if (n > vu->wlen - vu->woff) {
             n = vu->wlen - vu->woff;
         }
-        ssize_t k = send(vu->io.fd, st->raw + off, n, MSG_NOSIGNAL);
+        ssize_t k = send(vu->io.fd, vu->wbuf + off, n, MSG_NOSIGNAL);
         if (k < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 if (loop_io_set(w->loop, &vu->io, LOOP_READ | LOOP_WRITE) < 0) {
@@ -446,7 +497,8 @@ static void conn_send(struct vu *vu)
     if (vu->io.events & LOOP_WRITE) {
         (void)loop_io_set(w->loop, &vu->io, LOOP_READ);
     }
-    vu_timer(vu, VT_REQUEST, vu->t_send + w->eng->plan->timeout_ns);
+    const struct step *st = &vu->sr->sc->steps[vu->step];
+    vu_timer(vu, VT_REQUEST, vu->t_send + (st->timeout_ns ? st->timeout_ns : w->eng->plan->timeout_ns));
 }
 
 /* The whole batch of the current step has its responses: move on. */
@@ -456,8 +508,35 @@ static void step_done(struct vu *vu)
     if (!vu->keep_alive) {
         conn_close(vu);
     }
-    vu->step++;
+    vu_next_step(vu);
     vu_continue(vu);
+}
+
+/* Appends a body span to the kept body, up to the step's cap (beyond: truncated). */
+static bool keep_span(struct vu *vu, const char *p, size_t n)
+{
+    if (vu->kept_len + n > vu->kept_max) {
+        n = vu->kept_max - vu->kept_len;
+        vu->kept_trunc = true;
+    }
+    if (vu->kept_len + n > vu->kept_cap) {
+        size_t cap = vu->kept_cap ? vu->kept_cap : 1024;
+        while (cap < vu->kept_len + n) {
+            cap *= 2;
+        }
+        if (cap > vu->kept_max) {
+            cap = vu->kept_max;
+        }
+        char *b = realloc(vu->kept, cap);
+        if (b == NULL) {
+            return false;
+        }
+        vu->kept = b;
+        vu->kept_cap = cap;
+    }
+    memcpy(vu->kept + vu->kept_len, p, n);
+    vu->kept_len += n;
+    return true;
 }
 
 /*
@@ -521,13 +600,23 @@ static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now
             }
             vu->status = w->resp.status;
             vu->keep_alive = w->resp.keep_alive;
+            if (st->flow != NULL) {
+                flow_on_head(st->flow, &vu->fv, &w->resp, &vu->res);
+            }
             http1_body_init(&vu->body, w->resp.framing, w->resp.content_length);
             vu->phase = PH_BODY;
         }
         while (!http1_body_done(&vu->body) && len > 0) {
-            ssize_t k = http1_body_feed(&vu->body, data, len, NULL, NULL);
+            const char *span = NULL;
+            size_t span_len = 0;
+            ssize_t k = http1_body_feed(&vu->body, data, len, vu->keep_body ? &span : NULL,
+                                        &span_len);
             if (k < 0) {
                 fail_requests(vu, ERR_PROTOCOL);
+                return false;
+            }
+            if (span_len > 0 && !keep_span(vu, span, span_len)) {
+                fail_requests(vu, ERR_OTHER);
                 return false;
             }
             data += k;
@@ -552,7 +641,7 @@ static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now
             vu->batch = rest;
             vu->inflight = rest;
             vu->woff = 0;
-            vu->wlen = (size_t)rest * vu->sr->sc->steps[vu->step].raw_len;
+            vu->wlen = (size_t)rest * vu->wunit;
             vu->t_req = now;
             conn_connect(vu);
             return false;
@@ -667,10 +756,30 @@ static void request_start(struct vu *vu)
     struct scen_rt *sr = vu->sr;
     const struct step *st = &sr->sc->steps[vu->step];
     uint32_t batch = vu->reserved;
+    vu->res.n = 0;
+    if (st->flow != NULL) {
+        batch = 1;
+        vu->batch = vu->inflight = 1;
+        dynbuf_reset(&vu->sendbuf);
+        if (flow_render(st->flow, &vu->fv, &vu->sendbuf) < 0) {
+            fail_requests(vu, ERR_OTHER);
+            return;
+        }
+        vu->wbuf = vu->sendbuf.data;
+        vu->wunit = vu->sendbuf.len;
+        vu->keep_body = flow_wants_body(st->flow);
+        vu->kept_max = flow_body_cap(st->flow);
+    } else {
+        vu->wbuf = st->raw;
+        vu->wunit = st->raw_len;
+        vu->keep_body = false;
+    }
+    vu->kept_len = 0;
+    vu->kept_trunc = false;
     vu->batch = batch;
     vu->inflight = batch;
     vu->woff = 0;
-    vu->wlen = (size_t)batch * st->raw_len;
+    vu->wlen = (size_t)batch * vu->wunit;
     vu->phase = PH_HEAD;
     vu->head_seen_bytes = false;
     vu->retried = false;
@@ -699,7 +808,7 @@ static void vu_begin_step(struct vu *vu)
 }
 
 static bool vu_may_start_iteration(struct vu *vu);
-static void vu_start_iteration(struct vu *vu, uint64_t intended_ns);
+static bool vu_start_iteration(struct vu *vu, uint64_t intended_ns);
 
 static void vu_iteration_done(struct vu *vu)
 {
@@ -716,8 +825,8 @@ static void vu_iteration_done(struct vu *vu)
         vu->next_idle = sr->idle;
         sr->idle = vu;
         scen_open_dispatch(sr);
-    } else if (vu_may_start_iteration(vu)) {
-        vu_start_iteration(vu, now);
+    } else if (vu_may_start_iteration(vu) && vu_start_iteration(vu, now)) {
+        /* the next iteration is under way */
     } else {
         conn_close(vu);
         vu->state = VU_OFF;
@@ -759,10 +868,45 @@ static void vu_timer_cb(struct loop *loop, struct loop_timer *t)
     }
 }
 
-static void vu_start_iteration(struct vu *vu, uint64_t intended_ns)
+/* Asks the engine's coordinator to stop the run (a feeder ran out: on_exhausted abort). */
+static void request_abort(struct worker *w)
+{
+    atomic_store(&w->eng->flow_abort, 1);
+    uint64_t one = 1;
+    if (write(w->eng->notify_fd, &one, sizeof one) < 0) {
+        /* the coordinator wakes once a second anyway */
+    }
+}
+
+/*
+ * Starts an iteration on vu.  Returns false when the scenario's flow refuses (a data
+ * feeder ran out), in which case the VU stays as it was.
+ */
+static bool vu_start_iteration(struct vu *vu, uint64_t intended_ns)
 {
     struct scen_rt *sr = vu->sr;
-    uint64_t now = loop_now_ns(vu->w->loop);
+    struct worker *w = vu->w;
+    uint64_t now = loop_now_ns(w->loop);
+    if (sr->sc->flow != NULL) {
+        if (!vu->fv_ready) {
+            if (flow_vu_init(sr->sc->flow, &vu->fv, vu->gid, sr->sc->name, &w->seq,
+                             (uint32_t)w->eng->n_workers, (uint32_t)w->index) < 0) {
+                abort(); /* out of memory for a VU's variables */
+            }
+            dynbuf_init(&vu->sendbuf, SEND_BUF_MAX);
+            vu->fv_ready = true;
+        }
+        vu->fv.iter = vu->iter;
+        enum flow_verdict v = flow_iteration_begin(sr->sc->flow, &vu->fv);
+        if (v == FLOW_ABORT_RUN) {
+            request_abort(w);
+        }
+        if (v != FLOW_CONTINUE) {
+            vu->flow_stopped = true;
+            return false;
+        }
+    }
+    vu->abort_iter = false;
     /* Requests per request step: the pipeline depth, within what -n has left. */
     vu->reserved = sr->sc->pipeline > 1 ? sr->sc->pipeline : 1;
     if (sr->limited) {
@@ -777,14 +921,18 @@ static void vu_start_iteration(struct vu *vu, uint64_t intended_ns)
     vu->intended_ns = intended_ns;
     vu->queued_ns = diff(now, intended_ns);
     sr->running++;
+    if (sr->running > sr->running_peak) {
+        sr->running_peak = sr->running;
+    }
     vu_begin_step(vu);
+    return true;
 }
 
 static bool vu_may_start_iteration(struct vu *vu)
 {
     struct scen_rt *sr = vu->sr;
     struct worker *w = vu->w;
-    if (sr->finished || vu->retire || w->seen_stop != STOP_NONE) {
+    if (sr->finished || vu->retire || vu->flow_stopped || w->seen_stop != STOP_NONE) {
         return false;
     }
     if (sr->limited && sr->budget == 0) {
@@ -829,7 +977,9 @@ static void scen_set_active(struct scen_rt *sr, uint32_t want)
             vu->retire = false;
             if (vu->state == VU_OFF && vu_may_start_iteration(vu)) {
                 sr->active++;
-                vu_start_iteration(vu, loop_now_ns(sr->w->loop));
+                if (!vu_start_iteration(vu, loop_now_ns(sr->w->loop))) {
+                    sr->active--;
+                }
             }
         } else if (vu->state != VU_OFF) {
             vu->retire = true;
@@ -907,6 +1057,21 @@ static struct vu *open_take_vu(struct scen_rt *sr)
     return NULL;
 }
 
+/* Starts an open-model iteration on an idle VU; a refused one counts as dropped. */
+static void open_start(struct scen_rt *sr, struct vu *vu, uint64_t intended)
+{
+    sr->active++;
+    if (vu_start_iteration(vu, intended)) {
+        sr->started_iters++;
+        return;
+    }
+    sr->active--;
+    vu->flow_stopped = false; /* the next iteration may get a row again (recycle) */
+    vu->next_idle = sr->idle;
+    sr->idle = vu;
+    series_add(S(sr->w, sr->s_dropped), 1);
+}
+
 /*
  * The open model's heart: starts every iteration whose intended time has come, on an
  * idle VU, or queues it; serves the queue first, oldest first.
@@ -925,9 +1090,7 @@ static void scen_open_dispatch(struct scen_rt *sr)
         uint64_t intended = sr->queue[sr->qhead];
         sr->qhead = (sr->qhead + 1) % sr->qcap;
         sr->qlen--;
-        sr->active++;
-        sr->started_iters++;
-        vu_start_iteration(vu, intended);
+        open_start(sr, vu, intended);
     }
     if (sr->finished || w->seen_stop != STOP_NONE) {
         return;
@@ -946,9 +1109,7 @@ static void scen_open_dispatch(struct scen_rt *sr)
         sr->next_k += stride;
         struct vu *vu = sr->qlen == 0 ? open_take_vu(sr) : NULL;
         if (vu != NULL) {
-            sr->active++;
-            sr->started_iters++;
-            vu_start_iteration(vu, intended);
+            open_start(sr, vu, intended);
         } else if (sr->qlen < sr->qcap) {
             sr->queue[(sr->qhead + sr->qlen) % sr->qcap] = intended;
             sr->qlen++;
@@ -1091,7 +1252,9 @@ static void worker_publish(struct worker *w, bool final)
     s->started = 0;
     for (size_t i = 0; i < w->n_scens; i++) {
         struct scen_rt *sr = &w->scens[i];
-        s->vus += executor_is_open(sr->sc->executor) ? sr->running : sr->active;
+        /* Open model: iterations are short, so the peak of the second says more. */
+        s->vus += executor_is_open(sr->sc->executor) ? sr->running_peak : sr->active;
+        sr->running_peak = sr->running;
         s->vus_max += executor_is_open(sr->sc->executor) ? sr->n_alloc : sr->n_cap;
         s->started += sr->started_iters;
         sr->started_iters = 0;
@@ -1231,10 +1394,29 @@ static int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario
         if (st->kind != STEP_REQUEST) {
             continue;
         }
-        const char *nk[3] = {"method", "name", "scenario"};
-        const char *nv[3] = {st->method, st->name, sc->name};
-        if (tags_canon(sr->steps[k].name_tags, sizeof sr->steps[k].name_tags, nk, nv, 3) < 0) {
+        const char *nk[4] = {"method", "name", "scenario", "group"};
+        const char *nv[4] = {st->method, st->name, sc->name, st->group};
+        size_t n = st->group != NULL ? 4 : 3;
+        if (tags_canon(sr->steps[k].name_tags, sizeof sr->steps[k].name_tags, nk, nv, n) < 0) {
             return -EINVAL;
+        }
+        if (st->flow == NULL) {
+            continue;
+        }
+        /* One `checks` series per check: tags check, name, scenario (and group). */
+        size_t nc = flow_check_count(st->flow);
+        sr->steps[k].checks = calloc(nc ? nc : 1, sizeof *sr->steps[k].checks);
+        if (sr->steps[k].checks == NULL) {
+            return -ENOMEM;
+        }
+        for (size_t c = 0; c < nc; c++) {
+            const char *ck[4] = {"check", "name", "scenario", "group"};
+            const char *cv[4] = {flow_check_name(st->flow, c), st->name, sc->name, st->group};
+            char tags[1200];
+            if (tags_canon(tags, sizeof tags, ck, cv, n) < 0) {
+                return -EINVAL;
+            }
+            sr->steps[k].checks[c] = series_for(w, M_CHECKS, tags);
         }
     }
     sr->s_iter = series_for(w, M_ITERATIONS, sr->scen_tags);
@@ -1302,10 +1484,19 @@ void worker_free(struct worker *w)
     for (size_t i = 0; i < w->n_scens; i++) {
         struct scen_rt *sr = &w->scens[i];
         for (uint32_t k = 0; sr->vus != NULL && k < sr->n_cap; k++) {
-            if (sr->vus[k].io.fd >= 0 && sr->vus[k].cstate != CONN_CLOSED) {
-                close(sr->vus[k].io.fd);
+            struct vu *vu = &sr->vus[k];
+            if (vu->io.fd >= 0 && vu->cstate != CONN_CLOSED) {
+                close(vu->io.fd);
             }
-            free(sr->vus[k].hbuf);
+            free(vu->hbuf);
+            free(vu->kept);
+            dynbuf_destroy(&vu->sendbuf);
+            if (vu->fv_ready) {
+                flow_vu_destroy(&vu->fv);
+            }
+        }
+        for (size_t k = 0; sr->steps != NULL && k < sr->sc->n_steps; k++) {
+            free(sr->steps[k].checks);
         }
         free(sr->vus);
         free(sr->steps);
@@ -1331,6 +1522,8 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct loop *loop = w->loop;
+    /* Wake-ups as exact as the kernel allows: the open model's schedule depends on them. */
+    (void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     w->cpu_mark = clock_thread_cpu_ns();
     loop_update_now(loop);
     for (size_t i = 0; i < w->n_scens; i++) {

@@ -90,7 +90,7 @@ static bool ci_equal(const char *a, size_t a_len, const char *b)
  */
 struct cursor {
     const char *buf;
-    size_t len;       /* the window: min(received, HTTP1_MAX_HEAD_BYTES) */
+    size_t len; /* the window: min(received, HTTP1_MAX_HEAD_BYTES) */
     size_t pos;
     bool window_full; /* more bytes were received than the window holds */
 };
@@ -227,8 +227,7 @@ static int connection_element(void *ctx, const char *el, size_t len)
  * Parses one header line into *h and records what framing needs.  Returns 0 or
  * HTTP1_EPROTO.
  */
-static int parse_field(const char *line, size_t len, struct http1_header *h,
-                       struct head_facts *f)
+static int parse_field(const char *line, size_t len, struct http1_header *h, struct head_facts *f)
 {
     if (len == 0 || is_ows(line[0])) {
         return HTTP1_EPROTO; /* obs-fold, or white space before the name */
@@ -369,8 +368,7 @@ static int parse_status_line(const char *line, size_t len, struct http1_response
     return 0;
 }
 
-int http1_parse_response(const char *buf, size_t len, bool head_request,
-                         struct http1_response *out)
+int http1_parse_response(const char *buf, size_t len, bool head_request, struct http1_response *out)
 {
     struct cursor c;
     struct head_facts f;
@@ -399,8 +397,8 @@ int http1_parse_response(const char *buf, size_t len, bool head_request,
         goto fail;
     }
     out->content_length = 0;
-    bool keep_alive = out->minor_version >= 1 ? !f.conn_close
-                                              : (f.conn_keep_alive && !f.conn_close);
+    bool keep_alive =
+        out->minor_version >= 1 ? !f.conn_close : (f.conn_keep_alive && !f.conn_close);
     int s = out->status;
     if (head_request || s < 200 || s == 204 || s == 304) {
         out->framing = HTTP1_BODY_NONE;
@@ -516,8 +514,8 @@ int http1_parse_request(const char *buf, size_t len, struct http1_request *out)
     } else {
         out->framing = HTTP1_BODY_NONE;
     }
-    out->keep_alive = out->minor_version >= 1 ? !f.conn_close
-                                              : (f.conn_keep_alive && !f.conn_close);
+    out->keep_alive =
+        out->minor_version >= 1 ? !f.conn_close : (f.conn_keep_alive && !f.conn_close);
     /* Chunked in a 1.0 request is faulty framing (RFC 9112 §6.1): close after it. */
     if (f.have_te && out->minor_version == 0) {
         out->keep_alive = false;
@@ -530,8 +528,8 @@ fail:
     return rc;
 }
 
-const struct http1_header *http1_find_header(const struct http1_header *headers,
-                                             size_t num_headers, const char *name)
+const struct http1_header *http1_find_header(const struct http1_header *headers, size_t num_headers,
+                                             const char *name)
 {
     for (size_t i = 0; i < num_headers; i++) {
         if (ci_equal(headers[i].name, headers[i].name_len, name)) {
@@ -544,22 +542,21 @@ const struct http1_header *http1_find_header(const struct http1_header *headers,
 /* ---- bodies ------------------------------------------------------------------------- */
 
 enum body_state {
-    BS_SIZE,        /* hex digits of the chunk size; line_len > 0 once one is seen */
-    BS_SIZE_WS,     /* white space after the size, before ';' or the line end */
-    BS_EXT,         /* chunk extensions, skipped */
-    BS_SIZE_LF,     /* saw CR ending the size line */
-    BS_DATA,        /* chunk data: `remaining` bytes */
-    BS_DATA_CR,     /* CRLF (or LF) after the chunk data */
+    BS_SIZE,    /* hex digits of the chunk size; line_len > 0 once one is seen */
+    BS_SIZE_WS, /* white space after the size, before ';' or the line end */
+    BS_EXT,     /* chunk extensions, skipped */
+    BS_SIZE_LF, /* saw CR ending the size line */
+    BS_DATA,    /* chunk data: `remaining` bytes */
+    BS_DATA_CR, /* CRLF (or LF) after the chunk data */
     BS_DATA_LF,
-    BS_TRAILER,     /* start of a trailer line, or of the final empty line */
+    BS_TRAILER, /* start of a trailer line, or of the final empty line */
     BS_TRAILER_LINE,
-    BS_TRAILER_LF,  /* saw CR ending a trailer line */
-    BS_FINAL_LF,    /* saw CR of the final empty line */
+    BS_TRAILER_LF, /* saw CR ending a trailer line */
+    BS_FINAL_LF,   /* saw CR of the final empty line */
     BS_ERROR,
 };
 
-void http1_body_init(struct http1_body *body, enum http1_framing framing,
-                     uint64_t content_length)
+void http1_body_init(struct http1_body *body, enum http1_framing framing, uint64_t content_length)
 {
     memset(body, 0, sizeof *body);
     body->framing = framing;
@@ -720,8 +717,8 @@ static int chunk_byte(struct http1_body *body, char ch)
     return HTTP1_EPROTO;
 }
 
-ssize_t http1_body_feed(struct http1_body *body, const char *buf, size_t len,
-                        const char **data, size_t *data_len)
+ssize_t http1_body_feed(struct http1_body *body, const char *buf, size_t len, const char **data,
+                        size_t *data_len)
 {
     const char *span = NULL;
     size_t span_len = 0;

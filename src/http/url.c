@@ -53,15 +53,14 @@ static bool prefix_ci(const char *s, const char *prefix)
 
 static bool is_host_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 /* Hex digits, colons and dots (an embedded IPv4); zone ids ("%eth0") are refused. */
 static bool is_ipv6_char(char c)
 {
-    return (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f') || c == ':' ||
-           c == '.';
+    return (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f') || c == ':' || c == '.';
 }
 
 /* Parses the authority s[0..len) into out's host, port and ipv6_literal. */

@@ -33,10 +33,10 @@ enum url_error {
 };
 
 struct url {
-    bool tls;                   /* https */
+    bool tls;                    /* https */
     char host[URL_MAX_HOST + 1]; /* lower-cased, NUL-terminated, no brackets */
-    uint16_t port;              /* 80 / 443 unless given */
-    bool ipv6_literal;          /* host was [v6] */
+    uint16_t port;               /* 80 / 443 unless given */
+    bool ipv6_literal;           /* host was [v6] */
     char target[URL_MAX_TARGET]; /* path + query, "/" when empty, NUL-terminated */
 };
 

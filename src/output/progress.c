@@ -111,8 +111,8 @@ static void build_tty_line(const struct run_progress *rp, char *line, size_t cap
     } else {
         snprintf(err, sizeof err, "%llu", (unsigned long long)rp->errors);
     }
-    snprintf(line + len, cap - len, "  %u VUs  %.0f req/s  p95 %s  errors %s", rp->vus,
-             rp->rps, p95, err);
+    snprintf(line + len, cap - len, "  %u VUs  %.0f req/s  p95 %s  errors %s", rp->vus, rp->rps,
+             p95, err);
 }
 
 void progress_update(struct progress *p, const struct run_progress *rp)
@@ -138,8 +138,8 @@ void progress_update(struct progress *p, const struct run_progress *rp)
         fmt_secs(rp->planned_ns, pl, sizeof pl);
         fmt_p95(rp->p95_ms, p95, sizeof p95);
         fprintf(p->f, "running %s/%s: vus=%u rps=%.0f p95=%s requests=%llu errors=%llu\n", el,
-                rp->planned_ns ? pl : "?", rp->vus, rp->rps, p95,
-                (unsigned long long)rp->requests, (unsigned long long)rp->errors);
+                rp->planned_ns ? pl : "?", rp->vus, rp->rps, p95, (unsigned long long)rp->requests,
+                (unsigned long long)rp->errors);
     }
     fflush(p->f);
 }

@@ -26,17 +26,16 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/dynbuf.h"
 #include "http/url.h"
 #include "metrics/hist.h"
 #include "metrics/registry.h"
 
-#ifndef BRUNT_VERSION
-#define BRUNT_VERSION "0.1.0-dev"
-#endif
+#include "core/version.h"
 
 /* Error kinds every result lists (docs/result-format.md), 0 when none happened. */
-static const char *const error_kinds[] = {"refused",  "reset", "timeout", "protocol",
-                                          "dns",      "tls",   "connect", "other"};
+static const char *const error_kinds[] = {"refused", "reset", "timeout", "protocol",
+                                          "dns",     "tls",   "connect", "other"};
 #define N_ERROR_KINDS (sizeof error_kinds / sizeof error_kinds[0])
 /* Kinds beyond the known ones that get their own key; later ones count as "other". */
 #define MAX_EXTRA_KINDS 32
@@ -519,8 +518,8 @@ static void put_values(struct jsonw *w, const struct series *s, double duration_
         static const struct {
             const char *key;
             double q;
-        } qs[] = {{"med", 0.5}, {"max", -1}, {"p(90)", 0.90}, {"p(95)", 0.95},
-                  {"p(99)", 0.99}, {"p(99.9)", 0.999}};
+        } qs[] = {{"med", 0.5},    {"max", -1},     {"p(90)", 0.90},
+                  {"p(95)", 0.95}, {"p(99)", 0.99}, {"p(99.9)", 0.999}};
         const struct hist *h = s->hist;
         jsonw_key(w, "count");
         jsonw_uint(w, hist_count(h));
@@ -541,7 +540,56 @@ static void put_values(struct jsonw *w, const struct series *s, double duration_
     jsonw_obj_end(w);
 }
 
-static void put_histogram(struct jsonw *w, const struct hist *h)
+/* Bucket pairs per line in a pretty document: short lines, a third of the size of one
+ * pair per line. */
+#define BUCKETS_PER_LINE 6
+
+/*
+ * The buckets array, serialised here and handed to the writer as one raw value so that
+ * several pairs share a line (the writer puts each array element on its own line).  The
+ * indentation follows the writer's: the array opens at depth w->depth (the histogram
+ * object's) and its lines sit one level deeper.
+ */
+static int put_buckets(struct jsonw *w, const struct hist *h)
+{
+    struct dynbuf b;
+    size_t cursor = 0, i = 0;
+    uint64_t v, c;
+    bool pretty = w->indent > 0;
+    int inner = pretty ? (w->depth + 1) * w->indent : 0;
+    int outer = pretty ? w->depth * w->indent : 0;
+    int rc;
+
+    dynbuf_init(&b, RESULT_MAX_BYTES);
+    rc = dynbuf_addc(&b, '[');
+    while (rc == 0 && hist_next_bucket(h, &cursor, &v, &c)) {
+        if (i > 0) {
+            rc = dynbuf_addc(&b, ',');
+        }
+        if (rc == 0 && pretty) {
+            rc = i % BUCKETS_PER_LINE == 0 ? dynbuf_addf(&b, "\n%*s", inner, "")
+                                           : dynbuf_addc(&b, ' ');
+        }
+        if (rc == 0) {
+            rc = pretty ? dynbuf_addf(&b, "[%" PRIu64 ", %" PRIu64 "]", v, c)
+                        : dynbuf_addf(&b, "[%" PRIu64 ",%" PRIu64 "]", v, c);
+        }
+        i++;
+    }
+    if (rc == 0 && i > 0 && pretty) {
+        rc = dynbuf_addf(&b, "\n%*s", outer, "");
+    }
+    if (rc == 0) {
+        rc = dynbuf_addc(&b, ']');
+    }
+    if (rc == 0) {
+        jsonw_raw(w, b.data, b.len);
+    }
+    dynbuf_destroy(&b);
+    return rc;
+}
+
+static int put_histogram(struct jsonw *w, const struct hist *h)
 {
     jsonw_obj_begin(w);
     jsonw_key(w, "unit");
@@ -555,21 +603,15 @@ static void put_histogram(struct jsonw *w, const struct hist *h)
     jsonw_key(w, "sum");
     jsonw_num(w, hist_sum_ns(h));
     jsonw_key(w, "buckets");
-    jsonw_arr_begin(w);
-    size_t cursor = 0;
-    uint64_t v, c;
-    while (hist_next_bucket(h, &cursor, &v, &c)) {
-        char pair[64];
-        int n = snprintf(pair, sizeof pair, "[%" PRIu64 ", %" PRIu64 "]", v, c);
-        jsonw_raw(w, pair, (size_t)n);
-    }
-    jsonw_arr_end(w);
+    int rc = put_buckets(w, h);
     jsonw_obj_end(w);
+    return rc;
 }
 
-/* One metric's entry; scratch is a histogram for the aggregate of a trend. */
-static void put_metric(struct jsonw *w, const struct registry *reg, int m, double duration_s,
-                       struct hist *scratch)
+/* One metric's entry; scratch is a histogram for the aggregate of a trend.  Returns 0 or
+ * a negative errno (the writer's own errors are left to jsonw_error()). */
+static int put_metric(struct jsonw *w, const struct registry *reg, int m, double duration_s,
+                      struct hist *scratch)
 {
     struct series agg = {.hist = metric_info[m].type == METRIC_TREND ? scratch : NULL};
     registry_aggregate(reg, m, NULL, &agg);
@@ -584,9 +626,10 @@ static void put_metric(struct jsonw *w, const struct registry *reg, int m, doubl
                                                             : "default");
     jsonw_key(w, "values");
     put_values(w, &agg, duration_s);
+    int rc = 0;
     if (agg.hist != NULL) {
         jsonw_key(w, "histogram");
-        put_histogram(w, agg.hist);
+        rc = put_histogram(w, agg.hist);
     }
     jsonw_key(w, "series");
     jsonw_arr_begin(w);
@@ -601,14 +644,15 @@ static void put_metric(struct jsonw *w, const struct registry *reg, int m, doubl
         put_tags(w, s->tags);
         jsonw_key(w, "values");
         put_values(w, s, duration_s);
-        if (s->hist != NULL) {
+        if (s->hist != NULL && rc == 0) {
             jsonw_key(w, "histogram");
-            put_histogram(w, s->hist);
+            rc = put_histogram(w, s->hist);
         }
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
     jsonw_obj_end(w);
+    return rc;
 }
 
 static int put_metrics(struct jsonw *w, const struct run_report *r)
@@ -617,8 +661,9 @@ static int put_metrics(struct jsonw *w, const struct run_report *r)
     double duration_s = (double)r->duration_ns / 1e9;
     struct hist *scratch = NULL;
 
+    int rc = 0;
     jsonw_obj_begin(w);
-    for (int m = 0; reg != NULL && m < M_COUNT; m++) {
+    for (int m = 0; reg != NULL && m < M_COUNT && rc == 0; m++) {
         bool any = false;
         size_t n = registry_len(reg);
         for (size_t i = 0; i < n && !any; i++) {
@@ -634,11 +679,11 @@ static int put_metrics(struct jsonw *w, const struct run_report *r)
                 return -ENOMEM;
             }
         }
-        put_metric(w, reg, m, duration_s, scratch);
+        rc = put_metric(w, reg, m, duration_s, scratch);
     }
     jsonw_obj_end(w);
     hist_free(scratch);
-    return 0;
+    return rc;
 }
 
 /* ---- thresholds, time series, errors --------------------------------------------- */
@@ -827,8 +872,7 @@ int result_to_json(const struct run_report *r, struct jsonw *w)
     put_errors(w, r);
     jsonw_key(w, "warnings");
     jsonw_arr_begin(w);
-    for (size_t i = 0; i < r->n_warnings && i < sizeof r->warnings / sizeof r->warnings[0];
-         i++) {
+    for (size_t i = 0; i < r->n_warnings && i < sizeof r->warnings / sizeof r->warnings[0]; i++) {
         jsonw_str(w, r->warnings[i]);
     }
     jsonw_arr_end(w);
@@ -919,8 +963,7 @@ int result_write(const char *path, const struct run_report *r, char *err, size_t
         goto fail;
     }
     if (fsync(fd) < 0) {
-        snprintf(err, err_len, "cannot write result %s: fsync %s: %s", path, tmp,
-                 strerror(errno));
+        snprintf(err, err_len, "cannot write result %s: fsync %s: %s", path, tmp, strerror(errno));
         goto fail;
     }
     if (close(fd) < 0) {

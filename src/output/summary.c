@@ -169,8 +169,8 @@ static bool agg_has_samples(const struct series *s)
  * Returns false when there is nothing to show (no samples, or no scratch histogram for
  * a trend).
  */
-static bool aggregate(const struct out *o, const struct run_report *r, int m,
-                      const char *filter, struct series *s)
+static bool aggregate(const struct out *o, const struct run_report *r, int m, const char *filter,
+                      struct series *s)
 {
     if (r->total == NULL) {
         return false;
@@ -185,8 +185,7 @@ static bool aggregate(const struct out *o, const struct run_report *r, int m,
 }
 
 /* The value column of one metric, by type. */
-static void fmt_metric_value(const struct out *o, const struct series *s, char *buf,
-                             size_t cap)
+static void fmt_metric_value(const struct out *o, const struct series *s, char *buf, size_t cap)
 {
     int m = s->metric;
     char a[64], b[64];
@@ -209,7 +208,7 @@ static void fmt_metric_value(const struct out *o, const struct series *s, char *
         static const struct {
             const char *name;
             double q; /* -1 avg, -2 min, -3 max */
-        } cols[] = {{"avg", -1},  {"min", -2},    {"med", 0.5},  {"max", -3},
+        } cols[] = {{"avg", -1},    {"min", -2},     {"med", 0.5},   {"max", -3},
                     {"p(90)", 0.9}, {"p(95)", 0.95}, {"p(99)", 0.99}};
         size_t len = 0;
         buf[0] = '\0';
@@ -236,12 +235,19 @@ static void fmt_metric_value(const struct out *o, const struct series *s, char *
     }
 }
 
-/* Prints metric m (all series) as one row when it has samples.  Returns whether it did. */
+/*
+ * Prints metric m (all series) as one row when it has samples.  A trend other than
+ * http_req_duration whose every sample was 0 (TLS handshaking on plain HTTP, queueing in
+ * the closed model) says nothing and is left out too.  Returns whether it printed.
+ */
 static bool print_metric(const struct out *o, const struct run_report *r, int m)
 {
     struct series s;
     char value[512];
     if (!aggregate(o, r, m, "", &s)) {
+        return false;
+    }
+    if (s.hist != NULL && m != M_HTTP_REQ_DURATION && hist_max_ns(s.hist) == 0) {
         return false;
     }
     fmt_metric_value(o, &s, value, sizeof value);
@@ -295,8 +301,8 @@ static void describe_scenario(const struct scenario_plan *sc, char *buf, size_t 
         break;
     case EXEC_CONSTANT_ARRIVAL_RATE:
         fmt_num3(sc->rate / unit_s, r1, sizeof r1);
-        snprintf(buf, cap, "%s/s \xc2\xb7 %u..%u VUs \xc2\xb7 %s", r1, sc->pre_allocated_vus,
-                 maxv, d);
+        snprintf(buf, cap, "%s/s \xc2\xb7 %u..%u VUs \xc2\xb7 %s", r1, sc->pre_allocated_vus, maxv,
+                 d);
         break;
     case EXEC_RAMPING_ARRIVAL_RATE: {
         double peak = sc->start_rate;
@@ -378,10 +384,9 @@ static void print_header(const struct out *o, const struct run_report *r)
 /* "p(95)", "avg", "rate", ... */
 static void fmt_agg(const struct threshold *t, char *buf, size_t cap)
 {
-    static const char *const names[] = {[TH_AVG] = "avg",     [TH_MIN] = "min",
-                                        [TH_MED] = "med",     [TH_MAX] = "max",
-                                        [TH_PCT] = "p",       [TH_RATE] = "rate",
-                                        [TH_COUNT] = "count", [TH_VALUE] = "value"};
+    static const char *const names[] = {
+        [TH_AVG] = "avg", [TH_MIN] = "min",   [TH_MED] = "med",     [TH_MAX] = "max",
+        [TH_PCT] = "p",   [TH_RATE] = "rate", [TH_COUNT] = "count", [TH_VALUE] = "value"};
     if (t->agg == TH_PCT) {
         snprintf(buf, cap, "p(%g)", t->pct);
     } else if ((unsigned)t->agg < sizeof names / sizeof names[0]) {
@@ -452,15 +457,14 @@ static void print_thresholds(const struct out *o, const struct run_report *r)
             char agg[32], obs[64];
             fmt_agg(u, agg, sizeof agg);
             if (!u->evaluated) {
-                fprintf(o->f, "    %s?%s '%s' not evaluated\n", col(o, C_YELLOW),
-                        col(o, C_RESET), u->source ? u->source : "");
+                fprintf(o->f, "    %s?%s '%s' not evaluated\n", col(o, C_YELLOW), col(o, C_RESET),
+                        u->source ? u->source : "");
                 continue;
             }
             fmt_observed(u, obs, sizeof obs);
-            fprintf(o->f, "    %s%s%s '%s' %s=%s%s\n",
-                    col(o, u->failed ? C_RED : C_GREEN), u->failed ? "\xe2\x9c\x97" : "\xe2\x9c\x93",
-                    col(o, C_RESET), u->source ? u->source : "", agg, obs,
-                    u->abort_on_fail ? " (abortOnFail)" : "");
+            fprintf(o->f, "    %s%s%s '%s' %s=%s%s\n", col(o, u->failed ? C_RED : C_GREEN),
+                    u->failed ? "\xe2\x9c\x97" : "\xe2\x9c\x93", col(o, C_RESET),
+                    u->source ? u->source : "", agg, obs, u->abort_on_fail ? " (abortOnFail)" : "");
         }
     }
 }
@@ -613,12 +617,11 @@ static void print_errors(const struct out *o, const struct run_report *r)
 static void print_metrics(const struct out *o, const struct run_report *r)
 {
     static const int http_trends[] = {
-        M_HTTP_REQ_LATENCY,  M_HTTP_REQ_QUEUED,          M_HTTP_REQ_BLOCKED,
-        M_HTTP_REQ_CONNECTING, M_HTTP_REQ_TLS_HANDSHAKING, M_HTTP_REQ_SENDING,
-        M_HTTP_REQ_WAITING,  M_HTTP_REQ_RECEIVING,
+        M_HTTP_REQ_LATENCY,         M_HTTP_REQ_QUEUED,  M_HTTP_REQ_BLOCKED, M_HTTP_REQ_CONNECTING,
+        M_HTTP_REQ_TLS_HANDSHAKING, M_HTTP_REQ_SENDING, M_HTTP_REQ_WAITING, M_HTTP_REQ_RECEIVING,
     };
-    static const int execution[] = {M_ITERATION_DURATION, M_ITERATIONS, M_DROPPED_ITERATIONS,
-                                    M_VUS, M_VUS_MAX};
+    static const int execution[] = {M_ITERATION_DURATION, M_ITERATIONS, M_DROPPED_ITERATIONS, M_VUS,
+                                    M_VUS_MAX};
     static const int network[] = {M_DATA_RECEIVED, M_DATA_SENT};
     static const int checks[] = {M_CHECKS};
     struct series s;

@@ -39,8 +39,10 @@
  *    counted at all.
  *  - "by_status" counts each counted request once, by the answer it got: the final
  *    status code ("200", "404", ...), "reset" (the connection was reset instead),
- *    "malformed" (garbage was sent instead), or "unanswered" (the connection closed,
- *    or the server stopped, while the answer was still held back by a delay).  A
+ *    "malformed" (garbage was sent instead), or "unanswered" (the server stopped, or
+ *    the connection failed with an error or reset, while the answer was still held
+ *    back by a delay; a peer that merely closes its side is noticed only when the
+ *    answer is written, so that answer counts by its status).  A
  *    status is counted when the answer is released to the connection (after its delay,
  *    if any), so once every connection is idle sum(by_status) == requests.
  *  - "faults": "errors" (injected 500s), "resets", "malformed", "stalled_requests"

@@ -15,6 +15,10 @@ rate=$(jnum reset.json .metrics.http_req_failed.values.rate)
 assert_ge "$rate" 0.05 "http_req_failed rate with 20% resets"
 assert_le "$rate" 0.5 "http_req_failed rate with 20% resets"
 assert_eq 0 "$(jnum reset.json .errors.protocol)" "errors.protocol against a target that only resets"
+# Ground truth: every request the server reset is one failed request in brunt's count
+# (a load generator that silently re-sent them would hide the faults it is meant to see).
+assert_eq "$(stats_get .faults.resets)" "$resets" "brunt's errors.reset vs the resets the server injected"
+assert_eq "$(stats_requests)" "$n" "brunt's http_reqs vs the requests the server received"
 assert_target_alive
 stop_target
 
@@ -28,8 +32,10 @@ assert_ge "$n" 20 "http_reqs against a target sending 20% garbage"
 rate=$(jnum malformed.json .metrics.http_req_failed.values.rate)
 assert_ge "$rate" 0.05 "http_req_failed rate with 20% malformed responses"
 assert_le "$rate" 0.5 "http_req_failed rate with 20% malformed responses"
-# The errors object and the errors metric agree.
+assert_eq "$(stats_get .faults.malformed)" "$protocol" "brunt's errors.protocol vs the malformed answers the server sent"
+assert_eq "$(stats_requests)" "$n" "brunt's http_reqs vs the requests the server received"
+# The errors object and the errors metric agree (docs/result-format.md).
 sum=$(jnum malformed.json '[.errors[]] | add')
-assert_ge "$sum" "$protocol" "sum of errors by kind"
+assert_eq "$sum" "$(jnum malformed.json .metrics.errors.values.count)" "sum of .errors vs the errors metric's count"
 assert_target_alive
 stop_target

@@ -20,9 +20,9 @@
 #define MAX_MESSAGES 8
 
 struct decode_result {
-    ssize_t err;       /* 0 or the decoder's error */
-    size_t consumed;   /* body bytes consumed */
-    uint64_t payload;  /* payload bytes reported through spans */
+    ssize_t err;      /* 0 or the decoder's error */
+    size_t consumed;  /* body bytes consumed */
+    uint64_t payload; /* payload bytes reported through spans */
     bool done;
 };
 

@@ -116,14 +116,12 @@ static void reader_process(struct reader *r)
         while (off < r->acc_len && !http1_body_done(&r->body)) {
             const char *data = NULL;
             size_t data_len = 0;
-            ssize_t n = http1_body_feed(&r->body, r->acc + off, r->acc_len - off, &data,
-                                        &data_len);
+            ssize_t n = http1_body_feed(&r->body, r->acc + off, r->acc_len - off, &data, &data_len);
             if (n < 0) {
                 fail_message(r, (int)n);
                 return;
             }
-            cr_assert_leq((size_t)n, r->acc_len - off, "consumed %zd of %zu", n,
-                          r->acc_len - off);
+            cr_assert_leq((size_t)n, r->acc_len - off, "consumed %zd of %zu", n, r->acc_len - off);
             cr_assert(n > 0 || http1_body_done(&r->body), "no progress");
             if (data_len > 0) {
                 struct outcome *o = cur(r);
@@ -213,19 +211,19 @@ static const struct rcase cases[] = {
      .framing = HTTP1_BODY_LENGTH, .content_length = 5, .keep_alive = true, .body = "hello"},
     {"content-length zero", OK200 "Content-Length: 0\r\n\r\n", .status = 200, .minor = 1,
      .framing = HTTP1_BODY_LENGTH, .keep_alive = true, .body = ""},
-    {"content-length with white space", OK200 "Content-Length:   3  \r\n\r\nabc",
-     .status = 200, .minor = 1, .framing = HTTP1_BODY_LENGTH, .content_length = 3,
-     .keep_alive = true, .body = "abc"},
-    {"content-length duplicates agree",
-     OK200 "Content-Length: 2\r\nContent-Length: 2, 2\r\n\r\nab", .status = 200, .minor = 1,
-     .framing = HTTP1_BODY_LENGTH, .content_length = 2, .keep_alive = true, .body = "ab"},
+    {"content-length with white space", OK200 "Content-Length:   3  \r\n\r\nabc", .status = 200,
+     .minor = 1, .framing = HTTP1_BODY_LENGTH, .content_length = 3, .keep_alive = true,
+     .body = "abc"},
+    {"content-length duplicates agree", OK200 "Content-Length: 2\r\nContent-Length: 2, 2\r\n\r\nab",
+     .status = 200, .minor = 1, .framing = HTTP1_BODY_LENGTH, .content_length = 2,
+     .keep_alive = true, .body = "ab"},
     {"http/1.0 without keep-alive closes", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi",
      .status = 200, .minor = 0, .framing = HTTP1_BODY_LENGTH, .content_length = 2,
      .keep_alive = false, .body = "hi"},
     {"http/1.0 with keep-alive",
-     "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nhi",
-     .status = 200, .minor = 0, .framing = HTTP1_BODY_LENGTH, .content_length = 2,
-     .keep_alive = true, .body = "hi"},
+     "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nhi", .status = 200,
+     .minor = 0, .framing = HTTP1_BODY_LENGTH, .content_length = 2, .keep_alive = true,
+     .body = "hi"},
     {"http/1.1 connection close", OK200 "Connection: close\r\nContent-Length: 2\r\n\r\nhi",
      .status = 200, .minor = 1, .framing = HTTP1_BODY_LENGTH, .content_length = 2,
      .keep_alive = false, .body = "hi"},
@@ -233,9 +231,9 @@ static const struct rcase cases[] = {
      OK200 "Connection: keep-alive, CLOSE\r\nContent-Length: 2\r\n\r\nhi", .status = 200,
      .minor = 1, .framing = HTTP1_BODY_LENGTH, .content_length = 2, .keep_alive = false,
      .body = "hi"},
-    {"connection upgrade is not close",
-     OK200 "Connection: Upgrade\r\nContent-Length: 2\r\n\r\nhi", .status = 200, .minor = 1,
-     .framing = HTTP1_BODY_LENGTH, .content_length = 2, .keep_alive = true, .body = "hi"},
+    {"connection upgrade is not close", OK200 "Connection: Upgrade\r\nContent-Length: 2\r\n\r\nhi",
+     .status = 200, .minor = 1, .framing = HTTP1_BODY_LENGTH, .content_length = 2,
+     .keep_alive = true, .body = "hi"},
     {"chunked", OK200 "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
      .status = 200, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = true,
      .body = "hello world"},
@@ -246,35 +244,30 @@ static const struct rcase cases[] = {
      .body = "hello!"},
     {"chunked with trailers",
      OK200 "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Checksum: 1\r\nY: 2\r\n\r\n",
-     .status = 200, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = true,
-     .body = "abc"},
+     .status = 200, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = true, .body = "abc"},
     {"chunked hex upper and lower with leading zeros",
      OK200 "Transfer-Encoding: chunked\r\n\r\n00A\r\n0123456789\r\nb\r\nabcdefghijk\r\n0\r\n\r\n",
      .status = 200, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = true,
      .body = "0123456789abcdefghijk"},
-    {"chunked is case-insensitive and last", OK200 "Transfer-Encoding: gzip, Chunked\r\n\r\n"
-                                                   "2\r\nok\r\n0\r\n\r\n",
-     .status = 200, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = true,
-     .body = "ok"},
+    {"chunked is case-insensitive and last",
+     OK200 "Transfer-Encoding: gzip, Chunked\r\n\r\n"
+           "2\r\nok\r\n0\r\n\r\n",
+     .status = 200, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = true, .body = "ok"},
     {"chunked over two transfer-encoding fields",
      OK200 "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
-     .status = 200, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = true,
-     .body = "ok"},
+     .status = 200, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = true, .body = "ok"},
     {"chunked wins over content-length and closes after",
      OK200 "Content-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
-     .status = 200, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = false,
-     .body = "ok"},
-    {"bare lf line endings", "HTTP/1.1 200 OK\nContent-Length: 2\n\nhi", .status = 200,
-     .minor = 1, .framing = HTTP1_BODY_LENGTH, .content_length = 2, .keep_alive = true,
-     .body = "hi"},
+     .status = 200, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = false, .body = "ok"},
+    {"bare lf line endings", "HTTP/1.1 200 OK\nContent-Length: 2\n\nhi", .status = 200, .minor = 1,
+     .framing = HTTP1_BODY_LENGTH, .content_length = 2, .keep_alive = true, .body = "hi"},
     {"bare lf in chunked framing",
-     "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n2\nhi\n3;x\nabc\n0\nT: 1\n\n",
-     .status = 200, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = true,
-     .body = "hiabc"},
+     "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n2\nhi\n3;x\nabc\n0\nT: 1\n\n", .status = 200,
+     .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = true, .body = "hiabc"},
     {"close-delimited", OK200 "Content-Type: text/plain\r\n\r\nuntil the end", .status = 200,
      .minor = 1, .framing = HTTP1_BODY_CLOSE, .keep_alive = false, .body = "until the end"},
-    {"close-delimited empty", OK200 "\r\n", .status = 200, .minor = 1,
-     .framing = HTTP1_BODY_CLOSE, .keep_alive = false, .body = ""},
+    {"close-delimited empty", OK200 "\r\n", .status = 200, .minor = 1, .framing = HTTP1_BODY_CLOSE,
+     .keep_alive = false, .body = ""},
     {"close-delimited http/1.0 keep-alive ignored",
      "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nxyz", .status = 200, .minor = 0,
      .framing = HTTP1_BODY_CLOSE, .keep_alive = false, .body = "xyz"},
@@ -286,24 +279,24 @@ static const struct rcase cases[] = {
      .body = "x"},
     {"204 has no body", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", .status = 204,
      .minor = 1, .framing = HTTP1_BODY_NONE, .keep_alive = true, .body = ""},
-    {"304 has no body", "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
-     .status = 304, .minor = 1, .framing = HTTP1_BODY_NONE, .keep_alive = true, .body = ""},
+    {"304 has no body", "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", .status = 304,
+     .minor = 1, .framing = HTTP1_BODY_NONE, .keep_alive = true, .body = ""},
     {"head response has no body", OK200 "Content-Length: 5\r\n\r\n", .head_request = true,
      .status = 200, .minor = 1, .framing = HTTP1_BODY_NONE, .keep_alive = true, .body = ""},
     {"head response chunked has no body", OK200 "Transfer-Encoding: chunked\r\n\r\n",
      .head_request = true, .status = 200, .minor = 1, .framing = HTTP1_BODY_NONE,
      .keep_alive = true, .body = ""},
-    {"100 continue then final",
-     "HTTP/1.1 100 Continue\r\n\r\n" OK200 "Content-Length: 2\r\n\r\nok", .status = 200,
-     .minor = 1, .framing = HTTP1_BODY_LENGTH, .content_length = 2, .keep_alive = true,
-     .interim = 1, .body = "ok"},
+    {"100 continue then final", "HTTP/1.1 100 Continue\r\n\r\n" OK200 "Content-Length: 2\r\n\r\nok",
+     .status = 200, .minor = 1, .framing = HTTP1_BODY_LENGTH, .content_length = 2,
+     .keep_alive = true, .interim = 1, .body = "ok"},
     {"two interim responses then final",
      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n"
      "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n",
-     .status = 201, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = true,
-     .interim = 2, .body = "z"},
-    {"101 switching protocols", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                                "Connection: Upgrade\r\n\r\n",
+     .status = 201, .minor = 1, .framing = HTTP1_BODY_CHUNKED, .keep_alive = true, .interim = 2,
+     .body = "z"},
+    {"101 switching protocols",
+     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+     "Connection: Upgrade\r\n\r\n",
      .status = 101, .minor = 1, .framing = HTTP1_BODY_NONE, .keep_alive = false, .body = ""},
     {"later minor version treated as 1.1", "HTTP/1.7 200 OK\r\nContent-Length: 0\r\n\r\n",
      .status = 200, .minor = 1, .framing = HTTP1_BODY_LENGTH, .keep_alive = true, .body = ""},
@@ -314,8 +307,7 @@ static const struct rcase cases[] = {
     /* Malformed heads. */
     {"conflicting content-length", OK200 "Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
      .err = HTTP1_EPROTO},
-    {"conflicting content-length list", OK200 "Content-Length: 5, 6\r\n\r\n",
-     .err = HTTP1_EPROTO},
+    {"conflicting content-length list", OK200 "Content-Length: 5, 6\r\n\r\n", .err = HTTP1_EPROTO},
     {"content-length not digits", OK200 "Content-Length: abc\r\n\r\n", .err = HTTP1_EPROTO},
     {"content-length negative", OK200 "Content-Length: -1\r\n\r\n", .err = HTTP1_EPROTO},
     {"content-length plus sign", OK200 "Content-Length: +1\r\n\r\n", .err = HTTP1_EPROTO},
@@ -324,8 +316,7 @@ static const struct rcase cases[] = {
     {"content-length inner space", OK200 "Content-Length: 1 2\r\n\r\n", .err = HTTP1_EPROTO},
     {"content-length overflow", OK200 "Content-Length: 18446744073709551616\r\n\r\n",
      .err = HTTP1_EPROTO},
-    {"transfer-encoding not chunked", OK200 "Transfer-Encoding: gzip\r\n\r\n",
-     .err = HTTP1_EPROTO},
+    {"transfer-encoding not chunked", OK200 "Transfer-Encoding: gzip\r\n\r\n", .err = HTTP1_EPROTO},
     {"transfer-encoding chunked not last", OK200 "Transfer-Encoding: chunked, gzip\r\n\r\n",
      .err = HTTP1_EPROTO},
     {"transfer-encoding chunked twice", OK200 "Transfer-Encoding: chunked, chunked\r\n\r\n",
@@ -336,7 +327,10 @@ static const struct rcase cases[] = {
     {"invalid name character", OK200 "X(y): 1\r\n\r\n", .err = HTTP1_EPROTO},
     {"empty name", OK200 ": 1\r\n\r\n", .err = HTTP1_EPROTO},
     {"no colon", OK200 "Content-Length\r\n\r\n", .err = HTTP1_EPROTO},
-    {"control character in value", OK200 "X: a\x01" "b\r\n\r\n", .err = HTTP1_EPROTO},
+    {"control character in value",
+     OK200 "X: a\x01"
+           "b\r\n\r\n",
+     .err = HTTP1_EPROTO},
     {"nul in value", OK200 "X: a\0b\r\n\r\n", sizeof(OK200 "X: a\0b\r\n\r\n") - 1,
      .err = HTTP1_EPROTO},
     {"bare cr in value", OK200 "X: a\rb\r\n\r\n", .err = HTTP1_EPROTO},
@@ -350,12 +344,9 @@ static const struct rcase cases[] = {
     {"not http at all", "SSH-2.0-OpenSSH_9.0\r\n", .err = HTTP1_EPROTO},
 
     /* Malformed or truncated bodies. */
-    {"chunk size not hex", OK200 "Transfer-Encoding: chunked\r\n\r\nzz\r\n",
-     .err = HTTP1_EPROTO},
-    {"chunk size missing", OK200 "Transfer-Encoding: chunked\r\n\r\n\r\n",
-     .err = HTTP1_EPROTO},
-    {"chunk size with sign", OK200 "Transfer-Encoding: chunked\r\n\r\n-1\r\n",
-     .err = HTTP1_EPROTO},
+    {"chunk size not hex", OK200 "Transfer-Encoding: chunked\r\n\r\nzz\r\n", .err = HTTP1_EPROTO},
+    {"chunk size missing", OK200 "Transfer-Encoding: chunked\r\n\r\n\r\n", .err = HTTP1_EPROTO},
+    {"chunk size with sign", OK200 "Transfer-Encoding: chunked\r\n\r\n-1\r\n", .err = HTTP1_EPROTO},
     {"chunk size overflow", OK200 "Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\n",
      .err = HTTP1_EPROTO},
     {"chunk data not followed by crlf",
@@ -366,8 +357,7 @@ static const struct rcase cases[] = {
      .err = HTTP1_EPROTO},
     {"control character in chunk extension",
      OK200 "Transfer-Encoding: chunked\r\n\r\n2;\x01\r\nhi\r\n", .err = HTTP1_EPROTO},
-    {"truncated content-length body", OK200 "Content-Length: 10\r\n\r\nhello",
-     .err = HTTP1_EPROTO},
+    {"truncated content-length body", OK200 "Content-Length: 10\r\n\r\nhello", .err = HTTP1_EPROTO},
     {"truncated chunked body", OK200 "Transfer-Encoding: chunked\r\n\r\n5\r\nhel",
      .err = HTTP1_EPROTO},
     {"chunked without last chunk", OK200 "Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n",
@@ -413,15 +403,15 @@ static bool check_outcome(const struct rcase *c, const struct outcome *o, size_t
     }
     bool ok = o->status == c->status && o->minor == c->minor && o->framing == c->framing &&
               o->content_length == c->content_length && o->keep_alive == c->keep_alive &&
-              o->interim == c->interim && o->msg_len == len &&
-              o->payload_len == body_len(c) && memcmp(o->payload, c->body, body_len(c)) == 0;
+              o->interim == c->interim && o->msg_len == len && o->payload_len == body_len(c) &&
+              memcmp(o->payload, c->body, body_len(c)) == 0;
     cr_expect(ok,
               "%s [%s]: status %d/%d minor %d/%d framing %d/%d length %llu/%llu keep-alive "
               "%d/%d interim %d/%d msg_len %zu/%zu payload %zu bytes '%.*s' vs '%s'",
               c->name, how, o->status, c->status, o->minor, c->minor, o->framing, c->framing,
               (unsigned long long)o->content_length, (unsigned long long)c->content_length,
-              o->keep_alive, c->keep_alive, o->interim, c->interim, o->msg_len, len,
-              o->payload_len, (int)o->payload_len, o->payload, c->body);
+              o->keep_alive, c->keep_alive, o->interim, c->interim, o->msg_len, len, o->payload_len,
+              (int)o->payload_len, o->payload, c->body);
     return ok;
 }
 
@@ -473,8 +463,7 @@ static size_t build_pipeline(char *buf, size_t cap, const struct rcase **order, 
     size_t len = 0, n = 0;
     for (size_t i = 0; i < NCASES && n < max; i++) {
         const struct rcase *c = &cases[i];
-        if (c->err != 0 || c->framing == HTTP1_BODY_CLOSE || c->head_request ||
-            c->status == 101) {
+        if (c->err != 0 || c->framing == HTTP1_BODY_CLOSE || c->head_request || c->status == 101) {
             continue;
         }
         size_t l = case_len(c);
@@ -818,7 +807,6 @@ Test(http1_body, strerror_names_every_result)
     const int codes[] = {HTTP1_PARTIAL, HTTP1_EPROTO, HTTP1_ETOOLARGE, HTTP1_ETOOMANY};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         const char *s = http1_strerror(codes[i]);
-        cr_expect(s != NULL && strcmp(s, http1_strerror(-999)) != 0, "code %d: %s", codes[i],
-                  s);
+        cr_expect(s != NULL && strcmp(s, http1_strerror(-999)) != 0, "code %d: %s", codes[i], s);
     }
 }

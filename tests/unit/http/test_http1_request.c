@@ -149,18 +149,18 @@ static const struct qcase cases[] = {
     {"get without body", "GET /auctions?page=2 HTTP/1.1\r\nHost: x\r\n\r\n", 0, "GET",
      "/auctions?page=2", 1, HTTP1_BODY_NONE, 0, true, false, ""},
     {"post with content-length",
-     "POST /bid HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n{\"a\":100}", 0, "POST",
-     "/bid", 1, HTTP1_BODY_LENGTH, 9, true, false, "{\"a\":100}"},
+     "POST /bid HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n{\"a\":100}", 0, "POST", "/bid", 1,
+     HTTP1_BODY_LENGTH, 9, true, false, "{\"a\":100}"},
     {"post chunked with extension and trailer",
      "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\n"
      "Digest: z\r\n\r\n",
      0, "POST", "/up", 1, HTTP1_BODY_CHUNKED, 0, true, false, "abcde"},
-    {"http/1.1 connection close", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 0, "GET", "/",
-     1, HTTP1_BODY_NONE, 0, false, false, ""},
-    {"http/1.0 closes by default", "GET / HTTP/1.0\r\n\r\n", 0, "GET", "/", 0,
+    {"http/1.1 connection close", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 0, "GET", "/", 1,
      HTTP1_BODY_NONE, 0, false, false, ""},
-    {"http/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0, "GET", "/",
-     0, HTTP1_BODY_NONE, 0, true, false, ""},
+    {"http/1.0 closes by default", "GET / HTTP/1.0\r\n\r\n", 0, "GET", "/", 0, HTTP1_BODY_NONE, 0,
+     false, false, ""},
+    {"http/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0, "GET", "/", 0,
+     HTTP1_BODY_NONE, 0, true, false, ""},
     {"expect 100-continue", "PUT /x HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\nz",
      0, "PUT", "/x", 1, HTTP1_BODY_LENGTH, 1, true, true, "z"},
     {"expect ignored in http/1.0",
@@ -174,18 +174,19 @@ static const struct qcase cases[] = {
      HTTP1_BODY_LENGTH, 2, true, false, "ok"},
     {"absolute-form target", "GET http://example.com/x HTTP/1.1\r\n\r\n", 0, "GET",
      "http://example.com/x", 1, HTTP1_BODY_NONE, 0, true, false, ""},
-    {"asterisk-form target", "OPTIONS * HTTP/1.1\r\n\r\n", 0, "OPTIONS", "*", 1,
-     HTTP1_BODY_NONE, 0, true, false, ""},
+    {"asterisk-form target", "OPTIONS * HTTP/1.1\r\n\r\n", 0, "OPTIONS", "*", 1, HTTP1_BODY_NONE, 0,
+     true, false, ""},
     {"authority-form target", "CONNECT example.com:443 HTTP/1.1\r\n\r\n", 0, "CONNECT",
      "example.com:443", 1, HTTP1_BODY_NONE, 0, true, false, ""},
-    {"extension method", "PURGE /cache HTTP/1.1\r\n\r\n", 0, "PURGE", "/cache", 1,
-     HTTP1_BODY_NONE, 0, true, false, ""},
+    {"extension method", "PURGE /cache HTTP/1.1\r\n\r\n", 0, "PURGE", "/cache", 1, HTTP1_BODY_NONE,
+     0, true, false, ""},
     {"chunked request in http/1.0 closes after",
-     "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-     0, "POST", "/", 0, HTTP1_BODY_CHUNKED, 0, false, false, ""},
+     "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0,
+     "POST", "/", 0, HTTP1_BODY_CHUNKED, 0, false, false, ""},
 
-    {"content-length and chunked", "POST / HTTP/1.1\r\nContent-Length: 3\r\n"
-                                   "Transfer-Encoding: chunked\r\n\r\n",
+    {"content-length and chunked",
+     "POST / HTTP/1.1\r\nContent-Length: 3\r\n"
+     "Transfer-Encoding: chunked\r\n\r\n",
      HTTP1_EPROTO},
     {"transfer-encoding not chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
      HTTP1_EPROTO},
@@ -212,8 +213,7 @@ static const struct qcase cases[] = {
 
 #define NCASES (sizeof cases / sizeof cases[0])
 
-static bool check(const struct qcase *c, const struct req_outcome *o, size_t nouts,
-                  const char *how)
+static bool check(const struct qcase *c, const struct req_outcome *o, size_t nouts, const char *how)
 {
     cr_expect_eq(nouts, 1, "%s [%s]: %zu messages vs 1", c->name, how, nouts);
     if (nouts != 1) {
@@ -228,8 +228,7 @@ static bool check(const struct qcase *c, const struct req_outcome *o, size_t nou
               o->minor == c->minor && o->framing == c->framing &&
               o->content_length == c->content_length && o->keep_alive == c->keep_alive &&
               o->expect_continue == c->expect_continue && o->msg_len == strlen(c->raw) &&
-              o->payload_len == strlen(c->body) &&
-              memcmp(o->payload, c->body, o->payload_len) == 0;
+              o->payload_len == strlen(c->body) && memcmp(o->payload, c->body, o->payload_len) == 0;
     cr_expect(ok,
               "%s [%s]: method %s/%s target %s/%s minor %d/%d framing %d/%d length %llu/%llu "
               "keep-alive %d/%d expect %d/%d msg_len %zu/%zu payload '%.*s' vs '%s'",

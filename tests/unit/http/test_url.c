@@ -81,8 +81,8 @@ Test(url, parse_table)
         struct url u;
         memset(&u, 0xAA, sizeof u);
         int rc = url_parse(c->in, &u);
-        cr_expect_eq(rc, c->err, "'%s': rc %d (%s) vs %d (%s)", c->in, rc, url_strerror(rc),
-                     c->err, url_strerror(c->err));
+        cr_expect_eq(rc, c->err, "'%s': rc %d (%s) vs %d (%s)", c->in, rc, url_strerror(rc), c->err,
+                     url_strerror(c->err));
         if (rc != 0 || c->err != 0) {
             continue;
         }

@@ -38,8 +38,8 @@ struct fixture {
     struct run_report r;
 };
 
-static int series(struct registry *reg, int metric, const char *k1, const char *v1,
-                  const char *k2, const char *v2)
+static int series(struct registry *reg, int metric, const char *k1, const char *v1, const char *k2,
+                  const char *v2)
 {
     const char *keys[2] = {k1, k2}, *values[2] = {v1, v2};
     char tags[256];
@@ -120,11 +120,18 @@ static void fixture_init(struct fixture *fx)
                                    .evaluated = true,
                                    .failed = false,
                                    .observed = 0.03};
-    fx->rows[0] = (struct ts_row){.t = 0, .wall_ns = 1795892819123000000ULL, .vus = 8,
-                                  .http_reqs = 600, .iterations = 600,
+    fx->rows[0] = (struct ts_row){.t = 0,
+                                  .wall_ns = 1795892819123000000ULL,
+                                  .vus = 8,
+                                  .http_reqs = 600,
+                                  .iterations = 600,
                                   .duration = {.count = 600, .avg = 2.5, .p95 = 4.0}};
-    fx->rows[1] = (struct ts_row){.t = 1, .wall_ns = 1795892820123000000ULL, .vus = 8,
-                                  .http_reqs = 600, .failed = 3, .errors = 3};
+    fx->rows[1] = (struct ts_row){.t = 1,
+                                  .wall_ns = 1795892820123000000ULL,
+                                  .vus = 8,
+                                  .http_reqs = 600,
+                                  .failed = 3,
+                                  .errors = 3};
     fx->argv[0] = "brunt";
     fx->argv[1] = "run";
     fx->argv[2] = "http://127.0.0.1:8080/x?y=1";
@@ -246,8 +253,8 @@ Test(result, metric_values)
 
     expect_str(&w, "$.metrics.http_reqs.type", "counter");
     cr_expect_eq(num(&w, "$.metrics.http_reqs.values.count"), N_DUR_A + N_DUR_B, "count");
-    cr_expect_float_eq(num(&w, "$.metrics.http_reqs.values.rate"), (N_DUR_A + N_DUR_B) / 2.0,
-                       1e-9, "rate over 2 s");
+    cr_expect_float_eq(num(&w, "$.metrics.http_reqs.values.rate"), (N_DUR_A + N_DUR_B) / 2.0, 1e-9,
+                       "rate over 2 s");
     expect_str(&w, "$.metrics.http_req_failed.type", "rate");
     cr_expect_float_eq(num(&w, "$.metrics.http_req_failed.values.rate"), 0.03, 1e-12, "rate");
     cr_expect_eq(num(&w, "$.metrics.http_req_failed.values.passes"), 3, "passes");
@@ -542,5 +549,30 @@ Test(result, failed_rename_removes_temp_file)
     unlink(inner);
     rmdir(path);
     rmdir(dir);
+    fixture_destroy(&fx);
+}
+
+Test(result, compact_document_is_valid_and_equal)
+{
+    struct fixture fx;
+    struct jsonw pretty, compact;
+    fixture_init(&fx);
+    render(&fx, &pretty);
+    jsonw_init(&compact, 0, RESULT_MAX_BYTES);
+    cr_assert_eq(result_to_json(&fx.r, &compact), 0, "compact result_to_json");
+    size_t clen, plen, off = 0;
+    const char *cdoc = jsonw_data(&compact, &clen);
+    (void)jsonw_data(&pretty, &plen);
+    cr_assert_eq(json_validate(cdoc, clen, &off), 0, "compact invalid at %zu", off);
+    cr_expect_null(memchr(cdoc, '\n', clen), "newline in a compact document");
+    cr_expect_lt(clen, plen, "compact %zu bytes, pretty %zu", clen, plen);
+    cr_expect_eq(num(&compact, "$.metrics.http_req_duration.histogram.buckets[0][1]"),
+                 num(&pretty, "$.metrics.http_req_duration.histogram.buckets[0][1]"),
+                 "first bucket differs");
+    cr_expect_eq(num(&compact, "$.metrics.http_req_duration.histogram.buckets[7][0]"),
+                 num(&pretty, "$.metrics.http_req_duration.histogram.buckets[7][0]"),
+                 "bucket 7 differs");
+    jsonw_destroy(&compact);
+    jsonw_destroy(&pretty);
     fixture_destroy(&fx);
 }

@@ -60,8 +60,8 @@ static void fixture_init(struct fixture *fx)
     int a = series(reg, M_HTTP_REQ_DURATION, "name", "login");
     int b = series(reg, M_HTTP_REQ_DURATION, "name", "bid");
     for (int i = 0; i < 100; i++) {
-        series_trend_ns(registry_at(reg, a), 2000000ULL);  /* 2 ms */
-        series_trend_ns(registry_at(reg, b), 250000ULL);   /* 250 µs */
+        series_trend_ns(registry_at(reg, a), 2000000ULL); /* 2 ms */
+        series_trend_ns(registry_at(reg, b), 250000ULL);  /* 250 µs */
     }
     series_add(registry_at(reg, series(reg, M_HTTP_REQS, NULL, NULL)), 1200);
     int failed = series(reg, M_HTTP_REQ_FAILED, NULL, NULL);
@@ -76,15 +76,26 @@ static void fixture_init(struct fixture *fx)
     series_gauge(registry_at(reg, vus), 3);
     (void)series(reg, M_HTTP_REQ_TLS_HANDSHAKING, NULL, NULL); /* registered, no samples */
 
-    fx->th[0] = (struct threshold){.metric_expr = "http_req_duration", .source = "p(95)<300",
-                                   .metric = M_HTTP_REQ_DURATION, .agg = TH_PCT, .pct = 95,
-                                   .evaluated = true, .observed = 2.0};
-    fx->th[1] = (struct threshold){.metric_expr = "http_req_failed", .source = "rate<0.001",
-                                   .metric = M_HTTP_REQ_FAILED, .agg = TH_RATE,
-                                   .evaluated = true, .failed = true, .observed = 0.005};
+    fx->th[0] = (struct threshold){.metric_expr = "http_req_duration",
+                                   .source = "p(95)<300",
+                                   .metric = M_HTTP_REQ_DURATION,
+                                   .agg = TH_PCT,
+                                   .pct = 95,
+                                   .evaluated = true,
+                                   .observed = 2.0};
+    fx->th[1] = (struct threshold){.metric_expr = "http_req_failed",
+                                   .source = "rate<0.001",
+                                   .metric = M_HTTP_REQ_FAILED,
+                                   .agg = TH_RATE,
+                                   .evaluated = true,
+                                   .failed = true,
+                                   .observed = 0.005};
     fx->th[2] = (struct threshold){.metric_expr = "http_req_tls_handshaking",
-                                   .source = "avg<100", .metric = M_HTTP_REQ_TLS_HANDSHAKING,
-                                   .agg = TH_AVG, .evaluated = true, .observed = 0};
+                                   .source = "avg<100",
+                                   .metric = M_HTTP_REQ_TLS_HANDSHAKING,
+                                   .agg = TH_AVG,
+                                   .evaluated = true,
+                                   .observed = 0};
 
     fx->r.plan = &fx->plan;
     fx->r.total = reg;
@@ -128,9 +139,8 @@ static bool find_line(const char *text, const char *needle, char *line, size_t c
     return true;
 }
 
-#define EXPECT_LINE(text, needle)                                                          \
-    cr_expect(strstr((text), (needle)) != NULL, "no \"%s\" in the summary:\n%s", (needle), \
-              (text))
+#define EXPECT_LINE(text, needle) \
+    cr_expect(strstr((text), (needle)) != NULL, "no \"%s\" in the summary:\n%s", (needle), (text))
 
 Test(summary, header_names_the_load)
 {
@@ -160,8 +170,7 @@ Test(summary, thresholds_show_marks_and_observed_values)
     /* Grouped: the metric expression comes before its thresholds. */
     const char *grp = strstr(s, "    http_req_failed\n");
     const char *mark = strstr(s, "'rate<0.001'");
-    cr_expect(grp != NULL && mark != NULL && grp < mark, "threshold not under its metric:\n%s",
-              s);
+    cr_expect(grp != NULL && mark != NULL && grp < mark, "threshold not under its metric:\n%s", s);
     free(s);
     registry_free(fx.r.total);
 }
@@ -174,8 +183,8 @@ Test(summary, metric_rows)
     char *s = render(&fx, false);
 
     cr_assert(find_line(s, "http_reqs...", line, sizeof line), "no http_reqs row:\n%s", s);
-    cr_expect(strstr(line, ": 1200") != NULL && strstr(line, "600/s") != NULL,
-              "http_reqs row: %s", line);
+    cr_expect(strstr(line, ": 1200") != NULL && strstr(line, "600/s") != NULL, "http_reqs row: %s",
+              line);
     cr_assert(find_line(s, "http_req_failed...", line, sizeof line), "no failed row:\n%s", s);
     cr_expect(strstr(line, "0.50%") != NULL && strstr(line, "6 out of 1200") != NULL,
               "http_req_failed row: %s", line);
@@ -188,8 +197,8 @@ Test(summary, metric_rows)
     cr_expect(strstr(line, "1.23 MB") != NULL && strstr(line, "617 kB/s") != NULL,
               "data_received row: %s", line);
     cr_assert(find_line(s, "vus...", line, sizeof line), "no vus row:\n%s", s);
-    cr_expect(strstr(line, ": 3") != NULL && strstr(line, "min=3 max=10") != NULL,
-              "vus row: %s", line);
+    cr_expect(strstr(line, ": 3") != NULL && strstr(line, "min=3 max=10") != NULL, "vus row: %s",
+              line);
     /* Registered without samples: left out. */
     cr_expect(strstr(s, "http_req_tls_handshaking...") == NULL, "empty metric shown:\n%s", s);
     /* Groups. */
@@ -212,8 +221,7 @@ Test(summary, duration_per_name_and_errors_by_kind)
     cr_expect(strstr(line, "med=250\xc2\xb5s") != NULL, "bid row: %s", line);
     EXPECT_LINE(s, "    ERRORS\n");
     cr_assert(find_line(s, "{ kind:refused }", line, sizeof line), "no refused row:\n%s", s);
-    cr_expect(strstr(line, ": 4") != NULL && strstr(line, "66.67%") != NULL, "refused: %s",
-              line);
+    cr_expect(strstr(line, ": 4") != NULL && strstr(line, "66.67%") != NULL, "refused: %s", line);
     cr_assert(find_line(s, "    errors...", line, sizeof line), "no errors row:\n%s", s);
     cr_expect(strstr(line, ": 6") != NULL, "errors row: %s", line);
     free(s);
@@ -312,8 +320,7 @@ Test(progress, tty_rewrites_one_line_and_clears_it)
                   strstr(buf, "p95 2.31ms") != NULL && strstr(buf, "errors 1 (0.10%)") != NULL,
               "line: %s", buf);
     size_t n = strlen(buf);
-    cr_expect(n >= 4 && strcmp(buf + n - 4, "\r\x1b[K") == 0, "not cleared at the end: %s",
-              buf);
+    cr_expect(n >= 4 && strcmp(buf + n - 4, "\r\x1b[K") == 0, "not cleared at the end: %s", buf);
     free(buf);
 }
 
