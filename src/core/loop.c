@@ -1,0 +1,310 @@
+/*
+ * loop — epoll event loop with a binary min-heap of embedded timers.
+ *
+ * Waiting uses epoll_pwait2() with a nanosecond timeout, so an open-model schedule can
+ * tick far more often than once a millisecond; kernels without it (ENOSYS) fall back to
+ * epoll_wait() with the timeout rounded up to a millisecond.  A wake-up eventfd lets any
+ * thread interrupt the wait.
+ */
+#include "core/loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+
+#define LOOP_MAX_EVENTS 256
+
+struct loop {
+    int epfd;
+    struct loop_io wake_io;
+    uint64_t now_ns;
+    bool stop;
+    bool have_pwait2;
+    struct loop_timer **heap;
+    size_t heap_len;
+    size_t heap_cap;
+    loop_hook_cb before_poll;
+    void *before_poll_data;
+};
+
+static void wake_cb(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    (void)loop;
+    (void)events;
+    uint64_t n;
+    /* The eventfd is non-blocking; a failed read only means nothing was pending. */
+    if (read(io->fd, &n, sizeof n) < 0) {
+        return;
+    }
+}
+
+int loop_new(struct loop **out)
+{
+    int err;
+    struct loop *loop = calloc(1, sizeof *loop);
+    if (loop == NULL) {
+        return -ENOMEM;
+    }
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0) {
+        err = -errno;
+        goto fail_free;
+    }
+    loop->wake_io.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (loop->wake_io.fd < 0) {
+        err = -errno;
+        goto fail_epoll;
+    }
+    loop->wake_io.cb = wake_cb;
+    err = loop_io_set(loop, &loop->wake_io, LOOP_READ);
+    if (err < 0) {
+        goto fail_eventfd;
+    }
+    loop->have_pwait2 = true;
+    loop->now_ns = clock_now_ns();
+    *out = loop;
+    return 0;
+
+fail_eventfd:
+    close(loop->wake_io.fd);
+fail_epoll:
+    close(loop->epfd);
+fail_free:
+    free(loop);
+    return err;
+}
+
+void loop_free(struct loop *loop)
+{
+    if (loop == NULL) {
+        return;
+    }
+    close(loop->wake_io.fd);
+    close(loop->epfd);
+    free(loop->heap);
+    free(loop);
+}
+
+int loop_io_set(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    struct epoll_event ev = {0};
+    if (events & LOOP_READ) {
+        ev.events |= EPOLLIN | EPOLLRDHUP;
+    }
+    if (events & LOOP_WRITE) {
+        ev.events |= EPOLLOUT;
+    }
+    ev.data.ptr = io;
+    if (io->registered && io->events == events) {
+        return 0;
+    }
+    int op = io->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(loop->epfd, op, io->fd, &ev) < 0) {
+        return -errno;
+    }
+    io->registered = true;
+    io->events = events;
+    return 0;
+}
+
+void loop_io_del(struct loop *loop, struct loop_io *io)
+{
+    if (!io->registered) {
+        return;
+    }
+    /* Failure means the fd is already gone from the set; nothing more to undo. */
+    (void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+    io->registered = false;
+    io->events = 0;
+}
+
+/* --- timers: a binary min-heap on when_ns; heap_index is position + 1. --- */
+
+static void heap_swap(struct loop *loop, size_t a, size_t b)
+{
+    struct loop_timer *t = loop->heap[a];
+    loop->heap[a] = loop->heap[b];
+    loop->heap[b] = t;
+    loop->heap[a]->heap_index = a + 1;
+    loop->heap[b]->heap_index = b + 1;
+}
+
+static void heap_up(struct loop *loop, size_t i)
+{
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (loop->heap[parent]->when_ns <= loop->heap[i]->when_ns) {
+            break;
+        }
+        heap_swap(loop, i, parent);
+        i = parent;
+    }
+}
+
+static void heap_down(struct loop *loop, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < loop->heap_len && loop->heap[l]->when_ns < loop->heap[m]->when_ns) {
+            m = l;
+        }
+        if (r < loop->heap_len && loop->heap[r]->when_ns < loop->heap[m]->when_ns) {
+            m = r;
+        }
+        if (m == i) {
+            break;
+        }
+        heap_swap(loop, i, m);
+        i = m;
+    }
+}
+
+void loop_timer_stop(struct loop *loop, struct loop_timer *timer)
+{
+    if (timer->heap_index == 0) {
+        return;
+    }
+    size_t i = timer->heap_index - 1;
+    size_t last = loop->heap_len - 1;
+    if (i != last) {
+        heap_swap(loop, i, last);
+    }
+    loop->heap_len--;
+    timer->heap_index = 0;
+    if (i < loop->heap_len) {
+        heap_up(loop, i);
+        heap_down(loop, i);
+    }
+}
+
+void loop_timer_start(struct loop *loop, struct loop_timer *timer, uint64_t when_ns)
+{
+    if (timer->heap_index != 0) {
+        size_t i = timer->heap_index - 1;
+        timer->when_ns = when_ns;
+        heap_up(loop, i);
+        heap_down(loop, timer->heap_index - 1);
+        return;
+    }
+    if (loop->heap_len == loop->heap_cap) {
+        size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
+        struct loop_timer **heap = realloc(loop->heap, cap * sizeof *heap);
+        if (heap == NULL) {
+            abort(); /* timers are bounded by the owners that embed them */
+        }
+        loop->heap = heap;
+        loop->heap_cap = cap;
+    }
+    timer->when_ns = when_ns;
+    loop->heap[loop->heap_len] = timer;
+    timer->heap_index = ++loop->heap_len;
+    heap_up(loop, loop->heap_len - 1);
+}
+
+uint64_t loop_now_ns(const struct loop *loop)
+{
+    return loop->now_ns;
+}
+
+uint64_t loop_update_now(struct loop *loop)
+{
+    loop->now_ns = clock_now_ns();
+    return loop->now_ns;
+}
+
+void loop_set_before_poll(struct loop *loop, loop_hook_cb cb, void *data)
+{
+    loop->before_poll = cb;
+    loop->before_poll_data = data;
+}
+
+void loop_stop(struct loop *loop)
+{
+    loop->stop = true;
+}
+
+void loop_wake(struct loop *loop)
+{
+    uint64_t one = 1;
+    /* EAGAIN means the counter is already non-zero: the loop will wake anyway. */
+    if (write(loop->wake_io.fd, &one, sizeof one) < 0) {
+        return;
+    }
+}
+
+static void run_timers(struct loop *loop)
+{
+    while (loop->heap_len > 0 && loop->heap[0]->when_ns <= loop->now_ns) {
+        struct loop_timer *t = loop->heap[0];
+        loop_timer_stop(loop, t);
+        t->cb(loop, t);
+    }
+}
+
+static int wait_events(struct loop *loop, struct epoll_event *events)
+{
+    int64_t timeout_ns = -1;
+    if (loop->heap_len > 0) {
+        uint64_t when = loop->heap[0]->when_ns;
+        timeout_ns = when > loop->now_ns ? (int64_t)(when - loop->now_ns) : 0;
+    }
+    if (loop->have_pwait2) {
+        struct timespec ts, *tsp = NULL;
+        if (timeout_ns >= 0) {
+            ts.tv_sec = timeout_ns / (int64_t)NS_PER_S;
+            ts.tv_nsec = timeout_ns % (int64_t)NS_PER_S;
+            tsp = &ts;
+        }
+        int n = epoll_pwait2(loop->epfd, events, LOOP_MAX_EVENTS, tsp, NULL);
+        if (n >= 0 || errno != ENOSYS) {
+            return n;
+        }
+        loop->have_pwait2 = false;
+    }
+    int timeout_ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + NS_PER_MS - 1) / NS_PER_MS);
+    return epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, timeout_ms);
+}
+
+int loop_run(struct loop *loop)
+{
+    struct epoll_event events[LOOP_MAX_EVENTS];
+    loop->stop = false;
+    while (!loop->stop) {
+        loop_update_now(loop);
+        run_timers(loop);
+        if (loop->stop) {
+            break;
+        }
+        if (loop->before_poll != NULL) {
+            loop->before_poll(loop, loop->before_poll_data);
+        }
+        int n = wait_events(loop, events);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        loop_update_now(loop);
+        for (int i = 0; i < n; i++) {
+            struct loop_io *io = events[i].data.ptr;
+            unsigned ev = 0;
+            if (events[i].events & (EPOLLIN | EPOLLRDHUP)) {
+                ev |= LOOP_READ;
+            }
+            if (events[i].events & EPOLLOUT) {
+                ev |= LOOP_WRITE;
+            }
+            if (events[i].events & (EPOLLERR | EPOLLHUP)) {
+                ev |= LOOP_ERROR;
+            }
+            io->cb(loop, io, ev);
+        }
+    }
+    return 0;
+}

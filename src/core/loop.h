@@ -1,0 +1,94 @@
+/*
+ * loop — a per-thread epoll event loop with min-heap timers.
+ *
+ * Shaped like redis's ae and libuv's uv__io_t: the owner of a file descriptor embeds a
+ * struct loop_io and registers it; the loop calls io->cb with the ready events.  Timers
+ * are embedded in their owners too (struct loop_timer) and kept in a binary min-heap, so
+ * starting and stopping one is O(log n) and allocates nothing once the heap has grown.
+ * "Now" is read once per iteration and cached (loop_now_ns), which is what latency
+ * measurement wants: one clock read serves every event of an iteration.
+ *
+ * Not thread-safe, except loop_wake(), which any thread may call.  Left out: signals
+ * (the CLI handles them), child processes, file I/O.
+ */
+#ifndef BRUNT_CORE_LOOP_H
+#define BRUNT_CORE_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+struct loop_io;
+struct loop_timer;
+
+enum {
+    LOOP_READ = 1u << 0,
+    LOOP_WRITE = 1u << 1,
+    LOOP_ERROR = 1u << 2, /* reported only: EPOLLERR or EPOLLHUP */
+};
+
+typedef void (*loop_io_cb)(struct loop *loop, struct loop_io *io, unsigned events);
+typedef void (*loop_timer_cb)(struct loop *loop, struct loop_timer *timer);
+typedef void (*loop_hook_cb)(struct loop *loop, void *data);
+
+/* Embedded in the owner of a file descriptor.  Zero-filled is "not registered". */
+struct loop_io {
+    int fd;
+    unsigned events; /* LOOP_READ | LOOP_WRITE currently watched */
+    loop_io_cb cb;
+    void *data;
+    /* private */
+    bool registered;
+};
+
+/* Embedded in its owner.  Zero-filled is "not started". */
+struct loop_timer {
+    uint64_t when_ns; /* absolute monotonic deadline */
+    loop_timer_cb cb;
+    void *data;
+    /* private */
+    size_t heap_index; /* 0 = not in the heap; otherwise position + 1 */
+};
+
+/* Creates a loop; returns 0 or a negative errno. */
+int loop_new(struct loop **out);
+/* Frees the loop; registered fds are not closed.  loop_free(NULL) does nothing. */
+void loop_free(struct loop *loop);
+
+/*
+ * Starts watching io->fd for `events` (LOOP_READ / LOOP_WRITE; 0 keeps it registered but
+ * quiet).  Calling it again changes the set.  Returns 0 or a negative errno.
+ */
+int loop_io_set(struct loop *loop, struct loop_io *io, unsigned events);
+/* Stops watching io (before its fd is closed).  Safe on an unregistered io. */
+void loop_io_del(struct loop *loop, struct loop_io *io);
+
+/* Starts (or moves) timer to fire at the absolute monotonic time when_ns. */
+void loop_timer_start(struct loop *loop, struct loop_timer *timer, uint64_t when_ns);
+/* Stops timer; safe on a timer that is not running. */
+void loop_timer_stop(struct loop *loop, struct loop_timer *timer);
+static inline bool loop_timer_active(const struct loop_timer *timer)
+{
+    return timer->heap_index != 0;
+}
+
+/* The time cached at the start of this iteration (monotonic ns). */
+uint64_t loop_now_ns(const struct loop *loop);
+/* Reads the clock again and refreshes the cached time; returns it. */
+uint64_t loop_update_now(struct loop *loop);
+
+/* Called once per iteration before waiting; used to flush batched work. */
+void loop_set_before_poll(struct loop *loop, loop_hook_cb cb, void *data);
+
+/*
+ * Runs until loop_stop() (from this thread) or loop_wake() after a stop request.
+ * Returns 0, or a negative errno if epoll itself failed.
+ */
+int loop_run(struct loop *loop);
+/* Asks loop_run() to return after the current iteration.  Loop thread only. */
+void loop_stop(struct loop *loop);
+/* Wakes a loop blocked in epoll_wait; any thread.  Pair it with state the loop checks. */
+void loop_wake(struct loop *loop);
+
+#endif
