@@ -481,7 +481,8 @@ static void conn_send(struct vu *vu)
             }
             int err = errno;
             if (vu->reused && !vu->retried && vu->woff == 0) {
-                /* A keep-alive connection the server had closed: re-send once. */
+                /* A keep-alive connection the server had closed before this request:
+                 * not one byte of it left, so re-sending once is safe and honest. */
                 vu->retried = true;
                 conn_close(vu);
                 conn_connect(vu);
@@ -701,14 +702,12 @@ static void conn_readable(struct vu *vu)
             }
             return;
         }
-        if (!vu->head_seen_bytes && vu->reused && !vu->retried && vu->batch == vu->inflight) {
-            /* Stale keep-alive connection: the request never reached a live server. */
-            vu->retried = true;
-            conn_close(vu);
-            vu->woff = 0;
-            conn_connect(vu);
-            return;
-        }
+        /*
+         * No silent retry here, unlike a browser: the server may well have received the
+         * request and then closed or reset (a fault worth seeing), so it is an error.  An
+         * idle keep-alive connection that the server closes is noticed while idle and
+         * dropped quietly; only a send that fails before any byte left is re-sent.
+         */
         if (err != 0) {
             fail_requests(vu, errno_kind(err));
         } else {

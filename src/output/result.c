@@ -86,7 +86,9 @@ static bool series_has_samples(const struct series *s)
     if (metric_info[s->metric].type == METRIC_TREND) {
         return s->hist != NULL && hist_count(s->hist) > 0;
     }
-    return s->total > 0;
+    /* A counter the engine registered is part of the result even at zero
+     * (dropped_iterations: 0 is an answer, not a missing value). */
+    return metric_info[s->metric].type == METRIC_COUNTER || s->total > 0;
 }
 
 /* ---- options --------------------------------------------------------------------- */

@@ -1,0 +1,319 @@
+/*
+ * flow — the glue between compiled scenario steps and the engine (scenario/flow.h):
+ * renders requests from their parts, hands rows of data feeders out at the start of
+ * iterations, and runs a step's extractions and checks on its response.
+ *
+ * Per request it allocates nothing of its own: rendering appends to the engine's
+ * buffer (the body is rendered in place and shifted once its length, and so the
+ * Content-Length line, is known), and extractions write into the VU's variables, which
+ * grow only when a value is longer than any before it.  Per VU it keeps one small block
+ * (variables and feeder rows), so 10,000 VUs with a couple of variables take well under
+ * a megabyte before any value is extracted.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario/flow_internal.h"
+#include "scenario/load.h"
+#include "scenario/rng.h"
+
+void flow__step_destroy(struct flow_step *fs)
+{
+    if (fs == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < fs->n_head; i++) {
+        free(fs->head[i].lit);
+        tmpl_free(fs->head[i].t);
+    }
+    free(fs->head);
+    free(fs->body_lit);
+    tmpl_free(fs->body_t);
+    free(fs->whole);
+    for (size_t i = 0; i < fs->n_asserts; i++) {
+        struct flow_assert *a = &fs->asserts[i];
+        free(a->name);
+        if (a->is_extract) {
+            extract_destroy(&a->ex);
+        } else {
+            check_destroy(&a->ck);
+        }
+    }
+    free(fs->asserts);
+    memset(fs, 0, sizeof *fs);
+}
+
+/* --- per VU --- */
+
+int flow_vu_init(const struct flow_scenario *fsc, struct flow_vu *v, uint32_t vu_id,
+                 const char *scenario, uint64_t *seq, uint32_t seq_stride,
+                 uint32_t seq_offset)
+{
+    v->vu = vu_id;
+    v->iter = 0;
+    v->scenario = scenario;
+    v->seq = seq;
+    v->seq_stride = seq_stride;
+    v->seq_offset = seq_offset;
+    uint64_t s = (fsc != NULL ? fsc->seed : 0) ^ ((uint64_t)vu_id * 0x9e3779b97f4a7c15ULL);
+    v->rng = rng_next(&s);
+    v->vars = NULL;
+    v->rows = NULL;
+    v->n_vars = 0;
+    v->n_feeders = 0;
+    if (fsc == NULL || (fsc->n_vars == 0 && fsc->n_feeders == 0)) {
+        return 0;
+    }
+    /* One block: the variable slots, then the feeder rows.  Values come later, lazily. */
+    size_t vars_bytes = fsc->n_vars * sizeof(struct flow_var);
+    size_t rows_bytes = fsc->n_feeders * sizeof(int64_t);
+    char *block = calloc(1, vars_bytes + rows_bytes);
+    if (block == NULL) {
+        return -ENOMEM;
+    }
+    v->vars = fsc->n_vars > 0 ? (struct flow_var *)block : NULL;
+    v->n_vars = fsc->n_vars;
+    v->rows = (int64_t *)(block + vars_bytes);
+    v->n_feeders = fsc->n_feeders;
+    for (size_t i = 0; i < fsc->n_feeders; i++) {
+        v->rows[i] = -1;
+    }
+    if (v->vars == NULL && v->rows == NULL) {
+        free(block);
+    }
+    return 0;
+}
+
+void flow_vu_destroy(struct flow_vu *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < v->n_vars; i++) {
+        free(v->vars[i].val);
+    }
+    /* The block starts with the variables when there are any, else with the rows. */
+    free(v->n_vars > 0 ? (void *)v->vars : (void *)v->rows);
+    v->vars = NULL;
+    v->rows = NULL;
+    v->n_vars = 0;
+    v->n_feeders = 0;
+}
+
+enum flow_verdict flow_iteration_begin(const struct flow_scenario *fsc, struct flow_vu *v)
+{
+    if (fsc == NULL) {
+        return FLOW_CONTINUE;
+    }
+    for (size_t i = 0; i < fsc->n_feeders && i < v->n_feeders; i++) {
+        if (!fsc->feeder_used[i]) {
+            continue;
+        }
+        struct feeder *f = fsc->feeders[i];
+        if (feeder_scope(f) == FEEDER_PER_VU && v->rows[i] >= 0) {
+            continue;
+        }
+        int64_t row = feeder_next(f, &v->rng);
+        if (row < 0) {
+            return feeder_exhausted(f) == FEEDER_ABORT ? FLOW_ABORT_RUN : FLOW_STOP_VU;
+        }
+        v->rows[i] = row;
+    }
+    return FLOW_CONTINUE;
+}
+
+/* --- rendering --- */
+
+static int render_part(const struct flow_part *p, const struct flow_step *fs,
+                       struct flow_vu *v, struct dynbuf *out)
+{
+    if (p->t == NULL) {
+        return dynbuf_add(out, p->lit, p->lit_len);
+    }
+    size_t from = out->len;
+    int rc = tmpl_eval(p->t, v, fs->feeders, out);
+    if (rc == 0 && p->guard_crlf) {
+        /* A value must not end the header line early (header injection). */
+        for (size_t i = from; i < out->len; i++) {
+            if (out->data[i] == '\r' || out->data[i] == '\n') {
+                out->data[i] = ' ';
+            }
+        }
+    }
+    return rc;
+}
+
+int flow_render(const struct flow_step *fs, struct flow_vu *v, struct dynbuf *out)
+{
+    size_t start = out->len;
+    if (fs->whole != NULL) {
+        return dynbuf_add(out, fs->whole, fs->whole_len);
+    }
+    int rc = 0;
+    for (size_t i = 0; i < fs->n_head && rc == 0; i++) {
+        rc = render_part(&fs->head[i], fs, v, out);
+    }
+    if (rc < 0) {
+        goto fail;
+    }
+    if (!fs->has_body) {
+        rc = fs->send_length ? dynbuf_adds(out, "Content-Length: 0\r\n\r\n")
+                             : dynbuf_add(out, "\r\n", 2);
+        if (rc < 0) {
+            goto fail;
+        }
+        return 0;
+    }
+    if (fs->body_t == NULL) {
+        rc = dynbuf_addf(out, "Content-Length: %zu\r\n\r\n", fs->body_lit_len);
+        rc = rc ? rc : dynbuf_add(out, fs->body_lit, fs->body_lit_len);
+        if (rc < 0) {
+            goto fail;
+        }
+        return 0;
+    }
+    /* Render the body in place, then open a gap in front of it for the length line. */
+    size_t body_at = out->len;
+    rc = tmpl_eval(fs->body_t, v, fs->feeders, out);
+    if (rc < 0) {
+        goto fail;
+    }
+    size_t body_len = out->len - body_at;
+    char line[48];
+    int n = snprintf(line, sizeof line, "Content-Length: %zu\r\n\r\n", body_len);
+    rc = dynbuf_add(out, line, (size_t)n);
+    if (rc < 0) {
+        goto fail;
+    }
+    memmove(out->data + body_at + n, out->data + body_at, body_len);
+    memcpy(out->data + body_at, line, (size_t)n);
+    return 0;
+fail:
+    dynbuf_truncate(out, start);
+    return rc;
+}
+
+/* --- responses --- */
+
+bool flow_wants_body(const struct flow_step *fs)
+{
+    return fs->wants_body;
+}
+
+size_t flow_body_cap(const struct flow_step *fs)
+{
+    return fs->wants_body ? FLOW_BODY_CAP : 0;
+}
+
+size_t flow_check_count(const struct flow_step *fs)
+{
+    return fs->n_asserts;
+}
+
+const char *flow_check_name(const struct flow_step *fs, size_t i)
+{
+    return i < fs->n_asserts ? fs->asserts[i].name : "";
+}
+
+uint64_t flow_timeout_ns(const struct flow_step *fs)
+{
+    return fs->timeout_ns;
+}
+
+bool flow_status_expected(const struct flow_step *fs, int status)
+{
+    if (!fs->has_expect) {
+        return status >= 200 && status < 400;
+    }
+    if (status < 0 || status >= 640) {
+        return false;
+    }
+    return (fs->expect_bits[status / 64] >> (status % 64)) & 1;
+}
+
+static void add_result(struct flow_results *res, size_t index, bool pass)
+{
+    if (res->n < FLOW_MAX_CHECKS) {
+        res->index[res->n] = (uint8_t)index;
+        res->pass[res->n] = pass;
+        res->n++;
+    }
+}
+
+static bool has_result(const struct flow_results *res, size_t index)
+{
+    for (size_t i = 0; i < res->n; i++) {
+        if (res->index[i] == index) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void flow_on_head(const struct flow_step *fs, struct flow_vu *v,
+                  const struct http1_response *resp, struct flow_results *res)
+{
+    for (size_t i = 0; i < fs->n_asserts; i++) {
+        const struct flow_assert *a = &fs->asserts[i];
+        if (!a->at_head) {
+            continue;
+        }
+        bool pass;
+        if (a->is_extract) {
+            struct flow_var *var = (size_t)a->ex.var < v->n_vars ? &v->vars[a->ex.var] : NULL;
+            pass = var != NULL && extract_from_head(&a->ex, resp, var);
+            if (!pass && var != NULL) {
+                var->set = false;
+                var->len = 0;
+            }
+        } else {
+            pass = check_eval(&a->ck, resp != NULL ? resp->status : 0, 0, resp, NULL, 0);
+        }
+        add_result(res, i, pass);
+    }
+}
+
+enum flow_verdict flow_on_done(const struct flow_step *fs, struct flow_vu *v, int status,
+                               uint64_t duration_ns, const char *body, size_t body_len,
+                               bool body_truncated, struct flow_results *res)
+{
+    (void)body_truncated; /* a check on a truncated body sees the kept prefix */
+    for (size_t i = 0; i < fs->n_asserts; i++) {
+        const struct flow_assert *a = &fs->asserts[i];
+        bool pass;
+        if (status == 0) {
+            /* A network error: everything fails, head asserts included unless the head
+             * had arrived and they already ran. */
+            if (has_result(res, i)) {
+                continue;
+            }
+            pass = false;
+        } else if (a->at_head) {
+            continue;
+        } else if (a->is_extract) {
+            pass = false;
+            if ((size_t)a->ex.var < v->n_vars) {
+                pass = extract_from_body(&a->ex, body, body != NULL ? body_len : 0,
+                                         &v->vars[a->ex.var]);
+            }
+        } else {
+            pass = check_eval(&a->ck, status, duration_ns, NULL, body, body != NULL ? body_len : 0);
+        }
+        if (!pass && a->is_extract && (size_t)a->ex.var < v->n_vars) {
+            /* A failed extraction clears the variable: a stale value is not reused. */
+            v->vars[a->ex.var].set = false;
+            v->vars[a->ex.var].len = 0;
+        }
+        add_result(res, i, pass);
+    }
+    if (fs->abort_on_fail) {
+        for (size_t i = 0; i < res->n; i++) {
+            if (!res->pass[i]) {
+                return FLOW_ABORT_ITERATION;
+            }
+        }
+    }
+    return FLOW_CONTINUE;
+}

@@ -1,0 +1,78 @@
+/*
+ * flow_internal — the compiled forms behind scenario/flow.h, shared by the loader
+ * (scenario/load.c builds them) and the flow glue (scenario/flow.c runs them).  Nothing
+ * outside scenario/ includes this file.
+ */
+#ifndef BRUNT_SCENARIO_FLOW_INTERNAL_H
+#define BRUNT_SCENARIO_FLOW_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scenario/check.h"
+#include "scenario/extract.h"
+#include "scenario/feeder.h"
+#include "scenario/flow.h"
+#include "scenario/template.h"
+
+#define FLOW_USER_AGENT "brunt/0.1.0"
+/* The most response body bytes kept for body checks and extractions. */
+#define FLOW_BODY_CAP (1024u * 1024)
+/* The most bytes one rendered request may take. */
+#define FLOW_MAX_REQUEST_BYTES (64u * 1024 * 1024)
+
+/* A piece of a request: literal bytes, or a template evaluated per request. */
+struct flow_part {
+    char *lit; /* owned; NULL when t is set */
+    size_t lit_len;
+    struct tmpl *t;  /* owned */
+    bool guard_crlf; /* header values: CR and LF in the output become spaces */
+};
+
+/* An extraction or a check, in the order the step lists them (extractions first). */
+struct flow_assert {
+    bool is_extract;
+    bool at_head; /* runs in flow_on_head (header extraction, status/header checks) */
+    bool needs_body;
+    char *name; /* the check's tag: its source, or "extract NAME" (owned) */
+    struct extract ex;
+    struct check ck;
+};
+
+struct flow_step {
+    /* The request head without its Content-Length line and final CRLF. */
+    struct flow_part *head;
+    size_t n_head;
+    /* The body: none, static (body_lit) or a template (body_t). */
+    bool has_body;
+    char *body_lit;
+    size_t body_lit_len;
+    struct tmpl *body_t;
+    bool send_length; /* a Content-Length line even for an empty body (POST, PUT, PATCH) */
+    /* Static head + Content-Length + body, when nothing is templated: copied as is. */
+    char *whole;
+    size_t whole_len;
+    const struct feeder *const *feeders; /* the file's feeders, for tmpl_eval */
+    struct flow_assert *asserts;
+    size_t n_asserts;
+    bool wants_body;
+    bool abort_on_fail;
+    uint64_t timeout_ns; /* 0: the plan's */
+    bool has_expect;
+    uint64_t expect_bits[10]; /* statuses 0..639 */
+};
+
+struct flow_scenario {
+    size_t n_vars;
+    char **var_names; /* owned */
+    struct feeder *const *feeders; /* the file's feeders (not owned) */
+    size_t n_feeders;
+    bool *feeder_used; /* n_feeders: whether the scenario's templates use it (owned) */
+    uint64_t seed;     /* mixed with the VU number into the VU's PRNG seed */
+};
+
+/* Frees what a flow_step owns (not fs itself). */
+void flow__step_destroy(struct flow_step *fs);
+
+#endif

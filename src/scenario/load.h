@@ -1,0 +1,93 @@
+/*
+ * load — scenario files (YAML, docs/scenarios.md) compiled into a struct plan.
+ *
+ * The loader reads the file with libfyaml's event parser into a small tree of its own
+ * (every node keeps its line and column, which libfyaml's document API does not
+ * expose), checks every key against what is allowed at its place (unknown keys get a
+ * did-you-mean), validates each scenario's options per executor as k6 does, expands
+ * ${ENV} and ${ENV:-default} in every scalar, loads the CSV feeders, compiles every
+ * template, extraction and check, resolves the hosts, and builds the plan the engine
+ * runs.  Everything a run needs is compiled here: the request path never parses.
+ *
+ * Errors are one line, "FILE:LINE:COLUMN: <what is wrong> (expected ...)", and a bad
+ * file is exit code SCENARIO_EXIT_INVALID (104, k6's "invalid config").  The loader
+ * never prints.  Load time only, one thread (it reads the environment and resolves DNS).
+ */
+#ifndef BRUNT_SCENARIO_LOAD_H
+#define BRUNT_SCENARIO_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/plan.h"
+
+struct threshold;
+struct flow_step;
+
+/* The exit code for a scenario file that does not load (k6: invalid config). */
+#define SCENARIO_EXIT_INVALID 104
+
+/* Caps on what a scenario file may hold (larger is an error, never truncated). */
+#define SCENARIO_MAX_FILE_BYTES (16u * 1024 * 1024)
+#define SCENARIO_MAX_NODES 1000000u /* YAML nodes, aliases expanded */
+#define SCENARIO_MAX_SCENARIOS 64
+#define SCENARIO_MAX_STEPS 1024 /* request and sleep steps per scenario, groups flattened */
+#define SCENARIO_MAX_STAGES 1024
+#define SCENARIO_MAX_VARS 256 /* extraction targets per scenario */
+#define SCENARIO_MAX_FEEDERS 64
+#define SCENARIO_MAX_THRESHOLDS 256
+#define SCENARIO_MAX_GROUP_DEPTH 16
+
+/* Values from a scenario file's `options:`; the has_ flags say which were given, so
+ * command-line flags (which win) can be told apart from file values. */
+struct scenario_file_opts {
+    bool has_threads;
+    int threads;
+    bool has_timeout;
+    uint64_t timeout_ns;
+    bool has_connect_timeout;
+    uint64_t connect_timeout_ns;
+    bool has_grace;
+    uint64_t grace_ns;
+    /* Output on failure: true when the error was a host name that did not resolve (the
+     * CLI may report it as "target unreachable" rather than as a bad file). */
+    bool unreachable;
+};
+
+/*
+ * Loads the scenario file at path into a new plan (*out; free with plan_free, which also
+ * frees the compiled flows, feeders and strings through plan->owner_free) and its
+ * thresholds (*thresholds: an array of *n_thresholds, the caller calls threshold_destroy
+ * on each and frees the array; NULL when there are none).  opts (may be NULL) gets the
+ * file's `options:`; the plan already carries them (threads default: the number of
+ * cores; timeout 60s; connect_timeout 10s; grace 5s).  CSV files named in `data:` are
+ * read relative to the directory of path.
+ *
+ * Returns 0, or -1 with nothing allocated (*out NULL, *thresholds NULL, *n_thresholds 0)
+ * and a one-line message in err[0..err_len): "FILE:LINE:COL: what (expected ...)".
+ */
+int scenario_load(const char *path, struct plan **out, struct threshold **thresholds,
+                  size_t *n_thresholds, struct scenario_file_opts *opts, char *err,
+                  size_t err_len);
+
+/*
+ * The same from yaml[0..len) in memory (tests, fuzzing): display_name is the FILE of
+ * messages, base_dir the directory CSV paths are relative to (NULL: the current one).
+ */
+int scenario_load_string(const char *yaml, size_t len, const char *display_name,
+                         const char *base_dir, struct plan **out, struct threshold **thresholds,
+                         size_t *n_thresholds, struct scenario_file_opts *opts, char *err,
+                         size_t err_len);
+
+/* --- per-step accessors for the engine (candidates for scenario/flow.h) --- */
+
+/* The step's request timeout: the step's `timeout`, else its scenario's `defaults`, else
+ * the file's `defaults`; 0 when none is set (use plan->timeout_ns). */
+uint64_t flow_timeout_ns(const struct flow_step *fs);
+
+/* Whether status counts as an expected response (the `expected_response` tag and
+ * http_req_failed): the step's `expect` list, or 200-399 when it has none. */
+bool flow_status_expected(const struct flow_step *fs, int status);
+
+#endif
