@@ -132,12 +132,18 @@ int plan_request_step(struct plan *plan, struct step *st, const struct request_d
         return -1;
     }
     const struct origin *o = &plan->origins[oi];
+    /* The origin is shared by every URL on that host: the target is this URL's own. */
+    static _Thread_local struct url u;
+    if (url_parse(def->url, &u) < 0) {
+        snprintf(err, err_len, "bad URL '%s'", def->url);
+        return -1;
+    }
     if (url_host_header(&o->url, host, sizeof host) < 0) {
         snprintf(err, err_len, "host name too long in %s", def->url);
         return -1;
     }
     dynbuf_init(&b, MAX_REQUEST_BYTES);
-    int rc = dynbuf_addf(&b, "%s %s HTTP/1.1\r\n", def->method, o->url.target);
+    int rc = dynbuf_addf(&b, "%s %s HTTP/1.1\r\n", def->method, u.target);
     if (!has_header(def, "Host")) {
         rc = rc ? rc : dynbuf_addf(&b, "Host: %s\r\n", host);
     }

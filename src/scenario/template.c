@@ -593,10 +593,11 @@ static int compile_expr(struct compiler *c, size_t open_col)
         pt->u.choice.n = n;
         return 0;
     }
-    if ((rc = no_more_args(c, 1, w)) != 0) {
+    /* A name first (an unknown one is the better message), then no arguments. */
+    if ((rc = compile_name(c, w, col)) != 0) {
         return rc;
     }
-    return compile_name(c, w, col);
+    return no_more_args(c, 1, w);
 }
 
 int tmpl_compile(const char *src, size_t len, enum tmpl_escape esc,
