@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/parse.h"
+#include "scenario/extract.h"
 
 /* A JSON string value with escapes is unescaped into a stack buffer of this size for
  * comparing; a longer one fails text comparisons. */
@@ -71,14 +72,16 @@ static size_t edit_distance(const char *a, size_t la, const char *b)
     return row[lb];
 }
 
-/* The closest of cands (NULL-terminated) within distance 2, or NULL. */
+/* The closest of cands (NULL-terminated) within distance 2 (and not a total rewrite of the
+ * word), or NULL. */
 static const char *closest(const char *w, size_t wl, const char *const *cands)
 {
     const char *best = NULL;
     size_t bd = 3;
     for (size_t i = 0; cands[i] != NULL; i++) {
         size_t d = edit_distance(w, wl, cands[i]);
-        if (d < bd) {
+        size_t longest = wl > strlen(cands[i]) ? wl : strlen(cands[i]);
+        if (d < bd && d < longest) { /* "~" is not a misspelt "<" */
             bd = d;
             best = cands[i];
         }
@@ -138,9 +141,9 @@ static size_t read_op(struct cur *c, size_t *len)
     return read_word(c, len);
 }
 
-static const char *const all_ops[] = {"==",       "!=",        "<",       "<=",       ">",
-                                      ">=",       "in",        "!in",     "contains", "!contains",
-                                      "matches",  "!matches",  "exists",  "!exists",  NULL};
+static const char *const all_ops[] = {"==",      "!=",       "<",      "<=",       ">",
+                                      ">=",      "in",       "!in",    "contains", "!contains",
+                                      "matches", "!matches", "exists", "!exists",  NULL};
 
 /* Maps an operator word to op/negate; false when it is not one. */
 static bool op_from(const char *w, size_t wl, enum check_op *op, bool *negate)
@@ -149,13 +152,20 @@ static bool op_from(const char *w, size_t wl, enum check_op *op, bool *negate)
         const char *w;
         enum check_op op;
         bool neg;
-    } t[] = {{"==", CHECK_OP_EQ, false},        {"!=", CHECK_OP_NE, false},
-             {"<", CHECK_OP_LT, false},         {"<=", CHECK_OP_LE, false},
-             {">", CHECK_OP_GT, false},         {">=", CHECK_OP_GE, false},
-             {"in", CHECK_OP_IN, false},        {"!in", CHECK_OP_IN, true},
-             {"contains", CHECK_OP_CONTAINS, false}, {"!contains", CHECK_OP_CONTAINS, true},
-             {"matches", CHECK_OP_MATCHES, false},   {"!matches", CHECK_OP_MATCHES, true},
-             {"exists", CHECK_OP_EXISTS, false},     {"!exists", CHECK_OP_EXISTS, true}};
+    } t[] = {{"==", CHECK_OP_EQ, false},
+             {"!=", CHECK_OP_NE, false},
+             {"<", CHECK_OP_LT, false},
+             {"<=", CHECK_OP_LE, false},
+             {">", CHECK_OP_GT, false},
+             {">=", CHECK_OP_GE, false},
+             {"in", CHECK_OP_IN, false},
+             {"!in", CHECK_OP_IN, true},
+             {"contains", CHECK_OP_CONTAINS, false},
+             {"!contains", CHECK_OP_CONTAINS, true},
+             {"matches", CHECK_OP_MATCHES, false},
+             {"!matches", CHECK_OP_MATCHES, true},
+             {"exists", CHECK_OP_EXISTS, false},
+             {"!exists", CHECK_OP_EXISTS, true}};
     for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
         if (strlen(t[k].w) == wl && memcmp(t[k].w, w, wl) == 0) {
             *op = t[k].op;
@@ -211,8 +221,9 @@ static int set_str(struct check *out, struct cur *c, const char *p, size_t n)
 }
 
 /*
- * Reads a text operand: a quoted string (must then end the check), or, when rest_of_line,
- * everything left, else one bare word that must end the check.  Sets *quoted.
+ * Reads a text operand: a quoted string that ends the check, or, when rest_of_line,
+ * everything left (also when it merely starts with a quote: "id":"x), else one bare word
+ * that must end the check.  Sets *quoted.
  */
 static int read_text(struct check *out, struct cur *c, bool rest_of_line, bool *quoted,
                      const char *expected)
@@ -250,12 +261,18 @@ static int read_text(struct check *out, struct cur *c, bool rest_of_line, bool *
                          "column %zu: quoted text is not closed (expected a closing %c)",
                          col(c, open), q);
         }
+        skip_ws(c);
+        if (c->i < c->n && rest_of_line) {
+            /* Text that merely starts with a quote ("id":"x) is taken as it is. */
+            free(buf);
+            c->i = c->n;
+            return set_str(out, c, c->s + open, c->n - open);
+        }
         free(out->str);
         buf[bl] = '\0';
         out->str = buf;
         out->str_len = bl;
         *quoted = true;
-        skip_ws(c);
         if (c->i < c->n) {
             return cfail(c->err, c->err_len, -1,
                          "column %zu: unexpected text after the quoted value (expected the end "
@@ -293,21 +310,15 @@ static int compile_regex(struct check *out, struct cur *c)
         return cfail(c->err, c->err_len, -1, "column %zu: NUL byte in a regular expression",
                      col(c, at));
     }
-    regex_t *re = calloc(1, sizeof(*re));
-    if (re == NULL) {
-        return cfail(c->err, c->err_len, -ENOMEM, "out of memory");
-    }
-    int rrc = regcomp(re, out->str, REG_EXTENDED | REG_NOSUB);
-    if (rrc != 0) {
-        char msg[256];
-        regerror(rrc, re, msg, sizeof(msg));
-        free(re);
-        return cfail(c->err, c->err_len, -1,
-                     "column %zu: invalid regular expression: %s (expected a POSIX extended "
-                     "regex)",
+    char msg[384];
+    rc = extract_regex_compile(out->str, true, &out->re, msg, sizeof(msg));
+    if (rc == -1) {
+        return cfail(c->err, c->err_len, rc, "column %zu: %s (expected a POSIX extended regex)",
                      col(c, at), msg);
     }
-    out->re = re;
+    if (rc != 0) {
+        return cfail(c->err, c->err_len, rc, "%s", msg);
+    }
     return 0;
 }
 
@@ -331,7 +342,12 @@ static int op_error(struct cur *c, size_t at, size_t wl, const char *expected,
         return cfail(c->err, c->err_len, -1, "column %zu: missing operator (expected %s)",
                      col(c, at), expected);
     }
-    const char *hint = closest(w, wl, allowed);
+    const char *hint = NULL;
+    if (wl == 2 && (memcmp(w, "=<", 2) == 0 || memcmp(w, "=>", 2) == 0)) {
+        hint = w[1] == '<' ? "<=" : ">="; /* written the other way round */
+    } else {
+        hint = closest(w, wl, allowed);
+    }
     if (hint != NULL) {
         return cfail(c->err, c->err_len, -1,
                      "column %zu: unknown operator '%.*s'; did you mean '%s'? (expected %s)",
@@ -391,16 +407,15 @@ static int compile_status(struct check *out, struct cur *c)
         }
         if (c->i >= c->n) {
             if (bracket) {
-                return cfail(c->err, c->err_len, -1,
-                             "column %zu: '[' is not closed (expected ']')", col(c, open));
+                return cfail(c->err, c->err_len, -1, "column %zu: '[' is not closed (expected ']')",
+                             col(c, open));
             }
             break;
         }
         if (c->s[c->i] == ']') {
             if (!bracket) {
                 return cfail(c->err, c->err_len, -1,
-                             "column %zu: unexpected ']' (expected a status code)",
-                             col(c, c->i));
+                             "column %zu: unexpected ']' (expected a status code)", col(c, c->i));
             }
             c->i++;
             skip_ws(c);
@@ -427,8 +442,8 @@ static int compile_status(struct check *out, struct cur *c)
         }
         if (out->n_statuses >= CHECK_MAX_STATUSES) {
             return cfail(c->err, c->err_len, -1,
-                         "column %zu: more than %d status codes (expected at most %d)",
-                         col(c, b), CHECK_MAX_STATUSES, CHECK_MAX_STATUSES);
+                         "column %zu: more than %d status codes (expected at most %d)", col(c, b),
+                         CHECK_MAX_STATUSES, CHECK_MAX_STATUSES);
         }
         out->statuses[out->n_statuses++] = atoi(c->s + b);
     }
@@ -498,9 +513,8 @@ static int compile_body(struct check *out, struct cur *c)
 /* After json PATH or header NAME: the operator and its operand. */
 static int compile_tail(struct check *out, struct cur *c, bool allow_matches)
 {
-    static const char *const json_allowed[] = {"==",       "!=",        "<",      "<=",
-                                               ">",        ">=",        "contains", "!contains",
-                                               "exists",   "!exists",   NULL};
+    static const char *const json_allowed[] = {
+        "==", "!=", "<", "<=", ">", ">=", "contains", "!contains", "exists", "!exists", NULL};
     const char *exp = allow_matches ? "one of == != < <= > >= contains !contains matches "
                                       "!matches exists !exists"
                                     : "one of == != < <= > >= contains !contains exists !exists";
@@ -585,8 +599,9 @@ int check_compile(const char *src, struct check *out, char *err, size_t err_len)
                        "column %zu: missing JSON path (expected e.g. json $.status == 'ok')",
                        col(&c, pb));
         } else if (pl >= sizeof(path)) {
-            rc = cfail(err, err_len, -1, "column %zu: JSON path too long (expected at most %zu bytes)",
-                       col(&c, pb), sizeof(path) - 1);
+            rc = cfail(err, err_len, -1,
+                       "column %zu: JSON path too long (expected at most %zu bytes)", col(&c, pb),
+                       sizeof(path) - 1);
         } else {
             memcpy(path, c.s + pb, pl);
             path[pl] = '\0';
@@ -618,8 +633,8 @@ int check_compile(const char *src, struct check *out, char *err, size_t err_len)
         }
         if (bad) {
             rc = cfail(err, err_len, -1,
-                       "column %zu: %s (expected a header name such as Content-Type)",
-                       col(&c, hb), hl == 0 ? "missing header name" : "bad header name");
+                       "column %zu: %s (expected a header name such as Content-Type)", col(&c, hb),
+                       hl == 0 ? "missing header name" : "bad header name");
         } else {
             memcpy(out->header, c.s + hb, hl);
             out->header[hl] = '\0';
@@ -667,26 +682,40 @@ bool check_is_head(const struct check *c)
 static bool cmp_num(double a, enum check_op op, double b)
 {
     switch (op) {
-    case CHECK_OP_EQ: return a == b;
-    case CHECK_OP_NE: return a != b;
-    case CHECK_OP_LT: return a < b;
-    case CHECK_OP_LE: return a <= b;
-    case CHECK_OP_GT: return a > b;
-    case CHECK_OP_GE: return a >= b;
-    default: return false;
+    case CHECK_OP_EQ:
+        return a == b;
+    case CHECK_OP_NE:
+        return a != b;
+    case CHECK_OP_LT:
+        return a < b;
+    case CHECK_OP_LE:
+        return a <= b;
+    case CHECK_OP_GT:
+        return a > b;
+    case CHECK_OP_GE:
+        return a >= b;
+    default:
+        return false;
     }
 }
 
 static bool cmp_u64(uint64_t a, enum check_op op, uint64_t b)
 {
     switch (op) {
-    case CHECK_OP_EQ: return a == b;
-    case CHECK_OP_NE: return a != b;
-    case CHECK_OP_LT: return a < b;
-    case CHECK_OP_LE: return a <= b;
-    case CHECK_OP_GT: return a > b;
-    case CHECK_OP_GE: return a >= b;
-    default: return false;
+    case CHECK_OP_EQ:
+        return a == b;
+    case CHECK_OP_NE:
+        return a != b;
+    case CHECK_OP_LT:
+        return a < b;
+    case CHECK_OP_LE:
+        return a <= b;
+    case CHECK_OP_GT:
+        return a > b;
+    case CHECK_OP_GE:
+        return a >= b;
+    default:
+        return false;
     }
 }
 
@@ -747,7 +776,8 @@ static bool eval_json(const struct check *c, const char *body, size_t len)
         return false;
     }
     double num = 0;
-    bool is_num = (v.type == JSON_NUMBER || v.type == JSON_STRING) && json_span_number(&v, &num) == 0;
+    bool is_num =
+        (v.type == JSON_NUMBER || v.type == JSON_STRING) && json_span_number(&v, &num) == 0;
     if (v.type != JSON_STRING) {
         return compare_value(c, v.start, v.len, is_num, num);
     }
@@ -814,9 +844,6 @@ void check_destroy(struct check *c)
 {
     free(c->source);
     free(c->str);
-    if (c->re != NULL) {
-        regfree((regex_t *)c->re);
-        free(c->re);
-    }
+    extract_regex_free(c->re);
     memset(c, 0, sizeof(*c));
 }

@@ -71,7 +71,7 @@ struct check {
     char *source; /* as written, trimmed: the check's name/tag (owned) */
     /* private: filled by check_compile */
     enum check_op op;
-    bool negate;        /* !in, !contains, !matches, !exists */
+    bool negate;         /* !in, !contains, !matches, !exists */
     bool operand_is_num; /* operand reads as a number (and was not quoted) */
     double num;          /* the operand as a number (status: the code) */
     uint64_t dur_ns;     /* CHECK_DURATION */

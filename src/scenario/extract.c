@@ -112,9 +112,154 @@ static void shift_column(char *err, size_t err_len, size_t base)
     snprintf(err, err_len, "column %lu%s", col + base, rest);
 }
 
+/* Saturating arithmetic for the weight estimate. */
+static size_t wadd(size_t a, size_t b)
+{
+    return a + b > EXTRACT_REGEX_MAX_WEIGHT ? EXTRACT_REGEX_MAX_WEIGHT + 1 : a + b;
+}
+
+static size_t wmul(size_t a, size_t b)
+{
+    return b != 0 && a > (EXTRACT_REGEX_MAX_WEIGHT + 1) / b ? EXTRACT_REGEX_MAX_WEIGHT + 1 : a * b;
+}
+
+/*
+ * Estimates the size regcomp would expand pattern to: one per atom, a group the sum of
+ * its contents, '+' doubles its operand, {n,m} multiplies it by max(n, m) (n + 1 for
+ * {n,}).  Approximate, and on the safe side: it is only a gate against blow-ups.
+ */
+static size_t regex_weight(const char *p)
+{
+    enum { MAX_DEPTH = 64 };
+    size_t total[MAX_DEPTH + 1] = {0}, last[MAX_DEPTH + 1] = {0};
+    size_t d = 0;
+    for (size_t i = 0; p[i] != '\0'; i++) {
+        char ch = p[i];
+        size_t atom = 1;
+        switch (ch) {
+        case '\\':
+            if (p[i + 1] != '\0') {
+                i++;
+            }
+            break;
+        case '[': {
+            size_t j = i + 1;
+            if (p[j] == '^') {
+                j++;
+            }
+            if (p[j] == ']') {
+                j++;
+            }
+            while (p[j] != '\0' && p[j] != ']') {
+                if (p[j] == '[' && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
+                    char close = p[j + 1];
+                    j += 2;
+                    while (p[j] != '\0' && !(p[j] == close && p[j + 1] == ']')) {
+                        j++;
+                    }
+                    if (p[j] != '\0') {
+                        j++;
+                    }
+                }
+                if (p[j] != '\0') {
+                    j++;
+                }
+            }
+            i = p[j] != '\0' ? j : j - 1;
+            break;
+        }
+        case '(':
+            if (d >= MAX_DEPTH) {
+                return EXTRACT_REGEX_MAX_WEIGHT + 1;
+            }
+            d++;
+            total[d] = 0;
+            last[d] = 0;
+            continue;
+        case ')':
+            if (d > 0) {
+                atom = wadd(total[d], 1);
+                d--;
+            }
+            break;
+        case '*':
+        case '?':
+            continue;
+        case '+':
+            total[d] = wadd(total[d], last[d]);
+            last[d] = wmul(last[d], 2);
+            continue;
+        case '{': {
+            char *endp;
+            unsigned long n = strtoul(p + i + 1, &endp, 10), m = n;
+            if (endp == p + i + 1) {
+                break; /* not a bound: a literal '{' */
+            }
+            if (*endp == ',') {
+                const char *q = endp + 1;
+                m = *q == '}' ? n + 1 : strtoul(q, &endp, 10);
+                if (*q == '}') {
+                    endp = (char *)q;
+                }
+            }
+            if (*endp != '}') {
+                break;
+            }
+            size_t k = (m > n ? m : n);
+            k = k == 0 ? 1 : (k > EXTRACT_REGEX_MAX_WEIGHT ? EXTRACT_REGEX_MAX_WEIGHT + 1 : k);
+            total[d] = wadd(total[d], wmul(last[d], k - 1));
+            last[d] = wmul(last[d], k);
+            i = (size_t)(endp - p);
+            continue;
+        }
+        default:
+            break;
+        }
+        total[d] = wadd(total[d], atom);
+        last[d] = atom;
+    }
+    size_t sum = 0;
+    for (size_t k = 0; k <= d; k++) {
+        sum = wadd(sum, total[k]);
+    }
+    return sum;
+}
+
+int extract_regex_compile(const char *pattern, bool nosub, void **out, char *err, size_t err_len)
+{
+    *out = NULL;
+    if (regex_weight(pattern) > EXTRACT_REGEX_MAX_WEIGHT) {
+        return efail(err, err_len, -1,
+                     "regular expression too complex (nested repetitions such as ((a+)+)+ "
+                     "or a{100}{100} expand past %d nodes)",
+                     EXTRACT_REGEX_MAX_WEIGHT);
+    }
+    regex_t *re = calloc(1, sizeof(*re));
+    if (re == NULL) {
+        return efail(err, err_len, -ENOMEM, "out of memory");
+    }
+    int rrc = regcomp(re, pattern, REG_EXTENDED | (nosub ? REG_NOSUB : 0));
+    if (rrc != 0) {
+        char msg[256];
+        regerror(rrc, re, msg, sizeof(msg));
+        free(re);
+        return efail(err, err_len, -1, "invalid regular expression: %s", msg);
+    }
+    *out = re;
+    return 0;
+}
+
+void extract_regex_free(void *re)
+{
+    if (re != NULL) {
+        regfree((regex_t *)re);
+        free(re);
+    }
+}
+
 int extract_compile(const char *spec, int var, struct extract *out, char *err, size_t err_len)
 {
-    int rc;
+    int rc = 0;
     memset(out, 0, sizeof(*out));
     if (err != NULL && err_len > 0) {
         err[0] = '\0';
@@ -212,8 +357,8 @@ int extract_compile(const char *spec, int var, struct extract *out, char *err, s
                        ob + k + 1, is_space(operand[k]) ? ' ' : operand[k]);
         } else if (olen >= sizeof(out->header)) {
             rc = efail(err, err_len, -1,
-                       "column %zu: header name of %zu bytes (expected at most %zu)", ob + 1,
-                       olen, sizeof(out->header) - 1);
+                       "column %zu: header name of %zu bytes (expected at most %zu)", ob + 1, olen,
+                       sizeof(out->header) - 1);
         } else {
             memcpy(out->header, operand, olen + 1);
             rc = 0;
@@ -221,25 +366,16 @@ int extract_compile(const char *spec, int var, struct extract *out, char *err, s
         break;
     }
     case EXTRACT_REGEX: {
-        regex_t *re = calloc(1, sizeof(*re));
-        if (re == NULL) {
-            rc = efail(err, err_len, -ENOMEM, "out of memory");
-            break;
+        char msg[384];
+        rc = extract_regex_compile(operand, false, &out->re, msg, sizeof(msg));
+        if (rc == -1) {
+            efail(err, err_len, rc, "column %zu: %s (expected a POSIX extended regex)", ob + 1,
+                  msg);
+        } else if (rc != 0) {
+            efail(err, err_len, rc, "%s", msg);
+        } else {
+            out->group = ((const regex_t *)out->re)->re_nsub >= 1 ? 1 : 0;
         }
-        int rrc = regcomp(re, operand, REG_EXTENDED);
-        if (rrc != 0) {
-            char msg[256];
-            regerror(rrc, re, msg, sizeof(msg));
-            free(re);
-            rc = efail(err, err_len, -1,
-                       "column %zu: invalid regular expression: %s (expected a POSIX extended "
-                       "regex)",
-                       ob + 1, msg);
-            break;
-        }
-        out->re = re;
-        out->group = re->re_nsub >= 1 ? 1 : 0;
-        rc = 0;
         break;
     }
     }
@@ -301,8 +437,7 @@ static bool from_json(const struct extract *e, const char *body, size_t len, str
     return true;
 }
 
-static bool from_regex(const struct extract *e, const char *body, size_t len,
-                       struct flow_var *dst)
+static bool from_regex(const struct extract *e, const char *body, size_t len, struct flow_var *dst)
 {
     regmatch_t m[2];
     m[0].rm_so = 0;
@@ -318,8 +453,7 @@ static bool from_regex(const struct extract *e, const char *body, size_t len,
     return extract_var_set(dst, s + g->rm_so, (size_t)(g->rm_eo - g->rm_so)) == 0;
 }
 
-bool extract_from_body(const struct extract *e, const char *body, size_t len,
-                       struct flow_var *dst)
+bool extract_from_body(const struct extract *e, const char *body, size_t len, struct flow_var *dst)
 {
     if (e->kind == EXTRACT_JSON) {
         return from_json(e, body, len, dst);
@@ -333,9 +467,6 @@ bool extract_from_body(const struct extract *e, const char *body, size_t len,
 void extract_destroy(struct extract *e)
 {
     free(e->source);
-    if (e->re != NULL) {
-        regfree((regex_t *)e->re);
-        free(e->re);
-    }
+    extract_regex_free(e->re);
     memset(e, 0, sizeof(*e));
 }

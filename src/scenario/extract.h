@@ -32,8 +32,8 @@ enum extract_kind { EXTRACT_JSON, EXTRACT_HEADER, EXTRACT_REGEX };
 
 struct extract {
     enum extract_kind kind;
-    int var;              /* slot in flow_vu.vars */
-    char *source;         /* the spec as written, trimmed: "json $.token" (owned) */
+    int var;               /* slot in flow_vu.vars */
+    char *source;          /* the spec as written, trimmed: "json $.token" (owned) */
     struct json_path path; /* EXTRACT_JSON */
     char header[128];      /* EXTRACT_HEADER: the name, NUL-terminated */
     void *re;              /* EXTRACT_REGEX: a compiled regex_t (owned) */
@@ -77,8 +77,7 @@ bool extract_from_head(const struct extract *e, const struct http1_response *res
  * NUL-terminated in dst->val; dst->len does not count the NUL) and returns true; else
  * returns false with dst unchanged.  body may be NULL when len is 0.  The VU's thread.
  */
-bool extract_from_body(const struct extract *e, const char *body, size_t len,
-                       struct flow_var *dst);
+bool extract_from_body(const struct extract *e, const char *body, size_t len, struct flow_var *dst);
 
 /* Frees what extract_compile allocated and zero-fills e; a zero-filled e is fine. */
 void extract_destroy(struct extract *e);
@@ -89,5 +88,18 @@ void extract_destroy(struct extract *e);
  * EXTRACT_MAX_VALUE_BYTES); dst is unchanged on failure.  Shared with the flow glue.
  */
 int extract_var_set(struct flow_var *dst, const char *p, size_t len);
+
+/*
+ * Compiles a POSIX extended regex for extractions and checks into *out (a malloc'd
+ * regex_t; free with extract_regex_free).  glibc's regcomp expands '+' and {n,m} by
+ * copying their operand, so nested repetitions grow exponentially ("((a+)+)+..." or
+ * "a{100}{100}"); patterns whose expanded size would pass EXTRACT_REGEX_MAX_WEIGHT are
+ * refused before regcomp sees them.  nosub: only whether it matches is wanted.  Returns
+ * 0, -1 with a message in err ("invalid regular expression: ..." or "regular expression
+ * too complex ..."), or -ENOMEM.
+ */
+#define EXTRACT_REGEX_MAX_WEIGHT 4096
+int extract_regex_compile(const char *pattern, bool nosub, void **out, char *err, size_t err_len);
+void extract_regex_free(void *re);
 
 #endif

@@ -110,8 +110,8 @@ static int parse_record(struct csv *p, size_t expect, size_t *nfields)
     for (;;) {
         if (expect > 0 && n >= expect) {
             return ffail(p->err, p->err_len, -EINVAL,
-                         "%s:%zu: more than %zu fields (expected %zu as in the header)",
-                         p->origin, rec_line, expect, expect);
+                         "%s:%zu: too many fields (expected %zu as in the header)", p->origin,
+                         rec_line, expect);
         }
         if (n >= FEEDER_MAX_COLUMNS) {
             return ffail(p->err, p->err_len, -E2BIG,
@@ -214,16 +214,20 @@ int feeder_load_csv_mem(const char *data, size_t len, const char *origin, const 
                         enum feeder_exhausted exhausted, struct feeder **out, char *err,
                         size_t err_len)
 {
-    struct csv p = {.d = data, .len = len, .line = 1, .origin = origin ? origin : "<memory>",
-                    .err = err, .err_len = err_len};
+    struct csv p = {.d = data,
+                    .len = len,
+                    .line = 1,
+                    .origin = origin ? origin : "<memory>",
+                    .err = err,
+                    .err_len = err_len};
     struct feeder *f = NULL;
     int rc;
     if (err != NULL && err_len > 0) {
         err[0] = '\0';
     }
     if (len > FEEDER_MAX_BYTES) {
-        rc = ffail(err, err_len, -E2BIG, "%s: %zu bytes (expected at most %u MiB)", p.origin,
-                   len, FEEDER_MAX_BYTES >> 20);
+        rc = ffail(err, err_len, -E2BIG, "%s: %zu bytes (expected at most %u MiB)", p.origin, len,
+                   FEEDER_MAX_BYTES >> 20);
         goto fail;
     }
     p.pool = malloc(len + 1);
@@ -246,7 +250,7 @@ int feeder_load_csv_mem(const char *data, size_t len, const char *origin, const 
             p.line++;
             continue;
         }
-        size_t rec_line = p.line, nf;
+        size_t rec_line = p.line, nf = 0;
         if ((rc = parse_record(&p, n_cols, &nf)) != 0) {
             goto fail;
         }
@@ -259,6 +263,13 @@ int feeder_load_csv_mem(const char *data, size_t len, const char *origin, const 
                     rc = ffail(err, err_len, -EINVAL,
                                "%s:%zu: column %zu of the header is empty (expected a column "
                                "name)",
+                               p.origin, rec_line, i + 1);
+                    goto fail;
+                }
+                if (memchr(ci, '\0', li) != NULL) {
+                    rc = ffail(err, err_len, -EINVAL,
+                               "%s:%zu: column %zu of the header holds a NUL byte (expected a "
+                               "column name)",
                                p.origin, rec_line, i + 1);
                     goto fail;
                 }
@@ -334,8 +345,8 @@ fail:
 }
 
 int feeder_load_csv(const char *path, const char *name, enum feeder_order order,
-                    enum feeder_scope scope, enum feeder_exhausted exhausted,
-                    struct feeder **out, char *err, size_t err_len)
+                    enum feeder_scope scope, enum feeder_exhausted exhausted, struct feeder **out,
+                    char *err, size_t err_len)
 {
     struct dynbuf b;
     int rc;
@@ -399,8 +410,7 @@ int feeder_load_csv(const char *path, const char *name, enum feeder_order order,
     }
     close(fd);
     fd = -1;
-    rc = feeder_load_csv_mem(b.data, b.len, path, name, order, scope, exhausted, out, err,
-                             err_len);
+    rc = feeder_load_csv_mem(b.data, b.len, path, name, order, scope, exhausted, out, err, err_len);
 fail:
     if (fd >= 0) {
         close(fd);

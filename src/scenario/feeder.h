@@ -10,7 +10,7 @@
  * "quoted", in which case it may hold commas, newlines and "" for a quote; records end
  * with CRLF or LF (a lone CR is data); the last newline is optional; a UTF-8 byte-order
  * mark at the start is dropped; the first record is the header naming the columns
- * (names must be non-empty and distinct); every other record must have as many fields
+ * (names must be non-empty, distinct and free of NUL bytes); every other record must have as many fields
  * as the header; empty lines are skipped (so a one-column file cannot hold an empty
  * value: quote it, ""); a '"' inside an unquoted field is kept as data.  Caps:
  * FEEDER_MAX_BYTES of input, FEEDER_MAX_ROWS data rows, FEEDER_MAX_COLUMNS columns,
@@ -61,8 +61,8 @@ struct feeder;
  * 1-based and name the line where the offending record (or quote) starts.  Load time.
  */
 int feeder_load_csv(const char *path, const char *name, enum feeder_order order,
-                    enum feeder_scope scope, enum feeder_exhausted exhausted,
-                    struct feeder **out, char *err, size_t err_len);
+                    enum feeder_scope scope, enum feeder_exhausted exhausted, struct feeder **out,
+                    char *err, size_t err_len);
 
 /* The same from data[0..len) in memory (tests, fuzzing); origin names it in errors. */
 int feeder_load_csv_mem(const char *data, size_t len, const char *origin, const char *name,

@@ -48,8 +48,7 @@ void flow__step_destroy(struct flow_step *fs)
 /* --- per VU --- */
 
 int flow_vu_init(const struct flow_scenario *fsc, struct flow_vu *v, uint32_t vu_id,
-                 const char *scenario, uint64_t *seq, uint32_t seq_stride,
-                 uint32_t seq_offset)
+                 const char *scenario, uint64_t *seq, uint32_t seq_stride, uint32_t seq_offset)
 {
     v->vu = vu_id;
     v->iter = 0;
@@ -126,8 +125,8 @@ enum flow_verdict flow_iteration_begin(const struct flow_scenario *fsc, struct f
 
 /* --- rendering --- */
 
-static int render_part(const struct flow_part *p, const struct flow_step *fs,
-                       struct flow_vu *v, struct dynbuf *out)
+static int render_part(const struct flow_part *p, const struct flow_step *fs, struct flow_vu *v,
+                       struct dynbuf *out)
 {
     if (p->t == NULL) {
         return dynbuf_add(out, p->lit, p->lit_len);
@@ -252,8 +251,8 @@ static bool has_result(const struct flow_results *res, size_t index)
     return false;
 }
 
-void flow_on_head(const struct flow_step *fs, struct flow_vu *v,
-                  const struct http1_response *resp, struct flow_results *res)
+void flow_on_head(const struct flow_step *fs, struct flow_vu *v, const struct http1_response *resp,
+                  struct flow_results *res)
 {
     for (size_t i = 0; i < fs->n_asserts; i++) {
         const struct flow_assert *a = &fs->asserts[i];

@@ -65,7 +65,7 @@ struct flow_step {
 
 struct flow_scenario {
     size_t n_vars;
-    char **var_names; /* owned */
+    char **var_names;              /* owned */
     struct feeder *const *feeders; /* the file's feeders (not owned) */
     size_t n_feeders;
     bool *feeder_used; /* n_feeders: whether the scenario's templates use it (owned) */

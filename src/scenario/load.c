@@ -36,6 +36,8 @@
 #include "scenario/flow_internal.h"
 
 #define NS_S 1000000000ull
+
+bool scenario__skip_resolve = false;
 #define MAX_ORIGINS 64
 #define MAX_DEPTH 64
 
@@ -46,14 +48,14 @@ enum ytype { Y_SCALAR, Y_MAP, Y_SEQ };
 
 struct ynode {
     enum ytype type;
-    int line, col;  /* 1-based */
-    bool quoted;    /* single- or double-quoted scalar */
-    bool block;     /* literal or folded block scalar */
-    bool is_null;   /* plain null, ~ or empty */
-    bool raw_tag;   /* tagged !raw */
-    char *s;        /* scalar text as written (owned), NUL-terminated */
+    int line, col; /* 1-based */
+    bool quoted;   /* single- or double-quoted scalar */
+    bool block;    /* literal or folded block scalar */
+    bool is_null;  /* plain null, ~ or empty */
+    bool raw_tag;  /* tagged !raw */
+    char *s;       /* scalar text as written (owned), NUL-terminated */
     size_t len;
-    char *exp;      /* s after ${ENV} expansion (owned; set on first use) */
+    char *exp;           /* s after ${ENV} expansion (owned; set on first use) */
     struct ynode **kids; /* map: key, value, key, value ...; seq: items */
     size_t n, cap;
     uint64_t weight; /* nodes in this subtree, aliases expanded */
@@ -71,7 +73,7 @@ struct loader {
     struct anchor {
         char *name;
         struct ynode *node;
-    } *anchors;
+    } * anchors;
     size_t n_anchors, cap_anchors;
 
     struct plan *plan;
@@ -116,6 +118,12 @@ static int lerr(struct loader *L, const struct ynode *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(L->err + off, L->err_len - (size_t)off, fmt, ap);
     va_end(ap);
+    /* One line whatever the quoted input held. */
+    for (char *p = L->err; *p; p++) {
+        if ((unsigned char)*p < ' ') {
+            *p = ' ';
+        }
+    }
     return -1;
 }
 
@@ -236,19 +244,124 @@ static char *token_dup(struct fy_token *t)
     return s != NULL ? strndup(s, len) : NULL;
 }
 
+/* libfyaml's diagnostics, captured (the first KiB) instead of printed. */
+struct diag_capture {
+    char text[1024];
+    size_t len;
+};
+
+static void diag_output(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+    (void)diag;
+    struct diag_capture *c = user;
+    size_t room = sizeof c->text - 1 - c->len;
+    if (len > room) {
+        len = room;
+    }
+    memcpy(c->text + c->len, buf, len);
+    c->len += len;
+    c->text[c->len] = '\0';
+}
+
+/* Turns the first captured "NAME:LINE:COL: error: MSG" line into our error. */
+static int diag_error(struct loader *L, struct diag_capture *c)
+{
+    char *nl = strchr(c->text, '\n');
+    if (nl != NULL) {
+        *nl = '\0';
+    }
+    char *e = strstr(c->text, ": error: ");
+    int line = 1, col = 1;
+    const char *msg = "invalid YAML";
+    if (e != NULL) {
+        msg = e + 9;
+        *e = '\0';
+        char *c2 = strrchr(c->text, ':');
+        if (c2 != NULL) {
+            col = atoi(c2 + 1);
+            *c2 = '\0';
+            char *c1 = strrchr(c->text, ':');
+            if (c1 != NULL) {
+                line = atoi(c1 + 1);
+            }
+        }
+    }
+    return lerr_at(L, line > 0 ? line : 1, col > 0 ? col : 1, "YAML syntax error: %s", msg);
+}
+
+/*
+ * YAML is Unicode text: refuse invalid UTF-8 (and NUL bytes) before libfyaml sees it.
+ * Besides giving a clear message, this matters: libfyaml 0.7.12 loops forever on some
+ * invalid UTF-8 inside a %directive line (found by tests/fuzz/fuzz_scenario.c).
+ */
+static int check_utf8(struct loader *L, const char *s, size_t len)
+{
+    int line = 1, col = 1;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = 0;
+        uint32_t cp = 0;
+        if (c == 0) {
+            return lerr_at(L, line, col, "a NUL byte (expected UTF-8 text)");
+        }
+        if (c < 0x80) {
+            n = 1;
+            cp = c;
+        } else if ((c & 0xe0) == 0xc0) {
+            n = 2;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 3;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 4;
+            cp = c & 0x07;
+        }
+        bool ok = n > 0 && i + n <= len;
+        for (size_t k = 1; ok && k < n; k++) {
+            unsigned char cc = (unsigned char)s[i + k];
+            ok = (cc & 0xc0) == 0x80;
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        if (ok && n > 1) {
+            static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+            ok = cp >= min_cp[n] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+        }
+        if (!ok) {
+            return lerr_at(L, line, col, "invalid UTF-8 (expected UTF-8 text)");
+        }
+        if (c == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+        i += n;
+    }
+    return 0;
+}
+
 /* Parses yaml[0..len) into a tree; *root is its root (NULL for an empty document). */
 static int ytree_build(struct loader *L, const char *yaml, size_t len, struct ynode **root)
 {
+    *root = NULL;
+    if (check_utf8(L, yaml, len) < 0) {
+        return -1;
+    }
+    /* Collected errors (FYPCF_COLLECT_DIAG) leak in libfyaml 0.7.12, so the diagnostic
+     * text is captured through output_fn instead and its first line parsed. */
+    struct diag_capture cap = {.len = 0};
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
-    dcfg.output_fn = NULL;
+    dcfg.output_fn = diag_output;
+    dcfg.user = &cap;
+    dcfg.colorize = false;
     struct fy_diag *diag = fy_diag_create(&dcfg);
     if (diag == NULL) {
         return oom(L);
     }
-    fy_diag_set_collect_errors(diag, true);
-    struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG, .diag = diag};
+    struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET, .diag = diag};
     struct fy_parser *p = fy_parser_create(&cfg);
     if (p == NULL || fy_parser_set_string(p, yaml, len) != 0) {
         if (p != NULL) {
@@ -330,7 +443,9 @@ static int ytree_build(struct loader *L, const char *yaml, size_t len, struct yn
                 }
             }
             if (target == NULL) {
-                rc = lerr_at(L, line, col, "unknown alias '*%s' (expected an anchor &%s before it)",
+                /* The mark is past the '*'. */
+                rc = lerr_at(L, line, col > 1 ? col - 1 : col,
+                             "unknown alias '*%s' (expected an anchor &%s before it)",
                              name ? name : "", name ? name : "");
             }
             free(name);
@@ -391,14 +506,7 @@ static int ytree_build(struct loader *L, const char *yaml, size_t len, struct yn
         fy_parser_event_free(p, e);
     }
     if (rc == 0 && fy_parser_get_stream_error(p)) {
-        void *it = NULL;
-        struct fy_diag_error *de = fy_diag_errors_iterate(diag, &it);
-        if (de != NULL) {
-            rc = lerr_at(L, de->line > 0 ? de->line : 1, de->column > 0 ? de->column : 1,
-                         "YAML syntax error: %s", de->msg ? de->msg : "invalid YAML");
-        } else {
-            rc = lerr(L, NULL, "YAML syntax error");
-        }
+        rc = diag_error(L, &cap);
     }
     fy_parser_destroy(p);
     fy_diag_unref(diag);
@@ -520,8 +628,7 @@ static int check_map(struct loader *L, struct ynode *n, const char *what,
         }
         for (size_t j = 0; j < i; j += 2) {
             if (n->kids[j]->type == Y_SCALAR && strcmp(n->kids[j]->s, k->s) == 0) {
-                return lerr(L, k, "duplicate key '%s' (first at line %d)", k->s,
-                            n->kids[j]->line);
+                return lerr(L, k, "duplicate key '%s' (first at line %d)", k->s, n->kids[j]->line);
             }
         }
         if (allowed == NULL) {
@@ -642,8 +749,8 @@ static int get_double(struct loader *L, struct ynode *n, double min, double max,
     return 0;
 }
 
-static int get_enum(struct loader *L, struct ynode *n, const char *what,
-                    const char *const *words, int *out)
+static int get_enum(struct loader *L, struct ynode *n, const char *what, const char *const *words,
+                    int *out)
 {
     const char *s = sval(L, n, what);
     if (s == NULL) {
@@ -701,7 +808,7 @@ static int sub_err(struct loader *L, const struct ynode *n, size_t base, const c
     const char *text = n->exp ? n->exp : n->s ? n->s : "";
     if (n->type == Y_SCALAR && !n->block && off <= strlen(text) &&
         memchr(text, '\n', off) == NULL) {
-        c = n->col + (n->quoted ? 1 : 0) + (int)off;
+        c = n->col + (int)off; /* a quoted scalar's column is that of its first character */
     }
     return lerr_at(L, line, c, "%s%s", prefix, rest);
 }
@@ -882,7 +989,7 @@ static int origin_get(struct loader *L, const struct ynode *n, const char *origi
     }
     struct origin *o = &plan->origins[plan->n_origins];
     o->url = u;
-    if (url_resolve(&u, &o->addr, &o->addr_len) < 0) {
+    if (!scenario__skip_resolve && url_resolve(&u, &o->addr, &o->addr_len) < 0) {
         if (L->opts != NULL) {
             L->opts->unreachable = true;
         }
@@ -904,8 +1011,10 @@ static int split_url(struct loader *L, const struct ynode *n, const char *url, c
     p += 3;
     size_t a = strcspn(p, "/?#");
     if (memmem(url, (size_t)(p - url) + a, "{{", 2) != NULL) {
-        return lerr(L, n, "a template in the host part of '%s' (expected a fixed host: "
-                          "templates may be used in the path and query only)", url);
+        return lerr(L, n,
+                    "a template in the host part of '%s' (expected a fixed host: "
+                    "templates may be used in the path and query only)",
+                    url);
     }
     *origin = strndup(url, (size_t)(p - url) + a);
     if (*origin == NULL) {
@@ -919,8 +1028,8 @@ static int split_url(struct loader *L, const struct ynode *n, const char *url, c
 /* Request steps                                                                         */
 
 static const char *const REQUEST_KEYS[] = {
-    "request", "name", "headers", "query", "body", "json", "form", "timeout",
-    "extract", "check", "on_fail", "expect", NULL,
+    "request", "name",    "headers", "query",   "body",   "json", "form",
+    "timeout", "extract", "check",   "on_fail", "expect", NULL,
 };
 
 struct hdr {
@@ -956,8 +1065,7 @@ static int merge_headers(struct loader *L, struct ynode *n, struct hdr *h, size_
             return lerr(L, n->kids[i], "bad header name '%s' (expected a token such as X-Id)",
                         name);
         }
-        if (strcasecmp(name, "Content-Length") == 0 ||
-            strcasecmp(name, "Transfer-Encoding") == 0) {
+        if (strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Transfer-Encoding") == 0) {
             return lerr(L, n->kids[i], "header '%s' is set by brunt (expected other headers)",
                         name);
         }
@@ -1077,8 +1185,9 @@ static int check_target_literal(struct loader *L, const struct ynode *n, size_t 
         unsigned char c = (unsigned char)src[i];
         if (c <= ' ' || c >= 127) {
             char m[96];
-            snprintf(m, sizeof m, "column %zu: a space, control or non-ASCII byte in the URL "
-                                  "(expected it percent-encoded, e.g. %%20)",
+            snprintf(m, sizeof m,
+                     "column %zu: a space, control or non-ASCII byte in the URL "
+                     "(expected it percent-encoded, e.g. %%20)",
                      i + 1);
             return sub_err(L, n, base, "", m);
         }
@@ -1181,8 +1290,7 @@ static int json_write(struct loader *L, struct scen_ctx *C, struct ynode *n, str
             jsonw_null(w);
         } else if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0) {
             jsonw_bool(w, true);
-        } else if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 ||
-                   strcmp(s, "FALSE") == 0) {
+        } else if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0) {
             jsonw_bool(w, false);
         } else if (json_number_text(s)) {
             jsonw_raw(w, s, strlen(s));
@@ -1258,8 +1366,10 @@ static int parse_expect(struct loader *L, struct ynode *n, struct flow_step *fs)
         if (k == 1) {
             hi = lo;
         } else if (k != 2) {
-            return lerr(L, items[i], "bad status '%s' (expected a status such as 200 or a "
-                                     "range such as 200-299)", s);
+            return lerr(L, items[i],
+                        "bad status '%s' (expected a status such as 200 or a "
+                        "range such as 200-299)",
+                        s);
         }
         if (lo < 100 || hi > 599 || lo > hi) {
             return lerr(L, items[i], "bad status '%s' (expected statuses from 100 to 599)", s);
@@ -1291,13 +1401,16 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
             checks = one;
             n_chk = 1;
         } else {
-            return lerr(L, chk, "found a mapping for check (expected a list of checks such "
-                                "as [status == 200])");
+            return lerr(L, chk,
+                        "found a mapping for check (expected a list of checks such "
+                        "as [status == 200])");
         }
     }
     if (n_ext + n_chk > FLOW_MAX_CHECKS) {
-        return lerr(L, ext ? ext : chk, "%zu extractions and checks in one step (expected at "
-                                        "most %d)", n_ext + n_chk, FLOW_MAX_CHECKS);
+        return lerr(L, ext ? ext : chk,
+                    "%zu extractions and checks in one step (expected at "
+                    "most %d)",
+                    n_ext + n_chk, FLOW_MAX_CHECKS);
     }
     if (n_ext + n_chk == 0) {
         return 0;
@@ -1389,8 +1502,7 @@ static struct step *new_step(struct loader *L, struct scen_ctx *C, const struct 
     return st;
 }
 
-static int compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
-                           const char *group)
+static int compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n, const char *group)
 {
     if (check_map(L, n, "a request step", REQUEST_KEYS) < 0) {
         return -1;
@@ -1425,8 +1537,10 @@ static int compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n
         return oom(L);
     }
     if (!valid_token(st->method) || url_len == 0) {
-        return lerr(L, req, "bad request '%s' (expected 'METHOD URL' such as 'GET /items' or "
-                            "'POST http://host/login')", line);
+        return lerr(L, req,
+                    "bad request '%s' (expected 'METHOD URL' such as 'GET /items' or "
+                    "'POST http://host/login')",
+                    line);
     }
     st->head_request = strcmp(st->method, "HEAD") == 0;
     char *url_s = strndup(url, url_len);
@@ -1444,8 +1558,10 @@ static int compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n
     const char *path;
     if (url_s[0] == '/') {
         if (L->base_origin == NULL) {
-            lerr(L, req, "a relative URL '%s' without base_url (expected base_url at the top "
-                         "of the file, or an absolute http:// URL)", url_s);
+            lerr(L, req,
+                 "a relative URL '%s' without base_url (expected base_url at the top "
+                 "of the file, or an absolute http:// URL)",
+                 url_s);
             goto done;
         }
         origin_s = strdup(L->base_origin);
@@ -1462,8 +1578,10 @@ static int compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n
             (void)dynbuf_addc(&target, '/');
         }
     } else {
-        lerr(L, req, "bad URL '%s' (expected a path such as /items, relative to base_url, or "
-                     "an absolute http:// URL)", url_s);
+        lerr(L, req,
+             "bad URL '%s' (expected a path such as /items, relative to base_url, or "
+             "an absolute http:// URL)",
+             url_s);
         goto done;
     }
     {
@@ -1523,8 +1641,9 @@ static int compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n
     }
     struct ynode *body = mget(n, "body"), *json = mget(n, "json"), *form = mget(n, "form");
     if ((body != NULL) + (json != NULL) + (form != NULL) > 1) {
-        lerr(L, body && json ? json : form, "more than one of body, json and form (expected "
-                                            "one body per request)");
+        lerr(L, body && json ? json : form,
+             "more than one of body, json and form (expected "
+             "one body per request)");
         goto done;
     }
     if (parts_lit(L, &P, st->method, strlen(st->method)) < 0 || parts_lit(L, &P, " ", 1) < 0) {
@@ -1605,8 +1724,8 @@ static int compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n
             jsonw_init(&w, 0, TMPL_MAX_BYTES);
             brc = json_write(L, C, json, &w, 0);
             if (brc == 0 && jsonw_error(&w) != 0) {
-                brc = lerr(L, json, "the JSON body is too large (at most %d bytes)",
-                           TMPL_MAX_BYTES);
+                brc =
+                    lerr(L, json, "the JSON body is too large (at most %d bytes)", TMPL_MAX_BYTES);
             }
             size_t jl = 0;
             const char *jd = jsonw_data(&w, &jl);
@@ -1708,8 +1827,9 @@ static int step_kind_of(struct loader *L, struct ynode *n, int *kind)
             continue;
         }
         if (*kind >= 0) {
-            return lerr(L, mkey_of(n, v), "a step with both %s and %s (expected one of request, "
-                                          "sleep or group per step)",
+            return lerr(L, mkey_of(n, v),
+                        "a step with both %s and %s (expected one of request, "
+                        "sleep or group per step)",
                         STEP_KINDS[*kind], STEP_KINDS[k]);
         }
         *kind = k;
@@ -1769,17 +1889,23 @@ static int collect_vars(struct loader *L, struct scen_ctx *C, struct ynode *flow
         for (size_t j = 0; j < ext->n; j += 2) {
             struct ynode *k = ext->kids[j];
             if (!is_ident(k->s)) {
-                return lerr(L, k, "bad variable name '%s' (expected letters, digits and _, "
-                                  "not starting with a digit)", k->s);
+                return lerr(L, k,
+                            "bad variable name '%s' (expected letters, digits and _, "
+                            "not starting with a digit)",
+                            k->s);
             }
             if (tmpl_is_builtin(k->s)) {
-                return lerr(L, k, "'%s' is a built-in template name (expected another "
-                                  "variable name)", k->s);
+                return lerr(L, k,
+                            "'%s' is a built-in template name (expected another "
+                            "variable name)",
+                            k->s);
             }
             for (size_t f = 0; f < L->own->n_feeders; f++) {
                 if (strcmp(L->own->feeder_names[f], k->s) == 0) {
-                    return lerr(L, k, "variable '%s' has the name of a data feeder (expected "
-                                      "another name)", k->s);
+                    return lerr(L, k,
+                                "variable '%s' has the name of a data feeder (expected "
+                                "another name)",
+                                k->s);
                 }
             }
             bool known = false;
@@ -1827,15 +1953,19 @@ static int compile_sleep(struct loader *L, struct scen_ctx *C, struct ynode *n, 
         memcpy(a, s, al);
         a[al] = '\0';
         if (parse_duration_ns(a, &lo) < 0 || parse_duration_ns(dots + 2, &hi) < 0) {
-            return lerr(L, v, "bad sleep '%s' (expected a duration such as 1s or a range such "
-                              "as 1s..3s)", s);
+            return lerr(L, v,
+                        "bad sleep '%s' (expected a duration such as 1s or a range such "
+                        "as 1s..3s)",
+                        s);
         }
         if (lo > hi) {
             return lerr(L, v, "bad sleep range '%s' (expected the shorter duration first)", s);
         }
     } else if (parse_duration_ns(s, &lo) < 0) {
-        return lerr(L, v, "bad sleep '%s' (expected a duration such as 1s or a range such as "
-                          "1s..3s)", s);
+        return lerr(L, v,
+                    "bad sleep '%s' (expected a duration such as 1s or a range such as "
+                    "1s..3s)",
+                    s);
     } else {
         hi = lo;
     }
@@ -1852,8 +1982,7 @@ static int compile_sleep(struct loader *L, struct scen_ctx *C, struct ynode *n, 
     return 0;
 }
 
-static int compile_flow(struct loader *L, struct scen_ctx *C, struct ynode *flow,
-                        const char *group)
+static int compile_flow(struct loader *L, struct scen_ctx *C, struct ynode *flow, const char *group)
 {
     for (size_t i = 0; i < flow->n; i++) {
         struct ynode *st = flow->kids[i];
@@ -1943,11 +2072,17 @@ static const char *const SKEY[K_COUNT][2] = {
 };
 
 #define KB(k) (1u << (k))
-#define COMMON (KB(K_EXECUTOR) | KB(K_START_TIME) | KB(K_GRACEFUL_STOP) | KB(K_DEFAULTS) | KB(K_FLOW))
+#define COMMON \
+    (KB(K_EXECUTOR) | KB(K_START_TIME) | KB(K_GRACEFUL_STOP) | KB(K_DEFAULTS) | KB(K_FLOW))
 
 static const char *const EXECUTORS[] = {
-    "constant-vus", "ramping-vus", "constant-arrival-rate", "ramping-arrival-rate",
-    "per-vu-iterations", "shared-iterations", NULL,
+    "constant-vus",
+    "ramping-vus",
+    "constant-arrival-rate",
+    "ramping-arrival-rate",
+    "per-vu-iterations",
+    "shared-iterations",
+    NULL,
 };
 
 /* Indexed by enum executor_kind: the keys each executor takes. */
@@ -1967,8 +2102,10 @@ static const char *const SCEN_DEFAULT_KEYS[] = {"headers", "timeout", NULL};
 static int parse_stages(struct loader *L, struct ynode *n, bool vus, struct scenario_plan *sc)
 {
     if (n->type != Y_SEQ || n->n == 0) {
-        return lerr(L, n, "found %s for stages (expected a list such as [{duration: 1m, "
-                          "target: 100}])", n->type == Y_SEQ ? "an empty list" : ytype_name(n));
+        return lerr(L, n,
+                    "found %s for stages (expected a list such as [{duration: 1m, "
+                    "target: 100}])",
+                    n->type == Y_SEQ ? "an empty list" : ytype_name(n));
     }
     if (n->n > SCENARIO_MAX_STAGES) {
         return lerr(L, n, "too many stages (at most %d)", SCENARIO_MAX_STAGES);
@@ -2049,9 +2186,11 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
         }
     }
     if (v[K_EXECUTOR] == NULL) {
-        return lerr(L, key, "scenario '%s' has no executor (expected executor: one of "
-                            "constant-vus, ramping-vus, constant-arrival-rate, "
-                            "ramping-arrival-rate, per-vu-iterations, shared-iterations)", name);
+        return lerr(L, key,
+                    "scenario '%s' has no executor (expected executor: one of "
+                    "constant-vus, ramping-vus, constant-arrival-rate, "
+                    "ramping-arrival-rate, per-vu-iterations, shared-iterations)",
+                    name);
     }
     int ex;
     if (get_enum(L, v[K_EXECUTOR], "executor", EXECUTORS, &ex) < 0) {
@@ -2066,12 +2205,13 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
             list[0] = '\0';
             for (int j = 0; j < K_COUNT; j++) {
                 if ((EXEC_KEYS[ex] & KB(j)) && !(COMMON & KB(j))) {
-                    off += (size_t)snprintf(list + off, sizeof list - off, "%s%s",
-                                            off ? ", " : "", SKEY[j][0]);
+                    off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", off ? ", " : "",
+                                            SKEY[j][0]);
                 }
             }
-            return lerr(L, mkey_of(n, v[k]), "'%s' is not an option of executor %s (expected "
-                                             "%s, start_time, graceful_stop, defaults, flow)",
+            return lerr(L, mkey_of(n, v[k]),
+                        "'%s' is not an option of executor %s (expected "
+                        "%s, start_time, graceful_stop, defaults, flow)",
                         mkey_of(n, v[k])->s, exn, list);
         }
     }
@@ -2085,7 +2225,8 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
     if (v[K_START_TIME] && get_duration(L, v[K_START_TIME], true, &sc->start_time_ns) < 0) {
         return -1;
     }
-    if (v[K_GRACEFUL_STOP] && get_duration(L, v[K_GRACEFUL_STOP], true, &sc->graceful_stop_ns) < 0) {
+    if (v[K_GRACEFUL_STOP] &&
+        get_duration(L, v[K_GRACEFUL_STOP], true, &sc->graceful_stop_ns) < 0) {
         return -1;
     }
     if (v[K_GRACEFUL_RAMP_DOWN] &&
@@ -2108,8 +2249,10 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
             sc->vus = (uint32_t)u;
         }
         if (v[K_DURATION] == NULL) {
-            return lerr(L, key, "scenario '%s' (constant-vus) has no duration (expected "
-                                "duration: such as 30s)", name);
+            return lerr(L, key,
+                        "scenario '%s' (constant-vus) has no duration (expected "
+                        "duration: such as 30s)",
+                        name);
         }
         if (get_duration(L, v[K_DURATION], false, &sc->duration_ns) < 0) {
             return -1;
@@ -2124,8 +2267,10 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
             sc->vus = (uint32_t)u;
         }
         if (v[K_STAGES] == NULL) {
-            return lerr(L, key, "scenario '%s' (ramping-vus) has no stages (expected stages: "
-                                "[{duration: 1m, target: 100}])", name);
+            return lerr(L, key,
+                        "scenario '%s' (ramping-vus) has no stages (expected stages: "
+                        "[{duration: 1m, target: 100}])",
+                        name);
         }
         if (parse_stages(L, v[K_STAGES], true, sc) < 0) {
             return -1;
@@ -2136,8 +2281,9 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
         bool constant = sc->executor == EXEC_CONSTANT_ARRIVAL_RATE;
         if (constant) {
             if (v[K_RATE] == NULL) {
-                return lerr(L, key, "scenario '%s' (constant-arrival-rate) has no rate "
-                                    "(expected rate: iterations per time_unit, such as 100)",
+                return lerr(L, key,
+                            "scenario '%s' (constant-arrival-rate) has no rate "
+                            "(expected rate: iterations per time_unit, such as 100)",
                             name);
             }
             if (get_double(L, v[K_RATE], 1e-9, 1e9, &sc->rate) < 0) {
@@ -2145,8 +2291,10 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
             }
             sc->start_rate = sc->rate;
             if (v[K_DURATION] == NULL) {
-                return lerr(L, key, "scenario '%s' (constant-arrival-rate) has no duration "
-                                    "(expected duration: such as 30s)", name);
+                return lerr(L, key,
+                            "scenario '%s' (constant-arrival-rate) has no duration "
+                            "(expected duration: such as 30s)",
+                            name);
             }
             if (get_duration(L, v[K_DURATION], false, &sc->duration_ns) < 0) {
                 return -1;
@@ -2156,16 +2304,19 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
                 return -1;
             }
             if (v[K_STAGES] == NULL) {
-                return lerr(L, key, "scenario '%s' (ramping-arrival-rate) has no stages "
-                                    "(expected stages: [{duration: 1m, target: 100}])", name);
+                return lerr(L, key,
+                            "scenario '%s' (ramping-arrival-rate) has no stages "
+                            "(expected stages: [{duration: 1m, target: 100}])",
+                            name);
             }
             if (parse_stages(L, v[K_STAGES], false, sc) < 0) {
                 return -1;
             }
         }
         if (v[K_PRE_ALLOCATED_VUS] == NULL) {
-            return lerr(L, key, "scenario '%s' (%s) has no pre_allocated_vus (expected "
-                                "pre_allocated_vus: the VUs made before the start, such as 10)",
+            return lerr(L, key,
+                        "scenario '%s' (%s) has no pre_allocated_vus (expected "
+                        "pre_allocated_vus: the VUs made before the start, such as 10)",
                         name, exn);
         }
         if (get_u64(L, v[K_PRE_ALLOCATED_VUS], 0, 1000000, &u) < 0) {
@@ -2178,15 +2329,17 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
                 return -1;
             }
             if (u < sc->pre_allocated_vus) {
-                return lerr(L, v[K_MAX_VUS], "max_vus %llu is less than pre_allocated_vus %u "
-                                             "(expected max_vus >= pre_allocated_vus)",
+                return lerr(L, v[K_MAX_VUS],
+                            "max_vus %llu is less than pre_allocated_vus %u "
+                            "(expected max_vus >= pre_allocated_vus)",
                             (unsigned long long)u, sc->pre_allocated_vus);
             }
             sc->max_vus = (uint32_t)u;
         }
         if (sc->max_vus == 0) {
-            return lerr(L, v[K_PRE_ALLOCATED_VUS], "no VUs at all (expected pre_allocated_vus "
-                                                    "or max_vus of at least 1)");
+            return lerr(L, v[K_PRE_ALLOCATED_VUS],
+                        "no VUs at all (expected pre_allocated_vus "
+                        "or max_vus of at least 1)");
         }
         sc->vus = sc->pre_allocated_vus;
         break;
@@ -2202,8 +2355,8 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
             }
             sc->vus = (uint32_t)u;
         }
-        if (v[K_ITERATIONS] && get_u64(L, v[K_ITERATIONS], 1, UINT64_C(1) << 40,
-                                       &sc->iterations) < 0) {
+        if (v[K_ITERATIONS] &&
+            get_u64(L, v[K_ITERATIONS], 1, UINT64_C(1) << 40, &sc->iterations) < 0) {
             return -1;
         }
         if (v[K_MAX_DURATION] && get_duration(L, v[K_MAX_DURATION], false, &sc->duration_ns) < 0) {
@@ -2283,8 +2436,8 @@ done:
 /* Top level                                                                             */
 
 static const char *const TOP_KEYS[] = {
-    "name", "description", "base_url", "defaults", "options", "data", "scenarios",
-    "thresholds", NULL,
+    "name", "description", "base_url",   "defaults", "options",
+    "data", "scenarios",   "thresholds", NULL,
 };
 static const char *const OPTION_KEYS[] = {"threads", "timeout", "connect_timeout", "grace", NULL};
 static const char *const DEFAULT_KEYS[] = {"headers", "timeout", NULL};
@@ -2383,8 +2536,10 @@ static int load_data(struct loader *L, struct ynode *n)
     for (size_t i = 0; i < count; i++) {
         struct ynode *k = n->kids[2 * i], *d = n->kids[2 * i + 1];
         if (!is_ident(k->s) || tmpl_is_builtin(k->s)) {
-            return lerr(L, k, "bad data feeder name '%s' (expected a name of letters, digits "
-                              "and _ that is not a built-in such as vu or iter)", k->s);
+            return lerr(L, k,
+                        "bad data feeder name '%s' (expected a name of letters, digits "
+                        "and _ that is not a built-in such as vu or iter)",
+                        k->s);
         }
         if (check_map(L, d, "a data feeder", DATA_KEYS) < 0) {
             return -1;
@@ -2467,8 +2622,10 @@ static int load_thresholds(struct loader *L, struct ynode *n, struct threshold *
         struct ynode **items = list->type == Y_SEQ ? list->kids : one;
         size_t count = list->type == Y_SEQ ? list->n : 1;
         if (list->type == Y_MAP) {
-            return lerr(L, list, "found a mapping for the thresholds of %s (expected a list "
-                                 "such as [\"p(95)<300\"])", k->s);
+            return lerr(L, list,
+                        "found a mapping for the thresholds of %s (expected a list "
+                        "such as [\"p(95)<300\"])",
+                        k->s);
         }
         for (size_t j = 0; j < count; j++) {
             struct ynode *it = items[j];
@@ -2481,13 +2638,15 @@ static int load_thresholds(struct loader *L, struct ynode *n, struct threshold *
                 bool bad = false;
                 struct ynode *t = mget(it, "threshold");
                 struct ynode *a = mget2(L, it, "abort_on_fail", "abortOnFail", &bad);
-                struct ynode *d = bad ? NULL : mget2(L, it, "delay_abort_eval", "delayAbortEval", &bad);
+                struct ynode *d =
+                    bad ? NULL : mget2(L, it, "delay_abort_eval", "delayAbortEval", &bad);
                 if (bad) {
                     return -1;
                 }
                 if (t == NULL) {
-                    return lerr(L, it, "a threshold without 'threshold' (expected {threshold: "
-                                       "\"p(99)<500\", abort_on_fail: true})");
+                    return lerr(L, it,
+                                "a threshold without 'threshold' (expected {threshold: "
+                                "\"p(99)<500\", abort_on_fail: true})");
                 }
                 const char *ts = sval(L, t, "a threshold expression such as p(95)<300");
                 if (ts == NULL) {
@@ -2568,8 +2727,9 @@ static int load_root(struct loader *L, struct ynode *root, struct threshold **th
     }
     struct ynode *sn = mget(root, "scenarios");
     if (sn == NULL) {
-        return lerr(L, root, "no scenarios (expected scenarios: a mapping of names to "
-                             "scenarios)");
+        return lerr(L, root,
+                    "no scenarios (expected scenarios: a mapping of names to "
+                    "scenarios)");
     }
     if (check_map(L, sn, "scenarios", NULL) < 0) {
         return -1;
@@ -2593,8 +2753,8 @@ static int load_root(struct loader *L, struct ynode *root, struct threshold **th
         L->own->n_fscs = i + 1;
         struct flow_scenario *fsc = &L->own->fscs[i];
         fsc->seed = seed + i * 0x9e3779b97f4a7c15ULL;
-        if (compile_scenario(L, sn->kids[2 * i], sn->kids[2 * i + 1], &plan->scenarios[i],
-                             fsc) < 0) {
+        if (compile_scenario(L, sn->kids[2 * i], sn->kids[2 * i + 1], &plan->scenarios[i], fsc) <
+            0) {
             return -1;
         }
     }
@@ -2696,8 +2856,7 @@ done:
 }
 
 int scenario_load(const char *path, struct plan **out, struct threshold **thresholds,
-                  size_t *n_thresholds, struct scenario_file_opts *opts, char *err,
-                  size_t err_len)
+                  size_t *n_thresholds, struct scenario_file_opts *opts, char *err, size_t err_len)
 {
     *out = NULL;
     *thresholds = NULL;

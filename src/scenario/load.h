@@ -68,8 +68,7 @@ struct scenario_file_opts {
  * and a one-line message in err[0..err_len): "FILE:LINE:COL: what (expected ...)".
  */
 int scenario_load(const char *path, struct plan **out, struct threshold **thresholds,
-                  size_t *n_thresholds, struct scenario_file_opts *opts, char *err,
-                  size_t err_len);
+                  size_t *n_thresholds, struct scenario_file_opts *opts, char *err, size_t err_len);
 
 /*
  * The same from yaml[0..len) in memory (tests, fuzzing): display_name is the FILE of
@@ -79,6 +78,9 @@ int scenario_load_string(const char *yaml, size_t len, const char *display_name,
                          const char *base_dir, struct plan **out, struct threshold **thresholds,
                          size_t *n_thresholds, struct scenario_file_opts *opts, char *err,
                          size_t err_len);
+
+/* For the fuzz target only: when set, hosts are not resolved (no DNS at all). */
+extern bool scenario__skip_resolve;
 
 /* --- per-step accessors for the engine (candidates for scenario/flow.h) --- */
 

@@ -73,8 +73,8 @@ struct tmpl {
     bool is_static;
 };
 
-static const char *const builtins[] = {"vu",     "iter", "scenario", "seq",   "now_ms",
-                                       "uuid",   "randint", "randfloat", "choice"};
+static const char *const builtins[] = {"vu",   "iter",    "scenario",  "seq",   "now_ms",
+                                       "uuid", "randint", "randfloat", "choice"};
 #define N_BUILTINS (sizeof(builtins) / sizeof(builtins[0]))
 
 #define EXPECT_EXPR                                                                        \
@@ -134,7 +134,8 @@ static void suggest_try(struct suggest *s, const char *word, const char *cand)
         return;
     }
     size_t d = edit_distance(word, cand);
-    if (d <= 2 && d < s->dist) {
+    size_t longest = strlen(word) > strlen(cand) ? strlen(word) : strlen(cand);
+    if (d <= 2 && d < s->dist && d < longest) {
         s->dist = d;
         s->best = cand;
     }
@@ -243,15 +244,18 @@ static int add_literal(struct compiler *c, const char *p, size_t n)
 }
 
 /*
- * The logical character at src[i] inside an expression: in JSON mode \" \\ \/ stand for
- * one character.  Sets *w to the bytes it takes.
+ * The logical character at src[i] inside an expression: in JSON mode the escapes \" \\ \/
+ * \n \t \r stand for one character.  Sets *w to the bytes it takes.
  */
 static char lchar(const struct compiler *c, size_t i, size_t *w)
 {
-    if (c->esc == TMPL_JSON && c->src[i] == '\\' && i + 1 < c->len &&
-        (c->src[i + 1] == '"' || c->src[i + 1] == '\\' || c->src[i + 1] == '/')) {
-        *w = 2;
-        return c->src[i + 1];
+    if (c->esc == TMPL_JSON && c->src[i] == '\\' && i + 1 < c->len) {
+        static const char from[] = "\"\\/ntr", to[] = "\"\\/\n\t\r";
+        const char *k = memchr(from, c->src[i + 1], sizeof(from) - 1);
+        if (k != NULL) {
+            *w = 2;
+            return to[k - from];
+        }
     }
     *w = 1;
     return c->src[i];
@@ -361,8 +365,7 @@ static int parse_int_arg(struct compiler *c, size_t k, int64_t *out)
     errno = 0;
     long long v = c->toks[k].quoted || s[0] == '\0' ? 0 : strtoll(s, &endp, 10);
     if (c->toks[k].quoted || s[0] == '\0' || *endp != '\0' || is_space(s[0])) {
-        return fail(c, -1, c->toks[k].col, "'%s' is not an integer (expected randint LO HI)",
-                    s);
+        return fail(c, -1, c->toks[k].col, "'%s' is not an integer (expected randint LO HI)", s);
     }
     if (errno == ERANGE) {
         return fail(c, -1, c->toks[k].col,
@@ -383,8 +386,7 @@ static int parse_float_arg(struct compiler *c, size_t k, double *out)
         ok = *endp == '\0' && isfinite(v);
     }
     if (!ok) {
-        return fail(c, -1, c->toks[k].col, "'%s' is not a number (expected randfloat LO HI)",
-                    s);
+        return fail(c, -1, c->toks[k].col, "'%s' is not a number (expected randfloat LO HI)", s);
     }
     if (fabs(v) > 1e15) {
         return fail(c, -1, c->toks[k].col,
@@ -501,8 +503,8 @@ static int compile_expr(struct compiler *c, size_t open_col)
     static const struct {
         const char *name;
         enum part_kind kind;
-    } simple[] = {{"vu", P_VU},         {"iter", P_ITER},     {"scenario", P_SCENARIO},
-                  {"seq", P_SEQ},       {"now_ms", P_NOW_MS}, {"uuid", P_UUID}};
+    } simple[] = {{"vu", P_VU},   {"iter", P_ITER},     {"scenario", P_SCENARIO},
+                  {"seq", P_SEQ}, {"now_ms", P_NOW_MS}, {"uuid", P_UUID}};
     for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
         if (strcmp(w, simple[i].name) == 0) {
             if ((rc = no_more_args(c, 1, simple[i].name)) != 0) {
@@ -534,9 +536,10 @@ static int compile_expr(struct compiler *c, size_t open_col)
                 return rc;
             }
             if (lo > hi) {
-                return fail(c, -1, c->toks[1].col,
-                            "LO %lld is greater than HI %lld (expected randint LO HI with LO <= HI)",
-                            (long long)lo, (long long)hi);
+                return fail(
+                    c, -1, c->toks[1].col,
+                    "LO %lld is greater than HI %lld (expected randint LO HI with LO <= HI)",
+                    (long long)lo, (long long)hi);
             }
             if ((rc = new_part(c, &pt)) != 0) {
                 return rc;
@@ -600,11 +603,11 @@ static int compile_expr(struct compiler *c, size_t open_col)
     return no_more_args(c, 1, w);
 }
 
-int tmpl_compile(const char *src, size_t len, enum tmpl_escape esc,
-                 const struct tmpl_names *names, struct tmpl **out, char *err, size_t err_len)
+int tmpl_compile(const char *src, size_t len, enum tmpl_escape esc, const struct tmpl_names *names,
+                 struct tmpl **out, char *err, size_t err_len)
 {
-    struct compiler c = {.src = src, .len = len, .esc = esc, .names = names, .err = err,
-                         .err_len = err_len};
+    struct compiler c = {
+        .src = src, .len = len, .esc = esc, .names = names, .err = err, .err_len = err_len};
     struct tmpl *t = NULL;
     int rc = 0;
     if (err != NULL && err_len > 0) {
@@ -613,8 +616,8 @@ int tmpl_compile(const char *src, size_t len, enum tmpl_escape esc,
     dynbuf_init(&c.pool, TMPL_MAX_BYTES);
     dynbuf_init(&c.scratch, TMPL_MAX_BYTES);
     if (len > TMPL_MAX_BYTES) {
-        rc = fail(&c, -E2BIG, 0, "template of %zu bytes (expected at most %d)", len,
-                  TMPL_MAX_BYTES);
+        rc =
+            fail(&c, -E2BIG, 0, "template of %zu bytes (expected at most %d)", len, TMPL_MAX_BYTES);
         goto fail;
     }
     if (esc != TMPL_RAW && esc != TMPL_JSON && esc != TMPL_URL) {
@@ -630,7 +633,7 @@ int tmpl_compile(const char *src, size_t len, enum tmpl_escape esc,
         if ((rc = add_literal(&c, src + lit_start, i - lit_start)) != 0) {
             goto fail;
         }
-        size_t end;
+        size_t end = len;
         if ((rc = tokenise(&c, i + 1, i + 2, &end)) != 0) {
             goto fail;
         }
@@ -784,13 +787,27 @@ static int add_json(struct dynbuf *out, const char *s, size_t n)
         size_t el = 2;
         esc[0] = '\\';
         switch (b) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
         default:
             if (b < 0x20) {
                 memcpy(esc, "\\u00", 4);
@@ -812,8 +829,8 @@ static int add_json(struct dynbuf *out, const char *s, size_t n)
 
 static bool url_unreserved(unsigned char b)
 {
-    return (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') ||
-           b == '-' || b == '.' || b == '_' || b == '~';
+    return (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' ||
+           b == '.' || b == '_' || b == '~';
 }
 
 static int add_url(struct dynbuf *out, const char *s, size_t n)
@@ -944,7 +961,8 @@ int tmpl_eval(const struct tmpl *t, struct flow_vu *v, const struct feeder *cons
             rc = add_uuid(out, &v->rng);
             break;
         case P_RANDINT:
-            rc = add_i64(out, (int64_t)((uint64_t)p->u.ri.lo + rng_range(&v->rng, 0, p->u.ri.span)));
+            rc =
+                add_i64(out, (int64_t)((uint64_t)p->u.ri.lo + rng_range(&v->rng, 0, p->u.ri.span)));
             break;
         case P_RANDFLOAT: {
             double x = p->u.rf.lo + rng_unit(&v->rng) * (p->u.rf.hi - p->u.rf.lo);
@@ -1095,8 +1113,7 @@ int env_expand(const char *src, char **out, char *err, size_t err_len)
             continue;
         }
         if (src[ne] == '\0') {
-            rc = env_fail(err, err_len, -1, "column %zu: '${' is not closed (expected '}')",
-                          col);
+            rc = env_fail(err, err_len, -1, "column %zu: '${' is not closed (expected '}')", col);
         } else {
             rc = env_fail(err, err_len, -1,
                           "column %zu: unexpected '%c' after ${%s (expected '}' or "

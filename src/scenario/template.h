@@ -40,7 +40,7 @@
  *              characters escaped, invalid UTF-8 bytes turned into \ufffd, so a
  *              variable holding '"' keeps the document valid.  In this mode the text
  *              between {{ and }} is also read as it appears inside a JSON string: \" is
- *              ", \\ is \ and \/ is /, so a loader may first serialise a YAML value with
+ *              ", \\ is \, \/ is / and \n \t \r are white space, so a loader may first serialise a YAML value with
  *              a JSON writer (which escapes the quotes of {{ choice "a b" c }}) and
  *              compile the result.
  *   TMPL_URL   values percent-encoded: everything but RFC 3986 unreserved characters
@@ -95,8 +95,8 @@ struct tmpl;
  * -ENOMEM for out of memory, -E2BIG over TMPL_MAX_BYTES or TMPL_MAX_PARTS.  Load time
  * only; allocates.
  */
-int tmpl_compile(const char *src, size_t len, enum tmpl_escape esc,
-                 const struct tmpl_names *names, struct tmpl **out, char *err, size_t err_len);
+int tmpl_compile(const char *src, size_t len, enum tmpl_escape esc, const struct tmpl_names *names,
+                 struct tmpl **out, char *err, size_t err_len);
 
 /*
  * Appends the evaluation of t for VU v to out.  feeders[i] is the i-th named feeder (as

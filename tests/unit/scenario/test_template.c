@@ -33,9 +33,9 @@ static void fx_init(struct fixture *fx)
     memset(fx, 0, sizeof(*fx));
     char err[256];
     const char csv[] = "email,name\na@x.io,Ann\nb@x.io,Bob\n";
-    int rc = feeder_load_csv_mem(csv, sizeof(csv) - 1, "users.csv", "users", FEEDER_SEQUENTIAL,
-                                 FEEDER_PER_ITERATION, FEEDER_RECYCLE, &fx->users, err,
-                                 sizeof(err));
+    int rc =
+        feeder_load_csv_mem(csv, sizeof(csv) - 1, "users.csv", "users", FEEDER_SEQUENTIAL,
+                            FEEDER_PER_ITERATION, FEEDER_RECYCLE, &fx->users, err, sizeof(err));
     cr_assert_eq(rc, 0, "feeder load: %d %s", rc, err);
     fx->feeders[0] = fx->users;
     fx->feeder_names[0] = "users";
@@ -180,8 +180,9 @@ Test(template, uuid_is_v4_and_varies)
     fx_init(&fx);
     char first[64];
     snprintf(first, sizeof(first), "%s", render(&fx, "{{ uuid }}", TMPL_RAW));
-    cr_expect(matches(first, "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"),
-              "not a v4 uuid: %s", first);
+    cr_expect(
+        matches(first, "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"),
+        "not a v4 uuid: %s", first);
     const char *second = render(&fx, "{{ uuid }}", TMPL_RAW);
     cr_expect_str_neq(first, second, "two uuids equal: %s", first);
     fx_destroy(&fx);
@@ -209,8 +210,8 @@ Test(template, randint_stays_in_range_and_covers_it)
     }
     tmpl_free(t);
     cr_expect_str_eq(render(&fx, "{{ randint 5 5 }}", TMPL_RAW), "5");
-    const char *full = render(&fx, "{{ randint -9223372036854775808 9223372036854775807 }}",
-                              TMPL_RAW);
+    const char *full =
+        render(&fx, "{{ randint -9223372036854775808 9223372036854775807 }}", TMPL_RAW);
     cr_expect(matches(full, "^-?[0-9]{1,19}$"), "full range: %s", full);
     fx_destroy(&fx);
 }
@@ -314,14 +315,15 @@ Test(template, json_escaping_keeps_the_document_valid)
     const char *s = render(&fx, "{\"note\": \"{{ token }}\", \"vu\": {{ vu }}}", TMPL_JSON);
     size_t off = 0;
     cr_expect_eq(json_validate(s, strlen(s), &off), 0, "invalid JSON at %zu: %s", off, s);
-    cr_expect_str_eq(s, "{\"note\": \"say \\\"hi\\\"\\\\\\n\\t\\u0001 caf\xc3\xa9 bad\\ufffd end\", "
-                        "\"vu\": 7}");
+    cr_expect_str_eq(s,
+                     "{\"note\": \"say \\\"hi\\\"\\\\\\n\\t\\u0001 caf\xc3\xa9 bad\\ufffd end\", "
+                     "\"vu\": 7}");
     struct json_span v;
     cr_assert_eq(json_get_member(s, strlen(s), "note", &v), 0);
     char text[128];
     int n = json_span_text(&v, text, sizeof(text));
-    cr_expect_str_eq(text, "say \"hi\"\\\n\t\x01 caf\xc3\xa9 bad\xef\xbf\xbd end", "round trip (%d)",
-                     n);
+    cr_expect_str_eq(text, "say \"hi\"\\\n\t\x01 caf\xc3\xa9 bad\xef\xbf\xbd end",
+                     "round trip (%d)", n);
     fx_destroy(&fx);
 }
 
@@ -332,6 +334,8 @@ Test(template, json_mode_reads_escaped_quotes_inside_expressions)
     /* As a JSON writer would have serialised {{ choice "a b" "a b" }} inside a string. */
     const char *s = render(&fx, "{\"k\": \"{{ choice \\\"a b\\\" \\\"a b\\\" }}\"}", TMPL_JSON);
     cr_expect_str_eq(s, "{\"k\": \"a b\"}");
+    s = render(&fx, "\"{{\\n  vu\\t}}\"", TMPL_JSON);
+    cr_expect_str_eq(s, "\"7\"", "escaped white space inside an expression");
     fx_destroy(&fx);
 }
 
@@ -465,9 +469,10 @@ Test(env, expands_values_defaults_and_dollars)
     unsetenv("BRUNT_T_UNSET");
     char *out = NULL;
     char err[256];
-    cr_assert_eq(env_expand("http://${BRUNT_T_HOST}:${BRUNT_T_UNSET:-8080}/$$x/$y/${BRUNT_T_EMPTY}.",
-                            &out, err, sizeof(err)),
-                 0, "%s", err);
+    cr_assert_eq(
+        env_expand("http://${BRUNT_T_HOST}:${BRUNT_T_UNSET:-8080}/$$x/$y/${BRUNT_T_EMPTY}.", &out,
+                   err, sizeof(err)),
+        0, "%s", err);
     cr_expect_str_eq(out, "http://example.org:8080/$x/$y/.");
     free(out);
     cr_assert_eq(env_expand("${BRUNT_T_EMPTY:-dflt} ${BRUNT_T_HOST:-dflt}", &out, err, sizeof(err)),
