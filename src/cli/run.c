@@ -21,6 +21,7 @@
 #include "output/progress.h"
 #include "output/result.h"
 #include "output/summary.h"
+#include "scenario/load.h"
 
 #define MAX_HEADERS 64
 #define MAX_THRESHOLDS 64
@@ -31,6 +32,7 @@ static void run_usage(FILE *f)
 {
     fprintf(f,
             "usage: brunt run [flags] URL\n"
+            "       brunt run [flags] SCENARIO.yaml   (docs/scenarios.md)\n"
             "\n"
             "load model:\n"
             "  -c, --connections N    closed model: N virtual users, one keep-alive\n"
@@ -61,9 +63,10 @@ static void run_usage(FILE *f)
             "      --export FILE      write the result JSON (docs/result-format.md)\n"
             "  -q, --quiet            no live progress\n"
             "      --no-summary       no end-of-test summary\n"
+            "      --check            scenario files: validate only, run nothing\n"
             "\n"
             "exit codes: 0 ok, 2 bad input, 3 target unreachable, 99 thresholds failed,\n"
-            "105 interrupted, 1 internal error\n");
+            "104 invalid scenario file, 105 interrupted, 1 internal error\n");
 }
 
 enum {
@@ -77,6 +80,7 @@ enum {
     OPT_GRACE,
     OPT_EXPORT,
     OPT_NO_SUMMARY,
+    OPT_CHECK,
 };
 
 static const struct option run_options[] = {
@@ -100,6 +104,7 @@ static const struct option run_options[] = {
     {"export", required_argument, NULL, OPT_EXPORT},
     {"quiet", no_argument, NULL, 'q'},
     {"no-summary", no_argument, NULL, OPT_NO_SUMMARY},
+    {"check", no_argument, NULL, OPT_CHECK},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -128,8 +133,11 @@ struct quick {
     struct threshold thresholds[MAX_THRESHOLDS];
     size_t n_thresholds;
     const char *export_path;
-    bool quiet, no_summary;
+    bool quiet, no_summary, check_only;
     const char *url;
+    /* which flags were given: a scenario file takes its load and requests from the file */
+    const char *model_flag, *request_flag;
+    bool threads_set, timeout_set, connect_timeout_set, grace_set;
 };
 
 static int bad(const char *what, const char *value, const char *expected)
@@ -234,6 +242,20 @@ static int parse_dur(const char *flag, const char *arg, bool allow_zero, uint64_
     return 0;
 }
 
+/* A scenario file is named *.yaml / *.yml, or is an existing file; a URL has a scheme. */
+static bool is_scenario_file(const char *arg)
+{
+    if (strstr(arg, "://") != NULL) {
+        return false;
+    }
+    size_t n = strlen(arg);
+    if ((n > 5 && strcmp(arg + n - 5, ".yaml") == 0) ||
+        (n > 4 && strcmp(arg + n - 4, ".yml") == 0)) {
+        return true;
+    }
+    return access(arg, R_OK) == 0;
+}
+
 static int parse_flags(struct quick *q, int argc, char **argv)
 {
     int c, rc = 0;
@@ -242,6 +264,38 @@ static int parse_flags(struct quick *q, int argc, char **argv)
     opterr = 0;
     while (rc == 0 &&
            (c = getopt_long(argc, argv, ":c:R:s:d:n:t:m:H:b:qh", run_options, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+        case 'R':
+        case 's':
+        case 'd':
+        case 'n':
+        case OPT_MAX_VUS:
+        case OPT_MAX_QUEUE:
+        case OPT_PIPELINE:
+            q->model_flag = argv[optind - 1];
+            break;
+        case 'm':
+        case 'H':
+        case 'b':
+        case OPT_BODY_FILE:
+            q->request_flag = argv[optind - 1];
+            break;
+        case 't':
+            q->threads_set = true;
+            break;
+        case OPT_TIMEOUT:
+            q->timeout_set = true;
+            break;
+        case OPT_CONNECT_TIMEOUT:
+            q->connect_timeout_set = true;
+            break;
+        case OPT_GRACE:
+            q->grace_set = true;
+            break;
+        default:
+            break;
+        }
         switch (c) {
         case 'c':
             rc = parse_count("connections (-c)", optarg, 1, 1000000, &q->connections);
@@ -325,6 +379,9 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_NO_SUMMARY:
             q->no_summary = true;
             break;
+        case OPT_CHECK:
+            q->check_only = true;
+            break;
         case 'h':
             run_usage(stdout);
             return -1;
@@ -351,6 +408,28 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         return EXIT_USAGE;
     }
     q->url = argv[optind];
+    if (strstr(q->url, "://") == NULL && !is_scenario_file(q->url)) {
+        fprintf(stderr,
+                "brunt run: '%s' is neither a URL (expected http://host[:port]/path) nor a "
+                "scenario file (expected FILE.yaml)\n",
+                q->url);
+        return EXIT_USAGE;
+    }
+    if (is_scenario_file(q->url)) {
+        if (q->model_flag != NULL || q->request_flag != NULL) {
+            fprintf(stderr,
+                    "brunt run: flag '%s' is for quick mode (a URL); a scenario file sets "
+                    "its load and requests itself (docs/scenarios.md)\n",
+                    q->model_flag ? q->model_flag : q->request_flag);
+            return EXIT_USAGE;
+        }
+        return 0;
+    }
+    if (q->check_only) {
+        fprintf(stderr, "brunt run: --check validates scenario files, and '%s' is a URL\n",
+                q->url);
+        return EXIT_USAGE;
+    }
     if (q->open && q->rate <= 0 && q->n_stages == 0) {
         return bad("rate (-R)", "0", "a rate > 0 (or stages with -s)");
     }
@@ -515,6 +594,69 @@ int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresh
     return code;
 }
 
+/*
+ * `brunt run FILE`: loads the scenario file (exit 104 when it is invalid), applies the
+ * flags that override its options, adds --threshold flags to its thresholds, and runs.
+ */
+static int run_scenario_file(struct quick *q, int argc, char **argv)
+{
+    char err[1024];
+    struct plan *plan = NULL;
+    struct threshold *th = NULL;
+    size_t n_th = 0;
+    struct scenario_file_opts fo = {0};
+    int code;
+    if (scenario_load(q->url, &plan, &th, &n_th, &fo, err, sizeof err) < 0) {
+        fprintf(stderr, "brunt run: %s\n", err);
+        return fo.unreachable ? EXIT_UNREACHABLE : SCENARIO_EXIT_INVALID;
+    }
+    if (q->check_only) {
+        size_t steps = 0;
+        for (size_t i = 0; i < plan->n_scenarios; i++) {
+            steps += plan->scenarios[i].n_steps;
+        }
+        printf("%s: ok: %zu scenario%s, %zu step%s, %zu threshold%s\n", q->url,
+               plan->n_scenarios, plan->n_scenarios == 1 ? "" : "s", steps,
+               steps == 1 ? "" : "s", n_th + q->n_thresholds,
+               n_th + q->n_thresholds == 1 ? "" : "s");
+        code = EXIT_OK;
+        goto out;
+    }
+    if (q->threads_set) {
+        plan->threads = (int)q->threads;
+    }
+    if (q->timeout_set) {
+        plan->timeout_ns = q->timeout_ns;
+    }
+    if (q->connect_timeout_set) {
+        plan->connect_timeout_ns = q->connect_timeout_ns;
+    }
+    if (q->grace_set) {
+        plan->grace_ns = q->grace_ns;
+    }
+    /* The file's thresholds, then the flags' (moved, so they are freed once). */
+    struct threshold *all = calloc(n_th + q->n_thresholds + 1, sizeof *all);
+    if (all == NULL) {
+        code = EXIT_INTERNAL;
+        goto out;
+    }
+    memcpy(all, th, n_th * sizeof *all);
+    memcpy(all + n_th, q->thresholds, q->n_thresholds * sizeof *all);
+    free(th);
+    th = all;
+    n_th += q->n_thresholds;
+    q->n_thresholds = 0;
+    cli_raise_nofile();
+    code = cli_execute(plan, th, n_th, q->export_path, q->quiet, q->no_summary, argc, argv);
+out:
+    for (size_t i = 0; i < n_th; i++) {
+        threshold_destroy(&th[i]);
+    }
+    free(th);
+    plan_free(plan);
+    return code;
+}
+
 int cli_run(int argc, char **argv)
 {
     struct quick q = {
@@ -531,6 +673,10 @@ int cli_run(int argc, char **argv)
     int code = parse_flags(&q, argc, argv);
     if (code != 0) {
         code = code < 0 ? EXIT_OK : code;
+        goto out;
+    }
+    if (is_scenario_file(q.url)) {
+        code = run_scenario_file(&q, argc, argv);
         goto out;
     }
     bool unreachable = false;

@@ -138,6 +138,7 @@ struct scen_rt {
     struct vu *idle;
     uint64_t started_iters;
     uint32_t running_peak;   /* most VUs inside an iteration since the last shard */
+    uint32_t flow_stopped;   /* closed model: VUs whose data feeder ran out */
     struct loop_timer timer; /* start / schedule / ramp timer */
     struct loop_timer stop_timer;
     struct step_rt *steps;
@@ -215,7 +216,9 @@ static const struct status_ix *status_series(struct worker *w, struct scen_rt *s
     struct status_ix *ix =
         rt->n_cache < STATUS_CACHE ? &rt->cache[rt->n_cache++] : &rt->cache[STATUS_CACHE - 1];
     char tags[1200];
-    bool expected = status >= 200 && status < 400;
+    const struct step *st = &sr->sc->steps[step];
+    bool expected = st->flow != NULL ? flow_status_expected(st->flow, status)
+                                     : status >= 200 && status < 400;
     snprintf(tags, sizeof tags, "%s%cexpected_response=%s%cstatus=%d", rt->name_tags,
              TAGS_SEP, expected ? "true" : "false", TAGS_SEP, status);
     /* name_tags holds method, name and scenario: re-canonicalise the whole set. */
@@ -289,8 +292,10 @@ static void flow_done(struct vu *vu, int status, uint64_t duration_ns)
 static void record_response(struct vu *vu, uint64_t now)
 {
     struct worker *w = vu->w;
+    const struct step *st = &vu->sr->sc->steps[vu->step];
     const struct status_ix *ix = status_series(w, vu->sr, vu->step, vu->status);
-    bool failed = !(vu->status >= 200 && vu->status < 400);
+    bool failed = st->flow != NULL ? !flow_status_expected(st->flow, vu->status)
+                                   : !(vu->status >= 200 && vu->status < 400);
     uint64_t connecting = vu->t_conn_done ? diff(vu->t_conn_done, vu->t_conn_start) : 0;
     uint64_t blocked = diff(vu->t_send, vu->t_req);
     uint64_t sending = diff(vu->t_sent, vu->t_send);
@@ -499,7 +504,8 @@ static void conn_send(struct vu *vu)
         (void)loop_io_set(w->loop, &vu->io, LOOP_READ);
     }
     const struct step *st = &vu->sr->sc->steps[vu->step];
-    vu_timer(vu, VT_REQUEST, vu->t_send + (st->timeout_ns ? st->timeout_ns : w->eng->plan->timeout_ns));
+    uint64_t timeout = st->flow != NULL ? flow_timeout_ns(st->flow) : st->timeout_ns;
+    vu_timer(vu, VT_REQUEST, vu->t_send + (timeout ? timeout : w->eng->plan->timeout_ns));
 }
 
 /* The whole batch of the current step has its responses: move on. */
@@ -901,6 +907,9 @@ static bool vu_start_iteration(struct vu *vu, uint64_t intended_ns)
             request_abort(w);
         }
         if (v != FLOW_CONTINUE) {
+            if (!vu->flow_stopped) {
+                sr->flow_stopped++;
+            }
             vu->flow_stopped = true;
             return false;
         }
@@ -1066,6 +1075,7 @@ static void open_start(struct scen_rt *sr, struct vu *vu, uint64_t intended)
     }
     sr->active--;
     vu->flow_stopped = false; /* the next iteration may get a row again (recycle) */
+    sr->flow_stopped--;
     vu->next_idle = sr->idle;
     sr->idle = vu;
     series_add(S(sr->w, sr->s_dropped), 1);
@@ -1177,7 +1187,9 @@ static void scen_maybe_done(struct scen_rt *sr)
     if (!sr->finished) {
         /* -n / shared-iterations spent, or every VU done with its per-VU iterations. */
         bool spent = (sr->limited && sr->budget == 0) ||
-                     (sr->sc->executor == EXEC_PER_VU_ITERATIONS && sr->active == 0);
+                     (sr->sc->executor == EXEC_PER_VU_ITERATIONS && sr->active == 0) ||
+                     (!executor_is_open(sr->sc->executor) && sr->n_cap > 0 &&
+                      sr->flow_stopped == sr->n_cap);
         if (sr->started && sr->running == 0 && spent) {
             scen_finish(sr); /* calls back here with finished set */
         }

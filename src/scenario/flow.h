@@ -111,4 +111,11 @@ enum flow_verdict flow_on_done(const struct flow_step *fs, struct flow_vu *v, in
                                uint64_t duration_ns, const char *body, size_t body_len,
                                bool body_truncated, struct flow_results *res);
 
+/* The step's request timeout (0: the plan's). */
+uint64_t flow_timeout_ns(const struct flow_step *fs);
+
+/* Whether status counts as an expected response (the `expected_response` tag and
+ * http_req_failed): the step's `expect` list, or 200-399 when it has none. */
+bool flow_status_expected(const struct flow_step *fs, int status);
+
 #endif

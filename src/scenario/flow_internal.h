@@ -13,10 +13,11 @@
 #include "scenario/check.h"
 #include "scenario/extract.h"
 #include "scenario/feeder.h"
+#include "core/version.h"
 #include "scenario/flow.h"
 #include "scenario/template.h"
 
-#define FLOW_USER_AGENT "brunt/0.1.0"
+#define FLOW_USER_AGENT "brunt/" BRUNT_VERSION
 /* The most response body bytes kept for body checks and extractions. */
 #define FLOW_BODY_CAP (1024u * 1024)
 /* The most bytes one rendered request may take. */

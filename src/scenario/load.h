@@ -84,12 +84,6 @@ extern bool scenario__skip_resolve;
 
 /* --- per-step accessors for the engine (candidates for scenario/flow.h) --- */
 
-/* The step's request timeout: the step's `timeout`, else its scenario's `defaults`, else
- * the file's `defaults`; 0 when none is set (use plan->timeout_ns). */
-uint64_t flow_timeout_ns(const struct flow_step *fs);
 
-/* Whether status counts as an expected response (the `expected_response` tag and
- * http_req_failed): the step's `expect` list, or 200-399 when it has none. */
-bool flow_status_expected(const struct flow_step *fs, int status);
 
 #endif
