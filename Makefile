@@ -74,6 +74,9 @@ $(UNIT): $(TEST_OBJ) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) -lcriterion
 
+# brunt demo assembles the example it runs into the binary (.incbin).
+$(BUILD)/src/cli/demo.o: examples/auction-bidding.yaml
+
 # The whole suite: unit tests, then the binary end to end, then each fuzz target briefly.
 check: unit e2e fuzz
 

@@ -358,6 +358,21 @@ static void print_header(const struct out *o, const struct run_report *r)
         const struct scenario_plan *sc = &p->scenarios[i];
         const char *method = first_method(sc);
         bool has_url = result_scenario_url(sc, url, sizeof url) > 0;
+        size_t n_req = 0;
+        bool flow = false;
+        for (size_t k = 0; k < sc->n_steps; k++) {
+            n_req += sc->steps[k].kind == STEP_REQUEST;
+            flow = flow || sc->steps[k].flow != NULL;
+        }
+        if (flow && has_url) {
+            /* A scenario flow: its requests are many; say how many, and where (the
+             * origin is short: scheme and host only). */
+            char where[URL_MAX_HOST + 32];
+            snprintf(where, sizeof where, "%.*s", (int)(sizeof where - 1), url);
+            snprintf(url, sizeof url, "%zu request%s on %s", n_req, n_req == 1 ? "" : "s",
+                     where);
+            method = NULL;
+        }
         describe_scenario(sc, load, sizeof load);
         if (p->n_scenarios == 1) {
             if (has_url) {
@@ -614,6 +629,69 @@ static void print_errors(const struct out *o, const struct run_report *r)
     }
 }
 
+/*
+ * Each check on its own line, as k6 lists them: a mark, the step's name and the check,
+ * then the share that passed with the counts.  Checks of the same text on different
+ * steps are told apart by the step name.
+ */
+#define SUMMARY_MAX_CHECKS 64
+static void print_each_check(const struct out *o, const struct run_report *r)
+{
+    struct {
+        const char *check, *name;
+        size_t check_len, name_len;
+        uint64_t pass, total;
+    } rows[SUMMARY_MAX_CHECKS];
+    size_t n_rows = 0, more = 0;
+    size_t n = registry_len(r->total);
+    for (size_t i = 0; i < n; i++) {
+        const struct series *s = registry_at_const(r->total, (int)i);
+        size_t cl = 0, nl = 0;
+        const char *c, *nm;
+        if (s->metric != M_CHECKS || s->total == 0 ||
+            (c = tags_get(s->tags, "check", &cl)) == NULL) {
+            continue;
+        }
+        nm = tags_get(s->tags, "name", &nl);
+        size_t j;
+        for (j = 0; j < n_rows; j++) {
+            if (rows[j].check_len == cl && memcmp(rows[j].check, c, cl) == 0 &&
+                rows[j].name_len == nl && (nl == 0 || memcmp(rows[j].name, nm, nl) == 0)) {
+                break;
+            }
+        }
+        if (j == n_rows) {
+            if (n_rows == SUMMARY_MAX_CHECKS) {
+                more++;
+                continue;
+            }
+            rows[n_rows].check = c;
+            rows[n_rows].check_len = cl;
+            rows[n_rows].name = nm;
+            rows[n_rows].name_len = nm ? nl : 0;
+            rows[n_rows].pass = rows[n_rows].total = 0;
+            n_rows++;
+        }
+        rows[j].pass += s->trues;
+        rows[j].total += s->total;
+    }
+    for (size_t j = 0; j < n_rows; j++) {
+        bool ok = rows[j].pass == rows[j].total;
+        char pct[32];
+        fmt_percent((double)rows[j].pass / (double)rows[j].total, pct, sizeof pct);
+        fprintf(o->f, "    %s%s %.*s%s%.*s%s  %s \xe2\x80\x94 \xe2\x9c\x93 %llu / \xe2\x9c\x97 %llu\n",
+                col(o, ok ? C_GREEN : C_RED), ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97",
+                (int)(rows[j].name_len > 80 ? 80 : rows[j].name_len),
+                rows[j].name ? rows[j].name : "", rows[j].name_len ? " \xe2\x80\xba " : "",
+                (int)(rows[j].check_len > 120 ? 120 : rows[j].check_len), rows[j].check,
+                col(o, C_RESET), pct, (unsigned long long)rows[j].pass,
+                (unsigned long long)(rows[j].total - rows[j].pass));
+    }
+    if (more > 0) {
+        fprintf(o->f, "    (and %zu more checks: see the result file)\n", more);
+    }
+}
+
 static void print_metrics(const struct out *o, const struct run_report *r)
 {
     static const int http_trends[] = {
@@ -631,6 +709,7 @@ static void print_metrics(const struct out *o, const struct run_report *r)
     }
     fprintf(o->f, "\n  %s\xe2\x96\x88 TOTAL RESULTS%s\n", col(o, C_BOLD), col(o, C_RESET));
     print_group(o, r, "CHECKS", checks, 1);
+    print_each_check(o, r);
 
     bool http = false;
     for (int m = M_HTTP_REQS; m <= M_HTTP_REQ_LATENCY && !http; m++) {
