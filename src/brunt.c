@@ -15,6 +15,7 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  run [flags] URL      drive load at URL (closed model -c, open model -R)\n"
+            "  run FILE.yaml        run a scenario file (docs/scenarios.md)\n"
             "  serve [flags]        the built-in target service (auction API, faults)\n"
             "  demo                 built-in target + an auction load, with the summary\n"
             "  version              print the version\n"

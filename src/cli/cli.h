@@ -2,7 +2,8 @@
  * cli — one entry per subcommand.  Each takes the arguments from the subcommand's name
  * on (argv[0] is "run", "serve", ...) and returns the process exit code (docs/brunt.1):
  * 0 ok, 1 internal error, 2 usage or bad input, 3 target unreachable at start,
- * 99 thresholds failed, 104 invalid scenario file, 105 interrupted.  Only cli/ and output/ talk to the user.
+ * 99 thresholds failed, 104 invalid scenario file, 105 interrupted, 108 aborted by the
+ * scenario (a data feeder ran out with on_exhausted: abort).  Only cli/ and output/ talk to the user.
  */
 #ifndef BRUNT_CLI_CLI_H
 #define BRUNT_CLI_CLI_H
@@ -21,6 +22,7 @@ enum exit_code {
     EXIT_THRESHOLDS = 99,
     EXIT_INVALID_SCENARIO = 104, /* SCENARIO_EXIT_INVALID: as k6's invalid config */
     EXIT_INTERRUPTED = 105,
+    EXIT_ABORTED = 108, /* the scenario stopped the run (k6's test.abort() code) */
 };
 
 int cli_run(int argc, char **argv);

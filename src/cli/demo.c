@@ -57,7 +57,7 @@ int cli_demo(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
         switch (c) {
         case 'e':
             export_path = optarg;
@@ -68,6 +68,10 @@ int cli_demo(int argc, char **argv)
         case 'h':
             demo_usage(stdout);
             return EXIT_OK;
+        case ':':
+            fprintf(stderr, "brunt demo: flag '%s' needs a value (see brunt demo --help)\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
         default:
             fprintf(stderr, "brunt demo: unknown flag '%s' (see brunt demo --help)\n",
                     argv[optind - 1]);

@@ -66,7 +66,8 @@ static void run_usage(FILE *f)
             "      --check            scenario files: validate only, run nothing\n"
             "\n"
             "exit codes: 0 ok, 2 bad input, 3 target unreachable, 99 thresholds failed,\n"
-            "104 invalid scenario file, 105 interrupted, 1 internal error\n");
+            "104 invalid scenario file, 105 interrupted, 108 aborted by the scenario,\n"
+            "1 internal error\n");
 }
 
 enum {
@@ -136,7 +137,7 @@ struct quick {
     bool quiet, no_summary, check_only;
     const char *url;
     /* which flags were given: a scenario file takes its load and requests from the file */
-    const char *model_flag, *request_flag;
+    char model_flag[32], request_flag[32];
     bool threads_set, timeout_set, connect_timeout_set, grace_set;
 };
 
@@ -242,6 +243,22 @@ static int parse_dur(const char *flag, const char *arg, bool allow_zero, uint64_
     return 0;
 }
 
+/* The flag's name as a user types it ("-c", "--max-vus"), from its getopt value. */
+static void flag_name(int c, char *out, size_t cap)
+{
+    for (const struct option *o = run_options; o->name != NULL; o++) {
+        if (o->val == c) {
+            if (c < 256) {
+                snprintf(out, cap, "-%c", c);
+            } else {
+                snprintf(out, cap, "--%s", o->name);
+            }
+            return;
+        }
+    }
+    snprintf(out, cap, "?");
+}
+
 /* A scenario file is named *.yaml / *.yml, or is an existing file; a URL has a scheme. */
 static bool is_scenario_file(const char *arg)
 {
@@ -273,13 +290,13 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_MAX_VUS:
         case OPT_MAX_QUEUE:
         case OPT_PIPELINE:
-            q->model_flag = argv[optind - 1];
+            flag_name(c, q->model_flag, sizeof q->model_flag);
             break;
         case 'm':
         case 'H':
         case 'b':
         case OPT_BODY_FILE:
-            q->request_flag = argv[optind - 1];
+            flag_name(c, q->request_flag, sizeof q->request_flag);
             break;
         case 't':
             q->threads_set = true;
@@ -416,11 +433,11 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (is_scenario_file(q->url)) {
-        if (q->model_flag != NULL || q->request_flag != NULL) {
+        if (q->model_flag[0] != '\0' || q->request_flag[0] != '\0') {
             fprintf(stderr,
                     "brunt run: flag '%s' is for quick mode (a URL); a scenario file sets "
                     "its load and requests itself (docs/scenarios.md)\n",
-                    q->model_flag ? q->model_flag : q->request_flag);
+                    q->model_flag[0] ? q->model_flag : q->request_flag);
             return EXIT_USAGE;
         }
         return 0;
@@ -440,6 +457,11 @@ static int parse_flags(struct quick *q, int argc, char **argv)
     if (q->open && q->pipeline > 1) {
         fprintf(stderr, "brunt run: --pipeline works with the closed model only (-c)\n");
         return EXIT_USAGE;
+    }
+    for (size_t i = 0; !q->open && i < q->n_stages; i++) {
+        if (q->stages[i].target > 1000000) {
+            return bad("stage target", "(too many VUs)", "at most 1000000 VUs in a stage");
+        }
     }
     if (q->requests > 0 && q->n_stages > 0) {
         fprintf(stderr, "brunt run: -n and -s do not go together: pick a request count or "
@@ -576,6 +598,8 @@ int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresh
     int code = EXIT_OK;
     if (report.thresholds_failed) {
         code = EXIT_THRESHOLDS;
+    } else if (report.scenario_abort) {
+        code = EXIT_ABORTED;
     } else if (report.interrupted) {
         code = EXIT_INTERRUPTED;
     }

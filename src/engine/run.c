@@ -62,6 +62,8 @@ struct coord {
     struct hist *scratch;
     uint64_t *worker_cpu_ns;
     uint64_t started_total;
+    uint64_t stop_ns;         /* when a stop was first asked for (0: never) */
+    long abort_threshold;     /* index of the threshold that aborted the run, or -1 */
 };
 
 void run_report_add_warning(struct run_report *r, const char *fmt, ...)
@@ -238,6 +240,8 @@ static void collect(struct coord *c)
     }
 }
 
+static void stop_workers(struct coord *c, int level);
+
 static double elapsed_s(const struct coord *c, uint64_t now)
 {
     return (double)(now - c->eng.start_ns) / 1e9;
@@ -252,13 +256,10 @@ static void evaluate(struct coord *c, uint64_t now, bool final)
         if (!ok && !final && t->abort_on_fail && !r->aborted &&
             now - c->eng.start_ns >= t->delay_abort_eval_ns) {
             r->aborted = true;
+            c->abort_threshold = (long)i;
             snprintf(r->abort_reason, sizeof r->abort_reason, "%s: '%s' failed",
                      t->metric_expr, t->source);
-            int expected = STOP_NONE;
-            atomic_compare_exchange_strong(&c->eng.stop_level, &expected, STOP_GRACEFUL);
-            for (int w = 0; w < c->n_workers; w++) {
-                worker_wake(c->workers[w]);
-            }
+            stop_workers(c, STOP_GRACEFUL);
         }
     }
 }
@@ -317,6 +318,9 @@ static void stop_workers(struct coord *c, int level)
     if (level <= cur) {
         return;
     }
+    if (c->stop_ns == 0) {
+        c->stop_ns = clock_now_ns();
+    }
     atomic_store(&c->eng.stop_level, level);
     for (int w = 0; w < c->n_workers; w++) {
         worker_wake(c->workers[w]);
@@ -363,8 +367,10 @@ static void finish_report(struct coord *c, uint64_t end_ns, const struct rusage 
         }
     }
     /* Open model: did the schedule hold? */
+    /* Arrivals planned after a stop (SIGINT, abort) were never meant to start. */
     uint64_t load_end = plan_length_ns(plan);
-    uint64_t measured_until = r->duration_ns < load_end ? r->duration_ns : load_end;
+    uint64_t ran = c->stop_ns ? c->stop_ns - c->eng.start_ns : r->duration_ns;
+    uint64_t measured_until = ran < load_end ? ran : load_end;
     uint64_t planned = planned_starts(plan, measured_until);
     if (planned > 0) {
         double span = (double)measured_until / 1e9;
@@ -401,6 +407,7 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
     report->n_thresholds = n_thresholds;
     report->total = registry_new();
     c.report = report;
+    c.abort_threshold = -1;
     c.eng.plan = plan;
     c.eng.n_workers = plan->threads > 0 ? plan->threads : 1;
     c.n_workers = c.eng.n_workers;
@@ -458,6 +465,7 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
         }
         if (atomic_load(&c.eng.flow_abort) && !report->aborted) {
             report->aborted = true;
+            report->scenario_abort = true;
             snprintf(report->abort_reason, sizeof report->abort_reason,
                      "a data feeder ran out of rows (on_exhausted: abort)");
             stop_workers(&c, STOP_GRACEFUL);
@@ -486,6 +494,11 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
     collect(&c);
     finalise_rows(&c, true);
     evaluate(&c, end_ns, true);
+    if (c.abort_threshold >= 0) {
+        /* The threshold that stopped the run failed, whatever the requests that finished
+         * in the grace period did to its figure afterwards. */
+        thresholds[c.abort_threshold].failed = true;
+    }
     for (size_t i = 0; i < n_thresholds; i++) {
         report->thresholds_failed = report->thresholds_failed || thresholds[i].failed;
     }

@@ -59,7 +59,8 @@ struct run_report {
     size_t n_thresholds;
     uint64_t start_wall_ns, end_wall_ns, duration_ns;
     bool interrupted;          /* SIGINT/SIGTERM */
-    bool aborted;              /* an abortOnFail threshold failed */
+    bool aborted;              /* stopped early: an abortOnFail threshold, or the scenario */
+    bool scenario_abort;       /* ... by the scenario (a feeder ran out: on_exhausted abort) */
     char abort_reason[256];
     bool thresholds_failed;
     double target_rate;        /* open model: iterations/s asked (all scenarios); else 0 */

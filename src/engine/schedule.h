@@ -16,7 +16,7 @@
 
 #include "engine/plan.h"
 
-#define SCHEDULE_MAX_STAGES 64
+#define SCHEDULE_MAX_STAGES 1024 /* as many as a scenario file may have (scenario/load.h) */
 
 struct arrival_schedule {
     /* private */

@@ -85,6 +85,7 @@ struct vu {
     uint64_t iter_start_ns, intended_ns, queued_ns;
     struct loop_timer timer;
     enum vu_timer timer_kind;
+    struct loop_timer retire_timer; /* ramping-vus: gracefulRampDown deadline */
     struct vu *next_idle;
     /* the connection */
     struct loop_io io;
@@ -139,6 +140,8 @@ struct scen_rt {
     uint64_t started_iters;
     uint32_t running_peak;   /* most VUs inside an iteration since the last shard */
     uint32_t flow_stopped;   /* closed model: VUs whose data feeder ran out */
+    uint32_t stride;         /* workers taking part in this scenario */
+    uint32_t last_want;      /* ramping-vus: VUs switched on at the last check */
     struct loop_timer timer; /* start / schedule / ramp timer */
     struct loop_timer stop_timer;
     struct step_rt *steps;
@@ -465,7 +468,13 @@ static void conn_send(struct vu *vu)
 {
     struct worker *w = vu->w;
     if (vu->woff == 0) {
+        /* The request timeout runs from the first byte sent: a server that stops
+         * reading (a full socket buffer) times the request out too. */
+        const struct step *st = &vu->sr->sc->steps[vu->step];
+        uint64_t timeout = st->flow != NULL ? flow_timeout_ns(st->flow) : st->timeout_ns;
         vu->t_send = loop_now_ns(w->loop);
+        vu_timer(vu, VT_REQUEST,
+                 vu->t_send + (timeout ? timeout : w->eng->plan->timeout_ns));
     }
     while (vu->woff < vu->wlen) {
         size_t off = vu->woff % vu->wunit;
@@ -503,9 +512,6 @@ static void conn_send(struct vu *vu)
     if (vu->io.events & LOOP_WRITE) {
         (void)loop_io_set(w->loop, &vu->io, LOOP_READ);
     }
-    const struct step *st = &vu->sr->sc->steps[vu->step];
-    uint64_t timeout = st->flow != NULL ? flow_timeout_ns(st->flow) : st->timeout_ns;
-    vu_timer(vu, VT_REQUEST, vu->t_send + (timeout ? timeout : w->eng->plan->timeout_ns));
 }
 
 /* The whole batch of the current step has its responses: move on. */
@@ -547,6 +553,34 @@ static bool keep_span(struct vu *vu, const char *p, size_t n)
 }
 
 /*
+ * Bytes arrived that no request asked for (after the last response of the step): a
+ * protocol error of the connection, not a request — counted in `errors` only, so the
+ * request count stays what was sent.  The connection is closed and the VU moves on.
+ */
+static void unsolicited_bytes(struct vu *vu)
+{
+    series_add(S(vu->w, vu->sr->s_err[ERR_PROTOCOL]), 1);
+    vu->keep_alive = false;
+    step_done(vu);
+}
+
+/* Re-sends the requests still in flight on a new connection (the server closed). */
+static void resend_rest(struct vu *vu, uint64_t now)
+{
+    uint32_t rest = vu->inflight;
+    conn_close(vu);
+    vu->batch = rest;
+    vu->inflight = rest;
+    vu->woff = 0;
+    vu->wlen = (size_t)rest * vu->wunit;
+    vu->phase = PH_HEAD;
+    vu->head_seen_bytes = false;
+    vu->t_req = now;
+    vu_timer_cancel(vu);
+    conn_connect(vu);
+}
+
+/*
  * Parses `len` received bytes.  Returns false when the connection was failed (the VU
  * has been moved on already).
  */
@@ -555,7 +589,7 @@ static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now
     struct worker *w = vu->w;
     while (len > 0) {
         if (vu->inflight == 0) {
-            fail_requests(vu, ERR_PROTOCOL); /* bytes nobody asked for */
+            unsolicited_bytes(vu);
             return false;
         }
         if (!vu->head_seen_bytes) {
@@ -598,20 +632,30 @@ static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now
                 fail_requests(vu, ERR_PROTOCOL);
                 return false;
             }
-            size_t used = p == data ? (size_t)r : (size_t)r - old;
+            bool from_hbuf = p != data;
+            size_t used = from_hbuf ? (size_t)r - old : (size_t)r;
             vu->hlen = 0;
             data += used;
             len -= used;
-            if (w->resp.status < 200 && w->resp.status != 101) {
+            bool interim = w->resp.status < 200 && w->resp.status != 101;
+            if (!interim) {
+                vu->status = w->resp.status;
+                vu->keep_alive = w->resp.keep_alive;
+                if (st->flow != NULL) {
+                    flow_on_head(st->flow, &vu->fv, &w->resp, &vu->res);
+                }
+                http1_body_init(&vu->body, w->resp.framing, w->resp.content_length);
+                vu->phase = PH_BODY;
+            }
+            if (from_hbuf) {
+                /* A head that straddled reads is rare: its buffer goes back once the head
+                 * has been read, so an idle VU holds none. */
+                free(vu->hbuf);
+                vu->hbuf = NULL;
+            }
+            if (interim) {
                 continue; /* interim response: the final one follows */
             }
-            vu->status = w->resp.status;
-            vu->keep_alive = w->resp.keep_alive;
-            if (st->flow != NULL) {
-                flow_on_head(st->flow, &vu->fv, &w->resp, &vu->res);
-            }
-            http1_body_init(&vu->body, w->resp.framing, w->resp.content_length);
-            vu->phase = PH_BODY;
         }
         while (!http1_body_done(&vu->body) && len > 0) {
             const char *span = NULL;
@@ -643,22 +687,15 @@ static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now
         vu->head_seen_bytes = false;
         if (vu->inflight > 0 && !vu->keep_alive) {
             /* The server closes after this one: re-send the rest on a new connection. */
-            uint32_t rest = vu->inflight;
-            conn_close(vu);
-            vu->batch = rest;
-            vu->inflight = rest;
-            vu->woff = 0;
-            vu->wlen = (size_t)rest * vu->wunit;
-            vu->t_req = now;
-            conn_connect(vu);
+            resend_rest(vu, now);
             return false;
         }
         if (vu->inflight == 0) {
             if (len > 0) {
-                fail_requests(vu, ERR_PROTOCOL);
-                return false;
+                unsolicited_bytes(vu);
+            } else {
+                step_done(vu);
             }
-            step_done(vu);
             return false;
         }
     }
@@ -702,10 +739,22 @@ static void conn_readable(struct vu *vu)
             vu->inflight--;
             vu->keep_alive = false;
             if (vu->inflight > 0) {
-                fail_requests(vu, ERR_PROTOCOL);
+                resend_rest(vu, now); /* pipelined requests behind a close-delimited body */
             } else {
                 step_done(vu);
             }
+            return;
+        }
+        if (err == 0 && !vu->head_seen_bytes && vu->reused && !vu->retried &&
+            vu->batch == vu->inflight) {
+            /*
+             * A clean close (FIN, not a reset) of a reused keep-alive connection before
+             * any byte of the answer: the server closed it idle as the request left (the
+             * FIN was in flight).  Re-sent once, as HTTP clients do; a reset, or a second
+             * close, is an error.
+             */
+            vu->retried = true;
+            resend_rest(vu, now);
             return;
         }
         /*
@@ -833,6 +882,7 @@ static void vu_iteration_done(struct vu *vu)
     } else if (vu_may_start_iteration(vu) && vu_start_iteration(vu, now)) {
         /* the next iteration is under way */
     } else {
+        loop_timer_stop(w->loop, &vu->retire_timer);
         conn_close(vu);
         vu->state = VU_OFF;
         sr->active--;
@@ -952,6 +1002,8 @@ static bool vu_may_start_iteration(struct vu *vu)
     return true;
 }
 
+static void retire_cb(struct loop *loop, struct loop_timer *t);
+
 static void vu_init(struct scen_rt *sr, struct vu *vu, uint32_t local)
 {
     memset(vu, 0, sizeof *vu);
@@ -961,7 +1013,34 @@ static void vu_init(struct scen_rt *sr, struct vu *vu, uint32_t local)
     vu->io.fd = -1;
     vu->timer.cb = vu_timer_cb;
     vu->timer.data = vu;
+    vu->retire_timer.cb = retire_cb;
+    vu->retire_timer.data = vu;
     vu->state = VU_OFF;
+}
+
+/* Ends vu's iteration where it stands: its request in flight is not counted. */
+static void vu_interrupt(struct vu *vu)
+{
+    struct scen_rt *sr = vu->sr;
+    vu_timer_cancel(vu);
+    loop_timer_stop(vu->w->loop, &vu->retire_timer);
+    conn_close(vu);
+    if (vu->state == VU_BUSY) {
+        sr->running--;
+        sr->active--;
+    }
+    vu->state = VU_OFF;
+}
+
+/* gracefulRampDown ran out for a VU that was ramped down mid-iteration. */
+static void retire_cb(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct vu *vu = t->data;
+    if (vu->state == VU_BUSY && vu->retire) {
+        vu_interrupt(vu);
+        scen_maybe_done(vu->sr);
+    }
 }
 
 /* --- executors --- */
@@ -983,14 +1062,20 @@ static void scen_set_active(struct scen_rt *sr, uint32_t want)
         struct vu *vu = &sr->vus[i];
         if (i < want) {
             vu->retire = false;
+            loop_timer_stop(sr->w->loop, &vu->retire_timer);
             if (vu->state == VU_OFF && vu_may_start_iteration(vu)) {
                 sr->active++;
                 if (!vu_start_iteration(vu, loop_now_ns(sr->w->loop))) {
                     sr->active--;
                 }
             }
-        } else if (vu->state != VU_OFF) {
+        } else if (vu->state != VU_OFF && !vu->retire) {
+            /* Ramped down: it ends after this iteration, or at gracefulRampDown. */
             vu->retire = true;
+            if (vu->state == VU_BUSY) {
+                loop_timer_start(sr->w->loop, &vu->retire_timer,
+                                 loop_now_ns(sr->w->loop) + sr->sc->graceful_ramp_down_ns);
+            }
         }
     }
     if (want > sr->n_alloc) {
@@ -1008,6 +1093,11 @@ static void scen_timer_cb(struct loop *loop, struct loop_timer *t)
     uint64_t now = loop_now_ns(loop);
     if (!sr->started) {
         sr->started = true;
+        sr->last_want = UINT32_MAX;
+    }
+    if (executor_is_open(sc->executor)) {
+        /* Arrivals due before the end start even when this wake-up came late. */
+        scen_open_dispatch(sr);
     }
     if (now >= sr->end_ns) {
         scen_finish(sr);
@@ -1022,7 +1112,11 @@ static void scen_timer_cb(struct loop *loop, struct loop_timer *t)
         break;
     case EXEC_RAMPING_VUS: {
         double target = stages_target_at(sc->stages, sc->n_stages, sc->vus, now - sr->start_ns);
-        scen_set_active(sr, owned_below(sr->w, (uint64_t)(target + 1e-9)));
+        uint32_t want = owned_below(sr->w, (uint64_t)(target + 1e-9));
+        if (want != sr->last_want) { /* walk the VUs only when the target moved */
+            scen_set_active(sr, want);
+            sr->last_want = want;
+        }
         /* Re-evaluate often enough to follow a ramp to the VU. */
         uint64_t next = now + 10 * NS_PER_MS;
         loop_timer_start(loop, &sr->timer, next < sr->end_ns ? next : sr->end_ns);
@@ -1030,8 +1124,7 @@ static void scen_timer_cb(struct loop *loop, struct loop_timer *t)
     }
     case EXEC_CONSTANT_ARRIVAL_RATE:
     case EXEC_RAMPING_ARRIVAL_RATE:
-        scen_open_dispatch(sr);
-        break;
+        break; /* dispatched above */
     }
     scen_maybe_done(sr);
 }
@@ -1089,7 +1182,7 @@ static void scen_open_dispatch(struct scen_rt *sr)
 {
     struct worker *w = sr->w;
     uint64_t now = loop_now_ns(w->loop);
-    uint64_t stride = (uint64_t)w->eng->n_workers;
+    uint64_t stride = sr->stride;
     queue_expire(sr, now);
     while (sr->qlen > 0) {
         struct vu *vu = open_take_vu(sr);
@@ -1159,14 +1252,7 @@ static void scen_finish(struct scen_rt *sr)
 static void scen_hard_stop(struct scen_rt *sr)
 {
     for (uint32_t i = 0; i < sr->n_alloc; i++) {
-        struct vu *vu = &sr->vus[i];
-        vu_timer_cancel(vu);
-        conn_close(vu);
-        if (vu->state == VU_BUSY) {
-            sr->running--;
-            sr->active--;
-        }
-        vu->state = VU_OFF;
+        vu_interrupt(&sr->vus[i]);
     }
     sr->finished = true;
     scen_maybe_done(sr);
@@ -1355,6 +1441,13 @@ static int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario
         cap_global = sc->max_vus;
     }
     sr->n_cap = owned_below(w, cap_global);
+    /*
+     * Workers that take part: those that own at least one VU.  Work that is split (the
+     * -n budget, the open model's arrivals) is split among them only, so a scenario with
+     * fewer VUs than threads still does all of it.
+     */
+    uint64_t Ts = cap_global < T ? (cap_global ? cap_global : 1) : T;
+    sr->stride = (uint32_t)Ts;
     sr->vus = calloc(sr->n_cap ? sr->n_cap : 1, sizeof *sr->vus);
     sr->steps = calloc(sc->n_steps ? sc->n_steps : 1, sizeof *sr->steps);
     if (sr->vus == NULL || sr->steps == NULL) {
@@ -1367,14 +1460,21 @@ static int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario
         if (schedule_init(&sr->sched, sc) < 0) {
             return -EINVAL;
         }
-        uint64_t per_worker = schedule_total(&sr->sched) / T + 1;
-        double secs = (double)sc->max_queue_ns / 1e9;
-        double len_s = (double)(scenario_length_ns(sc) - sc->start_time_ns) / 1e9;
-        double q = len_s > 0 ? (double)per_worker * (secs / len_s) * 1.2 + 1024 : 1024;
-        sr->qcap = q > (double)per_worker + 1024 ? per_worker + 1024 : (size_t)q;
-        if (sr->qcap > (1u << 24)) {
-            sr->qcap = 1u << 24;
+        /* The queue holds max_queue's worth of arrivals at the peak rate. */
+        double peak = sc->executor == EXEC_CONSTANT_ARRIVAL_RATE ? sc->rate : sc->start_rate;
+        for (size_t k = 0; k < sc->n_stages; k++) {
+            if (sc->stages[k].target > peak) {
+                peak = sc->stages[k].target;
+            }
         }
+        double unit_s = (double)(sc->time_unit_ns ? sc->time_unit_ns : NS_PER_S) / 1e9;
+        double per_s = peak / unit_s / (double)Ts;
+        double q = per_s * ((double)sc->max_queue_ns / 1e9) * 1.2 + 1024;
+        double total = (double)(schedule_total(&sr->sched) / Ts + 1024);
+        if (q > total) {
+            q = total;
+        }
+        sr->qcap = q > (double)(1u << 24) ? (1u << 24) : (size_t)q;
         sr->queue = calloc(sr->qcap, sizeof *sr->queue);
         if (sr->queue == NULL) {
             return -ENOMEM;
@@ -1393,7 +1493,7 @@ static int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario
     if (sc->executor == EXEC_SHARED_ITERATIONS) {
         sr->limited = true;
         /* With pipelining (quick mode), the budget counts requests, not iterations. */
-        sr->budget = sc->iterations / T + (i < sc->iterations % T ? 1 : 0);
+        sr->budget = i < Ts ? sc->iterations / Ts + (i < sc->iterations % Ts ? 1 : 0) : 0;
     }
     const char *keys[4] = {"scenario"};
     const char *vals[4] = {sc->name};
@@ -1541,7 +1641,7 @@ static void *worker_main(void *arg)
         struct scen_rt *sr = &w->scens[i];
         sr->start_ns = w->eng->start_ns + sr->sc->start_time_ns;
         sr->end_ns = w->eng->start_ns + scenario_length_ns(sr->sc);
-        if (sr->n_cap == 0 && !executor_is_open(sr->sc->executor)) {
+        if (sr->n_cap == 0) {
             sr->started = sr->finished = sr->done = true; /* no VU of it lives here */
             continue;
         }

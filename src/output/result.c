@@ -109,10 +109,10 @@ int result_scenario_url(const struct scenario_plan *sc, char *out, size_t cap)
         if (url_host_header(u, host, sizeof host) < 0) {
             return -1;
         }
-        /* Quick mode: the URL as given (the step's name).  A scenario flow: its origin,
-         * since its paths are many and templated. */
-        int n = st->flow == NULL && st->name != NULL
-                    ? snprintf(out, cap, "%s", st->name)
+        /* Quick mode: the origin's URL is the one URL given.  A scenario flow: the
+         * origin alone, since its paths are many and templated. */
+        int n = st->flow == NULL
+                    ? snprintf(out, cap, "%s://%s%s", u->tls ? "https" : "http", host, u->target)
                     : snprintf(out, cap, "%s://%s", u->tls ? "https" : "http", host);
         if (n < 0 || (size_t)n >= cap) {
             out[0] = '\0';
