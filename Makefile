@@ -14,7 +14,7 @@
 PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libfyaml openssl
+PKGS     := libfyaml openssl libpcre2-8
 
 STD      := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wpointer-arith -Wformat=2 \
@@ -96,6 +96,8 @@ demo:
 
 bench: $(BIN)
 	$(Q)BRUNT=$(abspath $(BIN)) bench/run.sh
+	$(Q)BRUNT=$(abspath $(BIN)) bench/scenario.sh
+	$(Q)BRUNT=$(abspath $(BIN)) bench/vus.sh
 
 setup:
 	$(Q)scripts/setup.sh

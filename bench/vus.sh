@@ -115,7 +115,7 @@ VUS=$N "$BRUNT" run --check "$work/vus.yaml" >"$work/check.out" 2>&1 ||
 # memory. Prints "rss_active_kib hwm_active_kib rss_max_polled_kib maxrss_kib
 # seconds_to_active" and leaves NAME.json (brunt's result) and NAME.stats (the server's).
 measure() {
-    local name=$1 v=$2 pid= i s open_now me rss hwm t0 t_active=
+    local name=$1 v=$2 pid='' i s open_now me rss t0 t_active=''
     local rss_active=0 hwm_active=0 rss_max=0
     curl -sf -X POST "$base/__reset" >/dev/null || die "POST $base/__reset failed"
     t0=$(date +%s.%N)
@@ -132,7 +132,6 @@ measure() {
     for ((i = 0; i < (SECS + 60) * 4; i++)); do
         [[ -r /proc/$pid/status && $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) != Z ]] || break
         rss=$(status_kib "$pid" VmRSS)
-        hwm=$(status_kib "$pid" VmHWM)
         [[ -n $rss ]] || break
         ((rss > rss_max)) && rss_max=$rss
         if [[ -z $t_active ]]; then

@@ -13,7 +13,7 @@ set -euo pipefail
 
 PACKAGES=(
     build-essential pkg-config            # compiler, make, pkg-config
-    libfyaml-dev libssl-dev               # libraries brunt links
+    libfyaml-dev libssl-dev libpcre2-dev  # libraries brunt links
     libcriterion-dev                      # unit tests
     clang                                 # fuzz targets (libFuzzer)
     curl jq python3 procps iproute2       # end-to-end tests and benchmarks

@@ -5,13 +5,13 @@
  * an operand naming what to look at (a compiled JSON path, a header name), an operator,
  * and a value (numbers pre-parsed, text unescaped, regexes compiled).  Evaluating does no
  * parsing of the check and no allocation: JSON values are looked at in place (a string
- * with escapes is unescaped into a bounded stack buffer), regexes run with REG_STARTEND.
+ * with escapes is unescaped into a bounded stack buffer), regexes run through
+ * scenario/extract's bounded PCRE2 matcher on the text with its length.
  */
 #include "scenario/check.h"
 
 #include <errno.h>
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +297,26 @@ static int read_text(struct check *out, struct cur *c, bool rest_of_line, bool *
     return set_str(out, c, c->s + b, wl);
 }
 
+/*
+ * Index in c->s of byte off of the text read_text read from c->s[at]: at + off for bare
+ * text, else counted past the opening quote and through its backslash escapes.
+ */
+static size_t text_pos(const struct cur *c, size_t at, bool quoted, size_t off)
+{
+    if (!quoted) {
+        return at + off;
+    }
+    const char *s = c->s;
+    char q = s[at];
+    size_t i = at + 1;
+    for (size_t k = 0; k < off && i < c->n && s[i] != q; k++) {
+        bool esc = s[i] == '\\' && i + 1 < c->n &&
+                   (s[i + 1] == '\\' || s[i + 1] == '\'' || s[i + 1] == '"');
+        i += esc ? 2 : 1;
+    }
+    return i;
+}
+
 static int compile_regex(struct check *out, struct cur *c)
 {
     skip_ws(c);
@@ -311,10 +331,11 @@ static int compile_regex(struct check *out, struct cur *c)
                      col(c, at));
     }
     char msg[384];
-    rc = extract_regex_compile(out->str, true, &out->re, msg, sizeof(msg));
+    size_t off;
+    rc = extract_regex_compile_at(out->str, true, &out->re, &off, msg, sizeof(msg));
     if (rc == -1) {
-        return cfail(c->err, c->err_len, rc, "column %zu: %s (expected a POSIX extended regex)",
-                     col(c, at), msg);
+        return cfail(c->err, c->err_len, rc, "column %zu: %s (expected a Perl-compatible regex)",
+                     col(c, text_pos(c, at, quoted, off)), msg);
     }
     if (rc != 0) {
         return cfail(c->err, c->err_len, rc, "%s", msg);
@@ -727,12 +748,14 @@ static bool has_text(const char *hay, size_t hl, const char *needle, size_t nl)
     return hay != NULL && memmem(hay, hl, needle, nl) != NULL;
 }
 
-static bool regex_match(const void *re, const char *p, size_t n)
+/*
+ * Whether re matches p[0..n), as 1 or 0, or -1 when the match was cut off by a limit
+ * (or memory ran out): such a check fails whether negated or not.
+ */
+static int regex_match(const void *re, const char *p, size_t n)
 {
-    regmatch_t m[1];
-    m[0].rm_so = 0;
-    m[0].rm_eo = (regoff_t)n;
-    return regexec((const regex_t *)re, p != NULL ? p : "", 1, m, REG_STARTEND) == 0;
+    int rc = extract_regex_match(re, p, n, 0, NULL);
+    return rc < 0 ? -1 : rc;
 }
 
 /* Compares value text p[0..n) (and, when is_num, its number v) with the operand. */
@@ -743,9 +766,14 @@ static bool compare_value(const struct check *c, const char *p, size_t n, bool i
     case CHECK_OP_CONTAINS:
         r = has_text(p, n, c->str, c->str_len);
         break;
-    case CHECK_OP_MATCHES:
-        r = regex_match(c->re, p, n);
+    case CHECK_OP_MATCHES: {
+        int m = regex_match(c->re, p, n);
+        if (m < 0) {
+            return false;
+        }
+        r = m == 1;
         break;
+    }
     default:
         if (c->operand_is_num && is_num) {
             return cmp_num(v, c->op, c->num);
@@ -814,9 +842,12 @@ bool check_eval(const struct check *c, int status, uint64_t duration_ns,
         if (body == NULL) {
             return false;
         }
-        bool r = c->op == CHECK_OP_MATCHES ? regex_match(c->re, body, body_len)
-                                           : has_text(body, body_len, c->str, c->str_len);
-        return c->negate ? !r : r;
+        if (c->op != CHECK_OP_MATCHES) {
+            bool r = has_text(body, body_len, c->str, c->str_len);
+            return c->negate ? !r : r;
+        }
+        int m = regex_match(c->re, body, body_len);
+        return m >= 0 && (c->negate ? m == 0 : m == 1);
     }
     case CHECK_JSON:
         return eval_json(c, body, body_len);

@@ -11,7 +11,7 @@
  *                                (core/parse.h: ns us ms s m h, "1.5s"); a bare number
  *                                is refused, as "300" would mean 300 seconds
  *   body contains TEXT           "body contains 'ok'", "body !contains 'error'"
- *   body matches REGEX           POSIX extended regex, "body !matches ^<html"
+ *   body matches REGEX           PCRE2 (Perl-compatible) regex, "body !matches ^<html"
  *   json PATH OP VALUE           "json $.accepted == true", "json $.amount >= 100",
  *                                "json $.status == 'open'"
  *   json PATH contains TEXT      the value's text contains TEXT (and !contains)
@@ -35,6 +35,12 @@
  * (check_needs_body) and fail when it was not kept (body NULL).  A json check on a body
  * that is not valid JSON fails, whatever the operator (!exists included).  A check on a
  * truncated body sees only the kept prefix.
+ *
+ * Regexes (matches, !matches) are PCRE2, Perl-compatible, in byte mode, compiled and
+ * bounded as scenario/extract.h describes: Perl's defaults ('.' does not match a
+ * newline without (?s); ^ and $ anchor at the ends of the text without (?m)), and a
+ * match cut off by a limit (catastrophic backtracking such as (a+)+$ on a long run of
+ * a's) makes the check fail whether it is "matches" or "!matches": neither was shown.
  *
  * Threads: a compiled check is read-only and may be evaluated from any thread.
  */

@@ -2,15 +2,24 @@
  * extract — compiling extraction specs and running them on responses.
  *
  * A spec is a kind word and an operand: the JSON path is compiled by core/json, the
- * regex by regcomp, the header name is kept as text.  At run time the JSON kind is one
- * json_path_get plus an unescaping copy, the regex kind one regexec over the body with
- * REG_STARTEND (no NUL terminator needed), the header kind one http1_find_header.  The
- * variable's buffer is reused across requests and only grows.
+ * regex by PCRE2 (also for scenario/check), the header name is kept as text.  At run
+ * time the JSON kind is one json_path_get plus an unescaping copy, the regex kind one
+ * pcre2_match over the body with its length (no NUL terminator needed), the header
+ * kind one http1_find_header.  The variable's buffer is reused across requests and only
+ * grows.
+ *
+ * PCRE2 wants a match data block (the offsets it reports, and the backtracking frames
+ * it keeps for reuse) and a match context (the limits, the JIT stack) per call; both are
+ * kept per thread, made on the thread's first match, and freed by a pthread key
+ * destructor when the thread exits, so the request path does not allocate.
  */
 #include "scenario/extract.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+
 #include <errno.h>
-#include <regex.h>
+#include <pcre2.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,149 +121,173 @@ static void shift_column(char *err, size_t err_len, size_t base)
     snprintf(err, err_len, "column %lu%s", col + base, rest);
 }
 
-/* Saturating arithmetic for the weight estimate. */
-static size_t wadd(size_t a, size_t b)
+int extract_regex_compile_at(const char *pattern, bool nosub, void **out, size_t *err_off,
+                             char *err, size_t err_len)
 {
-    return a + b > EXTRACT_REGEX_MAX_WEIGHT ? EXTRACT_REGEX_MAX_WEIGHT + 1 : a + b;
-}
-
-static size_t wmul(size_t a, size_t b)
-{
-    return b != 0 && a > (EXTRACT_REGEX_MAX_WEIGHT + 1) / b ? EXTRACT_REGEX_MAX_WEIGHT + 1 : a * b;
-}
-
-/*
- * Estimates the size regcomp would expand pattern to: one per atom, a group the sum of
- * its contents, '+' doubles its operand, {n,m} multiplies it by max(n, m) (n + 1 for
- * {n,}).  Approximate, and on the safe side: it is only a gate against blow-ups.
- */
-static size_t regex_weight(const char *p)
-{
-    enum { MAX_DEPTH = 64 };
-    size_t total[MAX_DEPTH + 1] = {0}, last[MAX_DEPTH + 1] = {0};
-    size_t d = 0;
-    for (size_t i = 0; p[i] != '\0'; i++) {
-        char ch = p[i];
-        size_t atom = 1;
-        switch (ch) {
-        case '\\':
-            if (p[i + 1] != '\0') {
-                i++;
-            }
-            break;
-        case '[': {
-            size_t j = i + 1;
-            if (p[j] == '^') {
-                j++;
-            }
-            if (p[j] == ']') {
-                j++;
-            }
-            while (p[j] != '\0' && p[j] != ']') {
-                if (p[j] == '[' && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
-                    char close = p[j + 1];
-                    j += 2;
-                    while (p[j] != '\0' && !(p[j] == close && p[j + 1] == ']')) {
-                        j++;
-                    }
-                    if (p[j] != '\0') {
-                        j++;
-                    }
-                }
-                if (p[j] != '\0') {
-                    j++;
-                }
-            }
-            i = p[j] != '\0' ? j : j - 1;
-            break;
-        }
-        case '(':
-            if (d >= MAX_DEPTH) {
-                return EXTRACT_REGEX_MAX_WEIGHT + 1;
-            }
-            d++;
-            total[d] = 0;
-            last[d] = 0;
-            continue;
-        case ')':
-            if (d > 0) {
-                atom = wadd(total[d], 1);
-                d--;
-            }
-            break;
-        case '*':
-        case '?':
-            continue;
-        case '+':
-            total[d] = wadd(total[d], last[d]);
-            last[d] = wmul(last[d], 2);
-            continue;
-        case '{': {
-            char *endp;
-            unsigned long n = strtoul(p + i + 1, &endp, 10), m = n;
-            if (endp == p + i + 1) {
-                break; /* not a bound: a literal '{' */
-            }
-            if (*endp == ',') {
-                const char *q = endp + 1;
-                m = *q == '}' ? n + 1 : strtoul(q, &endp, 10);
-                if (*q == '}') {
-                    endp = (char *)q;
-                }
-            }
-            if (*endp != '}') {
-                break;
-            }
-            size_t k = (m > n ? m : n);
-            k = k == 0 ? 1 : (k > EXTRACT_REGEX_MAX_WEIGHT ? EXTRACT_REGEX_MAX_WEIGHT + 1 : k);
-            total[d] = wadd(total[d], wmul(last[d], k - 1));
-            last[d] = wmul(last[d], k);
-            i = (size_t)(endp - p);
-            continue;
-        }
-        default:
-            break;
-        }
-        total[d] = wadd(total[d], atom);
-        last[d] = atom;
+    int rc = 0;
+    pcre2_compile_context *cc = NULL;
+    pcre2_code *code = NULL;
+    (void)nosub;
+    *out = NULL;
+    if (err_off != NULL) {
+        *err_off = 0;
     }
-    size_t sum = 0;
-    for (size_t k = 0; k <= d; k++) {
-        sum = wadd(sum, total[k]);
+    size_t n = strlen(pattern);
+    if (n > EXTRACT_REGEX_MAX_PATTERN_BYTES) {
+        rc = efail(err, err_len, -1, "invalid regular expression: %zu bytes long (at most %d)",
+                   n, EXTRACT_REGEX_MAX_PATTERN_BYTES);
+        goto fail;
     }
-    return sum;
+    cc = pcre2_compile_context_create(NULL);
+    if (cc == NULL) {
+        rc = efail(err, err_len, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    /* The length cap is checked above too; PCRE2's own check backs it up. */
+    pcre2_set_max_pattern_length(cc, EXTRACT_REGEX_MAX_PATTERN_BYTES);
+    pcre2_set_parens_nest_limit(cc, EXTRACT_REGEX_MAX_NEST);
+    int ecode;
+    PCRE2_SIZE eoff;
+    /* NEVER_UTF: with UTF on, a body that is not valid UTF-8 would fail every match. */
+    code = pcre2_compile((PCRE2_SPTR)pattern, n, PCRE2_NEVER_UTF, &ecode, &eoff, cc);
+    if (code == NULL) {
+        if (ecode == PCRE2_ERROR_NOMEMORY) {
+            rc = efail(err, err_len, -ENOMEM, "out of memory");
+            goto fail;
+        }
+        PCRE2_UCHAR msg[256];
+        if (pcre2_get_error_message(ecode, msg, sizeof(msg)) < 0) {
+            snprintf((char *)msg, sizeof(msg), "error %d", ecode);
+        }
+        if (err_off != NULL) {
+            *err_off = eoff > n ? n : (size_t)eoff;
+        }
+        rc = efail(err, err_len, -1, "invalid regular expression: %s", (const char *)msg);
+        goto fail;
+    }
+    /* Without a JIT (or with one that fails, e.g. no executable memory) PCRE2 interprets. */
+    (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+    pcre2_compile_context_free(cc);
+    *out = code;
+    return 0;
+
+fail:
+    pcre2_code_free(code);
+    pcre2_compile_context_free(cc);
+    return rc;
 }
 
 int extract_regex_compile(const char *pattern, bool nosub, void **out, char *err, size_t err_len)
 {
-    *out = NULL;
-    if (regex_weight(pattern) > EXTRACT_REGEX_MAX_WEIGHT) {
-        return efail(err, err_len, -1,
-                     "regular expression too complex (nested repetitions such as ((a+)+)+ "
-                     "or a{100}{100} expand past %d nodes)",
-                     EXTRACT_REGEX_MAX_WEIGHT);
-    }
-    regex_t *re = calloc(1, sizeof(*re));
-    if (re == NULL) {
-        return efail(err, err_len, -ENOMEM, "out of memory");
-    }
-    int rrc = regcomp(re, pattern, REG_EXTENDED | (nosub ? REG_NOSUB : 0));
-    if (rrc != 0) {
-        char msg[256];
-        regerror(rrc, re, msg, sizeof(msg));
-        free(re);
-        return efail(err, err_len, -1, "invalid regular expression: %s", msg);
-    }
-    *out = re;
-    return 0;
+    return extract_regex_compile_at(pattern, nosub, out, NULL, err, err_len);
 }
 
 void extract_regex_free(void *re)
 {
-    if (re != NULL) {
-        regfree((regex_t *)re);
-        free(re);
+    pcre2_code_free((pcre2_code *)re);
+}
+
+/* Number of capture groups in re. */
+static int regex_groups(const void *re)
+{
+    uint32_t n = 0;
+    if (pcre2_pattern_info((const pcre2_code *)re, PCRE2_INFO_CAPTURECOUNT, &n) != 0) {
+        return 0;
     }
+    return (int)n;
+}
+
+/*
+ * Per-thread match state.  The pointers live in thread-local storage for the hot path;
+ * the pthread key exists only so that its destructor frees them when the thread exits
+ * (C11 thread-locals have no destructors).  A thread whose setup failed retries on its
+ * next match.
+ */
+#define REGEX_OVEC_PAIRS 16 /* the whole match and groups 1..15; more are matched, not reported */
+
+static _Thread_local pcre2_match_data *tls_md;
+static _Thread_local pcre2_match_context *tls_mc;
+static _Thread_local pcre2_jit_stack *tls_js;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tls_key;
+static bool tls_key_ok;
+
+static void tls_free(void *unused)
+{
+    (void)unused;
+    pcre2_match_data_free(tls_md);
+    pcre2_match_context_free(tls_mc);
+    pcre2_jit_stack_free(tls_js);
+    tls_md = NULL;
+    tls_mc = NULL;
+    tls_js = NULL;
+}
+
+static void tls_key_make(void)
+{
+    tls_key_ok = pthread_key_create(&tls_key, tls_free) == 0;
+}
+
+/* Makes this thread's match state; 0 or -ENOMEM (with nothing half-made left). */
+static int tls_setup(void)
+{
+    pthread_once(&tls_once, tls_key_make);
+    tls_md = pcre2_match_data_create(REGEX_OVEC_PAIRS, NULL);
+    tls_mc = pcre2_match_context_create(NULL);
+    if (tls_md == NULL || tls_mc == NULL) {
+        tls_free(NULL);
+        return -ENOMEM;
+    }
+    pcre2_set_match_limit(tls_mc, EXTRACT_REGEX_MATCH_LIMIT);
+    pcre2_set_depth_limit(tls_mc, EXTRACT_REGEX_DEPTH_LIMIT);
+    pcre2_set_heap_limit(tls_mc, EXTRACT_REGEX_HEAP_LIMIT_KIB);
+    /*
+     * The JIT's default stack (32 KiB, on the machine stack) refuses ordinary patterns
+     * such as (a|b)+ on a few thousand bytes; a private one grows on demand up to the cap.
+     * Without one (no JIT, or out of memory) the default is used.
+     */
+    tls_js = pcre2_jit_stack_create(32 * 1024, EXTRACT_REGEX_JIT_STACK_BYTES, NULL);
+    if (tls_js != NULL) {
+        pcre2_jit_stack_assign(tls_mc, NULL, tls_js);
+    }
+    /* Without the key the state leaks at thread exit: a bounded loss, not a failure. */
+    if (tls_key_ok) {
+        (void)pthread_setspecific(tls_key, (void *)1);
+    }
+    return 0;
+}
+
+int extract_regex_match(const void *re, const char *s, size_t len, int group, size_t span[2])
+{
+    if (re == NULL || group < 0) {
+        return 0;
+    }
+    if (tls_md == NULL && tls_setup() != 0) {
+        return -ENOMEM;
+    }
+    static const char empty[1] = "";
+    int rc = pcre2_match((const pcre2_code *)re, (PCRE2_SPTR)(s != NULL ? s : empty), len, 0, 0,
+                         tls_md, tls_mc);
+    if (rc == PCRE2_ERROR_NOMATCH) {
+        return 0;
+    }
+    if (rc < 0) {
+        /* Match, depth, heap or JIT stack limit, or out of memory. */
+        return rc == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -E2BIG;
+    }
+    /* rc == 0: more groups than REGEX_OVEC_PAIRS; the first ones are still set. */
+    if (group >= REGEX_OVEC_PAIRS || (rc > 0 && group >= rc)) {
+        return 0; /* the group did not take part (or is not reported) */
+    }
+    const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(tls_md);
+    if (ov[2 * group] == PCRE2_UNSET || ov[2 * group + 1] < ov[2 * group]) {
+        return 0;
+    }
+    if (span != NULL) {
+        span[0] = (size_t)ov[2 * group];
+        span[1] = (size_t)ov[2 * group + 1];
+    }
+    return 1;
 }
 
 int extract_compile(const char *spec, int var, struct extract *out, char *err, size_t err_len)
@@ -367,14 +400,15 @@ int extract_compile(const char *spec, int var, struct extract *out, char *err, s
     }
     case EXTRACT_REGEX: {
         char msg[384];
-        rc = extract_regex_compile(operand, false, &out->re, msg, sizeof(msg));
+        size_t off;
+        rc = extract_regex_compile_at(operand, false, &out->re, &off, msg, sizeof(msg));
         if (rc == -1) {
-            efail(err, err_len, rc, "column %zu: %s (expected a POSIX extended regex)", ob + 1,
-                  msg);
+            efail(err, err_len, rc, "column %zu: %s (expected a Perl-compatible regex)",
+                  ob + off + 1, msg);
         } else if (rc != 0) {
             efail(err, err_len, rc, "%s", msg);
         } else {
-            out->group = ((const regex_t *)out->re)->re_nsub >= 1 ? 1 : 0;
+            out->group = regex_groups(out->re) >= 1 ? 1 : 0;
         }
         break;
     }
@@ -439,18 +473,12 @@ static bool from_json(const struct extract *e, const char *body, size_t len, str
 
 static bool from_regex(const struct extract *e, const char *body, size_t len, struct flow_var *dst)
 {
-    regmatch_t m[2];
-    m[0].rm_so = 0;
-    m[0].rm_eo = (regoff_t)len;
+    size_t span[2];
     const char *s = body != NULL ? body : "";
-    if (regexec((const regex_t *)e->re, s, 2, m, REG_STARTEND) != 0) {
+    if (extract_regex_match(e->re, s, len, e->group, span) != 1) {
         return false;
     }
-    const regmatch_t *g = &m[e->group];
-    if (g->rm_so < 0 || g->rm_eo < g->rm_so) {
-        return false;
-    }
-    return extract_var_set(dst, s + g->rm_so, (size_t)(g->rm_eo - g->rm_so)) == 0;
+    return extract_var_set(dst, s + span[0], span[1] - span[0]) == 0;
 }
 
 bool extract_from_body(const struct extract *e, const char *body, size_t len, struct flow_var *dst)

@@ -1,10 +1,11 @@
 /*
  * Tests for scenario/check: every form against passing and failing responses, network
- * errors (status 0), what is missing at evaluation time (no head, no body), and compile
- * errors with columns and did-you-mean.
+ * errors (status 0), what is missing at evaluation time (no head, no body), compile
+ * errors with columns and did-you-mean, and the bounds on PCRE2 regexes.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scenario/check.h"
@@ -111,6 +112,14 @@ static const struct eval_case cases[] = {
     {"header X-Cache !matches ^MISS", 200, 0, true},
     {"header X-Cache matches ^(H|M)[A-Z]{1,3}$", 200, 0, true},
     {"body matches \"amount\":1[0-9]{2}[,}]", 200, 0, true},
+    {"body matches \"amount\":\\d+,", 200, 0, true},
+    {"body matches (?i)\"ACCEPTED\"", 200, 0, true},
+    {"body matches \"status\":\"(\\w+)\".*\"price\"", 200, 0, true},
+    {"body matches ((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+t", 200, 0, true},
+    {"body !matches (a{100}){100}", 200, 0, true},
+    {"header X-Cache matches ^HIT$", 200, 0, true},
+    {"header X-Cache matches ^hit$", 200, 0, false},
+    {"header X-Cache matches (?i)^hit$", 200, 0, true},
 };
 
 Test(check, every_form_passes_and_fails, .init = setup_head)
@@ -220,11 +229,14 @@ static const struct err_case err_cases[] = {
     {"body contain 'x'", "did you mean 'contains'?"},
     {"body contains 'x", "column 15: quoted text is not closed"},
     {"json $.a == 'x' y", "column 17: unexpected text after the quoted value"},
-    {"body matches a(b", "column 14: invalid regular expression"},
-    {"body matches ((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+",
-     "column 14: regular expression too complex"},
-    {"body matches x++++++++++++++++++", "too complex"},
-    {"header X matches (a{100}){100}", "column 18: regular expression too complex"},
+    {"body matches a(b", "column 17: invalid regular expression: missing closing parenthesis "
+                         "(expected a Perl-compatible regex)"},
+    {"body matches x++++++++++++++++++", "column 17: invalid regular expression: quantifier "
+                                         "does not follow a repeatable item"},
+    {"body matches 'a\\'b**'", "column 20: invalid regular expression: quantifier"},
+    {"header X matches ab[c", "column 22: invalid regular expression: missing terminating ]"},
+    {"body matches (*UTF)x", "column 20: invalid regular expression: using UTF is disabled"},
+    {"body matches ((a{65535}){65535}){65535}", "regular expression is too large"},
     {"json", "column 5: missing JSON path"},
     {"json token == 1", "column 6:"},
     {"json $.a", "missing operator"},
@@ -260,4 +272,63 @@ Test(check, too_many_status_codes)
     char err[256];
     cr_expect_lt(check_compile(src, &c, err, sizeof(err)), 0);
     cr_expect(strstr(err, "more than 32 status codes") != NULL, "%s", err);
+}
+
+/* The fuzzer's input that hung glibc's regcomp, as a check: refused, and quickly. */
+Test(check, stacked_quantifiers_are_refused)
+{
+    const char *src = "body matches :!=\xdf\xdf\xdf\xdf\xdfHHH**********+++++++++++a$$$$$$$$$$$$$d .";
+    struct check c;
+    char err[256] = "";
+    int rc = check_compile(src, &c, err, sizeof(err));
+    cr_expect_eq(rc, -1, "rc %d (%s)", rc, err);
+    cr_expect(strstr(err, "column 26: invalid regular expression: quantifier does not follow") !=
+                  NULL,
+              "got \"%s\"", err);
+    cr_expect_null(c.re);
+}
+
+/*
+ * (a+)+$ on 100 KB of a's then b backtracks exponentially; the match limit cuts it off
+ * and the check fails, "matches" and "!matches" alike (neither was shown).
+ */
+Test(check, catastrophic_backtracking_fails_the_check, .timeout = 20)
+{
+    size_t n = 100 * 1024;
+    char *big = malloc(n + 1);
+    cr_assert_not_null(big);
+    memset(big, 'a', n);
+    big[n] = 'b';
+    const char *srcs[] = {"body matches (a+)+$", "body !matches (a+)+$",
+                          "body matches ^(a|aa)+\\1+$", "body !matches ^(a|aa)+\\1+$"};
+    for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+        struct check c;
+        char err[256] = "";
+        cr_assert_eq(check_compile(srcs[i], &c, err, sizeof(err)), 0, "%s: %s", srcs[i], err);
+        bool got = check_eval(&c, 200, 0, NULL, big, n + 1);
+        cr_expect_not(got, "'%s' on a's then b: got %d, want 0", srcs[i], got);
+        check_destroy(&c);
+    }
+    /* A body the same regex can decide quickly. */
+    struct check c;
+    cr_assert_eq(check_compile("body matches (a+)+$", &c, NULL, 0), 0);
+    cr_expect(check_eval(&c, 200, 0, NULL, "xaaaa", 5), "matches");
+    cr_expect_not(check_eval(&c, 200, 0, NULL, "aaab", 4), "a quick miss");
+    check_destroy(&c);
+    cr_assert_eq(check_compile("body !matches (a+)+$", &c, NULL, 0), 0);
+    cr_expect(check_eval(&c, 200, 0, NULL, "aaab", 4), "!matches on a quick miss");
+    check_destroy(&c);
+    free(big);
+}
+
+Test(check, regex_sees_the_body_by_length)
+{
+    struct check c;
+    cr_assert_eq(check_compile("body matches ok$", &c, NULL, 0), 0);
+    cr_expect(check_eval(&c, 200, 0, NULL, "is ok then more", 5), "only the kept prefix");
+    cr_expect_not(check_eval(&c, 200, 0, NULL, "is ok then more", 15));
+    check_destroy(&c);
+    cr_assert_eq(check_compile("body matches b\\x00?c", &c, NULL, 0), 0);
+    cr_expect(check_eval(&c, 200, 0, NULL, "a\0b\0c", 5), "NUL bytes are ordinary");
+    check_destroy(&c);
 }

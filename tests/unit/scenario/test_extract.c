@@ -1,10 +1,13 @@
 /*
  * Tests for scenario/extract: each kind (JSON path, header, regex) finding values and
  * failing cleanly (missing path, invalid JSON, truncated body, absent header, no match),
- * variable buffer reuse, and compile errors.
+ * variable buffer reuse, compile errors, and the bounds on PCRE2 regexes (patterns that
+ * used to blow up glibc's regcomp, catastrophic backtracking cut off by the match limit).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,9 +170,16 @@ static const struct err_case err_cases[] = {
     {"header", "missing operand (expected a header name"},
     {"header X Y", "column 9: unexpected ' ' in the header name"},
     {"header X:Y", "column 9: unexpected ':'"},
-    {"regex a(b", "column 7: invalid regular expression"},
-    {"regex (((((((((((((((x+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)",
-     "column 7: regular expression too complex"},
+    {"regex a(b", "column 10: invalid regular expression: missing closing parenthesis "
+                  "(expected a Perl-compatible regex)"},
+    {"regex ab**", "column 10: invalid regular expression: quantifier does not follow a "
+                   "repeatable item"},
+    {"regex (*UTF)x", "column 13: invalid regular expression: using UTF is disabled"},
+    {"regex " /* 65 nested groups: past EXTRACT_REGEX_MAX_NEST */
+     "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((("
+     "x)))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))",
+     "parentheses are too deeply nested"},
+    {"regex ((a{65535}){65535}){65535}", "regular expression is too large"},
 };
 
 Test(extract, compile_errors)
@@ -195,4 +205,151 @@ Test(extract, source_is_trimmed_spec)
     cr_expect(extract_needs_body(&e));
     extract_destroy(&e);
     extract_destroy(&e); /* zero-filled: harmless */
+}
+
+
+Test(extract, regex_is_perl_compatible)
+{
+    struct flow_var v = {0};
+    const char *body = "<input name=\"csrf\" value=\"Ab9_x\">\n<b>one</b><b>two</b>";
+    size_t n = strlen(body);
+    cr_expect_str_eq(body_get("regex value=\"(\\w+)\"", body, n, &v), "Ab9_x", "\\w, group");
+    cr_expect_str_eq(body_get("regex <b>(.*?)</b>", body, n, &v), "one", "lazy *?");
+    cr_expect_str_eq(body_get("regex (?<=<b>)t\\w+", body, n, &v), "two",
+                     "look-behind; no group: the whole match");
+    cr_expect_str_eq(body_get("regex (?i)NAME=\"([a-z]+)", body, n, &v), "csrf", "(?i)");
+    cr_expect_str_eq(body_get("regex (?:id|value)=\"([A-Z])", body, n, &v), "A",
+                     "a non-capturing group does not count as group 1");
+    cr_expect_null(body_get("regex csrf.*one", body, n, &v), "'.' stops at a newline");
+    cr_expect_str_eq(body_get("regex (?s)csrf.*(one)", body, n, &v), "one", "(?s)");
+    cr_expect_str_eq(body_get("regex ^<b>(\\w+)", body, n, &v) == NULL ? "miss" : v.val, "miss",
+                     "^ anchors at the start of the body only");
+    cr_expect_str_eq(body_get("regex (?m)^<b>(\\w+)", body, n, &v), "one", "(?m)");
+    cr_expect_str_eq(body_get("regex (o)(n)(e)", body, n, &v), "o", "group 1 of several");
+    free(v.val);
+}
+
+Test(extract, regex_body_bytes_need_not_be_utf8)
+{
+    struct flow_var v = {0};
+    const char body[] = "\xff\xfe id=\xc3(7)";
+    cr_expect_str_eq(body_get("regex id=.\\((\\d)", body, sizeof(body) - 1, &v), "7",
+                     "'.' is one byte, invalid UTF-8 is fine");
+    free(v.val);
+}
+
+/* The fuzzer's input that hung glibc's regcomp (calc_eclosure_iter on stacked '*' '+'). */
+Test(extract, stacked_quantifiers_are_refused_quickly)
+{
+    const char *spec = "regex :!=\xdf\xdf\xdf\xdf\xdfHHH**********+++++++++++a$$$$$$$$$$$$$d .";
+    struct extract e;
+    char err[256] = "";
+    int rc = extract_compile(spec, 0, &e, err, sizeof(err));
+    cr_expect_eq(rc, -1, "rc %d (%s)", rc, err);
+    cr_expect(strstr(err, "column 19: invalid regular expression: quantifier does not follow") !=
+                  NULL,
+              "got \"%s\"", err);
+    cr_expect_null(e.re);
+    /* Stacked possessive/lazy quantifiers that are legal compile, and match. */
+    struct flow_var v = {0};
+    cr_expect_str_eq(body_get("regex (a++)+?b", "aaab", 4, &v), "aaa");
+    cr_expect_str_eq(body_get("regex ((((((((((((((((x+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+y",
+                              "xxy", 3, &v),
+                     "xx", "nested repetitions compile without expanding");
+    free(v.val);
+}
+
+/*
+ * (a+)+$ on a long run of a's ending in b backtracks exponentially; the match limit cuts
+ * it off, and that is "not found" (the variable keeps its value).
+ */
+Test(extract, catastrophic_backtracking_is_not_found, .timeout = 20)
+{
+    size_t n = 100 * 1024;
+    char *body = malloc(n + 1);
+    cr_assert_not_null(body);
+    memset(body, 'a', n);
+    body[n] = 'b';
+    struct flow_var v = {0};
+    cr_assert_eq(extract_var_set(&v, "old", 3), 0);
+    struct extract e;
+    compile_ok("regex (a+)+$", &e);
+    cr_expect_not(extract_from_body(&e, body, n + 1, &v), "cut off by the match limit");
+    cr_expect_str_eq(v.val, "old", "unchanged: %s", v.val);
+    size_t span[2];
+    int rc = extract_regex_match(e.re, body, n + 1, 0, span);
+    cr_expect_lt(rc, 0, "a limit, not a plain miss: %d", rc);
+    /* The same regex still works on a body it can decide. */
+    cr_expect(extract_from_body(&e, "xaaa", 4, &v));
+    cr_expect_str_eq(v.val, "aaa");
+    extract_destroy(&e);
+    /* A backreference that would be exponential in glibc is bounded too. */
+    compile_ok("regex ^(a|aa)+\\1+$", &e);
+    cr_expect_not(extract_from_body(&e, body, n + 1, &v));
+    rc = extract_regex_match(e.re, body, n + 1, 1, span);
+    cr_expect_lt(rc, 0, "a limit, not a plain miss: %d", rc);
+    extract_destroy(&e);
+    /* Simple patterns run over the whole 100 KB body. */
+    cr_expect_str_eq(body_get("regex ^a+(b)$", body, n + 1, &v), "b");
+    cr_expect_str_eq(body_get("regex [^a]", body, n + 1, &v), "b");
+    free(body);
+    free(v.val);
+}
+
+Test(extract, regex_match_reports_spans)
+{
+    void *re;
+    char err[256] = "";
+    cr_assert_eq(extract_regex_compile("id=([0-9]+)|(x)", false, &re, err, sizeof(err)), 0, "%s",
+                 err);
+    size_t span[2] = {99, 99};
+    const char s[] = "...id=42;";
+    cr_expect_eq(extract_regex_match(re, s, sizeof(s) - 1, 0, span), 1);
+    cr_expect(span[0] == 3 && span[1] == 8, "group 0 at %zu..%zu", span[0], span[1]);
+    cr_expect_eq(extract_regex_match(re, s, sizeof(s) - 1, 1, span), 1);
+    cr_expect(span[0] == 6 && span[1] == 8, "group 1 at %zu..%zu", span[0], span[1]);
+    cr_expect_eq(extract_regex_match(re, s, sizeof(s) - 1, 2, span), 0, "group 2 did not take part");
+    cr_expect_eq(extract_regex_match(re, s, sizeof(s) - 1, 40, span), 0, "no such group");
+    cr_expect_eq(extract_regex_match(re, s, 5, 0, span), 0, "stops at len");
+    cr_expect_eq(extract_regex_match(re, NULL, 0, 0, span), 0, "empty subject");
+    extract_regex_free(re);
+    extract_regex_free(NULL);
+    size_t off = 0;
+    cr_expect_eq(extract_regex_compile_at("ab[c", true, &re, &off, err, sizeof(err)), -1);
+    cr_expect_null(re);
+    cr_expect_eq(off, 4, "offset %zu", off);
+    cr_expect(strstr(err, "invalid regular expression: missing terminating ]") != NULL, "%s", err);
+}
+
+/* One compiled regex shared by threads, each with its own match state (freed at exit). */
+static void *match_in_thread(void *arg)
+{
+    const void *re = arg;
+    char body[64];
+    size_t span[2];
+    for (int i = 0; i < 500; i++) {
+        int len = snprintf(body, sizeof(body), "x id=%d;", i);
+        if (extract_regex_match(re, body, (size_t)len, 1, span) != 1 || span[0] != 5 ||
+            strtol(body + span[0], NULL, 10) != i) {
+            return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+Test(extract, regex_shared_between_threads)
+{
+    void *re;
+    char err[256] = "";
+    cr_assert_eq(extract_regex_compile("id=([0-9]+);", false, &re, err, sizeof(err)), 0, "%s", err);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(pthread_create(&t[i], NULL, match_in_thread, re), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        void *res = (void *)2;
+        cr_assert_eq(pthread_join(t[i], &res), 0);
+        cr_expect_null(res, "thread %d saw a wrong match", i);
+    }
+    extract_regex_free(re);
 }
