@@ -21,6 +21,10 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wpointer-arith -Wformat=
             -Wno-missing-field-initializers
 OPT      ?= -O2
 DEBUG    ?= -g
+# Warnings are errors in CI (CI=true) and with WERROR=1.
+ifeq ($(CI),true)
+WERROR   ?= 1
+endif
 ifeq ($(WERROR),1)
 WARN     += -Werror
 endif
@@ -77,8 +81,11 @@ $(UNIT): $(TEST_OBJ) $(LIB)
 # brunt demo assembles the example it runs into the binary (.incbin).
 $(BUILD)/src/cli/demo.o: examples/auction-bidding.yaml
 
-# The whole suite: unit tests, then the binary end to end, then each fuzz target briefly.
-check: unit e2e fuzz
+# The whole suite: what is missing installed first (scripts/setup.sh is quiet when all
+# is there), then unit tests, the binary end to end, and each fuzz target briefly.
+check:
+	$(Q)scripts/setup.sh
+	$(Q)$(MAKE) --no-print-directory unit e2e fuzz
 
 unit: $(UNIT)
 	$(Q)$(UNIT) --jobs 2

@@ -147,7 +147,9 @@ for target_src in "${TARGETS[@]}"; do
         nseeds=$(find "$corpus" -type f | wc -l)
     fi
 
-    # The outer timeout only guards against a target libFuzzer cannot stop.
+    # The outer timeout only guards against a target libFuzzer cannot stop.  Leaks made
+    # inside third-party libraries are suppressed by tests/fuzz/lsan.supp (see there).
+    LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
     timeout --kill-after=10 $((FUZZ_SECONDS + 60)) "$bin" -max_total_time="$FUZZ_SECONDS" \
         -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts" "$corpus" >"$log" 2>&1

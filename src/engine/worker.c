@@ -533,7 +533,7 @@ static bool keep_span(struct vu *vu, const char *p, size_t n)
         vu->kept_trunc = true;
     }
     if (vu->kept_len + n > vu->kept_cap) {
-        size_t cap = vu->kept_cap ? vu->kept_cap : 1024;
+        size_t cap = vu->kept_cap ? vu->kept_cap : 256;
         while (cap < vu->kept_len + n) {
             cap *= 2;
         }

@@ -134,8 +134,8 @@ int extract_regex_compile_at(const char *pattern, bool nosub, void **out, size_t
     }
     size_t n = strlen(pattern);
     if (n > EXTRACT_REGEX_MAX_PATTERN_BYTES) {
-        rc = efail(err, err_len, -1, "invalid regular expression: %zu bytes long (at most %d)",
-                   n, EXTRACT_REGEX_MAX_PATTERN_BYTES);
+        rc = efail(err, err_len, -1, "invalid regular expression: %zu bytes long (at most %d)", n,
+                   EXTRACT_REGEX_MAX_PATTERN_BYTES);
         goto fail;
     }
     cc = pcre2_compile_context_create(NULL);

@@ -114,10 +114,10 @@ int extract_var_set(struct flow_var *dst, const char *p, size_t len);
 
 /* Limits on regexes (see the top of this file). */
 #define EXTRACT_REGEX_MAX_PATTERN_BYTES 4096
-#define EXTRACT_REGEX_MAX_NEST 64           /* nested parentheses */
-#define EXTRACT_REGEX_MATCH_LIMIT 1000000   /* backtracking steps per match */
-#define EXTRACT_REGEX_DEPTH_LIMIT 10000     /* nested backtracking points per match */
-#define EXTRACT_REGEX_HEAP_LIMIT_KIB 16384  /* backtracking memory per match (16 MiB) */
+#define EXTRACT_REGEX_MAX_NEST 64          /* nested parentheses */
+#define EXTRACT_REGEX_MATCH_LIMIT 1000000  /* backtracking steps per match */
+#define EXTRACT_REGEX_DEPTH_LIMIT 10000    /* nested backtracking points per match */
+#define EXTRACT_REGEX_HEAP_LIMIT_KIB 16384 /* backtracking memory per match (16 MiB) */
 #define EXTRACT_REGEX_JIT_STACK_BYTES (512 * 1024)
 
 /*
@@ -128,7 +128,7 @@ int extract_var_set(struct flow_var *dst, const char *p, size_t len);
  * one-line message in err ("invalid regular expression: missing closing parenthesis")
  * and, when err_off is not NULL, the 0-based byte offset in pattern where the problem
  * was found in *err_off (it may equal strlen(pattern): "at the end"); or -ENOMEM.
- * Takes time linear in the pattern's length.  Any thread.
+ * Takes time about linear in the pattern's length.  Any thread.
  */
 int extract_regex_compile_at(const char *pattern, bool nosub, void **out, size_t *err_off,
                              char *err, size_t err_len);
@@ -143,7 +143,8 @@ void extract_regex_free(void *re);
  * Runs re over s[0..len) (s may be NULL when len is 0; no NUL terminator is needed).
  * Returns 1 when it matches and group `group` (0 = the whole match) took part, with
  * the group's byte offsets in span[0] (start) and span[1] (end) when span is not NULL;
- * 0 when it does not match or the group did not take part; or a negative value when
+ * 0 when it does not match or the group did not take part (groups past 15 count as not
+ * taking part: only 16 offset pairs are kept per thread); or a negative value when
  * the match was cut off by one of the limits above or memory ran out (callers treat
  * that as neither a match nor a non-match: a failed check or extraction).  Does not
  * allocate after the first call on a thread (see the top of this file).  Any thread.

@@ -277,7 +277,8 @@ Test(check, too_many_status_codes)
 /* The fuzzer's input that hung glibc's regcomp, as a check: refused, and quickly. */
 Test(check, stacked_quantifiers_are_refused)
 {
-    const char *src = "body matches :!=\xdf\xdf\xdf\xdf\xdfHHH**********+++++++++++a$$$$$$$$$$$$$d .";
+    const char *src =
+        "body matches :!=\xdf\xdf\xdf\xdf\xdfHHH**********+++++++++++a$$$$$$$$$$$$$d .";
     struct check c;
     char err[256] = "";
     int rc = check_compile(src, &c, err, sizeof(err));

@@ -207,7 +207,6 @@ Test(extract, source_is_trimmed_spec)
     extract_destroy(&e); /* zero-filled: harmless */
 }
 
-
 Test(extract, regex_is_perl_compatible)
 {
     struct flow_var v = {0};
@@ -253,9 +252,9 @@ Test(extract, stacked_quantifiers_are_refused_quickly)
     /* Stacked possessive/lazy quantifiers that are legal compile, and match. */
     struct flow_var v = {0};
     cr_expect_str_eq(body_get("regex (a++)+?b", "aaab", 4, &v), "aaa");
-    cr_expect_str_eq(body_get("regex ((((((((((((((((x+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+y",
-                              "xxy", 3, &v),
-                     "xx", "nested repetitions compile without expanding");
+    cr_expect_str_eq(
+        body_get("regex ((((((((((((((((x+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+y", "xxy", 3, &v), "xx",
+        "nested repetitions compile without expanding");
     free(v.val);
 }
 
@@ -308,7 +307,8 @@ Test(extract, regex_match_reports_spans)
     cr_expect(span[0] == 3 && span[1] == 8, "group 0 at %zu..%zu", span[0], span[1]);
     cr_expect_eq(extract_regex_match(re, s, sizeof(s) - 1, 1, span), 1);
     cr_expect(span[0] == 6 && span[1] == 8, "group 1 at %zu..%zu", span[0], span[1]);
-    cr_expect_eq(extract_regex_match(re, s, sizeof(s) - 1, 2, span), 0, "group 2 did not take part");
+    cr_expect_eq(extract_regex_match(re, s, sizeof(s) - 1, 2, span), 0,
+                 "group 2 did not take part");
     cr_expect_eq(extract_regex_match(re, s, sizeof(s) - 1, 40, span), 0, "no such group");
     cr_expect_eq(extract_regex_match(re, s, 5, 0, span), 0, "stops at len");
     cr_expect_eq(extract_regex_match(re, NULL, 0, 0, span), 0, "empty subject");
