@@ -5,7 +5,8 @@
 # quiet unless V=1.  Everything is built under build/ (or $(BUILD) when set).
 #
 #   make                 build build/brunt
-#   make check           unit tests (Criterion) + end-to-end tests + brief fuzzing
+#   make check           unit tests (Criterion) + end-to-end tests + brief fuzzing, then
+#                        unit and end-to-end again under ASan/UBSan
 #   make demo            install what is missing, build, run the built-in demo
 #   make bench           benchmarks against peers (wrk), not part of check
 #   make SANITIZE=address,undefined check
@@ -83,9 +84,11 @@ $(BUILD)/src/cli/demo.o: examples/auction-bidding.yaml
 
 # The whole suite: what is missing installed first (scripts/setup.sh is quiet when all
 # is there), then unit tests, the binary end to end, and each fuzz target briefly.
+# Then the unit and end-to-end tests again under AddressSanitizer and UBSan.
 check:
 	$(Q)scripts/setup.sh
 	$(Q)$(MAKE) --no-print-directory unit e2e fuzz
+	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined unit e2e
 
 unit: $(UNIT)
 	$(Q)$(UNIT) --jobs 2

@@ -664,8 +664,12 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
         code = EXIT_INTERNAL;
         goto out;
     }
-    memcpy(all, th, n_th * sizeof *all);
-    memcpy(all + n_th, q->thresholds, q->n_thresholds * sizeof *all);
+    if (n_th > 0) {
+        memcpy(all, th, n_th * sizeof *all);
+    }
+    if (q->n_thresholds > 0) {
+        memcpy(all + n_th, q->thresholds, q->n_thresholds * sizeof *all);
+    }
     free(th);
     th = all;
     n_th += q->n_thresholds;
