@@ -758,10 +758,9 @@ static void conn_readable(struct vu *vu)
             return;
         }
         /*
-         * No silent retry here, unlike a browser: the server may well have received the
-         * request and then closed or reset (a fault worth seeing), so it is an error.  An
-         * idle keep-alive connection that the server closes is noticed while idle and
-         * dropped quietly; only a send that fails before any byte left is re-sent.
+         * Anything else is an error, never retried: a reset, a close after part of the
+         * answer, or a close on a fresh connection — the server may well have received
+         * the request, and such faults are what a load test is for.
          */
         if (err != 0) {
             fail_requests(vu, errno_kind(err));
