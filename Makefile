@@ -87,7 +87,7 @@ $(BUILD)/src/cli/demo.o: examples/auction-bidding.yaml
 # Then the unit and end-to-end tests again under AddressSanitizer and UBSan.
 check:
 	$(Q)scripts/setup.sh
-	$(Q)$(MAKE) --no-print-directory unit e2e fuzz
+	$(Q)$(MAKE) --no-print-directory format-check unit e2e fuzz
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined unit e2e
 
 unit: $(UNIT)
@@ -121,7 +121,8 @@ format:
 	clang-format -i $(shell find src tests -name '*.[ch]')
 
 format-check:
-	clang-format --dry-run --Werror $(shell find src tests -name '*.[ch]')
+	$(Q)clang-format --dry-run --Werror $(shell find src tests -name '*.[ch]')
+	@echo "format: the tree matches .clang-format"
 
 clean:
 	rm -rf build build-san build-fuzz

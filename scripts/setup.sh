@@ -16,6 +16,7 @@ PACKAGES=(
     libfyaml-dev libssl-dev libpcre2-dev  # libraries brunt links
     libcriterion-dev                      # unit tests
     clang                                 # fuzz targets (libFuzzer)
+    clang-format                          # make format-check (part of make check)
     curl jq python3 procps iproute2       # end-to-end tests and benchmarks
     wrk nginx-light                       # benchmarks (make bench)
 )

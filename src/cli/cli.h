@@ -34,8 +34,8 @@ int cli_demo(int argc, char **argv);
 /* A request to add to a plan as one step. */
 struct request_def {
     const char *method;
-    const char *url;        /* absolute URL */
-    const char *name;       /* the name tag; NULL = the URL */
+    const char *url;            /* absolute URL */
+    const char *name;           /* the name tag; NULL = the URL */
     const char *const *headers; /* "Name: value" strings */
     size_t n_headers;
     const char *body;
@@ -45,8 +45,7 @@ struct request_def {
 
 /* Adds (or finds) the origin of url in plan, resolving it.  Returns its index, or -1
  * with a one-line message in err (bad URL: exit 2; DNS: *unreachable set). */
-int plan_origin(struct plan *plan, const char *url, bool *unreachable, char *err,
-                size_t err_len);
+int plan_origin(struct plan *plan, const char *url, bool *unreachable, char *err, size_t err_len);
 
 /* Fills *st as a request step: renders the request bytes once.  0, or -1 with err. */
 int plan_request_step(struct plan *plan, struct step *st, const struct request_def *def,

@@ -23,8 +23,7 @@
 #define MAX_ORIGINS 64
 #define MAX_REQUEST_BYTES (64u * 1024 * 1024)
 
-int plan_origin(struct plan *plan, const char *url, bool *unreachable, char *err,
-                size_t err_len)
+int plan_origin(struct plan *plan, const char *url, bool *unreachable, char *err, size_t err_len)
 {
     struct url u;
     int rc = url_parse(url, &u);
@@ -33,8 +32,7 @@ int plan_origin(struct plan *plan, const char *url, bool *unreachable, char *err
         return -1;
     }
     if (u.tls) {
-        snprintf(err, err_len, "bad URL '%s': https is not supported yet (expected http://)",
-                 url);
+        snprintf(err, err_len, "bad URL '%s': https is not supported yet (expected http://)", url);
         return -1;
     }
     for (size_t i = 0; i < plan->n_origins; i++) {
@@ -223,8 +221,8 @@ int plan_probe(const struct plan *plan, uint64_t timeout_ns, char *err, size_t e
             char host[300];
             (void)url_host_header(&o->url, host, sizeof host);
             snprintf(err, err_len, "cannot connect to %s%s%s:%u (%s): is the target running?",
-                     o->url.ipv6_literal ? "[" : "", o->url.host,
-                     o->url.ipv6_literal ? "]" : "", o->url.port, strerror(e));
+                     o->url.ipv6_literal ? "[" : "", o->url.host, o->url.ipv6_literal ? "]" : "",
+                     o->url.port, strerror(e));
             return -1;
         }
     }

@@ -30,44 +30,43 @@
 
 static void run_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: brunt run [flags] URL\n"
-            "       brunt run [flags] SCENARIO.yaml   (docs/scenarios.md)\n"
-            "\n"
-            "load model:\n"
-            "  -c, --connections N    closed model: N virtual users, one keep-alive\n"
-            "                         connection each (default 10); open model: VUs made\n"
-            "                         before the start\n"
-            "  -R, --rate R           open model: R requests/s in total, latency measured\n"
-            "                         from each request's intended start\n"
-            "  -s, --stage D:T        ramp (repeatable): to T VUs (closed) or T req/s\n"
-            "                         (open) over D\n"
-            "  -d, --duration D       length of the test (default 10s): 30s, 1m30s, 500ms\n"
-            "  -n, --requests N       closed model: exactly N requests, then stop\n"
-            "  -t, --threads N        worker threads (default: cores)\n"
-            "      --max-vus N        open model: most VUs (default: max(-c, 1000))\n"
-            "      --max-queue D      open model: drop an iteration that waited D for a\n"
-            "                         VU (default 10s)\n"
-            "      --pipeline N       requests in flight per connection (default 1)\n"
-            "request:\n"
-            "  -m, --method M         (default GET)\n"
-            "  -H, --header 'K: V'    repeatable\n"
-            "  -b, --body S           request body\n"
-            "      --body-file F      request body from a file\n"
-            "      --timeout D        request timeout (default 30s)\n"
-            "      --connect-timeout D  (default 10s)\n"
-            "verdict and output:\n"
-            "      --threshold 'METRIC[{tag:value}]:EXPR[,abortOnFail][,delayAbortEval=D]'\n"
-            "                         k6 syntax, repeatable: 'http_req_duration:p(95)<300'\n"
-            "      --grace D          on stop, wait D for requests in flight (default 5s)\n"
-            "      --export FILE      write the result JSON (docs/result-format.md)\n"
-            "  -q, --quiet            no live progress\n"
-            "      --no-summary       no end-of-test summary\n"
-            "      --check            scenario files: validate only, run nothing\n"
-            "\n"
-            "exit codes: 0 ok, 2 bad input, 3 target unreachable, 99 thresholds failed,\n"
-            "104 invalid scenario file, 105 interrupted, 108 aborted by the scenario,\n"
-            "1 internal error\n");
+    fprintf(f, "usage: brunt run [flags] URL\n"
+               "       brunt run [flags] SCENARIO.yaml   (docs/scenarios.md)\n"
+               "\n"
+               "load model:\n"
+               "  -c, --connections N    closed model: N virtual users, one keep-alive\n"
+               "                         connection each (default 10); open model: VUs made\n"
+               "                         before the start\n"
+               "  -R, --rate R           open model: R requests/s in total, latency measured\n"
+               "                         from each request's intended start\n"
+               "  -s, --stage D:T        ramp (repeatable): to T VUs (closed) or T req/s\n"
+               "                         (open) over D\n"
+               "  -d, --duration D       length of the test (default 10s): 30s, 1m30s, 500ms\n"
+               "  -n, --requests N       closed model: exactly N requests, then stop\n"
+               "  -t, --threads N        worker threads (default: cores)\n"
+               "      --max-vus N        open model: most VUs (default: max(-c, 1000))\n"
+               "      --max-queue D      open model: drop an iteration that waited D for a\n"
+               "                         VU (default 10s)\n"
+               "      --pipeline N       requests in flight per connection (default 1)\n"
+               "request:\n"
+               "  -m, --method M         (default GET)\n"
+               "  -H, --header 'K: V'    repeatable\n"
+               "  -b, --body S           request body\n"
+               "      --body-file F      request body from a file\n"
+               "      --timeout D        request timeout (default 30s)\n"
+               "      --connect-timeout D  (default 10s)\n"
+               "verdict and output:\n"
+               "      --threshold 'METRIC[{tag:value}]:EXPR[,abortOnFail][,delayAbortEval=D]'\n"
+               "                         k6 syntax, repeatable: 'http_req_duration:p(95)<300'\n"
+               "      --grace D          on stop, wait D for requests in flight (default 5s)\n"
+               "      --export FILE      write the result JSON (docs/result-format.md)\n"
+               "  -q, --quiet            no live progress\n"
+               "      --no-summary       no end-of-test summary\n"
+               "      --check            scenario files: validate only, run nothing\n"
+               "\n"
+               "exit codes: 0 ok, 2 bad input, 3 target unreachable, 99 thresholds failed,\n"
+               "104 invalid scenario file, 105 interrupted, 108 aborted by the scenario,\n"
+               "1 internal error\n");
 }
 
 enum {
@@ -222,8 +221,7 @@ static int parse_stage(struct quick *q, const char *arg)
     return 0;
 }
 
-static int parse_count(const char *flag, const char *arg, uint64_t lo, uint64_t hi,
-                       uint64_t *out)
+static int parse_count(const char *flag, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out)
 {
     if (parse_u64(arg, out) < 0 || *out < lo || *out > hi) {
         char expected[96];
@@ -237,8 +235,9 @@ static int parse_count(const char *flag, const char *arg, uint64_t lo, uint64_t 
 static int parse_dur(const char *flag, const char *arg, bool allow_zero, uint64_t *out)
 {
     if (parse_duration_ns(arg, out) < 0 || (!allow_zero && *out == 0)) {
-        return bad(flag, arg, allow_zero ? "a duration such as 10s, 1m30s or 500ms"
-                                         : "a positive duration such as 10s, 1m30s or 500ms");
+        return bad(flag, arg,
+                   allow_zero ? "a duration such as 10s, 1m30s or 500ms"
+                              : "a positive duration such as 10s, 1m30s or 500ms");
     }
     return 0;
 }
@@ -443,8 +442,7 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         return 0;
     }
     if (q->check_only) {
-        fprintf(stderr, "brunt run: --check validates scenario files, and '%s' is a URL\n",
-                q->url);
+        fprintf(stderr, "brunt run: --check validates scenario files, and '%s' is a URL\n", q->url);
         return EXIT_USAGE;
     }
     if (q->open && q->rate <= 0 && q->n_stages == 0) {
@@ -531,8 +529,8 @@ static int quick_plan(struct quick *q, struct plan **out, bool *unreachable)
         sc->rate = q->rate;
         sc->start_rate = q->rate;
         sc->pre_allocated_vus = (uint32_t)q->connections;
-        sc->max_vus = (uint32_t)(q->max_vus ? q->max_vus
-                                            : (q->connections > 1000 ? q->connections : 1000));
+        sc->max_vus =
+            (uint32_t)(q->max_vus ? q->max_vus : (q->connections > 1000 ? q->connections : 1000));
         if (sc->max_vus < sc->pre_allocated_vus) {
             sc->pre_allocated_vus = sc->max_vus;
         }
@@ -574,9 +572,9 @@ int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresh
                 const char *export_path, bool quiet, bool no_summary, int argc, char **argv)
 {
     char err[1024];
-    if (plan_probe(plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns
-                                                                 : 5 * NS_PER_S,
-                   err, sizeof err) < 0) {
+    if (plan_probe(
+            plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns : 5 * NS_PER_S,
+            err, sizeof err) < 0) {
         fprintf(stderr, "brunt: %s\n", err);
         return EXIT_UNREACHABLE;
     }
@@ -639,10 +637,9 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
         for (size_t i = 0; i < plan->n_scenarios; i++) {
             steps += plan->scenarios[i].n_steps;
         }
-        printf("%s: ok: %zu scenario%s, %zu step%s, %zu threshold%s\n", q->url,
-               plan->n_scenarios, plan->n_scenarios == 1 ? "" : "s", steps,
-               steps == 1 ? "" : "s", n_th + q->n_thresholds,
-               n_th + q->n_thresholds == 1 ? "" : "s");
+        printf("%s: ok: %zu scenario%s, %zu step%s, %zu threshold%s\n", q->url, plan->n_scenarios,
+               plan->n_scenarios == 1 ? "" : "s", steps, steps == 1 ? "" : "s",
+               n_th + q->n_thresholds, n_th + q->n_thresholds == 1 ? "" : "s");
         code = EXIT_OK;
         goto out;
     }
@@ -713,8 +710,8 @@ int cli_run(int argc, char **argv)
         goto out;
     }
     cli_raise_nofile();
-    code = cli_execute(plan, q.thresholds, q.n_thresholds, q.export_path, q.quiet,
-                       q.no_summary, argc, argv);
+    code = cli_execute(plan, q.thresholds, q.n_thresholds, q.export_path, q.quiet, q.no_summary,
+                       argc, argv);
 out:
     plan_free(plan);
     for (size_t i = 0; i < q.n_thresholds; i++) {

@@ -79,8 +79,7 @@ __attribute__((format(printf, 1, 2))) static int serve_fail(const char *fmt, ...
 static int flag_duration(const char *flag, const char *arg, uint64_t *out)
 {
     if (parse_duration_ns(arg, out) < 0) {
-        return serve_fail("%s '%s': expected a duration such as 250ms, 1.5s or 2m", flag,
-                          arg);
+        return serve_fail("%s '%s': expected a duration such as 250ms, 1.5s or 2m", flag, arg);
     }
     return 0;
 }
@@ -95,8 +94,7 @@ static int flag_rate(const char *flag, const char *arg, double *out)
     return 0;
 }
 
-static int flag_count(const char *flag, const char *arg, uint64_t min, uint64_t max,
-                      uint64_t *out)
+static int flag_count(const char *flag, const char *arg, uint64_t min, uint64_t max, uint64_t *out)
 {
     uint64_t v;
     if (parse_u64(arg, &v) < 0 || v < min || v > max) {
@@ -110,8 +108,7 @@ static int flag_count(const char *flag, const char *arg, uint64_t min, uint64_t 
 static int flag_size(const char *flag, const char *arg, uint64_t *out)
 {
     if (parse_size_bytes(arg, out) < 0) {
-        return serve_fail("%s '%s': expected a size in bytes such as 512, 64k or 1MiB", flag,
-                          arg);
+        return serve_fail("%s '%s': expected a size in bytes such as 512, 64k or 1MiB", flag, arg);
     }
     return 0;
 }
@@ -258,29 +255,31 @@ int cli_serve(int argc, char **argv)
 
     int err = target_start(&o, &t);
     if (err == -EADDRINUSE) {
-        fprintf(stderr, "brunt serve: port %u on %s is in use: expected a free port "
-                        "(--port 0 picks one)\n",
+        fprintf(stderr,
+                "brunt serve: port %u on %s is in use: expected a free port "
+                "(--port 0 picks one)\n",
                 (unsigned)o.port, o.host);
         rc = EXIT_INTERNAL;
         goto out;
     }
     if (err == -EINVAL) {
-        fprintf(stderr, "brunt serve: --host '%s': expected a numeric IPv4 or IPv6 address "
-                        "(or localhost)\n",
+        fprintf(stderr,
+                "brunt serve: --host '%s': expected a numeric IPv4 or IPv6 address "
+                "(or localhost)\n",
                 o.host);
         rc = EXIT_USAGE;
         goto out;
     }
     if (err < 0) {
-        fprintf(stderr, "brunt serve: cannot listen on %s port %u: %s\n", o.host,
-                (unsigned)o.port, strerror(-err));
+        fprintf(stderr, "brunt serve: cannot listen on %s port %u: %s\n", o.host, (unsigned)o.port,
+                strerror(-err));
         rc = EXIT_INTERNAL;
         goto out;
     }
     uint64_t started = clock_now_ns();
     bool v6 = strchr(o.host, ':') != NULL;
-    printf("brunt serve: listening on http://%s%s%s:%u\n", v6 ? "[" : "", o.host,
-           v6 ? "]" : "", (unsigned)target_port(t));
+    printf("brunt serve: listening on http://%s%s%s:%u\n", v6 ? "[" : "", o.host, v6 ? "]" : "",
+           (unsigned)target_port(t));
     fflush(stdout);
 
     int sig;
@@ -291,8 +290,9 @@ int cli_serve(int argc, char **argv)
     target_stop(t);
     if (!quiet) {
         double secs = (double)(clock_now_ns() - started) / 1e9;
-        fprintf(stderr, "brunt serve: stopped by %s after %.1fs: %llu requests on %llu "
-                        "connections\n",
+        fprintf(stderr,
+                "brunt serve: stopped by %s after %.1fs: %llu requests on %llu "
+                "connections\n",
                 sig == SIGINT ? "SIGINT" : "SIGTERM", secs,
                 (unsigned long long)target_total_requests(t),
                 (unsigned long long)target_total_connections(t));

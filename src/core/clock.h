@@ -13,7 +13,7 @@
 
 #define NS_PER_US 1000ULL
 #define NS_PER_MS 1000000ULL
-#define NS_PER_S  1000000000ULL
+#define NS_PER_S 1000000000ULL
 
 /* Monotonic time in nanoseconds since an arbitrary origin.  Any thread. */
 static inline uint64_t clock_now_ns(void)

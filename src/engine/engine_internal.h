@@ -21,11 +21,11 @@ struct worker;
 /* One second of one worker's samples, handed to the coordinator. */
 struct shard {
     struct registry *reg;
-    uint32_t interval;       /* second index since the start of the load */
-    uint64_t cpu_ns;         /* worker thread CPU during the interval */
-    uint32_t vus, vus_max;   /* at the end of the interval */
-    uint64_t started;        /* open model: iterations started in the interval */
-    bool final;              /* the worker's last shard */
+    uint32_t interval;     /* second index since the start of the load */
+    uint64_t cpu_ns;       /* worker thread CPU during the interval */
+    uint32_t vus, vus_max; /* at the end of the interval */
+    uint64_t started;      /* open model: iterations started in the interval */
+    bool final;            /* the worker's last shard */
     struct shard *next;
 };
 
@@ -34,10 +34,10 @@ enum stop_level { STOP_NONE = 0, STOP_GRACEFUL = 1, STOP_NOW = 2 };
 struct engine_shared {
     const struct plan *plan;
     int n_workers;
-    uint64_t start_ns;          /* monotonic start of the load, same for all workers */
-    _Atomic int stop_level;     /* enum stop_level */
-    int notify_fd;              /* eventfd: workers and signals wake the coordinator */
-    _Atomic int flow_abort;     /* a data feeder ran out with on_exhausted: abort */
+    uint64_t start_ns;      /* monotonic start of the load, same for all workers */
+    _Atomic int stop_level; /* enum stop_level */
+    int notify_fd;          /* eventfd: workers and signals wake the coordinator */
+    _Atomic int flow_abort; /* a data feeder ran out with on_exhausted: abort */
 };
 
 /* Creates worker `index`; returns NULL when out of memory. */

@@ -52,12 +52,12 @@ struct step {
     /* STEP_REQUEST */
     const struct origin *origin;
     char *method;
-    char *name;       /* the "name" tag (default: the URL) */
-    char *raw;        /* the whole request, pre-rendered: head and body */
+    char *name; /* the "name" tag (default: the URL) */
+    char *raw;  /* the whole request, pre-rendered: head and body */
     size_t raw_len;
     size_t body_len;
-    bool head_request; /* HEAD: the response has no body */
-    char *group;       /* the "group" tag (k6 style "::outer::inner"), or NULL */
+    bool head_request;   /* HEAD: the response has no body */
+    char *group;         /* the "group" tag (k6 style "::outer::inner"), or NULL */
     uint64_t timeout_ns; /* this step's request timeout; 0 = the plan's */
     /* Scenario files: when set, the request is rendered per VU by the flow (scenario/
      * flow.h) instead of sending `raw`, and the flow sees the response. */
@@ -69,19 +69,19 @@ struct step {
 struct scenario_plan {
     char *name;
     enum executor_kind executor;
-    uint64_t start_time_ns;      /* offset from the start of the run */
-    uint64_t duration_ns;        /* constant-*: the length; *-iterations: maxDuration */
-    uint64_t graceful_stop_ns;   /* in-flight iterations may finish for this long */
+    uint64_t start_time_ns;    /* offset from the start of the run */
+    uint64_t duration_ns;      /* constant-*: the length; *-iterations: maxDuration */
+    uint64_t graceful_stop_ns; /* in-flight iterations may finish for this long */
     uint64_t graceful_ramp_down_ns;
-    uint32_t vus;                /* constant-vus, *-iterations; start VUs for ramping-vus */
-    uint64_t iterations;         /* per-vu-iterations: per VU; shared-iterations: total */
-    double rate;                 /* constant-arrival-rate: iterations per time unit */
-    double start_rate;           /* ramping-arrival-rate */
-    uint64_t time_unit_ns;       /* default 1 s */
-    uint32_t pre_allocated_vus;  /* open model: VUs (connections) made before the start */
-    uint32_t max_vus;            /* open model: cap; beyond it iterations queue */
-    uint64_t max_queue_ns;       /* open model: a queued iteration is dropped after this */
-    uint32_t pipeline;           /* requests in flight per connection (quick mode) */
+    uint32_t vus;               /* constant-vus, *-iterations; start VUs for ramping-vus */
+    uint64_t iterations;        /* per-vu-iterations: per VU; shared-iterations: total */
+    double rate;                /* constant-arrival-rate: iterations per time unit */
+    double start_rate;          /* ramping-arrival-rate */
+    uint64_t time_unit_ns;      /* default 1 s */
+    uint32_t pre_allocated_vus; /* open model: VUs (connections) made before the start */
+    uint32_t max_vus;           /* open model: cap; beyond it iterations queue */
+    uint64_t max_queue_ns;      /* open model: a queued iteration is dropped after this */
+    uint32_t pipeline;          /* requests in flight per connection (quick mode) */
     struct stage *stages;
     size_t n_stages;
     struct step *steps;
@@ -95,9 +95,9 @@ struct plan {
     struct origin *origins;
     size_t n_origins;
     int threads;
-    uint64_t timeout_ns;         /* per request */
+    uint64_t timeout_ns; /* per request */
     uint64_t connect_timeout_ns;
-    uint64_t grace_ns;           /* on SIGINT: wait this long for in-flight work */
+    uint64_t grace_ns; /* on SIGINT: wait this long for in-flight work */
     /* Whatever built the plan may hang its own data here (compiled flows); plan_free()
      * calls owner_free(owner). */
     void *owner;

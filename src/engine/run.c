@@ -56,14 +56,14 @@ struct coord {
     int64_t *last_interval; /* per worker: last interval handed over, -1 = none */
     bool *finished;
     struct pending pending[MAX_PENDING];
-    uint32_t next_row;      /* the next interval to finalise */
+    uint32_t next_row; /* the next interval to finalise */
     struct run_report *report;
     size_t rows_cap;
     struct hist *scratch;
     uint64_t *worker_cpu_ns;
     uint64_t started_total;
-    uint64_t stop_ns;         /* when a stop was first asked for (0: never) */
-    long abort_threshold;     /* index of the threshold that aborted the run, or -1 */
+    uint64_t stop_ns;     /* when a stop was first asked for (0: never) */
+    long abort_threshold; /* index of the threshold that aborted the run, or -1 */
 };
 
 void run_report_add_warning(struct run_report *r, const char *fmt, ...)
@@ -115,8 +115,7 @@ static uint64_t counter_of(const struct registry *reg, int metric)
     return (uint64_t)llround(s.sum);
 }
 
-static void trend_of(struct coord *c, const struct registry *reg, int metric,
-                     struct ts_trend *t)
+static void trend_of(struct coord *c, const struct registry *reg, int metric, struct ts_trend *t)
 {
     struct series s = {.hist = c->scratch};
     registry_aggregate(reg, metric, NULL, &s);
@@ -257,8 +256,8 @@ static void evaluate(struct coord *c, uint64_t now, bool final)
             now - c->eng.start_ns >= t->delay_abort_eval_ns) {
             r->aborted = true;
             c->abort_threshold = (long)i;
-            snprintf(r->abort_reason, sizeof r->abort_reason, "%s: '%s' failed",
-                     t->metric_expr, t->source);
+            snprintf(r->abort_reason, sizeof r->abort_reason, "%s: '%s' failed", t->metric_expr,
+                     t->source);
             stop_workers(c, STOP_GRACEFUL);
         }
     }
@@ -383,8 +382,7 @@ static void finish_report(struct coord *c, uint64_t end_ns, const struct rusage 
                 "%llu of %llu planned iterations started (see dropped_iterations, "
                 "http_req_queued; raise --max-vus or check the target)",
                 r->achieved_rate, 100.0 * (double)c->started_total / (double)planned,
-                r->target_rate, (unsigned long long)c->started_total,
-                (unsigned long long)planned);
+                r->target_rate, (unsigned long long)c->started_total, (unsigned long long)planned);
         }
     }
     if (r->max_worker_busy > 0.9) {
@@ -417,9 +415,8 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
     c.last_interval = calloc((size_t)c.n_workers, sizeof *c.last_interval);
     c.finished = calloc((size_t)c.n_workers, sizeof *c.finished);
     c.worker_cpu_ns = calloc((size_t)c.n_workers, sizeof *c.worker_cpu_ns);
-    if (report->total == NULL || c.eng.notify_fd < 0 || c.scratch == NULL ||
-        c.workers == NULL || c.last_interval == NULL || c.finished == NULL ||
-        c.worker_cpu_ns == NULL) {
+    if (report->total == NULL || c.eng.notify_fd < 0 || c.scratch == NULL || c.workers == NULL ||
+        c.last_interval == NULL || c.finished == NULL || c.worker_cpu_ns == NULL) {
         err = -ENOMEM;
         goto out;
     }

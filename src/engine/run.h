@@ -28,8 +28,8 @@ struct ts_trend {
 
 /* One second of the run: counters are that second's increments. */
 struct ts_row {
-    uint32_t t;           /* seconds since the start of the load */
-    uint64_t wall_ns;     /* wall-clock start of the second */
+    uint32_t t;       /* seconds since the start of the load */
+    uint64_t wall_ns; /* wall-clock start of the second */
     uint32_t vus, vus_max;
     uint64_t http_reqs, failed, iterations, dropped, errors;
     uint64_t data_sent, data_received;
@@ -40,8 +40,8 @@ struct ts_row {
 struct run_progress {
     uint64_t elapsed_ns, planned_ns;
     uint32_t vus;
-    double rps;            /* last second */
-    double p95_ms;         /* http_req_duration, last second */
+    double rps;    /* last second */
+    double p95_ms; /* http_req_duration, last second */
     uint64_t requests, errors;
 };
 
@@ -52,28 +52,28 @@ struct run_report {
     int argc;
     char **argv;
     /* measured */
-    struct registry *total;    /* every series over the whole run */
+    struct registry *total; /* every series over the whole run */
     struct ts_row *rows;
     size_t n_rows;
     struct threshold *thresholds; /* owned by the caller; verdicts filled in */
     size_t n_thresholds;
     uint64_t start_wall_ns, end_wall_ns, duration_ns;
-    bool interrupted;          /* SIGINT/SIGTERM */
-    bool aborted;              /* stopped early: an abortOnFail threshold, or the scenario */
-    bool scenario_abort;       /* ... by the scenario (a feeder ran out: on_exhausted abort) */
+    bool interrupted;    /* SIGINT/SIGTERM */
+    bool aborted;        /* stopped early: an abortOnFail threshold, or the scenario */
+    bool scenario_abort; /* ... by the scenario (a feeder ran out: on_exhausted abort) */
     char abort_reason[256];
     bool thresholds_failed;
-    double target_rate;        /* open model: iterations/s asked (all scenarios); else 0 */
-    double achieved_rate;      /* iterations started per second in the open model */
+    double target_rate;   /* open model: iterations/s asked (all scenarios); else 0 */
+    double achieved_rate; /* iterations started per second in the open model */
     double cpu_user_ms, cpu_sys_ms;
-    double max_worker_busy;    /* 0..1: the busiest worker's average share of a core */
+    double max_worker_busy; /* 0..1: the busiest worker's average share of a core */
     char warnings[8][256];
     size_t n_warnings;
     int exit_code;
 };
 
 struct run_options {
-    run_progress_cb progress;  /* may be NULL */
+    run_progress_cb progress; /* may be NULL */
     void *progress_data;
 };
 

@@ -20,11 +20,11 @@
 
 struct arrival_schedule {
     /* private */
-    size_t n;                                 /* segments */
-    double rate0[SCHEDULE_MAX_STAGES];        /* arrivals per ns at each segment start */
-    double rate1[SCHEDULE_MAX_STAGES];        /* ... and end */
+    size_t n;                          /* segments */
+    double rate0[SCHEDULE_MAX_STAGES]; /* arrivals per ns at each segment start */
+    double rate1[SCHEDULE_MAX_STAGES]; /* ... and end */
     double len_ns[SCHEDULE_MAX_STAGES];
-    double cum[SCHEDULE_MAX_STAGES + 1];      /* arrivals before each segment */
+    double cum[SCHEDULE_MAX_STAGES + 1]; /* arrivals before each segment */
     double start_ns[SCHEDULE_MAX_STAGES + 1];
 };
 

@@ -61,8 +61,8 @@ enum parse_phase { PH_HEAD, PH_BODY };
 /* Series indices for one (step, status) pair. */
 struct status_ix {
     int status;
-    int reqs, failed, duration, blocked, connecting, tls, sending, waiting, receiving,
-        queued, latency;
+    int reqs, failed, duration, blocked, connecting, tls, sending, waiting, receiving, queued,
+        latency;
 };
 
 struct step_rt {
@@ -77,10 +77,10 @@ struct scen_rt;
 struct vu {
     struct worker *w;
     struct scen_rt *sr;
-    uint32_t gid;            /* global VU number, 1-based */
+    uint32_t gid; /* global VU number, 1-based */
     enum vu_state state;
-    bool retire;             /* closed model: stop after the current iteration */
-    uint64_t iter;           /* iterations completed by this VU */
+    bool retire;   /* closed model: stop after the current iteration */
+    uint64_t iter; /* iterations completed by this VU */
     uint32_t step;
     uint64_t iter_start_ns, intended_ns, queued_ns;
     struct loop_timer timer;
@@ -90,32 +90,32 @@ struct vu {
     /* the connection */
     struct loop_io io;
     enum conn_state cstate;
-    bool reused;             /* completed at least one response on this fd */
-    bool retried;            /* the current request was re-sent after a stale close */
-    uint32_t batch;          /* requests of this step sent in one write (pipelining) */
-    uint32_t reserved;       /* requests per request step in this iteration */
-    uint32_t inflight;       /* responses still expected */
+    bool reused;       /* completed at least one response on this fd */
+    bool retried;      /* the current request was re-sent after a stale close */
+    uint32_t batch;    /* requests of this step sent in one write (pipelining) */
+    uint32_t reserved; /* requests per request step in this iteration */
+    uint32_t inflight; /* responses still expected */
     size_t woff, wlen;
     enum parse_phase phase;
-    bool head_seen_bytes;    /* bytes of the current response have arrived */
+    bool head_seen_bytes; /* bytes of the current response have arrived */
     int status;
     bool keep_alive;
     struct http1_body body;
-    char *hbuf;              /* partial response head, only when a head straddles reads */
+    char *hbuf; /* partial response head, only when a head straddles reads */
     uint32_t hlen;
     uint64_t t_req, t_conn_start, t_conn_done, t_send, t_sent, t_first;
     /* what is being sent: a step's pre-rendered bytes, or sendbuf for flow steps */
     const char *wbuf;
-    size_t wunit;            /* bytes of one request (a batch repeats it) */
+    size_t wunit; /* bytes of one request (a batch repeats it) */
     /* scenario files */
     struct flow_vu fv;
     bool fv_ready;
     struct dynbuf sendbuf;
-    char *kept;              /* kept response body, when the step's flow wants it */
+    char *kept; /* kept response body, when the step's flow wants it */
     size_t kept_len, kept_cap, kept_max;
     bool kept_trunc, keep_body;
-    bool abort_iter;         /* on_fail: abort — skip the rest of this iteration */
-    bool flow_stopped;       /* a feeder ran out for this VU (on_exhausted: stop_vu) */
+    bool abort_iter;   /* on_fail: abort — skip the rest of this iteration */
+    bool flow_stopped; /* a feeder ran out for this VU (on_exhausted: stop_vu) */
     struct flow_results res;
 };
 
@@ -129,7 +129,7 @@ struct scen_rt {
     uint32_t running;        /* VUs inside an iteration */
     uint64_t start_ns, end_ns;
     bool started, finished, done;
-    uint64_t budget;         /* shared-iterations / -n: requests this worker may still send */
+    uint64_t budget; /* shared-iterations / -n: requests this worker may still send */
     bool limited;
     /* open model */
     struct arrival_schedule sched;
@@ -205,8 +205,8 @@ static int series_for(struct worker *w, int metric, const char *tags)
     return i;
 }
 
-static const struct status_ix *status_series(struct worker *w, struct scen_rt *sr,
-                                             uint32_t step, int status)
+static const struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
+                                             int status)
 {
     struct step_rt *rt = &sr->steps[step];
     for (int i = 0; i < rt->n_cache; i++) {
@@ -220,10 +220,10 @@ static const struct status_ix *status_series(struct worker *w, struct scen_rt *s
         rt->n_cache < STATUS_CACHE ? &rt->cache[rt->n_cache++] : &rt->cache[STATUS_CACHE - 1];
     char tags[1200];
     const struct step *st = &sr->sc->steps[step];
-    bool expected = st->flow != NULL ? flow_status_expected(st->flow, status)
-                                     : status >= 200 && status < 400;
-    snprintf(tags, sizeof tags, "%s%cexpected_response=%s%cstatus=%d", rt->name_tags,
-             TAGS_SEP, expected ? "true" : "false", TAGS_SEP, status);
+    bool expected =
+        st->flow != NULL ? flow_status_expected(st->flow, status) : status >= 200 && status < 400;
+    snprintf(tags, sizeof tags, "%s%cexpected_response=%s%cstatus=%d", rt->name_tags, TAGS_SEP,
+             expected ? "true" : "false", TAGS_SEP, status);
     /* name_tags holds method, name and scenario: re-canonicalise the whole set. */
     const char *keys[8], *vals[8];
     char copy[1200];
@@ -424,8 +424,7 @@ static void conn_connect(struct vu *vu)
     vu->reused = false;
     vu->t_conn_start = loop_now_ns(w->loop);
     vu->t_conn_done = 0;
-    if (connect(fd, (const struct sockaddr *)&o->addr, o->addr_len) < 0 &&
-        errno != EINPROGRESS) {
+    if (connect(fd, (const struct sockaddr *)&o->addr, o->addr_len) < 0 && errno != EINPROGRESS) {
         int err = errno;
         close(fd);
         vu->io.fd = -1;
@@ -473,8 +472,7 @@ static void conn_send(struct vu *vu)
         const struct step *st = &vu->sr->sc->steps[vu->step];
         uint64_t timeout = st->flow != NULL ? flow_timeout_ns(st->flow) : st->timeout_ns;
         vu->t_send = loop_now_ns(w->loop);
-        vu_timer(vu, VT_REQUEST,
-                 vu->t_send + (timeout ? timeout : w->eng->plan->timeout_ns));
+        vu_timer(vu, VT_REQUEST, vu->t_send + (timeout ? timeout : w->eng->plan->timeout_ns));
     }
     while (vu->woff < vu->wlen) {
         size_t off = vu->woff % vu->wunit;
@@ -660,8 +658,8 @@ static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now
         while (!http1_body_done(&vu->body) && len > 0) {
             const char *span = NULL;
             size_t span_len = 0;
-            ssize_t k = http1_body_feed(&vu->body, data, len, vu->keep_body ? &span : NULL,
-                                        &span_len);
+            ssize_t k =
+                http1_body_feed(&vu->body, data, len, vu->keep_body ? &span : NULL, &span_len);
             if (k < 0) {
                 fail_requests(vu, ERR_PROTOCOL);
                 return false;
@@ -1271,10 +1269,10 @@ static void scen_maybe_done(struct scen_rt *sr)
     }
     if (!sr->finished) {
         /* -n / shared-iterations spent, or every VU done with its per-VU iterations. */
-        bool spent = (sr->limited && sr->budget == 0) ||
-                     (sr->sc->executor == EXEC_PER_VU_ITERATIONS && sr->active == 0) ||
-                     (!executor_is_open(sr->sc->executor) && sr->n_cap > 0 &&
-                      sr->flow_stopped == sr->n_cap);
+        bool spent =
+            (sr->limited && sr->budget == 0) ||
+            (sr->sc->executor == EXEC_PER_VU_ITERATIONS && sr->active == 0) ||
+            (!executor_is_open(sr->sc->executor) && sr->n_cap > 0 && sr->flow_stopped == sr->n_cap);
         if (sr->started && sr->running == 0 && spent) {
             scen_finish(sr); /* calls back here with finished set */
         }

@@ -24,10 +24,10 @@
 #define HTTP1_MAX_HEADERS 100
 
 enum http1_result {
-    HTTP1_PARTIAL = -1,       /* incomplete: feed more bytes */
-    HTTP1_EPROTO = -2,        /* malformed message */
-    HTTP1_ETOOLARGE = -3,     /* head over HTTP1_MAX_HEAD_BYTES (or body cap) */
-    HTTP1_ETOOMANY = -4,      /* more than HTTP1_MAX_HEADERS fields */
+    HTTP1_PARTIAL = -1,   /* incomplete: feed more bytes */
+    HTTP1_EPROTO = -2,    /* malformed message */
+    HTTP1_ETOOLARGE = -3, /* head over HTTP1_MAX_HEAD_BYTES (or body cap) */
+    HTTP1_ETOOMANY = -4,  /* more than HTTP1_MAX_HEADERS fields */
 };
 
 /* Returns a static description of an enum http1_result value. */
@@ -92,8 +92,8 @@ int http1_parse_response(const char *buf, size_t len, bool head_request,
 int http1_parse_request(const char *buf, size_t len, struct http1_request *out);
 
 /* Case-insensitive header lookup; returns NULL when absent. */
-const struct http1_header *http1_find_header(const struct http1_header *headers,
-                                             size_t num_headers, const char *name);
+const struct http1_header *http1_find_header(const struct http1_header *headers, size_t num_headers,
+                                             const char *name);
 
 /*
  * The body decoder.  Zero-filled is not valid: call http1_body_init() with the framing
@@ -103,14 +103,13 @@ struct http1_body {
     /* private */
     enum http1_framing framing;
     int state;
-    uint64_t remaining;   /* bytes left in the body or in the current chunk */
-    uint64_t decoded;     /* payload bytes delivered so far */
-    unsigned line_len;    /* bytes of the current chunk-size or trailer line */
+    uint64_t remaining; /* bytes left in the body or in the current chunk */
+    uint64_t decoded;   /* payload bytes delivered so far */
+    unsigned line_len;  /* bytes of the current chunk-size or trailer line */
     bool done;
 };
 
-void http1_body_init(struct http1_body *body, enum http1_framing framing,
-                     uint64_t content_length);
+void http1_body_init(struct http1_body *body, enum http1_framing framing, uint64_t content_length);
 
 /*
  * Consumes body bytes from buf[0..len).  Returns the number of bytes consumed (which may
@@ -121,8 +120,8 @@ void http1_body_init(struct http1_body *body, enum http1_framing framing,
  * data may be NULL when the payload is not wanted.  A chunk-size line or trailer line
  * longer than 4 KiB is HTTP1_ETOOLARGE.
  */
-ssize_t http1_body_feed(struct http1_body *body, const char *buf, size_t len,
-                        const char **data, size_t *data_len);
+ssize_t http1_body_feed(struct http1_body *body, const char *buf, size_t len, const char **data,
+                        size_t *data_len);
 
 /* True once the whole body (and trailers) has been consumed. */
 static inline bool http1_body_done(const struct http1_body *body)

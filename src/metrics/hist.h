@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HIST_LOWEST_NS 1000ULL                  /* 1 µs */
-#define HIST_HIGHEST_NS 3600000000000ULL        /* 1 h */
+#define HIST_LOWEST_NS 1000ULL           /* 1 µs */
+#define HIST_HIGHEST_NS 3600000000000ULL /* 1 h */
 
 struct hist;
 
@@ -60,8 +60,7 @@ uint64_t hist_quantile_ns(const struct hist *h, double q);
  * returns false at the end.  Feeding the pairs to hist_record_n() of an empty histogram
  * rebuilds the buckets exactly (min/max/sum then come from hist_set_exact()).
  */
-bool hist_next_bucket(const struct hist *h, size_t *cursor, uint64_t *value_ns,
-                      uint64_t *count);
+bool hist_next_bucket(const struct hist *h, size_t *cursor, uint64_t *value_ns, uint64_t *count);
 /* Restores the exact min, max and sum after a rebuild from buckets. */
 void hist_set_exact(struct hist *h, uint64_t min_ns, uint64_t max_ns, double sum_ns);
 

@@ -45,8 +45,7 @@ const struct metric_info metric_info[M_COUNT] = {
     [M_DATA_SENT] = {"data_sent", METRIC_COUNTER, CONTAINS_DATA, "bytes sent"},
     [M_DATA_RECEIVED] = {"data_received", METRIC_COUNTER, CONTAINS_DATA, "bytes received"},
     [M_CHECKS] = {"checks", METRIC_RATE, CONTAINS_DEFAULT, "share of checks that passed"},
-    [M_ERRORS] = {"errors", METRIC_COUNTER, CONTAINS_DEFAULT,
-                  "request errors by kind (tag kind)"},
+    [M_ERRORS] = {"errors", METRIC_COUNTER, CONTAINS_DEFAULT, "request errors by kind (tag kind)"},
 };
 
 int metric_lookup(const char *name, size_t len)
@@ -77,7 +76,7 @@ const char *metric_type_name(enum metric_type type)
 struct registry {
     struct series *series;
     size_t len, cap;
-    int *table; /* open addressing: index + 1, 0 = empty */
+    int *table;       /* open addressing: index + 1, 0 = empty */
     size_t table_cap; /* power of two, >= 2 * len */
 };
 
@@ -321,8 +320,7 @@ static int cmp_idx(const char *const *keys, size_t a, size_t b)
     return strcmp(keys[a], keys[b]);
 }
 
-int tags_canon(char *out, size_t cap, const char *const *keys, const char *const *values,
-               size_t n)
+int tags_canon(char *out, size_t cap, const char *const *keys, const char *const *values, size_t n)
 {
     size_t order[32];
     if (n > 32) {

@@ -69,14 +69,14 @@ int metric_lookup(const char *name, size_t len);
 const char *metric_type_name(enum metric_type type);
 
 struct series {
-    int metric;          /* enum metric_id */
-    char *tags;          /* canonical tag set, owned by the registry */
+    int metric; /* enum metric_id */
+    char *tags; /* canonical tag set, owned by the registry */
     /* values, by the metric's type */
-    double sum;          /* counter: total; gauge: last value */
-    double gmin, gmax;   /* gauge: extremes seen */
-    uint64_t trues;      /* rate: non-zero samples */
-    uint64_t total;      /* rate: all samples; counter and gauge: samples */
-    struct hist *hist;   /* trend only */
+    double sum;        /* counter: total; gauge: last value */
+    double gmin, gmax; /* gauge: extremes seen */
+    uint64_t trues;    /* rate: non-zero samples */
+    uint64_t total;    /* rate: all samples; counter and gauge: samples */
+    struct hist *hist; /* trend only */
 };
 
 struct registry;
@@ -114,13 +114,20 @@ size_t registry_aggregate(const struct registry *reg, int metric, const char *fi
                           struct series *out);
 
 /* Sample recording on a series. */
-static inline void series_add(struct series *s, double v) { s->sum += v; s->total++; }
+static inline void series_add(struct series *s, double v)
+{
+    s->sum += v;
+    s->total++;
+}
 static inline void series_rate(struct series *s, bool hit)
 {
     s->trues += hit;
     s->total++;
 }
-static inline void series_trend_ns(struct series *s, uint64_t ns) { hist_record(s->hist, ns); }
+static inline void series_trend_ns(struct series *s, uint64_t ns)
+{
+    hist_record(s->hist, ns);
+}
 void series_gauge(struct series *s, double v);
 
 /*
@@ -128,8 +135,7 @@ void series_gauge(struct series *s, double v);
  * order.  Returns the length, or -1 if it does not fit.  Keys must not contain '=' or
  * TAGS_SEP; values must not contain TAGS_SEP (such bytes are replaced by '_').
  */
-int tags_canon(char *out, size_t cap, const char *const *keys, const char *const *values,
-               size_t n);
+int tags_canon(char *out, size_t cap, const char *const *keys, const char *const *values, size_t n);
 /* True when every pair of filter is in tags. */
 bool tags_contain(const char *tags, const char *filter);
 /* Value of key in tags (pointer into tags, length in *len), or NULL. */

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core/parse.h"
+#include "core/text.h"
 
 #define TH_NUMBER_MAX 63    /* longest number literal accepted */
 #define TH_QUOTE_MAX 120    /* longest input quoted back in an error message */
@@ -87,11 +88,6 @@ static size_t th_at(const struct th_scan *sc)
     return sc->base + sc->pos;
 }
 
-static bool th_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
 static bool th_is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -104,7 +100,7 @@ static bool th_is_alpha(char c)
 
 static void th_skip_space(struct th_scan *sc)
 {
-    while (sc->pos < sc->len && th_is_space(sc->s[sc->pos])) {
+    while (sc->pos < sc->len && text_is_space(sc->s[sc->pos])) {
         sc->pos++;
     }
 }
@@ -137,10 +133,10 @@ static const char *th_describe(const struct th_scan *sc, char buf[16])
 /* Trims whitespace from both ends of [*start, *end). */
 static void th_trim(const char *s, size_t *start, size_t *end)
 {
-    while (*start < *end && th_is_space(s[*start])) {
+    while (*start < *end && text_is_space(s[*start])) {
         (*start)++;
     }
-    while (*end > *start && th_is_space(s[*end - 1])) {
+    while (*end > *start && text_is_space(s[*end - 1])) {
         (*end)--;
     }
 }
@@ -221,32 +217,6 @@ static int th_parse_duration(const char *s, size_t len, uint64_t *out_ns)
 
 /* --- did you mean --- */
 
-/* Levenshtein distance; both lengths at most TH_NAME_DIST_MAX. */
-static size_t th_edit_distance(const char *a, size_t al, const char *b, size_t bl)
-{
-    size_t row[TH_NAME_DIST_MAX + 1];
-    for (size_t j = 0; j <= bl; j++) {
-        row[j] = j;
-    }
-    for (size_t i = 1; i <= al; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= bl; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) {
-                best = up + 1;
-            }
-            if (row[j - 1] + 1 < best) {
-                best = row[j - 1] + 1;
-            }
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[bl];
-}
-
 /* The built-in metric closest to name, or NULL when none is close (distance <= 3 and
  * less than half the candidate's length). */
 static const char *th_suggest(const char *name, size_t len)
@@ -254,20 +224,18 @@ static const char *th_suggest(const char *name, size_t len)
     if (len == 0 || len > TH_NAME_DIST_MAX) {
         return NULL;
     }
-    const char *best = NULL;
-    size_t best_d = SIZE_MAX;
+    struct text_near near;
+    text_near_init(&near, name, len);
     for (int i = 0; i < M_COUNT; i++) {
         size_t cl = strlen(metric_info[i].name);
-        if (cl > TH_NAME_DIST_MAX) {
+        if (cl == 0) {
             continue;
         }
-        size_t d = th_edit_distance(name, len, metric_info[i].name, cl);
-        if (d < best_d && d <= 3 && d * 2 < cl) {
-            best_d = d;
-            best = metric_info[i].name;
-        }
+        /* d * 2 < cl, that is d <= (cl - 1) / 2, and d <= 3. */
+        size_t half = (cl - 1) / 2;
+        text_near_add(&near, metric_info[i].name, half < 3 ? half : 3);
     }
-    return best;
+    return near.best;
 }
 
 /* --- the metric part --- */
@@ -366,7 +334,7 @@ static int th_parse_metric(struct th_scan *sc, struct th_metric *m)
     m->filter[0] = '\0';
     th_skip_space(sc);
     size_t name_start = sc->pos;
-    while (!th_at_end(sc) && th_peek(sc) != '{' && !th_is_space(th_peek(sc))) {
+    while (!th_at_end(sc) && th_peek(sc) != '{' && !text_is_space(th_peek(sc))) {
         sc->pos++;
     }
     size_t name_end = sc->pos;

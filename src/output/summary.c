@@ -369,8 +369,7 @@ static void print_header(const struct out *o, const struct run_report *r)
              * origin is short: scheme and host only). */
             char where[URL_MAX_HOST + 32];
             snprintf(where, sizeof where, "%.*s", (int)(sizeof where - 1), url);
-            snprintf(url, sizeof url, "%zu request%s on %s", n_req, n_req == 1 ? "" : "s",
-                     where);
+            snprintf(url, sizeof url, "%zu request%s on %s", n_req, n_req == 1 ? "" : "s", where);
             method = NULL;
         }
         describe_scenario(sc, load, sizeof load);
@@ -679,7 +678,8 @@ static void print_each_check(const struct out *o, const struct run_report *r)
         bool ok = rows[j].pass == rows[j].total;
         char pct[32];
         fmt_percent((double)rows[j].pass / (double)rows[j].total, pct, sizeof pct);
-        fprintf(o->f, "    %s%s %.*s%s%.*s%s  %s \xe2\x80\x94 \xe2\x9c\x93 %llu / \xe2\x9c\x97 %llu\n",
+        fprintf(o->f,
+                "    %s%s %.*s%s%.*s%s  %s \xe2\x80\x94 \xe2\x9c\x93 %llu / \xe2\x9c\x97 %llu\n",
                 col(o, ok ? C_GREEN : C_RED), ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97",
                 (int)(rows[j].name_len > 80 ? 80 : rows[j].name_len),
                 rows[j].name ? rows[j].name : "", rows[j].name_len ? " \xe2\x80\xba " : "",

@@ -12,81 +12,27 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/parse.h"
+#include "core/text.h"
 #include "scenario/extract.h"
 
 /* A JSON string value with escapes is unescaped into a stack buffer of this size for
  * comparing; a longer one fails text comparisons. */
 #define CHECK_JSON_TEXT_MAX 8192
 
-static int cfail(char *err, size_t err_len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int cfail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-    if (err != NULL && err_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
-static bool is_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
-}
-
-static size_t edit_distance(const char *a, size_t la, const char *b)
-{
-    size_t lb = strlen(b);
-    if (la > 32 || lb > 32) {
-        return SIZE_MAX;
-    }
-    size_t row[33];
-    for (size_t j = 0; j <= lb; j++) {
-        row[j] = j;
-    }
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) {
-                best = up + 1;
-            }
-            if (row[j - 1] + 1 < best) {
-                best = row[j - 1] + 1;
-            }
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 /* The closest of cands (NULL-terminated) within distance 2 (and not a total rewrite of the
  * word), or NULL. */
 static const char *closest(const char *w, size_t wl, const char *const *cands)
 {
-    const char *best = NULL;
-    size_t bd = 3;
-    for (size_t i = 0; cands[i] != NULL; i++) {
-        size_t d = edit_distance(w, wl, cands[i]);
-        size_t longest = wl > strlen(cands[i]) ? wl : strlen(cands[i]);
-        if (d < bd && d < longest) { /* "~" is not a misspelt "<" */
-            bd = d;
-            best = cands[i];
-        }
+    if (wl > 32) {
+        return NULL;
     }
-    return best;
+    return text_suggest(w, wl, cands, SIZE_MAX, 2);
 }
 
 /* Compile-time cursor over the trimmed source. */
@@ -100,7 +46,7 @@ struct cur {
 
 static void skip_ws(struct cur *c)
 {
-    while (c->i < c->n && is_space(c->s[c->i])) {
+    while (c->i < c->n && text_is_space(c->s[c->i])) {
         c->i++;
     }
 }
@@ -115,7 +61,7 @@ static size_t read_word(struct cur *c, size_t *len)
 {
     skip_ws(c);
     size_t b = c->i;
-    while (c->i < c->n && !is_space(c->s[c->i])) {
+    while (c->i < c->n && !text_is_space(c->s[c->i])) {
         c->i++;
     }
     *len = c->i - b;
@@ -212,7 +158,7 @@ static int set_str(struct check *out, struct cur *c, const char *p, size_t n)
     free(out->str);
     out->str = malloc(n + 1);
     if (out->str == NULL) {
-        return cfail(c->err, c->err_len, -ENOMEM, "out of memory");
+        return text_errf(c->err, c->err_len, -ENOMEM, "out of memory");
     }
     memcpy(out->str, p, n);
     out->str[n] = '\0';
@@ -231,8 +177,8 @@ static int read_text(struct check *out, struct cur *c, bool rest_of_line, bool *
     skip_ws(c);
     *quoted = false;
     if (c->i >= c->n) {
-        return cfail(c->err, c->err_len, -1, "column %zu: missing value (expected %s)",
-                     col(c, c->i), expected);
+        return text_errf(c->err, c->err_len, -1, "column %zu: missing value (expected %s)",
+                         col(c, c->i), expected);
     }
     char q = c->s[c->i];
     if (q == '\'' || q == '"') {
@@ -240,7 +186,7 @@ static int read_text(struct check *out, struct cur *c, bool rest_of_line, bool *
         char *buf = malloc(c->n - c->i + 1);
         size_t bl = 0;
         if (buf == NULL) {
-            return cfail(c->err, c->err_len, -ENOMEM, "out of memory");
+            return text_errf(c->err, c->err_len, -ENOMEM, "out of memory");
         }
         bool closed = false;
         while (c->i < c->n) {
@@ -257,9 +203,9 @@ static int read_text(struct check *out, struct cur *c, bool rest_of_line, bool *
         }
         if (!closed) {
             free(buf);
-            return cfail(c->err, c->err_len, -1,
-                         "column %zu: quoted text is not closed (expected a closing %c)",
-                         col(c, open), q);
+            return text_errf(c->err, c->err_len, -1,
+                             "column %zu: quoted text is not closed (expected a closing %c)",
+                             col(c, open), q);
         }
         skip_ws(c);
         if (c->i < c->n && rest_of_line) {
@@ -274,10 +220,10 @@ static int read_text(struct check *out, struct cur *c, bool rest_of_line, bool *
         out->str_len = bl;
         *quoted = true;
         if (c->i < c->n) {
-            return cfail(c->err, c->err_len, -1,
-                         "column %zu: unexpected text after the quoted value (expected the end "
-                         "of the check)",
-                         col(c, c->i));
+            return text_errf(c->err, c->err_len, -1,
+                             "column %zu: unexpected text after the quoted value (expected the end "
+                             "of the check)",
+                             col(c, c->i));
         }
         return 0;
     }
@@ -289,10 +235,10 @@ static int read_text(struct check *out, struct cur *c, bool rest_of_line, bool *
     size_t wl, b = read_word(c, &wl);
     skip_ws(c);
     if (c->i < c->n) {
-        return cfail(c->err, c->err_len, -1,
-                     "column %zu: unexpected '%.*s' (expected the end of the check; quote a "
-                     "value with spaces)",
-                     col(c, c->i), (int)(c->n - c->i > 32 ? 32 : c->n - c->i), c->s + c->i);
+        return text_errf(c->err, c->err_len, -1,
+                         "column %zu: unexpected '%.*s' (expected the end of the check; quote a "
+                         "value with spaces)",
+                         col(c, c->i), (int)(c->n - c->i > 32 ? 32 : c->n - c->i), c->s + c->i);
     }
     return set_str(out, c, c->s + b, wl);
 }
@@ -327,18 +273,19 @@ static int compile_regex(struct check *out, struct cur *c)
         return rc;
     }
     if (memchr(out->str, '\0', out->str_len) != NULL) {
-        return cfail(c->err, c->err_len, -1, "column %zu: NUL byte in a regular expression",
-                     col(c, at));
+        return text_errf(c->err, c->err_len, -1, "column %zu: NUL byte in a regular expression",
+                         col(c, at));
     }
     char msg[384];
     size_t off;
     rc = extract_regex_compile_at(out->str, true, &out->re, &off, msg, sizeof(msg));
     if (rc == -1) {
-        return cfail(c->err, c->err_len, rc, "column %zu: %s (expected a Perl-compatible regex)",
-                     col(c, text_pos(c, at, quoted, off)), msg);
+        return text_errf(c->err, c->err_len, rc,
+                         "column %zu: %s (expected a Perl-compatible regex)",
+                         col(c, text_pos(c, at, quoted, off)), msg);
     }
     if (rc != 0) {
-        return cfail(c->err, c->err_len, rc, "%s", msg);
+        return text_errf(c->err, c->err_len, rc, "%s", msg);
     }
     return 0;
 }
@@ -360,8 +307,8 @@ static int op_error(struct cur *c, size_t at, size_t wl, const char *expected,
 {
     const char *w = c->s + at;
     if (wl == 0) {
-        return cfail(c->err, c->err_len, -1, "column %zu: missing operator (expected %s)",
-                     col(c, at), expected);
+        return text_errf(c->err, c->err_len, -1, "column %zu: missing operator (expected %s)",
+                         col(c, at), expected);
     }
     const char *hint = NULL;
     if (wl == 2 && (memcmp(w, "=<", 2) == 0 || memcmp(w, "=>", 2) == 0)) {
@@ -370,12 +317,12 @@ static int op_error(struct cur *c, size_t at, size_t wl, const char *expected,
         hint = closest(w, wl, allowed);
     }
     if (hint != NULL) {
-        return cfail(c->err, c->err_len, -1,
-                     "column %zu: unknown operator '%.*s'; did you mean '%s'? (expected %s)",
-                     col(c, at), (int)(wl > 32 ? 32 : wl), w, hint, expected);
+        return text_errf(c->err, c->err_len, -1,
+                         "column %zu: unknown operator '%.*s'; did you mean '%s'? (expected %s)",
+                         col(c, at), (int)(wl > 32 ? 32 : wl), w, hint, expected);
     }
-    return cfail(c->err, c->err_len, -1, "column %zu: unknown operator '%.*s' (expected %s)",
-                 col(c, at), (int)(wl > 32 ? 32 : wl), w, expected);
+    return text_errf(c->err, c->err_len, -1, "column %zu: unknown operator '%.*s' (expected %s)",
+                     col(c, at), (int)(wl > 32 ? 32 : wl), w, expected);
 }
 
 static const char *const cmp_ops[] = {"==", "!=", "<", "<=", ">", ">=", NULL};
@@ -394,22 +341,22 @@ static int compile_status(struct check *out, struct cur *c)
         size_t vl, vb = read_word(c, &vl);
         double v;
         if (vl == 0) {
-            return cfail(c->err, c->err_len, -1,
-                         "column %zu: missing status code (expected a number such as 200)",
-                         col(c, vb));
+            return text_errf(c->err, c->err_len, -1,
+                             "column %zu: missing status code (expected a number such as 200)",
+                             col(c, vb));
         }
         if (!parse_num(c->s + vb, vl, &v) || v != floor(v) || v < 0 || v > 999) {
-            return cfail(c->err, c->err_len, -1,
-                         "column %zu: '%.*s' is not a status code (expected a whole number "
-                         "from 0 to 999)",
-                         col(c, vb), (int)(vl > 32 ? 32 : vl), c->s + vb);
+            return text_errf(c->err, c->err_len, -1,
+                             "column %zu: '%.*s' is not a status code (expected a whole number "
+                             "from 0 to 999)",
+                             col(c, vb), (int)(vl > 32 ? 32 : vl), c->s + vb);
         }
         skip_ws(c);
         if (c->i < c->n) {
-            return cfail(c->err, c->err_len, -1,
-                         "column %zu: unexpected text after the status code (expected the end "
-                         "of the check)",
-                         col(c, c->i));
+            return text_errf(c->err, c->err_len, -1,
+                             "column %zu: unexpected text after the status code (expected the end "
+                             "of the check)",
+                             col(c, c->i));
         }
         out->num = v;
         out->operand_is_num = true;
@@ -423,28 +370,29 @@ static int compile_status(struct check *out, struct cur *c)
         c->i++;
     }
     for (;;) {
-        while (c->i < c->n && (is_space(c->s[c->i]) || c->s[c->i] == ',')) {
+        while (c->i < c->n && (text_is_space(c->s[c->i]) || c->s[c->i] == ',')) {
             c->i++;
         }
         if (c->i >= c->n) {
             if (bracket) {
-                return cfail(c->err, c->err_len, -1, "column %zu: '[' is not closed (expected ']')",
-                             col(c, open));
+                return text_errf(c->err, c->err_len, -1,
+                                 "column %zu: '[' is not closed (expected ']')", col(c, open));
             }
             break;
         }
         if (c->s[c->i] == ']') {
             if (!bracket) {
-                return cfail(c->err, c->err_len, -1,
-                             "column %zu: unexpected ']' (expected a status code)", col(c, c->i));
+                return text_errf(c->err, c->err_len, -1,
+                                 "column %zu: unexpected ']' (expected a status code)",
+                                 col(c, c->i));
             }
             c->i++;
             skip_ws(c);
             if (c->i < c->n) {
-                return cfail(c->err, c->err_len, -1,
-                             "column %zu: unexpected text after ']' (expected the end of the "
-                             "check)",
-                             col(c, c->i));
+                return text_errf(c->err, c->err_len, -1,
+                                 "column %zu: unexpected text after ']' (expected the end of the "
+                                 "check)",
+                                 col(c, c->i));
             }
             break;
         }
@@ -453,25 +401,25 @@ static int compile_status(struct check *out, struct cur *c)
             c->i++;
         }
         size_t dl = c->i - b;
-        bool sep_ok = c->i >= c->n || is_space(c->s[c->i]) || c->s[c->i] == ',' ||
+        bool sep_ok = c->i >= c->n || text_is_space(c->s[c->i]) || c->s[c->i] == ',' ||
                       (bracket && c->s[c->i] == ']');
         if (dl == 0 || dl > 3 || !sep_ok) {
-            return cfail(c->err, c->err_len, -1,
-                         "column %zu: not a status code (expected a whole number from 0 to "
-                         "999)",
-                         col(c, b));
+            return text_errf(c->err, c->err_len, -1,
+                             "column %zu: not a status code (expected a whole number from 0 to "
+                             "999)",
+                             col(c, b));
         }
         if (out->n_statuses >= CHECK_MAX_STATUSES) {
-            return cfail(c->err, c->err_len, -1,
-                         "column %zu: more than %d status codes (expected at most %d)", col(c, b),
-                         CHECK_MAX_STATUSES, CHECK_MAX_STATUSES);
+            return text_errf(c->err, c->err_len, -1,
+                             "column %zu: more than %d status codes (expected at most %d)",
+                             col(c, b), CHECK_MAX_STATUSES, CHECK_MAX_STATUSES);
         }
         out->statuses[out->n_statuses++] = atoi(c->s + b);
     }
     if (out->n_statuses == 0) {
-        return cfail(c->err, c->err_len, -1,
-                     "column %zu: empty list (expected status codes such as 200 201)",
-                     col(c, c->i));
+        return text_errf(c->err, c->err_len, -1,
+                         "column %zu: empty list (expected status codes such as 200 201)",
+                         col(c, c->i));
     }
     return 0;
 }
@@ -493,24 +441,24 @@ static int compile_duration(struct check *out, struct cur *c)
         }
     }
     if (vl == 0 || vl >= sizeof(buf) || !has_unit) {
-        return cfail(c->err, c->err_len, -1,
-                     "column %zu: %s (expected a duration with a unit, e.g. 300ms or 1.5s)",
-                     col(c, vb), vl == 0 ? "missing duration" : "not a duration with a unit");
+        return text_errf(c->err, c->err_len, -1,
+                         "column %zu: %s (expected a duration with a unit, e.g. 300ms or 1.5s)",
+                         col(c, vb), vl == 0 ? "missing duration" : "not a duration with a unit");
     }
     memcpy(buf, c->s + vb, vl);
     buf[vl] = '\0';
     int rc = parse_duration_ns(buf, &out->dur_ns);
     if (rc != 0) {
-        return cfail(c->err, c->err_len, -1,
-                     "column %zu: '%s' is not a duration (expected e.g. 300ms, 1.5s, 2m)",
-                     col(c, vb), buf);
+        return text_errf(c->err, c->err_len, -1,
+                         "column %zu: '%s' is not a duration (expected e.g. 300ms, 1.5s, 2m)",
+                         col(c, vb), buf);
     }
     skip_ws(c);
     if (c->i < c->n) {
-        return cfail(c->err, c->err_len, -1,
-                     "column %zu: unexpected text after the duration (expected the end of the "
-                     "check)",
-                     col(c, c->i));
+        return text_errf(c->err, c->err_len, -1,
+                         "column %zu: unexpected text after the duration (expected the end of the "
+                         "check)",
+                         col(c, c->i));
     }
     return 0;
 }
@@ -549,10 +497,10 @@ static int compile_tail(struct check *out, struct cur *c, bool allow_matches)
     case CHECK_OP_EXISTS:
         skip_ws(c);
         if (c->i < c->n) {
-            return cfail(c->err, c->err_len, -1,
-                         "column %zu: unexpected text after '%s' (expected the end of the "
-                         "check)",
-                         col(c, c->i), out->negate ? "!exists" : "exists");
+            return text_errf(c->err, c->err_len, -1,
+                             "column %zu: unexpected text after '%s' (expected the end of the "
+                             "check)",
+                             col(c, c->i), out->negate ? "!exists" : "exists");
         }
         return 0;
     case CHECK_OP_MATCHES:
@@ -575,20 +523,20 @@ int check_compile(const char *src, struct check *out, char *err, size_t err_len)
     }
     size_t n = strlen(src);
     if (n > CHECK_MAX_SOURCE_BYTES) {
-        return cfail(err, err_len, -E2BIG, "check of %zu bytes (expected at most %d)", n,
-                     CHECK_MAX_SOURCE_BYTES);
+        return text_errf(err, err_len, -E2BIG, "check of %zu bytes (expected at most %d)", n,
+                         CHECK_MAX_SOURCE_BYTES);
     }
     size_t b = 0, e = n;
-    while (b < e && is_space(src[b])) {
+    while (b < e && text_is_space(src[b])) {
         b++;
     }
-    while (e > b && is_space(src[e - 1])) {
+    while (e > b && text_is_space(src[e - 1])) {
         e--;
     }
     struct cur c = {.s = src + b, .i = 0, .n = e - b, .base = b, .err = err, .err_len = err_len};
     out->source = strndup(src + b, e - b);
     if (out->source == NULL) {
-        rc = cfail(err, err_len, -ENOMEM, "out of memory");
+        rc = text_errf(err, err_len, -ENOMEM, "out of memory");
         goto fail;
     }
     static const char *const subjects[] = {"status", "duration", "body", "json", "header", NULL};
@@ -616,13 +564,13 @@ int check_compile(const char *src, struct check *out, char *err, size_t err_len)
         size_t pl, pb = read_word(&c, &pl);
         char path[512];
         if (pl == 0) {
-            rc = cfail(err, err_len, -1,
-                       "column %zu: missing JSON path (expected e.g. json $.status == 'ok')",
-                       col(&c, pb));
+            rc = text_errf(err, err_len, -1,
+                           "column %zu: missing JSON path (expected e.g. json $.status == 'ok')",
+                           col(&c, pb));
         } else if (pl >= sizeof(path)) {
-            rc = cfail(err, err_len, -1,
-                       "column %zu: JSON path too long (expected at most %zu bytes)", col(&c, pb),
-                       sizeof(path) - 1);
+            rc = text_errf(err, err_len, -1,
+                           "column %zu: JSON path too long (expected at most %zu bytes)",
+                           col(&c, pb), sizeof(path) - 1);
         } else {
             memcpy(path, c.s + pb, pl);
             path[pl] = '\0';
@@ -638,8 +586,8 @@ int check_compile(const char *src, struct check *out, char *err, size_t err_len)
                         rest++;
                     }
                 }
-                rc = cfail(err, err_len, -1, "column %zu: %s", col(&c, pb) + (pc ? pc - 1 : 0),
-                           rest);
+                rc = text_errf(err, err_len, -1, "column %zu: %s", col(&c, pb) + (pc ? pc - 1 : 0),
+                               rest);
             } else {
                 rc = compile_tail(out, &c, false);
             }
@@ -653,9 +601,9 @@ int check_compile(const char *src, struct check *out, char *err, size_t err_len)
             bad = ch <= ' ' || ch >= 0x7f || ch == ':';
         }
         if (bad) {
-            rc = cfail(err, err_len, -1,
-                       "column %zu: %s (expected a header name such as Content-Type)", col(&c, hb),
-                       hl == 0 ? "missing header name" : "bad header name");
+            rc = text_errf(err, err_len, -1,
+                           "column %zu: %s (expected a header name such as Content-Type)",
+                           col(&c, hb), hl == 0 ? "missing header name" : "bad header name");
         } else {
             memcpy(out->header, c.s + hb, hl);
             out->header[hl] = '\0';
@@ -664,20 +612,21 @@ int check_compile(const char *src, struct check *out, char *err, size_t err_len)
     } else {
         const char *hint = wl > 0 ? closest(w, wl, subjects) : NULL;
         if (wl == 0) {
-            rc = cfail(err, err_len, -1,
-                       "column %zu: empty check (expected status, duration, body, json or "
-                       "header)",
-                       col(&c, at));
+            rc = text_errf(err, err_len, -1,
+                           "column %zu: empty check (expected status, duration, body, json or "
+                           "header)",
+                           col(&c, at));
         } else if (hint != NULL) {
-            rc = cfail(err, err_len, -1,
-                       "column %zu: unknown check '%.*s'; did you mean '%s'? (expected status, "
-                       "duration, body, json or header)",
-                       col(&c, at), (int)(wl > 32 ? 32 : wl), w, hint);
+            rc = text_errf(err, err_len, -1,
+                           "column %zu: unknown check '%.*s'; did you mean '%s'? (expected status, "
+                           "duration, body, json or header)",
+                           col(&c, at), (int)(wl > 32 ? 32 : wl), w, hint);
         } else {
-            rc = cfail(err, err_len, -1,
-                       "column %zu: unknown check '%.*s' (expected status, duration, body, json "
-                       "or header)",
-                       col(&c, at), (int)(wl > 32 ? 32 : wl), w);
+            rc =
+                text_errf(err, err_len, -1,
+                          "column %zu: unknown check '%.*s' (expected status, duration, body, json "
+                          "or header)",
+                          col(&c, at), (int)(wl > 32 ? 32 : wl), w);
         }
     }
     if (rc != 0) {
@@ -700,44 +649,39 @@ bool check_is_head(const struct check *c)
     return c->kind == CHECK_STATUS || c->kind == CHECK_HEADER;
 }
 
-static bool cmp_num(double a, enum check_op op, double b)
+/* Applies a comparison operator to ord, the sign of a - b (-1, 0 or 1). */
+static bool cmp_order(int ord, enum check_op op)
 {
     switch (op) {
     case CHECK_OP_EQ:
-        return a == b;
+        return ord == 0;
     case CHECK_OP_NE:
-        return a != b;
+        return ord != 0;
     case CHECK_OP_LT:
-        return a < b;
+        return ord < 0;
     case CHECK_OP_LE:
-        return a <= b;
+        return ord <= 0;
     case CHECK_OP_GT:
-        return a > b;
+        return ord > 0;
     case CHECK_OP_GE:
-        return a >= b;
+        return ord >= 0;
     default:
         return false;
     }
 }
 
+/* A NaN compares unequal to everything, as with the C operators. */
+static bool cmp_num(double a, enum check_op op, double b)
+{
+    if (isnan(a) || isnan(b)) {
+        return op == CHECK_OP_NE;
+    }
+    return cmp_order((a > b) - (a < b), op);
+}
+
 static bool cmp_u64(uint64_t a, enum check_op op, uint64_t b)
 {
-    switch (op) {
-    case CHECK_OP_EQ:
-        return a == b;
-    case CHECK_OP_NE:
-        return a != b;
-    case CHECK_OP_LT:
-        return a < b;
-    case CHECK_OP_LE:
-        return a <= b;
-    case CHECK_OP_GT:
-        return a > b;
-    case CHECK_OP_GE:
-        return a >= b;
-    default:
-        return false;
-    }
+    return cmp_order((a > b) - (a < b), op);
 }
 
 static bool has_text(const char *hay, size_t hl, const char *needle, size_t nl)

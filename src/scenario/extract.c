@@ -20,53 +20,11 @@
 #include <errno.h>
 #include <pcre2.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int efail(char *err, size_t err_len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int efail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-    if (err != NULL && err_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
-static bool is_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
-}
-
-/* Levenshtein distance between a[0..la) and b (both short). */
-static size_t edit_distance(const char *a, size_t la, const char *b)
-{
-    size_t lb = strlen(b), row[16];
-    if (la > 15 || lb > 15) {
-        return SIZE_MAX;
-    }
-    for (size_t j = 0; j <= lb; j++) {
-        row[j] = j;
-    }
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            best = up + 1 < best ? up + 1 : best;
-            best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
+#include "core/text.h"
 
 /* Makes room for need bytes (plus a NUL) in dst->val; 0, -E2BIG or -ENOMEM. */
 static int var_reserve(struct flow_var *dst, size_t need)
@@ -134,13 +92,13 @@ int extract_regex_compile_at(const char *pattern, bool nosub, void **out, size_t
     }
     size_t n = strlen(pattern);
     if (n > EXTRACT_REGEX_MAX_PATTERN_BYTES) {
-        rc = efail(err, err_len, -1, "invalid regular expression: %zu bytes long (at most %d)", n,
-                   EXTRACT_REGEX_MAX_PATTERN_BYTES);
+        rc = text_errf(err, err_len, -1, "invalid regular expression: %zu bytes long (at most %d)",
+                       n, EXTRACT_REGEX_MAX_PATTERN_BYTES);
         goto fail;
     }
     cc = pcre2_compile_context_create(NULL);
     if (cc == NULL) {
-        rc = efail(err, err_len, -ENOMEM, "out of memory");
+        rc = text_errf(err, err_len, -ENOMEM, "out of memory");
         goto fail;
     }
     /* The length cap is checked above too; PCRE2's own check backs it up. */
@@ -152,7 +110,7 @@ int extract_regex_compile_at(const char *pattern, bool nosub, void **out, size_t
     code = pcre2_compile((PCRE2_SPTR)pattern, n, PCRE2_NEVER_UTF, &ecode, &eoff, cc);
     if (code == NULL) {
         if (ecode == PCRE2_ERROR_NOMEMORY) {
-            rc = efail(err, err_len, -ENOMEM, "out of memory");
+            rc = text_errf(err, err_len, -ENOMEM, "out of memory");
             goto fail;
         }
         PCRE2_UCHAR msg[256];
@@ -162,7 +120,7 @@ int extract_regex_compile_at(const char *pattern, bool nosub, void **out, size_t
         if (err_off != NULL) {
             *err_off = eoff > n ? n : (size_t)eoff;
         }
-        rc = efail(err, err_len, -1, "invalid regular expression: %s", (const char *)msg);
+        rc = text_errf(err, err_len, -1, "invalid regular expression: %s", (const char *)msg);
         goto fail;
     }
     /* Without a JIT (or with one that fails, e.g. no executable memory) PCRE2 interprets. */
@@ -299,22 +257,22 @@ int extract_compile(const char *spec, int var, struct extract *out, char *err, s
     }
     size_t n = strlen(spec);
     if (n > EXTRACT_MAX_SPEC_BYTES) {
-        return efail(err, err_len, -E2BIG, "extraction of %zu bytes (expected at most %d)", n,
-                     EXTRACT_MAX_SPEC_BYTES);
+        return text_errf(err, err_len, -E2BIG, "extraction of %zu bytes (expected at most %d)", n,
+                         EXTRACT_MAX_SPEC_BYTES);
     }
     size_t b = 0, e = n;
-    while (b < e && is_space(spec[b])) {
+    while (b < e && text_is_space(spec[b])) {
         b++;
     }
-    while (e > b && is_space(spec[e - 1])) {
+    while (e > b && text_is_space(spec[e - 1])) {
         e--;
     }
     size_t kw = b;
-    while (kw < e && !is_space(spec[kw])) {
+    while (kw < e && !text_is_space(spec[kw])) {
         kw++;
     }
     size_t ob = kw;
-    while (ob < e && is_space(spec[ob])) {
+    while (ob < e && text_is_space(spec[ob])) {
         ob++;
     }
     size_t klen = kw - b;
@@ -330,40 +288,34 @@ int extract_compile(const char *spec, int var, struct extract *out, char *err, s
         operand_what = "a regular expression such as id=([0-9]+)";
     } else {
         if (klen == 0) {
-            return efail(err, err_len, -1,
-                         "column %zu: empty extraction (expected json PATH, header NAME or "
-                         "regex REGEX)",
-                         b + 1);
+            return text_errf(err, err_len, -1,
+                             "column %zu: empty extraction (expected json PATH, header NAME or "
+                             "regex REGEX)",
+                             b + 1);
         }
-        const char *hint = NULL;
         static const char *const kinds[] = {"json", "header", "regex"};
-        for (size_t i = 0; i < 3 && klen <= 8; i++) {
-            if (edit_distance(spec + b, klen, kinds[i]) <= 2) {
-                hint = kinds[i];
-                break;
-            }
-        }
+        const char *hint = klen <= 8 ? text_suggest(spec + b, klen, kinds, 3, 2) : NULL;
         if (hint != NULL) {
-            return efail(err, err_len, -1,
-                         "column %zu: unknown extraction kind '%.*s'; did you mean '%s'? "
-                         "(expected json, header or regex)",
-                         b + 1, (int)(klen > 64 ? 64 : klen), spec + b, hint);
+            return text_errf(err, err_len, -1,
+                             "column %zu: unknown extraction kind '%.*s'; did you mean '%s'? "
+                             "(expected json, header or regex)",
+                             b + 1, (int)(klen > 64 ? 64 : klen), spec + b, hint);
         }
-        return efail(err, err_len, -1,
-                     "column %zu: unknown extraction kind '%.*s' (expected json PATH, header "
-                     "NAME or regex REGEX)",
-                     b + 1, (int)(klen > 64 ? 64 : klen), spec + b);
+        return text_errf(err, err_len, -1,
+                         "column %zu: unknown extraction kind '%.*s' (expected json PATH, header "
+                         "NAME or regex REGEX)",
+                         b + 1, (int)(klen > 64 ? 64 : klen), spec + b);
     }
     if (ob >= e) {
-        return efail(err, err_len, -1, "column %zu: missing operand (expected %s)", e + 1,
-                     operand_what);
+        return text_errf(err, err_len, -1, "column %zu: missing operand (expected %s)", e + 1,
+                         operand_what);
     }
     size_t olen = e - ob;
     out->var = var;
     out->source = strndup(spec + b, e - b);
     char *operand = strndup(spec + ob, olen);
     if (out->source == NULL || operand == NULL) {
-        rc = efail(err, err_len, -ENOMEM, "out of memory");
+        rc = text_errf(err, err_len, -ENOMEM, "out of memory");
         free(operand);
         goto fail;
     }
@@ -384,14 +336,14 @@ int extract_compile(const char *spec, int var, struct extract *out, char *err, s
             }
         }
         if (k < olen) {
-            rc = efail(err, err_len, -1,
-                       "column %zu: unexpected '%c' in the header name (expected one name such "
-                       "as X-Request-Id)",
-                       ob + k + 1, is_space(operand[k]) ? ' ' : operand[k]);
+            rc = text_errf(err, err_len, -1,
+                           "column %zu: unexpected '%c' in the header name (expected one name such "
+                           "as X-Request-Id)",
+                           ob + k + 1, text_is_space(operand[k]) ? ' ' : operand[k]);
         } else if (olen >= sizeof(out->header)) {
-            rc = efail(err, err_len, -1,
-                       "column %zu: header name of %zu bytes (expected at most %zu)", ob + 1, olen,
-                       sizeof(out->header) - 1);
+            rc = text_errf(err, err_len, -1,
+                           "column %zu: header name of %zu bytes (expected at most %zu)", ob + 1,
+                           olen, sizeof(out->header) - 1);
         } else {
             memcpy(out->header, operand, olen + 1);
             rc = 0;
@@ -403,10 +355,10 @@ int extract_compile(const char *spec, int var, struct extract *out, char *err, s
         size_t off;
         rc = extract_regex_compile_at(operand, false, &out->re, &off, msg, sizeof(msg));
         if (rc == -1) {
-            efail(err, err_len, rc, "column %zu: %s (expected a Perl-compatible regex)",
-                  ob + off + 1, msg);
+            text_errf(err, err_len, rc, "column %zu: %s (expected a Perl-compatible regex)",
+                      ob + off + 1, msg);
         } else if (rc != 0) {
-            efail(err, err_len, rc, "%s", msg);
+            text_errf(err, err_len, rc, "%s", msg);
         } else {
             out->group = regex_groups(out->re) >= 1 ? 1 : 0;
         }

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/dynbuf.h"
+#include "core/text.h"
 #include "scenario/rng.h"
 
 struct feeder {
@@ -35,20 +35,6 @@ struct feeder {
     uint32_t *ends;
     _Atomic uint64_t next; /* sequential / unique: the next row, counting every pass */
 };
-
-static int ffail(char *err, size_t err_len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int ffail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-    if (err != NULL && err_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static const char *cell_in(const char *pool, const uint32_t *ends, size_t k, size_t *len)
 {
@@ -81,14 +67,15 @@ struct csv {
 static int end_cell(struct csv *p)
 {
     if (p->n_cells >= FEEDER_MAX_CELLS) {
-        return ffail(p->err, p->err_len, -E2BIG, "%s:%zu: more than %u cells (expected at most %u)",
-                     p->origin, p->line, FEEDER_MAX_CELLS, FEEDER_MAX_CELLS);
+        return text_errf(p->err, p->err_len, -E2BIG,
+                         "%s:%zu: more than %u cells (expected at most %u)", p->origin, p->line,
+                         FEEDER_MAX_CELLS, FEEDER_MAX_CELLS);
     }
     if (p->n_cells == p->cap_cells) {
         size_t ncap = p->cap_cells ? p->cap_cells * 2 : 256;
         uint32_t *e = realloc(p->ends, ncap * sizeof(*e));
         if (e == NULL) {
-            return ffail(p->err, p->err_len, -ENOMEM, "%s: out of memory", p->origin);
+            return text_errf(p->err, p->err_len, -ENOMEM, "%s: out of memory", p->origin);
         }
         p->ends = e;
         p->cap_cells = ncap;
@@ -109,14 +96,14 @@ static int parse_record(struct csv *p, size_t expect, size_t *nfields)
     size_t n = 0;
     for (;;) {
         if (expect > 0 && n >= expect) {
-            return ffail(p->err, p->err_len, -EINVAL,
-                         "%s:%zu: too many fields (expected %zu as in the header)", p->origin,
-                         rec_line, expect);
+            return text_errf(p->err, p->err_len, -EINVAL,
+                             "%s:%zu: too many fields (expected %zu as in the header)", p->origin,
+                             rec_line, expect);
         }
         if (n >= FEEDER_MAX_COLUMNS) {
-            return ffail(p->err, p->err_len, -E2BIG,
-                         "%s:%zu: more than %u fields (expected at most %u columns)", p->origin,
-                         rec_line, FEEDER_MAX_COLUMNS, FEEDER_MAX_COLUMNS);
+            return text_errf(p->err, p->err_len, -E2BIG,
+                             "%s:%zu: more than %u fields (expected at most %u columns)", p->origin,
+                             rec_line, FEEDER_MAX_COLUMNS, FEEDER_MAX_COLUMNS);
         }
         bool end_of_record = false;
         if (p->pos < p->len && p->d[p->pos] == '"') {
@@ -124,9 +111,9 @@ static int parse_record(struct csv *p, size_t expect, size_t *nfields)
             p->pos++;
             for (;;) {
                 if (p->pos >= p->len) {
-                    return ffail(p->err, p->err_len, -EINVAL,
-                                 "%s:%zu: unterminated quoted field (expected a closing '\"')",
-                                 p->origin, quote_line);
+                    return text_errf(p->err, p->err_len, -EINVAL,
+                                     "%s:%zu: unterminated quoted field (expected a closing '\"')",
+                                     p->origin, quote_line);
                 }
                 char ch = p->d[p->pos];
                 if (ch == '"') {
@@ -165,10 +152,10 @@ static int parse_record(struct csv *p, size_t expect, size_t *nfields)
                 } else {
                     snprintf(shown, sizeof(shown), "0x%02x", bad);
                 }
-                return ffail(p->err, p->err_len, -EINVAL,
-                             "%s:%zu: unexpected %s after a closing quote (expected ',' or the "
-                             "end of the line)",
-                             p->origin, p->line, shown);
+                return text_errf(p->err, p->err_len, -EINVAL,
+                                 "%s:%zu: unexpected %s after a closing quote (expected ',' or the "
+                                 "end of the line)",
+                                 p->origin, p->line, shown);
             }
         } else {
             for (;;) {
@@ -226,13 +213,13 @@ int feeder_load_csv_mem(const char *data, size_t len, const char *origin, const 
         err[0] = '\0';
     }
     if (len > FEEDER_MAX_BYTES) {
-        rc = ffail(err, err_len, -E2BIG, "%s: %zu bytes (expected at most %u MiB)", p.origin, len,
-                   FEEDER_MAX_BYTES >> 20);
+        rc = text_errf(err, err_len, -E2BIG, "%s: %zu bytes (expected at most %u MiB)", p.origin,
+                       len, FEEDER_MAX_BYTES >> 20);
         goto fail;
     }
     p.pool = malloc(len + 1);
     if (p.pool == NULL) {
-        rc = ffail(err, err_len, -ENOMEM, "%s: out of memory", p.origin);
+        rc = text_errf(err, err_len, -ENOMEM, "%s: out of memory", p.origin);
         goto fail;
     }
     if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
@@ -260,27 +247,28 @@ int feeder_load_csv_mem(const char *data, size_t len, const char *origin, const 
                 size_t li;
                 const char *ci = cell_in(p.pool, p.ends, i, &li);
                 if (li == 0) {
-                    rc = ffail(err, err_len, -EINVAL,
-                               "%s:%zu: column %zu of the header is empty (expected a column "
-                               "name)",
-                               p.origin, rec_line, i + 1);
+                    rc = text_errf(err, err_len, -EINVAL,
+                                   "%s:%zu: column %zu of the header is empty (expected a column "
+                                   "name)",
+                                   p.origin, rec_line, i + 1);
                     goto fail;
                 }
                 if (memchr(ci, '\0', li) != NULL) {
-                    rc = ffail(err, err_len, -EINVAL,
-                               "%s:%zu: column %zu of the header holds a NUL byte (expected a "
-                               "column name)",
-                               p.origin, rec_line, i + 1);
+                    rc = text_errf(err, err_len, -EINVAL,
+                                   "%s:%zu: column %zu of the header holds a NUL byte (expected a "
+                                   "column name)",
+                                   p.origin, rec_line, i + 1);
                     goto fail;
                 }
                 for (size_t j = 0; j < i; j++) {
                     size_t lj;
                     const char *cj = cell_in(p.pool, p.ends, j, &lj);
                     if (li == lj && memcmp(ci, cj, li) == 0) {
-                        rc = ffail(err, err_len, -EINVAL,
-                                   "%s:%zu: column %zu of the header repeats the name '%.*s' of "
-                                   "column %zu (expected distinct names)",
-                                   p.origin, rec_line, i + 1, (int)(li > 64 ? 64 : li), ci, j + 1);
+                        rc = text_errf(
+                            err, err_len, -EINVAL,
+                            "%s:%zu: column %zu of the header repeats the name '%.*s' of "
+                            "column %zu (expected distinct names)",
+                            p.origin, rec_line, i + 1, (int)(li > 64 ? 64 : li), ci, j + 1);
                         goto fail;
                     }
                 }
@@ -288,30 +276,31 @@ int feeder_load_csv_mem(const char *data, size_t len, const char *origin, const 
             continue;
         }
         if (nf != n_cols) {
-            rc = ffail(err, err_len, -EINVAL, "%s:%zu: %zu field%s, expected %zu as in the header",
-                       p.origin, rec_line, nf, nf == 1 ? "" : "s", n_cols);
+            rc = text_errf(err, err_len, -EINVAL,
+                           "%s:%zu: %zu field%s, expected %zu as in the header", p.origin, rec_line,
+                           nf, nf == 1 ? "" : "s", n_cols);
             goto fail;
         }
         if (++n_rows > FEEDER_MAX_ROWS) {
-            rc = ffail(err, err_len, -E2BIG, "%s:%zu: more than %u rows (expected at most %u)",
-                       p.origin, rec_line, FEEDER_MAX_ROWS, FEEDER_MAX_ROWS);
+            rc = text_errf(err, err_len, -E2BIG, "%s:%zu: more than %u rows (expected at most %u)",
+                           p.origin, rec_line, FEEDER_MAX_ROWS, FEEDER_MAX_ROWS);
             goto fail;
         }
     }
     if (n_cols == 0) {
-        rc = ffail(err, err_len, -EINVAL,
-                   "%s:1: no header (expected a first line naming the columns)", p.origin);
+        rc = text_errf(err, err_len, -EINVAL,
+                       "%s:1: no header (expected a first line naming the columns)", p.origin);
         goto fail;
     }
     if (n_rows == 0) {
-        rc = ffail(err, err_len, -EINVAL,
-                   "%s:%zu: no data rows (expected at least one row after the header)", p.origin,
-                   p.line);
+        rc = text_errf(err, err_len, -EINVAL,
+                       "%s:%zu: no data rows (expected at least one row after the header)",
+                       p.origin, p.line);
         goto fail;
     }
     f = calloc(1, sizeof(*f));
     if (f == NULL || (f->name = strdup(name ? name : "")) == NULL) {
-        rc = ffail(err, err_len, -ENOMEM, "%s: out of memory", p.origin);
+        rc = text_errf(err, err_len, -ENOMEM, "%s: out of memory", p.origin);
         goto fail;
     }
     f->order = order;
@@ -354,18 +343,18 @@ int feeder_load_csv(const char *path, const char *name, enum feeder_order order,
     dynbuf_init(&b, FEEDER_MAX_BYTES);
     if (fd < 0) {
         rc = -errno;
-        ffail(err, err_len, rc, "%s: %s", path, strerror(-rc));
+        text_errf(err, err_len, rc, "%s: %s", path, strerror(-rc));
         goto fail;
     }
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
         if ((uint64_t)st.st_size > FEEDER_MAX_BYTES) {
-            rc = ffail(err, err_len, -E2BIG, "%s: %lld bytes (expected at most %u MiB)", path,
-                       (long long)st.st_size, FEEDER_MAX_BYTES >> 20);
+            rc = text_errf(err, err_len, -E2BIG, "%s: %lld bytes (expected at most %u MiB)", path,
+                           (long long)st.st_size, FEEDER_MAX_BYTES >> 20);
             goto fail;
         }
         if (dynbuf_reserve(&b, (size_t)st.st_size) != 0) {
-            rc = ffail(err, err_len, -ENOMEM, "%s: out of memory", path);
+            rc = text_errf(err, err_len, -ENOMEM, "%s: out of memory", path);
             goto fail;
         }
     }
@@ -374,8 +363,9 @@ int feeder_load_csv(const char *path, const char *name, enum feeder_order order,
             char extra;
             ssize_t n = read(fd, &extra, 1);
             if (n > 0) {
-                rc = ffail(err, err_len, -E2BIG, "%s: larger than %u MiB (expected at most that)",
-                           path, FEEDER_MAX_BYTES >> 20);
+                rc = text_errf(err, err_len, -E2BIG,
+                               "%s: larger than %u MiB (expected at most that)", path,
+                               FEEDER_MAX_BYTES >> 20);
                 goto fail;
             }
             if (n < 0 && errno == EINTR) {
@@ -383,14 +373,14 @@ int feeder_load_csv(const char *path, const char *name, enum feeder_order order,
             }
             if (n < 0) {
                 rc = -errno;
-                ffail(err, err_len, rc, "%s: %s", path, strerror(-rc));
+                text_errf(err, err_len, rc, "%s: %s", path, strerror(-rc));
                 goto fail;
             }
             break;
         }
         size_t want = b.max - b.len < 65536 ? b.max - b.len : 65536;
         if (b.cap < b.len + want + 1 && dynbuf_reserve(&b, want) != 0) {
-            rc = ffail(err, err_len, -ENOMEM, "%s: out of memory", path);
+            rc = text_errf(err, err_len, -ENOMEM, "%s: out of memory", path);
             goto fail;
         }
         ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
@@ -399,7 +389,7 @@ int feeder_load_csv(const char *path, const char *name, enum feeder_order order,
                 continue;
             }
             rc = -errno;
-            ffail(err, err_len, rc, "%s: %s", path, strerror(-rc));
+            text_errf(err, err_len, rc, "%s: %s", path, strerror(-rc));
             goto fail;
         }
         if (n == 0) {

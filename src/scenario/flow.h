@@ -42,7 +42,7 @@ struct flow_vu {
     uint32_t seq_offset;
     struct flow_var *vars; /* flow_scenario_var_count() slots */
     size_t n_vars;
-    int64_t *rows;        /* per feeder: the current row, -1 before the first */
+    int64_t *rows; /* per feeder: the current row, -1 before the first */
     size_t n_feeders;
 };
 
@@ -66,8 +66,7 @@ struct flow_results {
 
 /* Sets up v for VU number vu_id of the scenario; 0 or -ENOMEM.  v is zero-filled before. */
 int flow_vu_init(const struct flow_scenario *fsc, struct flow_vu *v, uint32_t vu_id,
-                 const char *scenario, uint64_t *seq, uint32_t seq_stride,
-                 uint32_t seq_offset);
+                 const char *scenario, uint64_t *seq, uint32_t seq_stride, uint32_t seq_offset);
 void flow_vu_destroy(struct flow_vu *v);
 
 /*
@@ -98,8 +97,8 @@ const char *flow_check_name(const struct flow_step *fs, size_t i);
  * The final response head has arrived (resp points into a buffer that is reused right
  * after the call): runs header extractions and header checks, appending to res.
  */
-void flow_on_head(const struct flow_step *fs, struct flow_vu *v,
-                  const struct http1_response *resp, struct flow_results *res);
+void flow_on_head(const struct flow_step *fs, struct flow_vu *v, const struct http1_response *resp,
+                  struct flow_results *res);
 
 /*
  * The response is complete (status 0 and body NULL when the request failed with a

@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/version.h"
 #include "scenario/check.h"
 #include "scenario/extract.h"
 #include "scenario/feeder.h"
-#include "core/version.h"
 #include "scenario/flow.h"
 #include "scenario/template.h"
 

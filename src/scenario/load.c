@@ -32,6 +32,7 @@
 
 #include "core/json.h"
 #include "core/parse.h"
+#include "core/text.h"
 #include "metrics/threshold.h"
 #include "scenario/flow_internal.h"
 
@@ -539,32 +540,21 @@ static const char *sval(struct loader *L, struct ynode *n, const char *expected)
     return n->exp;
 }
 
+/* The case-insensitive edit distance between a and b, or 99 when either is too long. */
 static int levenshtein(const char *a, const char *b)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64) {
+    char la[TEXT_EDIT_MAX], lb[TEXT_EDIT_MAX];
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > TEXT_EDIT_MAX || nb > TEXT_EDIT_MAX) {
         return 99;
     }
-    int prev[65], cur[65];
-    for (size_t j = 0; j <= lb; j++) {
-        prev[j] = (int)j;
+    for (size_t i = 0; i < na; i++) {
+        la[i] = (char)tolower((unsigned char)a[i]);
     }
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
-            int v = prev[j - 1] + cost;
-            if (prev[j] + 1 < v) {
-                v = prev[j] + 1;
-            }
-            if (cur[j - 1] + 1 < v) {
-                v = cur[j - 1] + 1;
-            }
-            cur[j] = v;
-        }
-        memcpy(prev, cur, sizeof(int) * (lb + 1));
+    for (size_t i = 0; i < nb; i++) {
+        lb[i] = (char)tolower((unsigned char)b[i]);
     }
-    return prev[lb];
+    return (int)text_edit_distance(la, na, lb, nb);
 }
 
 /* The closest of words (NULL-terminated) to w, within a distance that makes sense. */

@@ -84,6 +84,4 @@ extern bool scenario__skip_resolve;
 
 /* --- per-step accessors for the engine (candidates for scenario/flow.h) --- */
 
-
-
 #endif

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/text.h"
 #include "scenario/feeder.h"
 #include "scenario/rng.h"
 
@@ -92,54 +93,6 @@ bool tmpl_is_builtin(const char *name)
 }
 
 /* ---- compiling -------------------------------------------------------------------- */
-
-/* Levenshtein distance, or SIZE_MAX for names too long to be worth comparing. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64) {
-        return SIZE_MAX;
-    }
-    size_t row[65];
-    for (size_t j = 0; j <= lb; j++) {
-        row[j] = j;
-    }
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) {
-                best = up + 1;
-            }
-            if (row[j - 1] + 1 < best) {
-                best = row[j - 1] + 1;
-            }
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-struct suggest {
-    const char *best;
-    size_t dist;
-};
-
-static void suggest_try(struct suggest *s, const char *word, const char *cand)
-{
-    if (cand == NULL) {
-        return;
-    }
-    size_t d = edit_distance(word, cand);
-    size_t longest = strlen(word) > strlen(cand) ? strlen(word) : strlen(cand);
-    if (d <= 2 && d < s->dist && d < longest) {
-        s->dist = d;
-        s->best = cand;
-    }
-}
 
 struct token {
     size_t off, len; /* into the compiler's scratch buffer (NUL-terminated there) */
@@ -261,11 +214,6 @@ static char lchar(const struct compiler *c, size_t i, size_t *w)
     return c->src[i];
 }
 
-static bool is_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
-}
-
 /* True when "}}" starts at logical position i. */
 static bool at_close(const struct compiler *c, size_t i)
 {
@@ -282,7 +230,7 @@ static int tokenise(struct compiler *c, size_t open_col, size_t i, size_t *end)
     dynbuf_reset(&c->scratch);
     for (;;) {
         size_t w;
-        while (i < c->len && is_space(lchar(c, i, &w))) {
+        while (i < c->len && text_is_space(lchar(c, i, &w))) {
             i += w;
         }
         if (i >= c->len) {
@@ -327,7 +275,7 @@ static int tokenise(struct compiler *c, size_t open_col, size_t i, size_t *end)
         } else {
             while (i < c->len && !at_close(c, i)) {
                 char ch = lchar(c, i, &w);
-                if (is_space(ch)) {
+                if (text_is_space(ch)) {
                     break;
                 }
                 if (dynbuf_addc(&c->scratch, ch) != 0) {
@@ -364,7 +312,7 @@ static int parse_int_arg(struct compiler *c, size_t k, int64_t *out)
     char *endp;
     errno = 0;
     long long v = c->toks[k].quoted || s[0] == '\0' ? 0 : strtoll(s, &endp, 10);
-    if (c->toks[k].quoted || s[0] == '\0' || *endp != '\0' || is_space(s[0])) {
+    if (c->toks[k].quoted || s[0] == '\0' || *endp != '\0' || text_is_space(s[0])) {
         return fail(c, -1, c->toks[k].col, "'%s' is not an integer (expected randint LO HI)", s);
     }
     if (errno == ERANGE) {
@@ -380,7 +328,7 @@ static int parse_float_arg(struct compiler *c, size_t k, double *out)
     const char *s = tok_text(c, k);
     char *endp = NULL;
     double v = 0;
-    bool ok = !c->toks[k].quoted && s[0] != '\0' && !is_space(s[0]);
+    bool ok = !c->toks[k].quoted && s[0] != '\0' && !text_is_space(s[0]);
     if (ok) {
         v = strtod(s, &endp);
         ok = *endp == '\0' && isfinite(v);
@@ -410,10 +358,11 @@ static int compile_feeder_ref(struct compiler *c, const char *word, size_t col)
         const struct feeder *f = nm->feeder_objs != NULL ? nm->feeder_objs[i] : NULL;
         int ci = f != NULL ? feeder_column(f, column) : -1;
         if (ci < 0) {
-            struct suggest s = {NULL, SIZE_MAX};
+            struct text_near s;
+            text_near_init(&s, column, strlen(column));
             size_t nc = f != NULL ? feeder_columns(f) : 0;
             for (size_t j = 0; j < nc; j++) {
-                suggest_try(&s, column, feeder_column_name(f, (int)j));
+                text_near_add(&s, feeder_column_name(f, (int)j), 2);
             }
             if (s.best != NULL) {
                 return fail(c, -1, col + flen + 1,
@@ -438,9 +387,10 @@ static int compile_feeder_ref(struct compiler *c, const char *word, size_t col)
     }
     char fname[80];
     snprintf(fname, sizeof(fname), "%.*s", (int)(flen < 79 ? flen : 79), word);
-    struct suggest s = {NULL, SIZE_MAX};
+    struct text_near s;
+    text_near_init(&s, fname, strlen(fname));
     for (size_t i = 0; i < n_feeders; i++) {
-        suggest_try(&s, fname, nm->feeders[i]);
+        text_near_add(&s, nm->feeders[i], 2);
     }
     if (s.best != NULL) {
         return fail(c, -1, col, "unknown feeder '%s'; did you mean '%s'? (expected FEEDER.COLUMN)",
@@ -469,15 +419,16 @@ static int compile_name(struct compiler *c, const char *word, size_t col)
             return 0;
         }
     }
-    struct suggest s = {NULL, SIZE_MAX};
+    struct text_near s;
+    text_near_init(&s, word, strlen(word));
     for (size_t i = 0; i < N_BUILTINS; i++) {
-        suggest_try(&s, word, builtins[i]);
+        text_near_add(&s, builtins[i], 2);
     }
     for (size_t i = 0; i < n_vars; i++) {
-        suggest_try(&s, word, nm->vars[i]);
+        text_near_add(&s, nm->vars[i], 2);
     }
     for (size_t i = 0; nm != NULL && i < nm->n_feeders; i++) {
-        suggest_try(&s, word, nm->feeders[i]);
+        text_near_add(&s, nm->feeders[i], 2);
     }
     if (s.best != NULL) {
         return fail(c, -1, col, "unknown name '%s'; did you mean '%s'? (" EXPECT_EXPR ")", word,
@@ -1003,20 +954,6 @@ int tmpl_eval(const struct tmpl *t, struct flow_vu *v, const struct feeder *cons
 
 /* ---- environment expansion -------------------------------------------------------- */
 
-static int env_fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int env_fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-    if (err != NULL && err_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 static bool name_start(char ch)
 {
     return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || ch == '_';
@@ -1061,10 +998,10 @@ int env_expand(const char *src, char **out, char *err, size_t err_len)
         size_t col = i + 1;
         size_t ns = i + 2, ne = ns;
         if (!name_start(src[ne])) {
-            rc = env_fail(err, err_len, -1,
-                          "column %zu: bad variable name after '${' (expected ${NAME} or "
-                          "${NAME:-default}, NAME of letters, digits and '_')",
-                          ne + 1);
+            rc = text_errf(err, err_len, -1,
+                           "column %zu: bad variable name after '${' (expected ${NAME} or "
+                           "${NAME:-default}, NAME of letters, digits and '_')",
+                           ne + 1);
             goto fail;
         }
         while (name_char(src[ne])) {
@@ -1072,9 +1009,9 @@ int env_expand(const char *src, char **out, char *err, size_t err_len)
         }
         char name[256];
         if (ne - ns >= sizeof(name)) {
-            rc = env_fail(err, err_len, -1,
-                          "column %zu: variable name too long (expected at most %zu bytes)", col,
-                          sizeof(name) - 1);
+            rc = text_errf(err, err_len, -1,
+                           "column %zu: variable name too long (expected at most %zu bytes)", col,
+                           sizeof(name) - 1);
             goto fail;
         }
         memcpy(name, src + ns, ne - ns);
@@ -1082,10 +1019,10 @@ int env_expand(const char *src, char **out, char *err, size_t err_len)
         const char *val = getenv(name);
         if (src[ne] == '}') {
             if (val == NULL) {
-                rc = env_fail(err, err_len, -1,
-                              "environment variable %s is not set (write ${%s:-default} to give "
-                              "a default)",
-                              name, name);
+                rc = text_errf(err, err_len, -1,
+                               "environment variable %s is not set (write ${%s:-default} to give "
+                               "a default)",
+                               name, name);
                 goto fail;
             }
             if ((rc = dynbuf_adds(&b, val)) != 0) {
@@ -1097,8 +1034,8 @@ int env_expand(const char *src, char **out, char *err, size_t err_len)
         if (src[ne] == ':' && src[ne + 1] == '-') {
             const char *close = strchr(src + ne + 2, '}');
             if (close == NULL) {
-                rc = env_fail(err, err_len, -1, "column %zu: '${' is not closed (expected '}')",
-                              col);
+                rc = text_errf(err, err_len, -1, "column %zu: '${' is not closed (expected '}')",
+                               col);
                 goto fail;
             }
             if (val != NULL && val[0] != '\0') {
@@ -1113,12 +1050,12 @@ int env_expand(const char *src, char **out, char *err, size_t err_len)
             continue;
         }
         if (src[ne] == '\0') {
-            rc = env_fail(err, err_len, -1, "column %zu: '${' is not closed (expected '}')", col);
+            rc = text_errf(err, err_len, -1, "column %zu: '${' is not closed (expected '}')", col);
         } else {
-            rc = env_fail(err, err_len, -1,
-                          "column %zu: unexpected '%c' after ${%s (expected '}' or "
-                          "':-default}')",
-                          ne + 1, src[ne], name);
+            rc = text_errf(err, err_len, -1,
+                           "column %zu: unexpected '%c' after ${%s (expected '}' or "
+                           "':-default}')",
+                           ne + 1, src[ne], name);
         }
         goto fail;
     }
@@ -1131,9 +1068,9 @@ int env_expand(const char *src, char **out, char *err, size_t err_len)
 
 nomem:
     if (rc == -E2BIG) {
-        env_fail(err, err_len, rc, "expanded text over %d bytes", TMPL_MAX_BYTES);
+        text_errf(err, err_len, rc, "expanded text over %d bytes", TMPL_MAX_BYTES);
     } else {
-        env_fail(err, err_len, rc, "out of memory");
+        text_errf(err, err_len, rc, "out of memory");
     }
 fail:
     dynbuf_destroy(&b);

@@ -168,8 +168,7 @@ static uint64_t token_mac(uint64_t secret, const char *email, size_t len)
 
 static const char hexdig[] = "0123456789abcdef";
 
-int auction_token_issue(uint64_t secret, const char *email, size_t email_len, char *out,
-                        size_t cap)
+int auction_token_issue(uint64_t secret, const char *email, size_t email_len, char *out, size_t cap)
 {
     if (email_len == 0 || email_len > AUCTION_EMAIL_MAX) {
         return -EINVAL;

@@ -48,19 +48,19 @@
 #include "http/http1.h"
 #include "target/auction.h"
 
-#define TGT_MAX_BODY (1024 * 1024)        /* request bodies above this get 413 */
-#define TGT_READ_CHUNK (64 * 1024)        /* per-thread read scratch */
-#define TGT_OUT_SCRATCH (64 * 1024)       /* per-thread answer scratch */
-#define TGT_OUT_HIGH (64 * 1024)          /* stop handling requests above this unsent */
+#define TGT_MAX_BODY (1024 * 1024)  /* request bodies above this get 413 */
+#define TGT_READ_CHUNK (64 * 1024)  /* per-thread read scratch */
+#define TGT_OUT_SCRATCH (64 * 1024) /* per-thread answer scratch */
+#define TGT_OUT_HIGH (64 * 1024)    /* stop handling requests above this unsent */
 #define TGT_IN_MAX (HTTP1_MAX_HEAD_BYTES + TGT_MAX_BODY + TGT_READ_CHUNK)
-#define TGT_OUT_MAX (64 * 1024 * 1024)    /* a connection's output buffer, hard cap */
+#define TGT_OUT_MAX (64 * 1024 * 1024)       /* a connection's output buffer, hard cap */
 #define TGT_MAX_BYTES (100ULL * 1024 * 1024) /* /bytes/{n} and /chunked/{n} */
-#define TGT_MAX_CHUNK (1024 * 1024)       /* /chunked ?chunk= */
-#define TGT_MAX_DELAY_MS 3600000ULL       /* /delay/{ms} */
-#define TGT_MAX_LIST 1000                 /* ?limit= */
-#define TGT_LINGER_NS (2 * NS_PER_S)      /* lingering close: drain the peer this long */
-#define TGT_LINGER_BYTES (1024 * 1024)    /* ... or this many bytes */
-#define TGT_LEAK_MAX (2ULL << 30)         /* leaked memory, all threads */
+#define TGT_MAX_CHUNK (1024 * 1024)          /* /chunked ?chunk= */
+#define TGT_MAX_DELAY_MS 3600000ULL          /* /delay/{ms} */
+#define TGT_MAX_LIST 1000                    /* ?limit= */
+#define TGT_LINGER_NS (2 * NS_PER_S)         /* lingering close: drain the peer this long */
+#define TGT_LINGER_BYTES (1024 * 1024)       /* ... or this many bytes */
+#define TGT_LEAK_MAX (2ULL << 30)            /* leaked memory, all threads */
 #define TGT_LEAK_BLOCK (1024 * 1024)
 #define TGT_ACCEPT_BATCH 64
 #define TGT_STATS_MAX (1024 * 1024)
@@ -170,14 +170,14 @@ struct conn {
     bool lingering;
     bool want_write;
     uint8_t timer_kind;
-    uint8_t close_after;   /* enum close_mode, applied once the output is flushed */
-    uint8_t held_close;    /* enum close_mode, applied when the held answer is released */
-    int held_key;          /* status key of the held answer */
+    uint8_t close_after; /* enum close_mode, applied once the output is flushed */
+    uint8_t held_close;  /* enum close_mode, applied when the held answer is released */
+    int held_key;        /* status key of the held answer */
     /* input */
     struct tbuf in;
-    size_t in_off;         /* start of the request being read */
-    size_t scan_from;      /* head: bytes before this have no complete line left unparsed */
-    uint8_t rstate;        /* enum read_state */
+    size_t in_off;    /* start of the request being read */
+    size_t scan_from; /* head: bytes before this have no complete line left unparsed */
+    uint8_t rstate;   /* enum read_state */
     size_t head_len;
     uint64_t clen;         /* Content-Length of the request being read */
     uint8_t head_route;    /* enum route of the request being read (for a 413) */
@@ -187,8 +187,8 @@ struct conn {
     /* output */
     struct tbuf out;
     size_t out_sent;
-    size_t out_hold;       /* NONE, or where the held answer starts in out */
-    size_t paced_from;     /* NONE, or where the paced body starts in out */
+    size_t out_hold;   /* NONE, or where the held answer starts in out */
+    size_t paced_from; /* NONE, or where the paced body starts in out */
     bool pacing;
     uint64_t pace_start_ns;
     uint64_t pace_sent;
@@ -220,10 +220,10 @@ struct worker {
     bool in_scratch_busy;
     char *out_scratch;
     bool out_scratch_busy;
-    struct tbuf body;   /* answers' bodies are composed here first */
+    struct tbuf body; /* answers' bodies are composed here first */
     char **leak_blocks;
     size_t leak_nblocks, leak_cap_blocks;
-    size_t leak_used;   /* bytes used in the last block */
+    size_t leak_used; /* bytes used in the last block */
     uint64_t leaked;
     struct counters cnt;
 };
@@ -337,8 +337,7 @@ static int parse_i64(const char *s, size_t len, int64_t *out)
 }
 
 /* Finds query parameter `name`; returns true with its raw value. */
-static bool query_get(const char *q, size_t qlen, const char *name, const char **val,
-                      size_t *vlen)
+static bool query_get(const char *q, size_t qlen, const char *name, const char **val, size_t *vlen)
 {
     size_t nlen = strlen(name);
     size_t i = 0;
@@ -365,37 +364,68 @@ static bool query_get(const char *q, size_t qlen, const char *name, const char *
 static const char *reason_phrase(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 102: return "Processing";
-    case 103: return "Early Hints";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 418: return "I'm a teapot";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 102:
+        return "Processing";
+    case 103:
+        return "Early Hints";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 418:
+        return "I'm a teapot";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Status";
     }
 }
 
@@ -439,8 +469,7 @@ static void body_adds(struct worker *w, const char *s)
     body_add(w, s, strlen(s));
 }
 
-__attribute__((format(printf, 2, 3))) static void body_addf(struct worker *w,
-                                                             const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void body_addf(struct worker *w, const char *fmt, ...)
 {
     char tmp[512];
     va_list ap;
@@ -536,8 +565,7 @@ static void out_add(struct conn *c, const char *s, size_t n)
     c->out.len += n;
 }
 
-__attribute__((format(printf, 2, 3))) static void out_addf(struct conn *c, const char *fmt,
-                                                           ...)
+__attribute__((format(printf, 2, 3))) static void out_addf(struct conn *c, const char *fmt, ...)
 {
     char tmp[1024];
     va_list ap;
@@ -626,6 +654,29 @@ static void leak_memory(struct worker *w)
 /* ---- answers ---------------------------------------------------------------------- */
 
 /*
+ * Ends a head: "Connection: close" when the connection is not kept (it shuts down once
+ * the answer is out) or "keep-alive" for HTTP/1.0, the blank line, and, with a slow
+ * body, the start of pacing for what follows.
+ */
+static void end_head(struct conn *c, const struct req *rq, bool keep)
+{
+    struct worker *w = c->w;
+    if (!keep) {
+        OUT_LIT(c, "Connection: close\r\n");
+        c->close_after = CLOSE_GRACEFUL;
+    } else if (rq->minor == 0) {
+        OUT_LIT(c, "Connection: keep-alive\r\n");
+    }
+    OUT_LIT(c, "\r\n");
+    if (w->t->o.slow_body_bytes_per_s > 0) {
+        c->paced_from = c->out.len;
+        c->pacing = true;
+        c->pace_sent = 0;
+        c->pace_start_ns = loop_now_ns(w->loop);
+    }
+}
+
+/*
  * Appends a whole answer: head, then the thread's composed body (w->body) unless the
  * request was HEAD or the status has no body.  Closes after it when the request did
  * not keep the connection alive or `close` is set.
@@ -644,19 +695,7 @@ static void respond(struct conn *c, const struct req *rq, int status, const char
     if (extra_headers != NULL) {
         out_add(c, extra_headers, strlen(extra_headers));
     }
-    if (!keep) {
-        OUT_LIT(c, "Connection: close\r\n");
-        c->close_after = CLOSE_GRACEFUL;
-    } else if (rq->minor == 0) {
-        OUT_LIT(c, "Connection: keep-alive\r\n");
-    }
-    OUT_LIT(c, "\r\n");
-    if (w->t->o.slow_body_bytes_per_s > 0) {
-        c->paced_from = c->out.len;
-        c->pacing = true;
-        c->pace_sent = 0;
-        c->pace_start_ns = loop_now_ns(w->loop);
-    }
+    end_head(c, rq, keep);
     if (!rq->is_head && blen > 0) {
         out_add(c, w->body.p, blen);
     }
@@ -680,7 +719,6 @@ static int respond_error(struct conn *c, const struct req *rq, int status, const
 /* Starts a streamed body of n bytes, plain or chunked, after its head. */
 static void respond_stream(struct conn *c, const struct req *rq, uint64_t n, uint32_t chunk)
 {
-    struct worker *w = c->w;
     bool chunked = chunk > 0 && rq->minor >= 1;
     OUT_LIT(c, "HTTP/1.1 200 OK\r\nServer: brunt\r\nContent-Type: application/octet-stream\r\n");
     if (chunked) {
@@ -688,19 +726,7 @@ static void respond_stream(struct conn *c, const struct req *rq, uint64_t n, uin
     } else {
         out_addf(c, "Content-Length: %llu\r\n", (unsigned long long)n);
     }
-    if (!rq->keep_alive) {
-        OUT_LIT(c, "Connection: close\r\n");
-        c->close_after = CLOSE_GRACEFUL;
-    } else if (rq->minor == 0) {
-        OUT_LIT(c, "Connection: keep-alive\r\n");
-    }
-    OUT_LIT(c, "\r\n");
-    if (w->t->o.slow_body_bytes_per_s > 0) {
-        c->paced_from = c->out.len;
-        c->pacing = true;
-        c->pace_sent = 0;
-        c->pace_start_ns = loop_now_ns(w->loop);
-    }
+    end_head(c, rq, rq->keep_alive);
     if (rq->is_head) {
         return;
     }
@@ -871,8 +897,9 @@ static int h_bids(struct conn *c, const struct req *rq)
         return 200;
     }
     cnt_add(&w->cnt, C_BIDS_REJECTED, 1);
-    body_addf(w, "{\"error\":\"bid too low\",\"accepted\":false,\"auction_id\":\"auction_%zu\","
-                 "\"current_bid\":%lld}",
+    body_addf(w,
+              "{\"error\":\"bid too low\",\"accepted\":false,\"auction_id\":\"auction_%zu\","
+              "\"current_bid\":%lld}",
               idx, (long long)current);
     respond_json(c, rq, 400);
     return 400;
@@ -1075,10 +1102,8 @@ static enum method_class route_match(struct req *rq)
         const char *prefix;
         enum route r;
     } param[] = {
-        {"/api/v1/auctions/", R_AUCTION},
-        {"/delay/", R_DELAY},
-        {"/status/", R_STATUS},
-        {"/bytes/", R_BYTES},
+        {"/api/v1/auctions/", R_AUCTION}, {"/delay/", R_DELAY},
+        {"/status/", R_STATUS},           {"/bytes/", R_BYTES},
         {"/chunked/", R_CHUNKED},
     };
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
@@ -1188,14 +1213,15 @@ static void dispatch(struct conn *c, const struct http1_request *h, const char *
     size_t mark = c->out.len;
     int key;
     uint8_t close_mode = CLOSE_NONE;
-    double u = (o->reset_rate > 0 || o->malformed_rate > 0 || o->error_rate > 0) ? rng_unit(w)
-                                                                                  : 1.0;
+    double u =
+        (o->reset_rate > 0 || o->malformed_rate > 0 || o->error_rate > 0) ? rng_unit(w) : 1.0;
     if (u < o->reset_rate) {
         cnt_add(&w->cnt, C_F_RESETS, 1);
         key = KEY_RESET;
         close_mode = CLOSE_RESET;
     } else if (u < o->reset_rate + o->malformed_rate) {
-        static const char garbage[] = "\x01\x02\xff garbage: this is not an HTTP response \xfe\r\n\r\n";
+        static const char garbage[] =
+            "\x01\x02\xff garbage: this is not an HTTP response \xfe\r\n\r\n";
         cnt_add(&w->cnt, C_F_MALFORMED, 1);
         out_add(c, garbage, sizeof garbage - 1);
         key = KEY_MALFORMED;
@@ -1265,8 +1291,7 @@ static void reject(struct conn *c, enum route r, int status, const char *msg)
 static bool conn_blocked(const struct conn *c)
 {
     return c->dead || c->close_after != CLOSE_NONE || c->lingering || c->out_hold != NONE ||
-           c->streaming || out_pending(c) > TGT_OUT_HIGH ||
-           (c->pacing && out_pending(c) > 0);
+           c->streaming || out_pending(c) > TGT_OUT_HIGH || (c->pacing && out_pending(c) > 0);
 }
 
 /*
@@ -1330,8 +1355,8 @@ static int conn_process(struct conn *c)
             http1_body_init(&c->body, h.framing, h.content_length);
             c->rstate = RS_BODY;
             c->body_r = c->body_w = c->in_off + (size_t)n;
-            if (h.expect_continue && !(h.framing == HTTP1_BODY_LENGTH &&
-                                       c->in.len - c->body_r >= h.content_length)) {
+            if (h.expect_continue &&
+                !(h.framing == HTTP1_BODY_LENGTH && c->in.len - c->body_r >= h.content_length)) {
                 OUT_LIT(c, "HTTP/1.1 100 Continue\r\n\r\n");
             }
         }
@@ -1339,8 +1364,8 @@ static int conn_process(struct conn *c)
         while (c->body_r < c->in.len && !http1_body_done(&c->body)) {
             const char *data = NULL;
             size_t dlen = 0;
-            ssize_t k = http1_body_feed(&c->body, buf + c->body_r, c->in.len - c->body_r,
-                                        &data, &dlen);
+            ssize_t k =
+                http1_body_feed(&c->body, buf + c->body_r, c->in.len - c->body_r, &data, &dlen);
             if (k < 0) {
                 c->rstate = RS_HEAD;
                 reject(c, R_INVALID, 400, "malformed request body");
@@ -2325,8 +2350,8 @@ int target_stats_json(struct target *t, struct jsonw *w)
     static const struct {
         const char *name;
         int idx;
-    } special[] = {{"reset", C_ST_RESET}, {"malformed", C_ST_MALFORMED},
-                   {"unanswered", C_ST_UNANSWERED}};
+    } special[] = {
+        {"reset", C_ST_RESET}, {"malformed", C_ST_MALFORMED}, {"unanswered", C_ST_UNANSWERED}};
     for (size_t i = 0; i < 3; i++) {
         if (s[special[i].idx] > 0) {
             jsonw_key(w, special[i].name);

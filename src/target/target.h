@@ -76,14 +76,14 @@ struct jsonw;
 struct target;
 
 struct target_options {
-    const char *host;   /* address to bind: "127.0.0.1" (default), "::1", "0.0.0.0" ... */
-    uint16_t port;      /* 0 = any free port */
-    int threads;        /* server threads, >= 1 (default 1), at most 256 */
-    uint64_t delay_ns;  /* added to every answer */
-    uint64_t delay_max_ns;  /* when > delay_ns: delay is uniform in [delay, delay_max] */
-    double error_rate;      /* probability of a 500 */
-    double reset_rate;      /* probability of a reset connection instead of an answer */
-    double malformed_rate;  /* probability of garbage (not HTTP) then a close */
+    const char *host;        /* address to bind: "127.0.0.1" (default), "::1", "0.0.0.0" ... */
+    uint16_t port;           /* 0 = any free port */
+    int threads;             /* server threads, >= 1 (default 1), at most 256 */
+    uint64_t delay_ns;       /* added to every answer */
+    uint64_t delay_max_ns;   /* when > delay_ns: delay is uniform in [delay, delay_max] */
+    double error_rate;       /* probability of a 500 */
+    double reset_rate;       /* probability of a reset connection instead of an answer */
+    double malformed_rate;   /* probability of garbage (not HTTP) then a close */
     uint64_t stall_every_ns; /* 0 = no stalls */
     uint64_t stall_for_ns;   /* < stall_every_ns */
     uint64_t slow_body_bytes_per_s; /* 0 = unpaced */

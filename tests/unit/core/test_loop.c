@@ -15,7 +15,6 @@ struct order {
     int stop_after;
 };
 
-
 struct ctimer {
     struct loop_timer t;
     int id;

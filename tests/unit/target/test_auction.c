@@ -79,8 +79,8 @@ Test(auction, parses_ids_strictly)
     cr_expect_eq(idx, 0, "%zu", idx);
     cr_expect_eq(auction_parse_id("auction_999", 11, &idx), 0);
     cr_expect_eq(idx, 999, "%zu", idx);
-    static const char *bad[] = {"auction_1000", "auction_", "auction_07", "auction_-1",
-                                "auction_1x", "Auction_1", "auction1", ""};
+    static const char *bad[] = {"auction_1000", "auction_",  "auction_07", "auction_-1",
+                                "auction_1x",   "Auction_1", "auction1",   ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cr_expect_eq(auction_parse_id(bad[i], strlen(bad[i]), &idx), -ENOENT, "'%s' accepted",
                      bad[i]);
@@ -143,9 +143,8 @@ Test(auction, concurrent_bids_keep_the_invariant)
         cr_expect_eq(auction_current(store, a), max,
                      "auction %zu: current %lld vs highest accepted %lld", a,
                      (long long)auction_current(store, a), (long long)max);
-        cr_expect_eq(auction_accepted_count(store, a), n, "auction %zu: %llu vs %llu accepted",
-                     a, (unsigned long long)auction_accepted_count(store, a),
-                     (unsigned long long)n);
+        cr_expect_eq(auction_accepted_count(store, a), n, "auction %zu: %llu vs %llu accepted", a,
+                     (unsigned long long)auction_accepted_count(store, a), (unsigned long long)n);
         cr_expect_gt(n, 10, "auction %zu: only %llu bids accepted", a, (unsigned long long)n);
     }
 }
