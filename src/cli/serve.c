@@ -282,10 +282,24 @@ int cli_serve(int argc, char **argv)
            (unsigned)target_port(t));
     fflush(stdout);
 
-    int sig;
-    do {
+    /* Only SIGINT or SIGTERM ends the wait.  A failed wait is said once and tried again
+     * after a pause, so an unexpected error can neither stop the server nor spin. */
+    int sig = -1;
+    bool said = false;
+    while (sig != SIGINT && sig != SIGTERM) {
         sig = sigwaitinfo(&stop_sigs, NULL);
-    } while (sig < 0 && errno == EINTR);
+        if (sig < 0 && errno != EINTR) {
+            if (!said) {
+                fprintf(stderr,
+                        "brunt serve: waiting for SIGINT/SIGTERM failed (%s); still "
+                        "serving\n",
+                        strerror(errno));
+                said = true;
+            }
+            struct timespec pause_ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+            nanosleep(&pause_ts, NULL);
+        }
+    }
 
     target_stop(t);
     if (!quiet) {
