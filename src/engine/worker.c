@@ -196,6 +196,31 @@ static uint64_t rng_next(struct worker *w)
 
 /* --- metrics helpers --- */
 
+/*
+ * Tag values are capped at TAG_VALUE_MAX bytes (a long URL as the default name, a long
+ * check): a longer one is cut at a character boundary and ends in "...".  Two values that
+ * differ only past the cap share a series; the cap keeps every tag set within the fixed
+ * buffers below.
+ */
+#define TAG_VALUE_MAX 200
+struct tag_buf {
+    char b[TAG_VALUE_MAX + 4];
+};
+
+static const char *tag_short(struct tag_buf *buf, const char *v)
+{
+    if (v == NULL || strlen(v) <= TAG_VALUE_MAX) {
+        return v;
+    }
+    size_t n = TAG_VALUE_MAX - 3;
+    while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80) {
+        n--; /* do not split a UTF-8 sequence */
+    }
+    memcpy(buf->b, v, n);
+    memcpy(buf->b + n, "...", 4);
+    return buf->b;
+}
+
 static int series_for(struct worker *w, int metric, const char *tags)
 {
     int i = registry_get(w->cur->reg, metric, tags);
@@ -1492,8 +1517,10 @@ static int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario
         /* With pipelining (quick mode), the budget counts requests, not iterations. */
         sr->budget = i < Ts ? sc->iterations / Ts + (i < sc->iterations % Ts ? 1 : 0) : 0;
     }
+    struct tag_buf tb_scen, tb_method, tb_name, tb_group, tb_check;
+    const char *scen = tag_short(&tb_scen, sc->name);
     const char *keys[4] = {"scenario"};
-    const char *vals[4] = {sc->name};
+    const char *vals[4] = {scen};
     if (tags_canon(sr->scen_tags, sizeof sr->scen_tags, keys, vals, 1) < 0) {
         return -EINVAL;
     }
@@ -1502,8 +1529,11 @@ static int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario
         if (st->kind != STEP_REQUEST) {
             continue;
         }
+        const char *method = tag_short(&tb_method, st->method);
+        const char *name = tag_short(&tb_name, st->name);
+        const char *group = tag_short(&tb_group, st->group);
         const char *nk[4] = {"method", "name", "scenario", "group"};
-        const char *nv[4] = {st->method, st->name, sc->name, st->group};
+        const char *nv[4] = {method, name, scen, group};
         size_t n = st->group != NULL ? 4 : 3;
         if (tags_canon(sr->steps[k].name_tags, sizeof sr->steps[k].name_tags, nk, nv, n) < 0) {
             return -EINVAL;
@@ -1519,7 +1549,8 @@ static int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario
         }
         for (size_t c = 0; c < nc; c++) {
             const char *ck[4] = {"check", "name", "scenario", "group"};
-            const char *cv[4] = {flow_check_name(st->flow, c), st->name, sc->name, st->group};
+            const char *cv[4] = {tag_short(&tb_check, flow_check_name(st->flow, c)), name, scen,
+                                 group};
             char tags[1200];
             if (tags_canon(tags, sizeof tags, ck, cv, n) < 0) {
                 return -EINVAL;
@@ -1534,7 +1565,7 @@ static int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario
     sr->s_recv = series_for(w, M_DATA_RECEIVED, sr->scen_tags);
     for (int k = 0; k < ERR_KINDS; k++) {
         const char *ek[2] = {"kind", "scenario"};
-        const char *ev[2] = {err_kind_name[k], sc->name};
+        const char *ev[2] = {err_kind_name[k], scen};
         char tags[512];
         if (tags_canon(tags, sizeof tags, ek, ev, 2) < 0) {
             return -EINVAL;

@@ -279,6 +279,10 @@ enum flow_verdict flow_on_done(const struct flow_step *fs, struct flow_vu *v, in
                                bool body_truncated, struct flow_results *res)
 {
     (void)body_truncated; /* a check on a truncated body sees the kept prefix */
+    if (status != 0 && fs->wants_body && body == NULL) {
+        body = ""; /* an empty body was kept: it is empty, not missing */
+        body_len = 0;
+    }
     for (size_t i = 0; i < fs->n_asserts; i++) {
         const struct flow_assert *a = &fs->asserts[i];
         bool pass;

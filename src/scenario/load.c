@@ -59,7 +59,7 @@ struct ynode {
     char *exp;           /* s after ${ENV} expansion (owned; set on first use) */
     struct ynode **kids; /* map: key, value, key, value ...; seq: items */
     size_t n, cap;
-    uint64_t weight; /* nodes in this subtree, aliases expanded */
+    uint64_t weight; /* nodes (+ 1 per 64 scalar bytes) in this subtree, aliases expanded */
     char *anchor;    /* pending anchor name until the node is complete */
 };
 
@@ -191,7 +191,8 @@ static int yadd(struct loader *L, struct ynode *parent, struct ynode *kid)
     parent->kids[parent->n++] = kid;
     parent->weight += kid->weight;
     if (parent->weight > SCENARIO_MAX_NODES) {
-        return lerr(L, kid, "the document expands to more than %u nodes (aliases?)",
+        return lerr(L, kid,
+                    "the document expands to more than %u nodes or 64 MB of text (aliases?)",
                     SCENARIO_MAX_NODES);
     }
     return 0;
@@ -413,6 +414,10 @@ static int ytree_build(struct loader *L, const char *yaml, size_t len, struct yn
             }
             n->s = strndup(s, sl);
             n->len = sl;
+            /* A long scalar weighs by its size too (a unit per 64 bytes), so aliases to
+             * it cannot make the compiled plan balloon: a 1 MB body referenced from 100
+             * steps would compile to 100 MB. */
+            n->weight = 1 + sl / 64;
             if (n->s == NULL) {
                 rc = oom(L);
                 break;
@@ -480,8 +485,10 @@ static int ytree_build(struct loader *L, const char *yaml, size_t len, struct yn
                 /* Its weight grew after it was added to the parent. */
                 stack[depth - 1]->weight += done->weight - 1;
                 if (stack[depth - 1]->weight > SCENARIO_MAX_NODES) {
-                    rc = lerr(L, done, "the document expands to more than %u nodes (aliases?)",
-                              SCENARIO_MAX_NODES);
+                    rc = lerr(
+                        L, done,
+                        "the document expands to more than %u nodes or 64 MB of text (aliases?)",
+                        SCENARIO_MAX_NODES);
                 }
             }
             if (rc == 0 && done->anchor != NULL) {
@@ -1350,12 +1357,14 @@ static int parse_expect(struct loader *L, struct ynode *n, struct flow_step *fs)
         if (s == NULL) {
             return -1;
         }
-        unsigned lo, hi;
-        char tail;
-        int k = sscanf(s, "%u-%u%c", &lo, &hi, &tail);
-        if (k == 1) {
+        /* "200" or "200-299", digits only: sscanf alone would take "200x" as 200. */
+        unsigned lo = 0, hi = 0;
+        int used = -1;
+        bool digits = s[0] >= '0' && s[0] <= '9' && strspn(s, "0123456789-") == strlen(s);
+        int k = digits ? sscanf(s, "%u%n-%u%n", &lo, &used, &hi, &used) : 0;
+        if (k == 1 && (size_t)used == strlen(s)) {
             hi = lo;
-        } else if (k != 2) {
+        } else if (k != 2 || (size_t)used != strlen(s)) {
             return lerr(L, items[i],
                         "bad status '%s' (expected a status such as 200 or a "
                         "range such as 200-299)",

@@ -30,7 +30,7 @@ struct flow_step;
 
 /* Caps on what a scenario file may hold (larger is an error, never truncated). */
 #define SCENARIO_MAX_FILE_BYTES (16u * 1024 * 1024)
-#define SCENARIO_MAX_NODES 1000000u /* YAML nodes, aliases expanded */
+#define SCENARIO_MAX_NODES 1000000u /* YAML nodes + 1 per 64 scalar bytes, aliases expanded */
 #define SCENARIO_MAX_SCENARIOS 64
 #define SCENARIO_MAX_STEPS 1024 /* request and sleep steps per scenario, groups flattened */
 #define SCENARIO_MAX_STAGES 1024

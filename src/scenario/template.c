@@ -437,6 +437,9 @@ static int compile_name(struct compiler *c, const char *word, size_t col)
     return fail(c, -1, col, "unknown name '%s' (" EXPECT_EXPR ")", word);
 }
 
+static int add_json(struct dynbuf *out, const char *s, size_t n);
+static int add_url(struct dynbuf *out, const char *s, size_t n);
+
 static int compile_expr(struct compiler *c, size_t open_col)
 {
     if (c->n_toks == 0) {
@@ -449,7 +452,22 @@ static int compile_expr(struct compiler *c, size_t open_col)
         if ((rc = no_more_args(c, 1, "quoted text")) != 0) {
             return rc;
         }
-        return add_literal(c, w, c->toks[0].len);
+        if (c->esc == TMPL_RAW) {
+            return add_literal(c, w, c->toks[0].len);
+        }
+        /* Quoted text is a value like any other: escaped for where it lands (a JSON
+         * string, a query), so '{{ "say \"hi\"" }}' cannot break the document. */
+        struct dynbuf esc;
+        dynbuf_init(&esc, TMPL_MAX_BYTES);
+        rc = c->esc == TMPL_JSON ? add_json(&esc, w, c->toks[0].len)
+                                 : add_url(&esc, w, c->toks[0].len);
+        if (rc == 0) {
+            rc = add_literal(c, esc.data != NULL ? esc.data : "", esc.len);
+        } else {
+            rc = fail(c, -1, col, "quoted text too long");
+        }
+        dynbuf_destroy(&esc);
+        return rc;
     }
     static const struct {
         const char *name;

@@ -339,6 +339,20 @@ Test(template, json_mode_reads_escaped_quotes_inside_expressions)
     fx_destroy(&fx);
 }
 
+Test(template, quoted_text_is_escaped_for_where_it_lands)
+{
+    struct fixture fx;
+    fx_init(&fx);
+    /* {{ 'say "hi"' }} inside a JSON string, as the loader's JSON writer serialises it. */
+    const char *s = render(&fx, "{\"lit\": \"{{ 'say \\\"hi\\\"' }}\"}", TMPL_JSON);
+    cr_expect_str_eq(s, "{\"lit\": \"say \\\"hi\\\"\"}", "quotes stay escaped in JSON");
+    s = render(&fx, "/a?d={{ 'x y&z' }}", TMPL_URL);
+    cr_expect_str_eq(s, "/a?d=x%20y%26z", "quoted text is percent-encoded in a query");
+    s = render(&fx, "{{ 'x y' }}", TMPL_RAW);
+    cr_expect_str_eq(s, "x y", "raw text stays as written");
+    fx_destroy(&fx);
+}
+
 Test(template, url_escaping_percent_encodes)
 {
     struct fixture fx;
