@@ -499,6 +499,14 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
     for (size_t i = 0; i < n_thresholds; i++) {
         report->thresholds_failed = report->thresholds_failed || thresholds[i].failed;
     }
+    for (size_t i = 0; i < n_thresholds; i++) {
+        if (thresholds[i].evaluated && thresholds[i].no_samples) {
+            run_report_add_warning(report,
+                                   "threshold %s: '%s' matched no samples (a typo in the "
+                                   "metric's tags?)",
+                                   thresholds[i].metric_expr, thresholds[i].source);
+        }
+    }
     finish_report(&c, end_ns, &ru0);
     if (started < c.n_workers && err == 0) {
         err = -EAGAIN;

@@ -813,6 +813,8 @@ bool threshold_eval(struct threshold *t, const struct registry *reg, double elap
     }
     const char *filter = t->filter != NULL && t->filter[0] != '\0' ? t->filter : NULL;
     (void)registry_aggregate(reg, t->metric, filter, &agg);
+    /* Judged all the same (as k6 does), but said: a filter with a typo matches nothing. */
+    t->no_samples = mi->type == METRIC_TREND ? hist_count(agg.hist) == 0 : agg.total == 0;
 
     /* Trend values are nanoseconds; time trends are judged in milliseconds, as in k6. */
     double div = mi->contains == CONTAINS_TIME ? 1e6 : 1.0; /* divide: 1e6 ns is exactly 1 */

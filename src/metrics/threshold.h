@@ -46,6 +46,7 @@ struct threshold {
     /* Results of the last threshold_eval(). */
     bool evaluated, failed;
     double observed; /* milliseconds for time trends, else the metric's unit */
+    bool no_samples; /* the metric (with its filter) had no sample at all */
 };
 
 /*

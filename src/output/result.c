@@ -708,6 +708,8 @@ static void put_thresholds(struct jsonw *w, const struct run_report *r)
         jsonw_bool(w, t->evaluated && !t->failed);
         jsonw_key(w, "evaluated");
         jsonw_bool(w, t->evaluated);
+        jsonw_key(w, "no_samples");
+        jsonw_bool(w, t->evaluated && t->no_samples);
         jsonw_key(w, "observed");
         if (t->evaluated) {
             jsonw_num(w, t->observed);

@@ -476,9 +476,10 @@ static void print_thresholds(const struct out *o, const struct run_report *r)
                 continue;
             }
             fmt_observed(u, obs, sizeof obs);
-            fprintf(o->f, "    %s%s%s '%s' %s=%s%s\n", col(o, u->failed ? C_RED : C_GREEN),
+            fprintf(o->f, "    %s%s%s '%s' %s=%s%s%s\n", col(o, u->failed ? C_RED : C_GREEN),
                     u->failed ? "\xe2\x9c\x97" : "\xe2\x9c\x93", col(o, C_RESET),
-                    u->source ? u->source : "", agg, obs, u->abort_on_fail ? " (abortOnFail)" : "");
+                    u->source ? u->source : "", agg, obs, u->abort_on_fail ? " (abortOnFail)" : "",
+                    u->no_samples ? " (no samples: check the metric and its tags)" : "");
         }
     }
 }

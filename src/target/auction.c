@@ -2,22 +2,25 @@
  * auction — bids under a per-auction mutex, and stateless tokens (see auction.h).
  *
  * Each auction sits on its own cache line so bids on neighbouring auctions from
- * different threads do not false-share.  A mutex (not a bare compare-and-swap) guards
- * the current bid together with the record of the highest accepted bid, so the two
- * can never be observed out of step by auction_invariant_ok().
+ * different threads do not false-share.  A mutex guards the current bid and decides
+ * whether a bid wins.  The record of the highest accepted bid is kept apart from it, on
+ * purpose: every accepted amount is folded into an atomic maximum after the decision,
+ * outside the lock, so auction_invariant_ok() is an independent witness — a lost update
+ * (a lower bid overwriting a higher one) leaves current below that maximum.
  */
 #include "target/auction.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct auction {
     pthread_mutex_t lock;
     int64_t current;
-    int64_t max_accepted; /* meaningful when accepted > 0 */
-    uint64_t accepted;
+    _Atomic int64_t max_accepted; /* meaningful when accepted > 0 */
+    _Atomic uint64_t accepted;
 } __attribute__((aligned(64)));
 
 struct auction_store {
@@ -34,6 +37,7 @@ int auction_store_new(struct auction_store **out)
     for (size_t i = 0; i < AUCTION_COUNT; i++) {
         pthread_mutex_init(&s->a[i].lock, NULL);
         s->a[i].current = auction_starting_bid(i);
+        atomic_init(&s->a[i].max_accepted, auction_starting_bid(i));
     }
     *out = s;
     return 0;
@@ -92,10 +96,6 @@ int auction_bid(struct auction_store *s, size_t index, int64_t amount, int64_t *
     pthread_mutex_lock(&a->lock);
     if (amount > a->current) {
         a->current = amount;
-        if (a->accepted == 0 || amount > a->max_accepted) {
-            a->max_accepted = amount;
-        }
-        a->accepted++;
         result = AUCTION_BID_ACCEPTED;
     } else {
         result = AUCTION_BID_TOO_LOW;
@@ -104,6 +104,14 @@ int auction_bid(struct auction_store *s, size_t index, int64_t amount, int64_t *
         *current_out = a->current;
     }
     pthread_mutex_unlock(&a->lock);
+    if (result == AUCTION_BID_ACCEPTED) {
+        /* The witness, outside the lock (see the top of the file).  Accepted amounts
+         * exceed the starting bid, so the maximum starts from there. */
+        int64_t seen = atomic_load(&a->max_accepted);
+        while (amount > seen && !atomic_compare_exchange_weak(&a->max_accepted, &seen, amount)) {
+        }
+        atomic_fetch_add(&a->accepted, 1);
+    }
     return result;
 }
 
@@ -125,10 +133,7 @@ uint64_t auction_accepted_count(struct auction_store *s, size_t index)
         return 0;
     }
     struct auction *a = &s->a[index];
-    pthread_mutex_lock(&a->lock);
-    uint64_t v = a->accepted;
-    pthread_mutex_unlock(&a->lock);
-    return v;
+    return atomic_load(&a->accepted);
 }
 
 bool auction_invariant_ok(struct auction_store *s)
@@ -137,7 +142,8 @@ bool auction_invariant_ok(struct auction_store *s)
     for (size_t i = 0; i < AUCTION_COUNT; i++) {
         struct auction *a = &s->a[i];
         pthread_mutex_lock(&a->lock);
-        int64_t want = a->accepted > 0 ? a->max_accepted : auction_starting_bid(i);
+        int64_t want =
+            atomic_load(&a->accepted) > 0 ? atomic_load(&a->max_accepted) : auction_starting_bid(i);
         if (a->current != want) {
             ok = false;
         }

@@ -7,7 +7,10 @@
  * auctions never contend.  Beside the current bid, each auction records separately the
  * highest bid it ever accepted and how many it accepted; the invariant "the current bid
  * equals the highest accepted bid (or the starting bid when none was accepted)" is what
- * auction_invariant_ok() checks, so tests can assert that no lost update happened.
+ * auction_invariant_ok() checks, so tests can assert that no lost update happened.  The
+ * record is kept apart from the bid decision (an atomic maximum outside the lock), so the
+ * check witnesses the locking rather than restating it; read it when no bid is in flight
+ * (after a run), since a bid just decided may not be folded in yet.
  *
  * Tokens are "tok_" + hex(email) + "_" + a 64-bit keyed hash of the email in hex: they
  * are deterministic for a given secret and email, and verifiable without any state.

@@ -1210,7 +1210,9 @@ static void dispatch(struct conn *c, const struct http1_request *h, const char *
     if (o->delay_max_ns > o->delay_ns) {
         delay += rng_next(w) % (o->delay_max_ns - o->delay_ns + 1);
     }
-    size_t mark = c->out.len;
+    /* Where this answer starts, relative to what is still unsent: writing the answer may
+     * drop the already-sent prefix of the output buffer (out_reserve). */
+    size_t mark_unsent = c->out.len - c->out_sent;
     int key;
     uint8_t close_mode = CLOSE_NONE;
     double u =
@@ -1243,7 +1245,7 @@ static void dispatch(struct conn *c, const struct http1_request *h, const char *
 
     if (delay > 0) {
         /* Hold the answer (and whatever the handler decided to do after it). */
-        c->out_hold = mark;
+        c->out_hold = c->out_sent + mark_unsent;
         c->held_key = key;
         c->held_close = close_mode > c->close_after ? close_mode : c->close_after;
         c->close_after = CLOSE_NONE;
@@ -1383,6 +1385,13 @@ static int conn_process(struct conn *c)
                 c->body_w += dlen;
             }
             c->body_r += (size_t)k;
+        }
+        if (c->body_r > c->body_w) {
+            /* Give back the chunk framing the decode skipped, so the buffer grows with
+             * the payload (capped at TGT_MAX_BODY), not with the bytes on the wire. */
+            memmove(buf + c->body_w, buf + c->body_r, c->in.len - c->body_r);
+            c->in.len -= c->body_r - c->body_w;
+            c->body_r = c->body_w;
         }
         if (!http1_body_done(&c->body)) {
             break;

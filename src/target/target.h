@@ -36,7 +36,11 @@
  *    under the route "(invalid)", a 413 under its route.  A path matching no route is
  *    counted under "(unmatched)".  GET /__stats and POST /__reset are never counted.
  *    Bytes of a request that never arrived whole (the peer closed mid-request) are not
- *    counted at all.
+ *    counted at all.  Requests are taken one at a time (HTTP/1.1 answers in order):
+ *    whole requests pipelined behind an answer that is still held by a delay are
+ *    counted when their turn comes, so if the connection dies first (the client resets
+ *    or times out), they are not counted.  A 101 or a Connection: close answer ends
+ *    the connection, and requests pipelined after it are neither answered nor counted.
  *  - "by_status" counts each counted request once, by the answer it got: the final
  *    status code ("200", "404", ...), "reset" (the connection was reset instead),
  *    "malformed" (garbage was sent instead), or "unanswered" (the server stopped, or

@@ -402,6 +402,34 @@ Test(threshold_eval, tag_filters_select_series)
     registry_free(reg);
 }
 
+Test(threshold_eval, says_when_the_filter_matched_no_samples)
+{
+    struct registry *reg = fill_registry();
+    struct hist *scratch = hist_new();
+    cr_assert(scratch != NULL);
+    static const struct {
+        const char *arg;
+        bool no_samples;
+    } cases[] = {
+        {"http_req_duration{status:200,name:list}:p(95)<300", true}, /* trend, none match */
+        {"http_req_duration{status:200}:p(95)<300", false},
+        {"http_req_failed{name:nosuch}:rate<0.01", true}, /* rate */
+        {"http_reqs{name:list}:count>0", false},          /* counter */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct threshold t;
+        char err[256] = "";
+        cr_assert_eq(threshold_parse_flag(cases[i].arg, &t, err, sizeof err), 0, "%s: %s",
+                     cases[i].arg, err);
+        (void)threshold_eval(&t, reg, 1.0, scratch);
+        cr_expect_eq(t.no_samples, cases[i].no_samples, "%s: no_samples %d vs %d", cases[i].arg,
+                     t.no_samples, cases[i].no_samples);
+        threshold_destroy(&t);
+    }
+    hist_free(scratch);
+    registry_free(reg);
+}
+
 Test(threshold_eval, rate_counter_gauge)
 {
     struct registry *reg = fill_registry();
