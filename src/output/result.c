@@ -958,6 +958,9 @@ int result_write(const char *path, const struct run_report *r, char *err, size_t
     size_t len;
     const char *doc = jsonw_data(&w, &len);
 
+    /* A temp file of this name can only be a leftover of an earlier process with the
+     * same pid (PID 1 in a container, say) that died mid-write: it is ours to replace. */
+    (void)unlink(tmp);
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         snprintf(err, err_len, "cannot write result %s: cannot create %s: %s", path, tmp,
