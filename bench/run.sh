@@ -178,6 +178,13 @@ printf 'median brunt %10.0f req/s  %8.3f CPU-µs/req\n' "$m_brunt" "$c_brunt"
 printf 'ratio brunt/wrk req/s: %s  %s\n' "$ratio" "$verdict"
 printf 'ratio brunt/wrk CPU per request: %s\n' \
     "$(awk -v a="$c_brunt" -v b="$c_wrk" 'BEGIN { printf "%.3f", a / b }')"
+# When the target is the limit (one nginx worker on one core: both tools then reach the
+# same req/s), what a generator can do with a core is 1 / its CPU per request.
+awk -v a="$c_brunt" -v b="$c_wrk" 'BEGIN {
+    pa = 1e6 / a; pb = 1e6 / b; r = pa / pb
+    printf "req/s per generator core: wrk %.0f, brunt %.0f, ratio %.3f  %s\n", pb, pa, r,
+        (r >= 1.0) ? "meets the per-core bar (>= 1.00)" : "BELOW the per-core bar (>= 1.00)"
+}'
 
 # Open model: can one worker hold 20,000 req/s on schedule?
 json=$work/open.json
