@@ -29,31 +29,10 @@ for tool in nginx wrk jq python3 taskset curl; do
 done
 [[ $SECONDS_PER_RUN =~ ^[0-9]+$ ]] && ((SECONDS_PER_RUN > 0)) || die "BENCH_SECONDS must be a whole number of seconds"
 
-# Pinning: server on core 0, generator on core 1. With one core there is nothing to pin.
-if (($(nproc) >= 2)); then
-    PIN_SERVER=(taskset -c 0)
-    PIN_GEN=(taskset -c 1)
-    pin_note="nginx on core 0, generators on core 1"
-else
-    PIN_SERVER=()
-    PIN_GEN=()
-    pin_note="one core: nothing pinned (figures are not comparable to the bars)"
-fi
-
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-work=$(mktemp -d "${TMPDIR:-/tmp}/brunt-bench.XXXXXX")
-chmod 755 "$work"
-nginx_pid=
-cleanup() {
-    if [[ -n $nginx_pid ]]; then
-        kill -TERM "$nginx_pid" 2>/dev/null || true
-        wait "$nginx_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. "$here/lib.sh"
+bench_pin generators
+bench_workdir brunt-bench
+port=$(bench_free_port)
 mkdir -p "$work/www" "$work/tmp"
 printf 'Hello from nginx: a small static body.\n' >"$work/www/index.html"
 chmod -R a+rX "$work/www"

@@ -45,30 +45,10 @@ done
 [[ $VUS =~ ^[0-9]+$ ]] && ((VUS > 0)) || die "BENCH_VUS must be a positive whole number"
 case $PROFILE in auto | always | never) ;; *) die "BENCH_PROFILE must be auto, always or never" ;; esac
 
-if (($(nproc) >= 2)); then
-    PIN_SERVER=(taskset -c 0)
-    PIN_GEN=(taskset -c 1)
-    pin_note="nginx on core 0, brunt on core 1"
-else
-    PIN_SERVER=()
-    PIN_GEN=()
-    pin_note="one core: nothing pinned (figures are not comparable to the bar)"
-fi
-
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-work=$(mktemp -d "${TMPDIR:-/tmp}/brunt-scenario.XXXXXX")
-chmod 755 "$work"
-nginx_pid=
-cleanup() {
-    if [[ -n $nginx_pid ]]; then
-        kill -TERM "$nginx_pid" 2>/dev/null || true
-        wait "$nginx_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. "$here/lib.sh"
+bench_pin brunt
+bench_workdir brunt-scenario
+port=$(bench_free_port)
 mkdir -p "$work/tmp"
 # Three static locations answering small JSON bodies of the same length: the server's
 # cost per request is the same whichever step asks. `return` discards a request body.
