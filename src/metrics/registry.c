@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const struct metric_info metric_info[M_COUNT] = {
+struct metric_info metric_info[METRIC_MAX] = {
     [M_HTTP_REQS] = {"http_reqs", METRIC_COUNTER, CONTAINS_DEFAULT,
                      "HTTP requests completed (any outcome)"},
     [M_HTTP_REQ_FAILED] = {"http_req_failed", METRIC_RATE, CONTAINS_DEFAULT,
@@ -48,9 +48,68 @@ const struct metric_info metric_info[M_COUNT] = {
     [M_ERRORS] = {"errors", METRIC_COUNTER, CONTAINS_DEFAULT, "request errors by kind (tag kind)"},
 };
 
+/* Metrics defined so far; entries from M_COUNT on own their name and desc strings. */
+static int metric_n = M_COUNT;
+
+int metric_count(void)
+{
+    return metric_n;
+}
+
+static bool metric_name_ok(const char *name, size_t len)
+{
+    if (len == 0 || len > METRIC_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        if (!alpha && !(i > 0 && c >= '0' && c <= '9')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int metric_define(const char *name, enum metric_type type, enum metric_contains contains,
+                  const char *desc)
+{
+    size_t len = name != NULL ? strlen(name) : 0;
+    if (!metric_name_ok(name, len)) {
+        return -EINVAL;
+    }
+    int id = metric_lookup(name, len);
+    if (id >= 0) {
+        bool same = metric_info[id].type == type && metric_info[id].contains == contains;
+        return same && id >= M_COUNT ? id : -EEXIST;
+    }
+    if (metric_n >= METRIC_MAX) {
+        return -ENOSPC;
+    }
+    char *n = strdup(name);
+    char *d = strdup(desc != NULL ? desc : "");
+    if (n == NULL || d == NULL) {
+        free(n);
+        free(d);
+        return -ENOMEM;
+    }
+    metric_info[metric_n] = (struct metric_info){n, type, contains, d};
+    return metric_n++;
+}
+
+void metric_undefine_all(void)
+{
+    for (int i = M_COUNT; i < metric_n; i++) {
+        free((char *)metric_info[i].name);
+        free((char *)metric_info[i].desc);
+        metric_info[i] = (struct metric_info){0};
+    }
+    metric_n = M_COUNT;
+}
+
 int metric_lookup(const char *name, size_t len)
 {
-    for (int i = 0; i < M_COUNT; i++) {
+    for (int i = 0; i < metric_n; i++) {
         if (strlen(metric_info[i].name) == len && memcmp(metric_info[i].name, name, len) == 0) {
             return i;
         }

@@ -61,10 +61,35 @@ struct metric_info {
     const char *desc;
 };
 
-/* metric_info[id] for each enum metric_id. */
-extern const struct metric_info metric_info[M_COUNT];
+/* The most metrics one process knows: the built-ins and those defined at run time. */
+#define METRIC_MAX 256
+/* The longest metric name metric_define() takes, in bytes. */
+#define METRIC_NAME_MAX 64
+
+/*
+ * metric_info[id] for each id below metric_count(): the built-ins (enum metric_id) first,
+ * then the metrics defined with metric_define() (custom metrics from a scenario file,
+ * the figures of the probes that watch the system under test).  Entries never move or
+ * change once defined, so a pointer to one stays valid for the life of the process.
+ */
+extern struct metric_info metric_info[METRIC_MAX];
+/* How many metrics are defined (M_COUNT and up). */
+int metric_count(void);
 /* Returns the metric id for name[0..len), or -1 when there is none. */
 int metric_lookup(const char *name, size_t len);
+/*
+ * Defines a metric at run time and returns its id (>= M_COUNT).  name must match
+ * [a-zA-Z_][a-zA-Z0-9_]* and be at most METRIC_NAME_MAX bytes; it and desc are copied.
+ * Defining a name again with the same type and contents returns the existing id (two
+ * probes or files may declare the same figure).  Errors: -EINVAL (bad name),
+ * -EEXIST (the name exists with another type or contents, a built-in included),
+ * -ENOSPC (METRIC_MAX reached), -ENOMEM.  Not thread-safe: call it before engine_run()
+ * starts the workers (plan building, probe set-up), never during a run.
+ */
+int metric_define(const char *name, enum metric_type type, enum metric_contains contains,
+                  const char *desc);
+/* Forgets every metric defined with metric_define() (tests; never during a run). */
+void metric_undefine_all(void);
 /* "counter", "gauge", "rate", "trend". */
 const char *metric_type_name(enum metric_type type);
 

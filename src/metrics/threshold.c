@@ -226,7 +226,7 @@ static const char *th_suggest(const char *name, size_t len)
     }
     struct text_near near;
     text_near_init(&near, name, len);
-    for (int i = 0; i < M_COUNT; i++) {
+    for (int i = 0; i < metric_count(); i++) {
         size_t cl = strlen(metric_info[i].name);
         if (cl == 0) {
             continue;
@@ -786,7 +786,7 @@ static bool th_compare(double observed, enum threshold_op op, double value)
 bool threshold_eval(struct threshold *t, const struct registry *reg, double elapsed_s,
                     struct hist *scratch)
 {
-    if (t->metric < 0 || t->metric >= M_COUNT) {
+    if (t->metric < 0 || t->metric >= metric_count()) {
         t->evaluated = t->failed = false;
         return false;
     }

@@ -669,7 +669,7 @@ static int put_metrics(struct jsonw *w, const struct run_report *r)
 
     int rc = 0;
     jsonw_obj_begin(w);
-    for (int m = 0; reg != NULL && m < M_COUNT && rc == 0; m++) {
+    for (int m = 0; reg != NULL && m < metric_count() && rc == 0; m++) {
         bool any = false;
         size_t n = registry_len(reg);
         for (size_t i = 0; i < n && !any; i++) {

@@ -414,7 +414,7 @@ static void fmt_agg(const struct threshold *t, char *buf, size_t cap)
 static void fmt_observed(const struct threshold *t, char *buf, size_t cap)
 {
     int m = t->metric;
-    if (m < 0 || m >= M_COUNT) {
+    if (m < 0 || m >= metric_count()) {
         snprintf(buf, cap, "%g", t->observed);
         return;
     }

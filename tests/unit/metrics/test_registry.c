@@ -3,6 +3,7 @@
  * aggregation by tag filter.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -125,4 +126,51 @@ Test(registry, reset_zeroes_values_and_keeps_series)
     cr_assert_eq(registry_len(r), 1);
     cr_assert_eq(registry_at(r, i)->sum, 0.0);
     registry_free(r);
+}
+
+Test(registry, defined_metric_is_found_and_records_like_a_builtin, .fini = metric_undefine_all)
+{
+    int id = metric_define("process_cpu", METRIC_TREND, CONTAINS_DEFAULT, "CPU of the target");
+    cr_assert_geq(id, M_COUNT, "id %d", id);
+    cr_assert_eq(metric_count(), id + 1);
+    cr_assert_eq(metric_lookup("process_cpu", 11), id);
+    cr_assert_str_eq(metric_info[id].name, "process_cpu");
+    cr_assert_eq(metric_info[id].type, METRIC_TREND);
+    struct registry *r = registry_new();
+    int i = registry_get(r, id, "");
+    cr_assert_geq(i, 0);
+    series_trend_ns(registry_at(r, i), 5000);
+    cr_assert_eq(hist_count(registry_at(r, i)->hist), 1);
+    registry_free(r);
+}
+
+Test(registry, defining_again_with_the_same_type_returns_the_same_id,
+     .fini = metric_undefine_all)
+{
+    int a = metric_define("errors_rate", METRIC_RATE, CONTAINS_DEFAULT, NULL);
+    int b = metric_define("errors_rate", METRIC_RATE, CONTAINS_DEFAULT, "again");
+    cr_assert_eq(a, b, "%d != %d", a, b);
+    cr_assert_eq(metric_define("errors_rate", METRIC_COUNTER, CONTAINS_DEFAULT, NULL), -EEXIST);
+}
+
+Test(registry, define_refuses_builtin_names_bad_names_and_overflow, .fini = metric_undefine_all)
+{
+    cr_assert_eq(metric_define("http_reqs", METRIC_COUNTER, CONTAINS_DEFAULT, NULL), -EEXIST);
+    cr_assert_eq(metric_define("", METRIC_COUNTER, CONTAINS_DEFAULT, NULL), -EINVAL);
+    cr_assert_eq(metric_define("9lives", METRIC_COUNTER, CONTAINS_DEFAULT, NULL), -EINVAL);
+    cr_assert_eq(metric_define("a-b", METRIC_COUNTER, CONTAINS_DEFAULT, NULL), -EINVAL);
+    char name[32];
+    int last = 0;
+    for (int i = 0; i < METRIC_MAX; i++) {
+        snprintf(name, sizeof name, "m%d", i);
+        last = metric_define(name, METRIC_COUNTER, CONTAINS_DEFAULT, NULL);
+        if (last < 0) {
+            break;
+        }
+    }
+    cr_assert_eq(last, -ENOSPC);
+    cr_assert_eq(metric_count(), METRIC_MAX);
+    metric_undefine_all();
+    cr_assert_eq(metric_count(), M_COUNT);
+    cr_assert_eq(metric_lookup("m0", 2), -1);
 }
