@@ -16,8 +16,9 @@
 static void check(int rc, struct threshold *t, const char *err)
 {
     if (rc == 0) {
-        if (t->metric < 0 || t->metric >= metric_count() || t->metric_expr == NULL || t->source == NULL ||
-            t->filter == NULL || (t->agg == TH_PCT && !(t->pct >= 0 && t->pct <= 100))) {
+        if (t->metric < 0 || t->metric >= metric_count() || t->metric_expr == NULL ||
+            t->source == NULL || t->filter == NULL ||
+            (t->agg == TH_PCT && !(t->pct >= 0 && t->pct <= 100))) {
             abort();
         }
         threshold_destroy(t);

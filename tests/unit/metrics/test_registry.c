@@ -144,8 +144,7 @@ Test(registry, defined_metric_is_found_and_records_like_a_builtin, .fini = metri
     registry_free(r);
 }
 
-Test(registry, defining_again_with_the_same_type_returns_the_same_id,
-     .fini = metric_undefine_all)
+Test(registry, defining_again_with_the_same_type_returns_the_same_id, .fini = metric_undefine_all)
 {
     int a = metric_define("errors_rate", METRIC_RATE, CONTAINS_DEFAULT, NULL);
     int b = metric_define("errors_rate", METRIC_RATE, CONTAINS_DEFAULT, "again");
