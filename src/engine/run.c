@@ -479,6 +479,9 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
             finalise_rows(&c, false);
             evaluate(&c, now, false);
             progress(&c, opts, now);
+            if (opts != NULL && opts->tick != NULL) {
+                opts->tick(report, opts->tick_data);
+            }
             while (next_tick <= now) {
                 next_tick += NS_PER_S;
             }

@@ -72,9 +72,19 @@ struct run_report {
     int exit_code;
 };
 
+/*
+ * Called once a second on the coordinator thread, after that second's shards are merged
+ * and the thresholds evaluated: r->total holds the run so far and r->rows[0..n_rows) the
+ * finalised seconds.  Read only; must return quickly (it delays the next merge).  For
+ * live outputs (the Prometheus endpoint).
+ */
+typedef void (*run_tick_cb)(const struct run_report *r, void *data);
+
 struct run_options {
     run_progress_cb progress; /* may be NULL */
     void *progress_data;
+    run_tick_cb tick; /* may be NULL */
+    void *tick_data;
 };
 
 /*
