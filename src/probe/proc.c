@@ -95,8 +95,8 @@ int proc_define_metrics(void)
 {
     for (int f = 0; f < PF_COUNT; f++) {
         const char *u = proc_figures[f].unit;
-        enum metric_contains c = (strcmp(u, "B") == 0 || strcmp(u, "B/s") == 0) ? CONTAINS_DATA
-                                                                                : CONTAINS_DEFAULT;
+        enum metric_contains c =
+            (strcmp(u, "B") == 0 || strcmp(u, "B/s") == 0) ? CONTAINS_DATA : CONTAINS_DEFAULT;
         int id = metric_define(proc_figures[f].metric, METRIC_TREND, c, figure_desc[f]);
         if (id < 0) {
             return id;
@@ -146,7 +146,7 @@ struct target {
     double allowed_cpus; /* affinity, capped by cpu.max */
     double mem_limit;    /* bytes */
     bool mem_limit_cgroup;
-    double cpu_quota;    /* cores from cpu.max, 0 = none */
+    double cpu_quota; /* cores from cpu.max, 0 = none */
     int n_members;
     bool ever_member;
     struct procfs_cpu_stat cg_prev;
@@ -429,8 +429,13 @@ static int count_fds(int dirfd)
     return n;
 }
 
-/* Sum of the threads' run-queue delay (ns) of a process: schedstat of each task. */
-static int64_t tasks_wait_ns(struct proc_probe *pp, int pid)
+/*
+ * Over the threads of a process: the sum of their run-queue delay (ns, schedstat) and,
+ * when with_ctx, of their context switches (each thread's status: the process's own
+ * status counts only its main thread).  Returns the number of threads read, or -1.
+ */
+static int tasks_scan(struct proc_probe *pp, int pid, bool with_ctx, uint64_t *wait_ns,
+                      uint64_t *vcs, uint64_t *ivcs)
 {
     char path[48];
     snprintf(path, sizeof path, "%d/task", pid);
@@ -443,24 +448,34 @@ static int64_t tasks_wait_ns(struct proc_probe *pp, int pid)
         close(dfd);
         return -1;
     }
-    int64_t total = 0;
+    *wait_ns = *vcs = *ivcs = 0;
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL && n < PROC_TASKS_MAX) {
         if (de->d_name[0] == '.') {
             continue;
         }
-        char p2[300], buf[128];
+        char p2[300], buf[2048];
         snprintf(p2, sizeof p2, "%s/schedstat", de->d_name);
         ssize_t r = read_at(dirfd(d), p2, buf, sizeof buf);
         struct procfs_schedstat ss = {0};
-        if (r > 0 && procfs_parse_schedstat(buf, (size_t)r, &ss) == 0) {
-            total += (int64_t)ss.wait_ns;
-            n++;
+        if (r <= 0 || procfs_parse_schedstat(buf, (size_t)r, &ss) < 0) {
+            continue;
         }
+        *wait_ns += ss.wait_ns;
+        if (with_ctx) {
+            snprintf(p2, sizeof p2, "%s/status", de->d_name);
+            r = read_at(dirfd(d), p2, buf, sizeof buf);
+            struct procfs_status st = {0};
+            if (r > 0 && procfs_parse_status(buf, (size_t)r, &st) == 0) {
+                *vcs += st.voluntary_ctxt;
+                *ivcs += st.nonvoluntary_ctxt;
+            }
+        }
+        n++;
     }
     closedir(d);
-    return n > 0 ? total : -1;
+    return n > 0 ? n : -1;
 }
 
 static void target_cgroup_open(struct target *t)
@@ -756,6 +771,11 @@ static void hist_push(struct target *t, uint64_t wall, const double *v)
     h->n++;
 }
 
+static uint64_t delta(uint64_t now, uint64_t before)
+{
+    return now > before ? now - before : 0;
+}
+
 static void sample_member(struct proc_probe *pp, struct member *m, double dt_s)
 {
     struct target *t = &pp->targets[m->target];
@@ -781,23 +801,31 @@ static void sample_member(struct proc_probe *pp, struct member *m, double dt_s)
         pp->denied_fd = true;
         note_unavailable(pp, "open fds (/proc/PID/fd not readable)");
     }
-    int64_t wait = tasks_wait_ns(pp, m->pid);
+    uint64_t wait_u = 0, tvcs = 0, tivcs = 0;
+    bool multi = st.num_threads > 1;
+    int tasks = tasks_scan(pp, m->pid, multi, &wait_u, &tvcs, &tivcs);
+    int64_t wait = tasks > 0 ? (int64_t)wait_u : -1;
+    if (multi && tasks > 0) {
+        ss.voluntary_ctxt = tvcs;
+        ss.nonvoluntary_ctxt = tivcs;
+    }
     if (wait < 0 && !pp->no_schedstat) {
         pp->no_schedstat = true;
         note_unavailable(pp, "run-queue wait (no schedstat)");
     }
     double hz = (double)pp->hz;
     if (m->primed && dt_s > 0) {
-        t->acc[PF_CPU_USER] += (double)(st.utime - m->utime) / hz / dt_s * 100;
-        t->acc[PF_CPU_SYSTEM] += (double)(st.stime - m->stime) / hz / dt_s * 100;
-        t->acc[PF_MAJFLT] += (double)(st.majflt - m->majflt) / dt_s;
+        t->acc[PF_CPU_USER] += (double)delta(st.utime, m->utime) / hz / dt_s * 100;
+        t->acc[PF_CPU_SYSTEM] += (double)delta(st.stime, m->stime) / hz / dt_s * 100;
+        t->acc[PF_MAJFLT] += (double)delta(st.majflt, m->majflt) / dt_s;
         if (have_status) {
-            t->acc[PF_CTX_VOL] += (double)(ss.voluntary_ctxt - m->vcs) / dt_s;
-            t->acc[PF_CTX_INVOL] += (double)(ss.nonvoluntary_ctxt - m->ivcs) / dt_s;
+            /* Summed over threads: one that ended takes its count along, so never < 0. */
+            t->acc[PF_CTX_VOL] += (double)delta(ss.voluntary_ctxt, m->vcs) / dt_s;
+            t->acc[PF_CTX_INVOL] += (double)delta(ss.nonvoluntary_ctxt, m->ivcs) / dt_s;
         }
         if (have_io) {
-            t->acc[PF_READ] += (double)(io.read_bytes - m->rd) / dt_s;
-            t->acc[PF_WRITE] += (double)(io.write_bytes - m->wr) / dt_s;
+            t->acc[PF_READ] += (double)delta(io.read_bytes, m->rd) / dt_s;
+            t->acc[PF_WRITE] += (double)delta(io.write_bytes, m->wr) / dt_s;
         }
         if (wait >= 0 && (uint64_t)wait >= m->wait_ns) {
             t->acc[PF_CPU_WAIT] += (double)((uint64_t)wait - m->wait_ns) / 1e9 / dt_s * 100;
@@ -858,17 +886,17 @@ static void sample_cgroup(struct target *t, double dt_s)
     if (t->cg_primed && dt_s > 0) {
         if (have_cs) {
             t->acc[PF_THROTTLED] =
-                (double)(cs.throttled_usec - t->cg_prev.throttled_usec) / 1e6 / dt_s * 100;
+                (double)delta(cs.throttled_usec, t->cg_prev.throttled_usec) / 1e6 / dt_s * 100;
             t->have[PF_THROTTLED] = true;
         }
         if (have_cpu) {
             t->acc[PF_CPU_PRESSURE] =
-                (double)(cpu.some_total_us - t->psi_cpu_prev) / 1e6 / dt_s * 100;
+                (double)delta(cpu.some_total_us, t->psi_cpu_prev) / 1e6 / dt_s * 100;
             t->have[PF_CPU_PRESSURE] = true;
         }
         if (have_mem) {
             t->acc[PF_MEM_PRESSURE] =
-                (double)(mem.some_total_us - t->psi_mem_prev) / 1e6 / dt_s * 100;
+                (double)delta(mem.some_total_us, t->psi_mem_prev) / 1e6 / dt_s * 100;
             t->have[PF_MEM_PRESSURE] = true;
         }
     }
@@ -942,9 +970,8 @@ static void proc_sample(void *self, uint64_t now_ns, struct registry *reg)
         t->acc[PF_CPU_CORE] = t->acc[PF_CPU_USER] + t->acc[PF_CPU_SYSTEM];
         t->acc[PF_CPU] = t->allowed_cpus > 0 ? t->acc[PF_CPU_CORE] / t->allowed_cpus : NAN;
         t->acc[PF_MEMORY] = t->mem_limit > 0 ? t->acc[PF_RSS] / t->mem_limit * 100 : NAN;
-        static const int always[] = {PF_CPU,     PF_CPU_CORE, PF_CPU_USER, PF_CPU_SYSTEM,
-                                     PF_MEMORY,  PF_RSS,      PF_THREADS,  PF_PROCESSES,
-                                     PF_MAJFLT};
+        static const int always[] = {PF_CPU, PF_CPU_CORE, PF_CPU_USER,  PF_CPU_SYSTEM, PF_MEMORY,
+                                     PF_RSS, PF_THREADS,  PF_PROCESSES, PF_MAJFLT};
         for (size_t a = 0; a < sizeof always / sizeof always[0]; a++) {
             t->have[always[a]] = true;
         }
@@ -955,8 +982,8 @@ static void proc_sample(void *self, uint64_t now_ns, struct registry *reg)
         if (first) {
             /* The first interval may be longer than the others and primes the deltas:
              * keep its levels, not its rates. */
-            int rates[] = {PF_CPU,    PF_CPU_CORE, PF_CPU_USER,  PF_CPU_SYSTEM, PF_CTX_VOL,
-                           PF_CTX_INVOL, PF_CPU_WAIT, PF_READ,    PF_WRITE,      PF_MAJFLT};
+            int rates[] = {PF_CPU,       PF_CPU_CORE, PF_CPU_USER, PF_CPU_SYSTEM, PF_CTX_VOL,
+                           PF_CTX_INVOL, PF_CPU_WAIT, PF_READ,     PF_WRITE,      PF_MAJFLT};
             for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
                 v[rates[r]] = NAN;
             }
@@ -1012,6 +1039,11 @@ size_t proc_probe_history(const struct proc_probe *pp, size_t i, enum proc_figur
     *values = t->hist.v[f];
     *wall_ns = t->hist.wall;
     return t->hist.n;
+}
+
+double proc_probe_memory_limit(const struct proc_probe *pp, size_t i)
+{
+    return i < pp->n_targets ? pp->targets[i].mem_limit : 0;
 }
 
 void proc_probe_death(const struct proc_probe *pp, size_t i, struct proc_death *out)
@@ -1119,8 +1151,8 @@ static void proc_summary(void *self, FILE *f, bool color)
         char limit[64];
         fmt_value(t->mem_limit, "B", limit, sizeof limit);
         fprintf(f, "\n  %swatched: %s%s (%s%s; may use %.2g CPU%s, memory limit %s%s)\n", bold,
-                t->label, reset, t->by_name ? "by name" : "PID ",
-                t->by_name ? "" : t->what, t->allowed_cpus, t->allowed_cpus == 1 ? "" : "s", limit,
+                t->label, reset, t->by_name ? "by name" : "PID ", t->by_name ? "" : t->what,
+                t->allowed_cpus, t->allowed_cpus == 1 ? "" : "s", limit,
                 t->mem_limit_cgroup ? " from memory.max" : " = RAM");
         fprintf(f, "    %-22s %10s %10s %10s %10s\n", "", "min", "avg", "p95", "max");
         for (int fi = 0; fi < PF_COUNT; fi++) {

@@ -24,9 +24,9 @@
 
 #include "probe/probe.h"
 
-#define PROC_TARGETS_MAX 16     /* watched targets in one run */
-#define PROC_MEMBERS_MAX 4096   /* processes followed in all trees together */
-#define PROC_TASKS_MAX 512      /* threads whose schedstat is read per process */
+#define PROC_TARGETS_MAX 16   /* watched targets in one run */
+#define PROC_MEMBERS_MAX 4096 /* processes followed in all trees together */
+#define PROC_TASKS_MAX 512    /* threads whose schedstat is read per process */
 #define PROC_LABEL_MAX 64
 #define PROC_HISTORY_MAX 604800 /* intervals kept per target (a week at 1 s) */
 
@@ -87,6 +87,9 @@ struct proc_live {
 size_t proc_probe_targets(const struct proc_probe *pp);
 void proc_probe_live(struct proc_probe *pp, size_t i, struct proc_live *out);
 const char *proc_probe_label(const struct proc_probe *pp, size_t i);
+
+/* The memory limit that applies to target i (cgroup memory.max, else RAM), in bytes. */
+double proc_probe_memory_limit(const struct proc_probe *pp, size_t i);
 
 /* The per-interval history of target i's figure f, after stop(): count, and values
  * (NaN where it could not be read) with their wall-clock times. */
