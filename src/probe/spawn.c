@@ -326,7 +326,15 @@ int spawn_start(const struct spawn_options *o, struct spawn **out, char *err, si
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        execl("/bin/sh", "sh", "-c", o->command, (char *)NULL);
+        /* A simple command is exec'd by the shell, so the PID brunt watches (and whose
+         * exit status or signal it reports) is the program's own, not a waiting sh. */
+        static char line[SPAWN_CMD_MAX + 8];
+        const char *cmd = o->command;
+        if (strpbrk(cmd, ";&|()`\n") == NULL && strncmp(cmd, "exec ", 5) != 0) {
+            snprintf(line, sizeof line, "exec %s", cmd);
+            cmd = line;
+        }
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
     (void)setpgid(pid, pid); /* both sides: whichever runs first */

@@ -3,7 +3,8 @@
  * child, captures its stdout and stderr to a file, waits (bounded) until it is ready,
  * and stops it after the run: SIGTERM to its process group, then SIGKILL after a grace.
  *
- * CMD runs under /bin/sh -c in a new process group (so the whole tree it starts gets the
+ * CMD runs under /bin/sh -c ("exec CMD" when it has no ; & | ( ) or backquote, so the
+ * watched PID is the program itself) in a new process group (so the whole tree it starts gets the
  * signals), with stdin from /dev/null.  Ready means one of: an HTTP GET of the URL
  * answered with any status below 500 (a plain http:// URL only); a TCP connect to the
  * port succeeding ("port:8000" or a bare port); or, with neither, the child still alive
