@@ -113,6 +113,16 @@ static void analyse(struct watch_run *wr, struct run_report *r)
         for (size_t k = 0; k < n; k++) {
             t[k] = ((double)wall[k] - (double)r->start_wall_ns) / 1e9;
         }
+        struct proc_death d;
+        proc_probe_death(wr->proc, i, &d);
+        if (d.died) {
+            double ts = ((double)d.wall_ns - (double)r->start_wall_ns) / 1e9;
+            /* The last full second before brunt saw it gone. */
+            size_t k = ts >= 1 ? (size_t)ts - 1 : 0;
+            const struct ts_row *row = k < r->n_rows ? &r->rows[k] : NULL;
+            proc_probe_set_death_load(wr->proc, i, ts, row ? (double)row->http_reqs : 0,
+                                      row ? row->vus : 0);
+        }
         struct fit_verdict fv;
         if (fit_leak(t, v, n, t0, t1, proc_probe_memory_limit(wr->proc, i), &fv) == 0) {
             proc_probe_set_analysis(wr->proc, i, &fv);
