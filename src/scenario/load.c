@@ -193,6 +193,9 @@ done:
     *out = L.plan;
     *thresholds = L.th;
     *n_thresholds = L.n_th;
+    if (opts == &local_opts) {
+        scenario_file_opts_destroy(opts); /* nobody asked for watch: or criteria: */
+    }
     return 0;
 }
 
