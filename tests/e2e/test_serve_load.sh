@@ -4,6 +4,7 @@
 # --burn D spends D of CPU per request (checked against the server's own /proc CPU
 # time); --service-slots N --service-time D serve at most N/D requests per second with a
 # FIFO queue (checked against the wall clock and the server's own timing of answers).
+# e2e: timing (see run.sh: runs alone, after the others)
 . "$(dirname "$0")/lib.sh"
 
 # --- form login --------------------------------------------------------------------------
