@@ -15,7 +15,8 @@
 # Tests whose judgement depends on timing (a rate kept, a latency reported, a stall
 # measured) say so with a line `# e2e: timing` in their first 10 lines: they run after
 # the others, one at a time, so a neighbour test cannot disturb them.  The others run
-# E2E_JOBS at a time (they use free ports and their own directories; nothing is shared).
+# E2E_JOBS at a time (they use free ports and their own directories; nothing is shared);
+# those marked `# e2e: long` start first, so the short ones fill the gaps.
 #
 # Environment: BRUNT (required, the binary), E2E_TIMEOUT (seconds per test, default 180),
 # E2E_JOBS (tests at a time, default 1), E2E_KEEP=1 keeps every temp dir (failed tests'
@@ -134,14 +135,18 @@ run_tests() {
 }
 
 parallel=()
+short=()
 timing=()
 for t in "${tests[@]}"; do
     if head -n 10 "$t" | grep -q '^# e2e: timing'; then
         timing+=("$t")
-    else
+    elif head -n 10 "$t" | grep -q '^# e2e: long'; then
         parallel+=("$t")
+    else
+        short+=("$t")
     fi
 done
+parallel+=("${short[@]}")
 ((${#parallel[@]} > 0)) && run_tests "$jobs" "${parallel[@]}"
 ((${#timing[@]} > 0)) && run_tests 1 "${timing[@]}"
 

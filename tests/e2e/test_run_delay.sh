@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e: timing (see run.sh: runs alone, after the others)
 # Issue 2, 10b, and issue 7 item 14: with a fixed 20 ms delay injected by the target,
 # brunt's reported http_req_duration agrees with the server's own timing of the same
 # answers, taken in the same run (/__stats "answers": from a request received whole to
@@ -8,7 +9,6 @@
 # Judged this way a busy machine moves both sides and cannot fail the test; the
 # absolute check (p50 and p99 within 5% + 1 ms of 20 ms) is bench/delay.sh's, on an idle
 # machine.
-# e2e: timing (see run.sh: runs alone, after the others)
 . "$(dirname "$0")/lib.sh"
 
 start_target --delay 20ms
