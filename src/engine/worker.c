@@ -29,8 +29,9 @@
 #include "core/loop.h"
 #include "engine/engine_internal.h"
 #include "engine/schedule.h"
+#include "engine/step.h"
+#include "engine/transport.h"
 #include "http/http1.h"
-#include "scenario/flow.h"
 
 #define READ_BUF_BYTES (64 * 1024)
 #define STATUS_CACHE 8
@@ -65,11 +66,26 @@ struct status_ix {
         latency;
 };
 
+/* Statuses a step's expected-response rule is cached for (HTTP statuses have 3 digits). */
+#define STATUS_BITS 1000
+
+/* What a worker caches per step at setup: the answers of its step ops, and series. */
 struct step_rt {
     struct status_ix cache[STATUS_CACHE];
     int n_cache;
     char name_tags[1024]; /* canonical tags without status/expected_response */
-    int *checks;          /* series index of each check of a flow step */
+    int *checks;          /* series index of each check of the step */
+    uint64_t expected[(STATUS_BITS + 63) / 64]; /* status_expected, asked once */
+    uint64_t timeout_ns;                        /* 0: the plan's */
+    size_t body_cap;                            /* response bytes kept for on_done */
+    /* The step's per-request hooks (NULL for pre-rendered steps) and their data. */
+    int (*render)(const void *step, void *vu, struct dynbuf *out);
+    void (*on_head)(const void *step, void *vu, const struct http1_response *resp,
+                    struct step_results *res);
+    enum step_verdict (*on_done)(const void *step, void *vu, int status, uint64_t duration_ns,
+                                 const char *body, size_t body_len, bool truncated,
+                                 struct step_results *res);
+    const void *data;
 };
 
 struct scen_rt;
@@ -87,7 +103,9 @@ struct vu {
     enum vu_timer timer_kind;
     struct loop_timer retire_timer; /* ramping-vus: gracefulRampDown deadline */
     struct vu *next_idle;
-    /* the connection */
+    /* the connection: its transport (the origin's) and the loop's registration of its fd */
+    struct transport_conn tc;
+    const struct transport_ops *tops;
     struct loop_io io;
     enum conn_state cstate;
     bool reused;       /* completed at least one response on this fd */
@@ -107,16 +125,16 @@ struct vu {
     /* what is being sent: a step's pre-rendered bytes, or sendbuf for flow steps */
     const char *wbuf;
     size_t wunit; /* bytes of one request (a batch repeats it) */
-    /* scenario files */
-    struct flow_vu fv;
-    bool fv_ready;
+    /* rendered steps: the scenario ops' per-VU state, and the rendered request */
+    void *sv;
+    bool sv_ready;
     struct dynbuf sendbuf;
     char *kept; /* kept response body, when the step's flow wants it */
     size_t kept_len, kept_cap, kept_max;
     bool kept_trunc, keep_body;
     bool abort_iter;   /* on_fail: abort — skip the rest of this iteration */
-    bool flow_stopped; /* a feeder ran out for this VU (on_exhausted: stop_vu) */
-    struct flow_results res;
+    bool flow_stopped; /* the scenario ops stopped this VU (a feeder ran out) */
+    struct step_results res;
 };
 
 struct scen_rt {
@@ -230,6 +248,12 @@ static int series_for(struct worker *w, int metric, const char *tags)
     return i;
 }
 
+static bool status_expected(const struct step_rt *rt, int status)
+{
+    return status >= 0 && status < STATUS_BITS &&
+           ((rt->expected[status / 64] >> (status % 64)) & 1);
+}
+
 static const struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
                                              int status)
 {
@@ -244,9 +268,7 @@ static const struct status_ix *status_series(struct worker *w, struct scen_rt *s
     struct status_ix *ix =
         rt->n_cache < STATUS_CACHE ? &rt->cache[rt->n_cache++] : &rt->cache[STATUS_CACHE - 1];
     char tags[1200];
-    const struct step *st = &sr->sc->steps[step];
-    bool expected =
-        st->flow != NULL ? flow_status_expected(st->flow, status) : status >= 200 && status < 400;
+    bool expected = status_expected(rt, status);
     snprintf(tags, sizeof tags, "%s%cexpected_response=%s%cstatus=%d", rt->name_tags, TAGS_SEP,
              expected ? "true" : "false", TAGS_SEP, status);
     /* name_tags holds method, name and scenario: re-canonicalise the whole set. */
@@ -300,18 +322,18 @@ static void record_checks(struct vu *vu)
     vu->res.n = 0;
 }
 
-/* Lets a scenario-file step see the end of its request (status 0: it failed). */
-static void flow_done(struct vu *vu, int status, uint64_t duration_ns)
+/* Lets a rendered step see the end of its request (status 0: it failed). */
+static void step_ops_done(struct vu *vu, int status, uint64_t duration_ns)
 {
-    const struct step *st = &vu->sr->sc->steps[vu->step];
-    if (st->flow == NULL) {
+    const struct step_rt *rt = &vu->sr->steps[vu->step];
+    if (rt->on_done == NULL) {
         return;
     }
-    enum flow_verdict v =
-        flow_on_done(st->flow, &vu->fv, status, duration_ns, status ? vu->kept : NULL,
-                     status ? vu->kept_len : 0, vu->kept_trunc, &vu->res);
+    enum step_verdict v =
+        rt->on_done(rt->data, vu->sv, status, duration_ns, status ? vu->kept : NULL,
+                    status ? vu->kept_len : 0, vu->kept_trunc, &vu->res);
     record_checks(vu);
-    if (v == FLOW_ABORT_ITERATION) {
+    if (v == STEP_ABORT_ITERATION) {
         vu->abort_iter = true;
     }
 }
@@ -320,10 +342,8 @@ static void flow_done(struct vu *vu, int status, uint64_t duration_ns)
 static void record_response(struct vu *vu, uint64_t now)
 {
     struct worker *w = vu->w;
-    const struct step *st = &vu->sr->sc->steps[vu->step];
     const struct status_ix *ix = status_series(w, vu->sr, vu->step, vu->status);
-    bool failed = st->flow != NULL ? !flow_status_expected(st->flow, vu->status)
-                                   : !(vu->status >= 200 && vu->status < 400);
+    bool failed = !status_expected(&vu->sr->steps[vu->step], vu->status);
     uint64_t connecting = vu->t_conn_done ? diff(vu->t_conn_done, vu->t_conn_start) : 0;
     uint64_t blocked = diff(vu->t_send, vu->t_req);
     uint64_t sending = diff(vu->t_sent, vu->t_send);
@@ -342,7 +362,7 @@ static void record_response(struct vu *vu, uint64_t now)
     series_trend_ns(S(w, ix->receiving), receiving);
     series_trend_ns(S(w, ix->queued), queued);
     series_trend_ns(S(w, ix->latency), queued + blocked + duration);
-    flow_done(vu, vu->status, duration);
+    step_ops_done(vu, vu->status, duration);
 }
 
 /* A request of the current step failed with a network or protocol error. */
@@ -355,7 +375,7 @@ static void record_error(struct vu *vu, enum err_kind kind, uint32_t requests)
         series_rate(S(w, ix->failed), true);
         series_add(S(w, vu->sr->s_err[kind]), 1);
     }
-    flow_done(vu, 0, 0);
+    step_ops_done(vu, 0, 0);
 }
 
 /* Moves to the next step, or past the last one when the iteration was aborted. */
@@ -390,7 +410,7 @@ static void conn_close(struct vu *vu)
         return;
     }
     loop_io_del(vu->w->loop, &vu->io);
-    close(vu->io.fd);
+    vu->tops->close(&vu->tc);
     vu->io.fd = -1;
     vu->cstate = CONN_CLOSED;
     vu->reused = false;
@@ -435,28 +455,20 @@ static void conn_connect(struct vu *vu)
     struct worker *w = vu->w;
     const struct step *st = &vu->sr->sc->steps[vu->step];
     const struct origin *o = st->origin;
-    int fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        fail_requests(vu, ERR_CONNECT);
+    vu->tops = o->transport;
+    vu->t_conn_start = loop_now_ns(w->loop);
+    vu->t_conn_done = 0;
+    int rc = vu->tops->connect(&vu->tc, (const struct sockaddr *)&o->addr, o->addr_len);
+    if (rc < 0 && rc != -EINPROGRESS) {
+        vu->io.fd = -1;
+        fail_requests(vu, errno_kind(-rc));
         return;
     }
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    vu->io.fd = fd;
+    vu->io.fd = vu->tc.fd;
     vu->io.cb = conn_io_cb;
     vu->io.data = vu;
     vu->cstate = CONN_CONNECTING;
     vu->reused = false;
-    vu->t_conn_start = loop_now_ns(w->loop);
-    vu->t_conn_done = 0;
-    if (connect(fd, (const struct sockaddr *)&o->addr, o->addr_len) < 0 && errno != EINPROGRESS) {
-        int err = errno;
-        close(fd);
-        vu->io.fd = -1;
-        vu->cstate = CONN_CLOSED;
-        fail_requests(vu, errno_kind(err));
-        return;
-    }
     if (loop_io_set(w->loop, &vu->io, LOOP_WRITE) < 0) {
         conn_close(vu);
         fail_requests(vu, ERR_OTHER);
@@ -467,10 +479,11 @@ static void conn_connect(struct vu *vu)
 
 static void conn_connected(struct vu *vu)
 {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(vu->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
-        err = errno;
+    int err = -vu->tops->connected(&vu->tc);
+    bool want_write = false;
+    if (err == 0) {
+        /* Plain TCP has no handshake; a TLS transport will wait for its I/O here. */
+        err = -vu->tops->handshake(&vu->tc, &want_write);
     }
     if (err != 0) {
         conn_close(vu);
@@ -494,8 +507,7 @@ static void conn_send(struct vu *vu)
     if (vu->woff == 0) {
         /* The request timeout runs from the first byte sent: a server that stops
          * reading (a full socket buffer) times the request out too. */
-        const struct step *st = &vu->sr->sc->steps[vu->step];
-        uint64_t timeout = st->flow != NULL ? flow_timeout_ns(st->flow) : st->timeout_ns;
+        uint64_t timeout = vu->sr->steps[vu->step].timeout_ns;
         /* The clock itself, not the loop's cached time: sending is measured from the
          * write, not from the wake-up (two vDSO reads per request). */
         vu->t_send = clock_now_ns();
@@ -507,18 +519,15 @@ static void conn_send(struct vu *vu)
         if (n > vu->wlen - vu->woff) {
             n = vu->wlen - vu->woff;
         }
-        ssize_t k = send(vu->io.fd, vu->wbuf + off, n, MSG_NOSIGNAL);
+        ssize_t k = vu->tops->write(&vu->tc, vu->wbuf + off, n);
         if (k < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (k == -EAGAIN) {
                 if (loop_io_set(w->loop, &vu->io, LOOP_READ | LOOP_WRITE) < 0) {
                     fail_requests(vu, ERR_OTHER);
                 }
                 return;
             }
-            if (errno == EINTR) {
-                continue;
-            }
-            int err = errno;
+            int err = (int)-k;
             if (vu->reused && !vu->retried && vu->woff == 0) {
                 /* A keep-alive connection the server had closed before this request:
                  * not one byte of it left, so re-sending once is safe and honest. */
@@ -666,8 +675,9 @@ static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now
             if (!interim) {
                 vu->status = w->resp.status;
                 vu->keep_alive = w->resp.keep_alive;
-                if (st->flow != NULL) {
-                    flow_on_head(st->flow, &vu->fv, &w->resp, &vu->res);
+                const struct step_rt *rt = &vu->sr->steps[vu->step];
+                if (rt->on_head != NULL) {
+                    rt->on_head(rt->data, vu->sv, &w->resp, &vu->res);
                 }
                 http1_body_init(&vu->body, w->resp.framing, w->resp.content_length);
                 vu->phase = PH_BODY;
@@ -731,7 +741,7 @@ static void conn_readable(struct vu *vu)
 {
     struct worker *w = vu->w;
     for (;;) {
-        ssize_t n = recv(vu->io.fd, w->rbuf, READ_BUF_BYTES, 0);
+        ssize_t n = vu->tops->read(&vu->tc, w->rbuf, READ_BUF_BYTES);
         uint64_t now = loop_now_ns(w->loop);
         if (n > 0) {
             series_add(S(w, vu->sr->s_recv), (double)n);
@@ -747,13 +757,10 @@ static void conn_readable(struct vu *vu)
             }
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (n == -EAGAIN) {
             return;
         }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        int err = n < 0 ? errno : 0;
+        int err = n < 0 ? (int)-n : 0;
         /* The peer closed (or reset) the connection. */
         if (vu->inflight == 0) {
             conn_close(vu); /* an idle keep-alive connection closed by the server */
@@ -833,25 +840,25 @@ static void request_start(struct vu *vu)
 {
     struct scen_rt *sr = vu->sr;
     const struct step *st = &sr->sc->steps[vu->step];
+    const struct step_rt *rt = &sr->steps[vu->step];
     uint32_t batch = vu->reserved;
     vu->res.n = 0;
-    if (st->flow != NULL) {
+    if (rt->render != NULL) {
         batch = 1;
         vu->batch = vu->inflight = 1;
         dynbuf_reset(&vu->sendbuf);
-        if (flow_render(st->flow, &vu->fv, &vu->sendbuf) < 0) {
+        if (rt->render(rt->data, vu->sv, &vu->sendbuf) < 0) {
             fail_requests(vu, ERR_OTHER);
             return;
         }
         vu->wbuf = vu->sendbuf.data;
         vu->wunit = vu->sendbuf.len;
-        vu->keep_body = flow_wants_body(st->flow);
-        vu->kept_max = flow_body_cap(st->flow);
     } else {
         vu->wbuf = st->raw;
         vu->wunit = st->raw_len;
-        vu->keep_body = false;
     }
+    vu->keep_body = rt->body_cap > 0;
+    vu->kept_max = rt->body_cap;
     vu->kept_len = 0;
     vu->kept_trunc = false;
     vu->batch = batch;
@@ -966,21 +973,28 @@ static bool vu_start_iteration(struct vu *vu, uint64_t intended_ns)
     struct scen_rt *sr = vu->sr;
     struct worker *w = vu->w;
     uint64_t now = loop_now_ns(w->loop);
-    if (sr->sc->flow != NULL) {
-        if (!vu->fv_ready) {
-            if (flow_vu_init(sr->sc->flow, &vu->fv, vu->gid, sr->sc->name, &w->seq,
-                             (uint32_t)w->eng->n_workers, (uint32_t)w->index) < 0) {
-                abort(); /* out of memory for a VU's variables */
-            }
-            dynbuf_init(&vu->sendbuf, SEND_BUF_MAX);
-            vu->fv_ready = true;
+    const struct scenario_ops *ops = sr->sc->ops;
+    if (!vu->sv_ready) {
+        /* A VU's state and send buffer are made on its first iteration only. */
+        struct step_vu_ident id = {
+            .vu = vu->gid,
+            .scenario = sr->sc->name,
+            .seq = &w->seq,
+            .seq_stride = (uint32_t)w->eng->n_workers,
+            .seq_offset = (uint32_t)w->index,
+        };
+        if (ops != NULL && ops->vu_new(sr->sc->ops_data, &id, &vu->sv) < 0) {
+            abort(); /* out of memory for a VU's variables */
         }
-        vu->fv.iter = vu->iter;
-        enum flow_verdict v = flow_iteration_begin(sr->sc->flow, &vu->fv);
-        if (v == FLOW_ABORT_RUN) {
+        dynbuf_init(&vu->sendbuf, SEND_BUF_MAX);
+        vu->sv_ready = true;
+    }
+    if (ops != NULL) {
+        enum step_verdict v = ops->iteration_begin(sr->sc->ops_data, vu->sv, vu->iter);
+        if (v == STEP_ABORT_RUN) {
             request_abort(w);
         }
-        if (v != FLOW_CONTINUE) {
+        if (v != STEP_CONTINUE) {
             if (!vu->flow_stopped) {
                 sr->flow_stopped++;
             }
@@ -1035,6 +1049,7 @@ static void vu_init(struct scen_rt *sr, struct vu *vu, uint32_t local)
     vu->sr = sr;
     vu->gid = local * (uint32_t)sr->w->eng->n_workers + (uint32_t)sr->w->index + 1;
     vu->io.fd = -1;
+    vu->tc.fd = -1;
     vu->timer.cb = vu_timer_cb;
     vu->timer.data = vu;
     vu->retire_timer.cb = retire_cb;
@@ -1452,18 +1467,7 @@ static int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario
     sr->w = w;
     sr->sc = sc;
     sr->index = index;
-    uint32_t cap_global = sc->vus;
-    if (sc->executor == EXEC_RAMPING_VUS) {
-        double mx = sc->vus;
-        for (size_t k = 0; k < sc->n_stages; k++) {
-            if (sc->stages[k].target > mx) {
-                mx = sc->stages[k].target;
-            }
-        }
-        cap_global = (uint32_t)(mx + 1e-9);
-    } else if (executor_is_open(sc->executor)) {
-        cap_global = sc->max_vus;
-    }
+    uint32_t cap_global = (uint32_t)plan_vus_peak(sc);
     sr->n_cap = owned_below(w, cap_global);
     /*
      * Workers that take part: those that own at least one VU.  Work that is split (the
@@ -1485,12 +1489,8 @@ static int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario
             return -EINVAL;
         }
         /* The queue holds max_queue's worth of arrivals at the peak rate. */
-        double peak = sc->executor == EXEC_CONSTANT_ARRIVAL_RATE ? sc->rate : sc->start_rate;
-        for (size_t k = 0; k < sc->n_stages; k++) {
-            if (sc->stages[k].target > peak) {
-                peak = sc->stages[k].target;
-            }
-        }
+        double peak = plan_stage_peak(
+            sc, sc->executor == EXEC_CONSTANT_ARRIVAL_RATE ? sc->rate : sc->start_rate);
         double unit_s = (double)(sc->time_unit_ns ? sc->time_unit_ns : NS_PER_S) / 1e9;
         double per_s = peak / unit_s / (double)Ts;
         double q = per_s * ((double)sc->max_queue_ns / 1e9) * 1.2 + 1024;
@@ -1540,18 +1540,32 @@ static int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario
         if (tags_canon(sr->steps[k].name_tags, sizeof sr->steps[k].name_tags, nk, nv, n) < 0) {
             return -EINVAL;
         }
-        if (st->flow == NULL) {
+        struct step_rt *rt = &sr->steps[k];
+        const struct step_ops *ops = st->ops;
+        /* The answers of the step's ops, asked once (defaults for pre-rendered steps). */
+        for (int status = 0; status < STATUS_BITS; status++) {
+            bool e = ops != NULL ? ops->status_expected(st->ops_data, status)
+                                 : status >= 200 && status < 400;
+            rt->expected[status / 64] |= (uint64_t)e << (status % 64);
+        }
+        rt->timeout_ns = ops != NULL ? ops->timeout_ns(st->ops_data) : st->timeout_ns;
+        if (ops == NULL) {
             continue;
         }
+        rt->body_cap = ops->body_cap(st->ops_data);
+        rt->render = ops->render;
+        rt->on_head = ops->on_head;
+        rt->on_done = ops->on_done;
+        rt->data = st->ops_data;
         /* One `checks` series per check: tags check, name, scenario (and group). */
-        size_t nc = flow_check_count(st->flow);
+        size_t nc = ops->check_count(st->ops_data);
         sr->steps[k].checks = calloc(nc ? nc : 1, sizeof *sr->steps[k].checks);
         if (sr->steps[k].checks == NULL) {
             return -ENOMEM;
         }
         for (size_t c = 0; c < nc; c++) {
             const char *ck[4] = {"check", "name", "scenario", "group"};
-            const char *cv[4] = {tag_short(&tb_check, flow_check_name(st->flow, c)), name, scen,
+            const char *cv[4] = {tag_short(&tb_check, ops->check_name(st->ops_data, c)), name, scen,
                                  group};
             char tags[1200];
             if (tags_canon(tags, sizeof tags, ck, cv, n) < 0) {
@@ -1626,14 +1640,14 @@ void worker_free(struct worker *w)
         struct scen_rt *sr = &w->scens[i];
         for (uint32_t k = 0; sr->vus != NULL && k < sr->n_cap; k++) {
             struct vu *vu = &sr->vus[k];
-            if (vu->io.fd >= 0 && vu->cstate != CONN_CLOSED) {
-                close(vu->io.fd);
+            if (vu->cstate != CONN_CLOSED) {
+                vu->tops->close(&vu->tc);
             }
             free(vu->hbuf);
             free(vu->kept);
             dynbuf_destroy(&vu->sendbuf);
-            if (vu->fv_ready) {
-                flow_vu_destroy(&vu->fv);
+            if (vu->sv_ready && sr->sc->ops != NULL) {
+                sr->sc->ops->vu_free(vu->sv);
             }
         }
         for (size_t k = 0; sr->steps != NULL && k < sr->sc->n_steps; k++) {
