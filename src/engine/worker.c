@@ -510,7 +510,7 @@ static void conn_send(struct vu *vu)
         uint64_t timeout = vu->sr->steps[vu->step].timeout_ns;
         /* The clock itself, not the loop's cached time: sending is measured from the
          * write, not from the wake-up (two vDSO reads per request). */
-        vu->t_send = clock_now_ns();
+        vu->t_send = loop_clock_ns(w->loop);
         vu_timer(vu, VT_REQUEST, vu->t_send + (timeout ? timeout : w->eng->plan->timeout_ns));
     }
     while (vu->woff < vu->wlen) {
@@ -542,7 +542,7 @@ static void conn_send(struct vu *vu)
         vu->woff += (size_t)k;
         series_add(S(w, vu->sr->s_sent), (double)k);
     }
-    vu->t_sent = clock_now_ns();
+    vu->t_sent = loop_clock_ns(w->loop);
     if (vu->io.events & LOOP_WRITE) {
         (void)loop_io_set(w->loop, &vu->io, LOOP_READ);
     }
@@ -805,18 +805,11 @@ static void conn_readable(struct vu *vu)
 
 static void conn_io_cb(struct loop *loop, struct loop_io *io, unsigned events)
 {
+    (void)loop;
     struct vu *vu = io->data;
-    if (vu->cstate == CONN_CLOSED) {
-        return; /* closed earlier in this batch of events */
-    }
+    /* The loop drops the pending events of a connection closed earlier in the batch
+     * (core/loop.h), so every event here is this connection's. */
     if (vu->cstate == CONN_CONNECTING) {
-        /*
-         * An event in the same loop iteration as the connect() can only be a stale one
-         * for the fd this VU closed a moment ago (the number may be reused).
-         */
-        if (vu->t_conn_start == loop_now_ns(loop)) {
-            return;
-        }
         if (events & (LOOP_WRITE | LOOP_ERROR | LOOP_READ)) {
             conn_connected(vu);
         }
