@@ -1,0 +1,171 @@
+/*
+ * reqmetrics — request metrics of one worker: the series of each (step, status) pair,
+ * built on first sight and cached, and the samples one response or one failure adds
+ * (http_reqs, http_req_failed, the timing trends, checks, errors by kind).
+ *
+ * Series indices are cached per step and status, so recording a response looks nothing
+ * up by name.  Only the worker's thread calls these.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/worker_internal.h"
+
+const char *const err_kind_name[ERR_KINDS] = {
+    "refused", "reset", "timeout", "protocol", "dns", "tls", "connect", "other",
+};
+
+static const struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
+                                             int status);
+static void record_checks(struct vu *vu);
+static void step_ops_done(struct vu *vu, int status, uint64_t duration_ns);
+
+const char *tag_short(struct tag_buf *buf, const char *v)
+{
+    if (v == NULL || strlen(v) <= TAG_VALUE_MAX) {
+        return v;
+    }
+    size_t n = TAG_VALUE_MAX - 3;
+    while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80) {
+        n--; /* do not split a UTF-8 sequence */
+    }
+    memcpy(buf->b, v, n);
+    memcpy(buf->b + n, "...", 4);
+    return buf->b;
+}
+
+int series_for(struct worker *w, int metric, const char *tags)
+{
+    int i = registry_get(w->cur->reg, metric, tags);
+    if (i < 0) {
+        abort(); /* out of memory while creating a series: nothing sane to do */
+    }
+    return i;
+}
+
+bool status_expected(const struct step_rt *rt, int status)
+{
+    return status >= 0 && status < STATUS_BITS &&
+           ((rt->expected[status / 64] >> (status % 64)) & 1);
+}
+
+static const struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
+                                             int status)
+{
+    struct step_rt *rt = &sr->steps[step];
+    for (int i = 0; i < rt->n_cache; i++) {
+        if (rt->cache[i].status == status) {
+            return &rt->cache[i];
+        }
+    }
+    /* A status not seen before: build its series (allocates; rare). */
+    /* When the cache is full, the last slot is overwritten: still correct, just slower. */
+    struct status_ix *ix =
+        rt->n_cache < STATUS_CACHE ? &rt->cache[rt->n_cache++] : &rt->cache[STATUS_CACHE - 1];
+    char tags[1200];
+    bool expected = status_expected(rt, status);
+    snprintf(tags, sizeof tags, "%s%cexpected_response=%s%cstatus=%d", rt->name_tags, TAGS_SEP,
+             expected ? "true" : "false", TAGS_SEP, status);
+    /* name_tags holds method, name and scenario: re-canonicalise the whole set. */
+    const char *keys[8], *vals[8];
+    char copy[1200];
+    size_t n = 0;
+    snprintf(copy, sizeof copy, "%s", tags);
+    for (char *p = copy; p != NULL && n < 8;) {
+        char *end = strchr(p, TAGS_SEP);
+        if (end != NULL) {
+            *end = '\0';
+        }
+        char *eq = strchr(p, '=');
+        if (eq != NULL) {
+            *eq = '\0';
+            keys[n] = p;
+            vals[n++] = eq + 1;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    if (tags_canon(tags, sizeof tags, keys, vals, n) < 0) {
+        tags[0] = '\0';
+    }
+    ix->status = status;
+    ix->reqs = series_for(w, M_HTTP_REQS, tags);
+    ix->failed = series_for(w, M_HTTP_REQ_FAILED, tags);
+    ix->duration = series_for(w, M_HTTP_REQ_DURATION, tags);
+    ix->blocked = series_for(w, M_HTTP_REQ_BLOCKED, tags);
+    ix->connecting = series_for(w, M_HTTP_REQ_CONNECTING, tags);
+    ix->tls = series_for(w, M_HTTP_REQ_TLS_HANDSHAKING, tags);
+    ix->sending = series_for(w, M_HTTP_REQ_SENDING, tags);
+    ix->waiting = series_for(w, M_HTTP_REQ_WAITING, tags);
+    ix->receiving = series_for(w, M_HTTP_REQ_RECEIVING, tags);
+    ix->queued = series_for(w, M_HTTP_REQ_QUEUED, tags);
+    ix->latency = series_for(w, M_HTTP_REQ_LATENCY, tags);
+    return ix;
+}
+
+/* Counts the check results the flow gave for the current step. */
+static void record_checks(struct vu *vu)
+{
+    struct step_rt *rt = &vu->sr->steps[vu->step];
+    for (size_t i = 0; i < vu->res.n; i++) {
+        series_rate(S(vu->w, rt->checks[vu->res.index[i]]), vu->res.pass[i]);
+    }
+    vu->res.n = 0;
+}
+
+/* Lets a rendered step see the end of its request (status 0: it failed). */
+static void step_ops_done(struct vu *vu, int status, uint64_t duration_ns)
+{
+    const struct step_rt *rt = &vu->sr->steps[vu->step];
+    if (rt->on_done == NULL) {
+        return;
+    }
+    enum step_verdict v =
+        rt->on_done(rt->data, vu->sv, status, duration_ns, status ? vu->kept : NULL,
+                    status ? vu->kept_len : 0, vu->kept_trunc, &vu->res);
+    record_checks(vu);
+    if (v == STEP_ABORT_ITERATION) {
+        vu->abort_iter = true;
+    }
+}
+
+/* One response of the current step has arrived completely at `now`. */
+void record_response(struct vu *vu, uint64_t now)
+{
+    struct worker *w = vu->w;
+    const struct status_ix *ix = status_series(w, vu->sr, vu->step, vu->status);
+    bool failed = !status_expected(&vu->sr->steps[vu->step], vu->status);
+    uint64_t connecting = vu->t_conn_done ? diff(vu->t_conn_done, vu->t_conn_start) : 0;
+    uint64_t blocked = diff(vu->t_send, vu->t_req);
+    uint64_t sending = diff(vu->t_sent, vu->t_send);
+    uint64_t waiting = diff(vu->t_first, vu->t_sent);
+    uint64_t receiving = diff(now, vu->t_first);
+    uint64_t duration = diff(now, vu->t_send);
+    uint64_t queued = vu->step == 0 ? vu->queued_ns : 0;
+    series_add(S(w, ix->reqs), 1);
+    series_rate(S(w, ix->failed), failed);
+    series_trend_ns(S(w, ix->duration), duration);
+    series_trend_ns(S(w, ix->blocked), blocked);
+    series_trend_ns(S(w, ix->connecting), connecting);
+    series_trend_ns(S(w, ix->tls), 0);
+    series_trend_ns(S(w, ix->sending), sending);
+    series_trend_ns(S(w, ix->waiting), waiting);
+    series_trend_ns(S(w, ix->receiving), receiving);
+    series_trend_ns(S(w, ix->queued), queued);
+    series_trend_ns(S(w, ix->latency), queued + blocked + duration);
+    step_ops_done(vu, vu->status, duration);
+}
+
+/* A request of the current step failed with a network or protocol error. */
+void record_error(struct vu *vu, enum err_kind kind, uint32_t requests)
+{
+    struct worker *w = vu->w;
+    const struct status_ix *ix = status_series(w, vu->sr, vu->step, 0);
+    for (uint32_t i = 0; i < requests; i++) {
+        series_add(S(w, ix->reqs), 1);
+        series_rate(S(w, ix->failed), true);
+        series_add(S(w, vu->sr->s_err[kind]), 1);
+    }
+    step_ops_done(vu, 0, 0);
+}
