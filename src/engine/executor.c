@@ -63,44 +63,104 @@ static void scen_set_active(struct scen_rt *sr, uint32_t want)
 static void scen_timer_cb(struct loop *loop, struct loop_timer *t)
 {
     struct scen_rt *sr = t->data;
-    const struct scenario_plan *sc = sr->sc;
     uint64_t now = loop_now_ns(loop);
     if (!sr->started) {
         sr->started = true;
         sr->last_want = UINT32_MAX;
     }
-    if (executor_is_open(sc->executor)) {
-        /* Arrivals due before the end start even when this wake-up came late. */
-        scen_open_dispatch(sr);
+    if (sr->ex->catch_up != NULL) {
+        sr->ex->catch_up(sr); /* arrivals due before the end start even when late */
     }
     if (now >= sr->end_ns) {
         scen_finish(sr);
         return;
     }
-    switch (sc->executor) {
-    case EXEC_CONSTANT_VUS:
-    case EXEC_PER_VU_ITERATIONS:
-    case EXEC_SHARED_ITERATIONS:
-        scen_set_active(sr, owned_below(sr->w, sc->vus));
-        loop_timer_start(loop, &sr->timer, sr->end_ns);
-        break;
-    case EXEC_RAMPING_VUS: {
-        double target = stages_target_at(sc->stages, sc->n_stages, sc->vus, now - sr->start_ns);
-        uint32_t want = owned_below(sr->w, (uint64_t)(target + 1e-9));
-        if (want != sr->last_want) { /* walk the VUs only when the target moved */
-            scen_set_active(sr, want);
-            sr->last_want = want;
-        }
-        /* Re-evaluate often enough to follow a ramp to the VU. */
-        uint64_t next = now + 10 * NS_PER_MS;
-        loop_timer_start(loop, &sr->timer, next < sr->end_ns ? next : sr->end_ns);
-        break;
-    }
-    case EXEC_CONSTANT_ARRIVAL_RATE:
-    case EXEC_RAMPING_ARRIVAL_RATE:
-        break; /* dispatched above */
-    }
+    sr->ex->tick(sr, now);
     scen_maybe_done(sr);
+}
+
+/* --- the closed model: constant-vus, per-vu-iterations, shared-iterations --- */
+
+static void closed_tick(struct scen_rt *sr, uint64_t now)
+{
+    (void)now;
+    scen_set_active(sr, owned_below(sr->w, sr->sc->vus));
+    loop_timer_start(sr->w->loop, &sr->timer, sr->end_ns);
+}
+
+static void closed_iteration_done(struct vu *vu, uint64_t now)
+{
+    struct scen_rt *sr = vu->sr;
+    if (vu_may_start_iteration(vu) && vu_start_iteration(vu, now)) {
+        return; /* the next iteration is under way */
+    }
+    loop_timer_stop(sr->w->loop, &vu->retire_timer);
+    conn_close(vu);
+    vu->state = VU_OFF;
+    sr->active--;
+}
+
+static bool any_may_iterate(const struct vu *vu)
+{
+    (void)vu;
+    return true;
+}
+
+static bool per_vu_may_iterate(const struct vu *vu)
+{
+    return vu->iter < vu->sr->sc->iterations;
+}
+
+/* Every VU of the worker stopped by its scenario ops (a data feeder ran out). */
+static bool closed_spent(const struct scen_rt *sr)
+{
+    return sr->n_cap > 0 && sr->flow_stopped == sr->n_cap;
+}
+
+static bool per_vu_spent(const struct scen_rt *sr)
+{
+    return sr->active == 0 || closed_spent(sr);
+}
+
+static bool shared_spent(const struct scen_rt *sr)
+{
+    return sr->budget == 0 || closed_spent(sr);
+}
+
+static int shared_init(struct scen_rt *sr)
+{
+    /* The budget is split among the workers taking part; with pipelining (quick mode) it
+     * counts requests, not iterations. */
+    uint64_t Ts = sr->stride, i = (uint64_t)sr->w->index, n = sr->sc->iterations;
+    sr->limited = true;
+    sr->budget = i < Ts ? n / Ts + (i < n % Ts ? 1 : 0) : 0;
+    return 0;
+}
+
+static uint32_t closed_vus_now(struct scen_rt *sr)
+{
+    return sr->active;
+}
+
+static uint32_t closed_vus_max(const struct scen_rt *sr)
+{
+    return sr->n_cap;
+}
+
+/* --- ramping-vus --- */
+
+static void ramping_tick(struct scen_rt *sr, uint64_t now)
+{
+    const struct scenario_plan *sc = sr->sc;
+    double target = stages_target_at(sc->stages, sc->n_stages, sc->vus, now - sr->start_ns);
+    uint32_t want = owned_below(sr->w, (uint64_t)(target + 1e-9));
+    if (want != sr->last_want) { /* walk the VUs only when the target moved */
+        scen_set_active(sr, want);
+        sr->last_want = want;
+    }
+    /* Re-evaluate often enough to follow a ramp to the VU. */
+    uint64_t next = now + 10 * NS_PER_MS;
+    loop_timer_start(sr->w->loop, &sr->timer, next < sr->end_ns ? next : sr->end_ns);
 }
 
 /* Drops queued iterations that waited longer than max_queue. */
@@ -195,6 +255,141 @@ void scen_open_dispatch(struct scen_rt *sr)
     }
 }
 
+static void open_tick(struct scen_rt *sr, uint64_t now)
+{
+    (void)sr;
+    (void)now; /* catch_up dispatched, and armed the timer for the next arrival */
+}
+
+static void open_iteration_done(struct vu *vu, uint64_t now)
+{
+    (void)now;
+    struct scen_rt *sr = vu->sr;
+    sr->active--;
+    vu->next_idle = sr->idle;
+    sr->idle = vu;
+    scen_open_dispatch(sr);
+}
+
+static bool open_spent(const struct scen_rt *sr)
+{
+    (void)sr;
+    return false; /* the schedule ends with the scenario's time */
+}
+
+static int open_init(struct scen_rt *sr)
+{
+    const struct scenario_plan *sc = sr->sc;
+    uint64_t Ts = sr->stride;
+    if (schedule_init(&sr->sched, sc) < 0) {
+        return -EINVAL;
+    }
+    /* The queue holds max_queue's worth of arrivals at the peak rate. */
+    double peak =
+        plan_stage_peak(sc, sc->executor == EXEC_CONSTANT_ARRIVAL_RATE ? sc->rate : sc->start_rate);
+    double unit_s = (double)(sc->time_unit_ns ? sc->time_unit_ns : NS_PER_S) / 1e9;
+    double per_s = peak / unit_s / (double)Ts;
+    double q = per_s * ((double)sc->max_queue_ns / 1e9) * 1.2 + 1024;
+    double total = (double)(schedule_total(&sr->sched) / Ts + 1024);
+    if (q > total) {
+        q = total;
+    }
+    sr->qcap = q > (double)(1u << 24) ? (1u << 24) : (size_t)q;
+    sr->queue = calloc(sr->qcap, sizeof *sr->queue);
+    if (sr->queue == NULL) {
+        return -ENOMEM;
+    }
+    sr->next_k = (uint64_t)sr->w->index;
+    uint32_t pre = owned_below(sr->w, sc->pre_allocated_vus);
+    sr->n_alloc = pre < sr->n_cap ? pre : sr->n_cap;
+    for (uint32_t k = sr->n_alloc; k > 0; k--) {
+        struct vu *vu = &sr->vus[k - 1];
+        vu->state = VU_IDLE;
+        vu->next_idle = sr->idle;
+        sr->idle = vu;
+    }
+    return 0;
+}
+
+/* Open model: iterations are short, so the peak of the second says more. */
+static uint32_t open_vus_now(struct scen_rt *sr)
+{
+    uint32_t peak = sr->running_peak;
+    sr->running_peak = sr->running;
+    return peak;
+}
+
+static uint32_t open_vus_max(const struct scen_rt *sr)
+{
+    return sr->n_alloc;
+}
+
+static const struct executor_ops ex_constant_vus = {
+    .tick = closed_tick,
+    .iteration_done = closed_iteration_done,
+    .may_iterate = any_may_iterate,
+    .spent = closed_spent,
+    .vus_now = closed_vus_now,
+    .vus_max = closed_vus_max,
+};
+
+static const struct executor_ops ex_per_vu_iterations = {
+    .tick = closed_tick,
+    .iteration_done = closed_iteration_done,
+    .may_iterate = per_vu_may_iterate,
+    .spent = per_vu_spent,
+    .vus_now = closed_vus_now,
+    .vus_max = closed_vus_max,
+};
+
+static const struct executor_ops ex_shared_iterations = {
+    .init = shared_init,
+    .tick = closed_tick,
+    .iteration_done = closed_iteration_done,
+    .may_iterate = any_may_iterate,
+    .spent = shared_spent,
+    .vus_now = closed_vus_now,
+    .vus_max = closed_vus_max,
+};
+
+static const struct executor_ops ex_ramping_vus = {
+    .tick = ramping_tick,
+    .iteration_done = closed_iteration_done,
+    .may_iterate = any_may_iterate,
+    .spent = closed_spent,
+    .vus_now = closed_vus_now,
+    .vus_max = closed_vus_max,
+};
+
+static const struct executor_ops ex_arrival_rate = {
+    .init = open_init,
+    .tick = open_tick,
+    .catch_up = scen_open_dispatch,
+    .iteration_done = open_iteration_done,
+    .may_iterate = any_may_iterate,
+    .spent = open_spent,
+    .vus_now = open_vus_now,
+    .vus_max = open_vus_max,
+};
+
+const struct executor_ops *executor_for(enum executor_kind kind)
+{
+    switch (kind) {
+    case EXEC_CONSTANT_VUS:
+        return &ex_constant_vus;
+    case EXEC_RAMPING_VUS:
+        return &ex_ramping_vus;
+    case EXEC_PER_VU_ITERATIONS:
+        return &ex_per_vu_iterations;
+    case EXEC_SHARED_ITERATIONS:
+        return &ex_shared_iterations;
+    case EXEC_CONSTANT_ARRIVAL_RATE:
+    case EXEC_RAMPING_ARRIVAL_RATE:
+        return &ex_arrival_rate;
+    }
+    return &ex_constant_vus;
+}
+
 /* No new iterations from now on; in-flight ones get the graceful stop. */
 void scen_finish(struct scen_rt *sr)
 {
@@ -244,11 +439,7 @@ void scen_maybe_done(struct scen_rt *sr)
     }
     if (!sr->finished) {
         /* -n / shared-iterations spent, or every VU done with its per-VU iterations. */
-        bool spent =
-            (sr->limited && sr->budget == 0) ||
-            (sr->sc->executor == EXEC_PER_VU_ITERATIONS && sr->active == 0) ||
-            (!executor_is_open(sr->sc->executor) && sr->n_cap > 0 && sr->flow_stopped == sr->n_cap);
-        if (sr->started && sr->running == 0 && spent) {
+        if (sr->started && sr->running == 0 && sr->ex->spent(sr)) {
             scen_finish(sr); /* calls back here with finished set */
         }
         return;
@@ -270,9 +461,10 @@ void scen_maybe_done(struct scen_rt *sr)
 
 int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario_plan *sc, int index)
 {
-    uint64_t T = (uint64_t)w->eng->n_workers, i = (uint64_t)w->index;
+    uint64_t T = (uint64_t)w->eng->n_workers;
     sr->w = w;
     sr->sc = sc;
+    sr->ex = executor_for(sc->executor);
     sr->index = index;
     uint32_t cap_global = (uint32_t)plan_vus_peak(sc);
     sr->n_cap = owned_below(w, cap_global);
@@ -291,109 +483,15 @@ int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario_plan *
     for (uint32_t k = 0; k < sr->n_cap; k++) {
         vu_init(sr, &sr->vus[k], k);
     }
-    if (executor_is_open(sc->executor)) {
-        if (schedule_init(&sr->sched, sc) < 0) {
-            return -EINVAL;
-        }
-        /* The queue holds max_queue's worth of arrivals at the peak rate. */
-        double peak = plan_stage_peak(
-            sc, sc->executor == EXEC_CONSTANT_ARRIVAL_RATE ? sc->rate : sc->start_rate);
-        double unit_s = (double)(sc->time_unit_ns ? sc->time_unit_ns : NS_PER_S) / 1e9;
-        double per_s = peak / unit_s / (double)Ts;
-        double q = per_s * ((double)sc->max_queue_ns / 1e9) * 1.2 + 1024;
-        double total = (double)(schedule_total(&sr->sched) / Ts + 1024);
-        if (q > total) {
-            q = total;
-        }
-        sr->qcap = q > (double)(1u << 24) ? (1u << 24) : (size_t)q;
-        sr->queue = calloc(sr->qcap, sizeof *sr->queue);
-        if (sr->queue == NULL) {
-            return -ENOMEM;
-        }
-        sr->next_k = i;
-        sr->n_alloc = 0;
-        uint32_t pre = owned_below(w, sc->pre_allocated_vus);
-        sr->n_alloc = pre < sr->n_cap ? pre : sr->n_cap;
-        for (uint32_t k = sr->n_alloc; k > 0; k--) {
-            struct vu *vu = &sr->vus[k - 1];
-            vu->state = VU_IDLE;
-            vu->next_idle = sr->idle;
-            sr->idle = vu;
+    if (sr->ex->init != NULL) {
+        int rc = sr->ex->init(sr);
+        if (rc < 0) {
+            return rc;
         }
     }
-    if (sc->executor == EXEC_SHARED_ITERATIONS) {
-        sr->limited = true;
-        /* With pipelining (quick mode), the budget counts requests, not iterations. */
-        sr->budget = i < Ts ? sc->iterations / Ts + (i < sc->iterations % Ts ? 1 : 0) : 0;
-    }
-    struct tag_buf tb_scen, tb_method, tb_name, tb_group, tb_check;
-    const char *scen = tag_short(&tb_scen, sc->name);
-    const char *keys[4] = {"scenario"};
-    const char *vals[4] = {scen};
-    if (tags_canon(sr->scen_tags, sizeof sr->scen_tags, keys, vals, 1) < 0) {
-        return -EINVAL;
-    }
-    for (size_t k = 0; k < sc->n_steps; k++) {
-        const struct step *st = &sc->steps[k];
-        if (st->kind != STEP_REQUEST) {
-            continue;
-        }
-        const char *method = tag_short(&tb_method, st->method);
-        const char *name = tag_short(&tb_name, st->name);
-        const char *group = tag_short(&tb_group, st->group);
-        const char *nk[4] = {"method", "name", "scenario", "group"};
-        const char *nv[4] = {method, name, scen, group};
-        size_t n = st->group != NULL ? 4 : 3;
-        if (tags_canon(sr->steps[k].name_tags, sizeof sr->steps[k].name_tags, nk, nv, n) < 0) {
-            return -EINVAL;
-        }
-        struct step_rt *rt = &sr->steps[k];
-        const struct step_ops *ops = st->ops;
-        /* The answers of the step's ops, asked once (defaults for pre-rendered steps). */
-        for (int status = 0; status < STATUS_BITS; status++) {
-            bool e = ops != NULL ? ops->status_expected(st->ops_data, status)
-                                 : status >= 200 && status < 400;
-            rt->expected[status / 64] |= (uint64_t)e << (status % 64);
-        }
-        rt->timeout_ns = ops != NULL ? ops->timeout_ns(st->ops_data) : st->timeout_ns;
-        if (ops == NULL) {
-            continue;
-        }
-        rt->body_cap = ops->body_cap(st->ops_data);
-        rt->render = ops->render;
-        rt->on_head = ops->on_head;
-        rt->on_done = ops->on_done;
-        rt->data = st->ops_data;
-        /* One `checks` series per check: tags check, name, scenario (and group). */
-        size_t nc = ops->check_count(st->ops_data);
-        sr->steps[k].checks = calloc(nc ? nc : 1, sizeof *sr->steps[k].checks);
-        if (sr->steps[k].checks == NULL) {
-            return -ENOMEM;
-        }
-        for (size_t c = 0; c < nc; c++) {
-            const char *ck[4] = {"check", "name", "scenario", "group"};
-            const char *cv[4] = {tag_short(&tb_check, ops->check_name(st->ops_data, c)), name, scen,
-                                 group};
-            char tags[1200];
-            if (tags_canon(tags, sizeof tags, ck, cv, n) < 0) {
-                return -EINVAL;
-            }
-            sr->steps[k].checks[c] = series_for(w, M_CHECKS, tags);
-        }
-    }
-    sr->s_iter = series_for(w, M_ITERATIONS, sr->scen_tags);
-    sr->s_iter_dur = series_for(w, M_ITERATION_DURATION, sr->scen_tags);
-    sr->s_dropped = series_for(w, M_DROPPED_ITERATIONS, sr->scen_tags);
-    sr->s_sent = series_for(w, M_DATA_SENT, sr->scen_tags);
-    sr->s_recv = series_for(w, M_DATA_RECEIVED, sr->scen_tags);
-    for (int k = 0; k < ERR_KINDS; k++) {
-        const char *ek[2] = {"kind", "scenario"};
-        const char *ev[2] = {err_kind_name[k], scen};
-        char tags[512];
-        if (tags_canon(tags, sizeof tags, ek, ev, 2) < 0) {
-            return -EINVAL;
-        }
-        sr->s_err[k] = series_for(w, M_ERRORS, tags);
+    int rc = reqm_scen_init(w, sr);
+    if (rc < 0) {
+        return rc;
     }
     sr->timer.cb = scen_timer_cb;
     sr->timer.data = sr;

@@ -169,3 +169,78 @@ void record_error(struct vu *vu, enum err_kind kind, uint32_t requests)
     }
     step_ops_done(vu, 0, 0);
 }
+
+int reqm_scen_init(struct worker *w, struct scen_rt *sr)
+{
+    const struct scenario_plan *sc = sr->sc;
+    struct tag_buf tb_scen, tb_method, tb_name, tb_group, tb_check;
+    const char *scen = tag_short(&tb_scen, sc->name);
+    const char *keys[4] = {"scenario"};
+    const char *vals[4] = {scen};
+    if (tags_canon(sr->scen_tags, sizeof sr->scen_tags, keys, vals, 1) < 0) {
+        return -EINVAL;
+    }
+    for (size_t k = 0; k < sc->n_steps; k++) {
+        const struct step *st = &sc->steps[k];
+        if (st->kind != STEP_REQUEST) {
+            continue;
+        }
+        const char *method = tag_short(&tb_method, st->method);
+        const char *name = tag_short(&tb_name, st->name);
+        const char *group = tag_short(&tb_group, st->group);
+        const char *nk[4] = {"method", "name", "scenario", "group"};
+        const char *nv[4] = {method, name, scen, group};
+        size_t n = st->group != NULL ? 4 : 3;
+        if (tags_canon(sr->steps[k].name_tags, sizeof sr->steps[k].name_tags, nk, nv, n) < 0) {
+            return -EINVAL;
+        }
+        struct step_rt *rt = &sr->steps[k];
+        const struct step_ops *ops = st->ops;
+        /* The answers of the step's ops, asked once (defaults for pre-rendered steps). */
+        for (int status = 0; status < STATUS_BITS; status++) {
+            bool e = ops != NULL ? ops->status_expected(st->ops_data, status)
+                                 : status >= 200 && status < 400;
+            rt->expected[status / 64] |= (uint64_t)e << (status % 64);
+        }
+        rt->timeout_ns = ops != NULL ? ops->timeout_ns(st->ops_data) : st->timeout_ns;
+        if (ops == NULL) {
+            continue;
+        }
+        rt->body_cap = ops->body_cap(st->ops_data);
+        rt->render = ops->render;
+        rt->on_head = ops->on_head;
+        rt->on_done = ops->on_done;
+        rt->data = st->ops_data;
+        /* One `checks` series per check: tags check, name, scenario (and group). */
+        size_t nc = ops->check_count(st->ops_data);
+        sr->steps[k].checks = calloc(nc ? nc : 1, sizeof *sr->steps[k].checks);
+        if (sr->steps[k].checks == NULL) {
+            return -ENOMEM;
+        }
+        for (size_t c = 0; c < nc; c++) {
+            const char *ck[4] = {"check", "name", "scenario", "group"};
+            const char *cv[4] = {tag_short(&tb_check, ops->check_name(st->ops_data, c)), name, scen,
+                                 group};
+            char tags[1200];
+            if (tags_canon(tags, sizeof tags, ck, cv, n) < 0) {
+                return -EINVAL;
+            }
+            sr->steps[k].checks[c] = series_for(w, M_CHECKS, tags);
+        }
+    }
+    sr->s_iter = series_for(w, M_ITERATIONS, sr->scen_tags);
+    sr->s_iter_dur = series_for(w, M_ITERATION_DURATION, sr->scen_tags);
+    sr->s_dropped = series_for(w, M_DROPPED_ITERATIONS, sr->scen_tags);
+    sr->s_sent = series_for(w, M_DATA_SENT, sr->scen_tags);
+    sr->s_recv = series_for(w, M_DATA_RECEIVED, sr->scen_tags);
+    for (int k = 0; k < ERR_KINDS; k++) {
+        const char *ek[2] = {"kind", "scenario"};
+        const char *ev[2] = {err_kind_name[k], scen};
+        char tags[512];
+        if (tags_canon(tags, sizeof tags, ek, ev, 2) < 0) {
+            return -EINVAL;
+        }
+        sr->s_err[k] = series_for(w, M_ERRORS, tags);
+    }
+    return 0;
+}

@@ -62,10 +62,8 @@ void worker_publish(struct worker *w, bool final)
     s->started = 0;
     for (size_t i = 0; i < w->n_scens; i++) {
         struct scen_rt *sr = &w->scens[i];
-        /* Open model: iterations are short, so the peak of the second says more. */
-        s->vus += executor_is_open(sr->sc->executor) ? sr->running_peak : sr->active;
-        sr->running_peak = sr->running;
-        s->vus_max += executor_is_open(sr->sc->executor) ? sr->n_alloc : sr->n_cap;
+        s->vus += sr->ex->vus_now(sr);
+        s->vus_max += sr->ex->vus_max(sr);
         s->started += sr->started_iters;
         sr->started_iters = 0;
     }

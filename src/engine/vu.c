@@ -160,19 +160,7 @@ static void vu_iteration_done(struct vu *vu)
     vu->iter++;
     sr->running--;
     vu->state = VU_IDLE;
-    if (executor_is_open(sr->sc->executor)) {
-        sr->active--;
-        vu->next_idle = sr->idle;
-        sr->idle = vu;
-        scen_open_dispatch(sr);
-    } else if (vu_may_start_iteration(vu) && vu_start_iteration(vu, now)) {
-        /* the next iteration is under way */
-    } else {
-        loop_timer_stop(w->loop, &vu->retire_timer);
-        conn_close(vu);
-        vu->state = VU_OFF;
-        sr->active--;
-    }
+    sr->ex->iteration_done(vu, now);
     scen_maybe_done(sr);
 }
 
@@ -289,10 +277,7 @@ bool vu_may_start_iteration(struct vu *vu)
     if (sr->limited && sr->budget == 0) {
         return false;
     }
-    if (sr->sc->executor == EXEC_PER_VU_ITERATIONS && vu->iter >= sr->sc->iterations) {
-        return false;
-    }
-    return true;
+    return sr->ex->may_iterate(vu);
 }
 
 void vu_init(struct scen_rt *sr, struct vu *vu, uint32_t local)

@@ -131,9 +131,38 @@ struct vu {
     struct step_results res;
 };
 
+struct scen_rt;
+
+/*
+ * An executor: how a scenario's VUs are driven, chosen once per scenario (executor_for).
+ * Every hook runs on the worker's thread.
+ */
+struct executor_ops {
+    /* Extra setup after the VUs exist (the open model's schedule and queue): 0 or -errno. */
+    int (*init)(struct scen_rt *sr);
+    /* The scenario's timer fired at now, before its end: (re)start VUs, re-arm the timer. */
+    void (*tick)(struct scen_rt *sr, uint64_t now);
+    /* Also at the end's wake-up, before the scenario finishes (late arrivals); or NULL. */
+    void (*catch_up)(struct scen_rt *sr);
+    /* vu finished an iteration at now (its counters are updated): start the next, park
+     * it, or switch it off. */
+    void (*iteration_done)(struct vu *vu, uint64_t now);
+    /* Whether vu may start another iteration, beyond the rules every executor shares. */
+    bool (*may_iterate)(const struct vu *vu);
+    /* Whether the scenario has no work left before its time is up (-n spent). */
+    bool (*spent)(const struct scen_rt *sr);
+    /* VUs to report for the second that ends, and the most it had (the shard's). */
+    uint32_t (*vus_now)(struct scen_rt *sr);
+    uint32_t (*vus_max)(const struct scen_rt *sr);
+};
+
+/* The executor of kind. */
+const struct executor_ops *executor_for(enum executor_kind kind);
+
 struct scen_rt {
     struct worker *w;
     const struct scenario_plan *sc;
+    const struct executor_ops *ex;
     int index;
     struct vu *vus;          /* owned VUs; capacity n_cap */
     uint32_t n_cap, n_alloc; /* open model allocates lazily up to n_cap */
@@ -215,6 +244,12 @@ int series_for(struct worker *w, int metric, const char *tags);
 bool status_expected(const struct step_rt *rt, int status);
 void record_response(struct vu *vu, uint64_t now);
 void record_error(struct vu *vu, enum err_kind kind, uint32_t requests);
+
+/*
+ * Builds sr's series (iterations, data, errors by kind, checks) and caches per step what
+ * its ops answer once (expected statuses, timeout, body cap, hooks).  0 or -errno.
+ */
+int reqm_scen_init(struct worker *w, struct scen_rt *sr);
 
 /* --- the connection (conn.c) --- */
 
