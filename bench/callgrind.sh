@@ -41,23 +41,27 @@ scenarios:
         check: [status == 200]
 YAML
 
-# ir BINARY N MODE: total instructions (all threads) of one traced run.
+# ir BINARY N MODE: "ALL WORKERS": instructions of one traced run, all threads and the
+# worker threads alone (every thread but the first, the coordinator, whose once-a-second
+# merging scales with the run's wall time, which callgrind stretches about fifty-fold).
 ir() {
     local bin=$1 n=$2 mode=$3 out="$work/cg.out"
     rm -f "$out"*
     if [[ $mode == quick ]]; then
-        valgrind --tool=callgrind --callgrind-out-file="$out.%p" -q --log-file="$work/vg.log" \
+        valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out.%p" -q --log-file="$work/vg.log" \
             "$bin" run -q --no-summary -t 1 -c "$CONNS" -n "$n" "http://127.0.0.1:$port/" >/dev/null
     else
         sed "s/__N__/$n/" "$work/scen.yaml" >"$work/scen-$n.yaml"
-        valgrind --tool=callgrind --callgrind-out-file="$out.%p" -q --log-file="$work/vg.log" \
+        valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out.%p" -q --log-file="$work/vg.log" \
             "$bin" run -q --no-summary -t 1 "$work/scen-$n.yaml" >/dev/null
     fi
-    local total=0 f
+    local total=0 workers=0 f n
     for f in "$out".*; do
-        total=$((total + $(awk '/^summary:/ {print $2}' "$f")))
+        n=$(awk '/^(summary|totals):/ {print $2; exit}' "$f")
+        total=$((total + n))
+        [[ $f == *-01 ]] || workers=$((workers + n))
     done
-    echo "$total"
+    echo "$total $workers"
 }
 
 measure() {
@@ -67,7 +71,9 @@ measure() {
         a=$(ir "$bin" "$SMALL" "$mode")
         b=$(ir "$bin" "$LARGE" "$mode")
         awk -v l="$label" -v m="$mode" -v a="$a" -v b="$b" -v s="$SMALL" -v L="$LARGE" \
-            'BEGIN { printf "%-8s %-9s Ir(%d)=%d Ir(%d)=%d  instructions/request %.0f\n", l, m, s, a, L, b, (b - a) / (L - s) }'
+            'BEGIN { split(a, x, " "); split(b, y, " ");
+                     printf "%-8s %-9s instructions/request: all threads %.0f, worker %.0f\n",
+                            l, m, (y[1] - x[1]) / (L - s), (y[2] - x[2]) / (L - s) }'
     done
 }
 

@@ -216,6 +216,16 @@ static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now
                 vu->hlen += (uint32_t)take;
                 p = vu->hbuf;
                 n = vu->hlen;
+                /* Parse once the head is complete: the bytes scanned before are not
+                 * scanned again (picohttpparser's last_len). */
+                if (http1_head_end(p, n, vu->hscan) == HTTP1_PARTIAL) {
+                    vu->hscan = vu->hlen;
+                    if (vu->hlen >= HTTP1_MAX_HEAD_BYTES) {
+                        fail_requests(vu, ERR_PROTOCOL);
+                        return false;
+                    }
+                    return true;
+                }
             }
             const struct step *st = &vu->sr->sc->steps[vu->step];
             int r = http1_parse_response(p, n, st->head_request, &w->resp);
@@ -230,6 +240,7 @@ static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now
                     }
                     memcpy(vu->hbuf, data, len);
                     vu->hlen = (uint32_t)len;
+                    vu->hscan = vu->hlen; /* PARTIAL: no end of head in these bytes */
                 } else if (vu->hlen >= HTTP1_MAX_HEAD_BYTES) {
                     fail_requests(vu, ERR_PROTOCOL);
                     return false;

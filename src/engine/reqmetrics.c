@@ -12,13 +12,14 @@
 #include <string.h>
 
 #include "engine/worker_internal.h"
+#include "metrics/hist.h"
 
 const char *const err_kind_name[ERR_KINDS] = {
     "refused", "reset", "timeout", "protocol", "dns", "tls", "connect", "other",
 };
 
-static const struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
-                                             int status);
+static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
+                                       int status);
 static void record_checks(struct vu *vu);
 static void step_ops_done(struct vu *vu, int status, uint64_t duration_ns);
 
@@ -42,6 +43,7 @@ int series_for(struct worker *w, int metric, const char *tags)
     if (i < 0) {
         abort(); /* out of memory while creating a series: nothing sane to do */
     }
+    w->series_gen++; /* a new series may have moved the others */
     return i;
 }
 
@@ -51,19 +53,58 @@ bool status_expected(const struct step_rt *rt, int status)
            ((rt->expected[status / 64] >> (status % 64)) & 1);
 }
 
-static const struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
-                                             int status)
+static void fold_zeros(struct worker *w, struct status_ix *ix)
+{
+    for (int t = 0; t < RT_COUNT; t++) {
+        if (ix->zeros[t] > 0) {
+            hist_record_n(S(w, ix->trend[t])->hist, 0, ix->zeros[t]);
+            ix->zeros[t] = 0;
+        }
+    }
+}
+
+void reqm_fold_zeros(struct worker *w)
+{
+    for (size_t i = 0; i < w->n_scens; i++) {
+        struct scen_rt *sr = &w->scens[i];
+        for (size_t k = 0; sr->steps != NULL && k < sr->sc->n_steps; k++) {
+            struct step_rt *rt = &sr->steps[k];
+            for (int c = 0; c < rt->n_cache; c++) {
+                fold_zeros(w, &rt->cache[c]);
+            }
+        }
+    }
+}
+
+static void refresh_pointers(struct worker *w, struct status_ix *ix)
+{
+    ix->p_reqs = S(w, ix->reqs);
+    ix->p_failed = S(w, ix->failed);
+    for (int t = 0; t < RT_COUNT; t++) {
+        ix->p_trend[t] = S(w, ix->trend[t]);
+    }
+    ix->gen = w->series_gen;
+}
+
+static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
+                                       int status)
 {
     struct step_rt *rt = &sr->steps[step];
     for (int i = 0; i < rt->n_cache; i++) {
         if (rt->cache[i].status == status) {
-            return &rt->cache[i];
+            struct status_ix *hit = &rt->cache[i];
+            if (hit->gen != w->series_gen) {
+                refresh_pointers(w, hit);
+            }
+            return hit;
         }
     }
     /* A status not seen before: build its series (allocates; rare). */
     /* When the cache is full, the last slot is overwritten: still correct, just slower. */
     struct status_ix *ix =
         rt->n_cache < STATUS_CACHE ? &rt->cache[rt->n_cache++] : &rt->cache[STATUS_CACHE - 1];
+    fold_zeros(w, ix); /* an overwritten slot's status keeps its zeros (a new one has none) */
+    memset(ix, 0, sizeof *ix);
     char tags[1200];
     bool expected = status_expected(rt, status);
     snprintf(tags, sizeof tags, "%s%cexpected_response=%s%cstatus=%d", rt->name_tags, TAGS_SEP,
@@ -89,18 +130,20 @@ static const struct status_ix *status_series(struct worker *w, struct scen_rt *s
     if (tags_canon(tags, sizeof tags, keys, vals, n) < 0) {
         tags[0] = '\0';
     }
+    static const int trend_metric[RT_COUNT] = {
+        [RT_DURATION] = M_HTTP_REQ_DURATION,     [RT_BLOCKED] = M_HTTP_REQ_BLOCKED,
+        [RT_CONNECTING] = M_HTTP_REQ_CONNECTING, [RT_TLS] = M_HTTP_REQ_TLS_HANDSHAKING,
+        [RT_SENDING] = M_HTTP_REQ_SENDING,       [RT_WAITING] = M_HTTP_REQ_WAITING,
+        [RT_RECEIVING] = M_HTTP_REQ_RECEIVING,   [RT_QUEUED] = M_HTTP_REQ_QUEUED,
+        [RT_LATENCY] = M_HTTP_REQ_LATENCY,
+    };
     ix->status = status;
     ix->reqs = series_for(w, M_HTTP_REQS, tags);
     ix->failed = series_for(w, M_HTTP_REQ_FAILED, tags);
-    ix->duration = series_for(w, M_HTTP_REQ_DURATION, tags);
-    ix->blocked = series_for(w, M_HTTP_REQ_BLOCKED, tags);
-    ix->connecting = series_for(w, M_HTTP_REQ_CONNECTING, tags);
-    ix->tls = series_for(w, M_HTTP_REQ_TLS_HANDSHAKING, tags);
-    ix->sending = series_for(w, M_HTTP_REQ_SENDING, tags);
-    ix->waiting = series_for(w, M_HTTP_REQ_WAITING, tags);
-    ix->receiving = series_for(w, M_HTTP_REQ_RECEIVING, tags);
-    ix->queued = series_for(w, M_HTTP_REQ_QUEUED, tags);
-    ix->latency = series_for(w, M_HTTP_REQ_LATENCY, tags);
+    for (int t = 0; t < RT_COUNT; t++) {
+        ix->trend[t] = series_for(w, trend_metric[t], tags);
+    }
+    refresh_pointers(w, ix);
     return ix;
 }
 
@@ -130,11 +173,21 @@ static void step_ops_done(struct vu *vu, int status, uint64_t duration_ns)
     }
 }
 
+/* A timing sample: a zero is only counted (folded in once a second), others recorded. */
+static inline void trend(struct status_ix *ix, enum req_trend t, uint64_t ns)
+{
+    if (ns == 0) {
+        ix->zeros[t]++;
+    } else {
+        series_trend_ns(ix->p_trend[t], ns);
+    }
+}
+
 /* One response of the current step has arrived completely at `now`. */
 void record_response(struct vu *vu, uint64_t now)
 {
     struct worker *w = vu->w;
-    const struct status_ix *ix = status_series(w, vu->sr, vu->step, vu->status);
+    struct status_ix *ix = status_series(w, vu->sr, vu->step, vu->status);
     bool failed = !status_expected(&vu->sr->steps[vu->step], vu->status);
     uint64_t connecting = vu->t_conn_done ? diff(vu->t_conn_done, vu->t_conn_start) : 0;
     uint64_t blocked = diff(vu->t_send, vu->t_req);
@@ -143,17 +196,17 @@ void record_response(struct vu *vu, uint64_t now)
     uint64_t receiving = diff(now, vu->t_first);
     uint64_t duration = diff(now, vu->t_send);
     uint64_t queued = vu->step == 0 ? vu->queued_ns : 0;
-    series_add(S(w, ix->reqs), 1);
-    series_rate(S(w, ix->failed), failed);
-    series_trend_ns(S(w, ix->duration), duration);
-    series_trend_ns(S(w, ix->blocked), blocked);
-    series_trend_ns(S(w, ix->connecting), connecting);
-    series_trend_ns(S(w, ix->tls), 0);
-    series_trend_ns(S(w, ix->sending), sending);
-    series_trend_ns(S(w, ix->waiting), waiting);
-    series_trend_ns(S(w, ix->receiving), receiving);
-    series_trend_ns(S(w, ix->queued), queued);
-    series_trend_ns(S(w, ix->latency), queued + blocked + duration);
+    series_add(ix->p_reqs, 1);
+    series_rate(ix->p_failed, failed);
+    trend(ix, RT_DURATION, duration);
+    trend(ix, RT_BLOCKED, blocked);
+    trend(ix, RT_CONNECTING, connecting);
+    ix->zeros[RT_TLS]++; /* no TLS yet: always zero */
+    trend(ix, RT_SENDING, sending);
+    trend(ix, RT_WAITING, waiting);
+    trend(ix, RT_RECEIVING, receiving);
+    trend(ix, RT_QUEUED, queued);
+    trend(ix, RT_LATENCY, queued + blocked + duration);
     step_ops_done(vu, vu->status, duration);
 }
 
@@ -161,7 +214,7 @@ void record_response(struct vu *vu, uint64_t now)
 void record_error(struct vu *vu, enum err_kind kind, uint32_t requests)
 {
     struct worker *w = vu->w;
-    const struct status_ix *ix = status_series(w, vu->sr, vu->step, 0);
+    struct status_ix *ix = status_series(w, vu->sr, vu->step, 0);
     for (uint32_t i = 0; i < requests; i++) {
         series_add(S(w, ix->reqs), 1);
         series_rate(S(w, ix->failed), true);

@@ -36,6 +36,7 @@ void shard_free(struct shard *s)
 void worker_publish(struct worker *w, bool final)
 {
     struct shard *next = NULL;
+    reqm_fold_zeros(w); /* the second's zero samples belong to this shard */
     if (!final) {
         pthread_mutex_lock(&w->lock);
         next = w->free_list;
@@ -80,6 +81,7 @@ void worker_publish(struct worker *w, bool final)
     }
     pthread_mutex_unlock(&w->lock);
     w->cur = next;
+    w->series_gen++; /* series pointers now point into the published shard */
     uint64_t one = 1;
     if (write(w->eng->notify_fd, &one, sizeof one) < 0) {
         /* The coordinator wakes once a second anyway. */

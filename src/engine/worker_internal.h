@@ -53,11 +53,35 @@ enum vu_state { VU_OFF, VU_IDLE, VU_BUSY };
 enum vu_timer { VT_NONE, VT_CONNECT, VT_REQUEST, VT_SLEEP, VT_CONTINUE };
 enum parse_phase { PH_HEAD, PH_BODY };
 
-/* Series indices for one (step, status) pair. */
+/* The timing trends every response adds a sample to. */
+enum req_trend {
+    RT_DURATION,
+    RT_BLOCKED,
+    RT_CONNECTING,
+    RT_TLS,
+    RT_SENDING,
+    RT_WAITING,
+    RT_RECEIVING,
+    RT_QUEUED,
+    RT_LATENCY,
+    RT_COUNT
+};
+
+/*
+ * The series of one (step, status) pair.  Indices are stable for the run (every shard
+ * has the same layout); the pointers are those of the current shard's registry and are
+ * refreshed when gen differs from the worker's series_gen (a new shard, or a new series
+ * that may have moved the registry's array).  Zero samples (TLS time without TLS, queue
+ * time in the closed model, connect time on a reused connection) are only counted here
+ * and recorded in one go when the shard is handed over (reqm_fold_zeros), which gives
+ * the same histogram as recording each.
+ */
 struct status_ix {
     int status;
-    int reqs, failed, duration, blocked, connecting, tls, sending, waiting, receiving, queued,
-        latency;
+    int reqs, failed, trend[RT_COUNT];
+    uint32_t gen;
+    struct series *p_reqs, *p_failed, *p_trend[RT_COUNT];
+    uint32_t zeros[RT_COUNT];
 };
 
 /* Statuses a step's expected-response rule is cached for (HTTP statuses have 3 digits). */
@@ -115,6 +139,7 @@ struct vu {
     struct http1_body body;
     char *hbuf; /* partial response head, only when a head straddles reads */
     uint32_t hlen;
+    uint32_t hscan; /* bytes of hbuf known to hold no end of head (resume offset) */
     uint64_t t_req, t_conn_start, t_conn_done, t_send, t_sent, t_first;
     /* what is being sent: a step's pre-rendered bytes, or sendbuf for flow steps */
     const char *wbuf;
@@ -207,7 +232,8 @@ struct worker {
     int seen_stop;
     struct loop_timer hard_timer;
     uint64_t rng;
-    uint64_t seq; /* template `seq` */
+    uint64_t seq;        /* template `seq` */
+    uint32_t series_gen; /* bumped when series pointers may have moved (status_ix) */
     /* handoff to the coordinator */
     pthread_mutex_t lock;
     struct shard *ready_head, *ready_tail;
@@ -250,6 +276,8 @@ void record_error(struct vu *vu, enum err_kind kind, uint32_t requests);
  * its ops answer once (expected statuses, timeout, body cap, hooks).  0 or -errno.
  */
 int reqm_scen_init(struct worker *w, struct scen_rt *sr);
+/* Records the zero samples counted since the last call into the current shard. */
+void reqm_fold_zeros(struct worker *w);
 
 /* --- the connection (conn.c) --- */
 

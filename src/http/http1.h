@@ -86,6 +86,16 @@ int http1_parse_response(const char *buf, size_t len, bool head_request,
                          struct http1_response *out);
 
 /*
+ * Finds the end of a message head in buf[0..len): returns the head's length (up to and
+ * including its empty line, CRLF or bare LF) or HTTP1_PARTIAL.  scanned is a length of
+ * buf already known to hold no end (the len of the previous call on the same head, 0 at
+ * first): the search resumes just before it, as picohttpparser's last_len does, so a
+ * head that arrives in pieces is scanned once in all, and parsed once when complete.
+ * Does not validate anything: the parser does.
+ */
+int http1_head_end(const char *buf, size_t len, size_t scanned);
+
+/*
  * Parses a request head from buf[0..len), as http1_parse_response().  A request with
  * both Content-Length and chunked, or an invalid method or target, is HTTP1_EPROTO.
  */

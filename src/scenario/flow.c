@@ -232,7 +232,7 @@ bool flow_status_expected(const struct flow_step *fs, int status)
     return (fs->expect_bits[status / 64] >> (status % 64)) & 1;
 }
 
-static void add_result(struct flow_results *res, size_t index, bool pass)
+static void add_result(struct step_results *res, size_t index, bool pass)
 {
     if (res->n < FLOW_MAX_CHECKS) {
         res->index[res->n] = (uint8_t)index;
@@ -241,7 +241,7 @@ static void add_result(struct flow_results *res, size_t index, bool pass)
     }
 }
 
-static bool has_result(const struct flow_results *res, size_t index)
+static bool has_result(const struct step_results *res, size_t index)
 {
     for (size_t i = 0; i < res->n; i++) {
         if (res->index[i] == index) {
@@ -252,7 +252,7 @@ static bool has_result(const struct flow_results *res, size_t index)
 }
 
 void flow_on_head(const struct flow_step *fs, struct flow_vu *v, const struct http1_response *resp,
-                  struct flow_results *res)
+                  struct step_results *res)
 {
     for (size_t i = 0; i < fs->n_asserts; i++) {
         const struct flow_assert *a = &fs->asserts[i];
@@ -276,7 +276,7 @@ void flow_on_head(const struct flow_step *fs, struct flow_vu *v, const struct ht
 
 enum flow_verdict flow_on_done(const struct flow_step *fs, struct flow_vu *v, int status,
                                uint64_t duration_ns, const char *body, size_t body_len,
-                               bool body_truncated, struct flow_results *res)
+                               bool body_truncated, struct step_results *res)
 {
     (void)body_truncated; /* a check on a truncated body sees the kept prefix */
     if (status != 0 && fs->wants_body && body == NULL) {
@@ -353,39 +353,18 @@ static int ops_render(const void *step, void *vu, struct dynbuf *out)
     return flow_render(step, vu, out);
 }
 
-/* The engine's results and the flow's have the same shape; copy through the flow's. */
-static void results_in(struct flow_results *dst, const struct step_results *src)
-{
-    dst->n = src->n < FLOW_MAX_CHECKS ? src->n : FLOW_MAX_CHECKS;
-    memcpy(dst->index, src->index, dst->n);
-    memcpy(dst->pass, src->pass, dst->n * sizeof *dst->pass);
-}
-
-static void results_out(struct step_results *dst, const struct flow_results *src)
-{
-    dst->n = src->n < STEP_MAX_CHECKS ? src->n : STEP_MAX_CHECKS;
-    memcpy(dst->index, src->index, dst->n);
-    memcpy(dst->pass, src->pass, dst->n * sizeof *dst->pass);
-}
-
 static void ops_on_head(const void *step, void *vu, const struct http1_response *resp,
                         struct step_results *res)
 {
-    struct flow_results fr;
-    results_in(&fr, res);
-    flow_on_head(step, vu, resp, &fr);
-    results_out(res, &fr);
+    flow_on_head(step, vu, resp, res);
 }
 
 static enum step_verdict ops_on_done(const void *step, void *vu, int status, uint64_t duration_ns,
                                      const char *body, size_t body_len, bool truncated,
                                      struct step_results *res)
 {
-    struct flow_results fr;
-    results_in(&fr, res);
     enum flow_verdict v =
-        flow_on_done(step, vu, status, duration_ns, body, body_len, truncated, &fr);
-    results_out(res, &fr);
+        flow_on_done(step, vu, status, duration_ns, body, body_len, truncated, res);
     return v == FLOW_ABORT_ITERATION ? STEP_ABORT_ITERATION : STEP_CONTINUE;
 }
 

@@ -57,13 +57,9 @@ enum flow_verdict {
     FLOW_ABORT_RUN,       /* a feeder ran out with `on_exhausted: abort` */
 };
 
-/* The check results of one response, filled by the flow, recorded by the engine. */
-#define FLOW_MAX_CHECKS 32
-struct flow_results {
-    size_t n;
-    uint8_t index[FLOW_MAX_CHECKS]; /* check index within the step (flow_check_name) */
-    bool pass[FLOW_MAX_CHECKS];
-};
+/* The check results of one response are the engine's struct step_results (engine/step.h):
+ * filled by the flow, recorded by the engine. */
+#define FLOW_MAX_CHECKS STEP_MAX_CHECKS
 
 /* --- the engine's seam --- */
 
@@ -111,7 +107,7 @@ const char *flow_check_name(const struct flow_step *fs, size_t i);
  * after the call): runs header extractions and header checks, appending to res.
  */
 void flow_on_head(const struct flow_step *fs, struct flow_vu *v, const struct http1_response *resp,
-                  struct flow_results *res);
+                  struct step_results *res);
 
 /*
  * The response is complete (status 0 and body NULL when the request failed with a
@@ -121,7 +117,7 @@ void flow_on_head(const struct flow_step *fs, struct flow_vu *v, const struct ht
  */
 enum flow_verdict flow_on_done(const struct flow_step *fs, struct flow_vu *v, int status,
                                uint64_t duration_ns, const char *body, size_t body_len,
-                               bool body_truncated, struct flow_results *res);
+                               bool body_truncated, struct step_results *res);
 
 /* The step's request timeout (0: the plan's). */
 uint64_t flow_timeout_ns(const struct flow_step *fs);

@@ -57,7 +57,7 @@ static void render_all(const struct plan *p)
                 }
             }
             dynbuf_destroy(&b);
-            struct flow_results res = {.n = 0};
+            struct step_results res = {.n = 0};
             (void)flow_on_done(flow_step_of(st), &v, 200, 1000, "{\"a\":1}", 7, false, &res);
             check(res.n <= flow_check_count(flow_step_of(st)));
         }

@@ -332,7 +332,7 @@ Test(scenario_flow, token_flows_from_login_into_the_next_request)
     cr_expect_str_eq(body + 4, want_body);
 
     const char *resp = "{\"token\":\"tok_abc\"}";
-    struct flow_results res = {.n = 0};
+    struct step_results res = {.n = 0};
     enum flow_verdict vd = flow_on_done(flow_step_of(&sc->steps[0]), &v, 200, 1000000, resp,
                                         strlen(resp), false, &res);
     cr_expect_eq(vd, FLOW_CONTINUE, "verdict %d", (int)vd);
@@ -588,7 +588,7 @@ Test(scenario_load, json_bodies_keep_types_and_escape_values)
     resp.status = 200;
     resp.headers[0] = (struct http1_header){"X-V", 3, "a\"b", 3};
     resp.num_headers = 1;
-    struct flow_results res = {.n = 0};
+    struct step_results res = {.n = 0};
     flow_on_head(flow_step_of(&p->scenarios[0].steps[0]), &v, &resp, &res);
     cr_assert_eq(res.n, 1, "header extraction runs at the head");
     cr_expect(res.pass[0], "header found");
@@ -619,7 +619,7 @@ Test(scenario_flow, on_fail_abort_ends_the_iteration)
     struct http1_response resp;
     memset(&resp, 0, sizeof resp);
     resp.status = 500;
-    struct flow_results res = {.n = 0};
+    struct step_results res = {.n = 0};
     flow_on_head(fs, &v, &resp, &res);
     enum flow_verdict vd = flow_on_done(fs, &v, 500, 1000, NULL, 0, false, &res);
     cr_expect_eq(vd, FLOW_ABORT_ITERATION, "verdict %d", (int)vd);
