@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/rng.h"
 #include "engine/worker_internal.h"
 
-static uint64_t rng_next(struct worker *w);
 static void vu_next_step(struct vu *vu);
 static void request_start(struct vu *vu);
 static void vu_begin_step(struct vu *vu);
@@ -23,15 +23,6 @@ static void vu_continue(struct vu *vu);
 static void vu_timer_cb(struct loop *loop, struct loop_timer *t);
 static void request_abort(struct worker *w);
 static void retire_cb(struct loop *loop, struct loop_timer *t);
-
-static uint64_t rng_next(struct worker *w)
-{
-    /* splitmix64 */
-    uint64_t z = (w->rng += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 /* Moves to the next step, or past the last one when the iteration was aborted. */
 static void vu_next_step(struct vu *vu)
@@ -145,7 +136,7 @@ static void vu_begin_step(struct vu *vu)
     }
     uint64_t d = st->sleep_min_ns;
     if (st->sleep_max_ns > st->sleep_min_ns) {
-        d += rng_next(vu->w) % (st->sleep_max_ns - st->sleep_min_ns + 1);
+        d = rng_range(&vu->w->rng, st->sleep_min_ns, st->sleep_max_ns);
     }
     vu_timer(vu, VT_SLEEP, loop_now_ns(vu->w->loop) + d);
 }

@@ -37,7 +37,7 @@ const char *http1_strerror(int err)
     case HTTP1_ETOOMANY:
         return "too many HTTP header fields";
     default:
-        return "unknown HTTP error";
+        return brunt_strerror(err);
     }
 }
 
