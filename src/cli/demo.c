@@ -119,7 +119,7 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "brunt demo: %s\n", err);
         code = EXIT_INTERNAL;
     } else {
-        code = cli_execute(plan, th, n_th, export_path, quiet, false, argc, argv);
+        code = cli_execute(plan, th, n_th, export_path, quiet, false, argc, argv, NULL);
     }
     for (size_t i = 0; i < n_th; i++) {
         threshold_destroy(&th[i]);
