@@ -156,7 +156,8 @@ static void checks(struct hb *h, const struct report_model *m)
         char v[48];
         report_fmt_check_value(c, c->observed, v, sizeof v);
         const char *cls = !c->ok ? "fail" : c->warn ? "warn" : "ok";
-        const char *icon = !c->ok ? "❌" : c->warn ? "⚠️" : "✅";
+        /* Words, not emoji: a headless browser or a CI server may lack the emoji font. */
+        const char *icon = !c->ok ? "✖ not met" : c->warn ? "▲ near its limit" : "✔ met";
         put(h, "<tr><td><code>");
         esc(h, c->metric);
         putf(h, "</code></td><td class=\"n\" data-check=\"%zu\" data-value=\"%.17g\">", i,
