@@ -146,9 +146,10 @@ static void current(struct md *d, const struct report_model *m)
     }
     report_fmt_pct(m->failed_rate, v, sizeof v);
     core_row(d, m, "errors (`http_req_failed` rate)", "http_req_failed", "rate", v);
-    put(d, "\n✅ met · ⚠️ met within 10% of its limit, only acceptable, or not evaluated · ❌ "
-           "not "
-           "met");
+    put(d,
+        "\n✅ met · ⚠️ met within 10% of its limit, only acceptable, or not evaluated · ❌ "
+        "not "
+        "met");
     if (!m->has_criteria) {
         put(d, " · no success criteria in this run (a `criteria:` table in the scenario sets "
                "target and acceptable levels)");
