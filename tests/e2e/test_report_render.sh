@@ -55,7 +55,7 @@ assert_eq "$observed" "$in_xml" "observed value in the JUnit failure vs the resu
 rows=$(jnum r.json '.timeseries.rows | length')
 assert_eq $((rows + 1)) "$(wc -l <r.csv)" "CSV lines (header + one per second)"
 col=$(head -1 r.csv | tr -d '\r' | tr , '\n' | grep -nx http_reqs | cut -d: -f1)
-csv_sum=$(tail -n +2 r.csv | cut -d, -f"$col" | paste -sd+ | bc)
+csv_sum=$(tail -n +2 r.csv | cut -d, -f"$col" | awk "{s += \$1} END {print s}")
 assert_eq "$served" "$csv_sum" "CSV http_reqs column sum vs requests served"
 
 # Later, from the file: the same bytes as straight after the run.
