@@ -53,12 +53,9 @@ static void demo_usage(FILE *f)
 int cli_demo(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"export", required_argument, NULL, 'e'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"report", required_argument, NULL, 'r'},
-        {"no-report", no_argument, NULL, 'N'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"export", required_argument, NULL, 'e'}, {"quiet", no_argument, NULL, 'q'},
+        {"report", required_argument, NULL, 'r'}, {"no-report", no_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *export_path = NULL;
     struct cli_outputs outs = {0};

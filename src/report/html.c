@@ -301,8 +301,9 @@ static void spectrum_chart(struct hb *h, const struct report_model *m)
         yd[i] = i < sd->n ? sd->pts[i].value_ms : NAN;
         yl[i] = i < sl->n ? sl->pts[i].value_ms : NAN;
     }
-    static const struct svg_tick ticks[] = {{0, "0%"},      {log10(2), "50%"}, {1, "90%"},
-                                            {2, "99%"},     {3, "99.9%"},      {4, "99.99%"},
+    static const struct svg_tick ticks[] = {{0, "0%"},      {0.30102999566398120, "50%"},
+                                            {1, "90%"},     {2, "99%"},
+                                            {3, "99.9%"},   {4, "99.99%"},
                                             {5, "99.999%"}, {6, "99.9999%"}};
     struct svg_chart c = {.id = "chart-spectrum",
                           .title = "Latency by percentile (log 1/(1-p) axis)",
