@@ -115,6 +115,7 @@ bench: $(BIN)
 	$(Q)BRUNT=$(abspath $(BIN)) bench/run.sh
 	$(Q)BRUNT=$(abspath $(BIN)) bench/scenario.sh
 	$(Q)BRUNT=$(abspath $(BIN)) bench/vus.sh
+	$(Q)BRUNT=$(abspath $(BIN)) bench/report.sh
 
 setup:
 	$(Q)scripts/setup.sh

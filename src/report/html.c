@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/jtree.h"
 #include "report/report_internal.h"
 #include "report/svg.h"
 
@@ -79,7 +80,8 @@ static const char *const CSS =
     ".ok{color:#1a7f37}.warn{color:#9a6700}.fail{color:#cf222e}"
     "figure.chart{margin:16px 0}figcaption{font-weight:600;margin-bottom:4px}"
     "svg{max-width:100%;height:auto;border:1px solid #eee}.note{color:#666;font-size:12px}"
-    "pre{background:#f6f8fa;padding:10px;overflow:auto;font-size:12px}"
+    "caption{text-align:left;font-weight:600}pre{background:#f6f8fa;padding:10px;overflow:auto;"
+    "font-size:12px}"
     ".sev-critical{color:#cf222e;font-weight:600}.sev-warning{color:#9a6700;font-weight:600}"
     ".missing{color:#666}";
 
@@ -438,6 +440,106 @@ static void findings(struct hb *h, const struct report_model *m)
     put(h, "</ul>\n");
 }
 
+#define TABLE_MAX_ROWS 25
+#define TABLE_MAX_COLS 8
+
+/* One array of flat objects inside a probe's member, as a table (its first rows, the
+ * scalar columns of its first element). */
+static void probe_table(struct hb *h, const struct jtree *t, const struct jnode *arr)
+{
+    const struct jnode *first = jtree_first(t, arr);
+    const char *cols[TABLE_MAX_COLS];
+    char names[TABLE_MAX_COLS][48];
+    size_t nc = 0;
+    for (const struct jnode *c = jtree_first(t, first); c != NULL && nc < TABLE_MAX_COLS;
+         c = jtree_next(t, c)) {
+        if (c->val.type == JSON_OBJECT || c->val.type == JSON_ARRAY) {
+            continue;
+        }
+        struct jnode kn = {.val = c->key};
+        jtree_text(&kn, names[nc], sizeof names[nc]);
+        cols[nc] = names[nc];
+        nc++;
+    }
+    if (nc == 0) {
+        return;
+    }
+    struct jnode kn = {.val = arr->key};
+    char title[64];
+    jtree_text(&kn, title, sizeof title);
+    put(h, "<table class=\"probe\"><caption>");
+    esc(h, title);
+    putf(h, " (%u rows%s)</caption><tr>", arr->n_children,
+         arr->n_children > TABLE_MAX_ROWS ? ", the first 25 shown" : "");
+    for (size_t i = 0; i < nc; i++) {
+        put(h, "<th>");
+        esc(h, cols[i]);
+        put(h, "</th>");
+    }
+    put(h, "</tr>\n");
+    size_t row = 0;
+    for (const struct jnode *e = first; e != NULL && row < TABLE_MAX_ROWS;
+         e = jtree_next(t, e), row++) {
+        put(h, "<tr>");
+        for (size_t i = 0; i < nc; i++) {
+            char v[256];
+            const struct jnode *x = jtree_get(t, e, cols[i]);
+            jtree_text(x, v, sizeof v);
+            put(h, x != NULL && x->val.type == JSON_NUMBER ? "<td class=\"n\">" : "<td>");
+            esc(h, v);
+            put(h, "</td>");
+        }
+        put(h, "</tr>\n");
+    }
+    put(h, "</table>\n");
+}
+
+/* Each probe's section: its scalar figures and its tables (arrays of objects). */
+static void probes(struct hb *h, const struct report_model *m)
+{
+    if (m->n_probes == 0) {
+        return;
+    }
+    put(h, "<h2 id=\"probes\">What the probes measured</h2>\n");
+    for (size_t i = 0; i < m->n_probes; i++) {
+        const struct report_probe *p = &m->probes[i];
+        struct jtree t;
+        if (p->json == NULL || jtree_parse(&t, p->json, p->json_len) != 0) {
+            continue;
+        }
+        const struct jnode *root = jtree_at(&t, 0);
+        put(h, "<h3>");
+        esc(h, p->name);
+        put(h, "</h3>\n");
+        size_t scalars = 0;
+        for (const struct jnode *c = jtree_first(&t, root); c != NULL; c = jtree_next(&t, c)) {
+            if (c->val.type == JSON_NUMBER || c->val.type == JSON_STRING ||
+                c->val.type == JSON_TRUE || c->val.type == JSON_FALSE) {
+                char k[64], v[256];
+                struct jnode kn = {.val = c->key};
+                jtree_text(&kn, k, sizeof k);
+                jtree_text(c, v, sizeof v);
+                put(h, scalars++ == 0 ? "<table class=\"probe\">" : "");
+                put(h, "<tr><th>");
+                esc(h, k);
+                put(h, "</th><td>");
+                esc(h, v);
+                put(h, "</td></tr>");
+            }
+        }
+        put(h, scalars ? "</table>\n" : "");
+        for (const struct jnode *c = jtree_first(&t, root); c != NULL; c = jtree_next(&t, c)) {
+            bool is_findings = c->key.len == 10 && memcmp(c->key.start, "\"findings\"", 10) == 0;
+            const struct jnode *f = jtree_first(&t, c);
+            if (c->val.type == JSON_ARRAY && !is_findings && f != NULL &&
+                f->val.type == JSON_OBJECT) {
+                probe_table(h, &t, c);
+            }
+        }
+        jtree_free(&t);
+    }
+}
+
 static void load(struct hb *h, const struct report_model *m)
 {
     char cfg[256], v[48];
@@ -513,6 +615,7 @@ int report_html(const struct report_model *m, struct dynbuf *out)
     put(&h, "<h2 id=\"distribution\">Latency distribution</h2>\n");
     spectrum_chart(&h, m);
     requests(&h, m);
+    probes(&h, m);
     load(&h, m);
     monitoring(&h, m);
     put(&h, "<p class=\"note\">Generated by brunt from the result file; every figure here is "

@@ -58,6 +58,9 @@ static void cell(struct md *d, const char *s)
         case '`':
             put(d, "'");
             break;
+        case '*':
+            put(d, "\\*");
+            break;
         default:
             if (dynbuf_addc(d->b, *s) < 0) {
                 d->rc = -E2BIG;

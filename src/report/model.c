@@ -620,6 +620,14 @@ static void read_rest(struct rd *r, const struct jnode *root)
         struct jnode kn = {.val = p->key};
         jtree_text(&kn, x->name, sizeof x->name);
         size_t before = m->n_findings;
+        if (p->val.len < (16u << 20)) {
+            x->json = malloc(p->val.len + 1);
+            if (x->json != NULL) {
+                memcpy(x->json, p->val.start, p->val.len);
+                x->json[p->val.len] = '\0';
+                x->json_len = p->val.len;
+            }
+        }
         read_findings(r, get(r, p, "findings"), x->name);
         x->n_findings = m->n_findings - before;
     }
@@ -739,6 +747,9 @@ out:
 
 void report_model_free(struct report_model *m)
 {
+    for (size_t i = 0; i < m->n_probes && i < REPORT_MAX_PROBES; i++) {
+        free(m->probes[i].json);
+    }
     free(m->metrics);
     free(m->requests);
     free(m->checks);

@@ -116,6 +116,8 @@ struct report_spectrum {
 struct report_probe {
     char name[32];
     size_t n_findings;
+    char *json; /* the probe's member as written (owned), for its tables; may be NULL */
+    size_t json_len;
 };
 
 struct report_model {

@@ -18,7 +18,7 @@
 #define H 250.0
 #define ML 62.0 /* margins: left (y labels), right, top, bottom (x labels) */
 #define MR 14.0
-#define MT 14.0
+#define MT 28.0
 #define MB 40.0
 
 static int add_esc(struct dynbuf *b, const char *s)
@@ -188,7 +188,7 @@ int svg_line_chart(struct dynbuf *b, const struct svg_chart *c)
         rc |= dynbuf_addf(b,
                           "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"3\" fill=\"%s\"/>"
                           "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#333\">",
-                          lx, MT + 4, c->lines[k].color, lx + 18, MT + 9);
+                          lx, 8.0, c->lines[k].color, lx + 18, 13.0);
         rc |= add_esc(b, c->lines[k].name);
         rc |= dynbuf_adds(b, "</text>");
         lx += 30 + 6.5 * (double)strlen(c->lines[k].name);

@@ -76,7 +76,8 @@ int rt_summary(const struct report_model *m, struct dynbuf *b)
                       "table). ");
     } else if (failed == 0) {
         rc |= addf(b, "All %zu objectives were met%s. ", m->n_checks,
-                   warned ? " (some within 10% of their limit)" : "");
+                   warned ? " (some only at their acceptable level or within 10% of their limit)"
+                          : "");
     } else {
         rc |= addf(b, "%zu of %zu objectives were not met: ", failed, m->n_checks);
         size_t shown = 0;
