@@ -57,6 +57,14 @@ assert_ge "${le:-0}" 1 "histogram series with le=0.25"
 inf=$(query 'sum(last_over_time(brunt_http_req_duration_seconds_bucket{le="+Inf"}[5m]))')
 assert_eq "$(jnum r.json .metrics.http_req_duration.values.count)" "$inf" "+Inf bucket vs http_req_duration count"
 
+# Every metric examples/grafana-dashboard.json queries was scraped (brunt_errors_total
+# has series only when a network error happened, so it is left out).
+for name in $(jq -r '.panels[].targets[].expr' "$E2E_DIR/../../examples/grafana-dashboard.json" |
+    grep -o 'brunt_[a-z_]*' | sort -u | grep -vx brunt_errors_total); do
+    n=$(query "count(last_over_time({__name__=\"$name\"}[5m]))")
+    assert_ge "${n:-0}" 1 "series of $name (used by the Grafana dashboard)"
+done
+
 # k6 names: a second, shorter run to the same scrape target.
 before=$(stats_requests)
 brunt_run k6 -q -c 1 -d 2s --export k6.json --prometheus "127.0.0.1:$BPORT" \
