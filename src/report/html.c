@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/assets.h"
 #include "report/jtree.h"
 #include "report/report_internal.h"
 #include "report/svg.h"
@@ -23,7 +24,12 @@
 struct hb {
     struct dynbuf *b;
     int rc;
+    struct dynbuf js; /* the charts' data for the interactive layer: {"charts":[...]} */
+    size_t n_js;
 };
+
+/* Points per line in the data block; longer series are bucketed as the SVG is. */
+#define JS_MAX_POINTS 1800
 
 static void put(struct hb *h, const char *s)
 {
@@ -69,6 +75,84 @@ static void fig(struct hb *h, const char *name, double raw, const char *text)
     put(h, "</span>");
 }
 
+/* A JSON string for the data block: '<' escaped so no "</script" can appear. */
+static void js_str(struct hb *h, const char *s)
+{
+    h->rc |= dynbuf_addc(&h->js, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            h->rc |= dynbuf_addf(&h->js, "\\%c", c);
+        } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+            h->rc |= dynbuf_addf(&h->js, "\\u%04x", c);
+        } else {
+            h->rc |= dynbuf_addc(&h->js, (char)c);
+        }
+    }
+    h->rc |= dynbuf_addc(&h->js, '"');
+}
+
+/* y[0..n) as a JSON array, bucketed to at most JS_MAX_POINTS (max, or mean for rates). */
+static void js_array(struct hb *h, const double *y, size_t n, bool mean)
+{
+    size_t step = n > JS_MAX_POINTS ? (n + JS_MAX_POINTS - 1) / JS_MAX_POINTS : 1;
+    h->rc |= dynbuf_addc(&h->js, '[');
+    for (size_t i = 0; i < n; i += step) {
+        double sum = 0, best = -INFINITY;
+        size_t cnt = 0;
+        for (size_t j = i; j < i + step && j < n; j++) {
+            if (isfinite(y[j])) {
+                sum += y[j];
+                best = y[j] > best ? y[j] : best;
+                cnt++;
+            }
+        }
+        if (i > 0) {
+            h->rc |= dynbuf_addc(&h->js, ',');
+        }
+        if (cnt == 0) {
+            h->rc |= dynbuf_adds(&h->js, "null");
+        } else {
+            h->rc |= dynbuf_addf(&h->js, "%.5g", mean ? sum / (double)cnt : best);
+        }
+    }
+    h->rc |= dynbuf_addc(&h->js, ']');
+}
+
+/* One chart of the data block, mirroring the SVG chart c (same id, lines, labels). */
+static void js_chart(struct hb *h, const struct svg_chart *c, bool log_percentile)
+{
+    h->rc |= dynbuf_adds(&h->js, h->n_js++ ? "," : "");
+    h->rc |= dynbuf_adds(&h->js, "{\"id\":");
+    js_str(h, c->id);
+    h->rc |= dynbuf_adds(&h->js, ",\"xlabel\":");
+    js_str(h, c->x_label);
+    h->rc |= dynbuf_adds(&h->js, ",\"ylabel\":");
+    js_str(h, c->y_label);
+    h->rc |=
+        dynbuf_addf(&h->js, ",\"log_percentile\":%s,\"x\":", log_percentile ? "true" : "false");
+    js_array(h, c->x, c->n, true);
+    h->rc |= dynbuf_adds(&h->js, ",\"series\":[");
+    for (size_t k = 0; k < c->n_lines; k++) {
+        const struct svg_line *l = &c->lines[k];
+        h->rc |= dynbuf_adds(&h->js, k ? ",{\"name\":" : "{\"name\":");
+        js_str(h, l->name);
+        h->rc |= dynbuf_adds(&h->js, ",\"color\":");
+        js_str(h, l->color);
+        h->rc |= dynbuf_addf(&h->js, ",\"dashed\":%s,\"y\":", l->dashed ? "true" : "false");
+        js_array(h, l->y, c->n, l->mean);
+        h->rc |= dynbuf_addc(&h->js, '}');
+    }
+    h->rc |= dynbuf_adds(&h->js, "]}");
+}
+
+/* A chart both ways: static SVG now, and its data for the interactive layer. */
+static void chart(struct hb *h, const struct svg_chart *c, bool log_percentile)
+{
+    h->rc |= svg_line_chart(h->b, c);
+    js_chart(h, c, log_percentile);
+}
+
 static const char *const CSS =
     "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#222;"
     "max-width:980px;margin:24px auto;padding:0 16px}"
@@ -90,7 +174,8 @@ static void head(struct hb *h, const struct report_model *m)
     put(h, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-           "style-src 'unsafe-inline'; img-src data:\"><title>brunt report: ");
+           "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\"><title>brunt "
+           "report: ");
     esc(h, rt_title(m));
     putf(h, "</title><style>%s</style></head><body>\n<h1>Performance report: ", CSS);
     esc(h, rt_title(m));
@@ -235,7 +320,7 @@ static void time_charts(struct hb *h, const struct report_model *m)
         c.lines[c.n_lines++] = (struct svg_line){"corrected p95", "#fdae6b", l95, true, false};
         c.lines[c.n_lines++] = (struct svg_line){"corrected p99", "#fb6a4a", l99, true, false};
     }
-    h->rc |= svg_line_chart(h->b, &c);
+    chart(h, &c, false);
     struct svg_chart t = {.id = "chart-throughput",
                           .title = "Throughput and failures per second",
                           .x_label = "seconds since the start",
@@ -246,7 +331,7 @@ static void time_charts(struct hb *h, const struct report_model *m)
     t.lines[t.n_lines++] = (struct svg_line){"requests/s", "#2ca02c", rps, false, true};
     t.lines[t.n_lines++] = (struct svg_line){"failed/s", "#d62728", fail, false, true};
     t.lines[t.n_lines++] = (struct svg_line){"network errors/s", "#9467bd", err, true, true};
-    h->rc |= svg_line_chart(h->b, &t);
+    chart(h, &t, false);
     struct svg_chart v = {.id = "chart-vus",
                           .title = "Active virtual users",
                           .x_label = "seconds since the start",
@@ -255,9 +340,11 @@ static void time_charts(struct hb *h, const struct report_model *m)
                           .x = x,
                           .n = n};
     v.lines[v.n_lines++] = (struct svg_line){"VUs", "#8c564b", vus, false, true};
-    h->rc |= svg_line_chart(h->b, &v);
+    chart(h, &v, false);
     /* Probe figures in the time series (target CPU, memory, database, cache...). */
-    for (size_t j = 0; j < m->n_extra; j++) {
+    /* At most 16 probe charts keep a one-hour page under 1 MB; the CSV has every column. */
+    size_t n_extra = m->n_extra < 16 ? m->n_extra : 16;
+    for (size_t j = 0; j < n_extra; j++) {
         for (size_t i = 0; i < n; i++) {
             err[i] = m->rows[i].extra[j];
         }
@@ -272,7 +359,11 @@ static void time_charts(struct hb *h, const struct report_model *m)
                               .x = x,
                               .n = n};
         e.lines[e.n_lines++] = (struct svg_line){m->extra_names[j], "#17becf", err, false, true};
-        h->rc |= svg_line_chart(h->b, &e);
+        chart(h, &e, false);
+    }
+    if (m->n_extra > n_extra) {
+        putf(h, "<p class=\"note\">%zu more per-second figures are in the CSV report.</p>\n",
+             m->n_extra - n_extra);
     }
     if (m->n_extra == 0) {
         put(h, "<p class=\"missing\">Target CPU and memory, the machine's CPU, and database and "
@@ -321,7 +412,7 @@ static void spectrum_chart(struct hb *h, const struct report_model *m)
     if (sl->n > 0) {
         c.lines[c.n_lines++] = (struct svg_line){"http_req_latency", "#d62728", yl, true, false};
     }
-    h->rc |= svg_line_chart(h->b, &c);
+    chart(h, &c, true);
     free(buf);
 }
 
@@ -604,9 +695,26 @@ static void monitoring(struct hb *h, const struct report_model *m)
     put(h, "</pre>\n");
 }
 
+/* The interactive layer: the charts' data, uPlot and charts.js, all inline. */
+static void interactive(struct hb *h)
+{
+    struct report_asset css = report_asset_uplot_css(), js = report_asset_uplot_js(),
+                        init = report_asset_charts_js();
+    put(h, "<script type=\"application/json\" id=\"brunt-data\">{\"charts\":[");
+    h->rc |= dynbuf_add(h->b, h->js.data ? h->js.data : "", h->js.len);
+    put(h, "]}</script>\n<style>");
+    h->rc |= dynbuf_add(h->b, css.data, css.len);
+    put(h, ".uplot-host{margin-bottom:4px}</style>\n<script>");
+    h->rc |= dynbuf_add(h->b, js.data, js.len);
+    put(h, "</script>\n<script>");
+    h->rc |= dynbuf_add(h->b, init.data, init.len);
+    put(h, "</script>\n");
+}
+
 int report_html(const struct report_model *m, struct dynbuf *out)
 {
     struct hb h = {.b = out};
+    dynbuf_init(&h.js, 64u << 20);
     head(&h, m);
     summary(&h, m);
     checks(&h, m);
@@ -619,6 +727,10 @@ int report_html(const struct report_model *m, struct dynbuf *out)
     load(&h, m);
     monitoring(&h, m);
     put(&h, "<p class=\"note\">Generated by brunt from the result file; every figure here is "
-            "in it.</p>\n</body></html>\n");
+            "in it. Charts are static SVG; where scripts run, uPlot (MIT, embedded) makes them "
+            "zoomable (drag) with values on hover.</p>\n");
+    interactive(&h);
+    put(&h, "</body></html>\n");
+    dynbuf_destroy(&h.js);
     return h.rc ? (h.rc == -ENOMEM ? -ENOMEM : -E2BIG) : 0;
 }

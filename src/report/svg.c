@@ -91,6 +91,9 @@ int svg_line_chart(struct dynbuf *b, const struct svg_chart *c)
     }
     double ystep = nice_step(ymax > 0 ? ymax : 1, 5);
     double ytop = ystep * ceil((ymax > 0 ? ymax : 1) / ystep);
+    if (ymax > 0.97 * ytop) {
+        ytop += ystep; /* a line at the very top would sit on the frame */
+    }
     double pw = W - ML - MR, ph = H - MT - MB;
 #define SX(x) (ML + ((x)-xmin) / (xmax - xmin) * pw)
 #define SY(y) (MT + ph - (y) / ytop * ph)

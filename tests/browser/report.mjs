@@ -1,8 +1,10 @@
 // report.mjs — opens brunt's HTML report in headless Chromium (Debian's /usr/bin/chromium)
 // through playwright-core and checks it as a reader would see it:
 //   - no console error and no page error while it loads;
-//   - every chart drew: each <figure class="chart"> is screenshotted and must hold
-//     coloured (non-grey, non-background) pixels, i.e. its plotted lines or bars;
+//   - every chart drew: with scripts on, each line chart is uPlot's canvas (the
+//     interactive layer) and the per-request chart SVG; then again with JavaScript
+//     disabled, where every chart is its static inline SVG.  Each is screenshotted and
+//     must hold coloured (non-grey, non-background) pixels: its plotted lines or bars;
 //   - the figures on the page equal the result file's (read here with JSON.parse);
 //   - a full-page screenshot is saved as OUTDIR/report.png.
 // usage: node report.mjs REPORT.html RESULT.json OUTDIR
@@ -70,23 +72,25 @@ function decodePng(buf) {
 
 // Pixels that are clearly coloured: plotted lines and bars (grid, axes and text are grey),
 // below the legend (the top 24 rows of each chart, whose swatches are coloured too).
-function colouredPixels(png) {
+function colouredPixels(png, skipRows) {
   let n = 0;
-  for (let i = 24 * png.width * png.bpp; i < png.px.length; i += png.bpp) {
+  for (let i = skipRows * png.width * png.bpp; i < png.px.length; i += png.bpp) {
     const r = png.px[i], g = png.px[i + 1], b = png.px[i + 2];
     if (Math.max(r, g, b) - Math.min(r, g, b) > 60) n++;
   }
   return n;
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'brunt-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
+// Each context gets a fresh profile directory (--user-data-dir), removed afterwards.
+const launchOptions = {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
          '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   viewport: { width: 1100, height: 900 },
-});
+};
+const profile = mkdtempSync(join(tmpdir(), 'brunt-chromium-'));
+const context = await chromium.launchPersistentContext(profile, launchOptions);
 try {
   const page = await context.newPage();
   const errors = [];
@@ -100,16 +104,35 @@ try {
   check(errors.length === 0, 'console errors: ' + errors.join(' | '));
   check(requests.length === 0, 'network requests: ' + requests.join(' '));
 
-  const charts = await page.$$('figure.chart');
   const expectCharts = ['chart-latency', 'chart-throughput', 'chart-vus', 'chart-spectrum',
                         'chart-requests'];
-  const ids = await Promise.all(charts.map((c) => c.getAttribute('id')));
-  for (const id of expectCharts) check(ids.includes(id), 'chart missing: ' + id);
-  for (let i = 0; i < charts.length; i++) {
-    const png = decodePng(await (await charts[i].$('svg')).screenshot());
-    const n = colouredPixels(png);
-    check(n > 150, `chart ${ids[i]} drew ${n} coloured pixels (expected > 150)`);
+  // checkCharts(page, interactive): every figure drew, as canvas or as SVG.
+  async function checkCharts(pg, interactive) {
+    const charts = await pg.$$('figure.chart');
+    const ids = await Promise.all(charts.map((c) => c.getAttribute('id')));
+    for (const id of expectCharts) check(ids.includes(id), 'chart missing: ' + id);
+    let canvases = 0;
+    for (let i = 0; i < charts.length; i++) {
+      const canvas = await charts[i].$('.uplot-host canvas');
+      const svg = await charts[i].$('svg');
+      const el = canvas || svg;
+      const visible = el && (await el.isVisible());
+      check(visible, `chart ${ids[i]}: nothing visible`);
+      if (!visible) continue;
+      canvases += canvas ? 1 : 0;
+      const png = decodePng(await el.screenshot());
+      const n = colouredPixels(png, canvas ? 0 : 24);
+      check(n > 150, `chart ${ids[i]} (${canvas ? 'canvas' : 'svg'}, scripts ${interactive ? 'on' : 'off'}) ` +
+                     `drew ${n} coloured pixels (expected > 150)`);
+    }
+    if (interactive) {
+      check(canvases === charts.length - 1, `${canvases} interactive charts of ${charts.length} (all but the bars)`);
+    } else {
+      check(canvases === 0, `${canvases} canvases with JavaScript disabled`);
+    }
+    return charts.length;
   }
+  const nCharts = await checkCharts(page, true);
 
   // Figures: data-value attributes against the result file.
   const fig = async (name) => {
@@ -145,8 +168,21 @@ try {
     check(i < obs.length && near(obs[i], t.observed ?? 0), `threshold ${i} observed ${obs[i]} != ${t.observed}`);
   });
   await page.screenshot({ path: join(outDir, 'report.png'), fullPage: true });
-  console.log(`browser: ${charts.length} charts drawn, ${rows.length} requests, ` +
-              `${obs.length} checks; screenshot ${join(outDir, 'report.png')}`);
+
+  // Scripts blocked (as a CI server's content policy does): the static charts remain.
+  const profile2 = mkdtempSync(join(tmpdir(), 'brunt-chromium-'));
+  const context2 = await chromium.launchPersistentContext(profile2, { ...launchOptions, javaScriptEnabled: false });
+  try {
+    const staticPage = await context2.newPage();
+    await staticPage.goto('file://' + resolve(html), { waitUntil: 'load' });
+    await checkCharts(staticPage, false);
+    await staticPage.screenshot({ path: join(outDir, 'report-noscript.png'), fullPage: true });
+  } finally {
+    await context2.close();
+    rmSync(profile2, { recursive: true, force: true });
+  }
+  console.log(`browser: ${nCharts} charts drawn with and without scripts, ${rows.length} requests, ` +
+              `${obs.length} checks; screenshots ${join(outDir, 'report.png')}, report-noscript.png`);
 } finally {
   await context.close();
   rmSync(profile, { recursive: true, force: true });
