@@ -42,6 +42,16 @@ query() {
 }
 
 start_target
+# An address that cannot be bound (Prometheus holds it) is a usage error before any load.
+before=$(stats_requests)
+brunt_run taken -q -c 1 -d 1s --prometheus "127.0.0.1:$PPORT" "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status with a --prometheus port in use"
+assert_one_line taken.err "stderr with a --prometheus port in use"
+assert_eq "$before" "$(stats_requests)" "requests sent when --prometheus cannot listen"
+brunt_run badaddr -q -c 1 -d 1s --prometheus "localhost" "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status with --prometheus localhost (no port)"
+assert_one_line badaddr.err "stderr with --prometheus localhost"
+
 # --prometheus-hold keeps the final totals up for a few scrapes after the load.
 brunt_run brunt -q -c 2 -d 3s --export r.json --prometheus "127.0.0.1:$BPORT" \
     --prometheus-hold 3s --threshold 'http_req_duration:p(95)<250' "$TARGET_URL/"

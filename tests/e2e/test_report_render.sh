@@ -65,4 +65,24 @@ assert_eq 0 "$RC" "brunt report exit status"
 for f in md xml csv html; do
     cmp -s "r.$f" "again.$f" || fail "brunt report's $f differs from --report's"
 done
+
+# An interrupted run still reports what it measured, and says it was interrupted.
+before=$(stats_requests)
+env --default-signal=INT "$BRUNT" run -q -c 2 -d 60s --export int.json --report int.md \
+    "$TARGET_URL/" >int.out 2>int.err &
+pid=$!
+_E2E_PIDS+=("$pid")
+for ((i = 0; i < 200; i++)); do
+    (($(stats_requests) > before)) && break
+    alive "$pid" || fail "brunt exited before sending a request"
+    sleep 0.05
+done
+kill -INT "$pid"
+wait_exit "$pid" 15
+assert_eq 105 "$WAIT_RC" "exit status after SIGINT"
+grep -q 'interrupted before its end' int.md || fail "int.md does not say the run was interrupted"
+int_reqs=$(jnum int.json .metrics.http_reqs.values.count)
+md_reqs=$(sed -n 's/^| Requests | \([0-9,]*\) |$/\1/p' int.md | tr -d ,)
+assert_eq "$int_reqs" "$md_reqs" "requests in the interrupted run's report vs its result"
+assert_eq $(($(stats_requests) - before)) "$int_reqs" "requests of the interrupted run vs served"
 stop_target
