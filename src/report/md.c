@@ -178,7 +178,7 @@ static void bottlenecks(struct md *d, const struct report_model *m)
         if (f->impact >= 0) {
             char p[32];
             report_fmt_pct(f->impact, p, sizeof p);
-            putf(d, "   - Impact: %s of the latency or time measured\n", p);
+            putf(d, "   - Impact: %s (its share of the latency, time or requests measured)\n", p);
         }
         put(d, "   - Evidence: ");
         cell(d, f->evidence);

@@ -285,6 +285,7 @@ static int read_requests(struct rd *r, const struct jnode *root)
     const struct jnode *dur = get(r, ms, "http_req_duration");
     const struct jnode *series = get(r, dur, "series");
     const struct jnode *failed = get(r, get(r, ms, "http_req_failed"), "series");
+    const struct jnode *reqs = get(r, get(r, ms, "http_reqs"), "series");
     size_t cap = is_arr(series) ? series->n_children : 0;
     if (cap > REPORT_MAX_REQUESTS) {
         cap = REPORT_MAX_REQUESTS;
@@ -328,6 +329,23 @@ static int read_requests(struct rd *r, const struct jnode *root)
         }
         finish_hist(h, mn, mx, sum);
         q->count = hist_count(h);
+        /* http_reqs counts every request, those that failed without a response (a reset,
+         * a timeout) included, which have no duration sample. */
+        double n_reqs = 0;
+        EACH(r, reqs, s)
+        {
+            series_tag(r, s, "name", name, sizeof name);
+            if (name[0] == '\0') {
+                series_tag(r, s, "url", name, sizeof name);
+            }
+            double c = num(r, get(r, s, "values"), "count");
+            if (strcmp(name, q->name) == 0 && isfinite(c) && c > 0) {
+                n_reqs += c;
+            }
+        }
+        if (n_reqs > (double)q->count) {
+            q->count = (uint64_t)n_reqs;
+        }
         q->p50_ms = (double)hist_quantile_ns(h, 0.5) / 1e6;
         q->p95_ms = (double)hist_quantile_ns(h, 0.95) / 1e6;
         q->p99_ms = (double)hist_quantile_ns(h, 0.99) / 1e6;

@@ -73,7 +73,7 @@ struct report_metric {
 struct report_request {
     char name[256];
     char method[16];
-    uint64_t count;  /* requests (http_req_duration samples) */
+    uint64_t count;  /* requests: http_reqs by name (failed ones without a response too) */
     uint64_t failed; /* http_req_failed non-zero samples */
     double p50_ms, p95_ms, p99_ms, max_ms, avg_ms;
     double total_ms; /* sum of durations: its share of the time spent in requests */

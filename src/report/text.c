@@ -92,8 +92,8 @@ int rt_summary(const struct report_model *m, struct dynbuf *b)
         }
         rc |= addf(b, "%s. ", failed > shown ? "; ..." : "");
     }
-    rc |= addf(b, "brunt ran a %s against %s and completed %s requests (%s on average); ", cfg,
-               rt_title(m), n, r);
+    rc |= addf(b, "brunt ran %s %s against %s and completed %s requests (%s on average); ",
+               cfg[0] == 'o' ? "an" : "a", cfg, rt_title(m), n, r);
     if (isfinite(m->held_rps)) {
         rc |= addf(b, "the highest rate held for %.0f s with at most 1%% errors was %s. ",
                    m->held_window_s, held);
@@ -108,8 +108,15 @@ int rt_summary(const struct report_model *m, struct dynbuf *b)
     if (m->breaking_found) {
         char br[48];
         report_fmt_rate(m->breaking_rps, br, sizeof br);
-        rc |= addf(b, "The breaking point came %u s in: %s at %s with %g VUs. ", m->breaking_t,
-                   m->breaking_what, br, isfinite(m->breaking_vus) ? m->breaking_vus : 0);
+        if (m->n_rows > 0 && m->breaking_t == m->rows[0].t) {
+            rc |= addf(b,
+                       "The target was past its breaking point from the first second: %s at "
+                       "%s with %g VUs. ",
+                       m->breaking_what, br, isfinite(m->breaking_vus) ? m->breaking_vus : 0);
+        } else {
+            rc |= addf(b, "The breaking point came %u s in: %s at %s with %g VUs. ", m->breaking_t,
+                       m->breaking_what, br, isfinite(m->breaking_vus) ? m->breaking_vus : 0);
+        }
     }
     if (m->n_findings > 0) {
         const struct finding *f = &m->findings[0];

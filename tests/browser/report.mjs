@@ -155,10 +155,10 @@ try {
   const rows = await page.$$eval('tr[data-request]', (trs) =>
     trs.map((t) => ({ name: t.dataset.request, count: Number(t.dataset.count) })));
   const sum = rows.reduce((a, r) => a + r.count, 0);
-  check(sum === m.http_req_duration.values.count,
-        `per-request counts sum to ${sum}, http_req_duration count is ${m.http_req_duration.values.count}`);
+  check(sum === m.http_reqs.values.count,
+        `per-request counts sum to ${sum}, http_reqs count is ${m.http_reqs.values.count}`);
   for (const r of rows) {
-    const want = m.http_req_duration.series
+    const want = m.http_reqs.series
       .filter((s) => (s.tags.name || s.tags.url) === r.name)
       .reduce((a, s) => a + s.values.count, 0);
     check(r.count === want, `request ${r.name}: page ${r.count}, result ${want}`);

@@ -33,7 +33,7 @@ done
 md_reqs=$(sed -n 's/^| Requests | \([0-9,]*\) |$/\1/p' r.md | tr -d ,)
 assert_eq "$reqs" "$md_reqs" "Requests in the Markdown vs the result"
 for name in login bid; do
-    want=$(jnum r.json "[.metrics.http_req_duration.series[] | select(.tags.name == \"$name\") | .values.count] | add")
+    want=$(jnum r.json "[.metrics.http_reqs.series[] | select(.tags.name == \"$name\") | .values.count] | add")
     got=$(sed -n "s/^| POST $name | \([0-9,]*\) |.*/\1/p" r.md | tr -d ,)
     assert_eq "$want" "$got" "count of $name in the Markdown table"
 done
