@@ -74,9 +74,9 @@ static void run_usage(FILE *f)
                "      --no-summary       no end-of-test summary\n"
                "      --check            scenario files: validate only, run nothing\n"
                "\n"
-               "exit codes: 0 ok, 2 bad input, 3 target unreachable, 99 thresholds failed,\n"
-               "104 invalid scenario file, 105 interrupted, 108 aborted by the scenario,\n"
-               "1 internal error\n");
+               "exit codes: 0 ok, 2 bad input, 3 target unreachable, 5 a report could not be\n"
+               "written, 99 thresholds failed, 104 invalid scenario file, 105 interrupted,\n"
+               "108 aborted by the scenario, 1 internal error\n");
 }
 
 enum {
