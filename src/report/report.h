@@ -220,8 +220,8 @@ int report_render(const struct report_model *m, enum report_format f, struct dyn
 int report_write_file(const char *path, const struct report_model *m, char *err, size_t err_len);
 
 /*
- * Writes data[0..len) to path atomically, as above.  Returns 0 or a negative errno with
- * one line in err naming the path.  (A small local helper until core/ has one.)
+ * Writes data[0..len) to path atomically, as above (core/file.h).  Returns 0 or a
+ * negative errno with one line in err naming the path.
  */
 int report_atomic_write(const char *path, const char *data, size_t len, char *err, size_t err_len);
 

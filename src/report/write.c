@@ -2,19 +2,16 @@
  * write — formatting helpers shared by the renderers, the format chosen by a path's
  * extension, and the atomic write of a rendered report.
  *
- * The atomic write is a small local helper (temp file in the same directory, fsync,
- * rename, fsync of the directory) as output/result.c does for the result; it moves to
- * core/ when a shared one lands there.
+ * The atomic write is core/file.h's (temp file in the same directory, fsync, rename,
+ * fsync of the directory), as for the result file.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
+#include "core/file.h"
 #include "report/report.h"
 
 void report_fmt_ms(double ms, char *out, size_t cap)
@@ -144,90 +141,13 @@ int report_render(const struct report_model *m, enum report_format f, struct dyn
     }
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-static void sync_parent_dir(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        snprintf(dir, sizeof dir, ".");
-    } else if (slash == path) {
-        snprintf(dir, sizeof dir, "/");
-    } else if ((size_t)(slash - path) < sizeof dir) {
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    } else {
-        return;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 int report_atomic_write(const char *path, const char *data, size_t len, char *err, size_t err_len)
 {
-    char tmp[PATH_MAX];
-    int fd = -1, rc = 0;
-    bool created = false;
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        snprintf(err, err_len, "cannot write %s: path too long", path);
-        rc = -ENAMETOOLONG;
-        goto fail;
-    }
-    (void)unlink(tmp);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = -errno;
-        snprintf(err, err_len, "cannot write %s: %s", path, strerror(-rc));
-        goto fail;
-    }
-    created = true;
-    if ((rc = write_all(fd, data, len)) < 0) {
-        snprintf(err, err_len, "cannot write %s: writing %s: %s", path, tmp, strerror(-rc));
-        goto fail;
-    }
-    if (fsync(fd) < 0) {
-        rc = -errno;
-        snprintf(err, err_len, "cannot write %s: fsync %s: %s", path, tmp, strerror(-rc));
-        goto fail;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        rc = -errno;
-        snprintf(err, err_len, "cannot write %s: closing %s: %s", path, tmp, strerror(-rc));
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        rc = -errno;
-        snprintf(err, err_len, "cannot write %s: %s", path, strerror(-rc));
-        goto fail;
-    }
-    sync_parent_dir(path);
-    return 0;
-fail:
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (created) {
-        unlink(tmp);
+    char why[512];
+    const struct file_part part = {data, len};
+    int rc = file_write_atomic(path, &part, 1, 0644, why, sizeof why);
+    if (rc < 0) {
+        snprintf(err, err_len, "cannot write %s: %s", path, why);
     }
     return rc;
 }
