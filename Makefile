@@ -84,6 +84,9 @@ $(UNIT): $(TEST_OBJ) $(LIB)
 
 # brunt demo assembles the example it runs into the binary (.incbin).
 $(BUILD)/src/cli/demo.o: examples/auction-bidding.yaml
+# The HTML report embeds the chart library (pinned: scripts/vendor-verify.sh) and its init.
+$(BUILD)/src/report/assets.o: src/report/vendor/uPlot.iife.min.js src/report/vendor/uPlot.min.css \
+	src/report/charts.js
 
 # The whole suite: what is missing installed first (scripts/setup.sh is quiet when all
 # is there), then every stage in turn: the format, the unit tests, the binary end to
@@ -144,6 +147,7 @@ bench: $(BIN)
 	$(Q)BRUNT=$(abspath $(BIN)) bench/scenario.sh
 	$(Q)BRUNT=$(abspath $(BIN)) bench/vus.sh
 	$(Q)BRUNT=$(abspath $(BIN)) bench/delay.sh
+	$(Q)BRUNT=$(abspath $(BIN)) bench/report.sh
 
 setup:
 	$(Q)scripts/setup.sh

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -19,6 +20,7 @@
 #include "engine/run.h"
 #include "metrics/threshold.h"
 #include "output/progress.h"
+#include "output/prom.h"
 #include "output/result.h"
 #include "output/summary.h"
 #include "scenario/load.h"
@@ -60,13 +62,21 @@ static void run_usage(FILE *f)
                "                         k6 syntax, repeatable: 'http_req_duration:p(95)<300'\n"
                "      --grace D          on stop, wait D for requests in flight (default 5s)\n"
                "      --export FILE      write the result JSON (docs/result-format.md)\n"
+               "      --report FILE      write a report, by extension: .html, .md, .xml\n"
+               "                         (JUnit), .csv (repeatable; docs/report.md)\n"
+               "      --prometheus ADDR  serve live metrics at http://ADDR/metrics\n"
+               "                         (127.0.0.1:9464, [::1]:9464, :9464)\n"
+               "      --prometheus-names brunt|k6  metric names (default brunt; k6: the\n"
+               "                         names of k6's Prometheus output)\n"
+               "      --prometheus-hold D  after the run, keep serving the final totals\n"
+               "                         for D (so a last scrape sees them)\n"
                "  -q, --quiet            no live progress\n"
                "      --no-summary       no end-of-test summary\n"
                "      --check            scenario files: validate only, run nothing\n"
                "\n"
-               "exit codes: 0 ok, 2 bad input, 3 target unreachable, 99 thresholds failed,\n"
-               "104 invalid scenario file, 105 interrupted, 108 aborted by the scenario,\n"
-               "1 internal error\n");
+               "exit codes: 0 ok, 2 bad input, 3 target unreachable, 5 a report could not be\n"
+               "written, 99 thresholds failed, 104 invalid scenario file, 105 interrupted,\n"
+               "108 aborted by the scenario, 1 internal error\n");
 }
 
 enum {
@@ -81,6 +91,10 @@ enum {
     OPT_EXPORT,
     OPT_NO_SUMMARY,
     OPT_CHECK,
+    OPT_REPORT,
+    OPT_PROMETHEUS,
+    OPT_PROMETHEUS_NAMES,
+    OPT_PROMETHEUS_HOLD,
 };
 
 static const struct option run_options[] = {
@@ -105,6 +119,10 @@ static const struct option run_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"no-summary", no_argument, NULL, OPT_NO_SUMMARY},
     {"check", no_argument, NULL, OPT_CHECK},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
+    {"prometheus-names", required_argument, NULL, OPT_PROMETHEUS_NAMES},
+    {"prometheus-hold", required_argument, NULL, OPT_PROMETHEUS_HOLD},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -133,6 +151,7 @@ struct quick {
     struct threshold thresholds[MAX_THRESHOLDS];
     size_t n_thresholds;
     const char *export_path;
+    struct cli_outputs outs;
     bool quiet, no_summary, check_only;
     const char *url;
     /* which flags were given: a scenario file takes its load and requests from the file */
@@ -389,6 +408,28 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_EXPORT:
             q->export_path = optarg;
             break;
+        case OPT_REPORT:
+            if (q->outs.n_reports == CLI_MAX_REPORTS) {
+                rc = bad("--report", optarg, "at most 16 reports");
+            } else {
+                q->outs.reports[q->outs.n_reports++] = optarg;
+                rc =
+                    cli_check_report_paths(&q->outs.reports[q->outs.n_reports - 1], 1, "brunt run");
+            }
+            break;
+        case OPT_PROMETHEUS:
+            q->outs.prometheus = optarg;
+            break;
+        case OPT_PROMETHEUS_NAMES:
+            if (strcmp(optarg, "k6") == 0 || strcmp(optarg, "brunt") == 0) {
+                q->outs.prom_k6_names = strcmp(optarg, "k6") == 0;
+            } else {
+                rc = bad("--prometheus-names", optarg, "brunt or k6");
+            }
+            break;
+        case OPT_PROMETHEUS_HOLD:
+            rc = parse_dur("--prometheus-hold", optarg, true, &q->outs.prom_hold_ns);
+            break;
         case 'q':
             q->quiet = true;
             break;
@@ -557,20 +598,70 @@ static int quick_plan(struct quick *q, struct plan **out, bool *unreachable)
     return 0;
 }
 
+/* The limits of thresholds on time trends, in seconds: extra latency bucket edges. */
+static size_t threshold_bounds(const struct threshold *th, size_t n, double *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < cap; i++) {
+        if (th[i].metric >= 0 && th[i].metric < metric_count() &&
+            metric_info[th[i].metric].contains == CONTAINS_TIME && th[i].agg != TH_COUNT) {
+            out[k++] = th[i].value / 1000;
+        }
+    }
+    return k;
+}
+
+/* Renders the reports from the in-memory result document. */
+static int write_reports(const struct run_report *report, const struct cli_outputs *outs)
+{
+    struct jsonw w;
+    int code = EXIT_OK;
+    jsonw_init(&w, 0, RESULT_MAX_BYTES);
+    int rc = result_to_json(report, &w);
+    if (rc < 0) {
+        fprintf(stderr, "brunt: cannot build the result for the reports: %s\n", strerror(-rc));
+        code = EXIT_INTERNAL;
+    } else {
+        size_t len;
+        const char *doc = jsonw_data(&w, &len);
+        code = cli_write_reports(doc, len, NULL, outs->reports, outs->n_reports, false, "brunt");
+    }
+    jsonw_destroy(&w);
+    return code;
+}
+
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
-                const char *export_path, bool quiet, bool no_summary, int argc, char **argv)
+                const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                const struct cli_outputs *outs)
 {
     char err[1024];
+    struct prom *prom = NULL;
     if (plan_probe(
             plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns : 5 * NS_PER_S,
             err, sizeof err) < 0) {
         fprintf(stderr, "brunt: %s\n", err);
         return EXIT_UNREACHABLE;
     }
+    if (outs != NULL && outs->prometheus != NULL) {
+        double bounds[PROM_MAX_BOUNDS];
+        size_t nb = threshold_bounds(thresholds, n_thresholds, bounds, PROM_MAX_BOUNDS);
+        if (prom_start(outs->prometheus, outs->prom_k6_names ? PROM_NAMES_K6 : PROM_NAMES_BRUNT,
+                       bounds, nb, &prom, err, sizeof err) < 0) {
+            fprintf(stderr, "brunt: %s\n", err);
+            return EXIT_USAGE;
+        }
+        if (!quiet) {
+            fprintf(stderr, "brunt: live metrics at http://%s/metrics\n", outs->prometheus);
+        }
+    }
     cli_install_signals();
     bool tty = isatty(STDERR_FILENO);
     struct progress *prog = progress_new(stderr, tty, quiet);
     struct run_options opts = {.progress = progress_cb, .progress_data = prog};
+    if (prom != NULL) {
+        opts.tick = prom_tick;
+        opts.tick_data = prom;
+    }
     struct run_report report;
     int rc = engine_run(plan, thresholds, n_thresholds, &opts, &report);
     progress_finish(prog);
@@ -578,6 +669,7 @@ int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresh
     if (rc < 0) {
         fprintf(stderr, "brunt: the run could not start: %s\n", strerror(-rc));
         run_report_destroy(&report);
+        prom_stop(prom);
         return EXIT_INTERNAL;
     }
     report.argc = argc;
@@ -600,6 +692,23 @@ int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresh
         if (code == EXIT_OK) {
             code = EXIT_INTERNAL;
         }
+    }
+    if (outs != NULL && outs->n_reports > 0) {
+        int rcode = write_reports(&report, outs);
+        if (rcode != EXIT_OK && code == EXIT_OK) {
+            code = rcode;
+        }
+    }
+    if (prom != NULL) {
+        /* The final totals, for a scrape after the end (--prometheus-hold). */
+        prom_tick(&report, prom);
+        if (outs->prom_hold_ns > 0) {
+            struct timespec ts = {.tv_sec = (time_t)(outs->prom_hold_ns / NS_PER_S),
+                                  .tv_nsec = (long)(outs->prom_hold_ns % NS_PER_S)};
+            while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+            }
+        }
+        prom_stop(prom);
     }
     run_report_destroy(&report);
     return code;
@@ -661,7 +770,8 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     n_th += q->n_thresholds;
     q->n_thresholds = 0;
     cli_raise_nofile();
-    code = cli_execute(plan, th, n_th, q->export_path, q->quiet, q->no_summary, argc, argv);
+    code =
+        cli_execute(plan, th, n_th, q->export_path, q->quiet, q->no_summary, argc, argv, &q->outs);
 out:
     for (size_t i = 0; i < n_th; i++) {
         threshold_destroy(&th[i]);
@@ -700,7 +810,7 @@ int cli_run(int argc, char **argv)
     }
     cli_raise_nofile();
     code = cli_execute(plan, q.thresholds, q.n_thresholds, q.export_path, q.quiet, q.no_summary,
-                       argc, argv);
+                       argc, argv, &q.outs);
 out:
     plan_free(plan);
     for (size_t i = 0; i < q.n_thresholds; i++) {
