@@ -114,6 +114,8 @@ void registry_free(struct registry *reg);
  * of memory.  tags must be canonical (see tags_canon()).
  */
 int registry_get(struct registry *reg, int metric, const char *tags);
+/* The index of the series (metric, tags), or -1 when reg has none.  Never allocates. */
+int registry_find(const struct registry *reg, int metric, const char *tags);
 /* The series at index i (valid until the registry is freed). */
 struct series *registry_at(struct registry *reg, int i);
 const struct series *registry_at_const(const struct registry *reg, int i);
