@@ -18,6 +18,8 @@ static void usage(FILE *f)
             "  run FILE.yaml        run a scenario file (docs/scenarios.md)\n"
             "  serve [flags]        the built-in target service (auction API, faults)\n"
             "  demo                 built-in target + an auction load, with the summary\n"
+            "  compare BASE NEW     regression verdict between two result files (exit 110/111)\n"
+            "  history FILE.db      the trend of the runs recorded with run --history\n"
             "  version              print the version\n"
             "  help                 this text\n"
             "\n"
@@ -38,6 +40,12 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0) {
         return cli_serve(argc - 1, argv + 1);
     }
+    if (strcmp(cmd, "compare") == 0) {
+        return cli_compare(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "history") == 0) {
+        return cli_history(argc - 1, argv + 1);
+    }
     if (strcmp(cmd, "demo") == 0) {
         return cli_demo(argc - 1, argv + 1);
     }
@@ -49,7 +57,9 @@ int main(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
-    fprintf(stderr, "brunt: unknown command '%s': expected run, serve, demo, version or help\n",
+    fprintf(stderr,
+            "brunt: unknown command '%s': expected run, serve, demo, compare, history, version or "
+            "help\n",
             cmd);
     return EXIT_USAGE;
 }
