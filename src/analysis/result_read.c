@@ -140,6 +140,25 @@ static int read_meta(struct rd *r, const struct json_span *meta)
             if (!span_str(&v, r->d->digest, sizeof r->d->digest)) {
                 return rd_fail(r, RR_EFORMAT, "meta.scenario_digest: expected a string");
             }
+        } else if (json_span_is(&k, "command") && v.type == JSON_ARRAY) {
+            struct json_span a;
+            size_t ap = 0;
+            char arg[RR_MAX_TEXT];
+            while (json_iter_next(&v, &ap, NULL, &a) == 1) {
+                size_t n;
+                if (!span_str(&a, arg, sizeof arg) || (n = strlen(arg)) < 5) {
+                    continue;
+                }
+                size_t ext = strcmp(arg + n - 5, ".yaml") == 0  ? 5
+                             : strcmp(arg + n - 4, ".yml") == 0 ? 4
+                                                                : 0;
+                if (ext > 0) {
+                    const char *base = strrchr(arg, '/');
+                    base = base ? base + 1 : arg;
+                    snprintf(r->d->file, sizeof r->d->file, "%.*s", (int)(strlen(base) - ext),
+                             base);
+                }
+            }
         } else if (json_span_is(&k, "exit_code") && span_num(&v, &x)) {
             r->d->exit_code = (int)x;
         }

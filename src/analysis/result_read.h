@@ -96,6 +96,7 @@ struct result_doc {
     double duration_ms; /* meta.duration_ms */
     char name[256];     /* meta.name or "" */
     char digest[128];   /* meta.scenario_digest or "" */
+    char file[256];     /* the scenario file in meta.command (basename, no extension), or "" */
     int exit_code;
     struct rr_load load;
     size_t n_series;

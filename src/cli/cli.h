@@ -38,9 +38,18 @@ int cli_compare(int argc, char **argv);
 int cli_history(int argc, char **argv);
 
 struct result_doc;
+struct run_report;
+/* brunt run --history FILE.db / --tag k=v: remembers them (-1 with err on a bad tag). */
+int cli_history_run_flag(const char *db, const char *tag, char *err, size_t err_len);
+/* Before the run: opens (creating) the history so a bad one is found first.  0 or an
+ * exit code with err.  scenario_path (may be NULL): the file, for its digest. */
+int cli_history_run_check(const char *scenario_path, char *err, size_t err_len);
+/* After the run: records it when --history was given; returns code, or an exit code of
+ * its own when code was 0 and recording failed (a message is printed). */
+int cli_history_after_run(const struct run_report *report, int code);
 /*
  * Picks the baseline for `brunt compare --history FILE.db --baseline WHICH` for the run
- * `cur`: "last" (the latest run of the same scenario and load shape), "best" (the one
+ * `cur`: "last" (the latest earlier run of the same scenario and load shape), "best" (the one
  * with the lowest p95), or a tag ("key=value", or a bare value matching any tag's value).
  * Returns 0 with *out (result_doc_free it) and a label, or an exit code with one line in
  * err (2 bad input / nothing to compare with, 113 locked).

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # brunt compare (issue 12): two runs of the same target are not flagged; a target twice as
-# slow (the server's own delay: 10 ms vs 20 ms) is a critical regression with the right
+# slow (the server's own delay: 100 ms vs 200 ms; long beside a busy machine's
+# scheduling noise of a few ms) is a critical regression with the right
 # figures; the other way round is an improvement; runs of different load shapes are not
 # compared; every bad input is one line on stderr and exit 2.
 . "$(dirname "$0")/lib.sh"
 
-start_target --delay 10ms
+start_target --delay 100ms
 FAST=$TARGET_URL
-start_target --delay 20ms
+start_target --delay 200ms
 SLOW=$TARGET_URL
 
 brunt_run a1 -q -c 10 -d 4s --export a1.json "$FAST/"
@@ -34,13 +35,13 @@ assert_eq none "$(jval same.out .verdict)" "verdict of the same target twice"
 compare_run slower --format json a1.json b1.json
 assert_eq 111 "$RC" "twice as slow: critical (exit 111)"
 assert_eq critical "$(jval slower.out '.rows[] | select(.request == "all requests" and .figure == "p50") | .verdict')" "p50 verdict"
-# ground truth: the servers delay every answer by 10 and 20 ms
+# ground truth: the servers delay every answer by 100 and 200 ms
 base_p50=$(jnum slower.out '.rows[] | select(.request == "all requests" and .figure == "p50") | .baseline')
 new_p50=$(jnum slower.out '.rows[] | select(.request == "all requests" and .figure == "p50") | .new')
-assert_within "$base_p50" 11 1.5 "baseline p50 (server delay 10 ms)"
-assert_within "$new_p50" 21 1.5 "new p50 (server delay 20 ms)"
+assert_within "$base_p50" 102 5 "baseline p50 (server delay 100 ms)"
+assert_within "$new_p50" 202 6 "new p50 (server delay 200 ms)"
 assert_ge "$(jnum slower.out '.rows[] | select(.request == "all requests" and .figure == "p50") | .ratio_low')" 1.5 "p50 ratio's lower bound"
-# closed model: 10 connections at 20 ms instead of 10 ms halve the throughput
+# closed model: 10 connections at 200 ms instead of 100 ms halve the throughput
 assert_eq critical "$(jval slower.out '.rows[] | select(.figure == "throughput") | .verdict')" "throughput verdict"
 assert_within "$(jnum slower.out '.rows[] | select(.figure == "throughput") | .change_pct')" -50 8 "throughput change %"
 
