@@ -20,6 +20,7 @@ static void usage(FILE *f)
             "  demo                 built-in target + an auction load, with the summary\n"
             "  compare BASE NEW     regression verdict between two result files (exit 110/111)\n"
             "  history FILE.db      the trend of the runs recorded with run --history\n"
+            "  capacity --slo E URL the highest arrival rate held within objectives\n"
             "  version              print the version\n"
             "  help                 this text\n"
             "\n"
@@ -42,6 +43,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "compare") == 0) {
         return cli_compare(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "capacity") == 0) {
+        return cli_capacity(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "history") == 0) {
         return cli_history(argc - 1, argv + 1);

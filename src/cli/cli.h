@@ -5,7 +5,7 @@
  * 99 thresholds failed, 104 invalid scenario file, 105 interrupted, 108 aborted by the
  * scenario (a data feeder ran out with on_exhausted: abort), 110/111 compare found a
  * regression / a critical one, 112 the runs compared are not comparable, 113 the history
- * database is locked.  Only cli/ and output/ talk to the user.
+ * database is locked, 114 brunt capacity found no rate that held to the precision.  Only cli/ and output/ talk to the user.
  */
 #ifndef BRUNT_CLI_CLI_H
 #define BRUNT_CLI_CLI_H
@@ -29,6 +29,7 @@ enum exit_code {
     EXIT_CRITICAL = 111,     /* brunt compare: a critical regression */
     EXIT_INCOMPARABLE = 112, /* brunt compare: different scenarios or load shapes */
     EXIT_DB_BUSY = 113,      /* the history database stayed locked by another writer */
+    EXIT_NO_CAPACITY = 114,  /* brunt capacity: nothing held, or not known to the precision */
 };
 
 int cli_run(int argc, char **argv);
@@ -36,6 +37,7 @@ int cli_serve(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_history(int argc, char **argv);
+int cli_capacity(int argc, char **argv);
 
 struct result_doc;
 struct run_report;
