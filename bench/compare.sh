@@ -12,11 +12,11 @@
 # seconds with 100 connections (about 650 requests a second).  Prints the counts and the criterion of issue 12: at most
 # one false alarm in 20 pairs, the slowdown caught in at least 19 of 20.
 #
-#   BRUNT=build/brunt nice bench/compare.sh [PAIRS=20] [RUN_S=3]
+#   BRUNT=build/brunt nice bench/compare.sh [PAIRS=20] [RUN_S=6]
 set -euo pipefail
 BRUNT=${BRUNT:-build/brunt}
 PAIRS=${1:-20}
-RUN_S=${2:-3}
+RUN_S=${2:-6}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 bench_workdir compare
