@@ -4,7 +4,9 @@
  * 0 ok, 1 internal error, 2 usage or bad input, 3 target unreachable at start,
  * 4 a result file cannot be read (report), 5 a report file cannot be written,
  * 99 thresholds failed, 104 invalid scenario file, 105 interrupted, 108 aborted by the
- * scenario (a data feeder ran out with on_exhausted: abort).  Only cli/ and output/ talk to the user.
+ * scenario (a data feeder ran out with on_exhausted: abort), 110/111 compare found a
+ * regression / a critical one, 112 the runs compared are not comparable, 113 the history
+ * database is locked, 114 brunt capacity found no rate that held to the precision.  Only cli/ and output/ talk to the user.
  */
 #ifndef BRUNT_CLI_CLI_H
 #define BRUNT_CLI_CLI_H
@@ -25,7 +27,12 @@ enum exit_code {
     EXIT_THRESHOLDS = 99,
     EXIT_INVALID_SCENARIO = 104, /* SCENARIO_EXIT_INVALID: as k6's invalid config */
     EXIT_INTERRUPTED = 105,
-    EXIT_ABORTED = 108, /* the scenario stopped the run (k6's test.abort() code) */
+    EXIT_ABORTED = 108,      /* the scenario stopped the run (k6's test.abort() code) */
+    EXIT_REGRESSION = 110,   /* brunt compare: a significant regression */
+    EXIT_CRITICAL = 111,     /* brunt compare: a critical regression */
+    EXIT_INCOMPARABLE = 112, /* brunt compare: different scenarios or load shapes */
+    EXIT_DB_BUSY = 113,      /* the history database stayed locked by another writer */
+    EXIT_NO_CAPACITY = 114,  /* brunt capacity: nothing held, or not known to the precision */
 };
 
 int cli_run(int argc, char **argv);
@@ -58,6 +65,31 @@ int cli_check_report_paths(const char *const *paths, size_t n, const char *who);
  */
 int cli_write_reports(const char *doc, size_t len, const char *src, const char *const *paths,
                       size_t n, bool quiet, const char *who);
+
+int cli_compare(int argc, char **argv);
+int cli_history(int argc, char **argv);
+int cli_capacity(int argc, char **argv);
+
+struct result_doc;
+struct run_report;
+/* brunt run --history FILE.db / --tag k=v: remembers them (-1 with err on a bad tag). */
+int cli_history_run_flag(const char *db, const char *tag, char *err, size_t err_len);
+/* Before the run: opens (creating) the history so a bad one is found first.  0 or an
+ * exit code with err.  scenario_path (may be NULL): the file, for its digest. */
+int cli_history_run_check(const char *scenario_path, char *err, size_t err_len);
+/* After the run: records it when --history was given; returns code, or an exit code of
+ * its own when code was 0 and recording failed (a message is printed). */
+int cli_history_after_run(const struct run_report *report, int code);
+/*
+ * Picks the baseline for `brunt compare --history FILE.db --baseline WHICH` for the run
+ * `cur`: "last" (the latest earlier run of the same scenario and load shape), "best" (the one
+ * with the lowest p95), or a tag ("key=value", or a bare value matching any tag's value).
+ * Returns 0 with *out (result_doc_free it) and a label, or an exit code with one line in
+ * err (2 bad input / nothing to compare with, 113 locked).
+ */
+int cli_history_baseline(const char *db_path, const char *which, const struct result_doc *cur,
+                         struct result_doc **out, char *label, size_t label_len, char *err,
+                         size_t err_len);
 
 /* --- shared by the subcommands that build plans (cli/plan_build.c) --- */
 

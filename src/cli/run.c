@@ -70,6 +70,8 @@ static void run_usage(FILE *f)
                "                         names of k6's Prometheus output)\n"
                "      --prometheus-hold D  after the run, keep serving the final totals\n"
                "                         for D (so a last scrape sees them)\n"
+               "      --history FILE.db  record the run in a history (brunt history, compare)\n"
+               "      --tag KEY=VALUE    a tag of the run in the history (repeatable)\n"
                "  -q, --quiet            no live progress\n"
                "      --no-summary       no end-of-test summary\n"
                "      --check            scenario files: validate only, run nothing\n"
@@ -89,6 +91,8 @@ enum {
     OPT_THRESHOLD,
     OPT_GRACE,
     OPT_EXPORT,
+    OPT_HISTORY,
+    OPT_TAG,
     OPT_NO_SUMMARY,
     OPT_CHECK,
     OPT_REPORT,
@@ -116,6 +120,8 @@ static const struct option run_options[] = {
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
     {"grace", required_argument, NULL, OPT_GRACE},
     {"export", required_argument, NULL, OPT_EXPORT},
+    {"history", required_argument, NULL, OPT_HISTORY},
+    {"tag", required_argument, NULL, OPT_TAG},
     {"quiet", no_argument, NULL, 'q'},
     {"no-summary", no_argument, NULL, OPT_NO_SUMMARY},
     {"check", no_argument, NULL, OPT_CHECK},
@@ -430,6 +436,14 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_PROMETHEUS_HOLD:
             rc = parse_dur("--prometheus-hold", optarg, true, &q->outs.prom_hold_ns);
             break;
+        case OPT_HISTORY:
+        case OPT_TAG:
+            if (cli_history_run_flag(c == OPT_HISTORY ? optarg : NULL, c == OPT_TAG ? optarg : NULL,
+                                     err, sizeof err) < 0) {
+                fprintf(stderr, "brunt run: %s\n", err);
+                rc = EXIT_USAGE;
+            }
+            break;
         case 'q':
             q->quiet = true;
             break;
@@ -710,6 +724,7 @@ int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresh
         }
         prom_stop(prom);
     }
+    code = cli_history_after_run(&report, code);
     run_report_destroy(&report);
     return code;
 }
@@ -798,6 +813,14 @@ int cli_run(int argc, char **argv)
     if (code != 0) {
         code = code < 0 ? EXIT_OK : code;
         goto out;
+    }
+    if (!q.check_only) {
+        char err[1024];
+        code = cli_history_run_check(is_scenario_file(q.url) ? q.url : NULL, err, sizeof err);
+        if (code != 0) {
+            fprintf(stderr, "brunt run: --history %s\n", err);
+            goto out;
+        }
     }
     if (is_scenario_file(q.url)) {
         code = run_scenario_file(&q, argc, argv);

@@ -252,6 +252,11 @@ int registry_get(struct registry *reg, int metric, const char *tags)
     return i >= 0 ? i : append(reg, metric, tags);
 }
 
+int registry_find(const struct registry *reg, int metric, const char *tags)
+{
+    return find(reg, metric, tags, NULL);
+}
+
 struct series *registry_at(struct registry *reg, int i)
 {
     return &reg->series[i];

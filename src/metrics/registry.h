@@ -130,6 +130,8 @@ void registry_free(struct registry *reg);
  * of memory.  tags must be canonical (see tags_canon()).
  */
 int registry_get(struct registry *reg, int metric, const char *tags);
+/* The index of the series (metric, tags), or -1 when reg has none.  Never allocates. */
+int registry_find(const struct registry *reg, int metric, const char *tags);
 /* The series at index i.  The pointer is valid until the next call that adds a series
  * to reg (registry_get creating one, registry_sync_layout, registry_merge): the array
  * grows with realloc and may move.  Keep the index, not the pointer. */

@@ -30,6 +30,7 @@
 #include "core/file.h"
 #include "http/url.h"
 #include "metrics/hist.h"
+#include "metrics/packed.h"
 #include "metrics/registry.h"
 
 #include "core/version.h"
@@ -742,11 +743,130 @@ static void put_ts_trend(struct jsonw *w, const struct ts_trend *t)
     jsonw_obj_end(w);
 }
 
-static void put_timeseries(struct jsonw *w, const struct run_report *r)
+/* A number as compact JSON text: integers exactly, others round-trip (%.17g). */
+static int add_num(struct dynbuf *b, double d)
+{
+    if (!isfinite(d)) {
+        return dynbuf_adds(b, "null");
+    }
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+        return dynbuf_addf(b, "%.0f", d);
+    }
+    return dynbuf_addf(b, "%.17g", d);
+}
+
+/* One packed record as one compact JSON object (docs/result-format.md, timeseries). */
+static int add_record(struct dynbuf *b, const struct packed_rec *rec)
+{
+    int rc = dynbuf_addf(b, "{\"i\":%" PRIu32, rec->series);
+    switch (rec->type) {
+    case METRIC_COUNTER:
+        rc = rc ? rc : dynbuf_adds(b, ",\"sum\":");
+        rc = rc ? rc : add_num(b, rec->sum);
+        rc = rc ? rc : dynbuf_addf(b, ",\"n\":%" PRIu64 "}", rec->total);
+        break;
+    case METRIC_RATE:
+        rc = rc ? rc
+                : dynbuf_addf(b, ",\"trues\":%" PRIu64 ",\"n\":%" PRIu64 "}", rec->trues,
+                              rec->total);
+        break;
+    case METRIC_TREND: {
+        rc = rc ? rc : dynbuf_addf(b, ",\"n\":%" PRIu64 ",\"sum\":", rec->count);
+        rc = rc ? rc : add_num(b, rec->sum_ns);
+        rc = rc ? rc
+                : dynbuf_addf(b, ",\"min\":%" PRIu64 ",\"max\":%" PRIu64 ",\"b\":[", rec->min_ns,
+                              rec->max_ns);
+        struct packed_bucket_it it;
+        uint32_t index, prev = 0;
+        uint64_t count;
+        bool first = true;
+        packed_buckets_begin(&it, rec);
+        while (rc == 0 && packed_buckets_next(&it, &index, &count)) {
+            rc = dynbuf_addf(b, "%s%" PRIu32 ",%" PRIu64, first ? "" : ",", index - prev, count);
+            prev = index;
+            first = false;
+        }
+        rc = rc ? rc : dynbuf_adds(b, "]}");
+        break;
+    }
+    case METRIC_GAUGE:
+        rc = rc ? rc : dynbuf_addc(b, '}');
+        break;
+    }
+    return rc;
+}
+
+/*
+ * A row's per-series records: an array of compact objects, one per line in a pretty
+ * document (the writer would put every member on its own line, five times the size).
+ * Returns 0 or a negative errno.
+ */
+static int put_row_series(struct jsonw *w, const struct ts_row *row)
+{
+    struct dynbuf b;
+    bool pretty = w->indent > 0;
+    int inner = pretty ? (w->depth + 1) * w->indent : 0;
+    int outer = pretty ? w->depth * w->indent : 0;
+    size_t off = 0, i = 0;
+    struct packed_rec rec;
+    int rc, more;
+
+    dynbuf_init(&b, RESULT_MAX_BYTES);
+    rc = dynbuf_addc(&b, '[');
+    while (rc == 0 && (more = packed_next(row->packed, row->packed_len, &off, &rec)) > 0) {
+        rc = i > 0 ? dynbuf_addc(&b, ',') : 0;
+        if (rc == 0 && pretty) {
+            rc = dynbuf_addf(&b, "\n%*s", inner, "");
+        }
+        rc = rc ? rc : add_record(&b, &rec);
+        i++;
+    }
+    if (rc == 0 && i > 0 && pretty) {
+        rc = dynbuf_addf(&b, "\n%*s", outer, "");
+    }
+    rc = rc ? rc : dynbuf_addc(&b, ']');
+    if (rc == 0) {
+        jsonw_raw(w, b.data, b.len);
+    }
+    dynbuf_destroy(&b);
+    return rc;
+}
+
+/* The series the rows name by index: every series of the totals, in index order. */
+static void put_series_table(struct jsonw *w, const struct registry *reg)
+{
+    jsonw_arr_begin(w);
+    size_t n = reg != NULL ? registry_len(reg) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct series *s = registry_at_const(reg, (int)i);
+        jsonw_obj_begin(w);
+        jsonw_key(w, "metric");
+        jsonw_str(w, metric_info[s->metric].name);
+        jsonw_key(w, "type");
+        jsonw_str(w, metric_type_name(metric_info[s->metric].type));
+        jsonw_key(w, "tags");
+        put_tags(w, s->tags);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+}
+
+static int put_timeseries(struct jsonw *w, const struct run_report *r)
 {
     jsonw_obj_begin(w);
     jsonw_key(w, "interval_ms");
     jsonw_int(w, 1000);
+    jsonw_key(w, "histogram");
+    jsonw_obj_begin(w);
+    jsonw_key(w, "unit");
+    jsonw_str(w, "ns");
+    jsonw_key(w, "layout");
+    jsonw_str(w, "log-linear");
+    jsonw_key(w, "sub_bucket_bits");
+    jsonw_int(w, PACKED_SUB_BITS);
+    jsonw_obj_end(w);
+    jsonw_key(w, "series");
+    put_series_table(w, r->total);
     jsonw_key(w, "rows");
     jsonw_arr_begin(w);
     for (size_t i = 0; i < r->n_rows && r->rows != NULL; i++) {
@@ -788,10 +908,15 @@ static void put_timeseries(struct jsonw *w, const struct run_report *r)
         put_ts_trend(w, &row->duration);
         jsonw_key(w, "http_req_latency");
         put_ts_trend(w, &row->latency);
+        jsonw_key(w, "series");
+        if (put_row_series(w, row) < 0) {
+            return -ENOMEM;
+        }
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
     jsonw_obj_end(w);
+    return 0;
 }
 
 struct kind_count {
@@ -874,7 +999,10 @@ int result_to_json(const struct run_report *r, struct jsonw *w)
     jsonw_key(w, "thresholds");
     put_thresholds(w, r);
     jsonw_key(w, "timeseries");
-    put_timeseries(w, r);
+    rc = put_timeseries(w, r);
+    if (rc < 0) {
+        return rc;
+    }
     jsonw_key(w, "errors");
     put_errors(w, r);
     jsonw_key(w, "warnings");
