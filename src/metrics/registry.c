@@ -45,7 +45,8 @@ struct metric_info metric_info[METRIC_MAX] = {
     [M_DATA_SENT] = {"data_sent", METRIC_COUNTER, CONTAINS_DATA, "bytes sent"},
     [M_DATA_RECEIVED] = {"data_received", METRIC_COUNTER, CONTAINS_DATA, "bytes received"},
     [M_CHECKS] = {"checks", METRIC_RATE, CONTAINS_DEFAULT, "share of checks that passed"},
-    [M_ERRORS] = {"errors", METRIC_COUNTER, CONTAINS_DEFAULT, "request errors by kind (tag kind)"},
+    [M_ERRORS] = {"http_errors", METRIC_COUNTER, CONTAINS_DEFAULT,
+                  "requests that failed with a network or protocol error, by kind (tag kind)"},
 };
 
 /* Metrics defined so far; entries from M_COUNT on own their name and desc strings. */

@@ -613,7 +613,7 @@ static void print_errors(const struct out *o, const struct run_report *r)
     }
     print_group_title(o, "ERRORS");
     fmt_metric_value(o, &s, value, sizeof value);
-    print_row(o, 4, "errors", value);
+    print_row(o, 4, metric_info[M_ERRORS].name, value);
     for (size_t j = 0; j < n_kinds; j++) {
         char label[160], cnt[64], pct[32];
         size_t len = kinds[j].len > 100 ? 100 : kinds[j].len;

