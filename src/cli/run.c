@@ -21,6 +21,7 @@
 #include "output/progress.h"
 #include "output/result.h"
 #include "output/summary.h"
+#include "scenario/custom.h"
 #include "scenario/load.h"
 
 #define MAX_HEADERS 64
@@ -132,6 +133,8 @@ struct quick {
     size_t n_stages;
     struct threshold thresholds[MAX_THRESHOLDS];
     size_t n_thresholds;
+    const char *threshold_args[MAX_THRESHOLDS];
+    size_t n_threshold_args;
     const char *export_path;
     bool quiet, no_summary, check_only;
     const char *url;
@@ -275,7 +278,6 @@ static bool is_scenario_file(const char *arg)
 static int parse_flags(struct quick *q, int argc, char **argv)
 {
     int c, rc = 0;
-    char err[512];
     optind = 1;
     opterr = 0;
     while (rc == 0 &&
@@ -376,14 +378,11 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             rc = parse_dur("--grace", optarg, true, &q->grace_ns);
             break;
         case OPT_THRESHOLD:
-            if (q->n_thresholds == MAX_THRESHOLDS) {
+            /* Parsed once the scenario file has declared its metrics and tags. */
+            if (q->n_threshold_args == MAX_THRESHOLDS) {
                 rc = bad("threshold", optarg, "at most 64 thresholds");
-            } else if (threshold_parse_flag(optarg, &q->thresholds[q->n_thresholds], err,
-                                            sizeof err) < 0) {
-                fprintf(stderr, "brunt run: bad threshold: %s\n", err);
-                rc = EXIT_USAGE;
             } else {
-                q->n_thresholds++;
+                q->threshold_args[q->n_threshold_args++] = optarg;
             }
             break;
         case OPT_EXPORT:
@@ -465,6 +464,22 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         fprintf(stderr, "brunt run: -n and -s do not go together: pick a request count or "
                         "stages\n");
         return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Parses the --threshold flags (after the scenario file, whose metrics they may name).
+ * 0 or EXIT_USAGE. */
+static int parse_threshold_flags(struct quick *q)
+{
+    char err[512];
+    for (size_t i = 0; i < q->n_threshold_args; i++) {
+        if (threshold_parse_flag(q->threshold_args[i], &q->thresholds[q->n_thresholds], err,
+                                 sizeof err) < 0) {
+            fprintf(stderr, "brunt run: bad threshold: %s\n", err);
+            return EXIT_USAGE;
+        }
+        q->n_thresholds++;
     }
     return 0;
 }
@@ -568,6 +583,29 @@ static int quick_plan(struct quick *q, struct plan **out, bool *unreachable)
     return 0;
 }
 
+/* Merges the custom metrics' samples into the run's totals and judges their thresholds. */
+static void judge_custom(struct run_report *r)
+{
+    uint64_t lost = 0;
+    if (r->total == NULL) {
+        return;
+    }
+    if (custom_collect(r->total, &lost) < 0 || lost > 0) {
+        run_report_add_warning(r, "custom metrics: %llu samples lost for want of memory",
+                               (unsigned long long)(lost ? lost : 1));
+    }
+    double elapsed_s = (double)r->duration_ns / 1e9;
+    for (size_t i = 0; i < r->n_thresholds; i++) {
+        struct threshold *t = &r->thresholds[i];
+        if (!metric_info[t->metric].custom) {
+            continue;
+        }
+        if (!threshold_eval(t, r->total, elapsed_s, NULL) && t->evaluated) {
+            r->thresholds_failed = true;
+        }
+    }
+}
+
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
                 const char *export_path, bool quiet, bool no_summary, int argc, char **argv)
 {
@@ -583,14 +621,37 @@ int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresh
     struct progress *prog = progress_new(stderr, tty, quiet);
     struct run_options opts = {.progress = progress_cb, .progress_data = prog};
     struct run_report report;
-    int rc = engine_run(plan, thresholds, n_thresholds, &opts, &report);
+    /* Thresholds on custom metrics are judged after the run, once their samples are
+     * collected (scenario/custom.h); the engine judges the others as they come. */
+    struct threshold *eng_th = calloc(n_thresholds + 1, sizeof *eng_th);
+    size_t n_eng = 0;
+    if (eng_th == NULL) {
+        progress_free(prog);
+        return EXIT_INTERNAL;
+    }
+    for (size_t i = 0; i < n_thresholds; i++) {
+        if (!metric_info[thresholds[i].metric].custom) {
+            eng_th[n_eng++] = thresholds[i]; /* shares the strings; copied back below */
+        }
+    }
+    custom_reset();
+    int rc = engine_run(plan, eng_th, n_eng, &opts, &report);
     progress_finish(prog);
     progress_free(prog);
+    for (size_t i = 0, j = 0; i < n_thresholds; i++) {
+        if (!metric_info[thresholds[i].metric].custom) {
+            thresholds[i] = eng_th[j++];
+        }
+    }
+    free(eng_th);
+    report.thresholds = thresholds;
+    report.n_thresholds = n_thresholds;
     if (rc < 0) {
         fprintf(stderr, "brunt: the run could not start: %s\n", strerror(-rc));
         run_report_destroy(&report);
         return EXIT_INTERNAL;
     }
+    judge_custom(&report);
     report.argc = argc;
     report.argv = argv;
     int code = EXIT_OK;
@@ -632,6 +693,10 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
         fprintf(stderr, "brunt run: %s\n", err);
         return fo.unreachable ? EXIT_UNREACHABLE : SCENARIO_EXIT_INVALID;
     }
+    code = parse_threshold_flags(q);
+    if (code != 0) {
+        goto out;
+    }
     if (q->check_only) {
         size_t steps = 0;
         for (size_t i = 0; i < plan->n_scenarios; i++) {
@@ -642,6 +707,16 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
                n_th + q->n_thresholds, n_th + q->n_thresholds == 1 ? "" : "s");
         code = EXIT_OK;
         goto out;
+    }
+    for (size_t i = 0; i < n_th; i++) {
+        if (metric_info[th[i].metric].custom && th[i].abort_on_fail) {
+            fprintf(stderr,
+                    "brunt run: %s: threshold %s: '%s': abortOnFail is not available on custom "
+                    "metrics (they are judged at the end of the run)\n",
+                    q->url, th[i].metric_expr, th[i].source);
+            code = SCENARIO_EXIT_INVALID;
+            goto out;
+        }
     }
     if (q->threads_set) {
         plan->threads = (int)q->threads;
@@ -702,6 +777,10 @@ int cli_run(int argc, char **argv)
     }
     if (is_scenario_file(q.url)) {
         code = run_scenario_file(&q, argc, argv);
+        goto out;
+    }
+    code = parse_threshold_flags(&q);
+    if (code != 0) {
         goto out;
     }
     bool unreachable = false;

@@ -94,8 +94,17 @@ int metric_define(const char *name, enum metric_type type, enum metric_contains 
         free(d);
         return -ENOMEM;
     }
-    metric_info[metric_n] = (struct metric_info){n, type, contains, d};
+    metric_info[metric_n] = (struct metric_info){n, type, contains, d, false};
     return metric_n++;
+}
+
+int metric_set_custom(int id)
+{
+    if (id < M_COUNT || id >= metric_n) {
+        return -EINVAL;
+    }
+    metric_info[id].custom = true;
+    return 0;
 }
 
 void metric_undefine_all(void)

@@ -930,8 +930,9 @@ bool threshold_eval(struct threshold *t, const struct registry *reg, double elap
     t->no_samples = empty && mi->type != METRIC_COUNTER;
     t->sent_requests = false;
 
-    /* Trend values are nanoseconds; time trends are judged in milliseconds, as in k6. */
-    double div = mi->contains == CONTAINS_TIME ? 1e6 : 1.0; /* divide: 1e6 ns is exactly 1 */
+    /* Trend values are nanoseconds, judged in milliseconds as in k6; a custom trend of
+     * plain numbers keeps v as v * 1e6 the same way (scenario/custom.h). */
+    double div = mi->type == METRIC_TREND ? 1e6 : 1.0; /* divide: 1e6 ns is exactly 1 */
     double obs = 0;
     switch (t->agg) {
     case TH_AVG:

@@ -55,13 +55,15 @@ static void fmt_ms(double ms, char *buf, size_t cap)
     }
 }
 
+static void fmt_num3(double v, char *buf, size_t cap);
+
 /* A trend value given in ns, in the metric's unit. */
 static void fmt_trend(int metric, double ns, char *buf, size_t cap)
 {
     if (metric_info[metric].contains == CONTAINS_TIME) {
         fmt_ms(ns / 1e6, buf, cap);
     } else {
-        snprintf(buf, cap, "%g", ns);
+        fmt_num3(ns / 1e6, buf, cap); /* a plain trend keeps v as v * 1e6 */
     }
 }
 
@@ -693,6 +695,32 @@ static void print_each_check(const struct out *o, const struct run_report *r)
     }
 }
 
+/*
+ * The scenario file's custom metrics (k6's CUSTOM group), in declaration order.  One
+ * declared but never fed says so: a feed whose condition never held, or a typo in it.
+ */
+static void print_custom(const struct out *o, const struct run_report *r)
+{
+    bool any = false;
+    for (int m = M_COUNT; m < metric_count(); m++) {
+        if (!metric_info[m].custom) {
+            continue;
+        }
+        if (!any) {
+            print_group_title(o, "CUSTOM");
+            any = true;
+        }
+        struct series s;
+        char value[512];
+        if (!aggregate(o, r, m, "", &s)) {
+            print_row(o, 4, metric_info[m].name, "no samples");
+            continue;
+        }
+        fmt_metric_value(o, &s, value, sizeof value);
+        print_row(o, 4, metric_info[m].name, value);
+    }
+}
+
 static void print_metrics(const struct out *o, const struct run_report *r)
 {
     static const int http_trends[] = {
@@ -729,6 +757,7 @@ static void print_metrics(const struct out *o, const struct run_report *r)
     }
     print_group(o, r, "EXECUTION", execution, sizeof execution / sizeof execution[0]);
     print_group(o, r, "NETWORK", network, sizeof network / sizeof network[0]);
+    print_custom(o, r);
     print_errors(o, r);
 }
 
