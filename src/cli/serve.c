@@ -1,5 +1,5 @@
 /*
- * serve — `brunt serve`: runs the built-in target (target/target.h) in the foreground
+ * serve — `brunt serve`: runs the built-in target (server/server.h) in the foreground
  * until SIGINT or SIGTERM.
  *
  * The first line on stdout is always "brunt serve: listening on http://HOST:PORT",
@@ -20,7 +20,7 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/parse.h"
-#include "target/target.h"
+#include "server/server.h"
 
 static const char serve_usage[] =
     "usage: brunt serve [options]\n"
@@ -114,7 +114,7 @@ static int flag_size(const char *flag, const char *arg, uint64_t *out)
 }
 
 /* Parses the flags into *o.  Returns 0, EXIT_USAGE (message printed), or -1 for help. */
-static int serve_parse(int argc, char **argv, struct target_options *o, bool *quiet)
+static int serve_parse(int argc, char **argv, struct server_options *o, bool *quiet)
 {
     static const struct option longopts[] = {
         {"host", required_argument, NULL, OPT_HOST},
@@ -233,11 +233,11 @@ static int serve_parse(int argc, char **argv, struct target_options *o, bool *qu
 
 int cli_serve(int argc, char **argv)
 {
-    struct target_options o;
-    struct target *t = NULL;
+    struct server_options o;
+    struct server *t = NULL;
     bool quiet = false;
     sigset_t stop_sigs, old_sigs;
-    target_options_default(&o);
+    server_options_default(&o);
     int rc = serve_parse(argc, argv, &o, &quiet);
     if (rc == -1) {
         fputs(serve_usage, stdout);
@@ -253,7 +253,7 @@ int cli_serve(int argc, char **argv)
     sigaddset(&stop_sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_sigs, &old_sigs);
 
-    int err = target_start(&o, &t);
+    int err = server_start(&o, &t);
     if (err == -EADDRINUSE) {
         fprintf(stderr,
                 "brunt serve: port %u on %s is in use: expected a free port "
@@ -279,7 +279,7 @@ int cli_serve(int argc, char **argv)
     uint64_t started = clock_now_ns();
     bool v6 = strchr(o.host, ':') != NULL;
     printf("brunt serve: listening on http://%s%s%s:%u\n", v6 ? "[" : "", o.host, v6 ? "]" : "",
-           (unsigned)target_port(t));
+           (unsigned)server_port(t));
     fflush(stdout);
 
     /* Only SIGINT or SIGTERM ends the wait.  A failed wait is said once and tried again
@@ -301,20 +301,20 @@ int cli_serve(int argc, char **argv)
         }
     }
 
-    target_stop(t);
+    server_stop(t);
     if (!quiet) {
         double secs = (double)(clock_now_ns() - started) / 1e9;
         fprintf(stderr,
                 "brunt serve: stopped by %s after %.1fs: %llu requests on %llu "
                 "connections\n",
                 sig == SIGINT ? "SIGINT" : "SIGTERM", secs,
-                (unsigned long long)target_total_requests(t),
-                (unsigned long long)target_total_connections(t));
+                (unsigned long long)server_total_requests(t),
+                (unsigned long long)server_total_connections(t));
     }
     rc = EXIT_OK;
 
 out:
-    target_free(t);
+    server_free(t);
     pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
     return rc;
 }

@@ -1,5 +1,5 @@
 /*
- * target — the built-in HTTP/1.1 target service behind `brunt serve`, used for demos
+ * server — the built-in HTTP/1.1 target service behind `brunt serve`, used for demos
  * and as ground truth in tests: an auction API, test endpoints, fault injection, and
  * exact counters of what it served (GET /__stats).
  *
@@ -58,12 +58,12 @@
  *  - "invariant_ok": every auction's current bid equals the highest it ever accepted.
  * POST /__reset zeroes every counter above (not the gauge "connections_open").
  *
- * Faults (struct target_options): a delay (fixed, or uniform in [delay, delay_max])
+ * Faults (struct server_options): a delay (fixed, or uniform in [delay, delay_max])
  * on every route except /__stats and /__reset; then, for those routes, one draw
  * decides between a reset (probability reset_rate), garbage (malformed_rate), a 500
  * (error_rate), or the normal answer — a request that draws a fault is not otherwise
  * handled (a bid is not placed).  A stall freezes the whole server: for stall_for_ns,
- * starting at every multiple k >= 1 of stall_every_ns after target_start, nothing is
+ * starting at every multiple k >= 1 of stall_every_ns after server_start, nothing is
  * written on any connection; requests arriving meanwhile are read and handled and
  * their answers sent when the stall ends.  slow_body_bytes_per_s paces every response
  * body; leak_bytes_per_req allocates and keeps that much memory per counted request
@@ -71,15 +71,15 @@
  *
  * Left out: TLS, HTTP/2, persistent state, idle-connection timeouts.
  */
-#ifndef BRUNT_TARGET_TARGET_H
-#define BRUNT_TARGET_TARGET_H
+#ifndef BRUNT_SERVER_SERVER_H
+#define BRUNT_SERVER_SERVER_H
 
 #include <stdint.h>
 
 struct jsonw;
-struct target;
+struct server;
 
-struct target_options {
+struct server_options {
     const char *host;        /* address to bind: "127.0.0.1" (default), "::1", "0.0.0.0" ... */
     uint16_t port;           /* 0 = any free port */
     int threads;             /* server threads, >= 1 (default 1), at most 256 */
@@ -97,7 +97,7 @@ struct target_options {
 };
 
 /* Fills o with the defaults named above (everything else zero). */
-void target_options_default(struct target_options *o);
+void server_options_default(struct server_options *o);
 
 /*
  * Validates the options, raises RLIMIT_NOFILE to its hard limit, binds and listens on
@@ -106,30 +106,30 @@ void target_options_default(struct target_options *o);
  * or max_conns out of range, a host that is not a numeric address), -EADDRINUSE when
  * the port is taken, or another negative errno.  Call from one thread at a time.
  */
-int target_start(const struct target_options *o, struct target **out);
+int server_start(const struct server_options *o, struct server **out);
 
 /* The port actually bound (useful with port 0). */
-uint16_t target_port(const struct target *t);
+uint16_t server_port(const struct server *t);
 
 /*
  * Stops the threads and closes the listener and every connection (answers still held
  * by a delay count as "unanswered").  Idempotent; call from the thread that started
  * the target, never from a server thread.  Counters stay readable afterwards.
  */
-void target_stop(struct target *t);
+void server_stop(struct server *t);
 
-/* Stops (if needed) and frees everything.  target_free(NULL) does nothing. */
-void target_free(struct target *t);
+/* Stops (if needed) and frees everything.  server_free(NULL) does nothing. */
+void server_free(struct server *t);
 
 /*
  * Writes the /__stats document (see the top of this file) as one object value into w.
  * Any thread.  Returns 0, or w's sticky error.
  */
-int target_stats_json(struct target *t, struct jsonw *w);
+int server_stats_json(struct server *t, struct jsonw *w);
 
 /* Totals for a summary line: requests counted since start (not reset by /__reset). */
-uint64_t target_total_requests(struct target *t);
+uint64_t server_total_requests(struct server *t);
 /* Connections accepted since start (not reset by /__reset). */
-uint64_t target_total_connections(struct target *t);
+uint64_t server_total_connections(struct server *t);
 
 #endif
