@@ -192,8 +192,8 @@ int load__split_url(struct loader *L, const struct ynode *n, const char *url, ch
 /* Request steps                                                                         */
 
 const char *const load__request_keys[] = {
-    "request", "name",    "headers", "query",   "body",   "json", "form",
-    "timeout", "extract", "check",   "on_fail", "expect", NULL,
+    "request", "name",    "headers", "query",   "body",   "json",    "form",
+    "timeout", "extract", "check",   "on_fail", "expect", "metrics", NULL,
 };
 
 struct hdr {
@@ -647,8 +647,20 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
     return 0;
 }
 
+/* The canonical tags of a step's custom-metric samples: name, scenario, group. */
+static const char *step_tags(const struct step *st, const char *scenario, char *out, size_t cap)
+{
+    const char *keys[3] = {"name", "scenario", "group"};
+    const char *vals[3] = {st->name, scenario, st->group};
+    if (tags_canon(out, cap, keys, vals, st->group != NULL ? 3 : 2) < 0) {
+        out[0] = '\0';
+    }
+    return out;
+}
+
 int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n, const char *group)
 {
+    char tags[2048];
     if (load__check_map(L, n, "a request step", load__request_keys) < 0) {
         return -1;
     }
@@ -945,6 +957,10 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
         fs->abort_on_fail = k == 1;
     }
     if (compile_asserts(L, C, load__mget(n, "extract"), load__mget(n, "check"), fs) < 0) {
+        goto done;
+    }
+    if ((v = load__mget(n, "metrics")) != NULL &&
+        load__compile_step_metrics(L, C, v, step_tags(st, C->name, tags, sizeof tags), fs) < 0) {
         goto done;
     }
     rc = 0;

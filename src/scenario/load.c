@@ -30,10 +30,15 @@ static const struct load_key {
     const char *key;
     load_key_fn *compile;
 } TOP_KEYS[] = {
-    {"name", load__compile_name},           {"description", load__compile_name},
-    {"base_url", load__compile_base_url},   {"options", load__compile_options},
-    {"defaults", load__compile_defaults},   {"data", load__compile_data},
-    {"scenarios", load__compile_scenarios}, {"thresholds", load__compile_thresholds},
+    {"name", load__compile_name},
+    {"description", load__compile_name},
+    {"base_url", load__compile_base_url},
+    {"options", load__compile_options},
+    {"defaults", load__compile_defaults},
+    {"data", load__compile_data},
+    {"metrics", load__compile_metrics},
+    {"scenarios", load__compile_scenarios},
+    {"thresholds", load__compile_thresholds},
 };
 #define N_TOP_KEYS (sizeof TOP_KEYS / sizeof TOP_KEYS[0])
 

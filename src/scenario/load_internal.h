@@ -174,6 +174,7 @@ load_key_fn load__compile_base_url;   /* base_url: (compile_options.c) */
 load_key_fn load__compile_options;    /* options: (compile_options.c) */
 load_key_fn load__compile_defaults;   /* defaults: (compile_options.c) */
 load_key_fn load__compile_data;       /* data: (compile_data.c) */
+load_key_fn load__compile_metrics;    /* metrics: custom metrics (compile_metrics.c) */
 load_key_fn load__compile_scenarios;  /* scenarios: (compile_scenario.c) */
 load_key_fn load__compile_thresholds; /* thresholds: (compile_thresholds.c) */
 
@@ -204,6 +205,11 @@ struct step *load__new_step(struct loader *L, struct scen_ctx *C, const struct y
 
 /* Compiles the request step n (in group, or NULL) into a new step of C's scenario. */
 int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n, const char *group);
+
+/* A request step's `metrics:` feeds n into fs->custom; tags is the canonical tag set of
+ * its samples (compile_metrics.c). */
+int load__compile_step_metrics(struct loader *L, struct scen_ctx *C, struct ynode *n,
+                               const char *tags, struct flow_step *fs);
 
 /* First pass over a flow: the variables its extractions define, into C->vars. */
 int load__collect_vars(struct loader *L, struct scen_ctx *C, struct ynode *flow, int depth);

@@ -38,3 +38,45 @@ assert_eq true "$(jval zero.json '[.thresholds[].ok] | all')" "every zero-count 
 assert_eq 50 "$(jnum zero.json .metrics.http_reqs.values.count)" "requests counted"
 
 stop_target
+
+# --- item 4: a k6-style custom Rate `errors`, fed by a step, judged against 30% 500s.
+start_target --error-rate 0.3 --seed 7
+cat >"$E2E_TMP/custom.yaml" <<YAML
+name: custom-metrics
+base_url: $TARGET_URL
+metrics:
+  errors: rate
+  server_errors: counter
+  bid_time: {type: trend, contains: time}
+  last_status: gauge
+scenarios:
+  s:
+    executor: shared-iterations
+    vus: 4
+    iterations: 400
+    flow:
+      - request: GET /
+        name: home
+        metrics:
+          errors: status != 200
+          server_errors: 1 if status == 500
+          bid_time: duration
+          last_status: status
+thresholds:
+  errors: ["rate<0.01"]
+  server_errors: ["count>0"]
+  bid_time: ["p(95)<5000"]
+YAML
+brunt_run custom --export custom.json "$E2E_TMP/custom.yaml"
+assert_eq 99 "$RC" "exit status: 30% 500s fail errors: rate<0.01"
+server_req=$(stats_requests)
+server_err=$(stats_get '.faults.errors')
+assert_eq 400 "$server_req" "requests the target served"
+assert_eq "$server_err" "$(jnum custom.json .metrics.errors.values.passes)" "errors rate's true samples vs the 500s the target injected"
+assert_eq 400 "$(jnum custom.json '.metrics.errors.values.passes + .metrics.errors.values.fails')" "errors rate samples"
+assert_eq "$server_err" "$(jnum custom.json .metrics.server_errors.values.count)" "server_errors counter vs the target's 500s"
+assert_eq 400 "$(jnum custom.json .metrics.bid_time.values.count)" "bid_time trend samples"
+assert_eq 'false true true' "$(jval custom.json '[.thresholds[].ok | tostring] | join(" ")')" "custom thresholds' verdicts in order"
+grep -q 'CUSTOM' "$E2E_TMP/custom.out" || fail "no CUSTOM group in the summary"
+grep -qE '^ +errors\.+: [0-9.]+%' "$E2E_TMP/custom.out" || { show custom; fail "no errors row in the CUSTOM group"; }
+stop_target
