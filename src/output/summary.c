@@ -571,6 +571,84 @@ static void print_duration_by_name(const struct out *o, const struct run_report 
     }
 }
 
+/* Statuses listed one per row under http_reqs; further ones are added to the last row. */
+#define SUMMARY_MAX_STATUSES 16
+
+/*
+ * http_reqs by status (wrk's "Non-2xx responses", better): one row per status, most
+ * frequent first, with its share and whether it was an unexpected response (a failure
+ * in http_req_failed).  Printed when any response was not 2xx or was unexpected, so the
+ * usual all-200 run stays short.  Status 0 is a request that got no response: its
+ * errors by kind are under ERRORS.
+ */
+struct status_row {
+    int status;
+    double count;
+    bool unexpected;
+};
+
+static void print_statuses(const struct out *o, const struct run_report *r)
+{
+    struct status_row st[SUMMARY_MAX_STATUSES];
+    size_t n_st = 0;
+    double total = 0;
+    bool notable = false;
+    size_t n = registry_len(r->total);
+    for (size_t i = 0; i < n; i++) {
+        const struct series *a = registry_at_const(r->total, (int)i);
+        size_t len = 0, elen = 0;
+        if (a->metric != M_HTTP_REQS || a->sum == 0) {
+            continue;
+        }
+        const char *v = tags_get(a->tags, "status", &len);
+        const char *e = tags_get(a->tags, "expected_response", &elen);
+        int code = 0;
+        for (size_t k = 0; v != NULL && k < len && k < 4; k++) {
+            code = code * 10 + (v[k] >= '0' && v[k] <= '9' ? v[k] - '0' : 0);
+        }
+        bool unexpected = e != NULL && elen == 5 && memcmp(e, "false", 5) == 0;
+        size_t j;
+        for (j = 0; j < n_st && st[j].status != code; j++) {
+        }
+        if (j == n_st && n_st == SUMMARY_MAX_STATUSES) {
+            j = n_st - 1;
+        } else if (j == n_st) {
+            st[n_st++] = (struct status_row){code, 0, false};
+        }
+        st[j].count += a->sum;
+        st[j].unexpected = st[j].unexpected || unexpected;
+        total += a->sum;
+        notable = notable || unexpected || code < 200 || code >= 300;
+    }
+    if (!notable || total == 0) {
+        return;
+    }
+    /* Most frequent first; equal counts by status. */
+    for (size_t i = 1; i < n_st; i++) {
+        for (size_t j = i;
+             j > 0 && (st[j].count > st[j - 1].count ||
+                       (st[j].count == st[j - 1].count && st[j].status < st[j - 1].status));
+             j--) {
+            struct status_row t = st[j];
+            st[j] = st[j - 1];
+            st[j - 1] = t;
+        }
+    }
+    for (size_t j = 0; j < n_st; j++) {
+        char label[64], cnt[64], pct[32], value[160];
+        snprintf(label, sizeof label, "{ status:%d }", st[j].status);
+        fmt_count(st[j].count, cnt, sizeof cnt);
+        fmt_percent(st[j].count / total, pct, sizeof pct);
+        snprintf(value, sizeof value, "%-10s %s%s%s", cnt, pct,
+                 st[j].status == 0  ? " no response (see ERRORS)"
+                 : st[j].unexpected ? " unexpected (failed)"
+                                    : "",
+                 j == SUMMARY_MAX_STATUSES - 1 && n_st == SUMMARY_MAX_STATUSES ? " and others"
+                                                                               : "");
+        print_row(o, 6, label, value);
+    }
+}
+
 /* Kinds listed one per row under ERRORS; further kinds are added to the last row. */
 #define SUMMARY_MAX_KINDS 16
 
@@ -753,7 +831,9 @@ static void print_metrics(const struct out *o, const struct run_report *r)
             print_metric(o, r, http_trends[i]);
         }
         print_metric(o, r, M_HTTP_REQ_FAILED);
-        print_metric(o, r, M_HTTP_REQS);
+        if (print_metric(o, r, M_HTTP_REQS)) {
+            print_statuses(o, r);
+        }
     }
     print_group(o, r, "EXECUTION", execution, sizeof execution / sizeof execution[0]);
     print_group(o, r, "NETWORK", network, sizeof network / sizeof network[0]);

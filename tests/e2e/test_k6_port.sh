@@ -39,6 +39,21 @@ assert_eq 50 "$(jnum zero.json .metrics.http_reqs.values.count)" "requests count
 
 stop_target
 
+# --- item 10: the README's POST example (every repeated bid is a 400) says which status.
+start_target
+brunt_run bids -q -m POST -H 'Content-Type: application/json' \
+    -b '{"auction_id":"auction_1","user_id":"user_7","amount":150}' \
+    -c 16 -n 300 "$TARGET_URL/api/v1/bids"
+assert_eq 0 "$RC" "exit status of the README's POST example"
+n400=$(stats_get '.by_status["400"]')
+n200=$(stats_get '.by_status["200"]')
+assert_eq 300 "$((n400 + n200))" "bids the target answered"
+line=$(grep -F '{ status:400 }' "$E2E_TMP/bids.out") || { show bids; fail "no status 400 row in the summary"; }
+[[ $line =~ :\ ([0-9]+)\  ]] || fail "no count in the status row: $line"
+assert_eq "$n400" "${BASH_REMATCH[1]}" "400s in the summary vs the target's"
+[[ $line == *'unexpected (failed)'* ]] || fail "the 400 row does not say it failed: $line"
+stop_target
+
 # --- item 4: a k6-style custom Rate `errors`, fed by a step, judged against 30% 500s.
 start_target --error-rate 0.3 --seed 7
 cat >"$E2E_TMP/custom.yaml" <<YAML
