@@ -63,6 +63,12 @@ struct threshold;
  */
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
                 const char *export_path, bool quiet, bool no_summary, int argc, char **argv);
+struct run_info;
+/* The same with what the summary and result say beyond the report (info may be NULL):
+ * the file's name:, its digest, -e values, --tag tags (output/runinfo.h). */
+int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+                     const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                     const struct run_info *info);
 
 /* Raises RLIMIT_NOFILE to its hard limit; returns the new soft limit. */
 unsigned long cli_raise_nofile(void);

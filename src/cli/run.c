@@ -7,10 +7,15 @@
  * load so an unreachable one is a clear exit 3, not a run full of errors.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -264,6 +269,9 @@ static void flag_name(int c, char *out, size_t cap)
 /* A scenario file is named *.yaml / *.yml, or is an existing file; a URL has a scheme. */
 static bool is_scenario_file(const char *arg)
 {
+    if (strcmp(arg, "-") == 0) {
+        return true; /* standard input, as k6 run - */
+    }
     if (strstr(arg, "://") != NULL) {
         return false;
     }
@@ -609,7 +617,19 @@ static void judge_custom(struct run_report *r)
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
                 const char *export_path, bool quiet, bool no_summary, int argc, char **argv)
 {
+    return cli_execute_info(plan, thresholds, n_thresholds, export_path, quiet, no_summary, argc,
+                            argv, NULL);
+}
+
+int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+                     const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                     const struct run_info *info)
+{
     char err[1024];
+    if (export_path != NULL && result_check_path(export_path, err, sizeof err) < 0) {
+        fprintf(stderr, "brunt run: %s\n", err);
+        return EXIT_USAGE;
+    }
     if (plan_probe(
             plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns : 5 * NS_PER_S,
             err, sizeof err) < 0) {
@@ -664,10 +684,10 @@ int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresh
     }
     report.exit_code = code;
     if (!no_summary) {
-        summary_print(stdout, &report, isatty(STDOUT_FILENO));
+        summary_print_info(stdout, &report, info, isatty(STDOUT_FILENO));
         fflush(stdout);
     }
-    if (export_path != NULL && result_write(export_path, &report, err, sizeof err) < 0) {
+    if (export_path != NULL && result_write_info(export_path, &report, info, err, sizeof err) < 0) {
         fprintf(stderr, "brunt: %s\n", err);
         if (code == EXIT_OK) {
             code = EXIT_INTERNAL;
@@ -675,6 +695,128 @@ int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresh
     }
     run_report_destroy(&report);
     return code;
+}
+
+/* How long reading a scenario file (a FIFO, stdin) may take before brunt gives up. */
+#define SCENARIO_READ_TIMEOUT_MS 5000
+
+/*
+ * Reads the scenario file path ("-": standard input) into *buf (malloc'd, NUL-ended),
+ * at most SCENARIO_MAX_FILE_BYTES, within SCENARIO_READ_TIMEOUT_MS: a FIFO or a pipe
+ * that never delivers (or never ends) is an error, not a hang.  The file is opened
+ * non-blocking, so opening a FIFO without a writer does not wait either.  Returns 0, or
+ * -1 with a one-line message in err.
+ */
+static int read_scenario(const char *path, char **buf, size_t *len, char *err, size_t err_len)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    const char *shown = is_stdin ? "standard input" : path;
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    size_t cap = 64 * 1024, got = 0;
+    char *b = NULL;
+    int rc = -1;
+    *buf = NULL;
+    *len = 0;
+    if (fd < 0) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || S_ISDIR(sb.st_mode)) {
+        snprintf(err, err_len, "%s: a directory, not a scenario file", shown);
+        goto out;
+    }
+    if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > SCENARIO_MAX_FILE_BYTES) {
+        snprintf(err, err_len, "%s: larger than %u bytes", shown, SCENARIO_MAX_FILE_BYTES);
+        goto out;
+    }
+    b = malloc(cap + 1);
+    uint64_t deadline = clock_now_ns() + (uint64_t)SCENARIO_READ_TIMEOUT_MS * NS_PER_MS;
+    while (b != NULL) {
+        if (got == cap) {
+            if (cap > SCENARIO_MAX_FILE_BYTES) {
+                snprintf(err, err_len, "%s: larger than %u bytes", shown, SCENARIO_MAX_FILE_BYTES);
+                goto out;
+            }
+            char *nb = realloc(b, cap * 2 + 1);
+            if (nb == NULL) {
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        if (!S_ISREG(sb.st_mode)) {
+            /* A pipe, FIFO or terminal: wait for data within the bound, never in read(). */
+            uint64_t now = clock_now_ns();
+            int ms = now < deadline ? (int)((deadline - now) / NS_PER_MS) + 1 : 0;
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            int pr = ms > 0 ? poll(&pfd, 1, ms) : 0;
+            if (pr < 0 && errno == EINTR) {
+                continue;
+            }
+            if (pr == 0) {
+                snprintf(err, err_len,
+                         "%s: no %s within %d s (expected a scenario file; a FIFO or pipe must "
+                         "deliver the whole file and close)",
+                         shown, got == 0 ? "data" : "end of file", SCENARIO_READ_TIMEOUT_MS / 1000);
+                goto out;
+            }
+        }
+        ssize_t r = read(fd, b + got, cap - got);
+        if (r > 0) {
+            got += (size_t)r;
+            continue;
+        }
+        if (r == 0) {
+            rc = 0; /* end of file */
+            goto out;
+        }
+        if (errno != EAGAIN && errno != EINTR) {
+            snprintf(err, err_len, "%s: %s", shown, strerror(errno));
+            goto out;
+        }
+    }
+    snprintf(err, err_len, "%s: out of memory", shown);
+out:
+    if (fd >= 0 && !is_stdin) {
+        close(fd);
+    }
+    if (rc == 0) {
+        b[got] = '\0';
+        *buf = b;
+        *len = got;
+    } else {
+        free(b);
+    }
+    return rc;
+}
+
+/* The hex SHA-256 of buf[0..len) into out (65 bytes); "" when it cannot be computed. */
+static void sha256_hex(const char *buf, size_t len, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    out[0] = '\0';
+    if (EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+        return;
+    }
+    for (unsigned int i = 0; i < n; i++) {
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    }
+}
+
+/* The directory CSV paths of the file path are relative to ("" for the current one). */
+static void scenario_dir(const char *path, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", strcmp(path, "-") == 0 ? "" : path);
+    char *slash = strrchr(out, '/');
+    if (slash == NULL) {
+        out[0] = '\0';
+    } else if (slash == out) {
+        out[1] = '\0';
+    } else {
+        *slash = '\0';
+    }
 }
 
 /*
@@ -689,10 +831,24 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     size_t n_th = 0;
     struct scenario_file_opts fo = {0};
     int code;
-    if (scenario_load(q->url, &plan, &th, &n_th, &fo, err, sizeof err) < 0) {
+    char *yaml = NULL;
+    size_t yaml_len = 0;
+    char dir[PATH_MAX];
+    struct run_info info = {.scenario_path = q->url};
+    if (read_scenario(q->url, &yaml, &yaml_len, err, sizeof err) < 0) {
+        fprintf(stderr, "brunt run: %s\n", err);
+        return SCENARIO_EXIT_INVALID;
+    }
+    sha256_hex(yaml, yaml_len, info.scenario_sha256);
+    scenario_dir(q->url, dir, sizeof dir);
+    int lrc = scenario_load_string(yaml, yaml_len, strcmp(q->url, "-") == 0 ? "<stdin>" : q->url,
+                                   dir, &plan, &th, &n_th, &fo, err, sizeof err);
+    free(yaml);
+    if (lrc < 0) {
         fprintf(stderr, "brunt run: %s\n", err);
         return fo.unreachable ? EXIT_UNREACHABLE : SCENARIO_EXIT_INVALID;
     }
+    info.test_name = fo.test_name[0] ? fo.test_name : NULL;
     code = parse_threshold_flags(q);
     if (code != 0) {
         goto out;
@@ -747,7 +903,8 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     n_th += q->n_thresholds;
     q->n_thresholds = 0;
     cli_raise_nofile();
-    code = cli_execute(plan, th, n_th, q->export_path, q->quiet, q->no_summary, argc, argv);
+    code = cli_execute_info(plan, th, n_th, q->export_path, q->quiet, q->no_summary, argc, argv,
+                            &info);
 out:
     for (size_t i = 0; i < n_th; i++) {
         threshold_destroy(&th[i]);

@@ -329,7 +329,20 @@ static const char *first_method(const struct scenario_plan *sc)
     return NULL;
 }
 
-static void print_header(const struct out *o, const struct run_report *r)
+/* Whether every scenario ends by its iteration count, its length being only a limit. */
+static bool all_iteration_executors(const struct plan *p)
+{
+    for (size_t i = 0; i < p->n_scenarios; i++) {
+        enum executor_kind k = p->scenarios[i].executor;
+        if (k != EXEC_SHARED_ITERATIONS && k != EXEC_PER_VU_ITERATIONS) {
+            return false;
+        }
+    }
+    return p->n_scenarios > 0;
+}
+
+static void print_header(const struct out *o, const struct run_report *r,
+                         const struct run_info *info)
 {
     const struct plan *p = r->plan;
     char ran[32], planned[32];
@@ -338,13 +351,23 @@ static void print_header(const struct out *o, const struct run_report *r)
 
     fmt_duration_ns(r->duration_ns, ran, sizeof ran);
     fprintf(o->f, "\n  %sbrunt%s", col(o, C_BOLD), col(o, C_RESET));
+    if (info != NULL && info->test_name != NULL && info->test_name[0] != '\0') {
+        fprintf(o->f, " \xc2\xb7 %s%.120s%s", col(o, C_BOLD), info->test_name, col(o, C_RESET));
+    }
     if (p != NULL) {
         fmt_duration_ns(plan_length_ns(p), planned, sizeof planned);
         if (p->n_scenarios > 1) {
             fprintf(o->f, " \xc2\xb7 %zu scenarios", p->n_scenarios);
         }
-        fprintf(o->f, " \xc2\xb7 %d thread%s \xc2\xb7 ran %s of %s", p->threads,
-                p->threads == 1 ? "" : "s", ran, planned);
+        if (all_iteration_executors(p)) {
+            /* The length of an iterations executor is its time limit (maxDuration),
+             * not a planned length. */
+            fprintf(o->f, " \xc2\xb7 %d thread%s \xc2\xb7 ran %s (time limit %s)", p->threads,
+                    p->threads == 1 ? "" : "s", ran, planned);
+        } else {
+            fprintf(o->f, " \xc2\xb7 %d thread%s \xc2\xb7 ran %s of %s", p->threads,
+                    p->threads == 1 ? "" : "s", ran, planned);
+        }
     } else {
         fprintf(o->f, " \xc2\xb7 ran %s", ran);
     }
@@ -371,7 +394,8 @@ static void print_header(const struct out *o, const struct run_report *r)
              * origin is short: scheme and host only). */
             char where[URL_MAX_HOST + 32];
             snprintf(where, sizeof where, "%.*s", (int)(sizeof where - 1), url);
-            snprintf(url, sizeof url, "%zu request%s on %s", n_req, n_req == 1 ? "" : "s", where);
+            snprintf(url, sizeof url, "flow of %zu request step%s on %s", n_req,
+                     n_req == 1 ? "" : "s", where);
             method = NULL;
         }
         describe_scenario(sc, load, sizeof load);
@@ -392,6 +416,13 @@ static void print_header(const struct out *o, const struct run_report *r)
     }
     if (r->aborted && r->abort_reason[0] != '\0') {
         fprintf(o->f, "    aborted: %s\n", r->abort_reason);
+    }
+    if (info != NULL && info->n_tags > 0) {
+        fprintf(o->f, "    tags:");
+        for (size_t i = 0; i < info->n_tags; i++) {
+            fprintf(o->f, " %.120s", info->tags[i]);
+        }
+        fputc('\n', o->f);
     }
 }
 
@@ -871,6 +902,12 @@ static void print_tail(const struct out *o, const struct run_report *r)
 
 void summary_print(FILE *f, const struct run_report *r, bool color)
 {
+    summary_print_info(f, r, NULL, color);
+}
+
+void summary_print_info(FILE *f, const struct run_report *r, const struct run_info *info,
+                        bool color)
+{
     struct out o = {
         .f = f,
         .color = color,
@@ -878,7 +915,7 @@ void summary_print(FILE *f, const struct run_report *r, bool color)
         .duration_s = (double)r->duration_ns / 1e9,
     };
 
-    print_header(&o, r);
+    print_header(&o, r, info);
     print_thresholds(&o, r);
     print_metrics(&o, r);
     print_tail(&o, r);

@@ -30,14 +30,10 @@ static const struct load_key {
     const char *key;
     load_key_fn *compile;
 } TOP_KEYS[] = {
-    {"name", load__compile_name},
-    {"description", load__compile_name},
-    {"base_url", load__compile_base_url},
-    {"options", load__compile_options},
-    {"defaults", load__compile_defaults},
-    {"data", load__compile_data},
-    {"metrics", load__compile_metrics},
-    {"scenarios", load__compile_scenarios},
+    {"name", load__compile_test_name},        {"description", load__compile_name},
+    {"base_url", load__compile_base_url},     {"options", load__compile_options},
+    {"defaults", load__compile_defaults},     {"data", load__compile_data},
+    {"metrics", load__compile_metrics},       {"scenarios", load__compile_scenarios},
     {"thresholds", load__compile_thresholds},
 };
 #define N_TOP_KEYS (sizeof TOP_KEYS / sizeof TOP_KEYS[0])
@@ -45,6 +41,22 @@ static const struct load_key {
 int load__compile_name(struct loader *L, struct ynode *v)
 {
     return load__sval(L, v, "a text") == NULL ? -1 : 0;
+}
+
+int load__compile_test_name(struct loader *L, struct ynode *v)
+{
+    const char *s = load__sval(L, v, "a text");
+    if (s == NULL) {
+        return -1;
+    }
+    if (strlen(s) > SCENARIO_MAX_NAME_BYTES) {
+        return load__err(L, v, "name is %zu bytes long (expected at most %d)", strlen(s),
+                         SCENARIO_MAX_NAME_BYTES);
+    }
+    if (L->opts != NULL) {
+        snprintf(L->opts->test_name, sizeof L->opts->test_name, "%s", s);
+    }
+    return 0;
 }
 
 /* Frees what the plan owns beyond struct plan (plan->owner_free). */

@@ -41,6 +41,9 @@ struct flow_step;
 
 /* Values from a scenario file's `options:`; the has_ flags say which were given, so
  * command-line flags (which win) can be told apart from file values. */
+/* The longest top-level name: a file may give. */
+#define SCENARIO_MAX_NAME_BYTES 255
+
 struct scenario_file_opts {
     bool has_threads;
     int threads;
@@ -50,6 +53,8 @@ struct scenario_file_opts {
     uint64_t connect_timeout_ns;
     bool has_grace;
     uint64_t grace_ns;
+    /* The file's top-level name: ("" when none), shown in the summary and the result. */
+    char test_name[SCENARIO_MAX_NAME_BYTES + 1];
     /* Output on failure: true when the error was a host name that did not resolve (the
      * CLI may report it as "target unreachable" rather than as a bad file). */
     bool unreachable;

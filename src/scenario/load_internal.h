@@ -169,7 +169,8 @@ bool load__is_ident(const char *s);
 /* A top-level key's compiler: v is the key's value in the root mapping. */
 typedef int load_key_fn(struct loader *L, struct ynode *v);
 
-load_key_fn load__compile_name;       /* name:, description: (load.c) */
+load_key_fn load__compile_name;       /* description: (load.c) */
+load_key_fn load__compile_test_name;  /* name: (load.c), into opts->test_name */
 load_key_fn load__compile_base_url;   /* base_url: (compile_options.c) */
 load_key_fn load__compile_options;    /* options: (compile_options.c) */
 load_key_fn load__compile_defaults;   /* defaults: (compile_options.c) */

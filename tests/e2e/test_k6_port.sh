@@ -54,6 +54,53 @@ assert_eq "$n400" "${BASH_REMATCH[1]}" "400s in the summary vs the target's"
 [[ $line == *'unexpected (failed)'* ]] || fail "the 400 row does not say it failed: $line"
 stop_target
 
+# --- item 9: an --export that cannot be written is found before any request (exit 2).
+start_target
+before=$(stats_requests)
+brunt_run export_missing -q -c 1 -d 5s --export "$E2E_TMP/no/such/dir/r.json" "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status of --export into a missing directory"
+assert_one_line "$E2E_TMP/export_missing.err" "stderr for --export into a missing directory"
+mkdir -p "$E2E_TMP/ro" && chmod 555 "$E2E_TMP/ro"
+if [[ ! -w $E2E_TMP/ro ]]; then # root writes anywhere: the check then rightly passes
+    brunt_run export_ro -q -c 1 -d 5s --export "$E2E_TMP/ro/r.json" "$TARGET_URL/"
+    assert_eq 2 "$RC" "exit status of --export into a read-only directory"
+fi
+brunt_run export_dir -q -c 1 -d 5s --export "$E2E_TMP" "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status of --export naming a directory"
+assert_eq "$before" "$(stats_requests)" "requests sent by runs with a bad --export"
+[[ -z $(ls -A "$E2E_TMP/ro") ]] || fail "the writability probe left a file behind"
+
+# --- item 6 and 7: the file's name: in the summary and the result; a file from stdin and
+# its digest; a FIFO that never delivers is an error within seconds, not a hang.
+cat >"$E2E_TMP/named.yaml" <<YAML
+name: checkout-smoke
+base_url: $TARGET_URL
+scenarios:
+  s:
+    executor: shared-iterations
+    vus: 2
+    iterations: 20
+    flow:
+      - request: GET /
+YAML
+brunt_run named --export named.json - <"$E2E_TMP/named.yaml"
+assert_eq 0 "$RC" "exit status of a scenario file read from stdin"
+assert_eq checkout-smoke "$(jval named.json .meta.test_name)" "meta.test_name"
+assert_eq "$(sha256sum <"$E2E_TMP/named.yaml" | cut -d' ' -f1)" "$(jval named.json .meta.scenario_sha256)" "meta.scenario_sha256"
+assert_eq 20 "$(jnum named.json .metrics.http_reqs.values.count)" "requests of the stdin scenario"
+head -3 "$E2E_TMP/named.out" | grep -q 'checkout-smoke' || { show named; fail "the summary header does not name the test"; }
+grep -q 'flow of 1 request step on' "$E2E_TMP/named.out" || { show named; fail "the header does not say it is a flow of request steps"; }
+grep -q 'time limit' "$E2E_TMP/named.out" || { show named; fail "the header gives the iterations executor's time limit as a planned length"; }
+[[ $(jval named.json '.meta.command[0]') == brunt ]] || fail "meta.command does not start with the program: $(jval named.json .meta.command)"
+mkfifo "$E2E_TMP/fifo"
+t0=$(now_ms)
+brunt_run fifo -q "$E2E_TMP/fifo"
+elapsed=$(($(now_ms) - t0))
+assert_eq 104 "$RC" "exit status of a FIFO that never delivers"
+assert_one_line "$E2E_TMP/fifo.err" "stderr for a FIFO that never delivers"
+assert_le "$elapsed" 15000 "wall time (ms) before a silent FIFO is given up"
+stop_target
+
 # --- item 4: a k6-style custom Rate `errors`, fed by a step, judged against 30% 500s.
 start_target --error-rate 0.3 --seed 7
 cat >"$E2E_TMP/custom.yaml" <<YAML
