@@ -33,6 +33,8 @@
 #define MAX_THRESHOLDS 64
 #define MAX_STAGES 64
 #define MAX_BODY_FILE (64u * 1024 * 1024)
+#define MAX_ENV 64
+#define MAX_TAGS 32
 
 static void run_usage(FILE *f)
 {
@@ -87,6 +89,7 @@ enum {
     OPT_EXPORT,
     OPT_NO_SUMMARY,
     OPT_CHECK,
+    OPT_TAG,
 };
 
 static const struct option run_options[] = {
@@ -111,6 +114,10 @@ static const struct option run_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"no-summary", no_argument, NULL, OPT_NO_SUMMARY},
     {"check", no_argument, NULL, OPT_CHECK},
+    {"env", required_argument, NULL, 'e'},
+    {"vus", required_argument, NULL, 'u'},
+    {"iterations", required_argument, NULL, 'i'},
+    {"tag", required_argument, NULL, OPT_TAG},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -146,6 +153,15 @@ struct quick {
     /* which flags were given: a scenario file takes its load and requests from the file */
     char model_flag[32], request_flag[32];
     bool threads_set, timeout_set, connect_timeout_set, grace_set;
+    /* k6's habits for scenario files: -e KEY=VALUE, --vus, --iterations (and -d),
+     * --tag KEY=VALUE. */
+    const char *env[MAX_ENV];
+    size_t n_env;
+    const char *tags[MAX_TAGS];
+    size_t n_tags;
+    uint64_t vus, iterations;
+    bool vus_set, iterations_set;
+    char file_flag[32]; /* the first of -e, --vus, --iterations given (file-only flags) */
 };
 
 static int bad(const char *what, const char *value, const char *expected)
@@ -250,6 +266,48 @@ static int parse_dur(const char *flag, const char *arg, bool allow_zero, uint64_
     return 0;
 }
 
+/*
+ * KEY=VALUE of -e (an environment name: letters, digits, _, not starting with a digit)
+ * or --tag (a tag name: the same, and not one of brunt's own tags).  0 or EXIT_USAGE.
+ */
+static int parse_kv(const char *flag, const char *arg, const char **out, size_t *n, size_t max,
+                    bool env)
+{
+    const char *eq = strchr(arg, '=');
+    size_t kl = eq != NULL ? (size_t)(eq - arg) : 0;
+    bool ok = kl > 0 && kl <= 64 && !(arg[0] >= '0' && arg[0] <= '9');
+    for (size_t i = 0; ok && i < kl; i++) {
+        char ch = arg[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+             (ch >= '0' && ch <= '9');
+    }
+    if (!ok) {
+        char what[64];
+        snprintf(what, sizeof what, "%s value", flag);
+        return bad(what, arg,
+                   env ? "KEY=VALUE with KEY of letters, digits and _ (not starting with a digit)"
+                       : "NAME=VALUE with NAME of letters, digits and _ (not starting with a "
+                         "digit)");
+    }
+    if (!env) {
+        static const char *const own[] = {
+            "scenario", "name",  "method", "status", "expected_response",
+            "group",    "check", "kind",   NULL};
+        for (size_t i = 0; own[i] != NULL; i++) {
+            if (strlen(own[i]) == kl && memcmp(own[i], arg, kl) == 0) {
+                return bad("--tag name", arg, "a name that is not one of brunt's own tags");
+            }
+        }
+    }
+    if (*n == max) {
+        char what[64];
+        snprintf(what, sizeof what, "at most %zu %s values", max, flag);
+        return bad(flag, arg, what);
+    }
+    out[(*n)++] = arg;
+    return 0;
+}
+
 /* The flag's name as a user types it ("-c", "--max-vus"), from its getopt value. */
 static void flag_name(int c, char *out, size_t cap)
 {
@@ -289,12 +347,11 @@ static int parse_flags(struct quick *q, int argc, char **argv)
     optind = 1;
     opterr = 0;
     while (rc == 0 &&
-           (c = getopt_long(argc, argv, ":c:R:s:d:n:t:m:H:b:qh", run_options, NULL)) != -1) {
+           (c = getopt_long(argc, argv, ":c:R:s:d:n:t:m:H:b:e:u:i:qh", run_options, NULL)) != -1) {
         switch (c) {
         case 'c':
         case 'R':
         case 's':
-        case 'd':
         case 'n':
         case OPT_MAX_VUS:
         case OPT_MAX_QUEUE:
@@ -318,6 +375,13 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             break;
         case OPT_GRACE:
             q->grace_set = true;
+            break;
+        case 'e':
+        case 'u':
+        case 'i':
+            if (q->file_flag[0] == '\0') {
+                flag_name(c, q->file_flag, sizeof q->file_flag);
+            }
             break;
         default:
             break;
@@ -396,6 +460,20 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_EXPORT:
             q->export_path = optarg;
             break;
+        case 'e':
+            rc = parse_kv("-e", optarg, q->env, &q->n_env, MAX_ENV, true);
+            break;
+        case OPT_TAG:
+            rc = parse_kv("--tag", optarg, q->tags, &q->n_tags, MAX_TAGS, false);
+            break;
+        case 'u':
+            rc = parse_count("--vus (-u)", optarg, 1, 1000000, &q->vus);
+            q->vus_set = true;
+            break;
+        case 'i':
+            rc = parse_count("--iterations (-i)", optarg, 1, UINT64_MAX / 2, &q->iterations);
+            q->iterations_set = true;
+            break;
         case 'q':
             q->quiet = true;
             break;
@@ -439,6 +517,9 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (is_scenario_file(q->url)) {
+        if (q->duration_set && q->model_flag[0] == '\0' && q->request_flag[0] == '\0') {
+            return 0; /* -d with a file: k6's --duration, applied to its one scenario */
+        }
         if (q->model_flag[0] != '\0' || q->request_flag[0] != '\0') {
             fprintf(stderr,
                     "brunt run: flag '%s' is for quick mode (a URL); a scenario file sets "
@@ -450,6 +531,13 @@ static int parse_flags(struct quick *q, int argc, char **argv)
     }
     if (q->check_only) {
         fprintf(stderr, "brunt run: --check validates scenario files, and '%s' is a URL\n", q->url);
+        return EXIT_USAGE;
+    }
+    if (q->file_flag[0] != '\0') {
+        fprintf(stderr,
+                "brunt run: flag '%s' is for scenario files (quick mode has -c, -n and no "
+                "${ENV} values)\n",
+                q->file_flag);
         return EXIT_USAGE;
     }
     if (q->open && q->rate <= 0 && q->n_stages == 0) {
@@ -820,6 +908,63 @@ static void scenario_dir(const char *path, char *out, size_t cap)
 }
 
 /*
+ * k6's --vus, --duration and --iterations on a file with one scenario, as k6 applies them:
+ * with --iterations the scenario becomes shared-iterations (vus: --vus or 1, the
+ * iterations, maxDuration: --duration or 10m); with --duration alone, constant-vus (vus:
+ * --vus or 1) for that long; --vus alone changes the VUs of a constant-vus or
+ * *-iterations scenario.  Its flow, start time and graceful stop stay.  0 or EXIT_USAGE.
+ */
+static int apply_k6_load_flags(const struct quick *q, struct plan *plan, bool file_threads)
+{
+    if (!q->vus_set && !q->duration_set && !q->iterations_set) {
+        return 0;
+    }
+    const char *flag = q->iterations_set ? "--iterations"
+                       : q->duration_set ? "--duration"
+                                         : "--vus";
+    if (plan->n_scenarios != 1) {
+        fprintf(stderr,
+                "brunt run: %s: %s applies to a file with one scenario, and this one has %zu "
+                "(set the load in the file's scenarios)\n",
+                q->url, flag, plan->n_scenarios);
+        return EXIT_USAGE;
+    }
+    struct scenario_plan *sc = &plan->scenarios[0];
+    uint32_t vus = q->vus_set ? (uint32_t)q->vus : 1;
+    if (q->iterations_set) {
+        sc->executor = EXEC_SHARED_ITERATIONS;
+        sc->iterations = q->iterations;
+        sc->vus = (uint64_t)vus > q->iterations ? (uint32_t)q->iterations : vus;
+        sc->duration_ns = q->duration_set ? q->duration_ns : 10 * 60 * NS_PER_S;
+        sc->n_stages = 0;
+    } else if (q->duration_set) {
+        sc->executor = EXEC_CONSTANT_VUS;
+        sc->vus = vus;
+        sc->duration_ns = q->duration_ns;
+        sc->n_stages = 0;
+    } else if (sc->executor == EXEC_CONSTANT_VUS || sc->executor == EXEC_SHARED_ITERATIONS ||
+               sc->executor == EXEC_PER_VU_ITERATIONS) {
+        sc->vus = vus;
+        if (sc->executor == EXEC_SHARED_ITERATIONS && (uint64_t)sc->vus > sc->iterations) {
+            sc->vus = (uint32_t)sc->iterations;
+        }
+    } else {
+        fprintf(stderr,
+                "brunt run: %s: --vus alone does not apply to scenario '%s' (%s); add "
+                "--duration or --iterations, as in k6\n",
+                q->url, sc->name, executor_name(sc->executor));
+        return EXIT_USAGE;
+    }
+    if (!file_threads) {
+        /* The file's VUs chose the threads (at most one per VU): choose again. */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        uint64_t t = cores > 0 ? (uint64_t)cores : 1;
+        plan->threads = (int)(sc->vus > 0 && sc->vus < t ? sc->vus : t);
+    }
+    return 0;
+}
+
+/*
  * `brunt run FILE`: loads the scenario file (exit 104 when it is invalid), applies the
  * flags that override its options, adds --threshold flags to its thresholds, and runs.
  */
@@ -835,6 +980,21 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     size_t yaml_len = 0;
     char dir[PATH_MAX];
     struct run_info info = {.scenario_path = q->url};
+    /* -e KEY=VALUE: the file's ${KEY} (k6's __ENV), over the environment. */
+    for (size_t i = 0; i < q->n_env; i++) {
+        char key[65];
+        size_t kl = (size_t)(strchr(q->env[i], '=') - q->env[i]);
+        memcpy(key, q->env[i], kl);
+        key[kl] = '\0';
+        if (setenv(key, q->env[i] + kl + 1, 1) < 0) {
+            fprintf(stderr, "brunt run: -e %s: %s\n", q->env[i], strerror(errno));
+            return EXIT_INTERNAL;
+        }
+    }
+    info.env = q->env;
+    info.n_env = q->n_env;
+    info.tags = q->tags;
+    info.n_tags = q->n_tags;
     if (read_scenario(q->url, &yaml, &yaml_len, err, sizeof err) < 0) {
         fprintf(stderr, "brunt run: %s\n", err);
         return SCENARIO_EXIT_INVALID;
@@ -873,6 +1033,10 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
             code = SCENARIO_EXIT_INVALID;
             goto out;
         }
+    }
+    code = apply_k6_load_flags(q, plan, fo.has_threads);
+    if (code != 0) {
+        goto out;
     }
     if (q->threads_set) {
         plan->threads = (int)q->threads;

@@ -101,6 +101,37 @@ assert_one_line "$E2E_TMP/fifo.err" "stderr for a FIFO that never delivers"
 assert_le "$elapsed" 15000 "wall time (ms) before a silent FIFO is given up"
 stop_target
 
+# --- item 7: k6's -e, --vus, --iterations, --duration and --tag on a file.
+start_target
+cat >"$E2E_TMP/env.yaml" <<YAML
+base_url: $TARGET_URL
+scenarios:
+  only:
+    executor: constant-vus
+    vus: 1
+    duration: 1m
+    flow:
+      - request: GET /status/\${CODE:-200}
+        expect: [200, 404]
+YAML
+brunt_run k6flags -q --export k6flags.json -e CODE=404 --vus 3 --iterations 12 --tag testid=abc-1 "$E2E_TMP/env.yaml"
+assert_eq 0 "$RC" "exit status with -e, --vus, --iterations, --tag"
+assert_eq 12 "$(stats_get '.by_status["404"]')" "404s the target served (-e CODE=404, --iterations 12)"
+assert_eq 12 "$(stats_requests)" "requests the target served"
+assert_eq shared-iterations "$(jval k6flags.json .options.executor)" "executor after --iterations"
+assert_eq 3 "$(jnum k6flags.json .options.connections)" "VUs (connections) after --vus"
+assert_eq abc-1 "$(jval k6flags.json .meta.tags.testid)" "meta.tags.testid"
+assert_eq 404 "$(jval k6flags.json .meta.env.CODE)" "meta.env.CODE"
+t0=$(now_ms)
+brunt_run k6dur -q --export k6dur.json -u 2 -d 1s "$E2E_TMP/env.yaml"
+elapsed=$(($(now_ms) - t0))
+assert_eq 0 "$RC" "exit status with -u and -d on a file"
+assert_le "$elapsed" 15000 "wall time (ms) of a 1 m file cut to 1 s with -d"
+assert_eq constant-vus "$(jval k6dur.json .options.executor)" "executor after --duration"
+brunt_run e_quick -q -e X=1 "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status of -e in quick mode (nothing reads it)"
+stop_target
+
 # --- item 4: a k6-style custom Rate `errors`, fed by a step, judged against 30% 500s.
 start_target --error-rate 0.3 --seed 7
 cat >"$E2E_TMP/custom.yaml" <<YAML
