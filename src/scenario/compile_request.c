@@ -560,6 +560,10 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
         }
         n_ext = ext->n / 2;
     }
+    /* Named checks (k6's check(res, {'bid placed': ...})): a mapping name -> check, or
+     * list items that are one-key mappings; names[i] is NULL for an unnamed one. */
+    struct ynode *names[FLOW_MAX_CHECKS + 1] = {0};
+    struct ynode *named[FLOW_MAX_CHECKS + 1];
     if (chk != NULL) {
         if (chk->type == Y_SEQ) {
             checks = chk->kids;
@@ -568,9 +572,31 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
             checks = one;
             n_chk = 1;
         } else {
-            return load__err(L, chk,
-                             "found a mapping for check (expected a list of checks such "
-                             "as [status == 200])");
+            if (load__check_map(L, chk, "check", NULL) < 0) {
+                return -1;
+            }
+            n_chk = chk->n / 2;
+            for (size_t i = 0; i < n_chk && i <= FLOW_MAX_CHECKS; i++) {
+                names[i] = chk->kids[2 * i];
+                named[i] = chk->kids[2 * i + 1];
+            }
+            checks = named;
+        }
+        if (chk->type == Y_SEQ) {
+            for (size_t i = 0; i < n_chk && i <= FLOW_MAX_CHECKS; i++) {
+                struct ynode *it = chk->kids[i];
+                named[i] = it;
+                if (it->type == Y_MAP) {
+                    if (it->n != 2 || it->kids[0]->type != Y_SCALAR) {
+                        return load__err(L, it,
+                                         "a named check is one 'name: check' pair (expected "
+                                         "e.g. 'bid placed: status == 200')");
+                    }
+                    names[i] = it->kids[0];
+                    named[i] = it->kids[1];
+                }
+            }
+            checks = named;
         }
     }
     if (n_ext + n_chk > FLOW_MAX_CHECKS) {
@@ -634,7 +660,18 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
         fs->n_asserts++;
         a->needs_body = check_needs_body(&a->ck);
         a->at_head = check_is_head(&a->ck);
-        a->name = strdup(a->ck.source);
+        const char *cname = a->ck.source;
+        if (names[i] != NULL) {
+            cname = load__sval(L, names[i], "a check name");
+            if (cname == NULL) {
+                return -1;
+            }
+            if (cname[0] == '\0') {
+                return load__err(L, names[i], "empty check name (expected a name such as 'bid "
+                                              "placed successfully')");
+            }
+        }
+        a->name = strdup(cname);
         if (a->name == NULL) {
             return load__oom(L);
         }

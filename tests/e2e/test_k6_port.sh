@@ -128,6 +128,30 @@ elapsed=$(($(now_ms) - t0))
 assert_eq 0 "$RC" "exit status with -u and -d on a file"
 assert_le "$elapsed" 15000 "wall time (ms) of a 1 m file cut to 1 s with -d"
 assert_eq constant-vus "$(jval k6dur.json .options.executor)" "executor after --duration"
+# Named checks, k6's check(res, {'bid placed successfully': ...}): a mapping or one-key items.
+cat >"$E2E_TMP/named_checks.yaml" <<YAML
+base_url: $TARGET_URL
+scenarios:
+  s:
+    executor: shared-iterations
+    vus: 1
+    iterations: 5
+    flow:
+      - request: GET /status/404
+        name: missing
+        check:
+          - 'page is missing': status == 404
+          - status == 200
+      - request: GET /
+        name: home
+        check: {'home page is up': status == 200}
+YAML
+brunt_run named_checks --export named_checks.json "$E2E_TMP/named_checks.yaml"
+assert_eq 0 "$RC" "exit status with named checks"
+grep -q 'missing › page is missing' "$E2E_TMP/named_checks.out" || { show named_checks; fail "named check not listed by its name"; }
+grep -q 'home › home page is up' "$E2E_TMP/named_checks.out" || { show named_checks; fail "mapping-form named check not listed"; }
+assert_eq 5 "$(jval named_checks.json '[.metrics.checks.series[] | select(.tags.check == "page is missing") | .values.passes] | add')" "passes of the named check"
+assert_eq 5 "$(jval named_checks.json '[.metrics.checks.series[] | select(.tags.check == "status == 200" and .tags.name == "missing") | .values.fails] | add')" "fails of the unnamed check beside it"
 brunt_run e_quick -q -e X=1 "$TARGET_URL/"
 assert_eq 2 "$RC" "exit status of -e in quick mode (nothing reads it)"
 stop_target
