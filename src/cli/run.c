@@ -166,7 +166,19 @@ struct quick {
 
 static int bad(const char *what, const char *value, const char *expected)
 {
-    fprintf(stderr, "brunt run: bad %s '%s': expected %s\n", what, value, expected);
+    /* The value as typed, but on one line: control bytes (a CR or LF in -H) become '?'. */
+    char shown[256];
+    size_t n = 0;
+    for (const char *p = value; *p != '\0' && n + 4 < sizeof shown; p++) {
+        unsigned char ch = (unsigned char)*p;
+        shown[n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+    }
+    if (value[n] != '\0' && strlen(value) > n) {
+        memcpy(shown + n, "...", 3);
+        n += 3;
+    }
+    shown[n] = '\0';
+    fprintf(stderr, "brunt run: bad %s '%s': expected %s\n", what, shown, expected);
     return EXIT_USAGE;
 }
 
@@ -393,7 +405,8 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             break;
         case 'R':
             if (parse_double(optarg, &q->rate) < 0 || q->rate < 0 || q->rate > 1e8) {
-                rc = bad("rate (-R)", optarg, "requests per second, a number > 0");
+                rc = bad("rate (-R)", optarg,
+                         "requests per second, a number > 0 and at most 100000000");
             }
             q->open = true;
             break;
@@ -425,11 +438,21 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case 'H':
             if (q->n_headers == MAX_HEADERS) {
                 rc = bad("header", optarg, "at most 64 headers");
+            } else if (strpbrk(optarg, "\r\n") != NULL) {
+                rc = bad("header (-H)", optarg, "one 'Name: value' line, without CR or LF");
             } else {
                 q->headers[q->n_headers++] = optarg;
             }
             break;
         case 'b':
+            if (q->body_owned) {
+                rc = bad("body (-b)", optarg, "-b or --body-file, not both");
+                break;
+            }
+            if (q->body != NULL) {
+                rc = bad("body (-b)", optarg, "one -b (the last would replace the others)");
+                break;
+            }
             if (q->body_owned) {
                 free(q->body);
                 q->body_owned = false;
@@ -438,6 +461,10 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             q->body_len = strlen(optarg);
             break;
         case OPT_BODY_FILE:
+            if (q->body != NULL) {
+                rc = bad("--body-file", optarg, "-b or --body-file, not both (nor twice)");
+                break;
+            }
             rc = read_body_file(q, optarg);
             break;
         case OPT_TIMEOUT:
@@ -553,7 +580,10 @@ static int parse_flags(struct quick *q, int argc, char **argv)
     }
     for (size_t i = 0; !q->open && i < q->n_stages; i++) {
         if (q->stages[i].target > 1000000) {
-            return bad("stage target", "(too many VUs)", "at most 1000000 VUs in a stage");
+            char v[64];
+            snprintf(v, sizeof v, "%.0f", q->stages[i].target);
+            return bad("stage target (-s)", v,
+                       "at most 1000000 VUs in a stage of the closed model");
         }
     }
     if (q->requests > 0 && q->n_stages > 0) {

@@ -667,8 +667,9 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
                 return -1;
             }
             if (cname[0] == '\0') {
-                return load__err(L, names[i], "empty check name (expected a name such as 'bid "
-                                              "placed successfully')");
+                return load__err(L, names[i],
+                                 "empty check name (expected a name such as 'bid "
+                                 "placed successfully')");
             }
         }
         a->name = strdup(cname);

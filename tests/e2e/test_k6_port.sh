@@ -156,6 +156,26 @@ brunt_run e_quick -q -e X=1 "$TARGET_URL/"
 assert_eq 2 "$RC" "exit status of -e in quick mode (nothing reads it)"
 stop_target
 
+# --- item 13: the small things a careful user noticed.
+start_target
+before=$(stats_requests)
+echo body >"$E2E_TMP/body.txt"
+brunt_run b_and_file -q -c 1 -d 1s -b x --body-file "$E2E_TMP/body.txt" "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status of -b with --body-file"
+brunt_run crlf -q -c 1 -d 1s -H $'X-A: 1\r\nX-B: 2' "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status of a CR/LF in -H"
+assert_one_line "$E2E_TMP/crlf.err" "stderr for a CR/LF in -H"
+brunt_run bigstage -q -s 1s:99999999 "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status of a stage of 99999999 VUs"
+grep -q "99999999" "$E2E_TMP/bigstage.err" || fail "the stage error does not show the value: $(cat "$E2E_TMP/bigstage.err")"
+brunt_run bigrate -q -R 1e9 "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status of -R 1e9"
+grep -q "at most 100000000" "$E2E_TMP/bigrate.err" || fail "the rate error does not give the limit: $(cat "$E2E_TMP/bigrate.err")"
+assert_eq "$before" "$(stats_requests)" "requests sent by refused runs"
+"$BRUNT" help run >"$E2E_TMP/help.out" 2>&1 || fail "brunt help run failed"
+grep -q '^usage: brunt run' "$E2E_TMP/help.out" || fail "brunt help run does not print run's usage"
+stop_target
+
 # --- item 4: a k6-style custom Rate `errors`, fed by a step, judged against 30% 500s.
 start_target --error-rate 0.3 --seed 7
 cat >"$E2E_TMP/custom.yaml" <<YAML
