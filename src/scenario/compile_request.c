@@ -192,8 +192,8 @@ int load__split_url(struct loader *L, const struct ynode *n, const char *url, ch
 /* Request steps                                                                         */
 
 const char *const load__request_keys[] = {
-    "request", "name",    "headers", "query",   "body",   "json",    "form",
-    "timeout", "extract", "check",   "on_fail", "expect", "metrics", NULL,
+    "request", "name",  "headers", "query",  "body",    "json",      "form",      "timeout",
+    "extract", "check", "on_fail", "expect", "metrics", "body_file", "multipart", NULL,
 };
 
 struct hdr {
@@ -699,6 +699,8 @@ static const char *step_tags(const struct step *st, const char *scenario, char *
 int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n, const char *group)
 {
     char tags[2048];
+    struct dynbuf static_body; /* body_file, multipart (compile_body.c) */
+    dynbuf_init(&static_body, FLOW_MAX_REQUEST_BYTES);
     if (load__check_map(L, n, "a request step", load__request_keys) < 0) {
         return -1;
     }
@@ -836,10 +838,21 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     }
     struct ynode *body = load__mget(n, "body"), *json = load__mget(n, "json"),
                  *form = load__mget(n, "form");
-    if ((body != NULL) + (json != NULL) + (form != NULL) > 1) {
-        load__err(L, body && json ? json : form,
-                  "more than one of body, json and form (expected "
+    struct ynode *bfile = load__mget(n, "body_file"), *multi = load__mget(n, "multipart");
+    if ((body != NULL) + (json != NULL) + (form != NULL) + (bfile != NULL) + (multi != NULL) > 1) {
+        load__err(L,
+                  body && json ? json
+                  : form       ? form
+                  : bfile      ? bfile
+                               : multi,
+                  "more than one of body, json, form, body_file and multipart (expected "
                   "one body per request)");
+        goto done;
+    }
+    /* Bodies from files are bytes read once here (compile_body.c). */
+    char boundary[80] = "";
+    if ((bfile != NULL && load__body_file(L, bfile, &static_body) < 0) ||
+        (multi != NULL && load__multipart(L, multi, &static_body, boundary, sizeof boundary) < 0)) {
         goto done;
     }
     if (parts_lit(L, &P, st->method, strlen(st->method)) < 0 || parts_lit(L, &P, " ", 1) < 0) {
@@ -877,6 +890,20 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     if (!has_ua && parts_lit(L, &P, "User-Agent: " FLOW_USER_AGENT "\r\n",
                              strlen("User-Agent: " FLOW_USER_AGENT "\r\n")) < 0) {
         goto done;
+    }
+    if (multi != NULL) {
+        /* The boundary is brunt's: a Content-Type of the user's could not name it. */
+        if (has_ct) {
+            load__err(L, multi,
+                      "multipart sets its own Content-Type (with its boundary): "
+                      "remove Content-Type from the headers");
+            goto done;
+        }
+        int k = snprintf(line_buf, sizeof line_buf,
+                         "Content-Type: multipart/form-data; boundary=%s\r\n", boundary);
+        if (parts_lit(L, &P, line_buf, (size_t)k) < 0) {
+            goto done;
+        }
     }
     if (!has_ct && (json != NULL || form != NULL)) {
         const char *ct = json != NULL ? "Content-Type: application/json\r\n"
@@ -959,6 +986,15 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
             }
         }
         dynbuf_destroy(&src);
+        if (brc == 0 && (bfile != NULL || multi != NULL)) {
+            fs->has_body = static_body.len > 0 || fs->send_length;
+            fs->body_lit_len = static_body.len;
+            fs->body_lit = dynbuf_take(&static_body, NULL);
+            if (fs->body_lit == NULL) {
+                fs->body_lit = calloc(1, 1);
+                brc = fs->body_lit == NULL ? load__oom(L) : 0;
+            }
+        }
         if (brc < 0) {
             goto done;
         }
@@ -1003,6 +1039,7 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     }
     rc = 0;
 done:
+    dynbuf_destroy(&static_body);
     parts_free(&P);
     dynbuf_destroy(&target);
     free(url_s);

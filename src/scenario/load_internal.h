@@ -212,6 +212,13 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
 int load__compile_step_metrics(struct loader *L, struct scen_ctx *C, struct ynode *n,
                                const char *tags, struct flow_step *fs);
 
+/* Request bodies from files (compile_body.c): body_file: appends the file's bytes to out;
+ * multipart: builds a multipart/form-data body into out and its boundary into
+ * boundary[0..cap).  0 or -1 (error written). */
+int load__body_file(struct loader *L, struct ynode *n, struct dynbuf *out);
+int load__multipart(struct loader *L, struct ynode *n, struct dynbuf *out, char *boundary,
+                    size_t cap);
+
 /* First pass over a flow: the variables its extractions define, into C->vars. */
 int load__collect_vars(struct loader *L, struct scen_ctx *C, struct ynode *flow, int depth);
 

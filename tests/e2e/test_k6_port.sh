@@ -156,6 +156,78 @@ brunt_run e_quick -q -e X=1 "$TARGET_URL/"
 assert_eq 2 "$RC" "exit status of -e in quick mode (nothing reads it)"
 stop_target
 
+# --- item 7: bodies from files and multipart uploads, checked byte for byte by a small
+# receiver that parses what arrives (Python's email parser, an independent reader of
+# multipart/form-data) and writes down each part's name, file name, type and digest.
+head -c 3000 /dev/urandom >"$E2E_TMP/avatar.bin"
+printf '{"auction_id":"auction_1","amount":1}' >"$E2E_TMP/payload.json"
+rport=$(free_port)
+cat >"$E2E_TMP/receiver.py" <<'PY'
+import hashlib, http.server, json, sys
+from email.parser import BytesParser
+from email.policy import HTTP
+out = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        ct = self.headers.get("Content-Type", "")
+        rec = {"path": self.path, "content_type": ct, "sha256": hashlib.sha256(body).hexdigest()}
+        if ct.startswith("multipart/form-data"):
+            msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ct.encode() + b"\r\n\r\n" + body)
+            rec["parts"] = [{"name": p.get_param("name", header="content-disposition"),
+                             "filename": p.get_filename(), "type": p.get_content_type(),
+                             "sha256": hashlib.sha256(p.get_payload(decode=True)).hexdigest()}
+                            for p in msg.iter_parts()]
+        with open(out, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+python3 "$E2E_TMP/receiver.py" "$rport" "$E2E_TMP/received.jsonl" &
+rpid=$!
+_E2E_PIDS+=("$rpid")
+for ((i = 0; i < 100; i++)); do
+    curl -s -o /dev/null -X POST -H 'Content-Length: 0' "http://127.0.0.1:$rport/ping" && break
+    sleep 0.05
+done
+: >"$E2E_TMP/received.jsonl"
+cat >"$E2E_TMP/upload.yaml" <<YAML
+base_url: http://127.0.0.1:$rport
+scenarios:
+  s:
+    executor: shared-iterations
+    vus: 1
+    iterations: 2
+    flow:
+      - request: POST /json
+        headers: {Content-Type: application/json}
+        body_file: payload.json
+        check: [status == 200]
+      - request: POST /upload
+        multipart:
+          title: holiday
+          avatar: {file: avatar.bin, filename: me.bin, content_type: image/png}
+        check: [status == 200]
+YAML
+brunt_run upload -q "$E2E_TMP/upload.yaml"
+assert_eq 0 "$RC" "exit status of the upload scenario"
+assert_eq 4 "$(wc -l <"$E2E_TMP/received.jsonl")" "requests the receiver got"
+jq -s . "$E2E_TMP/received.jsonl" >"$E2E_TMP/received.json"
+assert_eq "$(sha256sum <"$E2E_TMP/payload.json" | cut -d' ' -f1)" "$(jval received.json '.[0].sha256')" "body_file bytes as received"
+assert_eq /upload "$(jval received.json '.[1].path')" "second request's path"
+assert_eq 'title avatar' "$(jval received.json '[.[1].parts[].name] | join(" ")')" "multipart part names"
+assert_eq me.bin "$(jval received.json '.[1].parts[1].filename')" "multipart file name"
+assert_eq image/png "$(jval received.json '.[1].parts[1].type')" "multipart file type"
+assert_eq "$(sha256sum <"$E2E_TMP/avatar.bin" | cut -d' ' -f1)" "$(jval received.json '.[1].parts[1].sha256')" "file part bytes as received"
+assert_eq "$(printf holiday | sha256sum | cut -d' ' -f1)" "$(jval received.json '.[1].parts[0].sha256')" "text part as received"
+kill "$rpid" 2>/dev/null || true
+wait "$rpid" 2>/dev/null || true
+
 # --- item 13: the small things a careful user noticed.
 start_target
 before=$(stats_requests)
