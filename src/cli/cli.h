@@ -22,7 +22,8 @@ enum exit_code {
     EXIT_THRESHOLDS = 99,
     EXIT_INVALID_SCENARIO = 104, /* SCENARIO_EXIT_INVALID: as k6's invalid config */
     EXIT_INTERRUPTED = 105,
-    EXIT_ABORTED = 108, /* the scenario stopped the run (k6's test.abort() code) */
+    EXIT_SETUP_FAILED = 107, /* the setup or teardown flow failed (k6's script error code) */
+    EXIT_ABORTED = 108,      /* the scenario stopped the run (k6's test.abort() code) */
 };
 
 int cli_run(int argc, char **argv);

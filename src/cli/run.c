@@ -937,6 +937,146 @@ static void scenario_dir(const char *path, char *out, size_t cap)
     }
 }
 
+/* The scenario file's bytes and names, loaded once per phase. */
+struct file_src {
+    const char *yaml;
+    size_t len;
+    const char *display, *dir;
+};
+
+/*
+ * Loads one phase of the file (with the setup's captured values when consts is true).
+ * th, n_th and fo may be NULL (their results are then dropped).  0, or the exit code
+ * after printing the loader's one line.
+ */
+static int load_phase(const struct file_src *src, enum scenario_phase phase, bool consts,
+                      struct plan **plan, struct threshold **th, size_t *n_th,
+                      struct scenario_file_opts *fo)
+{
+    char err[1024];
+    struct threshold *t = NULL;
+    size_t nt = 0;
+    struct scenario_file_opts o;
+    struct scenario_load_in in = {.phase = phase, .has_consts = consts};
+    if (consts) {
+        in.n_consts = custom_capture_get(&in.const_names, &in.const_values);
+    }
+    if (scenario_load_phase(src->yaml, src->len, src->display, src->dir, &in, plan, &t, &nt, &o,
+                            err, sizeof err) < 0) {
+        fprintf(stderr, "brunt run: %s\n", err);
+        if (fo != NULL) {
+            *fo = o;
+        }
+        return o.unreachable ? EXIT_UNREACHABLE : SCENARIO_EXIT_INVALID;
+    }
+    if (th != NULL) {
+        *th = t;
+        *n_th = nt;
+    } else {
+        for (size_t i = 0; i < nt; i++) {
+            threshold_destroy(&t[i]);
+        }
+        free(t);
+    }
+    if (fo != NULL) {
+        *fo = o;
+    }
+    return 0;
+}
+
+/*
+ * Runs a setup or teardown plan (one VU, one iteration) and says whether it worked:
+ * every request answered as expected and every check and extraction passed.  0, or
+ * EXIT_SETUP_FAILED / EXIT_UNREACHABLE / EXIT_INTERNAL after one line on stderr.
+ */
+static int run_lifecycle(const struct quick *q, struct plan *plan, const char *what)
+{
+    char err[1024];
+    if (q->timeout_set) {
+        plan->timeout_ns = q->timeout_ns;
+    }
+    if (q->connect_timeout_set) {
+        plan->connect_timeout_ns = q->connect_timeout_ns;
+    }
+    if (plan_probe(
+            plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns : 5 * NS_PER_S,
+            err, sizeof err) < 0) {
+        fprintf(stderr, "brunt: %s: %s\n", what, err);
+        return EXIT_UNREACHABLE;
+    }
+    cli_install_signals();
+    struct run_options opts = {0};
+    struct run_report report;
+    custom_reset();
+    int rc = engine_run(plan, NULL, 0, &opts, &report);
+    custom_reset(); /* the setup's own custom samples are not the test's */
+    if (rc < 0) {
+        fprintf(stderr, "brunt: the %s could not start: %s\n", what, strerror(-rc));
+        run_report_destroy(&report);
+        return EXIT_INTERNAL;
+    }
+    struct series reqs = {0}, failed = {0}, checks = {0};
+    if (report.total != NULL) {
+        registry_aggregate(report.total, M_HTTP_REQS, NULL, &reqs);
+        registry_aggregate(report.total, M_HTTP_REQ_FAILED, NULL, &failed);
+        registry_aggregate(report.total, M_CHECKS, NULL, &checks);
+    }
+    int code = 0;
+    if (report.interrupted) {
+        fprintf(stderr, "brunt: %s interrupted\n", what);
+        code = EXIT_INTERRUPTED;
+    } else if (reqs.sum == 0 || failed.trues > 0 || checks.trues < checks.total) {
+        fprintf(stderr,
+                "brunt: %s failed: %.0f request%s, %llu failed, %llu of %llu checks and "
+                "extractions failed (see its checks: every one must pass)\n",
+                what, reqs.sum, reqs.sum == 1 ? "" : "s", (unsigned long long)failed.trues,
+                (unsigned long long)(checks.total - checks.trues),
+                (unsigned long long)checks.total);
+        code = EXIT_SETUP_FAILED;
+    } else if (!q->quiet) {
+        fprintf(stderr, "brunt: %s: %.0f request%s ok\n", what, reqs.sum, reqs.sum == 1 ? "" : "s");
+    }
+    run_report_destroy(&report);
+    return code;
+}
+
+/* Runs the file's setup, then compiles the plan again with its values. */
+static int run_setup(const struct quick *q, const struct file_src *src, struct plan **plan,
+                     struct threshold **th, size_t *n_th, struct scenario_file_opts *fo)
+{
+    struct plan *sp = NULL;
+    custom_capture_reset();
+    int code = load_phase(src, SCENARIO_PHASE_SETUP, false, &sp, NULL, NULL, NULL);
+    if (code == 0) {
+        code = run_lifecycle(q, sp, "setup");
+    }
+    plan_free(sp);
+    if (code != 0) {
+        return code;
+    }
+    for (size_t i = 0; i < *n_th; i++) {
+        threshold_destroy(&(*th)[i]);
+    }
+    free(*th);
+    *th = NULL;
+    *n_th = 0;
+    plan_free(*plan);
+    *plan = NULL;
+    return load_phase(src, SCENARIO_PHASE_MAIN, true, plan, th, n_th, fo);
+}
+
+/* Runs the file's teardown with the setup's values. */
+static int run_teardown(const struct quick *q, const struct file_src *src)
+{
+    struct plan *tp = NULL;
+    int code = load_phase(src, SCENARIO_PHASE_TEARDOWN, true, &tp, NULL, NULL, NULL);
+    if (code == 0) {
+        code = run_lifecycle(q, tp, "teardown");
+    }
+    plan_free(tp);
+    return code;
+}
+
 /*
  * k6's --vus, --duration and --iterations on a file with one scenario, as k6 applies them:
  * with --iterations the scenario becomes shared-iterations (vus: --vus or 1, the
@@ -1031,12 +1171,11 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     }
     sha256_hex(yaml, yaml_len, info.scenario_sha256);
     scenario_dir(q->url, dir, sizeof dir);
-    int lrc = scenario_load_string(yaml, yaml_len, strcmp(q->url, "-") == 0 ? "<stdin>" : q->url,
-                                   dir, &plan, &th, &n_th, &fo, err, sizeof err);
-    free(yaml);
-    if (lrc < 0) {
-        fprintf(stderr, "brunt run: %s\n", err);
-        return fo.unreachable ? EXIT_UNREACHABLE : SCENARIO_EXIT_INVALID;
+    struct file_src src = {yaml, yaml_len, strcmp(q->url, "-") == 0 ? "<stdin>" : q->url, dir};
+    code = load_phase(&src, SCENARIO_PHASE_MAIN, false, &plan, &th, &n_th, &fo);
+    if (code != 0) {
+        free(yaml);
+        return code;
     }
     info.test_name = fo.test_name[0] ? fo.test_name : NULL;
     code = parse_threshold_flags(q);
@@ -1044,6 +1183,16 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
         goto out;
     }
     if (q->check_only) {
+        /* The setup and teardown flows are checked as well, without running. */
+        for (int ph = SCENARIO_PHASE_SETUP; ph <= SCENARIO_PHASE_TEARDOWN && code == 0; ph++) {
+            bool has = ph == SCENARIO_PHASE_SETUP ? fo.has_setup : fo.has_teardown;
+            struct plan *lp = NULL;
+            if (has && (code = load_phase(&src, (enum scenario_phase)ph, false, &lp, NULL, NULL,
+                                          NULL)) != 0) {
+                goto out;
+            }
+            plan_free(lp);
+        }
         size_t steps = 0;
         for (size_t i = 0; i < plan->n_scenarios; i++) {
             steps += plan->scenarios[i].n_steps;
@@ -1061,6 +1210,14 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
                     "metrics (they are judged at the end of the run)\n",
                     q->url, th[i].metric_expr, th[i].source);
             code = SCENARIO_EXIT_INVALID;
+            goto out;
+        }
+    }
+    if (fo.has_setup) {
+        /* setup: once, one VU; its values become the scenarios' constants, so the plan
+         * is compiled again with them (k6's setup() data). */
+        code = run_setup(q, &src, &plan, &th, &n_th, &fo);
+        if (code != 0) {
             goto out;
         }
     }
@@ -1099,12 +1256,20 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     cli_raise_nofile();
     code = cli_execute_info(plan, th, n_th, q->export_path, q->quiet, q->no_summary, argc, argv,
                             &info);
+    if (fo.has_teardown && code != EXIT_USAGE && code != EXIT_UNREACHABLE) {
+        int tc = run_teardown(q, &src);
+        if (tc != 0 && (code == EXIT_OK || code == EXIT_INTERRUPTED)) {
+            code = tc;
+        }
+    }
 out:
     for (size_t i = 0; i < n_th; i++) {
         threshold_destroy(&th[i]);
     }
     free(th);
     plan_free(plan);
+    free(yaml);
+    custom_capture_reset();
     return code;
 }
 

@@ -384,9 +384,80 @@ static bool cond_holds(const struct check *ck, int status, uint64_t duration_ns,
     }
 }
 
+/* --- setup values --- */
+
+static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *cap_names[CUSTOM_CAPTURE_MAX];
+static char *cap_values[CUSTOM_CAPTURE_MAX];
+static size_t n_cap;
+
+/* Sets name to value[0..len) in the capture (replacing an earlier value). */
+static void capture_set(const char *name, const char *value, size_t len)
+{
+    size_t i;
+    for (i = 0; i < n_cap && strcmp(cap_names[i], name) != 0; i++) {
+    }
+    if (i == CUSTOM_CAPTURE_MAX || len > CUSTOM_CAPTURE_VALUE_MAX) {
+        return;
+    }
+    char *v = malloc(len + 1);
+    if (v == NULL) {
+        return;
+    }
+    for (size_t k = 0; k < len; k++) {
+        v[k] = value[k] == '\r' || value[k] == '\n' ? ' ' : value[k];
+    }
+    v[len] = '\0';
+    if (i == n_cap) {
+        cap_names[i] = strdup(name);
+        if (cap_names[i] == NULL) {
+            free(v);
+            return;
+        }
+        n_cap++;
+    } else {
+        free(cap_values[i]);
+    }
+    cap_values[i] = v;
+}
+
+static void capture_vu(const struct custom_step *cs, const struct flow_vu *v)
+{
+    pthread_mutex_lock(&capture_lock);
+    for (size_t i = 0; i < cs->n_capture && i < v->n_vars; i++) {
+        if (v->vars[i].set) {
+            capture_set(cs->capture_names[i], v->vars[i].val != NULL ? v->vars[i].val : "",
+                        v->vars[i].len);
+        }
+    }
+    pthread_mutex_unlock(&capture_lock);
+}
+
+size_t custom_capture_get(const char *const **names, const char *const **values)
+{
+    *names = (const char *const *)cap_names;
+    *values = (const char *const *)cap_values;
+    return n_cap;
+}
+
+void custom_capture_reset(void)
+{
+    pthread_mutex_lock(&capture_lock);
+    for (size_t i = 0; i < n_cap; i++) {
+        free(cap_names[i]);
+        free(cap_values[i]);
+        cap_names[i] = cap_values[i] = NULL;
+    }
+    n_cap = 0;
+    pthread_mutex_unlock(&capture_lock);
+}
+
 void custom_step_feed(const struct custom_step *cs, const struct flow_vu *v, int status,
                       uint64_t duration_ns, const char *body, size_t body_len)
 {
+    if (cs != NULL && cs->n_capture > 0) {
+        capture_vu(cs, v); /* a setup step: once per response of a one-VU flow */
+    }
     if (cs == NULL || cs->n == 0) {
         return;
     }
@@ -479,4 +550,5 @@ void custom_shutdown(void)
     memset(is_custom, 0, sizeof is_custom);
     n_custom = 0;
     n_slots = 0;
+    custom_capture_reset();
 }

@@ -80,7 +80,25 @@ struct custom_feed {
 struct custom_step {
     struct custom_feed *feeds;
     size_t n;
+    /* A setup flow's step: after each response, the VU's variables are copied into the
+     * run-wide capture (custom_capture_get), named by capture_names (not owned). */
+    const char *const *capture_names;
+    size_t n_capture;
 };
+
+/* The most setup values, and the longest one (longer values are not captured). */
+#define CUSTOM_CAPTURE_MAX 256
+#define CUSTOM_CAPTURE_VALUE_MAX (64 * 1024)
+
+/*
+ * The values the setup flow's VU held after its last response: *names and *values get
+ * parallel arrays of n entries (owned here, valid until custom_capture_reset); only
+ * variables that were set.  CR and LF in values are replaced by spaces (they become
+ * text of every request).  Returns n.  When no worker runs.
+ */
+size_t custom_capture_get(const char *const **names, const char *const **values);
+/* Forgets the captured values. */
+void custom_capture_reset(void);
 
 /* Resolves a variable name to its slot (>= 0) or -1; ctx is the caller's. */
 typedef int (*custom_var_lookup_cb)(void *ctx, const char *name, size_t len);

@@ -58,7 +58,35 @@ struct scenario_file_opts {
     /* Output on failure: true when the error was a host name that did not resolve (the
      * CLI may report it as "target unreachable" rather than as a bad file). */
     bool unreachable;
+    /* The file has a setup: / teardown: flow (k6's setup() and teardown()). */
+    bool has_setup, has_teardown;
 };
+
+/*
+ * Which part of a file a load compiles: the scenarios (and thresholds), or the setup or
+ * teardown flow alone as a one-VU, one-iteration plan (scenario "setup" / "teardown",
+ * shared-iterations, max_duration: the flow's timeout, default 60 s as k6's
+ * setupTimeout).  The setup's extracted values reach the other two as run-wide constants
+ * (template.h): {{ token }} is then the value the setup extracted.
+ */
+enum scenario_phase { SCENARIO_PHASE_MAIN, SCENARIO_PHASE_SETUP, SCENARIO_PHASE_TEARDOWN };
+
+struct scenario_load_in {
+    enum scenario_phase phase;
+    /* The setup's values (names and values parallel, n_consts).  When has_consts is
+     * false, the names the setup extracts are constants with the value "" (validating
+     * a file without running its setup: --check). */
+    bool has_consts;
+    const char *const *const_names;
+    const char *const *const_values;
+    size_t n_consts;
+};
+
+/* scenario_load_string() for one phase; in NULL is the main phase without setup values. */
+int scenario_load_phase(const char *yaml, size_t len, const char *display_name,
+                        const char *base_dir, const struct scenario_load_in *in, struct plan **out,
+                        struct threshold **thresholds, size_t *n_thresholds,
+                        struct scenario_file_opts *opts, char *err, size_t err_len);
 
 /*
  * Loads the scenario file at path into a new plan (*out; free with plan_free, which also

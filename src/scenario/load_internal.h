@@ -94,6 +94,12 @@ struct loader {
     char *base_path;   /* its path without the trailing '/', "" for none */
     struct ynode *def_headers;
     uint64_t def_timeout_ns;
+    /* The phase and the setup's values (compile_lifecycle.c). */
+    enum scenario_phase phase;
+    const struct scenario_load_in *in; /* may be NULL */
+    char **const_names;                /* the names the setup extracts (owned) */
+    const char **const_values;         /* their values: from in, or "" (array owned) */
+    size_t n_consts;
 };
 
 /*
@@ -178,6 +184,20 @@ load_key_fn load__compile_data;       /* data: (compile_data.c) */
 load_key_fn load__compile_metrics;    /* metrics: custom metrics (compile_metrics.c) */
 load_key_fn load__compile_scenarios;  /* scenarios: (compile_scenario.c) */
 load_key_fn load__compile_thresholds; /* thresholds: (compile_thresholds.c) */
+load_key_fn load__compile_setup;      /* setup: (compile_lifecycle.c) */
+load_key_fn load__compile_teardown;   /* teardown: (compile_lifecycle.c) */
+
+/* Whether the top-level key is compiled in L's phase (compile_lifecycle.c). */
+bool load__key_in_phase(const struct loader *L, const char *key);
+
+/* The constants of the main and teardown phases: the names the setup flow extracts,
+ * with L->in's values (or ""); setup may be NULL.  load__consts_free releases them.
+ * 0 or -1 (error written). */
+int load__consts_prepare(struct loader *L, struct ynode *setup);
+void load__consts_free(struct loader *L);
+
+/* Fills C->names' constants from L (compile_lifecycle.c). */
+void load__names_consts(const struct loader *L, struct tmpl_names *names);
 
 /* What the flow and request compilers know of the scenario they compile into. */
 struct scen_ctx {

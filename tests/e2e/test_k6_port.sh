@@ -228,6 +228,56 @@ assert_eq "$(printf holiday | sha256sum | cut -d' ' -f1)" "$(jval received.json 
 kill "$rpid" 2>/dev/null || true
 wait "$rpid" 2>/dev/null || true
 
+# --- item 7: setup once (one login shared by every VU), teardown after, as k6's
+# setup()/teardown(): the target counts one login, every /users/me authorised.
+start_target
+cat >"$E2E_TMP/lifecycle.yaml" <<YAML
+name: lifecycle
+base_url: $TARGET_URL
+defaults:
+  headers: {Content-Type: application/json}
+setup:
+  flow:
+    - request: POST /auth/login
+      json: {email: admin@example.com, password: secret}
+      extract: {token: json \$.token}
+      check: [status == 200]
+teardown:
+  flow:
+    - request: GET /users/me
+      name: teardown-me
+      headers: {Authorization: "Bearer {{ token }}"}
+      check: [status == 200]
+scenarios:
+  users:
+    executor: shared-iterations
+    vus: 4
+    iterations: 40
+    flow:
+      - request: GET /users/me
+        name: me
+        headers: {Authorization: "Bearer {{ token }}"}
+        check: [status == 200]
+thresholds:
+  checks: ["rate==1"]
+YAML
+brunt_run lifecycle --export lifecycle.json "$E2E_TMP/lifecycle.yaml"
+assert_eq 0 "$RC" "exit status of a file with setup and teardown"
+assert_eq 1 "$(stats_get '.by_route["/auth/login"]')" "logins the target served (setup runs once)"
+assert_eq 41 "$(stats_get '.by_route["/users/me"]')" "/users/me served: 40 by the VUs, 1 by the teardown"
+assert_eq 0 "$(stats_get '.unauthorized')" "requests the target refused (every VU used the setup's token)"
+assert_eq 40 "$(jnum lifecycle.json .metrics.http_reqs.values.count)" "requests in the result (the scenarios' only)"
+brunt_run lifecycle_check --check "$E2E_TMP/lifecycle.yaml"
+assert_eq 0 "$RC" "--check of a file with setup and teardown"
+# A setup that fails stops the test before any scenario starts (exit 107, as k6).
+sed 's/password: secret/password: ""/; s|POST /auth/login|POST /status/500|' "$E2E_TMP/lifecycle.yaml" >"$E2E_TMP/badsetup.yaml"
+before=$(stats_get '.by_route["/users/me"]')
+brunt_run badsetup -q "$E2E_TMP/badsetup.yaml"
+assert_eq 107 "$RC" "exit status of a failing setup"
+assert_one_line "$E2E_TMP/badsetup.err" "stderr of a failing setup"
+assert_eq "$before" "$(stats_get '.by_route["/users/me"]')" "requests of the scenarios after a failed setup"
+stop_target
+
 # --- item 13: the small things a careful user noticed.
 start_target
 before=$(stats_requests)
