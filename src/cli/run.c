@@ -56,6 +56,13 @@ static void run_usage(FILE *f)
                "      --max-queue D      open model: drop an iteration that waited D for a\n"
                "                         VU (default 10s)\n"
                "      --pipeline N       requests in flight per connection (default 1)\n"
+               "scenario files (k6's flags):\n"
+               "  -e, --env KEY=VALUE    sets ${KEY} for the file (repeatable)\n"
+               "  -u, --vus N            VUs of the file's one scenario\n"
+               "  -d, --duration D       the one scenario becomes constant-vus for D\n"
+               "  -i, --iterations N     the one scenario becomes shared-iterations of N\n"
+               "      --tag NAME=VALUE   a run-wide tag, recorded in the result (repeatable)\n"
+               "  -                      read the scenario file from standard input\n"
                "request:\n"
                "  -m, --method M         (default GET)\n"
                "  -H, --header 'K: V'    repeatable\n"
@@ -73,8 +80,8 @@ static void run_usage(FILE *f)
                "      --check            scenario files: validate only, run nothing\n"
                "\n"
                "exit codes: 0 ok, 2 bad input, 3 target unreachable, 99 thresholds failed,\n"
-               "104 invalid scenario file, 105 interrupted, 108 aborted by the scenario,\n"
-               "1 internal error\n");
+               "104 invalid scenario file, 105 interrupted, 107 setup or teardown failed,\n"
+               "108 aborted by the scenario, 1 internal error\n");
 }
 
 enum {
