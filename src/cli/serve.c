@@ -42,6 +42,12 @@ static const char serve_usage[] =
     "  --leak BYTES          keep BYTES of memory per request (at most 2 GiB)\n"
     "  --max-conns N         open connections at most (default 65536)\n"
     "  --seed N              seed of the fault draws and of the login tokens\n"
+    "  --burn D              spend D of CPU on every request, busy, in server_burn_cpu\n"
+    "                        (the thread serves nothing else meanwhile; /__stats burn)\n"
+    "  --service-slots N     N service slots: each request occupies one for\n"
+    "  --service-time D      ... D, waiting in FIFO order when all are busy, so the\n"
+    "                        capacity is exactly N/D requests per second\n"
+    "                        (/__stats service: requests, queued, wait_ns)\n"
     "  -q, --quiet           no summary on exit\n"
     "  -h, --help            this help\n"
     "\n"
@@ -63,6 +69,9 @@ enum {
     OPT_LEAK,
     OPT_MAX_CONNS,
     OPT_SEED,
+    OPT_BURN,
+    OPT_SERVICE_SLOTS,
+    OPT_SERVICE_TIME,
 };
 
 __attribute__((format(printf, 1, 2))) static int serve_fail(const char *fmt, ...)
@@ -131,6 +140,9 @@ static int serve_parse(int argc, char **argv, struct server_options *o, bool *qu
         {"leak", required_argument, NULL, OPT_LEAK},
         {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
         {"seed", required_argument, NULL, OPT_SEED},
+        {"burn", required_argument, NULL, OPT_BURN},
+        {"service-slots", required_argument, NULL, OPT_SERVICE_SLOTS},
+        {"service-time", required_argument, NULL, OPT_SERVICE_TIME},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -189,6 +201,24 @@ static int serve_parse(int argc, char **argv, struct server_options *o, bool *qu
         case OPT_SEED:
             err = flag_count("--seed", optarg, 0, UINT64_MAX, &o->seed);
             break;
+        case OPT_BURN:
+            err = flag_duration("--burn", optarg, &o->burn_cpu_ns);
+            if (err == 0 && o->burn_cpu_ns > SERVER_MAX_BURN_NS) {
+                err = serve_fail("--burn '%s': expected at most 10s of CPU per request", optarg);
+            }
+            break;
+        case OPT_SERVICE_SLOTS:
+            err = flag_count("--service-slots", optarg, 1, SERVER_MAX_SLOTS, &v);
+            o->service_slots = (uint32_t)v;
+            break;
+        case OPT_SERVICE_TIME:
+            err = flag_duration("--service-time", optarg, &o->service_time_ns);
+            if (err == 0 && (o->service_time_ns == 0 || o->service_time_ns > 3600 * NS_PER_S)) {
+                err = serve_fail("--service-time '%s': expected a duration above 0 and at "
+                                 "most 1h",
+                                 optarg);
+            }
+            break;
         case 'q':
             *quiet = true;
             break;
@@ -223,6 +253,10 @@ static int serve_parse(int argc, char **argv, struct server_options *o, bool *qu
     if (o->stall_every_ns > 0 && o->stall_for_ns >= o->stall_every_ns) {
         return serve_fail("--stall-for is not shorter than --stall-every: expected a "
                           "shorter stall");
+    }
+    if ((o->service_slots > 0) != (o->service_time_ns > 0)) {
+        return serve_fail("--service-slots and --service-time go together: expected both "
+                          "or neither");
     }
     if (o->error_rate + o->reset_rate + o->malformed_rate > 1.0 + 1e-9) {
         return serve_fail("--error-rate, --reset-rate and --malformed-rate add up to more "

@@ -111,15 +111,29 @@ void server__dispatch(struct conn *c, const struct http1_request *h, const char 
     }
 
     server__count_request(w, rq.route);
+    uint64_t arrival = loop_now_ns(w->loop);
     if (o->leak_bytes_per_req > 0) {
         leak_memory(w);
     }
     if (w->stalled) {
         cnt_add(&w->cnt, C_F_STALLED, 1);
     }
+    if (o->burn_cpu_ns > 0) {
+        cnt_add(&w->cnt, C_BURN_REQUESTS, 1);
+        cnt_add(&w->cnt, C_BURN_NS, server_burn_cpu(o->burn_cpu_ns));
+    }
     uint64_t delay = o->delay_ns;
     if (o->delay_max_ns > o->delay_ns) {
         delay += rng_next(&w->rng) % (o->delay_max_ns - o->delay_ns + 1);
+    }
+    if (o->service_slots > 0) {
+        uint64_t wait;
+        delay += server__service_admit(w->t, arrival, &wait) - arrival;
+        cnt_add(&w->cnt, C_SVC_REQUESTS, 1);
+        if (wait > 0) {
+            cnt_add(&w->cnt, C_SVC_QUEUED, 1);
+            cnt_add(&w->cnt, C_SVC_WAIT_NS, wait);
+        }
     }
     /* Where this answer starts, relative to what is still unsent: writing the answer may
      * drop the already-sent prefix of the output buffer (server__out_reserve). */
@@ -158,13 +172,19 @@ void server__dispatch(struct conn *c, const struct http1_request *h, const char 
         /* Hold the answer (and whatever the handler decided to do after it). */
         c->out_hold = c->out_sent + mark_unsent;
         c->held_key = key;
+        c->held_arrival_ns = arrival;
         c->held_close = close_mode > c->close_after ? close_mode : c->close_after;
         c->close_after = CLOSE_NONE;
         c->timer_kind = T_HOLD;
-        loop_timer_start(w->loop, &c->timer, loop_now_ns(w->loop) + delay);
+        loop_timer_start(w->loop, &c->timer, arrival + delay);
         return;
     }
     server__count_status(w, key);
+    if (key >= 0) {
+        /* The loop's clock does not move while a request is handled (a burn): read it. */
+        uint64_t now = o->burn_cpu_ns > 0 ? clock_now_ns() : arrival;
+        server__count_answer_time(w, now - arrival);
+    }
     if (close_mode > c->close_after) {
         c->close_after = close_mode;
     }
@@ -175,6 +195,10 @@ void server__hold_release(struct conn *c)
 {
     c->out_hold = NONE;
     server__count_status(c->w, c->held_key);
+    if (c->held_key >= 0) {
+        uint64_t now = loop_now_ns(c->w->loop);
+        server__count_answer_time(c->w, now > c->held_arrival_ns ? now - c->held_arrival_ns : 0);
+    }
     if (c->held_close > c->close_after) {
         c->close_after = c->held_close;
     }

@@ -137,6 +137,10 @@ static int check_options(const struct server_options *o)
     if (o->delay_ns > INT64_MAX / 2 || o->delay_max_ns > INT64_MAX / 2) {
         return -EINVAL;
     }
+    if ((o->service_slots > 0) != (o->service_time_ns > 0) || o->service_slots > SERVER_MAX_SLOTS ||
+        o->service_time_ns > INT64_MAX / 4 || o->burn_cpu_ns > SERVER_MAX_BURN_NS) {
+        return -EINVAL;
+    }
     return 0;
 }
 
@@ -280,6 +284,12 @@ int server_start(const struct server_options *o, struct server **out)
     t->o = *o;
     t->listen_fd = -1;
     pthread_mutex_init(&t->stats_lock, NULL);
+    if (server__service_init(t) < 0) {
+        server__service_destroy(t);
+        pthread_mutex_destroy(&t->stats_lock);
+        free(t);
+        return -ENOMEM;
+    }
     uint64_t s = o->seed ^ 0x5eed5eed5eed5eedULL;
     t->secret = rng_next(&s);
     err = auction_store_new(&t->auctions);
@@ -372,5 +382,6 @@ void server_free(struct server *t)
     free(t->threads);
     auction_store_free(t->auctions);
     pthread_mutex_destroy(&t->stats_lock);
+    server__service_destroy(t);
     free(t);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -187,22 +188,17 @@ __attribute__((format(printf, 2, 3))) static void body_addf(struct server_thread
     }
 }
 
-/* Appends s as a JSON string (quoted, escaped). */
+/* Appends s as a JSON string (quoted, escaped by core/json.h's one escaper). */
 static void body_add_jstr(struct server_thread *w, const char *s, size_t n)
 {
-    server__body_add(w, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            server__body_add(w, e, 2);
-        } else if (c < 0x20) {
-            body_addf(w, "\\u%04x", c);
-        } else {
-            server__body_add(w, (const char *)&s[i], 1);
-        }
+    struct dynbuf d;
+    dynbuf_init(&d, 2 * SRV_MAX_BODY);
+    if (json_escape(&d, s, n, false) == 0) {
+        server__body_add(w, "\"", 1);
+        server__body_add(w, d.data, d.len);
+        server__body_add(w, "\"", 1);
     }
-    server__body_add(w, "\"", 1);
+    dynbuf_destroy(&d);
 }
 
 /* ---- answers ---------------------------------------------------------------------- */
@@ -313,27 +309,113 @@ static bool body_is_object(const struct req *rq)
            json_validate(rq->body, rq->body_len, NULL) == 0;
 }
 
+/* True when the request's Content-Type is application/x-www-form-urlencoded. */
+static bool body_is_form(const struct req *rq)
+{
+    static const char form[] = "application/x-www-form-urlencoded";
+    const struct http1_header *ct =
+        http1_find_header(rq->h->headers, rq->h->num_headers, "Content-Type");
+    size_t n = sizeof form - 1;
+    return ct != NULL && ct->value_len >= n && strncasecmp(ct->value, form, n) == 0 &&
+           (ct->value_len == n || ct->value[n] == ';' || ct->value[n] == ' ');
+}
+
+static int hex_digit(char ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/*
+ * Decodes a form value (percent escapes, '+' for a space) from s[0..len) into
+ * out[0..cap), NUL-terminated.  Returns its length, -E2BIG when it does not fit, or
+ * -EINVAL for a bad escape.
+ */
+static int form_decode(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (ch == '+') {
+            ch = ' ';
+        } else if (ch == '%') {
+            int hi = i + 2 < len ? hex_digit(s[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_digit(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                return -EINVAL;
+            }
+            ch = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (o + 1 >= cap) {
+            return -E2BIG;
+        }
+        out[o++] = ch;
+    }
+    out[o] = '\0';
+    return (int)o;
+}
+
+/*
+ * The email and password of a login, from a JSON object or a form body.  Returns the
+ * email's length with email[] filled, or -1 with the 400 answer written (*status).
+ */
+static int login_fields(struct conn *c, const struct req *rq, char *email, size_t cap, int *status)
+{
+    const char *why = NULL;
+    int n = 0;
+    /* A JSON object is taken as JSON whatever the Content-Type (curl -d labels any body
+     * a form); anything else labelled a form is a form. */
+    if (!body_is_object(rq) && body_is_form(rq)) {
+        const char *v;
+        size_t vl;
+        char pw[256];
+        if (!query_get(rq->body, rq->body_len, "email", &v, &vl)) {
+            why = "missing form field: email";
+        } else if ((n = form_decode(v, vl, email, cap)) == -E2BIG) {
+            why = "email too long";
+        } else if (n < 0) {
+            why = "bad percent escape in email";
+        } else if (n == 0) {
+            why = "email must not be empty";
+        } else if (!query_get(rq->body, rq->body_len, "password", &v, &vl) || vl == 0) {
+            why = "missing non-empty form field: password";
+        } else if (form_decode(v, vl, pw, sizeof pw) == -EINVAL) {
+            why = "bad percent escape in password";
+        }
+    } else {
+        struct json_span v;
+        if (!body_is_object(rq)) {
+            why = "body must be a JSON object or a form (application/x-www-form-urlencoded)";
+        } else if (json_get_member(rq->body, rq->body_len, "email", &v) != 0 ||
+                   v.type != JSON_STRING) {
+            why = "missing string field: email";
+        } else if ((n = json_span_text(&v, email, cap)) == -E2BIG) {
+            why = "email too long";
+        } else if (n <= 0) {
+            why = "email must not be empty";
+        } else if (json_get_member(rq->body, rq->body_len, "password", &v) != 0 ||
+                   v.type != JSON_STRING || v.len <= 2) {
+            why = "missing non-empty string field: password";
+        }
+    }
+    if (why != NULL) {
+        *status = server__respond_error(c, rq, 400, why);
+        return -1;
+    }
+    return n;
+}
+
 static int h_login(struct conn *c, const struct req *rq)
 {
-    struct json_span v;
     char email[AUCTION_EMAIL_MAX + 1];
     char token[AUCTION_TOKEN_MAX + 1];
-    if (!body_is_object(rq)) {
-        return server__respond_error(c, rq, 400, "body must be a JSON object");
-    }
-    if (json_get_member(rq->body, rq->body_len, "email", &v) != 0 || v.type != JSON_STRING) {
-        return server__respond_error(c, rq, 400, "missing string field: email");
-    }
-    int n = json_span_text(&v, email, sizeof email);
-    if (n == -E2BIG) {
-        return server__respond_error(c, rq, 400, "email too long");
-    }
-    if (n <= 0) {
-        return server__respond_error(c, rq, 400, "email must not be empty");
-    }
-    if (json_get_member(rq->body, rq->body_len, "password", &v) != 0 || v.type != JSON_STRING ||
-        v.len <= 2) {
-        return server__respond_error(c, rq, 400, "missing non-empty string field: password");
+    int status;
+    int n = login_fields(c, rq, email, sizeof email, &status);
+    if (n < 0) {
+        return status;
     }
     int tl = auction_token_issue(c->w->t->secret, email, (size_t)n, token, sizeof token);
     if (tl < 0) {

@@ -46,6 +46,11 @@
 #define SRV_STATS_MAX (1024 * 1024)
 #define SRV_MAX_THREADS 256
 #define NONE SIZE_MAX
+/* The answer-time histogram: 2^SRV_ANS_SUB_BITS buckets per power of two of ns, up to
+ * 2^SRV_ANS_MAX_EXP ns (about 73 minutes; longer lands in the last bucket). */
+#define SRV_ANS_SUB_BITS 6
+#define SRV_ANS_MAX_EXP 42
+#define SRV_ANS_BUCKETS ((SRV_ANS_MAX_EXP - SRV_ANS_SUB_BITS + 2) << SRV_ANS_SUB_BITS)
 
 /* ---- routes and counters ------------------------------------------------------------ */
 
@@ -84,7 +89,16 @@ enum counter {
     C_ST_RESET,
     C_ST_MALFORMED,
     C_ST_UNANSWERED,
-    C_ROUTE0,
+    C_BURN_REQUESTS,
+    C_BURN_NS,
+    C_SVC_REQUESTS,
+    C_SVC_QUEUED,
+    C_SVC_WAIT_NS,
+    C_ANS_COUNT,
+    C_ANS_SUM_NS,
+    C_ANS0, /* + bucket, 0..SRV_ANS_BUCKETS-1: the answer-time histogram */
+    C_ROUTE0_ = C_ANS0 + SRV_ANS_BUCKETS,
+    C_ROUTE0 = C_ROUTE0_,
     C_STATUS0 = C_ROUTE0 + ROUTE_COUNT, /* + code, 0..599 */
     C_COUNT = C_STATUS0 + 600
 };
@@ -131,9 +145,10 @@ struct conn {
     bool lingering;
     bool want_write;
     uint8_t timer_kind;
-    uint8_t close_after; /* enum close_mode, applied once the output is flushed */
-    uint8_t held_close;  /* enum close_mode, applied when the held answer is released */
-    int held_key;        /* status key of the held answer */
+    uint8_t close_after;      /* enum close_mode, applied once the output is flushed */
+    uint8_t held_close;       /* enum close_mode, applied when the held answer is released */
+    int held_key;             /* status key of the held answer */
+    uint64_t held_arrival_ns; /* when the held answer's request was received whole */
     /* input */
     struct tbuf in;
     size_t in_off;    /* start of the request being read */
@@ -201,6 +216,9 @@ struct server {
     atomic_int open_conns;
     bool stopped;
     pthread_mutex_t stats_lock;
+    /* The service model (service.c): a min-heap of each slot's next free time. */
+    pthread_mutex_t svc_lock;
+    uint64_t *svc_free;
     uint64_t baseline[C_COUNT]; /* counter values at the last /__reset */
 };
 
@@ -276,10 +294,25 @@ enum method_class server__route_match(struct req *rq);
 /* Runs rq's route; *extra_delay_ns gets a delay the route asks for.  Returns the status. */
 int server__run_handler(struct conn *c, const struct req *rq, uint64_t *extra_delay_ns);
 
+/* ---- service.c ------------------------------------------------------------------- */
+
+/* Allocates the slots of the service model (nothing without one).  0 or -ENOMEM. */
+int server__service_init(struct server *t);
+void server__service_destroy(struct server *t);
+/*
+ * Takes the first slot to come free for a request received at arrival_ns: its service
+ * starts then or at arrival_ns, whichever is later, and lasts service_time_ns.  Returns
+ * when it ends; *wait_ns gets the time it waited for the slot.  Any server thread (one
+ * mutex, held for a heap update).
+ */
+uint64_t server__service_admit(struct server *t, uint64_t arrival_ns, uint64_t *wait_ns);
+
 /* ---- stats.c --------------------------------------------------------------------- */
 
 /* Counts a released answer by its status key (a code, KEY_RESET ...). */
 void server__count_status(struct server_thread *w, int key);
+/* Records the server's time for one answer counted by a status code (stats "answers"). */
+void server__count_answer_time(struct server_thread *w, uint64_t ns);
 /* Counts a received request under its route. */
 void server__count_request(struct server_thread *w, enum route r);
 /* GET /__stats and POST /__reset. */

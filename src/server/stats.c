@@ -44,6 +44,73 @@ static const char *const route_names[ROUTE_COUNT] = {
 
 /* ---- counting --------------------------------------------------------------------- */
 
+/* The bucket of v: exact below 2^SUB, then 2^SUB buckets per power of two. */
+static size_t ans_bucket(uint64_t v)
+{
+    const unsigned sub = SRV_ANS_SUB_BITS;
+    if (v < (1ULL << sub)) {
+        return (size_t)v;
+    }
+    unsigned e = 63u - (unsigned)__builtin_clzll(v);
+    if (e > SRV_ANS_MAX_EXP) {
+        return SRV_ANS_BUCKETS - 1;
+    }
+    return ((size_t)(e - sub + 1) << sub) + (size_t)((v >> (e - sub)) - (1ULL << sub));
+}
+
+/* The smallest value in bucket i. */
+static uint64_t ans_lower(size_t i)
+{
+    const unsigned sub = SRV_ANS_SUB_BITS;
+    if (i < (1u << sub)) {
+        return i;
+    }
+    size_t k = i >> sub, m = i & ((1u << sub) - 1);
+    unsigned e = (unsigned)k + sub - 1;
+    return ((1ULL << sub) + m) << (e - sub);
+}
+
+void server__count_answer_time(struct server_thread *w, uint64_t ns)
+{
+    cnt_add(&w->cnt, C_ANS_COUNT, 1);
+    cnt_add(&w->cnt, C_ANS_SUM_NS, ns);
+    cnt_add(&w->cnt, C_ANS0 + (int)ans_bucket(ns), 1);
+}
+
+/* "answers": count, sum, and quantiles as the lower edges of their buckets. */
+static void answers_json(struct jsonw *w, const uint64_t *s)
+{
+    static const struct {
+        const char *name;
+        double q;
+    } qs[] = {{"min_ns", 0}, {"p50_ns", 0.5}, {"p90_ns", 0.9}, {"p99_ns", 0.99}, {"max_ns", 1}};
+    uint64_t n = s[C_ANS_COUNT];
+    jsonw_key(w, "answers");
+    jsonw_obj_begin(w);
+    jsonw_key(w, "count");
+    jsonw_uint(w, n);
+    jsonw_key(w, "sum_ns");
+    jsonw_uint(w, s[C_ANS_SUM_NS]);
+    for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
+        /* The rank of the quantile, 1-based: the smallest with rank >= q * n. */
+        uint64_t rank = (uint64_t)(qs[k].q * (double)n + 0.999999);
+        if (rank < 1) {
+            rank = 1;
+        }
+        uint64_t seen = 0, v = 0;
+        for (size_t i = 0; n > 0 && i < SRV_ANS_BUCKETS; i++) {
+            seen += s[C_ANS0 + i];
+            if (seen >= rank) {
+                v = ans_lower(i);
+                break;
+            }
+        }
+        jsonw_key(w, qs[k].name);
+        jsonw_uint(w, v);
+    }
+    jsonw_obj_end(w);
+}
+
 void server__count_status(struct server_thread *w, int key)
 {
     switch (key) {
@@ -188,6 +255,27 @@ int server_stats_json(struct server *t, struct jsonw *w)
     jsonw_uint(w, s[C_F_STALLED]);
     jsonw_key(w, "leaked_bytes");
     jsonw_uint(w, s[C_F_LEAKED]);
+    jsonw_obj_end(w);
+    answers_json(w, s);
+    jsonw_key(w, "burn");
+    jsonw_obj_begin(w);
+    jsonw_key(w, "requests");
+    jsonw_uint(w, s[C_BURN_REQUESTS]);
+    jsonw_key(w, "cpu_ns");
+    jsonw_uint(w, s[C_BURN_NS]);
+    jsonw_obj_end(w);
+    jsonw_key(w, "service");
+    jsonw_obj_begin(w);
+    jsonw_key(w, "slots");
+    jsonw_uint(w, t->o.service_slots);
+    jsonw_key(w, "time_ns");
+    jsonw_uint(w, t->o.service_time_ns);
+    jsonw_key(w, "requests");
+    jsonw_uint(w, s[C_SVC_REQUESTS]);
+    jsonw_key(w, "queued");
+    jsonw_uint(w, s[C_SVC_QUEUED]);
+    jsonw_key(w, "wait_ns");
+    jsonw_uint(w, s[C_SVC_WAIT_NS]);
     jsonw_obj_end(w);
     jsonw_obj_end(w);
     return jsonw_error(w);
