@@ -149,20 +149,15 @@ static int compile_lifecycle(struct loader *L, struct ynode *n, const char *name
     C.names.n_feeders = L->own->n_feeders;
     C.names.feeder_objs = (const struct feeder *const *)L->own->feeders;
     load__names_consts(L, &C.names);
+    /* The setup's VU hands its variables to the run after each response
+     * (compile_request.c sets each step's capture). */
+    C.capture = L->phase == SCENARIO_PHASE_SETUP;
     if (load__compile_flow(L, &C, flow, NULL) < 0) {
         goto done;
     }
     if (sc->n_steps == 0) {
         load__err(L, flow, "%s has an empty flow (expected at least one request)", name);
         goto done;
-    }
-    /* The setup's VU hands its variables to the run after each response. */
-    for (size_t i = 0; L->phase == SCENARIO_PHASE_SETUP && i < sc->n_steps; i++) {
-        struct flow_step *fs = (struct flow_step *)sc->steps[i].flow;
-        if (fs != NULL) {
-            fs->custom.capture_names = (const char *const *)C.vars;
-            fs->custom.n_capture = C.n_vars;
-        }
     }
     rc = 0;
 done:

@@ -1033,6 +1033,10 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     if (compile_asserts(L, C, load__mget(n, "extract"), load__mget(n, "check"), fs) < 0) {
         goto done;
     }
+    if (C->capture) {
+        fs->custom.capture_names = (const char *const *)C->vars;
+        fs->custom.n_capture = C->n_vars;
+    }
     if ((v = load__mget(n, "metrics")) != NULL &&
         load__compile_step_metrics(L, C, v, step_tags(st, C->name, tags, sizeof tags), fs) < 0) {
         goto done;

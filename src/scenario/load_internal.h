@@ -210,6 +210,7 @@ struct scen_ctx {
     uint64_t def_timeout_ns;
     struct scenario_plan *sc;
     size_t cap_steps;
+    bool capture; /* a setup flow: its steps hand the VU's variables to the run */
 };
 
 /* The keys a request step may have (compile_request.c). */
