@@ -899,9 +899,10 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
                       "remove Content-Type from the headers");
             goto done;
         }
-        int k = snprintf(line_buf, sizeof line_buf,
+        char ct_line[160];
+        int k = snprintf(ct_line, sizeof ct_line,
                          "Content-Type: multipart/form-data; boundary=%s\r\n", boundary);
-        if (parts_lit(L, &P, line_buf, (size_t)k) < 0) {
+        if (parts_lit(L, &P, ct_line, (size_t)k) < 0) {
             goto done;
         }
     }
