@@ -797,6 +797,15 @@ int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_t
         return EXIT_INTERNAL;
     }
     judge_custom(&report);
+    /* A feeder with on_exhausted: stop_vu that ran out ended VUs early: say so. */
+    const char *ran_out[4];
+    size_t n_out = scenario_feeders_stopped(plan, ran_out, 4);
+    for (size_t i = 0; i < n_out && i < 4; i++) {
+        run_report_add_warning(&report,
+                               "data feeder '%s' ran out of rows (on_exhausted: stop_vu): the "
+                               "VUs that needed a row stopped, which ended the run early",
+                               ran_out[i]);
+    }
     report.argc = argc;
     report.argv = argv;
     int code = EXIT_OK;

@@ -159,6 +159,22 @@ static int load_root(struct loader *L, struct ynode *root)
     return 0;
 }
 
+size_t scenario_feeders_stopped(const struct plan *plan, const char **names, size_t cap)
+{
+    const struct load_owner *o =
+        plan != NULL && plan->owner_free == owner_free ? plan->owner : NULL;
+    size_t n = 0;
+    for (size_t i = 0; o != NULL && i < o->n_feeders; i++) {
+        if (feeder_exhausted(o->feeders[i]) == FEEDER_STOP_VU && feeder_ran_out(o->feeders[i])) {
+            if (n < cap) {
+                names[n] = feeder_name(o->feeders[i]);
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
 int scenario_load_string(const char *yaml, size_t len, const char *display_name,
                          const char *base_dir, struct plan **out, struct threshold **thresholds,
                          size_t *n_thresholds, struct scenario_file_opts *opts, char *err,

@@ -112,6 +112,13 @@ int scenario_load_string(const char *yaml, size_t len, const char *display_name,
                          size_t *n_thresholds, struct scenario_file_opts *opts, char *err,
                          size_t err_len);
 
+/*
+ * After a run of plan (from a scenario file): writes to names[0..cap) the data feeders
+ * that ran out of rows with on_exhausted: stop_vu (VUs stopped for want of a row), and
+ * returns how many there are.  0 for a plan not from a file.
+ */
+size_t scenario_feeders_stopped(const struct plan *plan, const char **names, size_t cap);
+
 /* For the fuzz target only: when set, hosts are not resolved (no DNS at all). */
 extern bool scenario__skip_resolve;
 

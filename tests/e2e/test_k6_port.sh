@@ -294,6 +294,26 @@ brunt_run bigrate -q -R 1e9 "$TARGET_URL/"
 assert_eq 2 "$RC" "exit status of -R 1e9"
 grep -q "at most 100000000" "$E2E_TMP/bigrate.err" || fail "the rate error does not give the limit: $(cat "$E2E_TMP/bigrate.err")"
 assert_eq "$before" "$(stats_requests)" "requests sent by refused runs"
+# A feeder's on_exhausted: stop_vu that ends the run says why.
+printf 'n\n1\n2\n3\n' >"$E2E_TMP/rows.csv"
+cat >"$E2E_TMP/stopvu.yaml" <<YAML
+base_url: $TARGET_URL
+data:
+  rows: {file: rows.csv, order: unique, on_exhausted: stop_vu}
+scenarios:
+  s:
+    executor: shared-iterations
+    vus: 2
+    iterations: 50
+    flow:
+      - request: GET /status/200?n={{ rows.n }}
+YAML
+brunt_run stopvu --export stopvu.json "$E2E_TMP/stopvu.yaml"
+assert_eq 0 "$RC" "exit status of a run whose feeder ran out"
+assert_eq 3 "$(jnum stopvu.json .metrics.http_reqs.values.count)" "requests: one per row"
+[[ $(jval stopvu.json '[.warnings[] | select(contains("rows") and contains("stop_vu"))] | length') == 1 ]] ||
+    fail "no warning that the feeder ran out: $(jval stopvu.json .warnings)"
+grep -q "data feeder 'rows' ran out" "$E2E_TMP/stopvu.out" || { show stopvu; fail "the summary does not say the feeder ran out"; }
 "$BRUNT" help run >"$E2E_TMP/help.out" 2>&1 || fail "brunt help run failed"
 grep -q '^usage: brunt run' "$E2E_TMP/help.out" || fail "brunt help run does not print run's usage"
 stop_target
