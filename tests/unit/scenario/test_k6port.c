@@ -10,14 +10,15 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "engine/step.h"
 #include "metrics/threshold.h"
 #include "scenario/custom.h"
 #include "scenario/flow.h"
 #include "scenario/load.h"
 
 /* Where the engine finds a step's and a scenario's compiled flow (one place to change). */
-#define STEP_FLOW(st) ((st)->flow)
-#define SCEN_FLOW(sc) ((sc)->flow)
+#define STEP_FLOW(st) flow_step_of(st)
+#define SCEN_FLOW(sc) flow_scenario_of(sc)
 
 static void teardown(void)
 {
@@ -94,7 +95,7 @@ Test(k6port, setup_phase_is_one_vu_one_iteration_and_captures_its_values)
     memset(&v, 0, sizeof v);
     cr_assert_eq(flow_vu_init(SCEN_FLOW(sc), &v, 1, sc->name, &seq, 1, 0), 0);
     custom_capture_reset();
-    struct flow_results res = {0};
+    struct step_results res = {.n = 0};
     const char *body = "{\"token\":\"t\\\"1\\nx\"}";
     (void)flow_on_done(STEP_FLOW(&sc->steps[0]), &v, 200, 1000, body, strlen(body), false, &res);
     const char *const *names, *const *values;
