@@ -61,6 +61,21 @@ int main(int argc, char **argv)
         printf("brunt %s\n", BRUNT_VERSION);
         return EXIT_OK;
     }
+    if (strcmp(cmd, "help") == 0 && argc >= 3) {
+        /* brunt help run: the command's own help, as brunt run --help. */
+        char *help_argv[] = {argv[2], "--help", NULL};
+        if (strcmp(argv[2], "run") == 0) {
+            return cli_run(2, help_argv);
+        }
+        if (strcmp(argv[2], "serve") == 0) {
+            return cli_serve(2, help_argv);
+        }
+        if (strcmp(argv[2], "demo") == 0) {
+            return cli_demo(2, help_argv);
+        }
+        fprintf(stderr, "brunt help: unknown command '%s': expected run, serve or demo\n", argv[2]);
+        return EXIT_USAGE;
+    }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return EXIT_OK;

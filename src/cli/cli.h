@@ -27,6 +27,7 @@ enum exit_code {
     EXIT_THRESHOLDS = 99,
     EXIT_INVALID_SCENARIO = 104, /* SCENARIO_EXIT_INVALID: as k6's invalid config */
     EXIT_INTERRUPTED = 105,
+    EXIT_SETUP_FAILED = 107, /* the setup or teardown flow failed (k6's script error code) */
     EXIT_ABORTED = 108,      /* the scenario stopped the run (k6's test.abort() code) */
     EXIT_REGRESSION = 110,   /* brunt compare: a significant regression */
     EXIT_CRITICAL = 111,     /* brunt compare: a critical regression */
@@ -127,6 +128,12 @@ struct threshold;
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
                 const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
                 const struct cli_outputs *outs);
+struct run_info;
+/* The same with what the summary and result say beyond the report (info may be NULL):
+ * the file's name:, its digest, -e values, --tag tags (output/runinfo.h). */
+int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+                     const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                     const struct run_info *info, const struct cli_outputs *outs);
 
 /* Raises RLIMIT_NOFILE to its hard limit; returns the new soft limit. */
 unsigned long cli_raise_nofile(void);

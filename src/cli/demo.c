@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "metrics/threshold.h"
+#include "output/runinfo.h"
 #include "scenario/load.h"
 #include "server/server.h"
 
@@ -145,7 +146,10 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "brunt demo: %s\n", err);
         code = EXIT_INTERNAL;
     } else {
-        code = cli_execute(plan, th, n_th, export_path, quiet, false, argc, argv, &outs);
+        struct run_info info = {.test_name = fo.test_name[0] ? fo.test_name : NULL,
+                                .scenario_path = "examples/auction-bidding.yaml"};
+        code = cli_execute_info(plan, th, n_th, export_path, quiet, false, argc, argv, &info,
+                                &outs);
     }
     for (size_t i = 0; i < n_th; i++) {
         threshold_destroy(&th[i]);

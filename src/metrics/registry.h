@@ -59,6 +59,7 @@ struct metric_info {
     enum metric_type type;
     enum metric_contains contains;
     const char *desc;
+    bool custom; /* declared by a scenario file (metric_set_custom): the summary's CUSTOM */
 };
 
 /* The most metrics one process knows: the built-ins and those defined at run time. */
@@ -104,6 +105,10 @@ int metric_lookup(const char *name, size_t len);
  */
 int metric_define(const char *name, enum metric_type type, enum metric_contains contains,
                   const char *desc);
+/* Marks a metric defined with metric_define() as a scenario file's custom metric (k6's
+ * custom Counter, Gauge, Rate, Trend).  Returns 0, or -EINVAL for a built-in or an id not
+ * defined.  Same thread rules as metric_define(). */
+int metric_set_custom(int id);
 /* Forgets every metric defined with metric_define() (tests; never during a run). */
 void metric_undefine_all(void);
 /* "counter", "gauge", "rate", "trend". */
