@@ -148,8 +148,8 @@ int cli_demo(int argc, char **argv)
     } else {
         struct run_info info = {.test_name = fo.test_name[0] ? fo.test_name : NULL,
                                 .scenario_path = "examples/auction-bidding.yaml"};
-        code = cli_execute_info(plan, th, n_th, export_path, quiet, false, argc, argv, &info,
-                                &outs);
+        code =
+            cli_execute_info(plan, th, n_th, export_path, quiet, false, argc, argv, &info, &outs);
     }
     for (size_t i = 0; i < n_th; i++) {
         threshold_destroy(&th[i]);
