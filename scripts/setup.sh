@@ -14,6 +14,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential pkg-config            # compiler, make, pkg-config
     libfyaml-dev libssl-dev libpcre2-dev  # libraries brunt links
+    libsqlite3-dev sqlite3                # the run history (sqlite3: its e2e test reads it)
     libcriterion-dev                      # unit tests
     clang                                 # fuzz targets (libFuzzer)
     clang-format                          # make format-check (part of make check)

@@ -5,7 +5,9 @@
  * 4 a result file cannot be read (report), 5 a report file cannot be written,
  * 6 a --watch target matches no process, 7 a --spawn target never became ready,
  * 99 thresholds failed, 104 invalid scenario file, 105 interrupted, 108 aborted by the
- * scenario (a data feeder ran out with on_exhausted: abort).  Only cli/ and output/ talk to the user.
+ * scenario (a data feeder ran out with on_exhausted: abort), 110/111 compare found a
+ * regression / a critical one, 112 the runs compared are not comparable, 113 the history
+ * database is locked, 114 brunt capacity found no rate that held to the precision.  Only cli/ and output/ talk to the user.
  */
 #ifndef BRUNT_CLI_CLI_H
 #define BRUNT_CLI_CLI_H
@@ -30,7 +32,13 @@ enum exit_code {
     EXIT_THRESHOLDS = 99,
     EXIT_INVALID_SCENARIO = 104, /* SCENARIO_EXIT_INVALID: as k6's invalid config */
     EXIT_INTERRUPTED = 105,
-    EXIT_ABORTED = 108, /* the scenario stopped the run (k6's test.abort() code) */
+    EXIT_SETUP_FAILED = 107, /* the setup or teardown flow failed (k6's script error code) */
+    EXIT_ABORTED = 108,      /* the scenario stopped the run (k6's test.abort() code) */
+    EXIT_REGRESSION = 110,   /* brunt compare: a significant regression */
+    EXIT_CRITICAL = 111,     /* brunt compare: a critical regression */
+    EXIT_INCOMPARABLE = 112, /* brunt compare: different scenarios or load shapes */
+    EXIT_DB_BUSY = 113,      /* the history database stayed locked by another writer */
+    EXIT_NO_CAPACITY = 114,  /* brunt capacity: nothing held, or not known to the precision */
 };
 
 int cli_run(int argc, char **argv);
@@ -63,6 +71,31 @@ int cli_check_report_paths(const char *const *paths, size_t n, const char *who);
  */
 int cli_write_reports(const char *doc, size_t len, const char *src, const char *const *paths,
                       size_t n, bool quiet, const char *who);
+
+int cli_compare(int argc, char **argv);
+int cli_history(int argc, char **argv);
+int cli_capacity(int argc, char **argv);
+
+struct result_doc;
+struct run_report;
+/* brunt run --history FILE.db / --tag k=v: remembers them (-1 with err on a bad tag). */
+int cli_history_run_flag(const char *db, const char *tag, char *err, size_t err_len);
+/* Before the run: opens (creating) the history so a bad one is found first.  0 or an
+ * exit code with err.  scenario_path (may be NULL): the file, for its digest. */
+int cli_history_run_check(const char *scenario_path, char *err, size_t err_len);
+/* After the run: records it when --history was given; returns code, or an exit code of
+ * its own when code was 0 and recording failed (a message is printed). */
+int cli_history_after_run(const struct run_report *report, int code);
+/*
+ * Picks the baseline for `brunt compare --history FILE.db --baseline WHICH` for the run
+ * `cur`: "last" (the latest earlier run of the same scenario and load shape), "best" (the one
+ * with the lowest p95), or a tag ("key=value", or a bare value matching any tag's value).
+ * Returns 0 with *out (result_doc_free it) and a label, or an exit code with one line in
+ * err (2 bad input / nothing to compare with, 113 locked).
+ */
+int cli_history_baseline(const char *db_path, const char *which, const struct result_doc *cur,
+                         struct result_doc **out, char *label, size_t label_len, char *err,
+                         size_t err_len);
 
 /* --- shared by the subcommands that build plans (cli/plan_build.c) --- */
 
@@ -100,6 +133,12 @@ struct threshold;
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
                 const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
                 const struct cli_outputs *outs);
+struct run_info;
+/* The same with what the summary and result say beyond the report (info may be NULL):
+ * the file's name:, its digest, -e values, --tag tags (output/runinfo.h). */
+int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+                     const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                     const struct run_info *info, const struct cli_outputs *outs);
 
 /*
  * What `brunt run` watches besides the load (cli/watch.c): processes (--watch, --spawn),
@@ -130,15 +169,25 @@ struct cli_watch {
  * stops the spawned target, judges the criteria (a ❌ exits 99) and the leak and drift
  * fits, then prints and writes as cli_execute() does.  w may be NULL (cli_execute).
  */
+struct run_info;
 int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
                         const struct cli_watch *w, const char *export_path, bool quiet,
-                        bool no_summary, int argc, char **argv, const struct cli_outputs *outs);
+                        bool no_summary, int argc, char **argv, const struct run_info *info,
+                        const struct cli_outputs *outs);
 
+/* The hooks cli_execute_info() calls for the run cli_execute_watched() set up (no-ops
+ * otherwise): the feed and the progress line's extra into opts; after engine_run(), the
+ * probes stopped, the fits and the criteria into report. */
+struct run_options;
+struct progress;
+void cli__watch_options(struct run_options *opts, struct progress *prog);
+void cli__watch_after_run(struct run_report *report);
+
+struct run_report;
 /* The limits of thresholds on time trends, in seconds, as extra Prometheus bucket edges
  * (cli/run.c); returns how many went into out. */
 size_t cli__threshold_bounds(const struct threshold *th, size_t n, double *out, size_t cap);
 
-struct run_report;
 /* Writes the reports outs asks for from the run's result (cli/run.c); an exit code. */
 int cli__write_run_reports(const struct run_report *report, const struct cli_outputs *outs);
 

@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "metrics/threshold.h"
+#include "output/runinfo.h"
 #include "probe/probe.h"
 #include "probe/spawn.h"
 #include "scenario/load.h"
@@ -182,8 +183,10 @@ int cli_demo(int argc, char **argv)
         code = EXIT_INTERNAL;
     } else {
         struct cli_watch w = {.spawned = target, .machine = true};
-        code =
-            cli_execute_watched(plan, th, n_th, &w, export_path, quiet, false, argc, argv, &outs);
+        struct run_info info = {.test_name = fo.test_name[0] ? fo.test_name : NULL,
+                                .scenario_path = "examples/auction-bidding.yaml"};
+        code = cli_execute_watched(plan, th, n_th, &w, export_path, quiet, false, argc, argv, &info,
+                                   &outs);
     }
     scenario_file_opts_destroy(&fo);
     for (size_t i = 0; i < n_th; i++) {

@@ -24,7 +24,6 @@
 #include "metrics/criteria.h"
 #include "metrics/threshold.h"
 #include "output/progress.h"
-#include "output/prom.h"
 #include "output/result.h"
 #include "output/summary.h"
 #include "probe/machine.h"
@@ -264,135 +263,60 @@ static void watch_free(struct watch_run *wr)
     memset(wr, 0, sizeof *wr);
 }
 
-int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
-                        const struct cli_watch *w, const char *export_path, bool quiet,
-                        bool no_summary, int argc, char **argv, const struct cli_outputs *outs)
+/* The watching of the one run in progress (cli_execute_watched() sets it). */
+static struct watch_run g_wr;
+static const struct cli_watch *g_watch;
+
+void cli__watch_options(struct run_options *opts, struct progress *prog)
 {
-    char err[1024];
-    struct prom *prom = NULL;
-    struct watch_run wr = {0};
-    struct cli_watch none = {0};
-    struct run_report report;
-    bool have_report = false;
-    int code;
-    if (w == NULL) {
-        w = &none;
+    static struct run_feed feed;
+    if (g_wr.set == NULL) {
+        return;
     }
-    cli_install_signals(); /* before spawning: a ^C while waiting stops the child too */
-    code = watch_start(w, plan, &wr);
-    if (code != EXIT_OK) {
-        goto out;
+    progress_set_extra(prog, progress_extra, &g_wr);
+    probe_set_feed(g_wr.set, &feed);
+    opts->feed = &feed;
+}
+
+void cli__watch_after_run(struct run_report *report)
+{
+    if (g_wr.set != NULL) {
+        probe_set_stop(g_wr.set);
     }
-    if (plan_probe(
-            plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns : 5 * NS_PER_S,
-            err, sizeof err) < 0) {
-        fprintf(stderr, "brunt: %s\n", err);
-        code = EXIT_UNREACHABLE;
-        goto out;
+    if (g_watch == NULL) {
+        return;
     }
-    if (outs != NULL && outs->prometheus != NULL) {
-        double bounds[PROM_MAX_BOUNDS];
-        size_t nb = cli__threshold_bounds(thresholds, n_thresholds, bounds, PROM_MAX_BOUNDS);
-        if (prom_start(outs->prometheus, outs->prom_k6_names ? PROM_NAMES_K6 : PROM_NAMES_BRUNT,
-                       bounds, nb, &prom, err, sizeof err) < 0) {
-            fprintf(stderr, "brunt: %s\n", err);
-            code = EXIT_USAGE;
-            goto out;
-        }
-        if (!quiet) {
-            fprintf(stderr, "brunt: live metrics at http://%s/metrics\n", outs->prometheus);
-        }
-    }
-    bool tty = isatty(STDERR_FILENO);
-    struct progress *prog = progress_new(stderr, tty, quiet);
-    if (wr.set != NULL) {
-        progress_set_extra(prog, progress_extra, &wr);
-    }
-    struct run_feed feed;
-    struct run_options opts = {.progress = progress_cb, .progress_data = prog};
-    if (prom != NULL) {
-        opts.tick = prom_tick;
-        opts.tick_data = prom;
-    }
-    if (wr.set != NULL) {
-        probe_set_feed(wr.set, &feed);
-        opts.feed = &feed;
-    }
-    int rc = engine_run(plan, thresholds, n_thresholds, &opts, &report);
-    have_report = true;
-    progress_finish(prog);
-    progress_free(prog);
-    if (wr.set != NULL) {
-        probe_set_stop(wr.set);
-    }
-    if (rc < 0) {
-        fprintf(stderr, "brunt: the run could not start: %s\n", strerror(-rc));
-        code = EXIT_INTERNAL;
-        goto out;
-    }
-    if (wr.sp != NULL) {
-        bool sig;
-        int st;
-        if (spawn_poll(wr.sp, &sig, &st) == 1) {
-            /* It ended during the run: the process watcher has recorded it. */
-        }
-    }
-    report.argc = argc;
-    report.argv = argv;
-    report.probes = wr.set;
-    analyse(&wr, &report);
-    if (w->n_criteria > 0) {
+    report->probes = g_wr.set;
+    analyse(&g_wr, report);
+    if (g_watch->n_criteria > 0) {
         struct hist *scratch = hist_new();
-        double secs = (double)report.duration_ns / 1e9;
-        for (size_t i = 0; i < w->n_criteria; i++) {
-            if (criterion_eval(&w->criteria[i], report.total, secs, scratch) == CRIT_FAIL) {
-                report.criteria_failed = true;
+        double secs = (double)report->duration_ns / 1e9;
+        for (size_t i = 0; i < g_watch->n_criteria; i++) {
+            if (criterion_eval(&g_watch->criteria[i], report->total, secs, scratch) == CRIT_FAIL) {
+                report->criteria_failed = true;
             }
         }
         hist_free(scratch);
-        report.criteria = w->criteria;
-        report.n_criteria = w->n_criteria;
+        report->criteria = g_watch->criteria;
+        report->n_criteria = g_watch->n_criteria;
     }
-    code = EXIT_OK;
-    if (report.thresholds_failed || report.criteria_failed) {
-        code = EXIT_THRESHOLDS;
-    } else if (report.scenario_abort) {
-        code = EXIT_ABORTED;
-    } else if (report.interrupted) {
-        code = EXIT_INTERRUPTED;
+}
+
+int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+                        const struct cli_watch *w, const char *export_path, bool quiet,
+                        bool no_summary, int argc, char **argv, const struct run_info *info,
+                        const struct cli_outputs *outs)
+{
+    struct cli_watch none = {0};
+    memset(&g_wr, 0, sizeof g_wr);
+    g_watch = w != NULL ? w : &none;
+    cli_install_signals(); /* before spawning: a ^C while waiting stops the child too */
+    int code = watch_start(g_watch, plan, &g_wr);
+    if (code == EXIT_OK) {
+        code = cli_execute_info(plan, thresholds, n_thresholds, export_path, quiet, no_summary,
+                                argc, argv, info, outs);
     }
-    report.exit_code = code;
-    if (!no_summary) {
-        summary_print(stdout, &report, isatty(STDOUT_FILENO));
-        fflush(stdout);
-    }
-    if (export_path != NULL && result_write(export_path, &report, err, sizeof err) < 0) {
-        fprintf(stderr, "brunt: %s\n", err);
-        if (code == EXIT_OK) {
-            code = EXIT_INTERNAL;
-        }
-    }
-    if (outs != NULL && outs->n_reports > 0) {
-        int rcode = cli__write_run_reports(&report, outs);
-        if (rcode != EXIT_OK && code == EXIT_OK) {
-            code = rcode;
-        }
-    }
-    if (prom != NULL) {
-        /* The final totals, for a scrape after the end (--prometheus-hold). */
-        prom_tick(&report, prom);
-        if (outs->prom_hold_ns > 0) {
-            struct timespec ts = {.tv_sec = (time_t)(outs->prom_hold_ns / NS_PER_S),
-                                  .tv_nsec = (long)(outs->prom_hold_ns % NS_PER_S)};
-            while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-            }
-        }
-    }
-out:
-    prom_stop(prom);
-    if (have_report) {
-        run_report_destroy(&report);
-    }
-    watch_free(&wr);
+    watch_free(&g_wr);
+    g_watch = NULL;
     return code;
 }

@@ -59,6 +59,7 @@ struct metric_info {
     enum metric_type type;
     enum metric_contains contains;
     const char *desc;
+    bool custom; /* declared by a scenario file (metric_set_custom): the summary's CUSTOM */
 };
 
 /* The most metrics one process knows: the built-ins and those defined at run time. */
@@ -104,6 +105,10 @@ int metric_lookup(const char *name, size_t len);
  */
 int metric_define(const char *name, enum metric_type type, enum metric_contains contains,
                   const char *desc);
+/* Marks a metric defined with metric_define() as a scenario file's custom metric (k6's
+ * custom Counter, Gauge, Rate, Trend).  Returns 0, or -EINVAL for a built-in or an id not
+ * defined.  Same thread rules as metric_define(). */
+int metric_set_custom(int id);
 /* Forgets every metric defined with metric_define() (tests; never during a run). */
 void metric_undefine_all(void);
 /* "counter", "gauge", "rate", "trend". */
@@ -130,6 +135,8 @@ void registry_free(struct registry *reg);
  * of memory.  tags must be canonical (see tags_canon()).
  */
 int registry_get(struct registry *reg, int metric, const char *tags);
+/* The index of the series (metric, tags), or -1 when reg has none.  Never allocates. */
+int registry_find(const struct registry *reg, int metric, const char *tags);
 /* The series at index i.  The pointer is valid until the next call that adds a series
  * to reg (registry_get creating one, registry_sync_layout, registry_merge): the array
  * grows with realloc and may move.  Keep the index, not the pointer. */
@@ -174,11 +181,11 @@ static inline void series_trend_ns(struct series *s, uint64_t ns)
 void series_gauge(struct series *s, double v);
 
 /*
- * Trend values live in the histogram as integers: nanoseconds for time trends, bytes for
- * data trends, and millionths for plain-number trends (a CPU share of 37.25 % keeps its
- * decimals; the histogram's range then spans 0.000001 to 3.6 million).  metric_trend_div()
- * is what a stored value is divided by to give the unit thresholds and outputs show:
- * 1e6 for time (ns to ms) and plain numbers, 1 for data.
+ * Trend values live in the histogram as integers: nanoseconds for time trends and
+ * millionths for every other trend (a CPU share of 37.25 % keeps its decimals; the
+ * histogram's range then spans 0.000001 to 3.6 million, so the watchers record memory
+ * in MiB).  metric_trend_div() is what a stored value is divided by to give the unit
+ * thresholds and outputs show: 1e6 (ns to ms, millionths to units).
  */
 double metric_trend_div(int metric);
 /* Records v, in the metric's shown unit (ms, bytes, number), into a trend series. */

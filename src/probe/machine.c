@@ -49,10 +49,10 @@ static const char *const mf_desc[MF_COUNT] = {
     [MF_CPU_STEAL] = "CPU stolen by the hypervisor, % of all CPUs",
     [MF_CPU_IDLE] = "machine idle CPU, % of all CPUs",
     [MF_LOAD1] = "1-minute load average",
-    [MF_MEM_AVAILABLE] = "MemAvailable",
-    [MF_SWAP_USED] = "swap in use",
-    [MF_NET_RX] = "bytes received per second, all interfaces",
-    [MF_NET_TX] = "bytes sent per second, all interfaces",
+    [MF_MEM_AVAILABLE] = "MemAvailable, MiB",
+    [MF_SWAP_USED] = "swap in use, MiB",
+    [MF_NET_RX] = "MiB received per second, all interfaces",
+    [MF_NET_TX] = "MiB sent per second, all interfaces",
     [MF_NET_DROPS] = "packets dropped per second, all interfaces",
     [MF_TCP_RETRANS] = "TCP segments retransmitted per second",
     [MF_LISTEN_OVERFLOWS] = "accept-queue overflows per second (ListenOverflows)",
@@ -69,10 +69,9 @@ static bool g_mdefined;
 int machine_define_metrics(void)
 {
     for (int f = 0; f < MF_COUNT; f++) {
-        const char *u = machine_figures[f].unit;
-        enum metric_contains c =
-            (strcmp(u, "B") == 0 || strcmp(u, "B/s") == 0) ? CONTAINS_DATA : CONTAINS_DEFAULT;
-        int id = metric_define(machine_figures[f].metric, METRIC_TREND, c, mf_desc[f]);
+        /* Memory and bytes go in MiB: a trend of plain numbers holds up to 3.6 million. */
+        int id =
+            metric_define(machine_figures[f].metric, METRIC_TREND, CONTAINS_DEFAULT, mf_desc[f]);
         if (id < 0) {
             return id;
         }
@@ -299,7 +298,9 @@ static void machine_sample(void *self, uint64_t now_ns, struct registry *reg)
         if (!isnan(v[f])) {
             int i = registry_get(reg, g_mid[f], "");
             if (i >= 0) {
-                series_trend_value(registry_at(reg, i), v[f] < 0 ? 0 : v[f]);
+                double x = v[f] < 0 ? 0 : v[f];
+                bool mib = machine_figures[f].unit[0] == 'B';
+                series_trend_value(registry_at(reg, i), mib ? x / (1024.0 * 1024.0) : x);
             }
         }
     }

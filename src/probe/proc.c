@@ -71,8 +71,8 @@ static const char *const figure_desc[PF_COUNT] = {
     [PF_CPU_USER] = "watched tree's user CPU, % of one core",
     [PF_CPU_SYSTEM] = "watched tree's system CPU, % of one core",
     [PF_MEMORY] = "watched tree's RSS, % of its limit (cgroup memory.max, else RAM)",
-    [PF_RSS] = "watched tree's resident memory",
-    [PF_RSS_ANON] = "watched tree's anonymous resident memory",
+    [PF_RSS] = "watched tree's resident memory, MiB",
+    [PF_RSS_ANON] = "watched tree's anonymous resident memory, MiB",
     [PF_THREADS] = "threads in the watched tree",
     [PF_FDS] = "open file descriptors in the watched tree",
     [PF_PROCESSES] = "processes in the watched tree",
@@ -82,8 +82,8 @@ static const char *const figure_desc[PF_COUNT] = {
     [PF_THROTTLED] = "share of time the cgroup was CPU-throttled, %",
     [PF_CPU_PRESSURE] = "cgroup cpu.pressure some, % of time",
     [PF_MEM_PRESSURE] = "cgroup memory.pressure some, % of time",
-    [PF_READ] = "bytes read from storage per second",
-    [PF_WRITE] = "bytes written to storage per second",
+    [PF_READ] = "MiB read from storage per second",
+    [PF_WRITE] = "MiB written to storage per second",
     [PF_MAJFLT] = "major page faults per second",
 };
 
@@ -94,10 +94,9 @@ static bool g_defined;
 int proc_define_metrics(void)
 {
     for (int f = 0; f < PF_COUNT; f++) {
-        const char *u = proc_figures[f].unit;
-        enum metric_contains c =
-            (strcmp(u, "B") == 0 || strcmp(u, "B/s") == 0) ? CONTAINS_DATA : CONTAINS_DEFAULT;
-        int id = metric_define(proc_figures[f].metric, METRIC_TREND, c, figure_desc[f]);
+        /* Memory and I/O go in MiB: a trend of plain numbers holds up to 3.6 million. */
+        int id =
+            metric_define(proc_figures[f].metric, METRIC_TREND, CONTAINS_DEFAULT, figure_desc[f]);
         if (id < 0) {
             return id;
         }
@@ -1027,7 +1026,8 @@ static void proc_sample(void *self, uint64_t now_ns, struct registry *reg)
         }
         for (int f = 0; f < PF_COUNT; f++) {
             if (!isnan(v[f])) {
-                record(reg, g_metric[f], tags, v[f]);
+                bool mib = proc_figures[f].unit[0] == 'B';
+                record(reg, g_metric[f], tags, mib ? v[f] / (1024.0 * 1024.0) : v[f]);
             }
         }
         if (t->exits > 0) {

@@ -28,6 +28,7 @@ runs=(
     "spike:RISE=1s HOLD=2s CALM=1s PEAK=20 TOTAL=5s"
     "soak:DURATION=3s RATE=50"
     "csv-users:VUS=5 ITERATIONS=3 THINK=10ms"
+    "k6-port:VUS=5 DURATION=3s THINK=50ms..100ms"
 )
 for r in "${runs[@]}"; do
     name=${r%%:*}
