@@ -22,6 +22,7 @@
 
 #include "core/clock.h"
 #include "engine/run.h"
+#include "metrics/threshold.h"
 #include "probe/machine.h"
 #include "probe/proc.h"
 
@@ -450,7 +451,11 @@ void probe_set_free(struct probe_set *set)
 
 int probe_define_metrics(void)
 {
-    int rc = proc_define_metrics();
+    /* The process metrics' tag, for filters such as process_cpu{target:gunicorn}. */
+    int rc = threshold_tag_name_add("target");
+    if (rc >= 0) {
+        rc = proc_define_metrics();
+    }
     if (rc >= 0) {
         rc = machine_define_metrics();
     }
