@@ -276,7 +276,7 @@ int probe_set_start(struct probe_set *set, char *err, size_t err_len)
         }
         if (r < 0) {
             if (set->n_warnings < PROBE_SET_MAX) {
-                snprintf(set->warnings[set->n_warnings++], sizeof set->warnings[0], "%s: %s",
+                snprintf(set->warnings[set->n_warnings++], sizeof set->warnings[0], "%.32s: %.200s",
                          s->p.ops->name, msg[0] ? msg : "could not start");
             }
             s->p.ops->free(s->p.self);
