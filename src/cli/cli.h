@@ -2,6 +2,7 @@
  * cli — one entry per subcommand.  Each takes the arguments from the subcommand's name
  * on (argv[0] is "run", "serve", ...) and returns the process exit code (docs/brunt.1):
  * 0 ok, 1 internal error, 2 usage or bad input, 3 target unreachable at start,
+ * 4 a result file cannot be read (report), 5 a report file cannot be written,
  * 99 thresholds failed, 104 invalid scenario file, 105 interrupted, 108 aborted by the
  * scenario (a data feeder ran out with on_exhausted: abort), 110/111 compare found a
  * regression / a critical one, 112 the runs compared are not comparable, 113 the history
@@ -21,9 +22,12 @@ enum exit_code {
     EXIT_INTERNAL = 1,
     EXIT_USAGE = 2,
     EXIT_UNREACHABLE = 3,
+    EXIT_BAD_RESULT = 4, /* brunt report: missing, truncated, not JSON, unknown version */
+    EXIT_WRITE = 5,      /* a report file cannot be written */
     EXIT_THRESHOLDS = 99,
     EXIT_INVALID_SCENARIO = 104, /* SCENARIO_EXIT_INVALID: as k6's invalid config */
     EXIT_INTERRUPTED = 105,
+    EXIT_SETUP_FAILED = 107, /* the setup or teardown flow failed (k6's script error code) */
     EXIT_ABORTED = 108,      /* the scenario stopped the run (k6's test.abort() code) */
     EXIT_REGRESSION = 110,   /* brunt compare: a significant regression */
     EXIT_CRITICAL = 111,     /* brunt compare: a critical regression */
@@ -35,6 +39,34 @@ enum exit_code {
 int cli_run(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_report(int argc, char **argv);
+
+/* --- reports (cli/report.c) --- */
+
+#define CLI_MAX_REPORTS 16
+
+/* What a run writes besides the summary and the result file. */
+struct cli_outputs {
+    const char *reports[CLI_MAX_REPORTS]; /* --report FILE: format by extension */
+    size_t n_reports;
+    const char *prometheus; /* --prometheus ADDR, or NULL */
+    bool prom_k6_names;     /* --prometheus-names k6 */
+    uint64_t prom_hold_ns;  /* --prometheus-hold: keep serving the final totals this long */
+};
+
+/* Exit 2 with one line on stderr (prefixed by who) when a path's extension names no
+ * report format; else 0. */
+int cli_check_report_paths(const char *const *paths, size_t n, const char *who);
+
+/*
+ * Reads the result document doc[0..len) (src names it in messages; NULL for one in
+ * memory) and writes a report to each path.  Prints one line per report written (unless
+ * quiet) and one line per failure, prefixed by who.  Returns 0, EXIT_BAD_RESULT,
+ * EXIT_WRITE (a report failed; the others are still written) or EXIT_INTERNAL.
+ */
+int cli_write_reports(const char *doc, size_t len, const char *src, const char *const *paths,
+                      size_t n, bool quiet, const char *who);
+
 int cli_compare(int argc, char **argv);
 int cli_history(int argc, char **argv);
 int cli_capacity(int argc, char **argv);
@@ -89,11 +121,19 @@ int plan_probe(const struct plan *plan, uint64_t timeout_ns, char *err, size_t e
 struct threshold;
 /*
  * Runs plan to its end with the live progress, then prints the summary, writes the
- * result file when export_path is set, and returns the exit code.  Probes the target
- * first (exit 3 when it is unreachable).
+ * result file when export_path is set, the reports and the Prometheus endpoint that outs
+ * asks for (outs may be NULL), and returns the exit code.  Probes the target first
+ * (exit 3 when it is unreachable).
  */
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
-                const char *export_path, bool quiet, bool no_summary, int argc, char **argv);
+                const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                const struct cli_outputs *outs);
+struct run_info;
+/* The same with what the summary and result say beyond the report (info may be NULL):
+ * the file's name:, its digest, -e values, --tag tags (output/runinfo.h). */
+int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+                     const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                     const struct run_info *info, const struct cli_outputs *outs);
 
 /* Raises RLIMIT_NOFILE to its hard limit; returns the new soft limit. */
 unsigned long cli_raise_nofile(void);

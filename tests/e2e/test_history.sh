@@ -112,7 +112,7 @@ bad otheradd 2 'not a brunt history' history other.db --add r1.json
 bad missing 2 'no such history' history missing.db
 bad badmetric 2 "expected p50" history h.db --metric p42
 bad badlast 2 'expected a duration' history h.db --last soon
-bad badtag 2 'expected key=value' run --history h.db --tag novalue -d 1s "$FAST/"
+bad badtag 2 'expected NAME=VALUE' run --history h.db --tag novalue -d 1s "$FAST/"
 bad runnothist 2 'not a brunt history' run -q -d 1s --history text.db "$FAST/"
 bad cmpnothist 2 'not a brunt history' compare --history text.db r1.json
 bad baselinealone 2 'needs --history' compare --baseline last r1.json
