@@ -660,7 +660,7 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     th = all;
     n_th += q->n_thresholds;
     q->n_thresholds = 0;
-    cli_raise_nofile();
+    cli_warn_nofile(plan);
     code = cli_execute(plan, th, n_th, q->export_path, q->quiet, q->no_summary, argc, argv);
 out:
     for (size_t i = 0; i < n_th; i++) {
@@ -698,7 +698,7 @@ int cli_run(int argc, char **argv)
     if (code != 0) {
         goto out;
     }
-    cli_raise_nofile();
+    cli_warn_nofile(plan);
     code = cli_execute(plan, q.thresholds, q.n_thresholds, q.export_path, q.quiet, q.no_summary,
                        argc, argv);
 out:
