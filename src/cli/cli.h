@@ -2,8 +2,11 @@
  * cli — one entry per subcommand.  Each takes the arguments from the subcommand's name
  * on (argv[0] is "run", "serve", ...) and returns the process exit code (docs/brunt.1):
  * 0 ok, 1 internal error, 2 usage or bad input, 3 target unreachable at start,
+ * 4 a result file cannot be read (report), 5 a report file cannot be written,
  * 99 thresholds failed, 104 invalid scenario file, 105 interrupted, 108 aborted by the
- * scenario (a data feeder ran out with on_exhausted: abort).  Only cli/ and output/ talk to the user.
+ * scenario (a data feeder ran out with on_exhausted: abort), 110/111 compare found a
+ * regression / a critical one, 112 the runs compared are not comparable, 113 the history
+ * database is locked, 114 brunt capacity found no rate that held to the precision.  Only cli/ and output/ talk to the user.
  */
 #ifndef BRUNT_CLI_CLI_H
 #define BRUNT_CLI_CLI_H
@@ -19,15 +22,75 @@ enum exit_code {
     EXIT_INTERNAL = 1,
     EXIT_USAGE = 2,
     EXIT_UNREACHABLE = 3,
+    EXIT_BAD_RESULT = 4, /* brunt report: missing, truncated, not JSON, unknown version */
+    EXIT_WRITE = 5,      /* a report file cannot be written */
     EXIT_THRESHOLDS = 99,
     EXIT_INVALID_SCENARIO = 104, /* SCENARIO_EXIT_INVALID: as k6's invalid config */
     EXIT_INTERRUPTED = 105,
-    EXIT_ABORTED = 108, /* the scenario stopped the run (k6's test.abort() code) */
+    EXIT_SETUP_FAILED = 107, /* the setup or teardown flow failed (k6's script error code) */
+    EXIT_ABORTED = 108,      /* the scenario stopped the run (k6's test.abort() code) */
+    EXIT_REGRESSION = 110,   /* brunt compare: a significant regression */
+    EXIT_CRITICAL = 111,     /* brunt compare: a critical regression */
+    EXIT_INCOMPARABLE = 112, /* brunt compare: different scenarios or load shapes */
+    EXIT_DB_BUSY = 113,      /* the history database stayed locked by another writer */
+    EXIT_NO_CAPACITY = 114,  /* brunt capacity: nothing held, or not known to the precision */
 };
 
 int cli_run(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_report(int argc, char **argv);
+
+/* --- reports (cli/report.c) --- */
+
+#define CLI_MAX_REPORTS 16
+
+/* What a run writes besides the summary and the result file. */
+struct cli_outputs {
+    const char *reports[CLI_MAX_REPORTS]; /* --report FILE: format by extension */
+    size_t n_reports;
+    const char *prometheus; /* --prometheus ADDR, or NULL */
+    bool prom_k6_names;     /* --prometheus-names k6 */
+    uint64_t prom_hold_ns;  /* --prometheus-hold: keep serving the final totals this long */
+};
+
+/* Exit 2 with one line on stderr (prefixed by who) when a path's extension names no
+ * report format; else 0. */
+int cli_check_report_paths(const char *const *paths, size_t n, const char *who);
+
+/*
+ * Reads the result document doc[0..len) (src names it in messages; NULL for one in
+ * memory) and writes a report to each path.  Prints one line per report written (unless
+ * quiet) and one line per failure, prefixed by who.  Returns 0, EXIT_BAD_RESULT,
+ * EXIT_WRITE (a report failed; the others are still written) or EXIT_INTERNAL.
+ */
+int cli_write_reports(const char *doc, size_t len, const char *src, const char *const *paths,
+                      size_t n, bool quiet, const char *who);
+
+int cli_compare(int argc, char **argv);
+int cli_history(int argc, char **argv);
+int cli_capacity(int argc, char **argv);
+
+struct result_doc;
+struct run_report;
+/* brunt run --history FILE.db / --tag k=v: remembers them (-1 with err on a bad tag). */
+int cli_history_run_flag(const char *db, const char *tag, char *err, size_t err_len);
+/* Before the run: opens (creating) the history so a bad one is found first.  0 or an
+ * exit code with err.  scenario_path (may be NULL): the file, for its digest. */
+int cli_history_run_check(const char *scenario_path, char *err, size_t err_len);
+/* After the run: records it when --history was given; returns code, or an exit code of
+ * its own when code was 0 and recording failed (a message is printed). */
+int cli_history_after_run(const struct run_report *report, int code);
+/*
+ * Picks the baseline for `brunt compare --history FILE.db --baseline WHICH` for the run
+ * `cur`: "last" (the latest earlier run of the same scenario and load shape), "best" (the one
+ * with the lowest p95), or a tag ("key=value", or a bare value matching any tag's value).
+ * Returns 0 with *out (result_doc_free it) and a label, or an exit code with one line in
+ * err (2 bad input / nothing to compare with, 113 locked).
+ */
+int cli_history_baseline(const char *db_path, const char *which, const struct result_doc *cur,
+                         struct result_doc **out, char *label, size_t label_len, char *err,
+                         size_t err_len);
 
 /* --- shared by the subcommands that build plans (cli/plan_build.c) --- */
 
@@ -58,11 +121,19 @@ int plan_probe(const struct plan *plan, uint64_t timeout_ns, char *err, size_t e
 struct threshold;
 /*
  * Runs plan to its end with the live progress, then prints the summary, writes the
- * result file when export_path is set, and returns the exit code.  Probes the target
- * first (exit 3 when it is unreachable).
+ * result file when export_path is set, the reports and the Prometheus endpoint that outs
+ * asks for (outs may be NULL), and returns the exit code.  Probes the target first
+ * (exit 3 when it is unreachable).
  */
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
-                const char *export_path, bool quiet, bool no_summary, int argc, char **argv);
+                const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                const struct cli_outputs *outs);
+struct run_info;
+/* The same with what the summary and result say beyond the report (info may be NULL):
+ * the file's name:, its digest, -e values, --tag tags (output/runinfo.h). */
+int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+                     const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                     const struct run_info *info, const struct cli_outputs *outs);
 
 /* Raises RLIMIT_NOFILE to its hard limit; returns the new soft limit. */
 unsigned long cli_raise_nofile(void);

@@ -2,7 +2,9 @@
  * demo — `brunt demo`: the whole tool in one command.  Starts the built-in target in
  * this process on a free loopback port, runs examples/auction-bidding.yaml against it
  * shortened to 20 seconds (5 s ramp to 50 bidders, 10 s hold, 5 s ramp down), prints
- * the summary and, with --export, writes the result file.
+ * the summary, writes the HTML and Markdown reports (brunt-demo.html and brunt-demo.md
+ * in the current directory unless --report names others) and prints their paths, and,
+ * with --export, writes the result file.
  *
  * The scenario file is built into the binary (.incbin, below), so the demo runs the very
  * example the docs show, wherever the binary is.
@@ -16,6 +18,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "metrics/threshold.h"
+#include "output/runinfo.h"
 #include "scenario/load.h"
 #include "server/server.h"
 
@@ -37,22 +40,27 @@ extern const char brunt_demo_yaml_end[];
 
 static void demo_usage(FILE *f)
 {
-    fprintf(f, "usage: brunt demo [--export FILE] [-q]\n"
+    fprintf(f, "usage: brunt demo [--export FILE] [--report FILE...] [-q]\n"
                "  starts the built-in target and runs examples/auction-bidding.yaml at it for\n"
-               "  20 s (ramp to 50 bidders, hold, ramp down), then prints the summary\n"
+               "  20 s (ramp to 50 bidders, hold, ramp down), then prints the summary and\n"
+               "  writes the reports (default brunt-demo.html and brunt-demo.md)\n"
                "  --export FILE   write the result JSON\n"
+               "  --report FILE   write this report instead (.html, .md, .xml, .csv;\n"
+               "                  repeatable)\n"
+               "  --no-report     write no report\n"
                "  -q, --quiet     no live progress\n");
 }
 
 int cli_demo(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"export", required_argument, NULL, 'e'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"export", required_argument, NULL, 'e'}, {"quiet", no_argument, NULL, 'q'},
+        {"report", required_argument, NULL, 'r'}, {"no-report", no_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *export_path = NULL;
+    struct cli_outputs outs = {0};
+    bool no_report = false;
     bool quiet = false;
     int c;
     optind = 1;
@@ -64,6 +72,19 @@ int cli_demo(int argc, char **argv)
             break;
         case 'q':
             quiet = true;
+            break;
+        case 'r':
+            if (outs.n_reports == CLI_MAX_REPORTS) {
+                fprintf(stderr, "brunt demo: at most %d reports\n", CLI_MAX_REPORTS);
+                return EXIT_USAGE;
+            }
+            outs.reports[outs.n_reports++] = optarg;
+            if (cli_check_report_paths(&outs.reports[outs.n_reports - 1], 1, "brunt demo") != 0) {
+                return EXIT_USAGE;
+            }
+            break;
+        case 'N':
+            no_report = true;
             break;
         case 'h':
             demo_usage(stdout);
@@ -82,6 +103,12 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "brunt demo: unexpected argument '%s' (see brunt demo --help)\n",
                 argv[optind]);
         return EXIT_USAGE;
+    }
+    if (no_report) {
+        outs.n_reports = 0;
+    } else if (outs.n_reports == 0) {
+        outs.reports[outs.n_reports++] = "brunt-demo.html";
+        outs.reports[outs.n_reports++] = "brunt-demo.md";
     }
     cli_raise_nofile();
     struct server_options to;
@@ -119,7 +146,10 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "brunt demo: %s\n", err);
         code = EXIT_INTERNAL;
     } else {
-        code = cli_execute(plan, th, n_th, export_path, quiet, false, argc, argv);
+        struct run_info info = {.test_name = fo.test_name[0] ? fo.test_name : NULL,
+                                .scenario_path = "examples/auction-bidding.yaml"};
+        code =
+            cli_execute_info(plan, th, n_th, export_path, quiet, false, argc, argv, &info, &outs);
     }
     for (size_t i = 0; i < n_th; i++) {
         threshold_destroy(&th[i]);

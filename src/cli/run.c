@@ -7,10 +7,16 @@
  * load so an unreachable one is a clear exit 3, not a run full of errors.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -19,14 +25,18 @@
 #include "engine/run.h"
 #include "metrics/threshold.h"
 #include "output/progress.h"
+#include "output/prom.h"
 #include "output/result.h"
 #include "output/summary.h"
+#include "scenario/custom.h"
 #include "scenario/load.h"
 
 #define MAX_HEADERS 64
 #define MAX_THRESHOLDS 64
 #define MAX_STAGES 64
 #define MAX_BODY_FILE (64u * 1024 * 1024)
+#define MAX_ENV 64
+#define MAX_TAGS 32
 
 static void run_usage(FILE *f)
 {
@@ -48,6 +58,13 @@ static void run_usage(FILE *f)
                "      --max-queue D      open model: drop an iteration that waited D for a\n"
                "                         VU (default 10s)\n"
                "      --pipeline N       requests in flight per connection (default 1)\n"
+               "scenario files (k6's flags):\n"
+               "  -e, --env KEY=VALUE    sets ${KEY} for the file (repeatable)\n"
+               "  -u, --vus N            VUs of the file's one scenario\n"
+               "  -d, --duration D       the one scenario becomes constant-vus for D\n"
+               "  -i, --iterations N     the one scenario becomes shared-iterations of N\n"
+               "      --tag NAME=VALUE   a run-wide tag, recorded in the result (repeatable)\n"
+               "  -                      read the scenario file from standard input\n"
                "request:\n"
                "  -m, --method M         (default GET)\n"
                "  -H, --header 'K: V'    repeatable\n"
@@ -60,13 +77,24 @@ static void run_usage(FILE *f)
                "                         k6 syntax, repeatable: 'http_req_duration:p(95)<300'\n"
                "      --grace D          on stop, wait D for requests in flight (default 5s)\n"
                "      --export FILE      write the result JSON (docs/result-format.md)\n"
+               "      --report FILE      write a report, by extension: .html, .md, .xml\n"
+               "                         (JUnit), .csv (repeatable; docs/report.md)\n"
+               "      --prometheus ADDR  serve live metrics at http://ADDR/metrics\n"
+               "                         (127.0.0.1:9464, [::1]:9464, :9464)\n"
+               "      --prometheus-names brunt|k6  metric names (default brunt; k6: the\n"
+               "                         names of k6's Prometheus output)\n"
+               "      --prometheus-hold D  after the run, keep serving the final totals\n"
+               "                         for D (so a last scrape sees them)\n"
+               "      --history FILE.db  record the run in a history (brunt history, compare)\n"
+               "      --tag KEY=VALUE    a tag of the run in the history (repeatable)\n"
                "  -q, --quiet            no live progress\n"
                "      --no-summary       no end-of-test summary\n"
                "      --check            scenario files: validate only, run nothing\n"
                "\n"
-               "exit codes: 0 ok, 2 bad input, 3 target unreachable, 99 thresholds failed,\n"
-               "104 invalid scenario file, 105 interrupted, 108 aborted by the scenario,\n"
-               "1 internal error\n");
+               "exit codes: 0 ok, 2 bad input, 3 target unreachable, 5 a report could not be\n"
+               "written, 99 thresholds failed, 104 invalid scenario file, 105 interrupted,\n"
+               "107 setup or teardown failed,\n"
+               "108 aborted by the scenario, 1 internal error\n");
 }
 
 enum {
@@ -79,8 +107,14 @@ enum {
     OPT_THRESHOLD,
     OPT_GRACE,
     OPT_EXPORT,
+    OPT_HISTORY,
+    OPT_TAG,
     OPT_NO_SUMMARY,
     OPT_CHECK,
+    OPT_REPORT,
+    OPT_PROMETHEUS,
+    OPT_PROMETHEUS_NAMES,
+    OPT_PROMETHEUS_HOLD,
 };
 
 static const struct option run_options[] = {
@@ -102,9 +136,18 @@ static const struct option run_options[] = {
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
     {"grace", required_argument, NULL, OPT_GRACE},
     {"export", required_argument, NULL, OPT_EXPORT},
+    {"history", required_argument, NULL, OPT_HISTORY},
+    {"tag", required_argument, NULL, OPT_TAG},
     {"quiet", no_argument, NULL, 'q'},
     {"no-summary", no_argument, NULL, OPT_NO_SUMMARY},
     {"check", no_argument, NULL, OPT_CHECK},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
+    {"prometheus-names", required_argument, NULL, OPT_PROMETHEUS_NAMES},
+    {"prometheus-hold", required_argument, NULL, OPT_PROMETHEUS_HOLD},
+    {"env", required_argument, NULL, 'e'},
+    {"vus", required_argument, NULL, 'u'},
+    {"iterations", required_argument, NULL, 'i'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -132,17 +175,41 @@ struct quick {
     size_t n_stages;
     struct threshold thresholds[MAX_THRESHOLDS];
     size_t n_thresholds;
+    const char *threshold_args[MAX_THRESHOLDS];
+    size_t n_threshold_args;
     const char *export_path;
+    struct cli_outputs outs;
     bool quiet, no_summary, check_only;
     const char *url;
     /* which flags were given: a scenario file takes its load and requests from the file */
     char model_flag[32], request_flag[32];
     bool threads_set, timeout_set, connect_timeout_set, grace_set;
+    /* k6's habits for scenario files: -e KEY=VALUE, --vus, --iterations (and -d),
+     * --tag KEY=VALUE. */
+    const char *env[MAX_ENV];
+    size_t n_env;
+    const char *tags[MAX_TAGS];
+    size_t n_tags;
+    uint64_t vus, iterations;
+    bool vus_set, iterations_set;
+    char file_flag[32]; /* the first of -e, --vus, --iterations given (file-only flags) */
 };
 
 static int bad(const char *what, const char *value, const char *expected)
 {
-    fprintf(stderr, "brunt run: bad %s '%s': expected %s\n", what, value, expected);
+    /* The value as typed, but on one line: control bytes (a CR or LF in -H) become '?'. */
+    char shown[256];
+    size_t n = 0;
+    for (const char *p = value; *p != '\0' && n + 4 < sizeof shown; p++) {
+        unsigned char ch = (unsigned char)*p;
+        shown[n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+    }
+    if (value[n] != '\0' && strlen(value) > n) {
+        memcpy(shown + n, "...", 3);
+        n += 3;
+    }
+    shown[n] = '\0';
+    fprintf(stderr, "brunt run: bad %s '%s': expected %s\n", what, shown, expected);
     return EXIT_USAGE;
 }
 
@@ -242,6 +309,48 @@ static int parse_dur(const char *flag, const char *arg, bool allow_zero, uint64_
     return 0;
 }
 
+/*
+ * KEY=VALUE of -e (an environment name: letters, digits, _, not starting with a digit)
+ * or --tag (a tag name: the same, and not one of brunt's own tags).  0 or EXIT_USAGE.
+ */
+static int parse_kv(const char *flag, const char *arg, const char **out, size_t *n, size_t max,
+                    bool env)
+{
+    const char *eq = strchr(arg, '=');
+    size_t kl = eq != NULL ? (size_t)(eq - arg) : 0;
+    bool ok = kl > 0 && kl <= 64 && !(arg[0] >= '0' && arg[0] <= '9');
+    for (size_t i = 0; ok && i < kl; i++) {
+        char ch = arg[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+             (ch >= '0' && ch <= '9');
+    }
+    if (!ok) {
+        char what[64];
+        snprintf(what, sizeof what, "%s value", flag);
+        return bad(what, arg,
+                   env ? "KEY=VALUE with KEY of letters, digits and _ (not starting with a digit)"
+                       : "NAME=VALUE with NAME of letters, digits and _ (not starting with a "
+                         "digit)");
+    }
+    if (!env) {
+        static const char *const own[] = {
+            "scenario", "name",  "method", "status", "expected_response",
+            "group",    "check", "kind",   NULL};
+        for (size_t i = 0; own[i] != NULL; i++) {
+            if (strlen(own[i]) == kl && memcmp(own[i], arg, kl) == 0) {
+                return bad("--tag name", arg, "a name that is not one of brunt's own tags");
+            }
+        }
+    }
+    if (*n == max) {
+        char what[64];
+        snprintf(what, sizeof what, "at most %zu %s values", max, flag);
+        return bad(flag, arg, what);
+    }
+    out[(*n)++] = arg;
+    return 0;
+}
+
 /* The flag's name as a user types it ("-c", "--max-vus"), from its getopt value. */
 static void flag_name(int c, char *out, size_t cap)
 {
@@ -261,6 +370,9 @@ static void flag_name(int c, char *out, size_t cap)
 /* A scenario file is named *.yaml / *.yml, or is an existing file; a URL has a scheme. */
 static bool is_scenario_file(const char *arg)
 {
+    if (strcmp(arg, "-") == 0) {
+        return true; /* standard input, as k6 run - */
+    }
     if (strstr(arg, "://") != NULL) {
         return false;
     }
@@ -279,12 +391,11 @@ static int parse_flags(struct quick *q, int argc, char **argv)
     optind = 1;
     opterr = 0;
     while (rc == 0 &&
-           (c = getopt_long(argc, argv, ":c:R:s:d:n:t:m:H:b:qh", run_options, NULL)) != -1) {
+           (c = getopt_long(argc, argv, ":c:R:s:d:n:t:m:H:b:e:u:i:qh", run_options, NULL)) != -1) {
         switch (c) {
         case 'c':
         case 'R':
         case 's':
-        case 'd':
         case 'n':
         case OPT_MAX_VUS:
         case OPT_MAX_QUEUE:
@@ -309,6 +420,13 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_GRACE:
             q->grace_set = true;
             break;
+        case 'e':
+        case 'u':
+        case 'i':
+            if (q->file_flag[0] == '\0') {
+                flag_name(c, q->file_flag, sizeof q->file_flag);
+            }
+            break;
         default:
             break;
         }
@@ -319,7 +437,8 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             break;
         case 'R':
             if (parse_double(optarg, &q->rate) < 0 || q->rate < 0 || q->rate > 1e8) {
-                rc = bad("rate (-R)", optarg, "requests per second, a number > 0");
+                rc = bad("rate (-R)", optarg,
+                         "requests per second, a number > 0 and at most 100000000");
             }
             q->open = true;
             break;
@@ -351,11 +470,21 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case 'H':
             if (q->n_headers == MAX_HEADERS) {
                 rc = bad("header", optarg, "at most 64 headers");
+            } else if (strpbrk(optarg, "\r\n") != NULL) {
+                rc = bad("header (-H)", optarg, "one 'Name: value' line, without CR or LF");
             } else {
                 q->headers[q->n_headers++] = optarg;
             }
             break;
         case 'b':
+            if (q->body_owned) {
+                rc = bad("body (-b)", optarg, "-b or --body-file, not both");
+                break;
+            }
+            if (q->body != NULL) {
+                rc = bad("body (-b)", optarg, "one -b (the last would replace the others)");
+                break;
+            }
             if (q->body_owned) {
                 free(q->body);
                 q->body_owned = false;
@@ -364,6 +493,10 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             q->body_len = strlen(optarg);
             break;
         case OPT_BODY_FILE:
+            if (q->body != NULL) {
+                rc = bad("--body-file", optarg, "-b or --body-file, not both (nor twice)");
+                break;
+            }
             rc = read_body_file(q, optarg);
             break;
         case OPT_TIMEOUT:
@@ -376,18 +509,62 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             rc = parse_dur("--grace", optarg, true, &q->grace_ns);
             break;
         case OPT_THRESHOLD:
-            if (q->n_thresholds == MAX_THRESHOLDS) {
+            /* Parsed once the scenario file has declared its metrics and tags. */
+            if (q->n_threshold_args == MAX_THRESHOLDS) {
                 rc = bad("threshold", optarg, "at most 64 thresholds");
-            } else if (threshold_parse_flag(optarg, &q->thresholds[q->n_thresholds], err,
-                                            sizeof err) < 0) {
-                fprintf(stderr, "brunt run: bad threshold: %s\n", err);
-                rc = EXIT_USAGE;
             } else {
-                q->n_thresholds++;
+                q->threshold_args[q->n_threshold_args++] = optarg;
             }
             break;
         case OPT_EXPORT:
             q->export_path = optarg;
+            break;
+        case OPT_REPORT:
+            if (q->outs.n_reports == CLI_MAX_REPORTS) {
+                rc = bad("--report", optarg, "at most 16 reports");
+            } else {
+                q->outs.reports[q->outs.n_reports++] = optarg;
+                rc =
+                    cli_check_report_paths(&q->outs.reports[q->outs.n_reports - 1], 1, "brunt run");
+            }
+            break;
+        case OPT_PROMETHEUS:
+            q->outs.prometheus = optarg;
+            break;
+        case OPT_PROMETHEUS_NAMES:
+            if (strcmp(optarg, "k6") == 0 || strcmp(optarg, "brunt") == 0) {
+                q->outs.prom_k6_names = strcmp(optarg, "k6") == 0;
+            } else {
+                rc = bad("--prometheus-names", optarg, "brunt or k6");
+            }
+            break;
+        case OPT_PROMETHEUS_HOLD:
+            rc = parse_dur("--prometheus-hold", optarg, true, &q->outs.prom_hold_ns);
+            break;
+        case OPT_HISTORY:
+            if (cli_history_run_flag(optarg, NULL, err, sizeof err) < 0) {
+                fprintf(stderr, "brunt run: %s\n", err);
+                rc = EXIT_USAGE;
+            }
+            break;
+        case 'e':
+            rc = parse_kv("-e", optarg, q->env, &q->n_env, MAX_ENV, true);
+            break;
+        case OPT_TAG:
+            /* One run-wide tag: on every sample, in the result, and in the history. */
+            rc = parse_kv("--tag", optarg, q->tags, &q->n_tags, MAX_TAGS, false);
+            if (rc == 0 && cli_history_run_flag(NULL, optarg, err, sizeof err) < 0) {
+                fprintf(stderr, "brunt run: %s\n", err);
+                rc = EXIT_USAGE;
+            }
+            break;
+        case 'u':
+            rc = parse_count("--vus (-u)", optarg, 1, 1000000, &q->vus);
+            q->vus_set = true;
+            break;
+        case 'i':
+            rc = parse_count("--iterations (-i)", optarg, 1, UINT64_MAX / 2, &q->iterations);
+            q->iterations_set = true;
             break;
         case 'q':
             q->quiet = true;
@@ -432,6 +609,9 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (is_scenario_file(q->url)) {
+        if (q->duration_set && q->model_flag[0] == '\0' && q->request_flag[0] == '\0') {
+            return 0; /* -d with a file: k6's --duration, applied to its one scenario */
+        }
         if (q->model_flag[0] != '\0' || q->request_flag[0] != '\0') {
             fprintf(stderr,
                     "brunt run: flag '%s' is for quick mode (a URL); a scenario file sets "
@@ -443,6 +623,13 @@ static int parse_flags(struct quick *q, int argc, char **argv)
     }
     if (q->check_only) {
         fprintf(stderr, "brunt run: --check validates scenario files, and '%s' is a URL\n", q->url);
+        return EXIT_USAGE;
+    }
+    if (q->file_flag[0] != '\0') {
+        fprintf(stderr,
+                "brunt run: flag '%s' is for scenario files (quick mode has -c, -n and no "
+                "${ENV} values)\n",
+                q->file_flag);
         return EXIT_USAGE;
     }
     if (q->open && q->rate <= 0 && q->n_stages == 0) {
@@ -458,13 +645,32 @@ static int parse_flags(struct quick *q, int argc, char **argv)
     }
     for (size_t i = 0; !q->open && i < q->n_stages; i++) {
         if (q->stages[i].target > 1000000) {
-            return bad("stage target", "(too many VUs)", "at most 1000000 VUs in a stage");
+            char v[64];
+            snprintf(v, sizeof v, "%.0f", q->stages[i].target);
+            return bad("stage target (-s)", v,
+                       "at most 1000000 VUs in a stage of the closed model");
         }
     }
     if (q->requests > 0 && q->n_stages > 0) {
         fprintf(stderr, "brunt run: -n and -s do not go together: pick a request count or "
                         "stages\n");
         return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Parses the --threshold flags (after the scenario file, whose metrics they may name).
+ * 0 or EXIT_USAGE. */
+static int parse_threshold_flags(struct quick *q)
+{
+    char err[512];
+    for (size_t i = 0; i < q->n_threshold_args; i++) {
+        if (threshold_parse_flag(q->threshold_args[i], &q->thresholds[q->n_thresholds], err,
+                                 sizeof err) < 0) {
+            fprintf(stderr, "brunt run: bad threshold: %s\n", err);
+            return EXIT_USAGE;
+        }
+        q->n_thresholds++;
     }
     return 0;
 }
@@ -557,28 +763,146 @@ static int quick_plan(struct quick *q, struct plan **out, bool *unreachable)
     return 0;
 }
 
+/* The limits of thresholds on time trends, in seconds: extra latency bucket edges. */
+static size_t threshold_bounds(const struct threshold *th, size_t n, double *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < cap; i++) {
+        if (th[i].metric >= 0 && th[i].metric < metric_count() &&
+            metric_info[th[i].metric].contains == CONTAINS_TIME && th[i].agg != TH_COUNT) {
+            out[k++] = th[i].value / 1000;
+        }
+    }
+    return k;
+}
+
+/* Renders the reports from the in-memory result document. */
+static int write_reports(const struct run_report *report, const struct cli_outputs *outs)
+{
+    struct jsonw w;
+    int code = EXIT_OK;
+    jsonw_init(&w, 0, RESULT_MAX_BYTES);
+    int rc = result_to_json(report, &w);
+    if (rc < 0) {
+        fprintf(stderr, "brunt: cannot build the result for the reports: %s\n", strerror(-rc));
+        code = EXIT_INTERNAL;
+    } else {
+        size_t len;
+        const char *doc = jsonw_data(&w, &len);
+        code = cli_write_reports(doc, len, NULL, outs->reports, outs->n_reports, false, "brunt");
+    }
+    jsonw_destroy(&w);
+    return code;
+}
+
+/* Merges the custom metrics' samples into the run's totals and judges their thresholds. */
+static void judge_custom(struct run_report *r)
+{
+    uint64_t lost = 0;
+    if (r->total == NULL) {
+        return;
+    }
+    if (custom_collect(r->total, &lost) < 0 || lost > 0) {
+        run_report_add_warning(r, "custom metrics: %llu samples lost for want of memory",
+                               (unsigned long long)(lost ? lost : 1));
+    }
+    double elapsed_s = (double)r->duration_ns / 1e9;
+    for (size_t i = 0; i < r->n_thresholds; i++) {
+        struct threshold *t = &r->thresholds[i];
+        if (!metric_info[t->metric].custom) {
+            continue;
+        }
+        if (!threshold_eval(t, r->total, elapsed_s, NULL) && t->evaluated) {
+            r->thresholds_failed = true;
+        }
+    }
+}
+
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
-                const char *export_path, bool quiet, bool no_summary, int argc, char **argv)
+                const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                const struct cli_outputs *outs)
+{
+    return cli_execute_info(plan, thresholds, n_thresholds, export_path, quiet, no_summary, argc,
+                            argv, NULL, outs);
+}
+
+int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+                     const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                     const struct run_info *info, const struct cli_outputs *outs)
 {
     char err[1024];
+    struct prom *prom = NULL;
+    if (export_path != NULL && result_check_path(export_path, err, sizeof err) < 0) {
+        fprintf(stderr, "brunt run: %s\n", err);
+        return EXIT_USAGE;
+    }
     if (plan_probe(
             plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns : 5 * NS_PER_S,
             err, sizeof err) < 0) {
         fprintf(stderr, "brunt: %s\n", err);
         return EXIT_UNREACHABLE;
     }
+    if (outs != NULL && outs->prometheus != NULL) {
+        double bounds[PROM_MAX_BOUNDS];
+        size_t nb = threshold_bounds(thresholds, n_thresholds, bounds, PROM_MAX_BOUNDS);
+        if (prom_start(outs->prometheus, outs->prom_k6_names ? PROM_NAMES_K6 : PROM_NAMES_BRUNT,
+                       bounds, nb, &prom, err, sizeof err) < 0) {
+            fprintf(stderr, "brunt: %s\n", err);
+            return EXIT_USAGE;
+        }
+        if (!quiet) {
+            fprintf(stderr, "brunt: live metrics at http://%s/metrics\n", outs->prometheus);
+        }
+    }
     cli_install_signals();
     bool tty = isatty(STDERR_FILENO);
     struct progress *prog = progress_new(stderr, tty, quiet);
     struct run_options opts = {.progress = progress_cb, .progress_data = prog};
+    if (prom != NULL) {
+        opts.tick = prom_tick;
+        opts.tick_data = prom;
+    }
     struct run_report report;
-    int rc = engine_run(plan, thresholds, n_thresholds, &opts, &report);
+    /* Thresholds on custom metrics are judged after the run, once their samples are
+     * collected (scenario/custom.h); the engine judges the others as they come. */
+    struct threshold *eng_th = calloc(n_thresholds + 1, sizeof *eng_th);
+    size_t n_eng = 0;
+    if (eng_th == NULL) {
+        progress_free(prog);
+        return EXIT_INTERNAL;
+    }
+    for (size_t i = 0; i < n_thresholds; i++) {
+        if (!metric_info[thresholds[i].metric].custom) {
+            eng_th[n_eng++] = thresholds[i]; /* shares the strings; copied back below */
+        }
+    }
+    custom_reset();
+    int rc = engine_run(plan, eng_th, n_eng, &opts, &report);
     progress_finish(prog);
     progress_free(prog);
+    for (size_t i = 0, j = 0; i < n_thresholds; i++) {
+        if (!metric_info[thresholds[i].metric].custom) {
+            thresholds[i] = eng_th[j++];
+        }
+    }
+    free(eng_th);
+    report.thresholds = thresholds;
+    report.n_thresholds = n_thresholds;
     if (rc < 0) {
         fprintf(stderr, "brunt: the run could not start: %s\n", strerror(-rc));
         run_report_destroy(&report);
+        prom_stop(prom);
         return EXIT_INTERNAL;
+    }
+    judge_custom(&report);
+    /* A feeder with on_exhausted: stop_vu that ran out ended VUs early: say so. */
+    const char *ran_out[4];
+    size_t n_out = scenario_feeders_stopped(plan, ran_out, 4);
+    for (size_t i = 0; i < n_out && i < 4; i++) {
+        run_report_add_warning(&report,
+                               "data feeder '%s' ran out of rows (on_exhausted: stop_vu): the "
+                               "VUs that needed a row stopped, which ended the run early",
+                               ran_out[i]);
     }
     report.argc = argc;
     report.argv = argv;
@@ -592,17 +916,354 @@ int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresh
     }
     report.exit_code = code;
     if (!no_summary) {
-        summary_print(stdout, &report, isatty(STDOUT_FILENO));
+        summary_print_info(stdout, &report, info, isatty(STDOUT_FILENO));
         fflush(stdout);
     }
-    if (export_path != NULL && result_write(export_path, &report, err, sizeof err) < 0) {
+    if (export_path != NULL && result_write_info(export_path, &report, info, err, sizeof err) < 0) {
         fprintf(stderr, "brunt: %s\n", err);
         if (code == EXIT_OK) {
             code = EXIT_INTERNAL;
         }
     }
+    if (outs != NULL && outs->n_reports > 0) {
+        int rcode = write_reports(&report, outs);
+        if (rcode != EXIT_OK && code == EXIT_OK) {
+            code = rcode;
+        }
+    }
+    if (prom != NULL) {
+        /* The final totals, for a scrape after the end (--prometheus-hold). */
+        prom_tick(&report, prom);
+        if (outs->prom_hold_ns > 0) {
+            struct timespec ts = {.tv_sec = (time_t)(outs->prom_hold_ns / NS_PER_S),
+                                  .tv_nsec = (long)(outs->prom_hold_ns % NS_PER_S)};
+            while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+            }
+        }
+        prom_stop(prom);
+    }
+    code = cli_history_after_run(&report, code);
     run_report_destroy(&report);
     return code;
+}
+
+/* How long reading a scenario file (a FIFO, stdin) may take before brunt gives up. */
+#define SCENARIO_READ_TIMEOUT_MS 5000
+
+/*
+ * Reads the scenario file path ("-": standard input) into *buf (malloc'd, NUL-ended),
+ * at most SCENARIO_MAX_FILE_BYTES, within SCENARIO_READ_TIMEOUT_MS: a FIFO or a pipe
+ * that never delivers (or never ends) is an error, not a hang.  The file is opened
+ * non-blocking, so opening a FIFO without a writer does not wait either.  Returns 0, or
+ * -1 with a one-line message in err.
+ */
+static int read_scenario(const char *path, char **buf, size_t *len, char *err, size_t err_len)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    const char *shown = is_stdin ? "standard input" : path;
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    size_t cap = 64 * 1024, got = 0;
+    char *b = NULL;
+    int rc = -1;
+    *buf = NULL;
+    *len = 0;
+    if (fd < 0) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || S_ISDIR(sb.st_mode)) {
+        snprintf(err, err_len, "%s: a directory, not a scenario file", shown);
+        goto out;
+    }
+    if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > SCENARIO_MAX_FILE_BYTES) {
+        snprintf(err, err_len, "%s: larger than %u bytes", shown, SCENARIO_MAX_FILE_BYTES);
+        goto out;
+    }
+    b = malloc(cap + 1);
+    uint64_t deadline = clock_now_ns() + (uint64_t)SCENARIO_READ_TIMEOUT_MS * NS_PER_MS;
+    while (b != NULL) {
+        if (got == cap) {
+            if (cap > SCENARIO_MAX_FILE_BYTES) {
+                snprintf(err, err_len, "%s: larger than %u bytes", shown, SCENARIO_MAX_FILE_BYTES);
+                goto out;
+            }
+            char *nb = realloc(b, cap * 2 + 1);
+            if (nb == NULL) {
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        if (!S_ISREG(sb.st_mode)) {
+            /* A pipe, FIFO or terminal: wait for data within the bound, never in read(). */
+            uint64_t now = clock_now_ns();
+            int ms = now < deadline ? (int)((deadline - now) / NS_PER_MS) + 1 : 0;
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            int pr = ms > 0 ? poll(&pfd, 1, ms) : 0;
+            if (pr < 0 && errno == EINTR) {
+                continue;
+            }
+            if (pr == 0) {
+                snprintf(err, err_len,
+                         "%s: no %s within %d s (expected a scenario file; a FIFO or pipe must "
+                         "deliver the whole file and close)",
+                         shown, got == 0 ? "data" : "end of file", SCENARIO_READ_TIMEOUT_MS / 1000);
+                goto out;
+            }
+        }
+        ssize_t r = read(fd, b + got, cap - got);
+        if (r > 0) {
+            got += (size_t)r;
+            continue;
+        }
+        if (r == 0) {
+            rc = 0; /* end of file */
+            goto out;
+        }
+        if (errno != EAGAIN && errno != EINTR) {
+            snprintf(err, err_len, "%s: %s", shown, strerror(errno));
+            goto out;
+        }
+    }
+    snprintf(err, err_len, "%s: out of memory", shown);
+out:
+    if (fd >= 0 && !is_stdin) {
+        close(fd);
+    }
+    if (rc == 0) {
+        b[got] = '\0';
+        *buf = b;
+        *len = got;
+    } else {
+        free(b);
+    }
+    return rc;
+}
+
+/* The hex SHA-256 of buf[0..len) into out (65 bytes); "" when it cannot be computed. */
+static void sha256_hex(const char *buf, size_t len, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    out[0] = '\0';
+    if (EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+        return;
+    }
+    for (unsigned int i = 0; i < n; i++) {
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    }
+}
+
+/* The directory CSV paths of the file path are relative to ("" for the current one). */
+static void scenario_dir(const char *path, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", strcmp(path, "-") == 0 ? "" : path);
+    char *slash = strrchr(out, '/');
+    if (slash == NULL) {
+        out[0] = '\0';
+    } else if (slash == out) {
+        out[1] = '\0';
+    } else {
+        *slash = '\0';
+    }
+}
+
+/* The scenario file's bytes and names, loaded once per phase. */
+struct file_src {
+    const char *yaml;
+    size_t len;
+    const char *display, *dir;
+};
+
+/*
+ * Loads one phase of the file (with the setup's captured values when consts is true).
+ * th, n_th and fo may be NULL (their results are then dropped).  0, or the exit code
+ * after printing the loader's one line.
+ */
+static int load_phase(const struct file_src *src, enum scenario_phase phase, bool consts,
+                      struct plan **plan, struct threshold **th, size_t *n_th,
+                      struct scenario_file_opts *fo)
+{
+    char err[1024];
+    struct threshold *t = NULL;
+    size_t nt = 0;
+    struct scenario_file_opts o;
+    struct scenario_load_in in = {.phase = phase, .has_consts = consts};
+    if (consts) {
+        in.n_consts = custom_capture_get(&in.const_names, &in.const_values);
+    }
+    if (scenario_load_phase(src->yaml, src->len, src->display, src->dir, &in, plan, &t, &nt, &o,
+                            err, sizeof err) < 0) {
+        fprintf(stderr, "brunt run: %s\n", err);
+        if (fo != NULL) {
+            *fo = o;
+        }
+        return o.unreachable ? EXIT_UNREACHABLE : SCENARIO_EXIT_INVALID;
+    }
+    if (th != NULL) {
+        *th = t;
+        *n_th = nt;
+    } else {
+        for (size_t i = 0; i < nt; i++) {
+            threshold_destroy(&t[i]);
+        }
+        free(t);
+    }
+    if (fo != NULL) {
+        *fo = o;
+    }
+    return 0;
+}
+
+/*
+ * Runs a setup or teardown plan (one VU, one iteration) and says whether it worked:
+ * every request answered as expected and every check and extraction passed.  0, or
+ * EXIT_SETUP_FAILED / EXIT_UNREACHABLE / EXIT_INTERNAL after one line on stderr.
+ */
+static int run_lifecycle(const struct quick *q, struct plan *plan, const char *what)
+{
+    char err[1024];
+    if (q->timeout_set) {
+        plan->timeout_ns = q->timeout_ns;
+    }
+    if (q->connect_timeout_set) {
+        plan->connect_timeout_ns = q->connect_timeout_ns;
+    }
+    if (plan_probe(
+            plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns : 5 * NS_PER_S,
+            err, sizeof err) < 0) {
+        fprintf(stderr, "brunt: %s: %s\n", what, err);
+        return EXIT_UNREACHABLE;
+    }
+    cli_install_signals();
+    struct run_options opts = {0};
+    struct run_report report;
+    custom_reset();
+    int rc = engine_run(plan, NULL, 0, &opts, &report);
+    custom_reset(); /* the setup's own custom samples are not the test's */
+    if (rc < 0) {
+        fprintf(stderr, "brunt: the %s could not start: %s\n", what, strerror(-rc));
+        run_report_destroy(&report);
+        return EXIT_INTERNAL;
+    }
+    struct series reqs = {0}, failed = {0}, checks = {0};
+    if (report.total != NULL) {
+        registry_aggregate(report.total, M_HTTP_REQS, NULL, &reqs);
+        registry_aggregate(report.total, M_HTTP_REQ_FAILED, NULL, &failed);
+        registry_aggregate(report.total, M_CHECKS, NULL, &checks);
+    }
+    int code = 0;
+    if (report.interrupted) {
+        fprintf(stderr, "brunt: %s interrupted\n", what);
+        code = EXIT_INTERRUPTED;
+    } else if (reqs.sum == 0 || failed.trues > 0 || checks.trues < checks.total) {
+        fprintf(stderr,
+                "brunt: %s failed: %.0f request%s, %llu failed, %llu of %llu checks and "
+                "extractions failed (see its checks: every one must pass)\n",
+                what, reqs.sum, reqs.sum == 1 ? "" : "s", (unsigned long long)failed.trues,
+                (unsigned long long)(checks.total - checks.trues),
+                (unsigned long long)checks.total);
+        code = EXIT_SETUP_FAILED;
+    } else if (!q->quiet) {
+        fprintf(stderr, "brunt: %s: %.0f request%s ok\n", what, reqs.sum, reqs.sum == 1 ? "" : "s");
+    }
+    run_report_destroy(&report);
+    return code;
+}
+
+/* Runs the file's setup, then compiles the plan again with its values. */
+static int run_setup(const struct quick *q, const struct file_src *src, struct plan **plan,
+                     struct threshold **th, size_t *n_th, struct scenario_file_opts *fo)
+{
+    struct plan *sp = NULL;
+    custom_capture_reset();
+    int code = load_phase(src, SCENARIO_PHASE_SETUP, false, &sp, NULL, NULL, NULL);
+    if (code == 0) {
+        code = run_lifecycle(q, sp, "setup");
+    }
+    plan_free(sp);
+    if (code != 0) {
+        return code;
+    }
+    for (size_t i = 0; i < *n_th; i++) {
+        threshold_destroy(&(*th)[i]);
+    }
+    free(*th);
+    *th = NULL;
+    *n_th = 0;
+    plan_free(*plan);
+    *plan = NULL;
+    return load_phase(src, SCENARIO_PHASE_MAIN, true, plan, th, n_th, fo);
+}
+
+/* Runs the file's teardown with the setup's values. */
+static int run_teardown(const struct quick *q, const struct file_src *src)
+{
+    struct plan *tp = NULL;
+    int code = load_phase(src, SCENARIO_PHASE_TEARDOWN, true, &tp, NULL, NULL, NULL);
+    if (code == 0) {
+        code = run_lifecycle(q, tp, "teardown");
+    }
+    plan_free(tp);
+    return code;
+}
+
+/*
+ * k6's --vus, --duration and --iterations on a file with one scenario, as k6 applies them:
+ * with --iterations the scenario becomes shared-iterations (vus: --vus or 1, the
+ * iterations, maxDuration: --duration or 10m); with --duration alone, constant-vus (vus:
+ * --vus or 1) for that long; --vus alone changes the VUs of a constant-vus or
+ * *-iterations scenario.  Its flow, start time and graceful stop stay.  0 or EXIT_USAGE.
+ */
+static int apply_k6_load_flags(const struct quick *q, struct plan *plan, bool file_threads)
+{
+    if (!q->vus_set && !q->duration_set && !q->iterations_set) {
+        return 0;
+    }
+    const char *flag = q->iterations_set ? "--iterations"
+                       : q->duration_set ? "--duration"
+                                         : "--vus";
+    if (plan->n_scenarios != 1) {
+        fprintf(stderr,
+                "brunt run: %s: %s applies to a file with one scenario, and this one has %zu "
+                "(set the load in the file's scenarios)\n",
+                q->url, flag, plan->n_scenarios);
+        return EXIT_USAGE;
+    }
+    struct scenario_plan *sc = &plan->scenarios[0];
+    uint32_t vus = q->vus_set ? (uint32_t)q->vus : 1;
+    if (q->iterations_set) {
+        sc->executor = EXEC_SHARED_ITERATIONS;
+        sc->iterations = q->iterations;
+        sc->vus = (uint64_t)vus > q->iterations ? (uint32_t)q->iterations : vus;
+        sc->duration_ns = q->duration_set ? q->duration_ns : 10 * 60 * NS_PER_S;
+        sc->n_stages = 0;
+    } else if (q->duration_set) {
+        sc->executor = EXEC_CONSTANT_VUS;
+        sc->vus = vus;
+        sc->duration_ns = q->duration_ns;
+        sc->n_stages = 0;
+    } else if (sc->executor == EXEC_CONSTANT_VUS || sc->executor == EXEC_SHARED_ITERATIONS ||
+               sc->executor == EXEC_PER_VU_ITERATIONS) {
+        sc->vus = vus;
+        if (sc->executor == EXEC_SHARED_ITERATIONS && (uint64_t)sc->vus > sc->iterations) {
+            sc->vus = (uint32_t)sc->iterations;
+        }
+    } else {
+        fprintf(stderr,
+                "brunt run: %s: --vus alone does not apply to scenario '%s' (%s); add "
+                "--duration or --iterations, as in k6\n",
+                q->url, sc->name, executor_name(sc->executor));
+        return EXIT_USAGE;
+    }
+    if (!file_threads) {
+        /* The file's VUs chose the threads (at most one per VU): choose again. */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        uint64_t t = cores > 0 ? (uint64_t)cores : 1;
+        plan->threads = (int)(sc->vus > 0 && sc->vus < t ? sc->vus : t);
+    }
+    return 0;
 }
 
 /*
@@ -617,11 +1278,53 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     size_t n_th = 0;
     struct scenario_file_opts fo = {0};
     int code;
-    if (scenario_load(q->url, &plan, &th, &n_th, &fo, err, sizeof err) < 0) {
+    char *yaml = NULL;
+    size_t yaml_len = 0;
+    char dir[PATH_MAX];
+    struct run_info info = {.scenario_path = q->url};
+    /* -e KEY=VALUE: the file's ${KEY} (k6's __ENV), over the environment. */
+    for (size_t i = 0; i < q->n_env; i++) {
+        char key[65];
+        size_t kl = (size_t)(strchr(q->env[i], '=') - q->env[i]);
+        memcpy(key, q->env[i], kl);
+        key[kl] = '\0';
+        if (setenv(key, q->env[i] + kl + 1, 1) < 0) {
+            fprintf(stderr, "brunt run: -e %s: %s\n", q->env[i], strerror(errno));
+            return EXIT_INTERNAL;
+        }
+    }
+    info.env = q->env;
+    info.n_env = q->n_env;
+    info.tags = q->tags;
+    info.n_tags = q->n_tags;
+    if (read_scenario(q->url, &yaml, &yaml_len, err, sizeof err) < 0) {
         fprintf(stderr, "brunt run: %s\n", err);
-        return fo.unreachable ? EXIT_UNREACHABLE : SCENARIO_EXIT_INVALID;
+        return SCENARIO_EXIT_INVALID;
+    }
+    sha256_hex(yaml, yaml_len, info.scenario_sha256);
+    scenario_dir(q->url, dir, sizeof dir);
+    struct file_src src = {yaml, yaml_len, strcmp(q->url, "-") == 0 ? "<stdin>" : q->url, dir};
+    code = load_phase(&src, SCENARIO_PHASE_MAIN, false, &plan, &th, &n_th, &fo);
+    if (code != 0) {
+        free(yaml);
+        return code;
+    }
+    info.test_name = fo.test_name[0] ? fo.test_name : NULL;
+    code = parse_threshold_flags(q);
+    if (code != 0) {
+        goto out;
     }
     if (q->check_only) {
+        /* The setup and teardown flows are checked as well, without running. */
+        for (int ph = SCENARIO_PHASE_SETUP; ph <= SCENARIO_PHASE_TEARDOWN && code == 0; ph++) {
+            bool has = ph == SCENARIO_PHASE_SETUP ? fo.has_setup : fo.has_teardown;
+            struct plan *lp = NULL;
+            if (has && (code = load_phase(&src, (enum scenario_phase)ph, false, &lp, NULL, NULL,
+                                          NULL)) != 0) {
+                goto out;
+            }
+            plan_free(lp);
+        }
         size_t steps = 0;
         for (size_t i = 0; i < plan->n_scenarios; i++) {
             steps += plan->scenarios[i].n_steps;
@@ -630,6 +1333,28 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
                plan->n_scenarios == 1 ? "" : "s", steps, steps == 1 ? "" : "s",
                n_th + q->n_thresholds, n_th + q->n_thresholds == 1 ? "" : "s");
         code = EXIT_OK;
+        goto out;
+    }
+    for (size_t i = 0; i < n_th; i++) {
+        if (metric_info[th[i].metric].custom && th[i].abort_on_fail) {
+            fprintf(stderr,
+                    "brunt run: %s: threshold %s: '%s': abortOnFail is not available on custom "
+                    "metrics (they are judged at the end of the run)\n",
+                    q->url, th[i].metric_expr, th[i].source);
+            code = SCENARIO_EXIT_INVALID;
+            goto out;
+        }
+    }
+    if (fo.has_setup) {
+        /* setup: once, one VU; its values become the scenarios' constants, so the plan
+         * is compiled again with them (k6's setup() data). */
+        code = run_setup(q, &src, &plan, &th, &n_th, &fo);
+        if (code != 0) {
+            goto out;
+        }
+    }
+    code = apply_k6_load_flags(q, plan, fo.has_threads);
+    if (code != 0) {
         goto out;
     }
     if (q->threads_set) {
@@ -661,13 +1386,22 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     n_th += q->n_thresholds;
     q->n_thresholds = 0;
     cli_warn_nofile(plan);
-    code = cli_execute(plan, th, n_th, q->export_path, q->quiet, q->no_summary, argc, argv);
+    code = cli_execute_info(plan, th, n_th, q->export_path, q->quiet, q->no_summary, argc, argv,
+                            &info, &q->outs);
+    if (fo.has_teardown && code != EXIT_USAGE && code != EXIT_UNREACHABLE) {
+        int tc = run_teardown(q, &src);
+        if (tc != 0 && (code == EXIT_OK || code == EXIT_INTERRUPTED)) {
+            code = tc;
+        }
+    }
 out:
     for (size_t i = 0; i < n_th; i++) {
         threshold_destroy(&th[i]);
     }
     free(th);
     plan_free(plan);
+    free(yaml);
+    custom_capture_reset();
     return code;
 }
 
@@ -689,8 +1423,20 @@ int cli_run(int argc, char **argv)
         code = code < 0 ? EXIT_OK : code;
         goto out;
     }
+    if (!q.check_only) {
+        char err[1024];
+        code = cli_history_run_check(is_scenario_file(q.url) ? q.url : NULL, err, sizeof err);
+        if (code != 0) {
+            fprintf(stderr, "brunt run: --history %s\n", err);
+            goto out;
+        }
+    }
     if (is_scenario_file(q.url)) {
         code = run_scenario_file(&q, argc, argv);
+        goto out;
+    }
+    code = parse_threshold_flags(&q);
+    if (code != 0) {
         goto out;
     }
     bool unreachable = false;
@@ -700,7 +1446,7 @@ int cli_run(int argc, char **argv)
     }
     cli_warn_nofile(plan);
     code = cli_execute(plan, q.thresholds, q.n_thresholds, q.export_path, q.quiet, q.no_summary,
-                       argc, argv);
+                       argc, argv, &q.outs);
 out:
     plan_free(plan);
     for (size_t i = 0; i < q.n_thresholds; i++) {

@@ -1086,3 +1086,65 @@ int json_span_number(const struct json_span *v, double *out)
     *out = strtod(tmp, NULL);
     return 0;
 }
+
+int json_iter_next(const struct json_span *c, size_t *pos, struct json_span *key,
+                   struct json_span *val)
+{
+    struct jp ps = {.doc = c->start, .p = c->start + *pos, .end = c->start + c->len, .depth = 1};
+    char closer = c->type == JSON_OBJECT ? '}' : ']';
+    int rc;
+
+    if ((c->type != JSON_OBJECT && c->type != JSON_ARRAY) || c->len < 2 || *pos > c->len)
+        return JSON_EINVAL;
+    if (*pos >= c->len)
+        return 0;
+    if (*pos == 0) {
+        if (*ps.p != (c->type == JSON_OBJECT ? '{' : '['))
+            return JSON_EINVAL;
+        ps.p++;
+        if (jp_empty(&ps, closer)) {
+            *pos = c->len;
+            return 0;
+        }
+    } else {
+        rc = jp_next(&ps, closer);
+        if (rc < 0)
+            return rc;
+        if (rc == 0) {
+            *pos = c->len;
+            return 0;
+        }
+    }
+    if (c->type == JSON_OBJECT) {
+        jp_ws(&ps);
+        const char *kstart = ps.p;
+        rc = jp_member_key(&ps, NULL, 0, NULL);
+        if (rc < 0)
+            return rc;
+        if (key != NULL) {
+            key->type = JSON_STRING;
+            key->start = kstart;
+            key->len = 0;
+            /* the key's span ends at its closing quote, before the ':' */
+            const char *q = ps.p - 1;
+            while (q > kstart && *q != '"')
+                q--;
+            key->len = (size_t)(q - kstart) + 1;
+        }
+    }
+    rc = jp_value(&ps, val);
+    if (rc < 0)
+        return rc;
+    *pos = (size_t)(ps.p - c->start);
+    return 1;
+}
+
+bool json_span_is(const struct json_span *v, const char *s)
+{
+    size_t n = strlen(s);
+    if (v->type != JSON_STRING || v->len != n + 2)
+        return false;
+    /* Plain bytes only: a key spelled with escapes does not match (the writer of the
+     * documents we read never escapes ASCII letters). */
+    return memcmp(v->start + 1, s, n) == 0;
+}

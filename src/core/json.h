@@ -214,4 +214,18 @@ int json_span_text(const struct json_span *v, char *out, size_t cap);
  */
 int json_span_number(const struct json_span *v, double *out);
 
+/*
+ * Iterates a container span (an array or an object the reader returned): start with
+ * *pos = 0; each call stores the next element in *val (and, for an object, the member's
+ * key, quotes included, in *key when not NULL) and returns 1; it returns 0 at the end
+ * and JSON_EINVAL / JSON_EDEPTH when the container is malformed.  Each call reads only
+ * the next element, so walking an array of n elements is O(its length), unlike
+ * json_path_get with growing indices.  No allocation; any thread.
+ */
+int json_iter_next(const struct json_span *container, size_t *pos, struct json_span *key,
+                   struct json_span *val);
+
+/* True when the string span v holds exactly the bytes of s (no escapes in v). */
+bool json_span_is(const struct json_span *v, const char *s);
+
 #endif

@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "engine/engine_internal.h"
 #include "engine/schedule.h"
+#include "metrics/packed.h"
 
 #define MAX_PENDING 64
 
@@ -80,6 +81,9 @@ void run_report_add_warning(struct run_report *r, const char *fmt, ...)
 void run_report_destroy(struct run_report *r)
 {
     registry_free(r->total);
+    for (size_t i = 0; r->rows != NULL && i < r->n_rows; i++) {
+        free(r->rows[i].packed);
+    }
     free(r->rows);
     r->total = NULL;
     r->rows = NULL;
@@ -160,6 +164,9 @@ static void finalise_row(struct coord *c, struct pending *p)
         row->data_received = counter_of(reg, M_DATA_RECEIVED);
         trend_of(c, reg, M_HTTP_REQ_DURATION, &row->duration);
         trend_of(c, reg, M_HTTP_REQ_LATENCY, &row->latency);
+        if (packed_second(reg, r->total, &row->packed, &row->packed_len) < 0) {
+            run_report_add_warning(r, "out of memory keeping the per-second histograms");
+        }
     }
     int i_vus = registry_get(r->total, M_VUS, "");
     int i_max = registry_get(r->total, M_VUS_MAX, "");

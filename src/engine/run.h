@@ -34,6 +34,11 @@ struct ts_row {
     uint64_t http_reqs, failed, iterations, dropped, errors;
     uint64_t data_sent, data_received;
     struct ts_trend duration, latency;
+    /* What the second recorded per series (counters, rates, the latency trends'
+     * compact histograms), packed by packed_second() with series indices into
+     * run_report.total; NULL when nothing was recorded.  Owned by the report. */
+    uint8_t *packed;
+    size_t packed_len;
 };
 
 /* A live view for the progress line, refreshed once a second. */

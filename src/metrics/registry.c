@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const error_kind_name[ERROR_KIND_COUNT] = {
+    "refused", "reset", "timeout", "protocol", "dns", "tls", "connect", "other",
+};
+
 struct metric_info metric_info[METRIC_MAX] = {
     [M_HTTP_REQS] = {"http_reqs", METRIC_COUNTER, CONTAINS_DEFAULT,
                      "HTTP requests completed (any outcome)"},
@@ -45,7 +49,8 @@ struct metric_info metric_info[METRIC_MAX] = {
     [M_DATA_SENT] = {"data_sent", METRIC_COUNTER, CONTAINS_DATA, "bytes sent"},
     [M_DATA_RECEIVED] = {"data_received", METRIC_COUNTER, CONTAINS_DATA, "bytes received"},
     [M_CHECKS] = {"checks", METRIC_RATE, CONTAINS_DEFAULT, "share of checks that passed"},
-    [M_ERRORS] = {"errors", METRIC_COUNTER, CONTAINS_DEFAULT, "request errors by kind (tag kind)"},
+    [M_ERRORS] = {"http_errors", METRIC_COUNTER, CONTAINS_DEFAULT,
+                  "requests that failed with a network or protocol error, by kind (tag kind)"},
 };
 
 /* Metrics defined so far; entries from M_COUNT on own their name and desc strings. */
@@ -93,8 +98,17 @@ int metric_define(const char *name, enum metric_type type, enum metric_contains 
         free(d);
         return -ENOMEM;
     }
-    metric_info[metric_n] = (struct metric_info){n, type, contains, d};
+    metric_info[metric_n] = (struct metric_info){n, type, contains, d, false};
     return metric_n++;
+}
+
+int metric_set_custom(int id)
+{
+    if (id < M_COUNT || id >= metric_n) {
+        return -EINVAL;
+    }
+    metric_info[id].custom = true;
+    return 0;
 }
 
 void metric_undefine_all(void)
@@ -246,6 +260,11 @@ int registry_get(struct registry *reg, int metric, const char *tags)
 {
     int i = find(reg, metric, tags, NULL);
     return i >= 0 ? i : append(reg, metric, tags);
+}
+
+int registry_find(const struct registry *reg, int metric, const char *tags)
+{
+    return find(reg, metric, tags, NULL);
 }
 
 struct series *registry_at(struct registry *reg, int i)

@@ -59,10 +59,27 @@ struct metric_info {
     enum metric_type type;
     enum metric_contains contains;
     const char *desc;
+    bool custom; /* declared by a scenario file (metric_set_custom): the summary's CUSTOM */
 };
 
 /* The most metrics one process knows: the built-ins and those defined at run time. */
 #define METRIC_MAX 256
+/* The kinds of network error: the values of the `kind` tag of the `errors` metric, in
+ * one table for the engine that counts them and the outputs that print them (the
+ * result lists every kind, in this order, with "other" last). */
+enum error_kind {
+    ERROR_KIND_REFUSED,
+    ERROR_KIND_RESET,
+    ERROR_KIND_TIMEOUT,
+    ERROR_KIND_PROTOCOL,
+    ERROR_KIND_DNS,
+    ERROR_KIND_TLS,
+    ERROR_KIND_CONNECT,
+    ERROR_KIND_OTHER,
+    ERROR_KIND_COUNT
+};
+extern const char *const error_kind_name[ERROR_KIND_COUNT];
+
 /* The longest metric name metric_define() takes, in bytes. */
 #define METRIC_NAME_MAX 64
 
@@ -88,6 +105,10 @@ int metric_lookup(const char *name, size_t len);
  */
 int metric_define(const char *name, enum metric_type type, enum metric_contains contains,
                   const char *desc);
+/* Marks a metric defined with metric_define() as a scenario file's custom metric (k6's
+ * custom Counter, Gauge, Rate, Trend).  Returns 0, or -EINVAL for a built-in or an id not
+ * defined.  Same thread rules as metric_define(). */
+int metric_set_custom(int id);
 /* Forgets every metric defined with metric_define() (tests; never during a run). */
 void metric_undefine_all(void);
 /* "counter", "gauge", "rate", "trend". */
@@ -114,6 +135,8 @@ void registry_free(struct registry *reg);
  * of memory.  tags must be canonical (see tags_canon()).
  */
 int registry_get(struct registry *reg, int metric, const char *tags);
+/* The index of the series (metric, tags), or -1 when reg has none.  Never allocates. */
+int registry_find(const struct registry *reg, int metric, const char *tags);
 /* The series at index i.  The pointer is valid until the next call that adds a series
  * to reg (registry_get creating one, registry_sync_layout, registry_merge): the array
  * grows with realloc and may move.  Keep the index, not the pointer. */

@@ -11,11 +11,14 @@
  * samples that carried its tags, over the whole run so far (k6's semantics, not a
  * sliding window).
  *
- * Left out: custom metrics (only the built-in names of registry.h resolve), and k6's
- * legacy JavaScript-expression thresholds.
+ * Metric names resolve through registry.h, so custom metrics work once they are
+ * defined (metric_define) before the threshold is parsed.  Tag names in filters must be
+ * known: brunt's own, or added with threshold_tag_name_add().  Left out: k6's legacy
+ * JavaScript-expression thresholds.
  */
 #include "metrics/threshold.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -238,6 +241,68 @@ static const char *th_suggest(const char *name, size_t len)
     return near.best;
 }
 
+/* --- tag names --- */
+
+/* The tags brunt itself puts on samples (docs/metrics.md). */
+static const char *const th_builtin_tags[] = {
+    "scenario", "name", "method", "status", "expected_response", "group", "check", "kind", NULL,
+};
+
+/* Tag names added with threshold_tag_name_add(): custom step tags and run-wide --tag. */
+static char th_extra_tags[THRESHOLD_EXTRA_TAGS_MAX][THRESHOLD_TAG_NAME_MAX + 1];
+static size_t th_n_extra;
+
+int threshold_tag_name_add(const char *name)
+{
+    size_t len = name != NULL ? strlen(name) : 0;
+    int rc = 0;
+    if (len == 0 || len > THRESHOLD_TAG_NAME_MAX) {
+        rc = -EINVAL;
+    } else if (threshold_tag_name_known(name, len)) {
+        rc = 0;
+    } else if (th_n_extra == THRESHOLD_EXTRA_TAGS_MAX) {
+        rc = -ENOSPC;
+    } else {
+        memcpy(th_extra_tags[th_n_extra], name, len + 1);
+        th_n_extra++;
+    }
+    return rc;
+}
+
+void threshold_tag_names_reset(void)
+{
+    th_n_extra = 0;
+}
+
+bool threshold_tag_name_known(const char *name, size_t len)
+{
+    for (size_t i = 0; th_builtin_tags[i] != NULL; i++) {
+        if (th_span_eq(name, len, th_builtin_tags[i])) {
+            return true;
+        }
+    }
+    for (size_t i = 0; i < th_n_extra; i++) {
+        if (th_span_eq(name, len, th_extra_tags[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The known tag name closest to name[0..len) (distance <= 2), or NULL. */
+static const char *th_suggest_tag(const char *name, size_t len)
+{
+    struct text_near near;
+    text_near_init(&near, name, len);
+    for (size_t i = 0; th_builtin_tags[i] != NULL; i++) {
+        text_near_add(&near, th_builtin_tags[i], 2);
+    }
+    for (size_t i = 0; i < th_n_extra; i++) {
+        text_near_add(&near, th_extra_tags[i], 2);
+    }
+    return near.best;
+}
+
 /* --- the metric part --- */
 
 struct th_metric {
@@ -303,6 +368,20 @@ static int th_parse_tags(struct th_scan *sc, size_t open, size_t close, struct t
             return th_fail(sc->ctx, sc->base + (size_t)(colon - s) + 1,
                            "expected a tag value after ':'");
         }
+        if (!threshold_tag_name_known(s + ks, ke - ks)) {
+            /* A misspelt tag name would match nothing and judge an empty sub-metric. */
+            const char *near = th_suggest_tag(s + ks, ke - ks);
+            int shown = ke - ks > 64 ? 64 : (int)(ke - ks);
+            if (near != NULL) {
+                return th_fail(sc->ctx, sc->base + ks, "unknown tag \"%.*s\"; did you mean \"%s\"?",
+                               shown, s + ks, near);
+            }
+            return th_fail(sc->ctx, sc->base + ks,
+                           "unknown tag \"%.*s\"; expected one of scenario, name, method, status, "
+                           "expected_response, group, check, kind, or a tag the scenario file or "
+                           "--tag sets",
+                           shown, s + ks);
+        }
         /* Fits: the keys and values are disjoint pieces of an input of at most
          * THRESHOLD_EXPR_MAX bytes, plus one NUL each. */
         keys[n] = memcpy(buf + used, s + ks, ke - ks);
@@ -348,13 +427,23 @@ static int th_parse_metric(struct th_scan *sc, struct th_metric *m)
     if (m->metric < 0) {
         const char *near = th_suggest(name, name_len);
         int shown = name_len > TH_QUOTE_MAX ? TH_QUOTE_MAX : (int)name_len;
+        if (th_span_eq(name, name_len, "errors")) {
+            /* k6 scripts often declare a custom Rate called errors; brunt has no built-in
+             * of that name, so it must not land silently on the network-error counter. */
+            return th_fail(sc->ctx, sc->base + name_start,
+                           "unknown metric \"errors\"; brunt has no built-in of that name (its "
+                           "counter of network errors is http_errors): for the share of failed "
+                           "requests use http_req_failed, or declare errors as a custom metric "
+                           "under metrics: in the scenario file (docs/scenarios.md)");
+        }
         if (near != NULL) {
             return th_fail(sc->ctx, sc->base + name_start,
                            "unknown metric \"%.*s\"; did you mean \"%s\"?", shown, name, near);
         }
         return th_fail(sc->ctx, sc->base + name_start,
                        "unknown metric \"%.*s\"; expected a built-in metric such as "
-                       "http_req_duration, http_req_failed or http_reqs",
+                       "http_req_duration, http_req_failed or http_reqs, or a custom metric "
+                       "declared under metrics: in the scenario file",
                        shown, name);
     }
     m->start = name_start;
@@ -630,6 +719,19 @@ static bool th_agg_fits(enum metric_type type, enum threshold_agg agg, const cha
     return false;
 }
 
+/* Whether a metric name reads like a k6 Rate (a share of failures or successes), where
+ * a counter's per-second rate would be a trap. */
+static bool th_looks_like_share(const char *name)
+{
+    static const char *const words[] = {"error", "fail", "success", "ratio", "pass", NULL};
+    for (size_t i = 0; words[i] != NULL; i++) {
+        if (strstr(name, words[i]) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static char *th_strndup(const char *s, size_t n)
 {
     char *p = malloc(n + 1);
@@ -654,6 +756,15 @@ static int th_build(const struct th_metric *m, const char *metric_s, const struc
                        "aggregation \"%.*s\" does not apply to %s, a %s metric; expected %s",
                        (int)(e->agg_end - e->agg_start), expr_s + e->agg_start,
                        metric_info[m->metric].name, metric_type_name(type), allowed);
+    }
+    const char *name = metric_info[m->metric].name;
+    if (type == METRIC_COUNTER && e->agg == TH_RATE && th_looks_like_share(name)) {
+        return th_fail(expr_ctx, SIZE_MAX,
+                       "rate on %s, a counter, is events per second, not a share of requests "
+                       "(as a k6 Rate metric would be); judge it with count (e.g. count==0), use "
+                       "http_req_failed for the share of failed requests, or declare a custom "
+                       "rate metric under metrics: in the scenario file",
+                       name);
     }
     out->metric_expr = th_strndup(metric_s + m->start, m->end - m->start);
     out->source = th_strndup(expr_s + e->src_start, e->src_end - e->src_start);
@@ -813,11 +924,15 @@ bool threshold_eval(struct threshold *t, const struct registry *reg, double elap
     }
     const char *filter = t->filter != NULL && t->filter[0] != '\0' ? t->filter : NULL;
     (void)registry_aggregate(reg, t->metric, filter, &agg);
-    /* Judged all the same (as k6 does), but said: a filter with a typo matches nothing. */
-    t->no_samples = mi->type == METRIC_TREND ? hist_count(agg.hist) == 0 : agg.total == 0;
+    /* A counter that counted nothing is zero, a value like any other; a trend or rate
+     * without a sample has no value at all. */
+    bool empty = mi->type == METRIC_TREND ? hist_count(agg.hist) == 0 : agg.total == 0;
+    t->no_samples = empty && mi->type != METRIC_COUNTER;
+    t->sent_requests = false;
 
-    /* Trend values are nanoseconds; time trends are judged in milliseconds, as in k6. */
-    double div = mi->contains == CONTAINS_TIME ? 1e6 : 1.0; /* divide: 1e6 ns is exactly 1 */
+    /* Trend values are nanoseconds, judged in milliseconds as in k6; a custom trend of
+     * plain numbers keeps v as v * 1e6 the same way (scenario/custom.h). */
+    double div = mi->type == METRIC_TREND ? 1e6 : 1.0; /* divide: 1e6 ns is exactly 1 */
     double obs = 0;
     switch (t->agg) {
     case TH_AVG:
@@ -851,5 +966,14 @@ bool threshold_eval(struct threshold *t, const struct registry *reg, double elap
     t->observed = obs;
     t->evaluated = true;
     t->failed = !th_compare(obs, t->op, t->value);
+    if (t->no_samples && mi->type == METRIC_TREND) {
+        /* A latency objective cannot be met by answers that never came: when requests
+         * were sent and none of them gave this trend a sample, it fails. */
+        struct series reqs;
+        memset(&reqs, 0, sizeof reqs);
+        (void)registry_aggregate(reg, M_HTTP_REQS, NULL, &reqs);
+        t->sent_requests = reqs.sum > 0;
+        t->failed = t->failed || t->sent_requests;
+    }
     return !t->failed;
 }

@@ -30,14 +30,13 @@
 #include "core/file.h"
 #include "http/url.h"
 #include "metrics/hist.h"
+#include "metrics/packed.h"
 #include "metrics/registry.h"
 
 #include "core/version.h"
 
-/* Error kinds every result lists (docs/result-format.md), 0 when none happened. */
-static const char *const error_kinds[] = {"refused", "reset", "timeout", "protocol",
-                                          "dns",     "tls",   "connect", "other"};
-#define N_ERROR_KINDS (sizeof error_kinds / sizeof error_kinds[0])
+/* Every result lists each error kind (error_kind_name in metrics/registry.h;
+ * docs/result-format.md), 0 when none happened. */
 /* Kinds beyond the known ones that get their own key; later ones count as "other". */
 #define MAX_EXTRA_KINDS 32
 
@@ -76,10 +75,12 @@ static double ns_to_ms(uint64_t ns)
     return (double)ns / 1e6;
 }
 
-/* A trend value (ns in the histogram) in the unit users read: ms for time trends. */
+/* A trend value (ns in the histogram) in the unit users read: ms for time trends, and
+ * the plain number for a custom trend, which keeps v as v * 1e6 (scenario/custom.h). */
 static double trend_unit(int metric, double ns)
 {
-    return metric_info[metric].contains == CONTAINS_TIME ? ns / 1e6 : ns;
+    (void)metric;
+    return ns / 1e6;
 }
 
 static bool series_has_samples(const struct series *s)
@@ -407,7 +408,21 @@ static void put_options(struct jsonw *w, const struct plan *p)
 
 /* ---- meta ------------------------------------------------------------------------ */
 
-static void put_meta(struct jsonw *w, const struct run_report *r)
+static void put_kv_list(struct jsonw *w, const char *const *kv, size_t n)
+{
+    jsonw_obj_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(kv[i], '=');
+        if (eq == NULL) {
+            continue;
+        }
+        jsonw_keyn(w, kv[i], (size_t)(eq - kv[i]));
+        jsonw_str(w, eq + 1);
+    }
+    jsonw_obj_end(w);
+}
+
+static void put_meta(struct jsonw *w, const struct run_report *r, const struct run_info *info)
 {
     char host[256];
     struct utsname un;
@@ -415,8 +430,20 @@ static void put_meta(struct jsonw *w, const struct run_report *r)
     jsonw_obj_begin(w);
     jsonw_key(w, "version");
     jsonw_str(w, BRUNT_VERSION);
+    jsonw_key(w, "test_name");
+    jsonw_str(w, info != NULL ? info->test_name : NULL);
+    jsonw_key(w, "scenario_file");
+    jsonw_str(w, info != NULL ? info->scenario_path : NULL);
+    jsonw_key(w, "scenario_sha256");
+    jsonw_str(w, info != NULL && info->scenario_sha256[0] ? info->scenario_sha256 : NULL);
+    jsonw_key(w, "env");
+    put_kv_list(w, info != NULL ? info->env : NULL, info != NULL ? info->n_env : 0);
+    jsonw_key(w, "tags");
+    put_kv_list(w, info != NULL ? info->tags : NULL, info != NULL ? info->n_tags : 0);
     jsonw_key(w, "command");
     jsonw_arr_begin(w);
+    /* The program as invoked, then the arguments of `run` (argv[0] is "run"). */
+    jsonw_str(w, program_invocation_short_name);
     for (int i = 0; i < r->argc && r->argv != NULL; i++) {
         jsonw_str(w, r->argv[i]);
     }
@@ -744,11 +771,130 @@ static void put_ts_trend(struct jsonw *w, const struct ts_trend *t)
     jsonw_obj_end(w);
 }
 
-static void put_timeseries(struct jsonw *w, const struct run_report *r)
+/* A number as compact JSON text: integers exactly, others round-trip (%.17g). */
+static int add_num(struct dynbuf *b, double d)
+{
+    if (!isfinite(d)) {
+        return dynbuf_adds(b, "null");
+    }
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+        return dynbuf_addf(b, "%.0f", d);
+    }
+    return dynbuf_addf(b, "%.17g", d);
+}
+
+/* One packed record as one compact JSON object (docs/result-format.md, timeseries). */
+static int add_record(struct dynbuf *b, const struct packed_rec *rec)
+{
+    int rc = dynbuf_addf(b, "{\"i\":%" PRIu32, rec->series);
+    switch (rec->type) {
+    case METRIC_COUNTER:
+        rc = rc ? rc : dynbuf_adds(b, ",\"sum\":");
+        rc = rc ? rc : add_num(b, rec->sum);
+        rc = rc ? rc : dynbuf_addf(b, ",\"n\":%" PRIu64 "}", rec->total);
+        break;
+    case METRIC_RATE:
+        rc = rc ? rc
+                : dynbuf_addf(b, ",\"trues\":%" PRIu64 ",\"n\":%" PRIu64 "}", rec->trues,
+                              rec->total);
+        break;
+    case METRIC_TREND: {
+        rc = rc ? rc : dynbuf_addf(b, ",\"n\":%" PRIu64 ",\"sum\":", rec->count);
+        rc = rc ? rc : add_num(b, rec->sum_ns);
+        rc = rc ? rc
+                : dynbuf_addf(b, ",\"min\":%" PRIu64 ",\"max\":%" PRIu64 ",\"b\":[", rec->min_ns,
+                              rec->max_ns);
+        struct packed_bucket_it it;
+        uint32_t index, prev = 0;
+        uint64_t count;
+        bool first = true;
+        packed_buckets_begin(&it, rec);
+        while (rc == 0 && packed_buckets_next(&it, &index, &count)) {
+            rc = dynbuf_addf(b, "%s%" PRIu32 ",%" PRIu64, first ? "" : ",", index - prev, count);
+            prev = index;
+            first = false;
+        }
+        rc = rc ? rc : dynbuf_adds(b, "]}");
+        break;
+    }
+    case METRIC_GAUGE:
+        rc = rc ? rc : dynbuf_addc(b, '}');
+        break;
+    }
+    return rc;
+}
+
+/*
+ * A row's per-series records: an array of compact objects, one per line in a pretty
+ * document (the writer would put every member on its own line, five times the size).
+ * Returns 0 or a negative errno.
+ */
+static int put_row_series(struct jsonw *w, const struct ts_row *row)
+{
+    struct dynbuf b;
+    bool pretty = w->indent > 0;
+    int inner = pretty ? (w->depth + 1) * w->indent : 0;
+    int outer = pretty ? w->depth * w->indent : 0;
+    size_t off = 0, i = 0;
+    struct packed_rec rec;
+    int rc, more;
+
+    dynbuf_init(&b, RESULT_MAX_BYTES);
+    rc = dynbuf_addc(&b, '[');
+    while (rc == 0 && (more = packed_next(row->packed, row->packed_len, &off, &rec)) > 0) {
+        rc = i > 0 ? dynbuf_addc(&b, ',') : 0;
+        if (rc == 0 && pretty) {
+            rc = dynbuf_addf(&b, "\n%*s", inner, "");
+        }
+        rc = rc ? rc : add_record(&b, &rec);
+        i++;
+    }
+    if (rc == 0 && i > 0 && pretty) {
+        rc = dynbuf_addf(&b, "\n%*s", outer, "");
+    }
+    rc = rc ? rc : dynbuf_addc(&b, ']');
+    if (rc == 0) {
+        jsonw_raw(w, b.data, b.len);
+    }
+    dynbuf_destroy(&b);
+    return rc;
+}
+
+/* The series the rows name by index: every series of the totals, in index order. */
+static void put_series_table(struct jsonw *w, const struct registry *reg)
+{
+    jsonw_arr_begin(w);
+    size_t n = reg != NULL ? registry_len(reg) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct series *s = registry_at_const(reg, (int)i);
+        jsonw_obj_begin(w);
+        jsonw_key(w, "metric");
+        jsonw_str(w, metric_info[s->metric].name);
+        jsonw_key(w, "type");
+        jsonw_str(w, metric_type_name(metric_info[s->metric].type));
+        jsonw_key(w, "tags");
+        put_tags(w, s->tags);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+}
+
+static int put_timeseries(struct jsonw *w, const struct run_report *r)
 {
     jsonw_obj_begin(w);
     jsonw_key(w, "interval_ms");
     jsonw_int(w, 1000);
+    jsonw_key(w, "histogram");
+    jsonw_obj_begin(w);
+    jsonw_key(w, "unit");
+    jsonw_str(w, "ns");
+    jsonw_key(w, "layout");
+    jsonw_str(w, "log-linear");
+    jsonw_key(w, "sub_bucket_bits");
+    jsonw_int(w, PACKED_SUB_BITS);
+    jsonw_obj_end(w);
+    jsonw_key(w, "series");
+    put_series_table(w, r->total);
     jsonw_key(w, "rows");
     jsonw_arr_begin(w);
     for (size_t i = 0; i < r->n_rows && r->rows != NULL; i++) {
@@ -790,10 +936,15 @@ static void put_timeseries(struct jsonw *w, const struct run_report *r)
         put_ts_trend(w, &row->duration);
         jsonw_key(w, "http_req_latency");
         put_ts_trend(w, &row->latency);
+        jsonw_key(w, "series");
+        if (put_row_series(w, row) < 0) {
+            return -ENOMEM;
+        }
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
     jsonw_obj_end(w);
+    return 0;
 }
 
 struct kind_count {
@@ -804,7 +955,7 @@ struct kind_count {
 
 static void put_errors(struct jsonw *w, const struct run_report *r)
 {
-    double known[N_ERROR_KINDS] = {0};
+    double known[ERROR_KIND_COUNT] = {0};
     struct kind_count extra[MAX_EXTRA_KINDS];
     size_t n_extra = 0;
     size_t n = r->total ? registry_len(r->total) : 0;
@@ -818,16 +969,16 @@ static void put_errors(struct jsonw *w, const struct run_report *r)
         const char *k = tags_get(s->tags, "kind", &len);
         size_t j;
         if (k == NULL) {
-            known[N_ERROR_KINDS - 1] += s->sum; /* "other" */
+            known[ERROR_KIND_COUNT - 1] += s->sum; /* "other" */
             continue;
         }
-        for (j = 0; j < N_ERROR_KINDS; j++) {
-            if (strlen(error_kinds[j]) == len && memcmp(error_kinds[j], k, len) == 0) {
+        for (j = 0; j < ERROR_KIND_COUNT; j++) {
+            if (strlen(error_kind_name[j]) == len && memcmp(error_kind_name[j], k, len) == 0) {
                 known[j] += s->sum;
                 break;
             }
         }
-        if (j < N_ERROR_KINDS) {
+        if (j < ERROR_KIND_COUNT) {
             continue;
         }
         for (j = 0; j < n_extra; j++) {
@@ -842,12 +993,12 @@ static void put_errors(struct jsonw *w, const struct run_report *r)
         if (n_extra < MAX_EXTRA_KINDS) {
             extra[n_extra++] = (struct kind_count){k, len, s->sum};
         } else {
-            known[N_ERROR_KINDS - 1] += s->sum;
+            known[ERROR_KIND_COUNT - 1] += s->sum;
         }
     }
     jsonw_obj_begin(w);
-    for (size_t j = 0; j < N_ERROR_KINDS; j++) {
-        jsonw_key(w, error_kinds[j]);
+    for (size_t j = 0; j < ERROR_KIND_COUNT; j++) {
+        jsonw_key(w, error_kind_name[j]);
         jsonw_num(w, known[j]);
     }
     for (size_t j = 0; j < n_extra; j++) {
@@ -859,13 +1010,18 @@ static void put_errors(struct jsonw *w, const struct run_report *r)
 
 int result_to_json(const struct run_report *r, struct jsonw *w)
 {
+    return result_to_json_info(r, NULL, w);
+}
+
+int result_to_json_info(const struct run_report *r, const struct run_info *info, struct jsonw *w)
+{
     int rc;
 
     jsonw_obj_begin(w);
     jsonw_key(w, "schema");
     jsonw_str(w, RESULT_SCHEMA);
     jsonw_key(w, "meta");
-    put_meta(w, r);
+    put_meta(w, r, info);
     jsonw_key(w, "options");
     put_options(w, r->plan);
     jsonw_key(w, "metrics");
@@ -876,7 +1032,10 @@ int result_to_json(const struct run_report *r, struct jsonw *w)
     jsonw_key(w, "thresholds");
     put_thresholds(w, r);
     jsonw_key(w, "timeseries");
-    put_timeseries(w, r);
+    rc = put_timeseries(w, r);
+    if (rc < 0) {
+        return rc;
+    }
     jsonw_key(w, "errors");
     put_errors(w, r);
     jsonw_key(w, "warnings");
@@ -893,6 +1052,57 @@ int result_to_json(const struct run_report *r, struct jsonw *w)
 
 int result_write(const char *path, const struct run_report *r, char *err, size_t err_len)
 {
+    return result_write_info(path, r, NULL, err, err_len);
+}
+
+int result_check_path(const char *path, char *err, size_t err_len)
+{
+    char dir[PATH_MAX], probe[PATH_MAX + 32];
+    struct stat st;
+    if (path == NULL || *path == '\0') {
+        snprintf(err, err_len, "--export: empty path");
+        return -1;
+    }
+    if (strlen(path) >= sizeof dir) {
+        snprintf(err, err_len, "--export %s: path too long", path);
+        return -1;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, err_len, "--export %s: is a directory (expected a file name)", path);
+        return -1;
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL) {
+        snprintf(dir, sizeof dir, ".");
+    } else if (slash == dir) {
+        dir[1] = '\0';
+    } else {
+        *slash = '\0';
+    }
+    if (stat(dir, &st) < 0) {
+        snprintf(err, err_len, "--export %s: directory %s: %s", path, dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, err_len, "--export %s: %s is not a directory", path, dir);
+        return -1;
+    }
+    /* access() would ignore read-only mounts and ACL details: try the real thing. */
+    snprintf(probe, sizeof probe, "%s/.brunt-export-check.%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, err_len, "--export %s: cannot write in %s: %s", path, dir, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
+int result_write_info(const char *path, const struct run_report *r, const struct run_info *info,
+                      char *err, size_t err_len)
+{
     struct jsonw w;
     int rc;
 
@@ -904,7 +1114,7 @@ int result_write(const char *path, const struct run_report *r, char *err, size_t
         snprintf(err, err_len, "cannot write result: empty path");
         goto fail;
     }
-    rc = result_to_json(r, &w);
+    rc = result_to_json_info(r, info, &w);
     if (rc < 0) {
         snprintf(err, err_len, "cannot write result %s: %s", path,
                  rc == -E2BIG ? "document larger than 512 MiB" : strerror(-rc));

@@ -18,6 +18,7 @@
 #include "core/json.h"
 #include "engine/plan.h"
 #include "engine/run.h"
+#include "output/runinfo.h"
 
 #define RESULT_SCHEMA "brunt-result/1"
 
@@ -32,6 +33,9 @@
  * read, not changed).
  */
 int result_to_json(const struct run_report *r, struct jsonw *w);
+/* The same with what the CLI knows beyond the report (info may be NULL): meta gains
+ * test_name, scenario_file, scenario_sha256, env and tags (docs/result-format.md). */
+int result_to_json_info(const struct run_report *r, const struct run_info *info, struct jsonw *w);
 
 /*
  * Writes the document for r to path atomically: it writes "path.tmp.<pid>" in the same
@@ -41,6 +45,17 @@ int result_to_json(const struct run_report *r, struct jsonw *w);
  * one-line message in err (capacity err_len, may be 0) naming what failed and which path.
  */
 int result_write(const char *path, const struct run_report *r, char *err, size_t err_len);
+/* The same with info (may be NULL), as result_to_json_info(). */
+int result_write_info(const char *path, const struct run_report *r, const struct run_info *info,
+                      char *err, size_t err_len);
+
+/*
+ * Checks before a run that result_write() could write path: its directory exists, is a
+ * directory and is writable (a temporary file is created there and removed), and path
+ * is not itself a directory.  Returns 0, or -1 with a one-line message in err naming the
+ * path and what is wrong, so a bad --export is found before a two-hour soak, not after.
+ */
+int result_check_path(const char *path, char *err, size_t err_len);
 
 /*
  * The URL of a scenario's first request step, as a user would type it

@@ -56,13 +56,15 @@ static void fmt_ms(double ms, char *buf, size_t cap)
     }
 }
 
+static void fmt_num3(double v, char *buf, size_t cap);
+
 /* A trend value given in ns, in the metric's unit. */
 static void fmt_trend(int metric, double ns, char *buf, size_t cap)
 {
     if (metric_info[metric].contains == CONTAINS_TIME) {
         fmt_ms(ns / 1e6, buf, cap);
     } else {
-        snprintf(buf, cap, "%g", ns);
+        fmt_num3(ns / 1e6, buf, cap); /* a plain trend keeps v as v * 1e6 */
     }
 }
 
@@ -324,7 +326,20 @@ static const char *first_method(const struct scenario_plan *sc)
     return NULL;
 }
 
-static void print_header(const struct out *o, const struct run_report *r)
+/* Whether every scenario ends by its iteration count, its length being only a limit. */
+static bool all_iteration_executors(const struct plan *p)
+{
+    for (size_t i = 0; i < p->n_scenarios; i++) {
+        enum executor_kind k = p->scenarios[i].executor;
+        if (k != EXEC_SHARED_ITERATIONS && k != EXEC_PER_VU_ITERATIONS) {
+            return false;
+        }
+    }
+    return p->n_scenarios > 0;
+}
+
+static void print_header(const struct out *o, const struct run_report *r,
+                         const struct run_info *info)
 {
     const struct plan *p = r->plan;
     char ran[32], planned[32];
@@ -333,13 +348,23 @@ static void print_header(const struct out *o, const struct run_report *r)
 
     fmt_duration_ns(r->duration_ns, ran, sizeof ran);
     fprintf(o->f, "\n  %sbrunt%s", col(o, C_BOLD), col(o, C_RESET));
+    if (info != NULL && info->test_name != NULL && info->test_name[0] != '\0') {
+        fprintf(o->f, " \xc2\xb7 %s%.120s%s", col(o, C_BOLD), info->test_name, col(o, C_RESET));
+    }
     if (p != NULL) {
         fmt_duration_ns(plan_length_ns(p), planned, sizeof planned);
         if (p->n_scenarios > 1) {
             fprintf(o->f, " \xc2\xb7 %zu scenarios", p->n_scenarios);
         }
-        fprintf(o->f, " \xc2\xb7 %d thread%s \xc2\xb7 ran %s of %s", p->threads,
-                p->threads == 1 ? "" : "s", ran, planned);
+        if (all_iteration_executors(p)) {
+            /* The length of an iterations executor is its time limit (maxDuration),
+             * not a planned length. */
+            fprintf(o->f, " \xc2\xb7 %d thread%s \xc2\xb7 ran %s (time limit %s)", p->threads,
+                    p->threads == 1 ? "" : "s", ran, planned);
+        } else {
+            fprintf(o->f, " \xc2\xb7 %d thread%s \xc2\xb7 ran %s of %s", p->threads,
+                    p->threads == 1 ? "" : "s", ran, planned);
+        }
     } else {
         fprintf(o->f, " \xc2\xb7 ran %s", ran);
     }
@@ -366,7 +391,8 @@ static void print_header(const struct out *o, const struct run_report *r)
              * origin is short: scheme and host only). */
             char where[URL_MAX_HOST + 32];
             snprintf(where, sizeof where, "%.*s", (int)(sizeof where - 1), url);
-            snprintf(url, sizeof url, "%zu request%s on %s", n_req, n_req == 1 ? "" : "s", where);
+            snprintf(url, sizeof url, "flow of %zu request step%s on %s", n_req,
+                     n_req == 1 ? "" : "s", where);
             method = NULL;
         }
         describe_scenario(sc, load, sizeof load);
@@ -387,6 +413,13 @@ static void print_header(const struct out *o, const struct run_report *r)
     }
     if (r->aborted && r->abort_reason[0] != '\0') {
         fprintf(o->f, "    aborted: %s\n", r->abort_reason);
+    }
+    if (info != NULL && info->n_tags > 0) {
+        fprintf(o->f, "    tags:");
+        for (size_t i = 0; i < info->n_tags; i++) {
+            fprintf(o->f, " %.120s", info->tags[i]);
+        }
+        fputc('\n', o->f);
     }
 }
 
@@ -566,6 +599,84 @@ static void print_duration_by_name(const struct out *o, const struct run_report 
     }
 }
 
+/* Statuses listed one per row under http_reqs; further ones are added to the last row. */
+#define SUMMARY_MAX_STATUSES 16
+
+/*
+ * http_reqs by status (wrk's "Non-2xx responses", better): one row per status, most
+ * frequent first, with its share and whether it was an unexpected response (a failure
+ * in http_req_failed).  Printed when any response was not 2xx or was unexpected, so the
+ * usual all-200 run stays short.  Status 0 is a request that got no response: its
+ * errors by kind are under ERRORS.
+ */
+struct status_row {
+    int status;
+    double count;
+    bool unexpected;
+};
+
+static void print_statuses(const struct out *o, const struct run_report *r)
+{
+    struct status_row st[SUMMARY_MAX_STATUSES];
+    size_t n_st = 0;
+    double total = 0;
+    bool notable = false;
+    size_t n = registry_len(r->total);
+    for (size_t i = 0; i < n; i++) {
+        const struct series *a = registry_at_const(r->total, (int)i);
+        size_t len = 0, elen = 0;
+        if (a->metric != M_HTTP_REQS || a->sum == 0) {
+            continue;
+        }
+        const char *v = tags_get(a->tags, "status", &len);
+        const char *e = tags_get(a->tags, "expected_response", &elen);
+        int code = 0;
+        for (size_t k = 0; v != NULL && k < len && k < 4; k++) {
+            code = code * 10 + (v[k] >= '0' && v[k] <= '9' ? v[k] - '0' : 0);
+        }
+        bool unexpected = e != NULL && elen == 5 && memcmp(e, "false", 5) == 0;
+        size_t j;
+        for (j = 0; j < n_st && st[j].status != code; j++) {
+        }
+        if (j == n_st && n_st == SUMMARY_MAX_STATUSES) {
+            j = n_st - 1;
+        } else if (j == n_st) {
+            st[n_st++] = (struct status_row){code, 0, false};
+        }
+        st[j].count += a->sum;
+        st[j].unexpected = st[j].unexpected || unexpected;
+        total += a->sum;
+        notable = notable || unexpected || code < 200 || code >= 300;
+    }
+    if (!notable || total == 0) {
+        return;
+    }
+    /* Most frequent first; equal counts by status. */
+    for (size_t i = 1; i < n_st; i++) {
+        for (size_t j = i;
+             j > 0 && (st[j].count > st[j - 1].count ||
+                       (st[j].count == st[j - 1].count && st[j].status < st[j - 1].status));
+             j--) {
+            struct status_row t = st[j];
+            st[j] = st[j - 1];
+            st[j - 1] = t;
+        }
+    }
+    for (size_t j = 0; j < n_st; j++) {
+        char label[64], cnt[64], pct[32], value[160];
+        snprintf(label, sizeof label, "{ status:%d }", st[j].status);
+        fmt_count(st[j].count, cnt, sizeof cnt);
+        fmt_percent(st[j].count / total, pct, sizeof pct);
+        snprintf(value, sizeof value, "%-10s %s%s%s", cnt, pct,
+                 st[j].status == 0  ? " no response (see ERRORS)"
+                 : st[j].unexpected ? " unexpected (failed)"
+                                    : "",
+                 j == SUMMARY_MAX_STATUSES - 1 && n_st == SUMMARY_MAX_STATUSES ? " and others"
+                                                                               : "");
+        print_row(o, 6, label, value);
+    }
+}
+
 /* Kinds listed one per row under ERRORS; further kinds are added to the last row. */
 #define SUMMARY_MAX_KINDS 16
 
@@ -610,7 +721,7 @@ static void print_errors(const struct out *o, const struct run_report *r)
     }
     print_group_title(o, "ERRORS");
     fmt_metric_value(o, &s, value, sizeof value);
-    print_row(o, 4, "errors", value);
+    print_row(o, 4, metric_info[M_ERRORS].name, value);
     for (size_t j = 0; j < n_kinds; j++) {
         char label[160], cnt[64], pct[32];
         size_t len = kinds[j].len > 100 ? 100 : kinds[j].len;
@@ -690,6 +801,32 @@ static void print_each_check(const struct out *o, const struct run_report *r)
     }
 }
 
+/*
+ * The scenario file's custom metrics (k6's CUSTOM group), in declaration order.  One
+ * declared but never fed says so: a feed whose condition never held, or a typo in it.
+ */
+static void print_custom(const struct out *o, const struct run_report *r)
+{
+    bool any = false;
+    for (int m = M_COUNT; m < metric_count(); m++) {
+        if (!metric_info[m].custom) {
+            continue;
+        }
+        if (!any) {
+            print_group_title(o, "CUSTOM");
+            any = true;
+        }
+        struct series s;
+        char value[512];
+        if (!aggregate(o, r, m, "", &s)) {
+            print_row(o, 4, metric_info[m].name, "no samples");
+            continue;
+        }
+        fmt_metric_value(o, &s, value, sizeof value);
+        print_row(o, 4, metric_info[m].name, value);
+    }
+}
+
 static void print_metrics(const struct out *o, const struct run_report *r)
 {
     static const int http_trends[] = {
@@ -722,10 +859,13 @@ static void print_metrics(const struct out *o, const struct run_report *r)
             print_metric(o, r, http_trends[i]);
         }
         print_metric(o, r, M_HTTP_REQ_FAILED);
-        print_metric(o, r, M_HTTP_REQS);
+        if (print_metric(o, r, M_HTTP_REQS)) {
+            print_statuses(o, r);
+        }
     }
     print_group(o, r, "EXECUTION", execution, sizeof execution / sizeof execution[0]);
     print_group(o, r, "NETWORK", network, sizeof network / sizeof network[0]);
+    print_custom(o, r);
     print_errors(o, r);
 }
 
@@ -759,6 +899,12 @@ static void print_tail(const struct out *o, const struct run_report *r)
 
 void summary_print(FILE *f, const struct run_report *r, bool color)
 {
+    summary_print_info(f, r, NULL, color);
+}
+
+void summary_print_info(FILE *f, const struct run_report *r, const struct run_info *info,
+                        bool color)
+{
     struct out o = {
         .f = f,
         .color = color,
@@ -766,7 +912,7 @@ void summary_print(FILE *f, const struct run_report *r, bool color)
         .duration_s = (double)r->duration_ns / 1e9,
     };
 
-    print_header(&o, r);
+    print_header(&o, r, info);
     print_thresholds(&o, r);
     print_metrics(&o, r);
     print_tail(&o, r);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "engine/run.h"
+#include "output/runinfo.h"
 
 /* At most this many per-name http_req_duration lines; the rest are counted. */
 #define SUMMARY_MAX_NAMES 30
@@ -29,5 +30,9 @@
  * errors on f are the caller's to check (ferror).  The coordinator thread, after the run.
  */
 void summary_print(FILE *f, const struct run_report *r, bool color);
+/* The same with what the CLI knows beyond the report (info may be NULL): the header
+ * names the scenario file's test (its name:) and the run-wide tags. */
+void summary_print_info(FILE *f, const struct run_report *r, const struct run_info *info,
+                        bool color);
 
 #endif

@@ -166,8 +166,8 @@ int load__split_url(struct loader *L, const struct ynode *n, const char *url, ch
 /* Request steps                                                                         */
 
 const char *const load__request_keys[] = {
-    "request", "name",    "headers", "query",   "body",   "json", "form",
-    "timeout", "extract", "check",   "on_fail", "expect", NULL,
+    "request", "name",  "headers", "query",  "body",    "json",      "form",      "timeout",
+    "extract", "check", "on_fail", "expect", "metrics", "body_file", "multipart", NULL,
 };
 
 struct hdr {
@@ -517,6 +517,10 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
         }
         n_ext = ext->n / 2;
     }
+    /* Named checks (k6's check(res, {'bid placed': ...})): a mapping name -> check, or
+     * list items that are one-key mappings; names[i] is NULL for an unnamed one. */
+    struct ynode *names[FLOW_MAX_CHECKS + 1] = {0};
+    struct ynode *named[FLOW_MAX_CHECKS + 1];
     if (chk != NULL) {
         if (chk->type == Y_SEQ) {
             checks = chk->kids;
@@ -525,9 +529,31 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
             checks = one;
             n_chk = 1;
         } else {
-            return load__err(L, chk,
-                             "found a mapping for check (expected a list of checks such "
-                             "as [status == 200])");
+            if (load__check_map(L, chk, "check", NULL) < 0) {
+                return -1;
+            }
+            n_chk = chk->n / 2;
+            for (size_t i = 0; i < n_chk && i <= FLOW_MAX_CHECKS; i++) {
+                names[i] = chk->kids[2 * i];
+                named[i] = chk->kids[2 * i + 1];
+            }
+            checks = named;
+        }
+        if (chk->type == Y_SEQ) {
+            for (size_t i = 0; i < n_chk && i <= FLOW_MAX_CHECKS; i++) {
+                struct ynode *it = chk->kids[i];
+                named[i] = it;
+                if (it->type == Y_MAP) {
+                    if (it->n != 2 || it->kids[0]->type != Y_SCALAR) {
+                        return load__err(L, it,
+                                         "a named check is one 'name: check' pair (expected "
+                                         "e.g. 'bid placed: status == 200')");
+                    }
+                    names[i] = it->kids[0];
+                    named[i] = it->kids[1];
+                }
+            }
+            checks = named;
         }
     }
     if (n_ext + n_chk > FLOW_MAX_CHECKS) {
@@ -591,7 +617,19 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
         fs->n_asserts++;
         a->needs_body = check_needs_body(&a->ck);
         a->at_head = check_is_head(&a->ck);
-        a->name = strdup(a->ck.source);
+        const char *cname = a->ck.source;
+        if (names[i] != NULL) {
+            cname = load__sval(L, names[i], "a check name");
+            if (cname == NULL) {
+                return -1;
+            }
+            if (cname[0] == '\0') {
+                return load__err(L, names[i],
+                                 "empty check name (expected a name such as 'bid "
+                                 "placed successfully')");
+            }
+        }
+        a->name = strdup(cname);
         if (a->name == NULL) {
             return load__oom(L);
         }
@@ -604,8 +642,22 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
     return 0;
 }
 
+/* The canonical tags of a step's custom-metric samples: name, scenario, group. */
+static const char *step_tags(const struct step *st, const char *scenario, char *out, size_t cap)
+{
+    const char *keys[3] = {"name", "scenario", "group"};
+    const char *vals[3] = {st->name, scenario, st->group};
+    if (tags_canon(out, cap, keys, vals, st->group != NULL ? 3 : 2) < 0) {
+        out[0] = '\0';
+    }
+    return out;
+}
+
 int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n, const char *group)
 {
+    char tags[2048];
+    struct dynbuf static_body; /* body_file, multipart (compile_body.c) */
+    dynbuf_init(&static_body, FLOW_MAX_REQUEST_BYTES);
     if (load__check_map(L, n, "a request step", load__request_keys) < 0) {
         return -1;
     }
@@ -743,10 +795,21 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     }
     struct ynode *body = load__mget(n, "body"), *json = load__mget(n, "json"),
                  *form = load__mget(n, "form");
-    if ((body != NULL) + (json != NULL) + (form != NULL) > 1) {
-        load__err(L, body && json ? json : form,
-                  "more than one of body, json and form (expected "
+    struct ynode *bfile = load__mget(n, "body_file"), *multi = load__mget(n, "multipart");
+    if ((body != NULL) + (json != NULL) + (form != NULL) + (bfile != NULL) + (multi != NULL) > 1) {
+        load__err(L,
+                  body && json ? json
+                  : form       ? form
+                  : bfile      ? bfile
+                               : multi,
+                  "more than one of body, json, form, body_file and multipart (expected "
                   "one body per request)");
+        goto done;
+    }
+    /* Bodies from files are bytes read once here (compile_body.c). */
+    char boundary[80] = "";
+    if ((bfile != NULL && load__body_file(L, bfile, &static_body) < 0) ||
+        (multi != NULL && load__multipart(L, multi, &static_body, boundary, sizeof boundary) < 0)) {
         goto done;
     }
     if (parts_lit(L, &P, st->method, strlen(st->method)) < 0 || parts_lit(L, &P, " ", 1) < 0) {
@@ -776,6 +839,21 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     if (!has_ua && reqhead_user_agent(&P.lit) < 0) {
         load__err(L, req, "request too large (at most %u bytes)", PLAN_MAX_REQUEST_BYTES);
         goto done;
+    }
+    if (multi != NULL) {
+        /* The boundary is brunt's: a Content-Type of the user's could not name it. */
+        if (has_ct) {
+            load__err(L, multi,
+                      "multipart sets its own Content-Type (with its boundary): "
+                      "remove Content-Type from the headers");
+            goto done;
+        }
+        char ct_line[160];
+        int k = snprintf(ct_line, sizeof ct_line,
+                         "Content-Type: multipart/form-data; boundary=%s\r\n", boundary);
+        if (parts_lit(L, &P, ct_line, (size_t)k) < 0) {
+            goto done;
+        }
     }
     if (!has_ct && (json != NULL || form != NULL)) {
         const char *ct = json != NULL ? "Content-Type: application/json\r\n"
@@ -857,6 +935,15 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
             }
         }
         dynbuf_destroy(&src);
+        if (brc == 0 && (bfile != NULL || multi != NULL)) {
+            fs->has_body = static_body.len > 0 || fs->send_length;
+            fs->body_lit_len = static_body.len;
+            fs->body_lit = dynbuf_take(&static_body, NULL);
+            if (fs->body_lit == NULL) {
+                fs->body_lit = calloc(1, 1);
+                brc = fs->body_lit == NULL ? load__oom(L) : 0;
+            }
+        }
         if (brc < 0) {
             goto done;
         }
@@ -895,8 +982,17 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     if (compile_asserts(L, C, load__mget(n, "extract"), load__mget(n, "check"), fs) < 0) {
         goto done;
     }
+    if (C->capture) {
+        fs->custom.capture_names = (const char *const *)C->vars;
+        fs->custom.n_capture = C->n_vars;
+    }
+    if ((v = load__mget(n, "metrics")) != NULL &&
+        load__compile_step_metrics(L, C, v, step_tags(st, C->name, tags, sizeof tags), fs) < 0) {
+        goto done;
+    }
     rc = 0;
 done:
+    dynbuf_destroy(&static_body);
     parts_free(&P);
     dynbuf_destroy(&target);
     free(url_s);

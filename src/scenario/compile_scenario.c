@@ -400,6 +400,7 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
     C.names.feeders = (const char *const *)L->own->feeder_names;
     C.names.n_feeders = L->own->n_feeders;
     C.names.feeder_objs = (const struct feeder *const *)L->own->feeders;
+    load__names_consts(L, &C.names); /* the setup's values (compile_lifecycle.c) */
     if (load__compile_flow(L, &C, v[K_FLOW], NULL) < 0) {
         goto done;
     }

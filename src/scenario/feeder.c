@@ -486,6 +486,14 @@ const char *feeder_cell(const struct feeder *f, int64_t row, int col, size_t *le
     return cell_at(f, ((size_t)row + 1) * f->n_cols + (size_t)col, len);
 }
 
+bool feeder_ran_out(const struct feeder *f)
+{
+    if (f->exhausted == FEEDER_RECYCLE || f->order == FEEDER_RANDOM) {
+        return false;
+    }
+    return atomic_load_explicit(&((struct feeder *)f)->next, memory_order_relaxed) > f->n_rows;
+}
+
 void feeder_rewind(struct feeder *f)
 {
     atomic_store_explicit(&f->next, 0, memory_order_relaxed);

@@ -33,6 +33,7 @@
 #ifndef BRUNT_SCENARIO_FEEDER_H
 #define BRUNT_SCENARIO_FEEDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,6 +100,8 @@ const char *feeder_cell(const struct feeder *f, int64_t row, int col, size_t *le
 
 /* Rewinds the shared counter to row 0 (tests, or a new run reusing the feeder). */
 void feeder_rewind(struct feeder *f);
+/* Whether a VU asked f for a row after its last one (never for recycle or random). */
+bool feeder_ran_out(const struct feeder *f);
 
 /* Frees f; NULL does nothing. */
 void feeder_free(struct feeder *f);

@@ -43,6 +43,7 @@ void flow__step_destroy(struct flow_step *fs)
         }
     }
     free(fs->asserts);
+    custom_step_destroy(&fs->custom);
     memset(fs, 0, sizeof *fs);
 }
 
@@ -311,6 +312,7 @@ enum flow_verdict flow_on_done(const struct flow_step *fs, struct flow_vu *v, in
         }
         add_result(res, i, pass);
     }
+    custom_step_feed(&fs->custom, v, status, duration_ns, body, body != NULL ? body_len : 0);
     if (fs->abort_on_fail) {
         for (size_t i = 0; i < res->n; i++) {
             if (!res->pass[i]) {

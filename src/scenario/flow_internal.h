@@ -12,6 +12,7 @@
 
 #include "core/version.h"
 #include "scenario/check.h"
+#include "scenario/custom.h"
 #include "scenario/extract.h"
 #include "scenario/feeder.h"
 #include "scenario/flow.h"
@@ -60,7 +61,8 @@ struct flow_step {
     bool abort_on_fail;
     uint64_t timeout_ns; /* 0: the plan's */
     bool has_expect;
-    uint64_t expect_bits[10]; /* statuses 0..639 */
+    uint64_t expect_bits[10];  /* statuses 0..639 */
+    struct custom_step custom; /* the custom metrics the step feeds (scenario/custom.h) */
 };
 
 struct flow_scenario {

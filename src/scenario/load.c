@@ -30,16 +30,34 @@ static const struct load_key {
     const char *key;
     load_key_fn *compile;
 } TOP_KEYS[] = {
-    {"name", load__compile_name},           {"description", load__compile_name},
-    {"base_url", load__compile_base_url},   {"options", load__compile_options},
-    {"defaults", load__compile_defaults},   {"data", load__compile_data},
-    {"scenarios", load__compile_scenarios}, {"thresholds", load__compile_thresholds},
+    {"name", load__compile_test_name},        {"description", load__compile_name},
+    {"base_url", load__compile_base_url},     {"options", load__compile_options},
+    {"defaults", load__compile_defaults},     {"data", load__compile_data},
+    {"metrics", load__compile_metrics},       {"scenarios", load__compile_scenarios},
+    {"thresholds", load__compile_thresholds}, {"setup", load__compile_setup},
+    {"teardown", load__compile_teardown},
 };
 #define N_TOP_KEYS (sizeof TOP_KEYS / sizeof TOP_KEYS[0])
 
 int load__compile_name(struct loader *L, struct ynode *v)
 {
     return load__sval(L, v, "a text") == NULL ? -1 : 0;
+}
+
+int load__compile_test_name(struct loader *L, struct ynode *v)
+{
+    const char *s = load__sval(L, v, "a text");
+    if (s == NULL) {
+        return -1;
+    }
+    if (strlen(s) > SCENARIO_MAX_NAME_BYTES) {
+        return load__err(L, v, "name is %zu bytes long (expected at most %d)", strlen(s),
+                         SCENARIO_MAX_NAME_BYTES);
+    }
+    if (L->opts != NULL) {
+        snprintf(L->opts->test_name, sizeof L->opts->test_name, "%s", s);
+    }
+    return 0;
 }
 
 /* Frees what the plan owns beyond struct plan (plan->owner_free). */
@@ -100,8 +118,20 @@ static int load_root(struct loader *L, struct ynode *root)
     if (load__check_map(L, root, "the top level", names) < 0) {
         return -1;
     }
+    if (load__consts_prepare(L, load__mget(root, "setup")) < 0) {
+        return -1;
+    }
     for (size_t i = 0; i < N_TOP_KEYS; i++) {
         struct ynode *v = load__mget(root, TOP_KEYS[i].key);
+        if (L->opts != NULL && v != NULL && strcmp(TOP_KEYS[i].key, "setup") == 0) {
+            L->opts->has_setup = true;
+        }
+        if (L->opts != NULL && v != NULL && strcmp(TOP_KEYS[i].key, "teardown") == 0) {
+            L->opts->has_teardown = true;
+        }
+        if (!load__key_in_phase(L, TOP_KEYS[i].key)) {
+            continue;
+        }
         if (v == NULL && strcmp(TOP_KEYS[i].key, "scenarios") == 0) {
             return load__err(L, root,
                              "no scenarios (expected scenarios: a mapping of names to "
@@ -115,10 +145,35 @@ static int load_root(struct loader *L, struct ynode *root)
     return 0;
 }
 
+size_t scenario_feeders_stopped(const struct plan *plan, const char **names, size_t cap)
+{
+    const struct load_owner *o =
+        plan != NULL && plan->owner_free == owner_free ? plan->owner : NULL;
+    size_t n = 0;
+    for (size_t i = 0; o != NULL && i < o->n_feeders; i++) {
+        if (feeder_exhausted(o->feeders[i]) == FEEDER_STOP_VU && feeder_ran_out(o->feeders[i])) {
+            if (n < cap) {
+                names[n] = feeder_name(o->feeders[i]);
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
 int scenario_load_string(const char *yaml, size_t len, const char *display_name,
                          const char *base_dir, struct plan **out, struct threshold **thresholds,
                          size_t *n_thresholds, struct scenario_file_opts *opts, char *err,
                          size_t err_len)
+{
+    return scenario_load_phase(yaml, len, display_name, base_dir, NULL, out, thresholds,
+                               n_thresholds, opts, err, err_len);
+}
+
+int scenario_load_phase(const char *yaml, size_t len, const char *display_name,
+                        const char *base_dir, const struct scenario_load_in *in, struct plan **out,
+                        struct threshold **thresholds, size_t *n_thresholds,
+                        struct scenario_file_opts *opts, char *err, size_t err_len)
 {
     struct loader L;
     struct scenario_file_opts local_opts;
@@ -133,6 +188,8 @@ int scenario_load_string(const char *yaml, size_t len, const char *display_name,
     L.err = err;
     L.err_len = err_len;
     L.opts = opts;
+    L.phase = in != NULL ? in->phase : SCENARIO_PHASE_MAIN;
+    L.in = in;
     if (err_len > 0) {
         err[0] = '\0';
     }
@@ -163,6 +220,7 @@ int scenario_load_string(const char *yaml, size_t len, const char *display_name,
     }
     rc = 0;
 done:
+    load__consts_free(&L);
     load__yaml_free(&L);
     free(L.base_origin);
     free(L.base_path);

@@ -41,6 +41,9 @@ struct flow_step;
 
 /* Values from a scenario file's `options:`; the has_ flags say which were given, so
  * command-line flags (which win) can be told apart from file values. */
+/* The longest top-level name: a file may give. */
+#define SCENARIO_MAX_NAME_BYTES 255
+
 struct scenario_file_opts {
     bool has_threads;
     int threads;
@@ -50,10 +53,40 @@ struct scenario_file_opts {
     uint64_t connect_timeout_ns;
     bool has_grace;
     uint64_t grace_ns;
+    /* The file's top-level name: ("" when none), shown in the summary and the result. */
+    char test_name[SCENARIO_MAX_NAME_BYTES + 1];
     /* Output on failure: true when the error was a host name that did not resolve (the
      * CLI may report it as "target unreachable" rather than as a bad file). */
     bool unreachable;
+    /* The file has a setup: / teardown: flow (k6's setup() and teardown()). */
+    bool has_setup, has_teardown;
 };
+
+/*
+ * Which part of a file a load compiles: the scenarios (and thresholds), or the setup or
+ * teardown flow alone as a one-VU, one-iteration plan (scenario "setup" / "teardown",
+ * shared-iterations, max_duration: the flow's timeout, default 60 s as k6's
+ * setupTimeout).  The setup's extracted values reach the other two as run-wide constants
+ * (template.h): {{ token }} is then the value the setup extracted.
+ */
+enum scenario_phase { SCENARIO_PHASE_MAIN, SCENARIO_PHASE_SETUP, SCENARIO_PHASE_TEARDOWN };
+
+struct scenario_load_in {
+    enum scenario_phase phase;
+    /* The setup's values (names and values parallel, n_consts).  When has_consts is
+     * false, the names the setup extracts are constants with the value "" (validating
+     * a file without running its setup: --check). */
+    bool has_consts;
+    const char *const *const_names;
+    const char *const *const_values;
+    size_t n_consts;
+};
+
+/* scenario_load_string() for one phase; in NULL is the main phase without setup values. */
+int scenario_load_phase(const char *yaml, size_t len, const char *display_name,
+                        const char *base_dir, const struct scenario_load_in *in, struct plan **out,
+                        struct threshold **thresholds, size_t *n_thresholds,
+                        struct scenario_file_opts *opts, char *err, size_t err_len);
 
 /*
  * Loads the scenario file at path into a new plan (*out; free with plan_free, which also
@@ -78,6 +111,13 @@ int scenario_load_string(const char *yaml, size_t len, const char *display_name,
                          const char *base_dir, struct plan **out, struct threshold **thresholds,
                          size_t *n_thresholds, struct scenario_file_opts *opts, char *err,
                          size_t err_len);
+
+/*
+ * After a run of plan (from a scenario file): writes to names[0..cap) the data feeders
+ * that ran out of rows with on_exhausted: stop_vu (VUs stopped for want of a row), and
+ * returns how many there are.  0 for a plan not from a file.
+ */
+size_t scenario_feeders_stopped(const struct plan *plan, const char **names, size_t cap);
 
 /* For the fuzz target only: when set, hosts are not resolved (no DNS at all). */
 extern bool scenario__skip_resolve;

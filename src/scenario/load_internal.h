@@ -93,6 +93,12 @@ struct loader {
     char *base_path;   /* its path without the trailing '/', "" for none */
     struct ynode *def_headers;
     uint64_t def_timeout_ns;
+    /* The phase and the setup's values (compile_lifecycle.c). */
+    enum scenario_phase phase;
+    const struct scenario_load_in *in; /* may be NULL */
+    char **const_names;                /* the names the setup extracts (owned) */
+    const char **const_values;         /* their values: from in, or "" (array owned) */
+    size_t n_consts;
 };
 
 /*
@@ -168,13 +174,29 @@ bool load__is_ident(const char *s);
 /* A top-level key's compiler: v is the key's value in the root mapping. */
 typedef int load_key_fn(struct loader *L, struct ynode *v);
 
-load_key_fn load__compile_name;       /* name:, description: (load.c) */
+load_key_fn load__compile_name;       /* description: (load.c) */
+load_key_fn load__compile_test_name;  /* name: (load.c), into opts->test_name */
 load_key_fn load__compile_base_url;   /* base_url: (compile_options.c) */
 load_key_fn load__compile_options;    /* options: (compile_options.c) */
 load_key_fn load__compile_defaults;   /* defaults: (compile_options.c) */
 load_key_fn load__compile_data;       /* data: (compile_data.c) */
+load_key_fn load__compile_metrics;    /* metrics: custom metrics (compile_metrics.c) */
 load_key_fn load__compile_scenarios;  /* scenarios: (compile_scenario.c) */
 load_key_fn load__compile_thresholds; /* thresholds: (compile_thresholds.c) */
+load_key_fn load__compile_setup;      /* setup: (compile_lifecycle.c) */
+load_key_fn load__compile_teardown;   /* teardown: (compile_lifecycle.c) */
+
+/* Whether the top-level key is compiled in L's phase (compile_lifecycle.c). */
+bool load__key_in_phase(const struct loader *L, const char *key);
+
+/* The constants of the main and teardown phases: the names the setup flow extracts,
+ * with L->in's values (or ""); setup may be NULL.  load__consts_free releases them.
+ * 0 or -1 (error written). */
+int load__consts_prepare(struct loader *L, struct ynode *setup);
+void load__consts_free(struct loader *L);
+
+/* Fills C->names' constants from L (compile_lifecycle.c). */
+void load__names_consts(const struct loader *L, struct tmpl_names *names);
 
 /* What the flow and request compilers know of the scenario they compile into. */
 struct scen_ctx {
@@ -187,6 +209,7 @@ struct scen_ctx {
     uint64_t def_timeout_ns;
     struct scenario_plan *sc;
     size_t cap_steps;
+    bool capture; /* a setup flow: its steps hand the VU's variables to the run */
 };
 
 /* The keys a request step may have (compile_request.c). */
@@ -203,6 +226,18 @@ struct step *load__new_step(struct loader *L, struct scen_ctx *C, const struct y
 
 /* Compiles the request step n (in group, or NULL) into a new step of C's scenario. */
 int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n, const char *group);
+
+/* A request step's `metrics:` feeds n into fs->custom; tags is the canonical tag set of
+ * its samples (compile_metrics.c). */
+int load__compile_step_metrics(struct loader *L, struct scen_ctx *C, struct ynode *n,
+                               const char *tags, struct flow_step *fs);
+
+/* Request bodies from files (compile_body.c): body_file: appends the file's bytes to out;
+ * multipart: builds a multipart/form-data body into out and its boundary into
+ * boundary[0..cap).  0 or -1 (error written). */
+int load__body_file(struct loader *L, struct ynode *n, struct dynbuf *out);
+int load__multipart(struct loader *L, struct ynode *n, struct dynbuf *out, char *boundary,
+                    size_t cap);
 
 /* First pass over a flow: the variables its extractions define, into C->vars. */
 int load__collect_vars(struct loader *L, struct scen_ctx *C, struct ynode *flow, int depth);

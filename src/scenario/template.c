@@ -401,6 +401,28 @@ static int compile_feeder_ref(struct compiler *c, const char *word, size_t col)
                 n_feeders == 0 ? "; none is declared" : " declared in the file");
 }
 
+static int add_json(struct dynbuf *out, const char *s, size_t n);
+static int add_url(struct dynbuf *out, const char *s, size_t n);
+
+/* A run-wide constant: its value as literal text, escaped for where it lands. */
+static int compile_const(struct compiler *c, const char *value, size_t col)
+{
+    size_t n = strlen(value);
+    if (c->esc == TMPL_RAW) {
+        return add_literal(c, value, n);
+    }
+    struct dynbuf esc;
+    dynbuf_init(&esc, TMPL_MAX_BYTES);
+    int rc = c->esc == TMPL_JSON ? add_json(&esc, value, n) : add_url(&esc, value, n);
+    if (rc == 0) {
+        rc = add_literal(c, esc.data != NULL ? esc.data : "", esc.len);
+    } else {
+        rc = fail(c, -1, col, "setup value too long");
+    }
+    dynbuf_destroy(&esc);
+    return rc;
+}
+
 static int compile_name(struct compiler *c, const char *word, size_t col)
 {
     const struct tmpl_names *nm = c->names;
@@ -420,10 +442,18 @@ static int compile_name(struct compiler *c, const char *word, size_t col)
             return 0;
         }
     }
+    for (size_t i = 0; nm != NULL && i < nm->n_consts; i++) {
+        if (strcmp(nm->const_names[i], word) == 0) {
+            return compile_const(c, nm->const_values[i], col);
+        }
+    }
     struct text_near s;
     text_near_init(&s, word, strlen(word));
     for (size_t i = 0; i < N_BUILTINS; i++) {
         text_near_add(&s, builtins[i], 2);
+    }
+    for (size_t i = 0; nm != NULL && i < nm->n_consts; i++) {
+        text_near_add(&s, nm->const_names[i], 2);
     }
     for (size_t i = 0; i < n_vars; i++) {
         text_near_add(&s, nm->vars[i], 2);

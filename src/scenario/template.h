@@ -81,6 +81,11 @@ struct tmpl_names {
     const char *const *feeders; /* feeder names: {{ users.email }} -> feeder i */
     size_t n_feeders;
     const struct feeder *const *feeder_objs; /* same order: for column lookup */
+    /* Run-wide constants (the values a setup flow extracted): {{ token }} -> the value,
+     * compiled in as text (escaped like any value); a variable of the same name wins. */
+    const char *const *const_names;
+    const char *const *const_values;
+    size_t n_consts;
 };
 
 struct tmpl;

@@ -36,6 +36,6 @@ assert_eq "$(stats_get .faults.malformed)" "$protocol" "brunt's errors.protocol 
 assert_eq "$(stats_requests)" "$n" "brunt's http_reqs vs the requests the server received"
 # The errors object and the errors metric agree (docs/result-format.md).
 sum=$(jnum malformed.json '[.errors[]] | add')
-assert_eq "$sum" "$(jnum malformed.json .metrics.errors.values.count)" "sum of .errors vs the errors metric's count"
+assert_eq "$sum" "$(jnum malformed.json .metrics.http_errors.values.count)" "sum of .errors vs the errors metric's count"
 assert_target_alive
 stop_target

@@ -2,6 +2,7 @@
 # The result file of `brunt run --export` has the shape docs/result-format.md documents:
 # schema, meta, options, metrics (values by type, trends with their full histogram and
 # per-tag series), thresholds, one-second timeseries rows, errors by kind, warnings.
+# e2e: long (see run.sh: started first among the parallel tests)
 . "$(dirname "$0")/lib.sh"
 
 start_target
@@ -87,6 +88,12 @@ check '.timeseries.rows | length >= 3 and length <= 5' "one row per second of a 
 check '[.timeseries.rows[].t] == [range(0; .timeseries.rows | length)]' "rows t = 0, 1, 2, ..." '.timeseries.rows | map(.t)'
 check '.timeseries.rows | all(has("time") and has("vus") and has("http_reqs") and has("rps") and has("failed") and has("iterations") and has("dropped_iterations") and has("data_sent") and has("data_received") and has("errors") and has("http_req_duration") and has("http_req_latency"))' "row keys" '.timeseries.rows[0]'
 check '.timeseries.rows[0].http_req_duration | has("avg") and has("med") and has("p(95)") and has("p(99)") and has("max")' "row trend keys" '.timeseries.rows[0]'
+# per-second records per series: summed over the rows they are the run's totals exactly
+check '.timeseries.histogram.sub_bucket_bits == 6' "per-second histogram layout" '.timeseries.histogram'
+check '(.timeseries.series) as $t | ([.timeseries.rows[].series[] | select($t[.i].metric == "http_reqs") | .sum] | add) == .metrics.http_reqs.values.count' "per-second http_reqs add up to the total" '[.timeseries.rows[].series | length]'
+check '(.timeseries.series) as $t | ([.timeseries.rows[].series[] | select($t[.i].metric == "http_req_duration") | .n] | add) == .metrics.http_req_duration.values.count' "per-second duration counts add up to the total" '.metrics.http_req_duration.values'
+check '(.timeseries.series) as $t | [.timeseries.rows[].series[] | select($t[.i].metric == "http_req_duration") | (.n == ([.b | range(1; length; 2) as $k | .[$k]] | add))] | all' "each histogram's buckets add up to its count" '.timeseries.rows[0].series'
+check '.metrics.http_req_duration.histogram.max as $m | (.timeseries.series) as $t | [.timeseries.rows[].series[] | select($t[.i].metric == "http_req_duration") | .max] | max == $m' "the largest per-second max is the run's max (exact ns)" '.metrics.http_req_duration.histogram.max'
 check '([.timeseries.rows[].http_reqs] | add) == .metrics.http_reqs.values.count' "rows' http_reqs add up to the total" '[.timeseries.rows[].http_reqs]'
 check '.timeseries.rows[0:2] | all(.vus == 2)' "vus in each full second" '[.timeseries.rows[].vus]'
 

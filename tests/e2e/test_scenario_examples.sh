@@ -3,6 +3,7 @@
 # sent) and runs, shortened through its ${ENV} durations, against `brunt serve` with its
 # own thresholds passing (exit 0).  Tokens flow from login into later requests: the
 # server counts no 401s and served the authenticated routes.
+# e2e: long (see run.sh: started first among the parallel tests)
 . "$(dirname "$0")/lib.sh"
 
 EX=$E2E_DIR/../../examples
@@ -27,6 +28,7 @@ runs=(
     "spike:RISE=1s HOLD=2s CALM=1s PEAK=20 TOTAL=5s"
     "soak:DURATION=3s RATE=50"
     "csv-users:VUS=5 ITERATIONS=3 THINK=10ms"
+    "k6-port:VUS=5 DURATION=3s THINK=50ms..100ms"
 )
 for r in "${runs[@]}"; do
     name=${r%%:*}

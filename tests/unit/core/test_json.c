@@ -1004,3 +1004,55 @@ Test(json_escape, the_one_escaper_both_replacements)
     cr_expect_eq(json_escape(&small, "\n\n\n", 3, false), -E2BIG);
     dynbuf_destroy(&small);
 }
+
+Test(json_iter, walks_arrays_and_objects_once)
+{
+    const char *doc = "{\"a\": [1, \"x\", {\"k\": null}], \"b\" : true, \"\": []}";
+    struct json_span root = {.type = JSON_OBJECT, .start = doc, .len = strlen(doc)};
+    struct json_span k, v;
+    size_t pos = 0;
+    const char *keys[] = {"a", "b", ""};
+    int n = 0;
+    while (json_iter_next(&root, &pos, &k, &v) == 1) {
+        cr_assert(n < 3);
+        cr_assert(json_span_is(&k, keys[n]), "key %d: %.*s", n, (int)k.len, k.start);
+        if (n == 0) {
+            struct json_span e;
+            size_t p2 = 0;
+            int m = 0;
+            enum json_type want[] = {JSON_NUMBER, JSON_STRING, JSON_OBJECT};
+            while (json_iter_next(&v, &p2, NULL, &e) == 1) {
+                cr_assert_eq(e.type, want[m]);
+                m++;
+            }
+            cr_assert_eq(m, 3);
+        }
+        if (n == 2) {
+            size_t p3 = 0;
+            cr_assert_eq(json_iter_next(&v, &p3, NULL, &k), 0, "empty array");
+        }
+        n++;
+    }
+    cr_assert_eq(n, 3);
+    cr_assert_eq(json_iter_next(&root, &pos, &k, &v), 0, "stays at the end");
+}
+
+Test(json_iter, refuses_malformed_containers)
+{
+    const char *bad[] = {"[1,]", "[1 2]", "{\"a\" 1}", "{\"a\":}", "[", "{1:2}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct json_span c = {.type = bad[i][0] == '[' ? JSON_ARRAY : JSON_OBJECT,
+                              .start = bad[i],
+                              .len = strlen(bad[i])};
+        struct json_span k, v;
+        size_t pos = 0;
+        int rc;
+        while ((rc = json_iter_next(&c, &pos, &k, &v)) == 1) {
+        }
+        cr_assert_lt(rc, 0, "%s: rc %d", bad[i], rc);
+    }
+    struct json_span num = {.type = JSON_NUMBER, .start = "1", .len = 1};
+    size_t pos = 0;
+    struct json_span v;
+    cr_assert_eq(json_iter_next(&num, &pos, NULL, &v), JSON_EINVAL, "not a container");
+}

@@ -188,7 +188,19 @@ static const struct invalid_case invalid_cases[] = {
     {"http_req_duration{name:}", "avg<1", "column 24: expected a tag value"},
     {"http_req_duration{name:a,}", "avg<1", "expected tag:value"},
     {"http_req_duration{name:a,name:b}", "avg<1", "tag \"name\" appears twice"},
-    {"http_req_duration{a:b} x", "avg<1", "column 24: unexpected 'x' after the tag filter"},
+    {"http_req_duration{name:b} x", "avg<1", "column 27: unexpected 'x' after the tag filter"},
+    /* Tag names are checked: a misspelt one would match nothing (issue 7, item 5). */
+    {"http_req_duration{nmae:home}", "avg<1",
+     "column 19: unknown tag \"nmae\"; did you mean \"name\"?"},
+    {"http_req_duration{a:b}", "avg<1", "unknown tag \"a\"; expected one of scenario, name"},
+    {"http_reqs{stauts:500}", "count==0", "did you mean \"status\"?"},
+    /* k6's custom Rate `errors` must not land on brunt's error counter (item 4). */
+    {"errors", "rate<0.01",
+     "unknown metric \"errors\"; brunt has no built-in of that name (its "
+     "counter of network errors is http_errors)"},
+    {"http_errors", "rate<0.01",
+     "rate on http_errors, a counter, is events per second, not a "
+     "share of requests"},
     {"http_req_duration x", "avg<1", "unexpected 'x' after the metric name"},
 };
 
@@ -263,7 +275,13 @@ Test(threshold, overlong_and_odd_input_is_rejected_safely)
         strcat(many, pair);
     }
     strcat(many, "}");
+    for (int i = 0; i < 40; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        cr_assert_eq(threshold_tag_name_add(key), 0, "adding tag name %s", key);
+    }
     rc = threshold_parse(many, "avg<1", &t, err, sizeof err);
+    threshold_tag_names_reset();
     cr_expect_eq(rc, -1, "rc %d", rc);
     cr_expect(strstr(err, "too many tags") != NULL, "message: %s", err);
 
@@ -391,8 +409,8 @@ Test(threshold_eval, tag_filters_select_series)
     cr_expect_eq(o, 1000.0, "status 500 min %.17g vs 1000", o);
     o = eval_flag(reg, "http_req_duration{status:500,name:list}:avg==1000", 0, scratch, true);
     cr_expect_eq(o, 1000.0, "list avg %.17g vs 1000", o);
-    /* A filter no series carries: no samples, observed 0. */
-    o = eval_flag(reg, "http_req_duration{status:200,name:list}:p(95)<300", 0, scratch, true);
+    /* A filter no series carries: no samples, observed 0, and failed (requests were sent). */
+    o = eval_flag(reg, "http_req_duration{status:200,name:list}:p(95)<300", 0, scratch, false);
     cr_expect_eq(o, 0.0, "empty p(95) %.17g vs 0", o);
     o = eval_flag(reg, "http_reqs{name:list}:count==10", 0, scratch, true);
     cr_expect_eq(o, 10.0, "list count %.17g vs 10", o);
@@ -415,6 +433,9 @@ Test(threshold_eval, says_when_the_filter_matched_no_samples)
         {"http_req_duration{status:200}:p(95)<300", false},
         {"http_req_failed{name:nosuch}:rate<0.01", true}, /* rate */
         {"http_reqs{name:list}:count>0", false},          /* counter */
+        /* A counter that counted nothing is 0, a value (dropped_iterations: count==0). */
+        {"dropped_iterations:count==0", false},
+        {"http_reqs{name:nosuch}:count==0", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct threshold t;
@@ -427,6 +448,30 @@ Test(threshold_eval, says_when_the_filter_matched_no_samples)
         threshold_destroy(&t);
     }
     hist_free(scratch);
+    registry_free(reg);
+}
+
+Test(threshold_eval, zero_counter_passes_and_empty_trend_fails_only_when_requests_were_sent)
+{
+    struct registry *reg = registry_new();
+    cr_assert(reg != NULL);
+    int d = registry_get(reg, M_DROPPED_ITERATIONS, "scenario=default");
+    cr_assert(d >= 0);
+    (void)eval_flag(reg, "dropped_iterations:count==0", 1.0, NULL, true);
+    /* Nothing sent at all: an empty trend judges 0 (and says no samples). */
+    (void)eval_flag(reg, "http_req_duration:p(95)<300", 1.0, NULL, true);
+    /* Requests sent, no answer timed (a target that never answers): it fails. */
+    int r = registry_get(reg, M_HTTP_REQS, "status=0");
+    cr_assert(r >= 0);
+    series_add(registry_at(reg, r), 5);
+    struct threshold t;
+    char err[256];
+    cr_assert_eq(threshold_parse("http_req_duration", "p(95)<300", &t, err, sizeof err), 0, "%s",
+                 err);
+    cr_expect(!threshold_eval(&t, reg, 1.0, NULL), "passed with no answers");
+    cr_expect(t.no_samples && t.sent_requests, "no_samples %d sent_requests %d", t.no_samples,
+              t.sent_requests);
+    threshold_destroy(&t);
     registry_free(reg);
 }
 
@@ -450,7 +495,8 @@ Test(threshold_eval, rate_counter_gauge)
     o = eval_flag(reg, "checks:rate>0.5", 0, NULL, false);
     cr_expect_eq(o, 0.0, "checks %.17g vs 0", o);
     o = eval_flag(reg, "iterations:count>0", 0, NULL, false);
-    o = eval_flag(reg, "iteration_duration:p(95)<300", 0, NULL, true); /* NULL scratch */
+    /* A trend with no samples while requests were sent fails: nothing met it. */
+    o = eval_flag(reg, "iteration_duration:p(95)<300", 0, NULL, false); /* NULL scratch */
     cr_expect_eq(o, 0.0, "iteration_duration %.17g vs 0", o);
     registry_free(reg);
 }

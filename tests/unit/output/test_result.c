@@ -132,12 +132,12 @@ static void fixture_init(struct fixture *fx)
                                   .http_reqs = 600,
                                   .failed = 3,
                                   .errors = 3};
-    fx->argv[0] = "brunt";
-    fx->argv[1] = "run";
-    fx->argv[2] = "http://127.0.0.1:8080/x?y=1";
+    /* What cli_run gets: main's argv after the program name. */
+    fx->argv[0] = "run";
+    fx->argv[1] = "http://127.0.0.1:8080/x?y=1";
 
     fx->r.plan = &fx->plan;
-    fx->r.argc = 3;
+    fx->r.argc = 2;
     fx->r.argv = fx->argv;
     fx->r.total = reg;
     fx->r.rows = fx->rows;
@@ -218,6 +218,9 @@ Test(result, schema_meta_and_options)
     render(&fx, &w);
 
     expect_str(&w, "$.schema", "brunt-result/1");
+    /* The program as invoked comes first (issue 7, item 13: argv[0] was missing). */
+    expect_str(&w, "$.meta.command[0]", program_invocation_short_name);
+    expect_str(&w, "$.meta.command[1]", "run");
     expect_str(&w, "$.meta.command[2]", "http://127.0.0.1:8080/x?y=1");
     expect_str(&w, "$.meta.start", "2026-11-28T19:06:59.123Z");
     expect_str(&w, "$.meta.end", "2026-11-28T19:07:01.123Z");

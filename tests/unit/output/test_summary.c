@@ -222,7 +222,7 @@ Test(summary, duration_per_name_and_errors_by_kind)
     EXPECT_LINE(s, "    ERRORS\n");
     cr_assert(find_line(s, "{ kind:refused }", line, sizeof line), "no refused row:\n%s", s);
     cr_expect(strstr(line, ": 4") != NULL && strstr(line, "66.67%") != NULL, "refused: %s", line);
-    cr_assert(find_line(s, "    errors...", line, sizeof line), "no errors row:\n%s", s);
+    cr_assert(find_line(s, "    http_errors...", line, sizeof line), "no errors row:\n%s", s);
     cr_expect(strstr(line, ": 6") != NULL, "errors row: %s", line);
     free(s);
     registry_free(fx.r.total);
@@ -364,4 +364,50 @@ Test(progress, quiet_prints_nothing)
     fclose(f);
     cr_expect_eq(len, 0, "quiet wrote %zu bytes: %s", len, buf);
     free(buf);
+}
+
+/* The series of http_reqs with a status and its expected_response tag. */
+static void add_status(struct registry *reg, const char *status, const char *expected, double n)
+{
+    const char *keys[2] = {"status", "expected_response"}, *values[2] = {status, expected};
+    char tags[128];
+    cr_assert_geq(tags_canon(tags, sizeof tags, keys, values, 2), 0, "tags_canon");
+    int i = registry_get(reg, M_HTTP_REQS, tags);
+    cr_assert_geq(i, 0, "registry_get");
+    series_add(registry_at(reg, i), n);
+}
+
+Test(summary, responses_by_status_say_which_failed)
+{
+    struct fixture fx;
+    char line[512];
+    fixture_init(&fx);
+    struct registry *reg = registry_new();
+    add_status(reg, "200", "true", 30);
+    add_status(reg, "400", "false", 60);
+    add_status(reg, "0", "false", 10);
+    registry_free(fx.r.total);
+    fx.r.total = reg;
+    char *s = render(&fx, false);
+    cr_assert(find_line(s, "{ status:400 }", line, sizeof line), "no 400 row:\n%s", s);
+    cr_expect(strstr(line, ": 60") != NULL && strstr(line, "60.00% unexpected (failed)") != NULL,
+              "400 row: %s", line);
+    cr_assert(find_line(s, "{ status:0 }", line, sizeof line), "no status 0 row:\n%s", s);
+    cr_expect(strstr(line, "no response") != NULL, "status 0 row: %s", line);
+    cr_expect(strstr(s, "{ status:400 }") < strstr(s, "{ status:200 }"),
+              "not most frequent first:\n%s", s);
+    free(s);
+    registry_free(fx.r.total);
+
+    /* All 2xx and expected: no rows. */
+    fixture_init(&fx);
+    reg = registry_new();
+    add_status(reg, "200", "true", 30);
+    add_status(reg, "201", "true", 3);
+    registry_free(fx.r.total);
+    fx.r.total = reg;
+    s = render(&fx, false);
+    cr_expect(strstr(s, "{ status:") == NULL, "status rows for an all-2xx run:\n%s", s);
+    free(s);
+    registry_free(fx.r.total);
 }

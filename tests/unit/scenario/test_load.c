@@ -120,7 +120,7 @@ static const struct bad_case bad_cases[] = {
     {BASE "        on_fail: abrt\n",
      "t.yaml:8:18: ", "unknown on_fail value 'abrt' (did you mean 'abort'?)"},
     {BASE "        body: x\n        json: {a: 1}\n",
-     "t.yaml:9:15: ", "more than one of body, json and form"},
+     "t.yaml:9:15: ", "more than one of body, json, form"},
     {BASE "        heders: {a: b}\n",
      "t.yaml:8:9: ", "unknown key 'heders' in a request step (did you mean 'headers'?)"},
     {BASE "        headers: {Content-Length: 5}\n",

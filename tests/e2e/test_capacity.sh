@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# brunt capacity (issue 12) against `brunt serve --service-slots 5 --service-time 50ms`,
+# whose capacity is exactly 5 / 50 ms = 100 requests/s (the server's own /__stats says
+# so): the rate that held lies within a loose bound below it, the overloaded step served
+# about that, the result document says the same as the output; bad input is one line.
+. "$(dirname "$0")/lib.sh"
+
+start_target --service-slots 5 --service-time 50ms
+slots=$(stats_get .service.slots)
+time_ns=$(stats_get .service.time_ns)
+cap=$(echo "$slots * 1000000000 / $time_ns" | bc -l)
+log "the server's capacity: $slots slots of $time_ns ns = $cap/s"
+
+RC=0
+timeout -k 5 120 "$BRUNT" capacity -q --slo 'http_req_duration:p(95)<300' --slo 'http_req_failed:rate<0.01' \
+    --from 25 --precision 10 --step 3s --settle 1s --confirm 3s --export cap.json "$TARGET_URL/" \
+    >cap.out 2>cap.err || RC=$?
+cat cap.out
+assert_eq 0 "$RC" "exit status: a rate held and was confirmed"
+held=$(jnum cap.json .result.held)
+assert_le "$held" "$cap" "the rate that held is not above the capacity"
+assert_ge "$held" "$(echo "$cap * 0.8" | bc -l)" "the rate that held is within 20% of the capacity"
+assert_eq true "$(jval cap.json .result.confirmed)" "confirmed"
+# the step that broke first was overloaded: it served about the capacity
+served=$(jnum cap.json '[.steps[] | select(.held == false and .stopped_early)][0].served')
+assert_within "$served" "$cap" "$(echo "$cap * 0.1" | bc -l)" "an overloaded step serves the capacity"
+assert_le "$(jnum cap.json .result.test_time_ms)" 60000 "test time"
+grep -q "held:   $(printf '%.1f' "$held")/s (confirmed)" cap.out || fail "the output's held rate differs from the result's"
+assert_eq brunt-capacity/1 "$(jval cap.json .schema)" "schema"
+assert_ge "$(jnum cap.json '.steps | length')" 4 "steps in the result"
+
+bad() { # bad NAME EXPECTED_RC WORDS ARGS...
+    local name=$1 want=$2 words=$3
+    shift 3
+    RC=0
+    timeout -k 5 60 "$BRUNT" capacity "$@" >"$name.out" 2>"$name.err" || RC=$?
+    assert_eq "$want" "$RC" "$name: exit"
+    assert_one_line "$name.err" "$name: one line"
+    grep -q "$words" "$name.err" || fail "$name: '$words' not in: $(cat "$name.err")"
+}
+bad noslo 2 'at least one objective' "$TARGET_URL/"
+bad badslo 2 'bad --slo' --slo 'http_req_duration:p(95)<<300' "$TARGET_URL/"
+bad badmetric 2 'bad --slo' --slo 'http_req_durtion:p(95)<300' "$TARGET_URL/"
+bad badprec 2 'expected a percentage' --slo 'http_req_failed:rate<0.01' --precision 0 "$TARGET_URL/"
+bad noexportdir 2 'not writable' --slo 'http_req_failed:rate<0.01' --export /nonexistent/dir/c.json "$TARGET_URL/"
+bad notarget 2 'neither a URL' --slo 'http_req_failed:rate<0.01' nothing
+bad unreachable 3 '' -q --slo 'http_req_failed:rate<0.01' "http://127.0.0.1:$(free_port)/"

@@ -1,0 +1,196 @@
+/*
+ * analysis/compare on synthetic runs: the same distribution twice is no change; every
+ * latency x1.5 is a regression whose interval holds 1.5 (critical at x2); a faster run is
+ * an improvement; a noisy baseline widens the interval instead of raising an alarm; error
+ * rates by the two-proportion test; different load shapes are not compared.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/compare.h"
+#include "metrics/packed.h"
+
+static uint64_t rng(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* A closed-model run of `secs` seconds, `per_s` requests a second, latencies uniform in
+ * [lo_ms, hi_ms] times scale (second `spike` gets 10x), `fail_per_mille` failing. */
+static struct result_doc *run(int secs, int per_s, double lo_ms, double hi_ms, double scale,
+                              int spike, int fail_per_mille, uint64_t seed)
+{
+    struct result_doc *d = calloc(1, sizeof *d);
+    d->duration_ms = secs * 1000.0;
+    strcpy(d->load.model, "closed");
+    d->load.rate = NAN;
+    d->load.connections = 10;
+    d->load.max_vus = d->load.pipeline = d->load.requests = d->load.duration_ms = NAN;
+    d->extras = calloc(1, sizeof *d->extras);
+    d->n_series = 3;
+    d->series = calloc(3, sizeof *d->series);
+    const char *metrics[3] = {"http_req_duration", "http_reqs", "http_req_failed"};
+    enum metric_type types[3] = {METRIC_TREND, METRIC_COUNTER, METRIC_RATE};
+    for (int i = 0; i < 3; i++) {
+        d->series[i].metric = strdup(metrics[i]);
+        d->series[i].type = types[i];
+        d->series[i].tags = strdup("name=a");
+        d->series[i].name = strdup("a");
+    }
+    d->n_rows = (size_t)secs;
+    d->rows = calloc((size_t)secs, sizeof *d->rows);
+    uint64_t s = seed;
+    uint32_t *counts = calloc(PACKED_HIST_LEN, sizeof *counts);
+    for (int t = 0; t < secs; t++) {
+        struct rr_row *row = &d->rows[t];
+        row->t = (uint32_t)t;
+        row->recs = calloc(3, sizeof *row->recs);
+        row->n_recs = 3;
+        struct rr_rec *tr = &row->recs[0];
+        memset(counts, 0, PACKED_HIST_LEN * sizeof *counts);
+        uint64_t fails = 0;
+        for (int k = 0; k < per_s; k++) {
+            double u = (double)(rng(&s) % 1000000) / 1e6;
+            double ms = (lo_ms + u * (hi_ms - lo_ms)) * scale * (t == spike ? 10 : 1);
+            uint64_t ns = (uint64_t)(ms * 1e6);
+            counts[packed_index(ns)]++;
+            if (tr->n == 0 || ns < tr->min_ns) {
+                tr->min_ns = ns;
+            }
+            if (ns > tr->max_ns) {
+                tr->max_ns = ns;
+            }
+            tr->n++;
+            tr->sum_ns += (double)ns;
+            fails += rng(&s) % 1000 < (uint64_t)fail_per_mille;
+        }
+        for (uint32_t i = 0; i < PACKED_HIST_LEN; i++) {
+            tr->n_buckets += counts[i] != 0;
+        }
+        tr->b = calloc(tr->n_buckets, sizeof *tr->b);
+        for (uint32_t i = 0, j = 0; i < PACKED_HIST_LEN; i++) {
+            if (counts[i]) {
+                tr->b[j++] = (struct rr_bucket){i, counts[i]};
+            }
+        }
+        row->recs[1] = (struct rr_rec){.series = 1, .sum = per_s, .n = (uint64_t)per_s};
+        row->recs[2] = (struct rr_rec){.series = 2, .trues = fails, .n = (uint64_t)per_s};
+    }
+    free(counts);
+    return d;
+}
+
+static const struct cmp_row *row_of(const struct cmp_report *r, const char *figure)
+{
+    for (size_t i = 0; i < r->n_rows; i++) {
+        if (strcmp(r->rows[i].figure, figure) == 0) {
+            return &r->rows[i];
+        }
+    }
+    cr_assert_fail("no row %s", figure);
+    return NULL;
+}
+
+static void compare(struct result_doc *a, struct result_doc *b, struct cmp_report *rep)
+{
+    struct cmp_options o;
+    char err[256];
+    cmp_options_default(&o);
+    o.resamples = 500;
+    cr_assert_eq(compare_runs(a, b, &o, rep, err, sizeof err), 0, "%s", err);
+}
+
+Test(compare, same_distribution_is_no_change)
+{
+    struct result_doc *a = run(20, 500, 10, 20, 1, -1, 0, 1),
+                      *b = run(20, 500, 10, 20, 1, -1, 0, 2);
+    struct cmp_report rep;
+    compare(a, b, &rep);
+    cr_assert_eq(rep.worst, CMP_SAME, "worst %s", cmp_verdict_name(rep.worst));
+    const struct cmp_row *p99 = row_of(&rep, "p99");
+    cr_assert(p99->lo <= 1 && p99->hi >= 1, "interval %g..%g holds 1", p99->lo, p99->hi);
+    cr_assert(p99->hi - p99->lo < 0.1, "and is narrow: %g..%g", p99->lo, p99->hi);
+    cmp_report_destroy(&rep);
+    result_doc_free(a);
+    result_doc_free(b);
+}
+
+Test(compare, slower_is_regression_critical_and_faster_improved)
+{
+    struct result_doc *a = run(20, 500, 10, 20, 1, -1, 0, 1);
+    struct result_doc *b = run(20, 500, 10, 20, 1.3, -1, 0, 2);
+    struct result_doc *c = run(20, 500, 10, 20, 2, -1, 0, 3);
+    struct cmp_report rep;
+    compare(a, b, &rep);
+    const struct cmp_row *p95 = row_of(&rep, "p95");
+    cr_assert_eq(p95->verdict, CMP_REGRESSION, "x1.3: %s", cmp_verdict_name(p95->verdict));
+    cr_assert(p95->lo < 1.3 && p95->hi > 1.3 - 0.02, "interval %g..%g near 1.3", p95->lo, p95->hi);
+    cr_assert_float_eq(p95->change, 0.3, 0.03);
+    cr_assert_eq(rep.worst, CMP_REGRESSION);
+    cmp_report_destroy(&rep);
+    compare(a, c, &rep);
+    cr_assert_eq(rep.worst, CMP_CRITICAL);
+    cmp_report_destroy(&rep);
+    compare(c, a, &rep);
+    cr_assert_eq(row_of(&rep, "p50")->verdict, CMP_IMPROVED);
+    cr_assert_eq(rep.worst, CMP_SAME, "improvements are not alarms");
+    cmp_report_destroy(&rep);
+    result_doc_free(a);
+    result_doc_free(b);
+    result_doc_free(c);
+}
+
+Test(compare, a_spike_in_the_baseline_widens_the_interval)
+{
+    /* 5 seconds, one of them 10x slower: the pooled p99 of the baseline is the spike's,
+     * and the new run (no spike) must not be called an improvement with confidence it
+     * does not have, nor the spike a regression the other way round */
+    struct result_doc *a = run(6, 500, 10, 20, 1, 3, 0, 1), *b = run(6, 500, 10, 20, 1, -1, 0, 2);
+    struct cmp_report rep;
+    compare(b, a, &rep);
+    const struct cmp_row *p99 = row_of(&rep, "p99");
+    cr_assert_neq(p99->verdict, CMP_REGRESSION, "p99 %g..%g", p99->lo, p99->hi);
+    cr_assert_neq(p99->verdict, CMP_CRITICAL, "p99 %g..%g", p99->lo, p99->hi);
+    cmp_report_destroy(&rep);
+    result_doc_free(a);
+    result_doc_free(b);
+}
+
+Test(compare, error_rates_by_two_proportion_test)
+{
+    struct result_doc *a = run(10, 1000, 10, 20, 1, -1, 1, 1);
+    struct result_doc *b = run(10, 1000, 10, 20, 1, -1, 30, 2);
+    struct result_doc *c = run(10, 1000, 10, 20, 1, -1, 1, 3);
+    struct cmp_report rep;
+    compare(a, b, &rep);
+    const struct cmp_row *e = row_of(&rep, "error rate");
+    cr_assert_eq(e->verdict, CMP_CRITICAL, "0.1%% -> 3%%: %s (z %g)", cmp_verdict_name(e->verdict),
+                 e->lo);
+    cmp_report_destroy(&rep);
+    compare(a, c, &rep);
+    cr_assert_eq(row_of(&rep, "error rate")->verdict, CMP_SAME);
+    cmp_report_destroy(&rep);
+    result_doc_free(a);
+    result_doc_free(b);
+    result_doc_free(c);
+}
+
+Test(compare, different_load_shapes_are_not_compared)
+{
+    struct result_doc *a = run(5, 100, 10, 20, 1, -1, 0, 1), *b = run(5, 100, 10, 20, 1, -1, 0, 2);
+    strcpy(b->load.model, "open");
+    b->load.rate = 100;
+    struct cmp_report rep;
+    compare(a, b, &rep);
+    cr_assert(rep.incomparable);
+    cr_assert_eq(rep.n_differences, 2, "model and rate");
+    cr_assert(strstr(rep.differences[0], "model closed vs open") != NULL, "%s", rep.differences[0]);
+    cmp_report_destroy(&rep);
+    result_doc_free(a);
+    result_doc_free(b);
+}
