@@ -1481,7 +1481,7 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     th = all;
     n_th += q->n_thresholds;
     q->n_thresholds = 0;
-    cli_raise_nofile();
+    cli_warn_nofile(plan);
     /* watch: and criteria: from the file, then the flags (which win where both set). */
     struct cli_watch *w = &q->watch;
     const char *flag_watch[16];
@@ -1606,7 +1606,7 @@ int cli_run(int argc, char **argv)
     if (code != 0) {
         goto out;
     }
-    cli_raise_nofile();
+    cli_warn_nofile(plan);
     code = cli_execute_watched(plan, q.thresholds, q.n_thresholds, quick_watch(&q), q.export_path,
                                q.quiet, q.no_summary, argc, argv, NULL, &q.outs);
 out:

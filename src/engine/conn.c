@@ -76,6 +76,7 @@ static void conn_connected(struct vu *vu)
         return;
     }
     vu->cstate = CONN_OPEN;
+    vu->backoff_ns = 0; /* connects work again */
     vu->t_conn_done = loop_now_ns(vu->w->loop);
     vu_timer_cancel(vu);
     if (loop_io_set(vu->w->loop, &vu->io, LOOP_READ) < 0) {

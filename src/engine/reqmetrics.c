@@ -15,7 +15,7 @@
 #include "metrics/hist.h"
 
 const char *const err_kind_name[ERR_KINDS] = {
-    "refused", "reset", "timeout", "protocol", "dns", "tls", "connect", "other",
+    "refused", "reset", "timeout", "protocol", "dns", "tls", "connect", "nofile", "other",
 };
 
 static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
