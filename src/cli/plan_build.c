@@ -149,7 +149,7 @@ static int probe_one(const struct origin *o, uint64_t timeout_ns, void **cache)
         return rc; /* nothing was left open */
     }
     bool want_write = false;
-    while (rc == 0 && (rc = t->handshake(&c, &want_write)) == -EAGAIN) {
+    while (rc == 0 && t->handshake != NULL && (rc = t->handshake(&c, &want_write)) == -EAGAIN) {
         rc = probe_wait(c.fd, want_write, deadline) ? -ETIMEDOUT : 0;
     }
     t->close(&c);
@@ -171,9 +171,9 @@ int plan_probe(struct plan *plan, uint64_t timeout_ns, char *err, size_t err_len
         }
         if (e != 0) {
             bool tls = e <= BRUNT_ETLS && e > BRUNT_ELAST;
-            snprintf(err, err_len, "cannot connect to %s%s%s:%u (%s)%s", o->url.ipv6_literal ? "[" : "", o->url.host,
-                     o->url.ipv6_literal ? "]" : "", o->url.port, brunt_strerror(e),
-                     tls ? "" : ": is the target running?");
+            snprintf(err, err_len, "cannot connect to %s%s%s:%u (%s)%s",
+                     o->url.ipv6_literal ? "[" : "", o->url.host, o->url.ipv6_literal ? "]" : "",
+                     o->url.port, brunt_strerror(e), tls ? "" : ": is the target running?");
             return -1;
         }
     }

@@ -46,7 +46,7 @@ enum brunt_error {
     BRUNT_ETLS_ISSUER = BRUNT_EBASE - 42,      /* signed by an issuer not trusted */
     BRUNT_ETLS_SELF_SIGNED = BRUNT_EBASE - 43, /* a self-signed certificate */
     BRUNT_ETLS_NAME = BRUNT_EBASE - 44,        /* the certificate names another host */
-    BRUNT_ELAST = BRUNT_EBASE - 45 /* one past the last code: nothing at or below it */
+    BRUNT_ELAST = BRUNT_EBASE - 45             /* one past the last code: nothing at or below it */
 };
 
 /*

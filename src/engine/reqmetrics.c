@@ -15,8 +15,18 @@
 #include "metrics/hist.h"
 
 const char *const err_kind_name[ERR_KINDS] = {
-    "refused", "reset", "timeout", "protocol", "dns", "tls", "tls_expired", "tls_unknown_issuer",
-    "tls_self_signed", "tls_name_mismatch", "connect", "other",
+    "refused",
+    "reset",
+    "timeout",
+    "protocol",
+    "dns",
+    "tls",
+    "tls_expired",
+    "tls_unknown_issuer",
+    "tls_self_signed",
+    "tls_name_mismatch",
+    "connect",
+    "other",
 };
 
 static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,

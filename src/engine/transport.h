@@ -39,7 +39,9 @@ struct transport_ops {
     /* The socket became writable after -EINPROGRESS: 0 or the connect's negative errno. */
     int (*connected)(struct transport_conn *c);
     /* Drives the handshake after connecting: 0 done, -EAGAIN (wait for *want_write ?
-     * writable : readable), or a negative errno.  Plain TCP has none: 0 at once. */
+     * writable : readable), or a negative errno.  NULL when the transport has none
+     * (plain TCP): then the connection is ready once connected and its handshake time
+     * is 0, as k6 reports http_req_tls_handshaking without TLS. */
     int (*handshake)(struct transport_conn *c, bool *want_write);
     /* Reads up to len bytes: > 0, 0 at end of stream, -EAGAIN, or a negative errno. */
     ssize_t (*read)(struct transport_conn *c, void *buf, size_t len);

@@ -56,6 +56,19 @@ static const char *tls_last_error(void)
     return e ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "unknown" : "unknown";
 }
 
+/* Whether path can be read; else one line in err naming what and why. */
+static bool tls_readable(const char *what, const char *path, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, err_len, "cannot read %s '%s': %s (expected a PEM file)", what, path,
+                 strerror(errno));
+        return false;
+    }
+    fclose(f);
+    return true;
+}
+
 int transport_tls_cfg_new(const char *host, bool ip_literal, const struct transport_tls_opts *opts,
                           void **out, char *err, size_t err_len)
 {
@@ -79,9 +92,15 @@ int transport_tls_cfg_new(const char *host, bool ip_literal, const struct transp
         snprintf(err, err_len, "cannot set up TLS: ALPN: %s", tls_last_error());
         goto out;
     }
+    if ((opts->cacert != NULL && !tls_readable("CA certificates", opts->cacert, err, err_len)) ||
+        (opts->cert != NULL && !tls_readable("client certificate", opts->cert, err, err_len)) ||
+        (opts->key != NULL && !tls_readable("client key", opts->key, err, err_len))) {
+        goto out;
+    }
     if (opts->cacert != NULL) {
         if (SSL_CTX_load_verify_locations(ctx, opts->cacert, NULL) != 1) {
-            snprintf(err, err_len, "cannot read CA certificates from '%s': %s (expected a PEM file)",
+            snprintf(err, err_len,
+                     "cannot read CA certificates from '%s': %s (expected a PEM file)",
                      opts->cacert, tls_last_error());
             goto out;
         }
@@ -102,9 +121,8 @@ int transport_tls_cfg_new(const char *host, bool ip_literal, const struct transp
         }
         if (SSL_CTX_use_PrivateKey_file(ctx, opts->key, SSL_FILETYPE_PEM) != 1 ||
             SSL_CTX_check_private_key(ctx) != 1) {
-            snprintf(err, err_len,
-                     "cannot use client key '%s': %s (expected the PEM key of '%s')", opts->key,
-                     tls_last_error(), opts->cert);
+            snprintf(err, err_len, "cannot use client key '%s': %s (expected the PEM key of '%s')",
+                     opts->key, tls_last_error(), opts->cert);
             goto out;
         }
     }
