@@ -133,6 +133,32 @@ assert_ge "$reused" 38 "connections nginx saw resume a TLS session (of 40; 2 VUs
 hs=$(nonzero resume.json)
 assert_eq 40 "$hs" "a handshake per request when every request reconnects"
 
+# --- 2b. a scenario file: https base_url, options.cacert relative to the file ------------
+mkdir -p "$T/scen"
+cp "$T/ca.crt" "$T/scen/ca.pem"
+cat >"$T/scen/tls.yaml" <<YAML
+base_url: https://localhost:$P_GOOD
+options:
+  cacert: ca.pem
+scenarios:
+  s:
+    executor: per-vu-iterations
+    vus: 3
+    iterations: 5
+    flow:
+      - request: GET /a
+        check: [status == 200]
+YAML
+before=$(wc -l <"$T/good.log")
+brunt_run scen -q --export scen.json "$T/scen/tls.yaml"
+assert_eq 0 "$RC" "exit status of the https scenario file"
+assert_eq 15 "$(jnum scen.json '.metrics.http_reqs.values.count')" "requests of the scenario file"
+assert_eq $((before + 15)) "$(lines "$T/good.log" $((before + 15)))" "nginx lines after the scenario file"
+sed -i 's/^  cacert: ca.pem$/  insecure: false/' "$T/scen/tls.yaml"
+brunt_run scen_noca -q "$T/scen/tls.yaml"
+assert_eq 3 "$RC" "exit status of the scenario file without its cacert"
+assert_one_line "$T/scen_noca.err" "stderr of the scenario file without its cacert"
+
 # --- 3. verification failures at the probe: one line, exit 3, the reason ----------------
 probe_fail() { # NAME URL PATTERN [FLAGS...]
     local name=$1 url=$2 pat=$3
