@@ -140,6 +140,12 @@ int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_t
 
 /* Raises RLIMIT_NOFILE to its hard limit; returns the new soft limit. */
 unsigned long cli_raise_nofile(void);
+/* Whether `limit` descriptors can hold the connections plan may open: 0, or -1 with a
+ * one-line warning in msg (the run still starts; connects past the limit fail). */
+int cli_nofile_check(const struct plan *plan, unsigned long limit, char *msg, size_t msg_len);
+/* Raises the limit (cli_raise_nofile) and prints cli_nofile_check's warning, if any, on
+ * stderr: before the start, so the user knows why connects will fail. */
+void cli_warn_nofile(const struct plan *plan);
 
 /* Installs SIGINT/SIGTERM handlers that call engine_interrupt(); ignores SIGPIPE. */
 void cli_install_signals(void);

@@ -193,6 +193,33 @@ unsigned long cli_raise_nofile(void)
     return (unsigned long)rl.rlim_cur;
 }
 
+int cli_nofile_check(const struct plan *plan, unsigned long limit, char *msg, size_t msg_len)
+{
+    /* One descriptor per VU's connection, plus per worker its epoll fd and eventfd, the
+     * coordinator's eventfd, stdio, and a few for the result file and DNS. */
+    uint64_t need = 3 + 1 + 16 + 2 * (uint64_t)(plan->threads > 0 ? plan->threads : 1);
+    for (size_t i = 0; i < plan->n_scenarios; i++) {
+        need += plan_vus_peak(&plan->scenarios[i]);
+    }
+    if (limit == 0 || need <= limit) {
+        return 0;
+    }
+    snprintf(msg, msg_len,
+             "warning: the descriptor limit (ulimit -n) is %lu, fewer than the %llu this run "
+             "may need for its VUs' connections; connects beyond it fail as "
+             "errors{kind:nofile} (raise it: ulimit -n %llu)",
+             limit, (unsigned long long)need, (unsigned long long)need);
+    return -1;
+}
+
+void cli_warn_nofile(const struct plan *plan)
+{
+    char msg[512];
+    if (cli_nofile_check(plan, cli_raise_nofile(), msg, sizeof msg) < 0) {
+        fprintf(stderr, "brunt run: %s\n", msg);
+    }
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -208,5 +235,6 @@ void cli_install_signals(void)
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* a closed terminal ends the run as SIGTERM does */
     signal(SIGPIPE, SIG_IGN);
 }

@@ -1446,7 +1446,7 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     th = all;
     n_th += q->n_thresholds;
     q->n_thresholds = 0;
-    cli_raise_nofile();
+    cli_warn_nofile(plan);
     code = cli_execute_info(plan, th, n_th, q->export_path, q->quiet, q->no_summary, argc, argv,
                             &info, &q->outs);
     if (fo.has_teardown && code != EXIT_USAGE && code != EXIT_UNREACHABLE) {
@@ -1505,7 +1505,7 @@ int cli_run(int argc, char **argv)
     if (code != 0) {
         goto out;
     }
-    cli_raise_nofile();
+    cli_warn_nofile(plan);
     code = cli_execute(plan, q.thresholds, q.n_thresholds, q.export_path, q.quiet, q.no_summary,
                        argc, argv, &q.outs);
 out:

@@ -330,6 +330,9 @@ static int run_once(struct loop *loop, int64_t max_wait_ns)
     if (loop->before_poll != NULL) {
         loop->before_poll(loop, loop->before_poll_data);
     }
+    if (loop->stop) {
+        return 0; /* the hook stopped the loop: do not wait for the next timer first */
+    }
     /* A timer became due while the timers or the hook ran: poll without waiting. */
     if (loop->heap_len > 0 && loop->heap[0]->when_ns <= loop->now_ns) {
         max_wait_ns = 0;

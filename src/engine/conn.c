@@ -97,6 +97,7 @@ static void conn_handshake(struct vu *vu)
         return;
     }
     vu->cstate = CONN_OPEN;
+    vu->backoff_ns = 0; /* connects work again */
     vu->t_conn_done = vu->tops->handshake ? loop_clock_ns(vu->w->loop) : vu->t_hs_start;
     vu_timer_cancel(vu);
     if (loop_io_set(vu->w->loop, &vu->io, LOOP_READ) < 0) {

@@ -1,5 +1,6 @@
 /*
- * engine_internal — what the coordinator (run.c) and the workers (worker.c) share.
+ * engine_internal — what the coordinator (run.c) and the workers (worker.c and the
+ * files of worker_internal.h) share.
  *
  * The only data crossing threads: the plan (read-only), the stop level (atomic), and
  * per-worker shards (a registry of one second's samples) handed over under the

@@ -26,6 +26,7 @@ const char *const err_kind_name[ERR_KINDS] = {
     "tls_self_signed",
     "tls_name_mismatch",
     "connect",
+    "nofile",
     "other",
 };
 

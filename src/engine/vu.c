@@ -64,6 +64,9 @@ enum err_kind errno_kind(int err)
         return ERR_TLS_SELF_SIGNED;
     case -BRUNT_ETLS_NAME:
         return ERR_TLS_NAME_MISMATCH;
+    case EMFILE:
+    case ENFILE:
+        return ERR_NOFILE;
     default:
         return ERR_CONNECT;
     }
@@ -71,17 +74,26 @@ enum err_kind errno_kind(int err)
 
 /*
  * Ends the current step's outstanding requests with an error, closes the connection and
- * moves the VU on.  The continuation goes through a zero-delay timer so that a target
- * that refuses at once cannot make this recurse or starve the loop.
+ * moves the VU on.  The continuation goes through a timer so that a target that refuses
+ * at once cannot make this recurse or starve the loop: at once after most failures, but
+ * after a connect that failed at once (refused, no descriptor, no route) the VU backs
+ * off, from CONNECT_BACKOFF_MIN_NS doubling to CONNECT_BACKOFF_MAX_NS, so a dead target
+ * is not hammered (and counted) hundreds of thousands of times a second.
  */
 void fail_requests(struct vu *vu, enum err_kind kind)
 {
+    uint64_t delay = 0;
+    bool at_connect = vu->cstate != CONN_OPEN;
+    if (at_connect && (kind == ERR_REFUSED || kind == ERR_NOFILE || kind == ERR_CONNECT)) {
+        delay = vu->backoff_ns ? vu->backoff_ns : CONNECT_BACKOFF_MIN_NS;
+        vu->backoff_ns = delay * 2 < CONNECT_BACKOFF_MAX_NS ? delay * 2 : CONNECT_BACKOFF_MAX_NS;
+    }
     record_error(vu, kind, vu->inflight ? vu->inflight : 1);
     vu->inflight = 0;
     conn_close(vu);
     vu_timer_cancel(vu);
     vu_next_step(vu);
-    vu_timer(vu, VT_CONTINUE, loop_now_ns(vu->w->loop));
+    vu_timer(vu, VT_CONTINUE, loop_now_ns(vu->w->loop) + delay);
 }
 
 /* The whole batch of the current step has its responses: move on. */

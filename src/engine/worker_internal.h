@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/clock.h"
 #include "core/dynbuf.h"
 #include "core/loop.h"
 #include "engine/engine_internal.h"
@@ -32,7 +33,11 @@
 #define READ_BUF_BYTES (64 * 1024)
 #define STATUS_CACHE 8
 #define TICK_NS NS_PER_S
-#define SEND_BUF_MAX (64u * 1024 * 1024)
+#define SEND_BUF_MAX PLAN_MAX_REQUEST_BYTES
+/* A VU whose connect fails at once waits before its next step: the first wait, doubling
+ * per failure up to the cap; a connect that succeeds resets it (docs/metrics.md). */
+#define CONNECT_BACKOFF_MIN_NS (1 * NS_PER_MS)
+#define CONNECT_BACKOFF_MAX_NS (1 * NS_PER_S)
 
 enum err_kind {
     ERR_REFUSED,
@@ -46,6 +51,7 @@ enum err_kind {
     ERR_TLS_SELF_SIGNED,
     ERR_TLS_NAME_MISMATCH,
     ERR_CONNECT,
+    ERR_NOFILE, /* no file descriptor for a socket (EMFILE, ENFILE) */
     ERR_OTHER,
     ERR_KINDS
 };
@@ -130,11 +136,12 @@ struct vu {
     const struct transport_ops *tops;
     struct loop_io io;
     enum conn_state cstate;
-    bool reused;       /* completed at least one response on this fd */
-    bool retried;      /* the current request was re-sent after a stale close */
-    uint32_t batch;    /* requests of this step sent in one write (pipelining) */
-    uint32_t reserved; /* requests per request step in this iteration */
-    uint32_t inflight; /* responses still expected */
+    bool reused;         /* completed at least one response on this fd */
+    bool retried;        /* the current request was re-sent after a stale close */
+    uint64_t backoff_ns; /* wait after the next failed connect (0: none failed yet) */
+    uint32_t batch;      /* requests of this step sent in one write (pipelining) */
+    uint32_t reserved;   /* requests per request step in this iteration */
+    uint32_t inflight;   /* responses still expected */
     size_t woff, wlen;
     enum parse_phase phase;
     bool head_seen_bytes; /* bytes of the current response have arrived */

@@ -288,3 +288,25 @@ Test(loop, a_timer_rearmed_at_now_from_its_callback_cannot_starve_the_iteration)
     cr_expect_eq(s.fired, 5, "the timer fired once per iteration: %d", s.fired);
     loop_free(loop);
 }
+
+static void stop_hook(struct loop *loop, void *data)
+{
+    (void)data;
+    loop_stop(loop);
+}
+
+Test(loop, a_stop_from_the_before_poll_hook_returns_without_waiting)
+{
+    struct loop *loop;
+    cr_assert_eq(loop_new(&loop), 0);
+    struct spinner s = {.t = {.cb = spin_cb}};
+    /* The only timer is an hour away: a wait would block the test for an hour. */
+    loop_timer_start(loop, &s.t, loop_now_ns(loop) + 3600 * NS_PER_S);
+    loop_set_before_poll(loop, stop_hook, NULL);
+    uint64_t t0 = clock_now_ns();
+    cr_assert_eq(loop_run(loop), 0);
+    uint64_t took = clock_now_ns() - t0;
+    cr_expect_lt(took, 10 * NS_PER_S, "returned after %llu ns", (unsigned long long)took);
+    cr_expect_eq(s.fired, 0);
+    loop_free(loop);
+}
