@@ -62,7 +62,7 @@ http {
     fastcgi_temp_path $T/nginx/fastcgi;
     uwsgi_temp_path $T/nginx/uwsgi;
     scgi_temp_path $T/nginx/scgi;
-    log_format tls '\$connection \$connection_requests \$ssl_session_reused \$ssl_protocol \$status';
+    log_format tls '\$connection \$connection_requests \$ssl_session_reused \$ssl_protocol \$status \$ssl_server_name';
     keepalive_requests 100000;
     ssl_session_cache shared:brunt:1m;
     ssl_protocols TLSv1.2 TLSv1.3;
@@ -114,7 +114,7 @@ assert_eq "$reqs" "$(lines "$T/good.log" "$reqs")" "brunt's http_reqs = nginx's 
 assert_eq 0 "$(jnum good.json '.errors | add')" "errors over TLS with --cacert"
 conns=$(awk '{print $1}' "$T/good.log" | sort -u | wc -l)
 assert_eq 3 "$conns" "connections nginx saw (keep-alive, -c 3)"
-grep -q ' TLSv1.3 200$' "$T/good.log" || fail "nginx did not log TLSv1.3: $(head -3 "$T/good.log")"
+grep -q ' TLSv1.3 200 -$' "$T/good.log" || fail "nginx did not log TLSv1.3: $(head -3 "$T/good.log")"
 hs=$(nonzero good.json)
 assert_eq "$conns" "$hs" "http_req_tls_handshaking samples > 0 = connections"
 hs_max=$(jnum good.json '.metrics.http_req_tls_handshaking.values.max')
@@ -130,6 +130,9 @@ total=$(lines "$T/good.log" $((before + 40)))
 assert_eq $((before + 40)) "$total" "nginx lines after the reconnecting run"
 reused=$(tail -n 40 "$T/good.log" | awk '$3 == "r"' | wc -l)
 assert_ge "$reused" 38 "connections nginx saw resume a TLS session (of 40; 2 VUs)"
+sni=$(tail -n 40 "$T/good.log" | awk '$6 == "localhost"' | wc -l)
+assert_eq 40 "$sni" "connections that sent SNI localhost (https://localhost)"
+assert_eq 0 "$(awk 'NR <= '"$before"' && $6 != "-"' "$T/good.log" | wc -l)" "SNI sent for an IP literal"
 hs=$(nonzero resume.json)
 assert_eq 40 "$hs" "a handshake per request when every request reconnects"
 
