@@ -62,7 +62,7 @@ http {
     fastcgi_temp_path $T/nginx/fastcgi;
     uwsgi_temp_path $T/nginx/uwsgi;
     scgi_temp_path $T/nginx/scgi;
-    log_format tls '\$connection \$connection_requests \$ssl_session_reused \$ssl_protocol \$status \$ssl_server_name';
+    log_format tls '\$connection \$connection_requests \$ssl_session_reused \$ssl_protocol \$status \$ssl_server_name \$ssl_alpn_protocol';
     keepalive_requests 100000;
     ssl_session_cache shared:brunt:1m;
     ssl_protocols TLSv1.2 TLSv1.3;
@@ -114,7 +114,9 @@ assert_eq "$reqs" "$(lines "$T/good.log" "$reqs")" "brunt's http_reqs = nginx's 
 assert_eq 0 "$(jnum good.json '.errors | add')" "errors over TLS with --cacert"
 conns=$(awk '{print $1}' "$T/good.log" | sort -u | wc -l)
 assert_eq 3 "$conns" "connections nginx saw (keep-alive, -c 3)"
-grep -q ' TLSv1.3 200 -$' "$T/good.log" || fail "nginx did not log TLSv1.3: $(head -3 "$T/good.log")"
+grep -q ' TLSv1.3 200 - http/1.1$' "$T/good.log" ||
+    fail "nginx did not log TLSv1.3 and ALPN http/1.1: $(head -3 "$T/good.log")"
+assert_eq 0 "$(awk '$7 != "http/1.1"' "$T/good.log" | wc -l)" "connections without ALPN http/1.1"
 hs=$(nonzero good.json)
 assert_eq "$conns" "$hs" "http_req_tls_handshaking samples > 0 = connections"
 hs_max=$(jnum good.json '.metrics.http_req_tls_handshaking.values.max')
