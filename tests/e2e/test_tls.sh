@@ -23,16 +23,18 @@ signed() {
 signed good 2 "$san"
 signed expired -1 "$san" # notAfter a day before now
 signed wrong 2 "subjectAltName=DNS:wrong.example,IP:10.9.9.9"
+signed client 2 "extendedKeyUsage=clientAuth"
 key "$T/self.key"
 openssl req -x509 -new -key "$T/self.key" -out "$T/self.crt" -days 2 -subj /CN=localhost \
     -addext "$san" 2>/dev/null
-for c in good expired wrong self; do [[ -s $T/$c.crt ]] || fail "openssl made no $c.crt"; done
+for c in good expired wrong self client; do [[ -s $T/$c.crt ]] || fail "openssl made no $c.crt"; done
 
 # --- nginx: one server per certificate, on free loopback ports ---------------------------
 P_GOOD=$(free_port)
 P_EXP=$(free_port)
 P_WRONG=$(free_port)
 P_SELF=$(free_port)
+P_MTLS=$(free_port) # asks for a client certificate signed by the test CA
 P_SWAP=$(free_port) # starts good; the runtime test swaps in the expired certificate
 cp "$T/good.crt" "$T/swap.crt"
 cp "$T/good.key" "$T/swap.key"
@@ -63,6 +65,7 @@ http {
     uwsgi_temp_path $T/nginx/uwsgi;
     scgi_temp_path $T/nginx/scgi;
     log_format tls '\$connection \$connection_requests \$ssl_session_reused \$ssl_protocol \$status \$ssl_server_name \$ssl_alpn_protocol';
+    log_format mtls '\$connection \$status \$ssl_client_verify';
     keepalive_requests 100000;
     ssl_session_cache shared:brunt:1m;
     ssl_protocols TLSv1.2 TLSv1.3;
@@ -72,6 +75,17 @@ CONF
     server "$P_WRONG" wrong wrong
     server "$P_SELF" self self
     server "$P_SWAP" swap swap
+    cat <<CONF
+    server {
+        listen 127.0.0.1:$P_MTLS ssl;
+        ssl_certificate $T/good.crt;
+        ssl_certificate_key $T/good.key;
+        ssl_client_certificate $T/ca.crt;
+        ssl_verify_client on;
+        access_log $T/mtls.log mtls;
+        location / { return 200 "hello, \$ssl_client_s_dn\n"; }
+    }
+CONF
     echo "}"
 } >"$T/nginx.conf"
 nginx -p "$T/nginx" -c "$T/nginx.conf" -e "$T/nginx-error.log" &
@@ -193,6 +207,21 @@ brunt_run badkey -q -c 1 -d 1s --cacert "$T/ca.crt" --cert "$T/good.crt" --key "
     "https://127.0.0.1:$P_GOOD/"
 assert_eq 2 "$RC" "exit status for a key that does not match --cert"
 assert_one_line "$T/badkey.err" "stderr for a mismatched --key"
+
+# --- 5b. a client certificate (mutual TLS) --------------------------------------------
+brunt_run mtls -q -c 2 -t 1 -n 20 --cacert "$T/ca.crt" --cert "$T/client.crt" \
+    --key "$T/client.key" --export mtls.json "https://127.0.0.1:$P_MTLS/"
+assert_eq 0 "$RC" "exit status with --cert/--key"
+assert_eq 20 "$(lines "$T/mtls.log" 20)" "nginx lines with a client certificate"
+assert_eq 20 "$(awk '$2 == 200 && $3 == "SUCCESS"' "$T/mtls.log" | wc -l)" \
+    "requests nginx answered 200 with a verified client certificate"
+assert_eq 0 "$(jnum mtls.json '.metrics.http_req_failed.values.passes')" "failed requests with --cert"
+brunt_run nocert -q -c 1 -t 1 -n 5 --cacert "$T/ca.crt" --export nocert.json \
+    "https://127.0.0.1:$P_MTLS/"
+assert_eq 5 "$(awk '$2 == 400 && $3 == "NONE"' "$T/mtls.log" | wc -l)" \
+    "nginx refused (400) the requests without a client certificate"
+assert_eq 5 "$(jnum nocert.json '.metrics.http_req_failed.values.passes')" \
+    "brunt counts them failed"
 
 # --- 6. a failure during the run is counted by its kind ----------------------------------
 # Connection: close makes every request a new handshake; once the first request is in
