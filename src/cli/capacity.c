@@ -784,9 +784,10 @@ int cli_capacity(int argc, char **argv)
     c.plan->threads = threads                   ? (int)threads
                       : file && c.plan->threads ? c.plan->threads
                                                 : (int)(cores > 0 ? cores : 1);
-    if (plan_probe(c.plan, 5 * NS_PER_S, err, sizeof err) < 0) {
+    int pr = plan_probe(c.plan, 5 * NS_PER_S, err, sizeof err);
+    if (pr < 0) {
         fprintf(stderr, "brunt capacity: %s\n", err);
-        code = EXIT_UNREACHABLE;
+        code = pr == -2 ? EXIT_USAGE : EXIT_UNREACHABLE;
         goto out;
     }
     cli_raise_nofile();

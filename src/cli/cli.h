@@ -119,9 +119,12 @@ int plan_origin(struct plan *plan, const char *url, bool *unreachable, char *err
 int plan_request_step(struct plan *plan, struct step *st, const struct request_def *def,
                       bool *unreachable, char *err, size_t err_len);
 
-/* Connects once to every origin of the plan (bounded by timeout_ns).  0, or -1 with a
- * one-line message in err naming the first origin that could not be reached. */
-int plan_probe(const struct plan *plan, uint64_t timeout_ns, char *err, size_t err_len);
+/* Builds the origins' transports (plan_transport_prepare: TLS contexts) and connects
+ * once to every origin of the plan, TLS handshake included (bounded by timeout_ns).  0;
+ * -1 with a one-line message in err naming the first origin that could not be reached
+ * and why (exit 3: refused, timed out, a certificate that does not verify); -2 with one
+ * line for bad TLS settings (exit 2: an unreadable --cacert). */
+int plan_probe(struct plan *plan, uint64_t timeout_ns, char *err, size_t err_len);
 
 struct threshold;
 /*

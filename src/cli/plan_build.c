@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/dynbuf.h"
+#include "core/error.h"
 #include "engine/run.h"
 #include "http/reqhead.h"
 
@@ -121,48 +122,58 @@ int plan_request_step(struct plan *plan, struct step *st, const struct request_d
 }
 
 /* One non-blocking connect, waited for with poll(); 0 or a positive errno. */
-static int probe_one(const struct origin *o, int timeout_ms)
+/* Waits (bounded by the deadline) until fd is ready: 0, or ETIMEDOUT. */
+static int probe_wait(int fd, bool want_write, uint64_t deadline)
 {
-    int fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return errno;
-    }
-    int err = 0;
-    if (connect(fd, (const struct sockaddr *)&o->addr, o->addr_len) < 0) {
-        if (errno != EINPROGRESS) {
-            err = errno;
-        } else {
-            struct pollfd p = {.fd = fd, .events = POLLOUT};
-            int n;
-            do {
-                n = poll(&p, 1, timeout_ms);
-            } while (n < 0 && errno == EINTR);
-            if (n == 0) {
-                err = ETIMEDOUT;
-            } else {
-                socklen_t len = sizeof err;
-                if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
-                    err = errno;
-                }
-            }
-        }
-    }
-    close(fd);
-    return err;
+    struct pollfd p = {.fd = fd, .events = want_write ? POLLOUT : POLLIN};
+    int n;
+    do {
+        uint64_t now = clock_now_ns();
+        int ms = now >= deadline ? 0 : (int)((deadline - now) / NS_PER_MS) + 1;
+        n = poll(&p, 1, ms);
+    } while (n < 0 && errno == EINTR);
+    return n == 0 ? ETIMEDOUT : 0;
 }
 
-int plan_probe(const struct plan *plan, uint64_t timeout_ns, char *err, size_t err_len)
+/* Connects and completes the origin's handshake once: 0 or a negative result code. */
+static int probe_one(const struct origin *o, uint64_t timeout_ns, void **cache)
 {
-    int timeout_ms = (int)(timeout_ns / NS_PER_MS);
+    const struct transport_ops *t = o->transport;
+    struct transport_conn c = {.fd = -1, .cfg = o->transport_cfg, .cache = cache};
+    uint64_t deadline = clock_now_ns() + timeout_ns;
+    int rc = t->connect(&c, (const struct sockaddr *)&o->addr, o->addr_len);
+    if (rc == -EINPROGRESS) {
+        rc = probe_wait(c.fd, true, deadline) ? -ETIMEDOUT : t->connected(&c);
+    }
+    if (rc < 0 && c.fd < 0) {
+        return rc; /* nothing was left open */
+    }
+    bool want_write = false;
+    while (rc == 0 && t->handshake != NULL && (rc = t->handshake(&c, &want_write)) == -EAGAIN) {
+        rc = probe_wait(c.fd, want_write, deadline) ? -ETIMEDOUT : 0;
+    }
+    t->close(&c);
+    return rc;
+}
+
+int plan_probe(struct plan *plan, uint64_t timeout_ns, char *err, size_t err_len)
+{
+    if (plan_transport_prepare(plan, err, err_len) < 0) {
+        return -2;
+    }
+    signal(SIGPIPE, SIG_IGN); /* a TLS write to a closed peer (OpenSSL uses send(2)) */
     for (size_t i = 0; i < plan->n_origins; i++) {
         const struct origin *o = &plan->origins[i];
-        int e = probe_one(o, timeout_ms > 0 ? timeout_ms : 1);
+        void *cache = NULL;
+        int e = probe_one(o, timeout_ns > 0 ? timeout_ns : NS_PER_MS, &cache);
+        if (cache != NULL && o->transport->cache_free != NULL) {
+            o->transport->cache_free(cache);
+        }
         if (e != 0) {
-            char host[300];
-            (void)url_host_header(&o->url, host, sizeof host);
-            snprintf(err, err_len, "cannot connect to %s%s%s:%u (%s): is the target running?",
+            bool tls = e <= BRUNT_ETLS && e > BRUNT_ELAST;
+            snprintf(err, err_len, "cannot connect to %s%s%s:%u (%s)%s",
                      o->url.ipv6_literal ? "[" : "", o->url.host, o->url.ipv6_literal ? "]" : "",
-                     o->url.port, strerror(e));
+                     o->url.port, brunt_strerror(e), tls ? "" : ": is the target running?");
             return -1;
         }
     }

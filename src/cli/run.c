@@ -74,6 +74,12 @@ static void run_usage(FILE *f)
                "      --body-file F      request body from a file\n"
                "      --timeout D        request timeout (default 30s)\n"
                "      --connect-timeout D  (default 10s)\n"
+               "https (also a file's options:):\n"
+               "      --insecure         do not verify the server's certificate\n"
+               "      --cacert FILE      trust the CA certificates in FILE (PEM) instead of\n"
+               "                         the system store\n"
+               "      --cert FILE        client certificate (PEM), with --key FILE\n"
+               "      --key FILE         the client certificate's private key (PEM)\n"
                "verdict and output:\n"
                "      --threshold 'METRIC[{tag:value}]:EXPR[,abortOnFail][,delayAbortEval=D]'\n"
                "                         k6 syntax, repeatable: 'http_req_duration:p(95)<300'\n"
@@ -137,6 +143,10 @@ enum {
     OPT_PROMETHEUS,
     OPT_PROMETHEUS_NAMES,
     OPT_PROMETHEUS_HOLD,
+    OPT_INSECURE,
+    OPT_CACERT,
+    OPT_CERT,
+    OPT_KEY,
 };
 
 static const struct option run_options[] = {
@@ -178,6 +188,10 @@ static const struct option run_options[] = {
     {"env", required_argument, NULL, 'e'},
     {"vus", required_argument, NULL, 'u'},
     {"iterations", required_argument, NULL, 'i'},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -228,7 +242,29 @@ struct quick {
     uint64_t vus, iterations;
     bool vus_set, iterations_set;
     char file_flag[32]; /* the first of -e, --vus, --iterations given (file-only flags) */
+    /* https: --insecure, --cacert, --cert, --key (they override a file's options:) */
+    bool insecure;
+    const char *cacert, *cert, *key;
 };
+
+/* The TLS flags into plan (over what a scenario file set).  0, or -1 out of memory. */
+static int quick_tls(const struct quick *q, struct plan *plan)
+{
+    if (q->insecure) {
+        plan->tls_insecure = true;
+    }
+    const char *src[3] = {q->cacert, q->cert, q->key};
+    char **dst[3] = {&plan->tls_cacert, &plan->tls_cert, &plan->tls_key};
+    for (size_t i = 0; i < 3; i++) {
+        if (src[i] != NULL) {
+            free(*dst[i]);
+            if ((*dst[i] = strdup(src[i])) == NULL) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
 
 static int bad(const char *what, const char *value, const char *expected)
 {
@@ -540,6 +576,18 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_CONNECT_TIMEOUT:
             rc = parse_dur("--connect-timeout", optarg, false, &q->connect_timeout_ns);
             break;
+        case OPT_INSECURE:
+            q->insecure = true;
+            break;
+        case OPT_CACERT:
+            q->cacert = optarg;
+            break;
+        case OPT_CERT:
+            q->cert = optarg;
+            break;
+        case OPT_KEY:
+            q->key = optarg;
+            break;
         case OPT_GRACE:
             rc = parse_dur("--grace", optarg, true, &q->grace_ns);
             break;
@@ -794,6 +842,10 @@ static int quick_plan(struct quick *q, struct plan **out, bool *unreachable)
         return *unreachable ? EXIT_UNREACHABLE : EXIT_USAGE;
     }
     sc->n_steps = 1;
+    if (quick_tls(q, plan) < 0) {
+        plan_free(plan);
+        return EXIT_INTERNAL;
+    }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     plan->threads = q->threads ? (int)q->threads : (int)(cores > 0 ? cores : 1);
     plan->timeout_ns = q->timeout_ns;
@@ -919,11 +971,12 @@ int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_t
         fprintf(stderr, "brunt run: %s\n", err);
         return EXIT_USAGE;
     }
-    if (plan_probe(
-            plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns : 5 * NS_PER_S,
-            err, sizeof err) < 0) {
+    int pr = plan_probe(
+        plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns : 5 * NS_PER_S,
+        err, sizeof err);
+    if (pr < 0) {
         fprintf(stderr, "brunt: %s\n", err);
-        return EXIT_UNREACHABLE;
+        return pr == -2 ? EXIT_USAGE : EXIT_UNREACHABLE;
     }
     if (outs != NULL && outs->prometheus != NULL) {
         double bounds[PROM_MAX_BOUNDS];
@@ -1215,11 +1268,15 @@ static int run_lifecycle(const struct quick *q, struct plan *plan, const char *w
     if (q->connect_timeout_set) {
         plan->connect_timeout_ns = q->connect_timeout_ns;
     }
-    if (plan_probe(
-            plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns : 5 * NS_PER_S,
-            err, sizeof err) < 0) {
+    if (quick_tls(q, plan) < 0) {
+        return EXIT_INTERNAL;
+    }
+    int pr = plan_probe(
+        plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns : 5 * NS_PER_S,
+        err, sizeof err);
+    if (pr < 0) {
         fprintf(stderr, "brunt: %s: %s\n", what, err);
-        return EXIT_UNREACHABLE;
+        return pr == -2 ? EXIT_USAGE : EXIT_UNREACHABLE;
     }
     cli_install_signals();
     struct run_options opts = {0};
@@ -1451,6 +1508,10 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     }
     code = apply_k6_load_flags(q, plan, fo.has_threads);
     if (code != 0) {
+        goto out;
+    }
+    if (quick_tls(q, plan) < 0) {
+        code = EXIT_INTERNAL;
         goto out;
     }
     if (q->threads_set) {

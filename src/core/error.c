@@ -57,6 +57,21 @@ const char *brunt_strerror(int rc)
     case BRUNT_EUTF8:
         s = "invalid UTF-8";
         break;
+    case BRUNT_ETLS:
+        s = "TLS handshake failed";
+        break;
+    case BRUNT_ETLS_EXPIRED:
+        s = "TLS certificate has expired or is not yet valid";
+        break;
+    case BRUNT_ETLS_ISSUER:
+        s = "TLS certificate issuer is unknown (use --cacert FILE, or --insecure)";
+        break;
+    case BRUNT_ETLS_SELF_SIGNED:
+        s = "TLS certificate is self-signed (use --cacert FILE, or --insecure)";
+        break;
+    case BRUNT_ETLS_NAME:
+        s = "TLS certificate does not match the host name";
+        break;
     default:
         break;
     }

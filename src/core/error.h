@@ -40,7 +40,13 @@ enum brunt_error {
     BRUNT_EDNS = BRUNT_EBASE - 26,      /* a host name that did not resolve */
     /* Text (core/utf8). */
     BRUNT_EUTF8 = BRUNT_EBASE - 30, /* invalid UTF-8 */
-    BRUNT_ELAST = BRUNT_EBASE - 31  /* one past the last code: nothing at or below it */
+    /* TLS handshakes (engine/transport_tls). */
+    BRUNT_ETLS = BRUNT_EBASE - 40,             /* a handshake failure (no common cipher...) */
+    BRUNT_ETLS_EXPIRED = BRUNT_EBASE - 41,     /* the certificate expired (or not yet valid) */
+    BRUNT_ETLS_ISSUER = BRUNT_EBASE - 42,      /* signed by an issuer not trusted */
+    BRUNT_ETLS_SELF_SIGNED = BRUNT_EBASE - 43, /* a self-signed certificate */
+    BRUNT_ETLS_NAME = BRUNT_EBASE - 44,        /* the certificate names another host */
+    BRUNT_ELAST = BRUNT_EBASE - 45             /* one past the last code: nothing at or below it */
 };
 
 /*

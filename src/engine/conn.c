@@ -15,6 +15,7 @@
 #include "engine/worker_internal.h"
 
 static void conn_connected(struct vu *vu);
+static void conn_handshake(struct vu *vu);
 static bool keep_span(struct vu *vu, const char *p, size_t n);
 static void unsolicited_bytes(struct vu *vu);
 static void resend_rest(struct vu *vu, uint64_t now);
@@ -41,6 +42,8 @@ void conn_connect(struct vu *vu)
     const struct step *st = &vu->sr->sc->steps[vu->step];
     const struct origin *o = st->origin;
     vu->tops = o->transport;
+    vu->tc.cfg = o->transport_cfg;
+    vu->tc.cache = &w->tcache[o - w->eng->plan->origins];
     vu->t_conn_start = loop_now_ns(w->loop);
     vu->t_conn_done = 0;
     int rc = vu->tops->connect(&vu->tc, (const struct sockaddr *)&o->addr, o->addr_len);
@@ -65,10 +68,28 @@ void conn_connect(struct vu *vu)
 static void conn_connected(struct vu *vu)
 {
     int err = -vu->tops->connected(&vu->tc);
+    if (err != 0) {
+        conn_close(vu);
+        fail_requests(vu, errno_kind(err));
+        return;
+    }
+    /* TCP is up: http_req_connecting ends, http_req_tls_handshaking begins.  The clock
+     * itself: a handshake may finish within this call (one round trip, no wait). */
+    vu->t_hs_start = vu->tops->handshake ? loop_clock_ns(vu->w->loop) : loop_now_ns(vu->w->loop);
+    vu->cstate = CONN_HANDSHAKING;
+    conn_handshake(vu);
+}
+
+/* Drives the transport's handshake, if it has one (TLS; plain TCP is ready at once). */
+static void conn_handshake(struct vu *vu)
+{
     bool want_write = false;
-    if (err == 0) {
-        /* Plain TCP has no handshake; a TLS transport will wait for its I/O here. */
-        err = -vu->tops->handshake(&vu->tc, &want_write);
+    int err = vu->tops->handshake ? -vu->tops->handshake(&vu->tc, &want_write) : 0;
+    if (err == EAGAIN) {
+        if (loop_io_set(vu->w->loop, &vu->io, want_write ? LOOP_WRITE : LOOP_READ) < 0) {
+            fail_requests(vu, ERR_OTHER);
+        }
+        return;
     }
     if (err != 0) {
         conn_close(vu);
@@ -77,7 +98,7 @@ static void conn_connected(struct vu *vu)
     }
     vu->cstate = CONN_OPEN;
     vu->backoff_ns = 0; /* connects work again */
-    vu->t_conn_done = loop_now_ns(vu->w->loop);
+    vu->t_conn_done = vu->tops->handshake ? loop_clock_ns(vu->w->loop) : vu->t_hs_start;
     vu_timer_cancel(vu);
     if (loop_io_set(vu->w->loop, &vu->io, LOOP_READ) < 0) {
         fail_requests(vu, ERR_OTHER);
@@ -398,6 +419,12 @@ static void conn_io_cb(struct loop *loop, struct loop_io *io, unsigned events)
     if (vu->cstate == CONN_CONNECTING) {
         if (events & (LOOP_WRITE | LOOP_ERROR | LOOP_READ)) {
             conn_connected(vu);
+        }
+        return;
+    }
+    if (vu->cstate == CONN_HANDSHAKING) {
+        if (events & (LOOP_WRITE | LOOP_ERROR | LOOP_READ)) {
+            conn_handshake(vu);
         }
         return;
     }

@@ -4,6 +4,8 @@
  */
 #include "engine/plan.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +17,8 @@ int plan_origin_add(struct plan *plan, const char *url, bool resolve, bool *unre
     struct url u;
     int rc = url_parse(url, &u);
     if (rc < 0) {
-        snprintf(err, err_len, "bad URL '%s': %s (expected http://host[:port]/path)", url,
+        snprintf(err, err_len, "bad URL '%s': %s (expected http[s]://host[:port]/path)", url,
                  url_strerror(rc));
-        return -1;
-    }
-    if (u.tls) {
-        snprintf(err, err_len, "bad URL '%s': https is not supported yet (expected http://)", url);
         return -1;
     }
     for (size_t i = 0; i < plan->n_origins; i++) {
@@ -44,7 +42,7 @@ int plan_origin_add(struct plan *plan, const char *url, bool resolve, bool *unre
     struct origin *o = &plan->origins[plan->n_origins];
     memset(o, 0, sizeof *o);
     o->url = u;
-    o->transport = &transport_tcp; /* http://: the only scheme today */
+    o->transport = u.tls ? &transport_tls : &transport_tcp;
     if (resolve && url_resolve(&u, &o->addr, &o->addr_len) < 0) {
         snprintf(err, err_len,
                  "cannot resolve host '%s' of %s (expected a host name that resolves)", u.host,
@@ -55,6 +53,29 @@ int plan_origin_add(struct plan *plan, const char *url, bool resolve, bool *unre
         return -1;
     }
     return (int)plan->n_origins++;
+}
+
+int plan_transport_prepare(struct plan *plan, char *err, size_t err_len)
+{
+    struct transport_tls_opts opts = {
+        .insecure = plan->tls_insecure,
+        .cacert = plan->tls_cacert,
+        .cert = plan->tls_cert,
+        .key = plan->tls_key,
+    };
+    for (size_t i = 0; i < plan->n_origins; i++) {
+        struct origin *o = &plan->origins[i];
+        if (o->transport != &transport_tls || o->transport_cfg != NULL) {
+            continue;
+        }
+        unsigned char ip[sizeof(struct in6_addr)];
+        bool literal = o->url.ipv6_literal || inet_pton(AF_INET, o->url.host, ip) == 1;
+        if (transport_tls_cfg_new(o->url.host, literal, &opts, &o->transport_cfg, err, err_len) <
+            0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 bool plan_token_valid(const char *s, size_t len)
@@ -206,7 +227,16 @@ void plan_free(struct plan *plan)
         free(sc->name);
     }
     free(plan->scenarios);
+    for (size_t i = 0; plan->origins != NULL && i < plan->n_origins; i++) {
+        struct origin *o = &plan->origins[i];
+        if (o->transport_cfg != NULL && o->transport->cfg_free != NULL) {
+            o->transport->cfg_free(o->transport_cfg);
+        }
+    }
     free(plan->origins);
+    free(plan->tls_cacert);
+    free(plan->tls_cert);
+    free(plan->tls_key);
     if (plan->owner_free != NULL) {
         plan->owner_free(plan->owner);
     }

@@ -42,7 +42,10 @@ struct origin {
     struct url url;
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    const struct transport_ops *transport; /* chosen once: plain TCP for http:// */
+    const struct transport_ops *transport; /* chosen once: TCP for http://, TLS for https:// */
+    /* The transport's configuration (TLS: the origin's SSL_CTX), built by
+     * plan_transport_prepare(); NULL for plain TCP. */
+    void *transport_cfg;
 };
 
 enum step_kind { STEP_REQUEST, STEP_SLEEP };
@@ -103,6 +106,9 @@ struct plan {
     uint64_t timeout_ns; /* per request */
     uint64_t connect_timeout_ns;
     uint64_t grace_ns; /* on SIGINT: wait this long for in-flight work */
+    /* TLS settings of the https:// origins (strings owned by the plan; NULL = none). */
+    bool tls_insecure;
+    char *tls_cacert, *tls_cert, *tls_key;
     /* Whatever built the plan may hang its own data here (compiled flows); plan_free()
      * calls owner_free(owner). */
     void *owner;
@@ -124,6 +130,12 @@ struct plan {
  */
 int plan_origin_add(struct plan *plan, const char *url, bool resolve, bool *unreachable, char *err,
                     size_t err_len);
+/*
+ * Builds each origin's transport configuration (TLS: one SSL_CTX per https:// origin
+ * from the plan's tls_* settings).  Once, before the run; again does nothing.  0, or -1
+ * with one line in err (bad input: an unreadable certificate file).
+ */
+int plan_transport_prepare(struct plan *plan, char *err, size_t err_len);
 /* Whether s[0..len) is an HTTP token (a method or a header name), len > 0. */
 bool plan_token_valid(const char *s, size_t len);
 /*

@@ -15,7 +15,19 @@
 #include "metrics/hist.h"
 
 const char *const err_kind_name[ERR_KINDS] = {
-    "refused", "reset", "timeout", "protocol", "dns", "tls", "connect", "nofile", "other",
+    "refused",
+    "reset",
+    "timeout",
+    "protocol",
+    "dns",
+    "tls",
+    "tls_expired",
+    "tls_unknown_issuer",
+    "tls_self_signed",
+    "tls_name_mismatch",
+    "connect",
+    "nofile",
+    "other",
 };
 
 static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
@@ -189,7 +201,10 @@ void record_response(struct vu *vu, uint64_t now)
     struct worker *w = vu->w;
     struct status_ix *ix = status_series(w, vu->sr, vu->step, vu->status);
     bool failed = !status_expected(&vu->sr->steps[vu->step], vu->status);
-    uint64_t connecting = vu->t_conn_done ? diff(vu->t_conn_done, vu->t_conn_start) : 0;
+    /* k6: connecting is TCP only, tls_handshaking the handshake only; both 0 on a
+     * reused connection (t_conn_done is reset per request, set on a new connection). */
+    uint64_t connecting = vu->t_conn_done ? diff(vu->t_hs_start, vu->t_conn_start) : 0;
+    uint64_t tls = vu->t_conn_done ? diff(vu->t_conn_done, vu->t_hs_start) : 0;
     uint64_t blocked = diff(vu->t_send, vu->t_req);
     uint64_t sending = diff(vu->t_sent, vu->t_send);
     uint64_t waiting = diff(vu->t_first, vu->t_sent);
@@ -201,7 +216,7 @@ void record_response(struct vu *vu, uint64_t now)
     trend(ix, RT_DURATION, duration);
     trend(ix, RT_BLOCKED, blocked);
     trend(ix, RT_CONNECTING, connecting);
-    ix->zeros[RT_TLS]++; /* no TLS yet: always zero */
+    trend(ix, RT_TLS, tls); /* plain TCP: 0 (its handshake is done at once) */
     trend(ix, RT_SENDING, sending);
     trend(ix, RT_WAITING, waiting);
     trend(ix, RT_RECEIVING, receiving);

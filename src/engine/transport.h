@@ -4,8 +4,8 @@
  * Chosen once per origin when the plan is built (struct origin.transport), so the
  * connection code (engine/conn.c) calls through this table and never asks which
  * transport it has: TLS and HTTP/2 arrive as new implementations, not as branches.  The
- * shape is wrk's `struct sock` (src/net.h).  Plain TCP (transport_tcp) is the only one
- * today.
+ * shape is wrk's `struct sock` (src/net.h).  Plain TCP (transport_tcp) and TLS over it
+ * (transport_tls, engine/transport_tls.c).
  *
  * Every call is non-blocking and runs on the worker thread that owns the connection.
  * Results are 0 or a count on success, -EAGAIN when the call must be repeated once the
@@ -23,6 +23,11 @@
 struct transport_conn {
     int fd;      /* -1 when closed */
     void *state; /* the implementation's (a TLS session); NULL for plain TCP */
+    /* Set by the owner before connect: the origin's configuration (struct
+     * origin.transport_cfg; TLS: its SSL_CTX) and this worker's slot for the origin
+     * (TLS: the session to resume), which only the worker's thread touches. */
+    const void *cfg;
+    void **cache;
 };
 
 struct transport_ops {
@@ -34,7 +39,9 @@ struct transport_ops {
     /* The socket became writable after -EINPROGRESS: 0 or the connect's negative errno. */
     int (*connected)(struct transport_conn *c);
     /* Drives the handshake after connecting: 0 done, -EAGAIN (wait for *want_write ?
-     * writable : readable), or a negative errno.  Plain TCP has none: 0 at once. */
+     * writable : readable), or a negative errno.  NULL when the transport has none
+     * (plain TCP): then the connection is ready once connected and its handshake time
+     * is 0, as k6 reports http_req_tls_handshaking without TLS. */
     int (*handshake)(struct transport_conn *c, bool *want_write);
     /* Reads up to len bytes: > 0, 0 at end of stream, -EAGAIN, or a negative errno. */
     ssize_t (*read)(struct transport_conn *c, void *buf, size_t len);
@@ -42,9 +49,31 @@ struct transport_ops {
     ssize_t (*write)(struct transport_conn *c, const void *buf, size_t len);
     /* Closes the connection and frees its state; c->fd becomes -1.  Safe when closed. */
     void (*close)(struct transport_conn *c);
+    /* Frees an origin's configuration / a worker's cache slot value; NULL when the
+     * transport has none. */
+    void (*cfg_free)(void *cfg);
+    void (*cache_free)(void *cache);
 };
 
 /* Plain TCP with TCP_NODELAY. */
 extern const struct transport_ops transport_tcp;
+/* TLS (OpenSSL) over TCP: needs cfg from transport_tls_cfg_new. */
+extern const struct transport_ops transport_tls;
+
+/* What the user asked of TLS (--insecure, --cacert, --cert/--key); NULL = not given. */
+struct transport_tls_opts {
+    bool insecure;
+    const char *cacert;
+    const char *cert, *key;
+};
+
+/*
+ * Builds the TLS configuration of one origin (host as in its URL, ip_literal for an IP
+ * address: no SNI, the certificate must name the address) into *out for
+ * origin.transport_cfg.  0, or -1 with one line in err (an unreadable CA or client
+ * certificate file, a key that does not match).  Plan time, one thread.
+ */
+int transport_tls_cfg_new(const char *host, bool ip_literal, const struct transport_tls_opts *opts,
+                          void **out, char *err, size_t err_len);
 
 #endif

@@ -41,13 +41,6 @@ static int tcp_connected(struct transport_conn *c)
     return -err;
 }
 
-static int tcp_handshake(struct transport_conn *c, bool *want_write)
-{
-    (void)c;
-    *want_write = false;
-    return 0;
-}
-
 static ssize_t tcp_read(struct transport_conn *c, void *buf, size_t len)
 {
     ssize_t n;
@@ -84,7 +77,7 @@ const struct transport_ops transport_tcp = {
     .name = "tcp",
     .connect = tcp_connect,
     .connected = tcp_connected,
-    .handshake = tcp_handshake,
+    .handshake = NULL, /* none */
     .read = tcp_read,
     .write = tcp_write,
     .close = tcp_close,

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/error.h"
 #include "core/rng.h"
 #include "engine/worker_internal.h"
 
@@ -53,6 +54,16 @@ enum err_kind errno_kind(int err)
         return ERR_RESET;
     case ETIMEDOUT:
         return ERR_TIMEOUT;
+    case -BRUNT_ETLS:
+        return ERR_TLS;
+    case -BRUNT_ETLS_EXPIRED:
+        return ERR_TLS_EXPIRED;
+    case -BRUNT_ETLS_ISSUER:
+        return ERR_TLS_UNKNOWN_ISSUER;
+    case -BRUNT_ETLS_SELF_SIGNED:
+        return ERR_TLS_SELF_SIGNED;
+    case -BRUNT_ETLS_NAME:
+        return ERR_TLS_NAME_MISMATCH;
     case EMFILE:
     case ENFILE:
         return ERR_NOFILE;

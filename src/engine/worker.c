@@ -138,6 +138,12 @@ void worker_free(struct worker *w)
         n = s->next;
         shard_free(s);
     }
+    for (size_t i = 0; i < w->eng->plan->n_origins && i < PLAN_MAX_ORIGINS; i++) {
+        const struct origin *o = &w->eng->plan->origins[i];
+        if (w->tcache[i] != NULL && o->transport->cache_free != NULL) {
+            o->transport->cache_free(w->tcache[i]);
+        }
+    }
     loop_free(w->loop);
     free(w->rbuf);
     pthread_mutex_destroy(&w->lock);

@@ -46,6 +46,10 @@ enum err_kind {
     ERR_PROTOCOL,
     ERR_DNS,
     ERR_TLS,
+    ERR_TLS_EXPIRED,
+    ERR_TLS_UNKNOWN_ISSUER,
+    ERR_TLS_SELF_SIGNED,
+    ERR_TLS_NAME_MISMATCH,
     ERR_CONNECT,
     ERR_NOFILE, /* no file descriptor for a socket (EMFILE, ENFILE) */
     ERR_OTHER,
@@ -54,7 +58,7 @@ enum err_kind {
 
 extern const char *const err_kind_name[ERR_KINDS];
 
-enum conn_state { CONN_CLOSED, CONN_CONNECTING, CONN_OPEN };
+enum conn_state { CONN_CLOSED, CONN_CONNECTING, CONN_HANDSHAKING, CONN_OPEN };
 enum vu_state { VU_OFF, VU_IDLE, VU_BUSY };
 enum vu_timer { VT_NONE, VT_CONNECT, VT_REQUEST, VT_SLEEP, VT_CONTINUE };
 enum parse_phase { PH_HEAD, PH_BODY };
@@ -148,6 +152,7 @@ struct vu {
     uint32_t hlen;
     uint32_t hscan; /* bytes of hbuf known to hold no end of head (resume offset) */
     uint64_t t_req, t_conn_start, t_conn_done, t_send, t_sent, t_first;
+    uint64_t t_hs_start; /* TCP connected, the (TLS) handshake begins */
     /* what is being sent: a step's pre-rendered bytes, or sendbuf for flow steps */
     const char *wbuf;
     size_t wunit; /* bytes of one request (a batch repeats it) */
@@ -229,6 +234,9 @@ struct worker {
     bool thread_started;
     struct loop *loop;
     char *rbuf;
+    /* Per origin (plan.origins order): the transport's cache slot (TLS: the session a
+     * reconnecting VU resumes), freed with the origin's transport->cache_free. */
+    void *tcache[PLAN_MAX_ORIGINS];
     struct http1_response resp;
     struct scen_rt *scens;
     size_t n_scens;

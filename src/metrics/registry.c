@@ -14,7 +14,18 @@
 #include <string.h>
 
 const char *const error_kind_name[ERROR_KIND_COUNT] = {
-    "refused", "reset", "timeout", "protocol", "dns", "tls", "connect", "other",
+    "refused",
+    "reset",
+    "timeout",
+    "protocol",
+    "dns",
+    "tls",
+    "tls_expired",
+    "tls_unknown_issuer",
+    "tls_self_signed",
+    "tls_name_mismatch",
+    "connect",
+    "other",
 };
 
 struct metric_info metric_info[METRIC_MAX] = {

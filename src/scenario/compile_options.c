@@ -1,6 +1,7 @@
 /*
  * compile_options — the file-wide settings: `base_url:` (the origin and path prefix of
- * relative request URLs), `options:` (threads, timeout, connect_timeout, grace; the
+ * relative request URLs), `options:` (threads, timeout, connect_timeout, grace, and TLS: insecure, cacert,
+ * cert, key; the
  * command line overrides each) and `defaults:` (headers and timeout every scenario
  * starts from).  Load time, one thread.
  */
@@ -11,7 +12,30 @@
 #include "http/url.h"
 #include "scenario/load_internal.h"
 
-static const char *const OPTION_KEYS[] = {"threads", "timeout", "connect_timeout", "grace", NULL};
+static const char *const OPTION_KEYS[] = {"threads", "timeout",  "connect_timeout",
+                                          "grace",   "insecure", "insecureSkipTLSVerify",
+                                          "cacert",  "cert",     "key",
+                                          NULL};
+
+/* A file path option, resolved against the scenario file's directory, into out. */
+static int option_path(struct loader *L, struct ynode *n, const char *what, char *out, size_t cap)
+{
+    const char *path = load__sval(L, n, "a file path");
+    if (path == NULL) {
+        return -1;
+    }
+    int len;
+    if (path[0] == '/' || L->base_dir == NULL || L->base_dir[0] == '\0') {
+        len = snprintf(out, cap, "%s", path);
+    } else {
+        len = snprintf(out, cap, "%s/%s", L->base_dir, path);
+    }
+    if (len < 0 || (size_t)len >= cap || path[0] == '\0') {
+        return load__err(L, n, "bad %s path '%s' (expected a file path under %zu bytes)", what,
+                         path, cap);
+    }
+    return 0;
+}
 static const char *const DEFAULT_KEYS[] = {"headers", "timeout", NULL};
 int load__compile_base_url(struct loader *L, struct ynode *n)
 {
@@ -29,11 +53,8 @@ int load__compile_base_url(struct loader *L, struct ynode *n)
     struct url u;
     int rc = url_parse(s, &u);
     if (rc < 0) {
-        return load__err(L, n, "bad base_url '%s': %s (expected http://host[:port][/path])", s,
+        return load__err(L, n, "bad base_url '%s': %s (expected http[s]://host[:port][/path])", s,
                          url_strerror(rc));
-    }
-    if (u.tls) {
-        return load__err(L, n, "https is not supported yet in '%s' (expected http://)", s);
     }
     size_t pl = strcspn(rest, "?#");
     while (pl > 0 && rest[pl - 1] == '/') {
@@ -81,6 +102,32 @@ int load__compile_options(struct loader *L, struct ynode *n)
             return -1;
         }
         o->has_grace = true;
+    }
+    static const char *const bools[] = {"false", "true", NULL};
+    const char *ins[] = {"insecure", "insecureSkipTLSVerify"};
+    for (size_t i = 0; i < 2; i++) {
+        int b;
+        if ((v = load__mget(n, ins[i])) != NULL) {
+            if (load__get_enum(L, v, ins[i], bools, &b) < 0) {
+                return -1;
+            }
+            o->has_insecure = true;
+            o->insecure = b != 0;
+        }
+    }
+    if ((v = load__mget(n, "cacert")) != NULL &&
+        option_path(L, v, "cacert", o->cacert, sizeof o->cacert) < 0) {
+        return -1;
+    }
+    if ((v = load__mget(n, "cert")) != NULL &&
+        option_path(L, v, "cert", o->cert, sizeof o->cert) < 0) {
+        return -1;
+    }
+    if ((v = load__mget(n, "key")) != NULL && option_path(L, v, "key", o->key, sizeof o->key) < 0) {
+        return -1;
+    }
+    if ((o->cert[0] == '\0') != (o->key[0] == '\0')) {
+        return load__err(L, n, "a client certificate needs both cert: and key: in options");
     }
     return 0;
 }

@@ -92,7 +92,7 @@ static void owner_free(void *p)
 }
 
 /* The run options into the plan, after every key is compiled. */
-static void plan_options(struct loader *L)
+static int plan_options(struct loader *L)
 {
     struct plan *plan = L->plan;
     struct scenario_file_opts *o = L->opts;
@@ -104,6 +104,15 @@ static void plan_options(struct loader *L)
     plan->timeout_ns = o->has_timeout ? o->timeout_ns : 60 * NS_PER_S;
     plan->connect_timeout_ns = o->has_connect_timeout ? o->connect_timeout_ns : 10 * NS_PER_S;
     plan->grace_ns = o->has_grace ? o->grace_ns : 5 * NS_PER_S;
+    plan->tls_insecure = o->has_insecure && o->insecure;
+    char **dst[3] = {&plan->tls_cacert, &plan->tls_cert, &plan->tls_key};
+    const char *src[3] = {o->cacert, o->cert, o->key};
+    for (size_t i = 0; i < 3; i++) {
+        if (src[i][0] != '\0' && (*dst[i] = strdup(src[i])) == NULL) {
+            return load__oom(L);
+        }
+    }
+    return 0;
 }
 
 static int load_root(struct loader *L, struct ynode *root)
@@ -142,8 +151,7 @@ static int load_root(struct loader *L, struct ynode *root)
             return -1;
         }
     }
-    plan_options(L);
-    return 0;
+    return plan_options(L);
 }
 
 size_t scenario_feeders_stopped(const struct plan *plan, const char **names, size_t cap)

@@ -69,6 +69,10 @@ struct scenario_file_opts {
     /* criteria: rows, owned here (criterion_destroy() each) */
     struct criterion *criteria;
     size_t n_criteria;
+    /* TLS of the https:// origins: insecure (or k6's insecureSkipTLSVerify), cacert,
+     * cert and key (paths resolved against the file's directory; "" = not given). */
+    bool has_insecure, insecure;
+    char cacert[4096], cert[4096], key[4096];
     /* The file's top-level name: ("" when none), shown in the summary and the result. */
     char test_name[SCENARIO_MAX_NAME_BYTES + 1];
     /* Output on failure: true when the error was a host name that did not resolve (the

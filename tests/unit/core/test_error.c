@@ -43,7 +43,12 @@ Test(error, strerror_names_errno_and_own_codes)
         const char *s = brunt_strerror(own[i]);
         cr_expect(strncmp(s, "unknown", 7) != 0, "code %d has no name", own[i]);
     }
-    cr_expect_str_eq(brunt_strerror(BRUNT_ELAST), "unknown error -4127");
+    cr_expect_str_eq(brunt_strerror(BRUNT_ELAST), "unknown error -4141");
+    cr_expect_str_eq(brunt_strerror(BRUNT_ETLS_EXPIRED),
+                     "TLS certificate has expired or is not yet valid");
+    cr_expect_str_eq(brunt_strerror(BRUNT_ETLS_NAME),
+                     "TLS certificate does not match the host name");
+    cr_expect(brunt_is_own_error(BRUNT_ETLS_SELF_SIGNED));
 }
 
 Test(error, json_codes_are_in_the_one_space)
