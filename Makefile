@@ -15,7 +15,7 @@
 PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libfyaml openssl libpcre2-8
+PKGS     := libfyaml openssl libpcre2-8 libpq hiredis
 
 STD      := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wpointer-arith -Wformat=2 \
@@ -57,6 +57,8 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BIN      := $(BUILD)/brunt
 LIB      := $(BUILD)/libbrunt.a
 UNIT     := $(BUILD)/unit-tests
+# Runs the database probes without a load test, for tests/e2e/test_db_*.sh.
+DRIVER   := $(BUILD)/probe-driver
 
 .PHONY: all check unit e2e fuzz demo bench install clean setup format format-check
 
@@ -79,6 +81,10 @@ $(UNIT): $(TEST_OBJ) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) -lcriterion
 
+$(DRIVER): $(BUILD)/tests/tools/probe_driver.o $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
 # brunt demo assembles the example it runs into the binary (.incbin).
 $(BUILD)/src/cli/demo.o: examples/auction-bidding.yaml
 
@@ -100,8 +106,8 @@ E2E_ALL    := $(sort $(basename $(notdir $(wildcard tests/e2e/test_*.sh))))
 E2E_TIMING := test_run_delay
 E2E_TESTS  := $(if $(SANITIZE),$(filter-out $(E2E_TIMING),$(E2E_ALL)),$(E2E_ALL))
 
-e2e: $(BIN)
-	$(Q)BRUNT=$(abspath $(BIN)) tests/e2e/run.sh $(E2E_TESTS)
+e2e: $(BIN) $(DRIVER)
+	$(Q)BRUNT=$(abspath $(BIN)) PROBE_DRIVER=$(abspath $(DRIVER)) tests/e2e/run.sh $(E2E_TESTS)
 
 fuzz:
 	$(Q)scripts/fuzz.sh $(FUZZ_SRC)
