@@ -744,6 +744,8 @@ static void read_slowlog(struct rprobe *p)
 {
     const char *av[3] = {"SLOWLOG", "GET", "128"};
     redisReply *r = cmd(p, OWN_SLOWLOG, 3, av);
+    int64_t newest = -1;
+    uint64_t own_seen = 0, fetched = 0;
     if (r && r->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < r->elements; i++) {
             redisReply *e = r->element[i];
@@ -755,7 +757,15 @@ static void read_slowlog(struct rprobe *p)
             if (p->st.restarts == 0 && id <= p->slow_start_id) {
                 continue;
             }
-            p->st.slow_added++;
+            if (id > newest) {
+                newest = id;
+            }
+            if (e->elements >= 6 && e->element[5]->type == REDIS_REPLY_STRING &&
+                strcmp(e->element[5]->str, "brunt-probe") == 0) {
+                own_seen++;
+                continue;
+            }
+            fetched++;
             if (p->st.nslow >= REDIS_SLOWLOG_MAX) {
                 continue;
             }
@@ -788,6 +798,15 @@ static void read_slowlog(struct rprobe *p)
         }
     }
     freeReplyObject(r);
+    /* Ids are consecutive, so entries the log dropped (past slowlog-max-len) are still
+     * counted; the probe's own ones are left out where they were seen. */
+    uint64_t by_id = newest > p->slow_start_id && p->st.restarts == 0
+                         ? (uint64_t)(newest - p->slow_start_id)
+                         : fetched + own_seen;
+    p->st.slow_added = by_id > own_seen ? by_id - own_seen : 0;
+    if (p->st.slow_added < fetched) {
+        p->st.slow_added = fetched;
+    }
 }
 
 static void read_latest(struct rprobe *p)

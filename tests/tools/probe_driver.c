@@ -122,6 +122,13 @@ int main(int argc, char **argv)
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    /* The last interval, as the probe set takes it when the load ends. */
+    struct registry *last = registry_new();
+    for (size_t i = 0; i < n; i++) {
+        probes[i].ops->sample(probes[i].self, clock_now_ns(), last);
+    }
+    registry_merge(total, last);
+    registry_free(last);
     struct finding f[32];
     for (size_t i = 0; i < n; i++) {
         probes[i].ops->stop(probes[i].self);
