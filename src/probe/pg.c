@@ -144,11 +144,15 @@ static void scrub(const struct pgprobe *p, const char *msg, char *out, size_t ca
 static void note(struct pgprobe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct pgprobe *p, const char *fmt, ...)
 {
-    if (p->st.error[0] == '\0') {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->st.error, sizeof p->st.error, fmt, ap);
-        va_end(ap);
+    /* Notes accumulate ("; "-separated, each once) up to the field's size. */
+    char one[sizeof p->st.error];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(one, sizeof one, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(p->st.error);
+    if (strstr(p->st.error, one) == NULL && len + 2 + strlen(one) < sizeof p->st.error) {
+        dbutil_fmt(p->st.error + len, sizeof p->st.error - len, "%s%s", len ? "; " : "", one);
     }
 }
 
@@ -851,8 +855,11 @@ static void settle(struct pgprobe *p, uint64_t load_end_ns, struct dbrow *db, st
             break;
         }
         read_tables(p, &t, &nt);
+        /* Only what the probe's own reads do not move: commits less its own statements
+         * (flushed just before), rollbacks, writes, and the user tables' scans.  Blocks
+         * hit and tuples returned move with every catalog read the probe makes. */
         uint64_t sig =
-            d.v[1] * 31 + d.v[2] * 7 + d.v[3] + d.v[8] * 3 + d.v[10] + d.v[11] * 5 + d.v[12] * 11;
+            (d.v[0] - d.own_seq) * 31 + d.v[1] * 7 + d.v[10] + d.v[11] * 5 + d.v[12] * 11;
         for (size_t i = 0; i < nt; i++) {
             sig = sig * 1000003u + t[i].seq_scan + t[i].idx_scan * 13 + t[i].seq_tup_read;
         }

@@ -258,11 +258,15 @@ static void disconnect(struct rprobe *p)
 static void note(struct rprobe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct rprobe *p, const char *fmt, ...)
 {
-    if (p->st.error[0] == '\0') {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->st.error, sizeof p->st.error, fmt, ap);
-        va_end(ap);
+    /* Notes accumulate ("; "-separated, each once) up to the field's size. */
+    char one[sizeof p->st.error];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(one, sizeof one, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(p->st.error);
+    if (strstr(p->st.error, one) == NULL && len + 2 + strlen(one) < sizeof p->st.error) {
+        dbutil_fmt(p->st.error + len, sizeof p->st.error - len, "%s%s", len ? "; " : "", one);
     }
 }
 
