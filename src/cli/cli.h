@@ -78,6 +78,7 @@ int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresh
 #define CLI_EXTRA_PROBES 8
 struct probe;
 struct criterion;
+struct run_report;
 struct cli_watch {
     const char *watch[16]; /* --watch PID|NAME */
     size_t n_watch;
@@ -90,6 +91,12 @@ struct cli_watch {
     struct probe *extra; /* more probes, owned by the set once passed (may be NULL) */
     bool *extra_required;
     size_t n_extra;
+    /* The engine's once-a-second tick (may be NULL), and a hook called after the load
+     * once the probes stopped, before the summary and the result (may be NULL): the
+     * database probes' findings need the run's requests (cli/dbprobe.c). */
+    void (*tick)(const struct run_report *r, void *data);
+    void (*after_run)(struct run_report *r, void *data);
+    void *hook_data;
 };
 
 /*

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/dbprobe.h"
 #include "core/clock.h"
 #include "core/parse.h"
 #include "engine/run.h"
@@ -77,6 +78,10 @@ static void run_usage(FILE *f)
                "      --spawn-log FILE   the target's stdout+stderr (default: a temp file)\n"
                "      --watch-interval D sampling interval, 100ms-60s (default 1s)\n"
                "      --no-watch-machine do not watch the machine and brunt's own CPU\n"
+               "      --postgres DSN     probe PostgreSQL (libpq URL or 'host=... dbname=...')\n"
+               "      --redis URL        probe Redis: redis://[user:password@]host[:port][/db]\n"
+               "      --explain-analyze  EXPLAIN ANALYZE the top queries after the load (runs\n"
+               "                         them once more; writes are rolled back)\n"
                "\n"
                "exit codes: 0 ok, 2 bad input, 3 target unreachable, 4 --watch matches no\n"
                "process, 5 --spawn never ready, 99 thresholds or criteria failed,\n"
@@ -104,6 +109,9 @@ enum {
     OPT_WATCH_INTERVAL,
     OPT_NO_WATCH_MACHINE,
     OPT_CRITERION,
+    OPT_POSTGRES,
+    OPT_REDIS,
+    OPT_EXPLAIN_ANALYZE,
 };
 
 static const struct option run_options[] = {
@@ -136,6 +144,9 @@ static const struct option run_options[] = {
     {"watch-interval", required_argument, NULL, OPT_WATCH_INTERVAL},
     {"no-watch-machine", no_argument, NULL, OPT_NO_WATCH_MACHINE},
     {"criterion", required_argument, NULL, OPT_CRITERION},
+    {"postgres", required_argument, NULL, OPT_POSTGRES},
+    {"redis", required_argument, NULL, OPT_REDIS},
+    {"explain-analyze", no_argument, NULL, OPT_EXPLAIN_ANALYZE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -174,6 +185,10 @@ struct quick {
     bool no_watch_machine;
     struct criterion criteria[CRITERIA_MAX];
     size_t n_criteria;
+    /* the database and the cache (cli/dbprobe.c) */
+    struct cli_db db;
+    struct probe db_probes[2];
+    size_t n_db;
 };
 
 static int bad(const char *what, const char *value, const char *expected)
@@ -459,6 +474,15 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_NO_WATCH_MACHINE:
             q->no_watch_machine = true;
             break;
+        case OPT_POSTGRES:
+            q->db.pg_dsn = optarg;
+            break;
+        case OPT_REDIS:
+            q->db.redis_url = optarg;
+            break;
+        case OPT_EXPLAIN_ANALYZE:
+            q->db.explain_analyze = true;
+            break;
         case OPT_CRITERION:
             if (q->n_criteria == CRITERIA_MAX) {
                 rc = bad("--criterion", optarg, "at most 64 criteria");
@@ -665,6 +689,14 @@ static const struct cli_watch *quick_watch(struct quick *q)
     q->watch.machine = !q->no_watch_machine;
     q->watch.criteria = q->criteria;
     q->watch.n_criteria = q->n_criteria;
+    if (q->n_db > 0) {
+        q->watch.extra = q->db_probes;
+        q->watch.n_extra = q->n_db;
+        q->n_db = 0; /* the probe set owns them now */
+        q->watch.tick = cli_db_tick;
+        q->watch.after_run = cli_db_after;
+        q->watch.hook_data = &q->db;
+    }
     return &q->watch;
 }
 
@@ -749,13 +781,17 @@ int cli_run(int argc, char **argv)
     };
     struct plan *plan = NULL;
     /* Probe metrics exist before any threshold or criterion names one. */
-    if (probe_define_metrics() < 0) {
+    if (probe_define_metrics() < 0 || cli_db_define_metrics() < 0) {
         fprintf(stderr, "brunt run: cannot define the watchers' metrics\n");
         return EXIT_INTERNAL;
     }
     int code = parse_flags(&q, argc, argv);
     if (code != 0) {
         code = code < 0 ? EXIT_OK : code;
+        goto out;
+    }
+    code = cli_db_probes(&q.db, q.db_probes, 2, &q.n_db);
+    if (code != 0) {
         goto out;
     }
     if (q.watch.ready != NULL && q.watch.spawn == NULL) {
@@ -785,5 +821,9 @@ out:
     if (q.body_owned) {
         free(q.body);
     }
+    for (size_t i = 0; i < q.n_db; i++) { /* never handed to a probe set */
+        q.db_probes[i].ops->free(q.db_probes[i].self);
+    }
+    cli_db_destroy(&q.db);
     return code;
 }

@@ -281,6 +281,8 @@ int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t 
     }
     struct run_feed feed;
     struct run_options opts = {.progress = progress_cb, .progress_data = prog};
+    opts.tick = w->tick;
+    opts.tick_data = w->hook_data;
     if (wr.set != NULL) {
         probe_set_feed(wr.set, &feed);
         opts.feed = &feed;
@@ -308,6 +310,9 @@ int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t 
     report.argv = argv;
     report.probes = wr.set;
     analyse(&wr, &report);
+    if (w->after_run != NULL) {
+        w->after_run(&report, w->hook_data);
+    }
     if (w->n_criteria > 0) {
         struct hist *scratch = hist_new();
         double secs = (double)report.duration_ns / 1e9;

@@ -497,6 +497,36 @@ static uint64_t inc(uint64_t a, uint64_t b, bool reset)
 
 /* ---- ops -------------------------------------------------------------------------- */
 
+static int m_ops = -1, m_hit = -1, m_evicted = -1, m_expired = -1, m_rejected = -1, m_mem = -1,
+           m_frag = -1, m_conn = -1, m_blocked = -1, m_lat = -1;
+
+int redis_probe_define_metrics(void)
+{
+    m_ops = dbutil_define("redis_ops", METRIC_COUNTER, CONTAINS_DEFAULT,
+                          "commands Redis processed (all clients, the probe's own excluded)");
+    m_hit = dbutil_define("redis_hit_rate", METRIC_RATE, CONTAINS_DEFAULT,
+                          "keyspace lookups that found their key (hits / (hits + misses))");
+    m_evicted = dbutil_define("redis_evicted_keys", METRIC_COUNTER, CONTAINS_DEFAULT,
+                              "keys Redis evicted to stay under maxmemory");
+    m_expired = dbutil_define("redis_expired_keys", METRIC_COUNTER, CONTAINS_DEFAULT,
+                              "keys that expired (TTL)");
+    m_rejected = dbutil_define("redis_rejected_connections", METRIC_COUNTER, CONTAINS_DEFAULT,
+                               "connections refused at maxclients");
+    m_mem = dbutil_define("redis_used_memory", METRIC_GAUGE, CONTAINS_DATA,
+                          "memory Redis allocated (used_memory), bytes");
+    m_frag = dbutil_define("redis_fragmentation", METRIC_GAUGE, CONTAINS_DEFAULT,
+                           "used_memory_rss / used_memory");
+    m_conn = dbutil_define("redis_connected_clients", METRIC_TREND, CONTAINS_DEFAULT,
+                           "clients connected, read once a second");
+    m_blocked = dbutil_define("redis_blocked_clients", METRIC_TREND, CONTAINS_DEFAULT,
+                              "clients blocked in BLPOP and the like, once a second");
+    m_lat = dbutil_define("redis_cmd_latency", METRIC_TREND, CONTAINS_TIME,
+                          "time Redis spent per command (LATENCY HISTOGRAM, power-of-two "
+                          "buckets, each call at its bucket's upper bound), tag cmd");
+
+    return m_lat < 0 ? -EEXIST : 0;
+}
+
 static int rp_start(void *self, char *err, size_t err_len)
 {
     struct rprobe *p = self;
@@ -506,27 +536,18 @@ static int rp_start(void *self, char *err, size_t err_len)
     p->slow_start_id = -1;
     p->st.latency_monitor_ms = -1;
     p->st.slowlog_slower_than_us = -1;
-    p->m_ops = dbutil_define("redis_ops", METRIC_COUNTER, CONTAINS_DEFAULT,
-                             "commands Redis processed (all clients, the probe's own excluded)");
-    p->m_hit = dbutil_define("redis_hit_rate", METRIC_RATE, CONTAINS_DEFAULT,
-                             "keyspace lookups that found their key (hits / (hits + misses))");
-    p->m_evicted = dbutil_define("redis_evicted_keys", METRIC_COUNTER, CONTAINS_DEFAULT,
-                                 "keys Redis evicted to stay under maxmemory");
-    p->m_expired = dbutil_define("redis_expired_keys", METRIC_COUNTER, CONTAINS_DEFAULT,
-                                 "keys that expired (TTL)");
-    p->m_rejected = dbutil_define("redis_rejected_connections", METRIC_COUNTER, CONTAINS_DEFAULT,
-                                  "connections refused at maxclients");
-    p->m_mem = dbutil_define("redis_used_memory", METRIC_GAUGE, CONTAINS_DATA,
-                             "memory Redis allocated (used_memory), bytes");
-    p->m_frag = dbutil_define("redis_fragmentation", METRIC_GAUGE, CONTAINS_DEFAULT,
-                              "used_memory_rss / used_memory");
-    p->m_conn = dbutil_define("redis_connected_clients", METRIC_TREND, CONTAINS_DEFAULT,
-                              "clients connected, read once a second");
-    p->m_blocked = dbutil_define("redis_blocked_clients", METRIC_TREND, CONTAINS_DEFAULT,
-                                 "clients blocked in BLPOP and the like, once a second");
-    p->m_lat = dbutil_define("redis_cmd_latency", METRIC_TREND, CONTAINS_TIME,
-                             "time Redis spent per command (LATENCY HISTOGRAM, power-of-two "
-                             "buckets, each call at its bucket's upper bound), tag cmd");
+    if (redis_probe_define_metrics() == 0) {
+        p->m_ops = m_ops;
+        p->m_hit = m_hit;
+        p->m_evicted = m_evicted;
+        p->m_expired = m_expired;
+        p->m_rejected = m_rejected;
+        p->m_mem = m_mem;
+        p->m_frag = m_frag;
+        p->m_conn = m_conn;
+        p->m_blocked = m_blocked;
+        p->m_lat = m_lat;
+    }
 
     rc = connect_server(p, err, err_len);
     if (rc == 0) {

@@ -102,6 +102,10 @@ struct redis_stats {
  */
 int redis_probe_new(const char *url, struct probe *out, char *err, size_t err_len);
 
+/* Defines the probe's metrics (docs/metrics.md), so thresholds can name them before any
+ * probe starts.  Idempotent.  Returns 0 or metric_define()'s error.  Main thread. */
+int redis_probe_define_metrics(void);
+
 /* The probe's figures (self is probe.self of a Redis probe).  Main thread, after stop(). */
 const struct redis_stats *redis_probe_stats(const void *self);
 
