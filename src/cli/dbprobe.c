@@ -14,6 +14,7 @@
 #include "analysis/dbfind.h"
 #include "cli/cli.h"
 #include "metrics/registry.h"
+#include "probe/dbutil.h"
 #include "probe/pg.h"
 #include "probe/redis.h"
 
@@ -227,4 +228,45 @@ void cli_db_destroy(struct cli_db *db)
     if (db->redis) {
         ((struct wrap *)db->redis)->db = NULL;
     }
+}
+
+static bool secret_flag(const char *a)
+{
+    return strcmp(a, "--postgres") == 0 || strcmp(a, "--redis") == 0;
+}
+
+char **cli_db_redact_argv(int argc, char **argv)
+{
+    char **out = calloc((size_t)argc + 1, sizeof *out);
+    bool ok = out != NULL;
+    for (int i = 0; ok && i < argc; i++) {
+        const char *a = argv[i];
+        bool redact = i > 0 && secret_flag(argv[i - 1]);
+        size_t cap = strlen(a) + 8;
+        out[i] = malloc(cap);
+        if (out[i] == NULL) {
+            ok = false;
+        } else if (redact) {
+            dbutil_redact(a, out[i], cap);
+        } else if (strncmp(a, "--postgres=", 11) == 0 || strncmp(a, "--redis=", 8) == 0) {
+            size_t k = (size_t)(strchr(a, '=') - a) + 1;
+            memcpy(out[i], a, k);
+            dbutil_redact(a + k, out[i] + k, cap - k);
+        } else {
+            memcpy(out[i], a, strlen(a) + 1);
+        }
+    }
+    if (!ok) {
+        cli_db_free_argv(argc, out);
+        out = NULL;
+    }
+    return out;
+}
+
+void cli_db_free_argv(int argc, char **argv)
+{
+    for (int i = 0; argv && i < argc; i++) {
+        free(argv[i]);
+    }
+    free(argv);
 }

@@ -49,6 +49,14 @@ void cli_db_tick(const struct run_report *r, void *data);
 /* After the load (the probes stopped): the findings, handed back to each probe. */
 void cli_db_after(struct run_report *r, void *data);
 
+/*
+ * A copy of argv for the result's "command" and any other display: the value of every
+ * --postgres and --redis (as "--postgres V" or "--postgres=V") with its password
+ * replaced by "***".  Free with cli_db_free_argv.  NULL when out of memory.
+ */
+char **cli_db_redact_argv(int argc, char **argv);
+void cli_db_free_argv(int argc, char **argv);
+
 /* Frees what db collected (not the probes: the set frees them). */
 void cli_db_destroy(struct cli_db *db);
 

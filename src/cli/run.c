@@ -780,6 +780,7 @@ int cli_run(int argc, char **argv)
         .grace_ns = 5 * NS_PER_S,
     };
     struct plan *plan = NULL;
+    char **shown = NULL;
     /* Probe metrics exist before any threshold or criterion names one. */
     if (probe_define_metrics() < 0 || cli_db_define_metrics() < 0) {
         fprintf(stderr, "brunt run: cannot define the watchers' metrics\n");
@@ -794,12 +795,18 @@ int cli_run(int argc, char **argv)
     if (code != 0) {
         goto out;
     }
+    /* What the result and the summary show of the command line: no passwords. */
+    shown = cli_db_redact_argv(argc, argv);
+    if (shown == NULL) {
+        code = EXIT_INTERNAL;
+        goto out;
+    }
     if (q.watch.ready != NULL && q.watch.spawn == NULL) {
         code = bad("--ready", q.watch.ready, "--spawn CMD with it (--ready says when CMD is up)");
         goto out;
     }
     if (is_scenario_file(q.url)) {
-        code = run_scenario_file(&q, argc, argv);
+        code = run_scenario_file(&q, argc, shown);
         goto out;
     }
     bool unreachable = false;
@@ -809,8 +816,9 @@ int cli_run(int argc, char **argv)
     }
     cli_raise_nofile();
     code = cli_execute_watched(plan, q.thresholds, q.n_thresholds, quick_watch(&q), q.export_path,
-                               q.quiet, q.no_summary, argc, argv);
+                               q.quiet, q.no_summary, argc, shown);
 out:
+    cli_db_free_argv(argc, shown);
     plan_free(plan);
     for (size_t i = 0; i < q.n_thresholds; i++) {
         threshold_destroy(&q.thresholds[i]);

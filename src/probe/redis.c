@@ -1256,6 +1256,11 @@ int redis_probe_new(const char *url, struct probe *out, char *err, size_t err_le
         dbutil_fmt(p->url, sizeof p->url, "%s", url);
         rc = parse_url(p, url, err, err_len);
     }
+    if (rc == 0 && !p->has_password && getenv("REDISCLI_AUTH") != NULL) {
+        /* As redis-cli does: the password from the environment, out of the URL. */
+        dbutil_fmt(p->password, sizeof p->password, "%s", getenv("REDISCLI_AUTH"));
+        p->has_password = p->password[0] != '\0';
+    }
     if (rc == 0) {
         char shown[256];
         dbutil_redact(url, shown, sizeof shown);
