@@ -13,7 +13,7 @@
  *     100 times and is large (PG Pilot's rule) gives seq_scan_table.
  *   - n_plus_one: a query run >= DBFIND_NPLUS1_PER_REQUEST times per request of one
  *     request name, the name whose requests per second best explain the query's calls
- *     per second (least squares through the origin; fit = 1 - residual / total), with
+ *     per second (slope = ratio of the sums; fit = 1 - residual / total), with
  *     >= DBFIND_NPLUS1_MIN_CALLS calls in the run.
  *   - cache_hit: buffer cache hit ratio below 99% over >= 1000 block accesses.
  *   - connections: peak client connections >= 80% of the usable max_connections
@@ -58,7 +58,8 @@ struct dbfind_http {
 /*
  * Fits calls[0..n) (a query's calls per second) against each request name's requests
  * per second and returns the index of the name that explains them best, or -1 when no
- * name has requests.  *k gets the calls per request of that name, *fit the quality
+ * name has requests.  *k gets the calls per request of that name (the ratio of the sums
+ * over the seconds both series cover), *fit the quality
  * (1 - sum of squared residuals / sum of squared calls, 0..1).  With calls NULL or no
  * per-second series, the totals are used (k = calls_total / requests; fit 1 with one
  * name, 0 with several).

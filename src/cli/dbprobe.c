@@ -119,7 +119,9 @@ int cli_db_probes(struct cli_db *db, struct probe *out, size_t cap, size_t *n)
     int code = 0;
     *n = 0;
     if (db->pg_dsn && *n < cap) {
-        struct pg_probe_config cfg = {.dsn = db->pg_dsn, .explain_analyze = db->explain_analyze};
+        struct pg_probe_config cfg = {.dsn = db->pg_dsn,
+                                      .explain_analyze = db->explain_analyze,
+                                      .settle_max_ns = db->settle_ns};
         if (pg_probe_new(&cfg, &p, err, sizeof err) < 0) {
             fprintf(stderr, "brunt run: %s\n", err);
             return EXIT_USAGE;

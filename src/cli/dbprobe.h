@@ -24,6 +24,7 @@ struct cli_db {
     const char *pg_dsn;    /* --postgres, or NULL */
     const char *redis_url; /* --redis, or NULL */
     bool explain_analyze;  /* --explain-analyze */
+    uint64_t settle_ns;    /* --postgres-settle (0: the probe's default, 11 s) */
     /* private */
     void *pg, *redis; /* the wrappers handed to the probe set */
     size_t n_names;

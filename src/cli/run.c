@@ -82,6 +82,8 @@ static void run_usage(FILE *f)
                "      --redis URL        probe Redis: redis://[user:password@]host[:port][/db]\n"
                "      --explain-analyze  EXPLAIN ANALYZE the top queries after the load (runs\n"
                "                         them once more; writes are rolled back)\n"
+               "      --postgres-settle D  most time to wait after the load for PostgreSQL's\n"
+               "                         statistics to be flushed (1s-60s, default 11s)\n"
                "\n"
                "exit codes: 0 ok, 2 bad input, 3 target unreachable, 4 --watch matches no\n"
                "process, 5 --spawn never ready, 99 thresholds or criteria failed,\n"
@@ -112,6 +114,7 @@ enum {
     OPT_POSTGRES,
     OPT_REDIS,
     OPT_EXPLAIN_ANALYZE,
+    OPT_POSTGRES_SETTLE,
 };
 
 static const struct option run_options[] = {
@@ -147,6 +150,7 @@ static const struct option run_options[] = {
     {"postgres", required_argument, NULL, OPT_POSTGRES},
     {"redis", required_argument, NULL, OPT_REDIS},
     {"explain-analyze", no_argument, NULL, OPT_EXPLAIN_ANALYZE},
+    {"postgres-settle", required_argument, NULL, OPT_POSTGRES_SETTLE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -482,6 +486,12 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             break;
         case OPT_EXPLAIN_ANALYZE:
             q->db.explain_analyze = true;
+            break;
+        case OPT_POSTGRES_SETTLE:
+            rc = parse_dur("--postgres-settle", optarg, false, &q->db.settle_ns);
+            if (rc == 0 && (q->db.settle_ns < NS_PER_S || q->db.settle_ns > 60 * NS_PER_S)) {
+                rc = bad("--postgres-settle", optarg, "a duration from 1s to 60s");
+            }
             break;
         case OPT_CRITERION:
             if (q->n_criteria == CRITERIA_MAX) {

@@ -32,7 +32,7 @@
 #define CONNECT_TIMEOUT_MS 3000
 #define RECONNECT_EVERY_NS (2 * NS_PER_S)
 #define SETTLE_MIN_NS (1100 * NS_PER_MS)
-#define SETTLE_MAX_NS (4 * NS_PER_S)
+#define SETTLE_DEFAULT_NS (11 * NS_PER_S)
 #define FINDINGS_MAX 16
 #define PGSS_MAX 20000 /* rows of pg_stat_statements read per snapshot */
 
@@ -66,6 +66,7 @@ struct pgprobe {
     char *dsn;
     char secret[256]; /* the password, to scrub libpq's messages */
     bool explain_analyze;
+    uint64_t settle_max_ns;
     PGconn *conn;
     uint64_t start_ns, run_start_ns, last_try_ns;
     uint64_t own_seq;
@@ -657,10 +658,14 @@ static enum pg_wait wait_of(const char *s)
     return s[0] ? PG_W_OTHER : PG_W_NONE;
 }
 
+static int max_param(const char *q);
+
 static void keep_sample(struct pgprobe *p, int64_t qid, const char *text)
 {
-    if (qid == 0 || strstr(text, "brunt-probe") || strlen(text) >= 1000) {
-        return; /* unknown id, ours, or probably cut at track_activity_query_size */
+    if (qid == 0 || strstr(text, "brunt-probe") || strlen(text) >= 1000 || max_param(text) > 0) {
+        /* unknown id, ours, probably cut at track_activity_query_size, or sent with
+         * parameters (extended protocol): no literals to EXPLAIN with */
+        return;
     }
     for (size_t i = 0; i < p->st.nsamples_text; i++) {
         if (p->st.samples_qid[i] == qid) {
@@ -867,8 +872,29 @@ static void settle(struct pgprobe *p, uint64_t load_end_ns, struct dbrow *db, st
         *tbl = t;
         *ntbl = nt;
         *db = d;
+        /* A backend that flushed less than a second before it went idle keeps the rest
+         * pending for PGSTAT_IDLE_INTERVAL (10 s): stable figures are final only once no
+         * backend of the database went idle within that time (or it disconnected). */
+        PGresult *r = run(p,
+                          "SELECT " MARK " count(*) FROM pg_stat_activity WHERE datname = "
+                          "current_database() AND backend_type = 'client backend' AND pid <> "
+                          "pg_backend_pid() AND now() - state_change < interval '10200 ms'",
+                          STMT_TIMEOUT_MS);
+        uint64_t recent = r && PQntuples(r) == 1 ? u64(r, 0, 0) : 0;
+        PQclear(r);
         bool old_enough = now - load_end_ns >= SETTLE_MIN_NS;
-        if ((have_prev && sig == prev_sig && old_enough) || now - load_end_ns >= SETTLE_MAX_NS) {
+        if (have_prev && sig == prev_sig && old_enough && recent == 0) {
+            break;
+        }
+        if (now - load_end_ns >= p->settle_max_ns) {
+            if (recent > 0) {
+                note(p,
+                     "postgres: %llu backends went idle less than 10 s before the closing "
+                     "snapshot, so part of their statistics may not be flushed yet "
+                     "(pg_stat_database, pg_stat_user_tables may be short; "
+                     "pg_stat_statements is exact): --postgres-settle 11s waits for them",
+                     (unsigned long long)recent);
+            }
             break;
         }
         prev_sig = sig;
@@ -1605,6 +1631,7 @@ int pg_probe_new(const struct pg_probe_config *cfg, struct probe *out, char *err
     PQconninfoFree(opts);
     if (rc == 0) {
         p->explain_analyze = cfg->explain_analyze;
+        p->settle_max_ns = cfg->settle_max_ns ? cfg->settle_max_ns : SETTLE_DEFAULT_NS;
         p->st.cache_hit_ratio = -1;
         out->ops = &pg_ops;
         out->self = p;

@@ -16,7 +16,10 @@
  *             (commits, cache hits) and pg_stat_statements (calls per query, kept per
  *             second for up to PG_TRACK_MAX queries so calls can be set against the HTTP
  *             requests per second).
- *   stop()    settles (the cumulative views lag by >= 1 s: PGSTAT_MIN_INTERVAL), takes
+ *   stop()    settles (the cumulative views lag by >= 1 s, and by up to 10 s for a
+ *             backend that went idle within a second of its last flush: it waits, at most
+ *             settle_max_ns, until the figures are stable and no backend of the database
+ *             went idle in the last 10.2 s, or disconnected), takes
  *             the "after" snapshots, and EXPLAINs the top queries (FORMAT JSON; ANALYZE
  *             only when asked, since it executes the query, inside a transaction that is
  *             rolled back), using a sampled real text when the normalized one has $1
@@ -49,6 +52,9 @@
 struct pg_probe_config {
     const char *dsn;      /* libpq URL or keyword/value string */
     bool explain_analyze; /* EXPLAIN ANALYZE the top queries (executes them) */
+    /* The longest wait for the closing snapshot to settle (0: 11 s).  Backends that
+     * stay connected (a pool) flush their last second of statistics up to 10 s late. */
+    uint64_t settle_max_ns;
 };
 
 /* Which request explains a query's calls best (filled by analysis/dbfind). */

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
 {
     const char *pg_dsn = NULL, *redis_url = NULL, *until = NULL, *json_out = NULL;
     bool analyze = false;
-    double seconds = 0;
+    double seconds = 0, settle_s = 0;
     struct dbfind_http http[HTTP_MAX];
     char http_names[HTTP_MAX][64];
     size_t nhttp = 0;
@@ -55,6 +55,8 @@ int main(int argc, char **argv)
             redis_url = v;
         } else if (strcmp(a, "--until") == 0) {
             until = v;
+        } else if (strcmp(a, "--settle") == 0) {
+            settle_s = atof(v);
         } else if (strcmp(a, "--seconds") == 0) {
             seconds = atof(v);
         } else if (strcmp(a, "--json") == 0) {
@@ -78,7 +80,8 @@ int main(int argc, char **argv)
     size_t n = 0;
     char err[512];
     if (pg_dsn) {
-        struct pg_probe_config cfg = {.dsn = pg_dsn, .explain_analyze = analyze};
+        struct pg_probe_config cfg = {
+            .dsn = pg_dsn, .explain_analyze = analyze, .settle_max_ns = (uint64_t)(settle_s * 1e9)};
         if (pg_probe_new(&cfg, &probes[n], err, sizeof err) != 0) {
             fprintf(stderr, "probe-driver: %s\n", err);
             return 2;
