@@ -116,7 +116,7 @@ int result_scenario_url(const struct scenario_plan *sc, char *out, size_t cap)
         }
         /* Quick mode: the origin's URL is the one URL given.  A scenario flow: the
          * origin alone, since its paths are many and templated. */
-        int n = st->flow == NULL
+        int n = st->ops == NULL
                     ? snprintf(out, cap, "%s://%s%s", u->tls ? "https" : "http", host, u->target)
                     : snprintf(out, cap, "%s://%s", u->tls ? "https" : "http", host);
         if (n < 0 || (size_t)n >= cap) {

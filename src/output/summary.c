@@ -367,7 +367,7 @@ static void print_header(const struct out *o, const struct run_report *r)
         bool flow = false;
         for (size_t k = 0; k < sc->n_steps; k++) {
             n_req += sc->steps[k].kind == STEP_REQUEST;
-            flow = flow || sc->steps[k].flow != NULL;
+            flow = flow || sc->steps[k].ops != NULL;
         }
         if (flow && has_url) {
             /* A scenario flow: its requests are many; say how many, and where (the
