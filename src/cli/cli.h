@@ -72,8 +72,7 @@ int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresh
 /*
  * What `brunt run` watches besides the load (cli/watch.c): processes (--watch, --spawn),
  * the machine, other probes (PostgreSQL, Redis, the profiler: their branches add them to
- * extra[]), and the success criteria judged after the run.  Zeroed means: watch the
- * machine only... set machine = true for that; all-zero watches nothing.
+ * extra[]), and the success criteria judged after the run.  All-zero watches nothing.
  */
 #define CLI_EXTRA_PROBES 8
 struct probe;
@@ -83,10 +82,11 @@ struct cli_watch {
     const char *watch[16]; /* --watch PID|NAME */
     size_t n_watch;
     const char *spawn, *ready, *spawn_log; /* --spawn CMD, --ready URL|port, --spawn-log */
-    uint64_t ready_timeout_ns;             /* 0: SPAWN_READY_TIMEOUT_NS */
-    uint64_t interval_ns;                  /* --watch-interval; 0: PROBE_INTERVAL_NS */
-    bool machine;                          /* watch the machine and brunt's own CPU */
-    struct criterion *criteria;            /* judged after the run (not owned) */
+    struct spawn *spawned; /* already started by the caller (brunt demo): watched, not stopped */
+    uint64_t ready_timeout_ns;  /* 0: SPAWN_READY_TIMEOUT_NS */
+    uint64_t interval_ns;       /* --watch-interval; 0: PROBE_INTERVAL_NS */
+    bool machine;               /* watch the machine and brunt's own CPU */
+    struct criterion *criteria; /* judged after the run (not owned) */
     size_t n_criteria;
     struct probe *extra; /* more probes, owned by the set once passed (may be NULL) */
     bool *extra_required;

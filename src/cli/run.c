@@ -710,6 +710,8 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     struct threshold *th = NULL;
     size_t n_th = 0;
     struct scenario_file_opts fo = {0};
+    struct criterion *all_crit = NULL;
+    size_t n_all_crit = 0;
     int code;
     if (scenario_load(q->url, &plan, &th, &n_th, &fo, err, sizeof err) < 0) {
         fprintf(stderr, "brunt run: %s\n", err);
@@ -755,9 +757,66 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     n_th += q->n_thresholds;
     q->n_thresholds = 0;
     cli_raise_nofile();
-    code = cli_execute_watched(plan, th, n_th, quick_watch(q), q->export_path, q->quiet,
-                               q->no_summary, argc, argv);
+    /* watch: and criteria: from the file, then the flags (which win where both set). */
+    struct cli_watch *w = &q->watch;
+    const char *flag_watch[16];
+    size_t n_flag_watch = w->n_watch;
+    memcpy(flag_watch, w->watch, sizeof flag_watch);
+    w->n_watch = 0;
+    for (size_t i = 0; i < fo.n_watch && w->n_watch < 16; i++) {
+        w->watch[w->n_watch++] = fo.watch[i];
+    }
+    for (size_t i = 0; i < n_flag_watch; i++) {
+        if (w->n_watch == 16) {
+            fprintf(stderr, "brunt run: too many watched processes with the file's (at most "
+                            "16)\n");
+            code = EXIT_USAGE;
+            goto out;
+        }
+        w->watch[w->n_watch++] = flag_watch[i];
+    }
+    if (w->spawn == NULL && fo.spawn != NULL) {
+        w->spawn = fo.spawn;
+        w->ready = fo.spawn_ready;
+        w->spawn_log = w->spawn_log != NULL ? w->spawn_log : fo.spawn_log;
+        if (w->ready_timeout_ns == 0 && fo.has_ready_timeout) {
+            w->ready_timeout_ns = fo.ready_timeout_ns;
+        }
+    }
+    if (w->interval_ns == 0 && fo.has_watch_interval) {
+        w->interval_ns = fo.watch_interval_ns;
+    }
+    if (!q->no_watch_machine && fo.has_watch_machine && !fo.watch_machine) {
+        q->no_watch_machine = true;
+    }
+    /* The rows move into one array (file first), freed once below. */
+    all_crit = calloc(fo.n_criteria + q->n_criteria + 1, sizeof *all_crit);
+    if (all_crit == NULL) {
+        code = EXIT_INTERNAL;
+        goto out;
+    }
+    if (fo.n_criteria > 0) {
+        memcpy(all_crit, fo.criteria, fo.n_criteria * sizeof *all_crit);
+    }
+    if (q->n_criteria > 0) {
+        memcpy(all_crit + fo.n_criteria, q->criteria, q->n_criteria * sizeof *all_crit);
+    }
+    n_all_crit = fo.n_criteria + q->n_criteria;
+    free(fo.criteria);
+    fo.criteria = NULL;
+    fo.n_criteria = 0;
+    q->n_criteria = 0;
+    quick_watch(q);
+    w->criteria = all_crit;
+    w->n_criteria = n_all_crit;
+    code =
+        cli_execute_watched(plan, th, n_th, w, q->export_path, q->quiet, q->no_summary, argc, argv);
 out:
+    for (size_t i = 0; i < n_all_crit; i++) {
+        criterion_destroy(&all_crit[i]);
+    }
+    free(all_crit);
+    scenario_file_opts_destroy(&fo);
     for (size_t i = 0; i < n_th; i++) {
         threshold_destroy(&th[i]);
     }

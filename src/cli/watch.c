@@ -34,6 +34,7 @@ struct watch_run {
     struct proc_probe *proc;       /* owned by set */
     struct machine_probe *machine; /* owned by set */
     struct spawn *sp;
+    bool sp_owned; /* started here (--spawn), so stopped here */
     struct fit_verdict latency, errors;
 };
 
@@ -176,10 +177,13 @@ static int watch_start(const struct cli_watch *w, const struct plan *plan, struc
             fprintf(stderr, "brunt run: %s\n", err);
             return rc == SPAWN_E_READY ? EXIT_USAGE : EXIT_SPAWN;
         }
+        wr->sp_owned = true;
         fprintf(stderr, "brunt run: spawned '%s' as PID %d (output: %s)\n", w->spawn,
                 (int)spawn_pid(wr->sp), spawn_log_path(wr->sp));
+    } else if (w->spawned != NULL) {
+        wr->sp = w->spawned;
     }
-    bool any = w->spawn != NULL || w->n_watch > 0 || w->machine || w->n_extra > 0;
+    bool any = wr->sp != NULL || w->n_watch > 0 || w->machine || w->n_extra > 0;
     if (!any) {
         return EXIT_OK;
     }
@@ -187,7 +191,7 @@ static int watch_start(const struct cli_watch *w, const struct plan *plan, struc
     if (wr->set == NULL) {
         goto nomem;
     }
-    if (w->spawn != NULL || w->n_watch > 0) {
+    if (wr->sp != NULL || w->n_watch > 0) {
         wr->proc = proc_probe_new();
         if (wr->proc == NULL) {
             goto nomem;
@@ -245,7 +249,9 @@ nomem:
 static void watch_free(struct watch_run *wr)
 {
     probe_set_free(wr->set); /* first: the process watcher refers to the spawn */
-    spawn_free(wr->sp);
+    if (wr->sp_owned) {
+        spawn_free(wr->sp);
+    }
     memset(wr, 0, sizeof *wr);
 }
 

@@ -84,6 +84,16 @@ static bool looser_or_equal(const struct threshold *strict, const struct thresho
     return true; /* == and != and mixed directions: nothing to compare */
 }
 
+static bool has_control(const char *s)
+{
+    for (; s != NULL && *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int criterion_parse(const char *metric, const char *target, const char *acceptable,
                     struct criterion *out, char *err, size_t err_len)
 {
@@ -93,6 +103,12 @@ int criterion_parse(const char *metric, const char *target, const char *acceptab
         snprintf(err, err_len,
                  "criteria: a row needs metric and target (acceptable is "
                  "optional)");
+        return -1;
+    }
+    if (has_control(metric) || has_control(target) || has_control(acceptable)) {
+        snprintf(err, err_len,
+                 "criteria: a control character (newline, tab, ...) in the "
+                 "metric, target or acceptable level; expected plain text");
         return -1;
     }
     out->metric = trimmed_dup(metric);
@@ -139,6 +155,12 @@ int criterion_parse_flag(const char *arg, struct criterion *out, char *err, size
         }
     }
     memset(out, 0, sizeof *out);
+    if (has_control(arg)) {
+        snprintf(err, err_len,
+                 "--criterion: a control character (newline, tab, ...) in the "
+                 "text; expected METRIC:AGG TARGET[,ACCEPTABLE]");
+        return -1;
+    }
     if (colon == NULL || op == NULL) {
         snprintf(err, err_len,
                  "--criterion '%s': expected METRIC:AGG TARGET[,ACCEPTABLE], as in "

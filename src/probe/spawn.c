@@ -151,8 +151,12 @@ static int ready_parse(const char *text, struct ready *r)
     return 0;
 }
 
-/* One bounded attempt: 1 ready, 0 not yet. */
-static int ready_check(const struct ready *r)
+/*
+ * One bounded exchange with r (a connect, then for http a GET): returns 1 when it
+ * answered (for http: with a status line; *status set, the body's first bytes in body),
+ * 0 when not.  Each step waits at most 1 s; the whole answer at most 2 s.
+ */
+static int exchange(const struct ready *r, int *status, char *body, size_t body_cap)
 {
     char port[8];
     snprintf(port, sizeof port, "%u", r->u.port);
@@ -162,6 +166,7 @@ static int ready_check(const struct ready *r)
     }
     int ok = 0;
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    char *buf = NULL;
     if (fd < 0) {
         goto out;
     }
@@ -181,36 +186,61 @@ static int ready_check(const struct ready *r)
     }
     char req[URL_MAX_TARGET + URL_MAX_HOST + 128];
     int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: brunt-ready\r\n"
+                     "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: brunt\r\n"
                      "Connection: close\r\n\r\n",
                      r->u.target, r->u.host, r->u.port);
     if (n < 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
         goto out;
     }
-    char buf[64];
-    size_t got = 0;
-    uint64_t deadline = clock_now_ns() + NS_PER_S;
-    while (got < 12 && clock_now_ns() < deadline) {
+    size_t cap = 65536, got = 0;
+    buf = malloc(cap);
+    if (buf == NULL) {
+        goto out;
+    }
+    uint64_t deadline = clock_now_ns() + 2 * NS_PER_S;
+    while (got < cap - 1 && clock_now_ns() < deadline) {
         pfd.events = POLLIN;
         if (poll(&pfd, 1, 100) == 1) {
-            ssize_t k = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+            ssize_t k = recv(fd, buf + got, cap - 1 - got, 0);
             if (k <= 0) {
-                break;
+                break; /* Connection: close ends the answer */
             }
             got += (size_t)k;
         }
     }
     buf[got] = '\0';
     if (got >= 12 && strncmp(buf, "HTTP/1.", 7) == 0) {
-        int status = atoi(buf + 9);
-        ok = status >= 100 && status < 500;
+        *status = atoi(buf + 9);
+        ok = *status >= 100;
+        const char *b = strstr(buf, "\r\n\r\n");
+        if (body_cap > 0) {
+            snprintf(body, body_cap, "%s", b != NULL ? b + 4 : "");
+        }
     }
 out:
+    free(buf);
     if (fd >= 0) {
         close(fd);
     }
     freeaddrinfo(ai);
     return ok;
+}
+
+/* One bounded attempt: 1 ready, 0 not yet. */
+static int ready_check(const struct ready *r)
+{
+    int status = 0;
+    return exchange(r, &status, NULL, 0) == 1 && (!r->http || status < 500);
+}
+
+int spawn_http_get(const char *url, int *status, char *body, size_t body_cap)
+{
+    struct ready r = {.http = true};
+    if (strncmp(url, "http://", 7) != 0 || url_parse(url, &r.u) != 0) {
+        return -EINVAL;
+    }
+    *status = 0;
+    return exchange(&r, status, body, body_cap) == 1 ? 0 : -ECONNREFUSED;
 }
 
 /* The log's last non-empty line, for a message (into out). */
@@ -259,6 +289,13 @@ static void program_name(const char *cmd, char *out, size_t cap)
         }
     }
     size_t n = (size_t)(cmd + w - base);
+    while (n > 0 && (*base == '\'' || *base == '"')) {
+        base++;
+        n--;
+    }
+    while (n > 0 && (base[n - 1] == '\'' || base[n - 1] == '"')) {
+        n--;
+    }
     if (n == 0) {
         snprintf(out, cap, "spawned");
         return;

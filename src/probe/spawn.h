@@ -56,6 +56,13 @@ int spawn_poll(struct spawn *sp, bool *signaled, int *code);
 /* SIGTERM to the group, SIGKILL after the grace, reaps; returns how it ended (as
  * spawn_poll).  Safe after the child ended on its own. */
 int spawn_stop(struct spawn *sp, bool *signaled, int *code);
+/*
+ * GET url (plain http://) once, bounded (about 3 s at most): the status in *status and
+ * the body's start in body (NUL-terminated).  0, -EINVAL (not an http:// URL), or
+ * -ECONNREFUSED (no answer).  For the demo's read of the target's /__stats.
+ */
+int spawn_http_get(const char *url, int *status, char *body, size_t body_cap);
+
 /* Stops it if still running, then frees.  spawn_free(NULL) does nothing. */
 void spawn_free(struct spawn *sp);
 
