@@ -115,7 +115,7 @@ fuzz:
 demo:
 	$(Q)scripts/setup.sh
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(BIN) demo --export demo-result.json
+	$(Q)BIN=$(BIN) scripts/demo.sh --export demo-result.json
 
 bench: $(BIN)
 	$(Q)BRUNT=$(abspath $(BIN)) bench/run.sh

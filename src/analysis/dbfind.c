@@ -5,6 +5,7 @@
 #include "analysis/dbfind.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -190,7 +191,22 @@ size_t dbfind_postgres(struct pg_stats *st, const struct dbfind_http *http, size
         double k = 0, fit = 0;
         int h = dbfind_fit(q->per_s, q->n_s, q->calls, http, nhttp, &k, &fit);
         if (h >= 0) {
-            fmt(q->attrib.request, sizeof q->attrib.request, "%s", http[h].name);
+            /* Names whose requests explain the calls as well (the same rate: a login
+             * before every bid) are named too: the data cannot tell them apart. */
+            size_t len =
+                (size_t)snprintf(q->attrib.request, sizeof q->attrib.request, "%s", http[h].name);
+            for (size_t x = 0; x < nhttp && len < sizeof q->attrib.request; x++) {
+                double kx = 0, fx = 0;
+                if (x == (size_t)h || http[x].total == 0 ||
+                    dbfind_fit(q->per_s, q->n_s, q->calls, &http[x], 1, &kx, &fx) < 0 ||
+                    fx < fit - 0.01 ||
+                    fabs((double)http[x].total - (double)http[h].total) >
+                        0.02 * (double)http[h].total) {
+                    continue;
+                }
+                len += (size_t)snprintf(q->attrib.request + len, sizeof q->attrib.request - len,
+                                        " or %s", http[x].name);
+            }
             q->attrib.calls_per_request = k;
             q->attrib.fit = fit;
             if (k >= DBFIND_NPLUS1_PER_REQUEST && q->calls >= DBFIND_NPLUS1_MIN_CALLS &&

@@ -13,7 +13,8 @@
  *     100 times and is large (PG Pilot's rule) gives seq_scan_table.
  *   - n_plus_one: a query run >= DBFIND_NPLUS1_PER_REQUEST times per request of one
  *     request name, the name whose requests per second best explain the query's calls
- *     per second (slope = ratio of the sums; fit = 1 - residual / total), with
+ *     per second (slope = ratio of the sums; fit = 1 - residual / total; names that
+ *     fit as well with as many requests are all named, "login or bid"), with
  *     >= DBFIND_NPLUS1_MIN_CALLS calls in the run.
  *   - cache_hit: buffer cache hit ratio below 99% over >= 1000 block accesses.
  *   - connections: peak client connections >= 80% of the usable max_connections

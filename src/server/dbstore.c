@@ -470,6 +470,22 @@ int server__db_bid(struct conn *c, const struct req *rq, size_t idx, int64_t amo
     return error ? server__respond_error(c, rq, 500, "database error") : 0;
 }
 
+bool server__db_invariant_ok(struct server *t)
+{
+    struct server_db *d = t->db;
+    struct slot *s = acquire(d);
+    /* One pass over the bids (a hash aggregate), so it is cheap without the index too. */
+    PGresult *r = q(s->pg,
+                    "SELECT count(*) FROM brunt_auctions a LEFT JOIN (SELECT auction_id, "
+                    "max(amount) AS m FROM brunt_bids GROUP BY auction_id) b ON b.auction_id = "
+                    "a.id WHERE a.current_bid <> coalesce(b.m, 0)",
+                    0, NULL);
+    bool ok = r != NULL && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "0") == 0;
+    PQclear(r);
+    release(d, s, 1, false, false, r == NULL);
+    return ok;
+}
+
 void server__db_stats_json(struct server *t, struct jsonw *w)
 {
     struct server_db *d = t->db;

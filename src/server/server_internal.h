@@ -334,6 +334,8 @@ int server__db_auctions(struct conn *c, const struct req *rq, size_t limit);
 /* Places a bid; returns 0 with *accepted and *current set, or the error status sent. */
 int server__db_bid(struct conn *c, const struct req *rq, size_t idx, int64_t amount,
                    const char *user, bool *accepted, int64_t *current);
+/* True when every auction's current bid in PostgreSQL is its highest bid. */
+bool server__db_invariant_ok(struct server *t);
 /* The "db" member of /__stats (nothing without a store). */
 void server__db_stats_json(struct server *t, struct jsonw *w);
 

@@ -181,3 +181,23 @@ Test(dbfind, redis_rules)
     cr_expect(has(f, n, "slowlog"));
     free(st);
 }
+
+Test(dbfind, names_that_fit_as_well_are_all_named)
+{
+    /* Every iteration logs in then bids: the same rate; the query cannot be told apart. */
+    double login[] = {10, 20, 30}, bid[] = {10, 20, 30};
+    uint32_t calls[] = {10, 20, 30};
+    struct dbfind_http h[] = {{"login", login, 3, 60}, {"bid", bid, 3, 60}};
+    struct pg_stats *st = healthy();
+    st->ntop = 1;
+    struct pg_query *q = &st->top[0];
+    snprintf(q->text, sizeof q->text, "INSERT INTO bids VALUES ($1)");
+    q->calls = 60;
+    q->per_s = calls;
+    q->n_s = 3;
+    struct finding f[16];
+    dbfind_postgres(st, h, 2, f, 16);
+    cr_expect_str_eq(q->attrib.request, "login or bid");
+    cr_expect_float_eq(q->attrib.calls_per_request, 1.0, 1e-9);
+    free(st);
+}
