@@ -717,6 +717,23 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
         fprintf(stderr, "brunt run: %s\n", err);
         return fo.unreachable ? EXIT_UNREACHABLE : SCENARIO_EXIT_INVALID;
     }
+    /* watch: postgres/redis from the file unless the flags gave them. */
+    if (q->db.pg_dsn == NULL) {
+        q->db.pg_dsn = fo.pg_dsn;
+    }
+    if (q->db.redis_url == NULL) {
+        q->db.redis_url = fo.redis_url;
+    }
+    if (!q->db.explain_analyze && fo.has_explain_analyze) {
+        q->db.explain_analyze = fo.explain_analyze;
+    }
+    if (q->db.settle_ns == 0) {
+        q->db.settle_ns = fo.pg_settle_ns;
+    }
+    code = cli_db_probes(&q->db, q->db_probes, 2, &q->n_db);
+    if (code != 0) {
+        goto out;
+    }
     if (q->check_only) {
         size_t steps = 0;
         for (size_t i = 0; i < plan->n_scenarios; i++) {
@@ -849,10 +866,6 @@ int cli_run(int argc, char **argv)
         code = code < 0 ? EXIT_OK : code;
         goto out;
     }
-    code = cli_db_probes(&q.db, q.db_probes, 2, &q.n_db);
-    if (code != 0) {
-        goto out;
-    }
     /* What the result and the summary show of the command line: no passwords. */
     shown = cli_db_redact_argv(argc, argv);
     if (shown == NULL) {
@@ -865,6 +878,10 @@ int cli_run(int argc, char **argv)
     }
     if (is_scenario_file(q.url)) {
         code = run_scenario_file(&q, argc, shown);
+        goto out;
+    }
+    code = cli_db_probes(&q.db, q.db_probes, 2, &q.n_db);
+    if (code != 0) {
         goto out;
     }
     bool unreachable = false;

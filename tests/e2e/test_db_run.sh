@@ -55,3 +55,34 @@ assert_one_line "$E2E_TMP/bad.err" "one line for a bad DSN"
 brunt_run badr --redis 'rediss://x' "$TARGET_URL/"
 assert_eq 2 "$RC" "a bad Redis URL exits 2"
 assert_one_line "$E2E_TMP/badr.err" "one line for a bad Redis URL"
+
+# The same from a scenario file's watch: section, the DSN from the environment (${ENV}),
+# so the password is never written in the file.
+cat >"$E2E_TMP/watched.yaml" <<'YAML'
+name: db-watched
+base_url: ${TARGET_URL}
+watch:
+  postgres: ${PG_DSN}
+  redis: ${REDIS_URL}
+  postgres_settle: 2s
+scenarios:
+  once:
+    executor: shared-iterations
+    vus: 2
+    iterations: 20
+    flow:
+      - request: GET /
+        name: root
+YAML
+export PG_DSN REDIS_URL TARGET_URL
+brunt_run file --no-watch-machine --export "$E2E_TMP/file.json" "$E2E_TMP/watched.yaml"
+assert_eq 0 "$RC" "the scenario file ran"
+assert_eq true "$(jval "$E2E_TMP/file.json" .probes.postgres.available)" "watch: postgres probed"
+assert_eq true "$(jval "$E2E_TMP/file.json" .probes.redis.available)" "watch: redis probed"
+! grep -qF "$PG_PASSWORD" "$E2E_TMP/file.out" "$E2E_TMP/file.err" "$E2E_TMP/file.json" ||
+    fail "the password from the environment leaked"
+printf 'name: bad\nbase_url: %s\nwatch: {postgres_settle: 90s}\nscenarios: {s: {executor: shared-iterations, iterations: 1, flow: [{request: GET /}]}}\n' \
+    "$TARGET_URL" >"$E2E_TMP/bad.yaml"
+brunt_run badfile --check "$E2E_TMP/bad.yaml"
+assert_eq 104 "$RC" "an out-of-range postgres_settle is an invalid file"
+grep -q 'postgres_settle out of range' "$E2E_TMP/badfile.err" || fail "$(cat "$E2E_TMP/badfile.err")"
