@@ -380,6 +380,39 @@ size_t dbfind_postgres(struct pg_stats *st, const struct dbfind_http *http, size
     return o.n;
 }
 
+size_t dbfind_pool(const struct pg_stats *st, const struct dbfind_load *load, struct finding *outf,
+                   size_t cap)
+{
+    struct out o = {outf, cap, 0};
+    if (!st->available || st->nrows < 3 || load->duration_s <= 0 || load->requests == 0) {
+        return 0;
+    }
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (size_t i = 0; i < st->nrows; i++) {
+        lo = st->rows[i].connections < lo ? st->rows[i].connections : lo;
+        hi = st->rows[i].connections > hi ? st->rows[i].connections : hi;
+    }
+    double in_flight = (double)load->requests / load->duration_s * load->mean_duration_ms / 1e3;
+    double busy = st->db_time_ms / (lo * load->duration_s * 1e3 + 1e-9);
+    if (lo == 0 || lo != hi || in_flight < 2.0 * lo || busy >= 0.5) {
+        return 0;
+    }
+    struct finding *f = add(&o, FINDING_WARNING, "postgres", "pool_saturation", -1);
+    if (f) {
+        fmt(f->location, sizeof f->location, "the application's connection pool");
+        fmt(f->evidence, sizeof f->evidence,
+            "the application held exactly %u connection%s in every one of %zu samples while "
+            "%.1f requests were in flight on average (%.1f req/s x %.2f ms); the database "
+            "executed on them only %.0f%% of the time (%.1f ms of %.1f s)",
+            lo, lo == 1 ? "" : "s", st->nrows, in_flight, (double)load->requests / load->duration_s,
+            load->mean_duration_ms, busy * 100, st->db_time_ms, load->duration_s);
+        fmt(f->recommendation, sizeof f->recommendation,
+            "requests wait for a pooled connection, not for the database: a larger pool "
+            "(or shorter holds) is the candidate");
+    }
+    return o.n;
+}
+
 size_t dbfind_redis(const struct redis_stats *st, struct finding *outf, size_t cap)
 {
     struct out o = {outf, cap, 0};

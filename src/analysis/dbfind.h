@@ -21,6 +21,8 @@
  *     (max_connections - superuser_reserved_connections); critical from 95%.
  *   - lock_waits: backends waiting on heavyweight locks in >= 2 samples; deadlocks.
  *   - idle_in_transaction, temp_files: informational.
+ *   - pool_saturation (dbfind_pool): a constant N connections, >= 2N requests in
+ *     flight, the database mostly idle on them.
  *   Redis
  *   - hit_rate: keyspace hit rate below 90% over >= 100 lookups.
  *   - evictions: keys evicted during the run; rejected_connections; memory >= 90% of
@@ -83,6 +85,24 @@ size_t dbfind_index_candidate(const char *schema, const char *table, const char 
  */
 size_t dbfind_postgres(struct pg_stats *st, const struct dbfind_http *http, size_t nhttp,
                        struct finding *out, size_t cap);
+
+/* The load as the HTTP side saw it, for the pool rule. */
+struct dbfind_load {
+    uint64_t requests;       /* HTTP requests in the run */
+    double duration_s;       /* the load's duration */
+    double mean_duration_ms; /* mean http_req_duration */
+};
+
+/*
+ * pool_saturation: the application's connections to PostgreSQL stayed at one constant
+ * N in every sample (>= 3 samples) while, by Little's law (requests/s x mean duration),
+ * at least 2N requests were in flight on average, and the database spent less than
+ * half of those N connections' time executing: requests wait for the pool, not for the
+ * database (ANALYSIS.md, "Pool saturation").  Appends up to cap findings; returns how
+ * many.
+ */
+size_t dbfind_pool(const struct pg_stats *st, const struct dbfind_load *load, struct finding *out,
+                   size_t cap);
 
 /* Applies the Redis rules to st.  Returns how many findings were written. */
 size_t dbfind_redis(const struct redis_stats *st, struct finding *out, size_t cap);

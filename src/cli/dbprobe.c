@@ -13,6 +13,7 @@
 
 #include "analysis/dbfind.h"
 #include "cli/cli.h"
+#include "metrics/hist.h"
 #include "metrics/registry.h"
 #include "probe/dbutil.h"
 #include "probe/pg.h"
@@ -208,7 +209,22 @@ void cli_db_after(struct run_report *r, void *data)
     struct finding f[32];
     if (db->pg) {
         struct wrap *w = db->pg;
-        size_t n = dbfind_postgres(pg_probe_stats(w->inner.self), http, nh, f, 32);
+        struct pg_stats *st = pg_probe_stats(w->inner.self);
+        size_t n = dbfind_postgres(st, http, nh, f, 32);
+        struct dbfind_load load = {.duration_s = (double)r->duration_ns / 1e9};
+        struct series agg = {0};
+        agg.hist = hist_new();
+        if (agg.hist != NULL && r->total != NULL) {
+            registry_aggregate(r->total, M_HTTP_REQS, "", &agg);
+            load.requests = (uint64_t)agg.sum;
+            struct hist *h = agg.hist;
+            memset(&agg, 0, sizeof agg);
+            agg.hist = h;
+            registry_aggregate(r->total, M_HTTP_REQ_DURATION, "", &agg);
+            load.mean_duration_ms = hist_mean_ns(agg.hist) / 1e6;
+        }
+        hist_free(agg.hist);
+        n += dbfind_pool(st, &load, f + n, 32 - n);
         pg_probe_set_findings(w->inner.self, f, n);
     }
     if (db->redis) {

@@ -95,8 +95,13 @@ stop_target
 
 # --- a small pool: one connection, requests wait for it -------------------------------------
 start_target --postgres "$PG_DSN" --redis "$REDIS_URL" --db-pool 1 --db-n-plus-one --threads 4
-run_db pool "/api/v1/auctions?limit=5"
+run_db pool "/api/v1/auctions?limit=5" -d 4s
 j=$E2E_TMP/pool.json
 assert_eq 1 "$(jnum "$j" .probes.postgres.activity.connections_max)" \
     "brunt sees the one pooled connection (the probe's own excluded)"
 assert_ge "$(stats_get .db.pool_waits)" 1 "requests waited for the pool"
+assert_eq 1 "$(findings "$j" postgres pool_saturation)" "the pool_saturation finding"
+for f in list nplus1 cached; do
+    assert_eq 0 "$(findings "$E2E_TMP/$f.json" postgres pool_saturation)" \
+        "$f: no pool finding with 8 connections for 4 VUs"
+done

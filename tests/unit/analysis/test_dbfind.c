@@ -201,3 +201,26 @@ Test(dbfind, names_that_fit_as_well_are_all_named)
     cr_expect_float_eq(q->attrib.calls_per_request, 1.0, 1e-9);
     free(st);
 }
+
+Test(dbfind, pool_saturation)
+{
+    struct pg_stats *st = healthy();
+    struct pg_row rows[4] = {
+        {.connections = 2}, {.connections = 2}, {.connections = 2}, {.connections = 2}};
+    st->rows = rows;
+    st->nrows = 4;
+    st->db_time_ms = 100; /* of 2 connections x 4 s: 1% busy */
+    struct dbfind_load load = {.requests = 4000, .duration_s = 4, .mean_duration_ms = 8};
+    struct finding f[4];
+    cr_expect_eq(dbfind_pool(st, &load, f, 4), 1, "8 in flight on 2 idle connections");
+    cr_expect_str_eq(f[0].kind, "pool_saturation");
+    load.mean_duration_ms = 3; /* 3 in flight: < 2 x 2 */
+    cr_expect_eq(dbfind_pool(st, &load, f, 4), 0);
+    load.mean_duration_ms = 8;
+    st->db_time_ms = 6000; /* the database is the bottleneck, not the pool */
+    cr_expect_eq(dbfind_pool(st, &load, f, 4), 0);
+    st->db_time_ms = 100;
+    rows[2].connections = 3; /* not pinned */
+    cr_expect_eq(dbfind_pool(st, &load, f, 4), 0);
+    free(st);
+}
