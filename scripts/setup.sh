@@ -22,7 +22,14 @@ PACKAGES=(
     clang-format                          # make format-check (part of make check)
     curl jq python3 procps iproute2       # end-to-end tests and benchmarks
     wrk nginx-light                       # benchmarks (make bench)
+    prometheus                            # the --prometheus end-to-end test scrapes brunt
+    chromium libxml2-utils                # the HTML report in a browser; JUnit XML schema
 )
+
+# The browser test drives chromium with playwright-core from npm (tests/browser, pinned
+# in its package-lock.json).  Debian's nodejs + npm when no npm is on PATH (a newer
+# Node.js from elsewhere, with its own npm, is fine too).
+NODE_PACKAGES=(nodejs npm)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -61,6 +68,9 @@ missing_packages() {
     for p in "${PACKAGES[@]}"; do
         is_installed "$p" || printf '%s\n' "$p"
     done
+    if ! command -v npm >/dev/null 2>&1; then
+        printf '%s\n' "${NODE_PACKAGES[@]}"
+    fi
     # The compiler-rt package is only knowable once clang is there; when clang is being
     # installed now, the Debian 12 name is the right guess.
     rt=$(clang_rt_package)
@@ -68,6 +78,23 @@ missing_packages() {
     if ! fuzzer_links && apt-cache show "$rt" >/dev/null 2>&1 && ! is_installed "$rt"; then
         printf '%s\n' "$rt"
     fi
+}
+
+# browser_deps: npm ci in tests/browser when its node_modules is missing or older than
+# the lockfile (quiet; the registry is only asked when something is missing).
+browser_deps() {
+    local dir
+    dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/browser" && pwd)
+    command -v npm >/dev/null 2>&1 || return 0
+    if [[ -d $dir/node_modules/playwright-core && $dir/node_modules -nt $dir/package-lock.json ]]; then
+        return 0
+    fi
+    say "npm ci in tests/browser (playwright-core for the browser test)"
+    if ! (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null 2>&1); then
+        say "npm ci failed in $dir; run it by hand to see why"
+        return 2
+    fi
+    touch "$dir/node_modules"
 }
 
 main() {
@@ -84,6 +111,7 @@ main() {
             say "warning: clang -fsanitize=fuzzer does not link; 'make fuzz' will fail"
             say "install the compiler-rt package of your clang (Debian 12: libclang-rt-14-dev)"
         fi
+        browser_deps || exit 2
         exit 0
     fi
 
@@ -117,6 +145,7 @@ main() {
             exit 2
         fi
     fi
+    browser_deps || exit 2
     say "done"
 }
 

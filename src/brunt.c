@@ -17,7 +17,8 @@ static void usage(FILE *f)
             "  run [flags] URL      drive load at URL (closed model -c, open model -R)\n"
             "  run FILE.yaml        run a scenario file (docs/scenarios.md)\n"
             "  serve [flags]        the built-in target service (auction API, faults)\n"
-            "  demo                 built-in target + an auction load, with the summary\n"
+            "  demo                 built-in target + an auction load, with the reports\n"
+            "  report RESULT -o F   render a result file: F.html, .md, .xml (JUnit), .csv\n"
             "  version              print the version\n"
             "  help                 this text\n"
             "\n"
@@ -41,6 +42,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "demo") == 0) {
         return cli_demo(argc - 1, argv + 1);
     }
+    if (strcmp(cmd, "report") == 0) {
+        return cli_report(argc - 1, argv + 1);
+    }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("brunt %s\n", BRUNT_VERSION);
         return EXIT_OK;
@@ -49,7 +53,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
-    fprintf(stderr, "brunt: unknown command '%s': expected run, serve, demo, version or help\n",
+    fprintf(stderr,
+            "brunt: unknown command '%s': expected run, serve, demo, report, version or help\n",
             cmd);
     return EXIT_USAGE;
 }

@@ -2,7 +2,8 @@
  * cli — one entry per subcommand.  Each takes the arguments from the subcommand's name
  * on (argv[0] is "run", "serve", ...) and returns the process exit code (docs/brunt.1):
  * 0 ok, 1 internal error, 2 usage or bad input, 3 target unreachable at start,
- * 4 a --watch target matches no process, 5 a --spawn target never became ready,
+ * 4 a result file cannot be read (report), 5 a report file cannot be written,
+ * 6 a --watch target matches no process, 7 a --spawn target never became ready,
  * 99 thresholds failed, 104 invalid scenario file, 105 interrupted, 108 aborted by the
  * scenario (a data feeder ran out with on_exhausted: abort).  Only cli/ and output/ talk to the user.
  */
@@ -22,8 +23,10 @@ enum exit_code {
     EXIT_INTERNAL = 1,
     EXIT_USAGE = 2,
     EXIT_UNREACHABLE = 3,
-    EXIT_WATCH = 4, /* a --watch PID or name matches no process */
-    EXIT_SPAWN = 5, /* --spawn: the command could not start, exited, or was never ready */
+    EXIT_BAD_RESULT = 4, /* brunt report: missing, truncated, not JSON, unknown version */
+    EXIT_WRITE = 5,      /* a report file cannot be written */
+    EXIT_WATCH = 6,      /* a --watch PID or name matches no process */
+    EXIT_SPAWN = 7,      /* --spawn: the command could not start, exited, or was never ready */
     EXIT_THRESHOLDS = 99,
     EXIT_INVALID_SCENARIO = 104, /* SCENARIO_EXIT_INVALID: as k6's invalid config */
     EXIT_INTERRUPTED = 105,
@@ -33,6 +36,33 @@ enum exit_code {
 int cli_run(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_report(int argc, char **argv);
+
+/* --- reports (cli/report.c) --- */
+
+#define CLI_MAX_REPORTS 16
+
+/* What a run writes besides the summary and the result file. */
+struct cli_outputs {
+    const char *reports[CLI_MAX_REPORTS]; /* --report FILE: format by extension */
+    size_t n_reports;
+    const char *prometheus; /* --prometheus ADDR, or NULL */
+    bool prom_k6_names;     /* --prometheus-names k6 */
+    uint64_t prom_hold_ns;  /* --prometheus-hold: keep serving the final totals this long */
+};
+
+/* Exit 2 with one line on stderr (prefixed by who) when a path's extension names no
+ * report format; else 0. */
+int cli_check_report_paths(const char *const *paths, size_t n, const char *who);
+
+/*
+ * Reads the result document doc[0..len) (src names it in messages; NULL for one in
+ * memory) and writes a report to each path.  Prints one line per report written (unless
+ * quiet) and one line per failure, prefixed by who.  Returns 0, EXIT_BAD_RESULT,
+ * EXIT_WRITE (a report failed; the others are still written) or EXIT_INTERNAL.
+ */
+int cli_write_reports(const char *doc, size_t len, const char *src, const char *const *paths,
+                      size_t n, bool quiet, const char *who);
 
 /* --- shared by the subcommands that build plans (cli/plan_build.c) --- */
 
@@ -63,11 +93,13 @@ int plan_probe(const struct plan *plan, uint64_t timeout_ns, char *err, size_t e
 struct threshold;
 /*
  * Runs plan to its end with the live progress, then prints the summary, writes the
- * result file when export_path is set, and returns the exit code.  Probes the target
- * first (exit 3 when it is unreachable).
+ * result file when export_path is set, the reports and the Prometheus endpoint that outs
+ * asks for (outs may be NULL), and returns the exit code.  Probes the target first
+ * (exit 3 when it is unreachable).
  */
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
-                const char *export_path, bool quiet, bool no_summary, int argc, char **argv);
+                const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                const struct cli_outputs *outs);
 
 /*
  * What `brunt run` watches besides the load (cli/watch.c): processes (--watch, --spawn),
@@ -100,14 +132,22 @@ struct cli_watch {
 };
 
 /*
- * cli_execute() with watching: spawns the target first (exit 5 when it never becomes
- * ready), starts the probes (exit 4 when a --watch PID or name matches nothing), runs,
+ * cli_execute() with watching: spawns the target first (exit 7 when it never becomes
+ * ready), starts the probes (exit 6 when a --watch PID or name matches nothing), runs,
  * stops the spawned target, judges the criteria (a ❌ exits 99) and the leak and drift
  * fits, then prints and writes as cli_execute() does.  w may be NULL (cli_execute).
  */
 int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
                         const struct cli_watch *w, const char *export_path, bool quiet,
-                        bool no_summary, int argc, char **argv);
+                        bool no_summary, int argc, char **argv, const struct cli_outputs *outs);
+
+/* The limits of thresholds on time trends, in seconds, as extra Prometheus bucket edges
+ * (cli/run.c); returns how many went into out. */
+size_t cli__threshold_bounds(const struct threshold *th, size_t n, double *out, size_t cap);
+
+struct run_report;
+/* Writes the reports outs asks for from the run's result (cli/run.c); an exit code. */
+int cli__write_run_reports(const struct run_report *report, const struct cli_outputs *outs);
 
 /* Raises RLIMIT_NOFILE to its hard limit; returns the new soft limit. */
 unsigned long cli_raise_nofile(void);

@@ -2,7 +2,9 @@
  * demo — `brunt demo`: the whole tool in one command.  Starts the built-in target in
  * this process on a free loopback port, runs examples/auction-bidding.yaml against it
  * shortened to 20 seconds (5 s ramp to 50 bidders, 10 s hold, 5 s ramp down), prints
- * the summary and, with --export, writes the result file.
+ * the summary, writes the HTML and Markdown reports (brunt-demo.html and brunt-demo.md
+ * in the current directory unless --report names others) and prints their paths, and,
+ * with --export, writes the result file.
  *
  * The scenario file is built into the binary (.incbin, below), so the demo runs the very
  * example the docs show, wherever the binary is.
@@ -43,10 +45,15 @@ extern const char brunt_demo_yaml_end[];
 
 static void demo_usage(FILE *f)
 {
-    fprintf(f, "usage: brunt demo [--export FILE] [-q] [--postgres DSN --redis URL]\n"
+    fprintf(f, "usage: brunt demo [--export FILE] [--report FILE...] [-q] [--postgres DSN "
+               "--redis URL]\n"
                "  starts the built-in target and runs examples/auction-bidding.yaml at it for\n"
-               "  20 s (ramp to 50 bidders, hold, ramp down), then prints the summary\n"
+               "  20 s (ramp to 50 bidders, hold, ramp down), then prints the summary and\n"
+               "  writes the reports (default brunt-demo.html and brunt-demo.md)\n"
                "  --export FILE   write the result JSON\n"
+               "  --report FILE   write this report instead (.html, .md, .xml, .csv;\n"
+               "                  repeatable)\n"
+               "  --no-report     write no report\n"
                "  --postgres DSN  the target keeps auctions and bids in this PostgreSQL (its\n"
                "  --redis URL     brunt_* tables, made fresh) and bids through this Redis;\n"
                "                  both are probed (make demo starts throwaway ones)\n"
@@ -99,11 +106,14 @@ static int shell_quote(const char *s, char *out, size_t cap)
 int cli_demo(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"export", required_argument, NULL, 'e'}, {"postgres", required_argument, NULL, 'P'},
-        {"redis", required_argument, NULL, 'R'},  {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"export", required_argument, NULL, 'e'},   {"quiet", no_argument, NULL, 'q'},
+        {"report", required_argument, NULL, 'r'},   {"no-report", no_argument, NULL, 'N'},
+        {"postgres", required_argument, NULL, 'P'}, {"redis", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     const char *export_path = NULL;
+    struct cli_outputs outs = {0};
+    bool no_report = false;
     bool quiet = false;
     struct cli_db db = {0};
     int c;
@@ -116,6 +126,19 @@ int cli_demo(int argc, char **argv)
             break;
         case 'q':
             quiet = true;
+            break;
+        case 'r':
+            if (outs.n_reports == CLI_MAX_REPORTS) {
+                fprintf(stderr, "brunt demo: at most %d reports\n", CLI_MAX_REPORTS);
+                return EXIT_USAGE;
+            }
+            outs.reports[outs.n_reports++] = optarg;
+            if (cli_check_report_paths(&outs.reports[outs.n_reports - 1], 1, "brunt demo") != 0) {
+                return EXIT_USAGE;
+            }
+            break;
+        case 'N':
+            no_report = true;
             break;
         case 'P':
             db.pg_dsn = optarg;
@@ -140,6 +163,12 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "brunt demo: unexpected argument '%s' (see brunt demo --help)\n",
                 argv[optind]);
         return EXIT_USAGE;
+    }
+    if (no_report) {
+        outs.n_reports = 0;
+    } else if (outs.n_reports == 0) {
+        outs.reports[outs.n_reports++] = "brunt-demo.html";
+        outs.reports[outs.n_reports++] = "brunt-demo.md";
     }
     if ((db.pg_dsn != NULL) != (db.redis_url != NULL)) {
         fprintf(stderr, "brunt demo: --postgres and --redis go together: expected both or "
@@ -232,7 +261,7 @@ int cli_demo(int argc, char **argv)
         char **shown = cli_db_redact_argv(argc, argv);
         code = shown == NULL ? EXIT_INTERNAL
                              : cli_execute_watched(plan, th, n_th, &w, export_path, quiet, false,
-                                                   argc, shown);
+                                                   argc, shown, &outs);
         cli_db_free_argv(argc, shown);
     }
     scenario_file_opts_destroy(&fo);

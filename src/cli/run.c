@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -21,6 +22,7 @@
 #include "metrics/criteria.h"
 #include "metrics/threshold.h"
 #include "output/progress.h"
+#include "output/prom.h"
 #include "output/result.h"
 #include "output/summary.h"
 #include "probe/probe.h"
@@ -66,6 +68,14 @@ static void run_usage(FILE *f)
                "                         (a row that meets neither level exits 99)\n"
                "      --grace D          on stop, wait D for requests in flight (default 5s)\n"
                "      --export FILE      write the result JSON (docs/result-format.md)\n"
+               "      --report FILE      write a report, by extension: .html, .md, .xml\n"
+               "                         (JUnit), .csv (repeatable; docs/report.md)\n"
+               "      --prometheus ADDR  serve live metrics at http://ADDR/metrics\n"
+               "                         (127.0.0.1:9464, [::1]:9464, :9464)\n"
+               "      --prometheus-names brunt|k6  metric names (default brunt; k6: the\n"
+               "                         names of k6's Prometheus output)\n"
+               "      --prometheus-hold D  after the run, keep serving the final totals\n"
+               "                         for D (so a last scrape sees them)\n"
                "  -q, --quiet            no live progress\n"
                "      --no-summary       no end-of-test summary\n"
                "      --check            scenario files: validate only, run nothing\n"
@@ -85,10 +95,10 @@ static void run_usage(FILE *f)
                "      --postgres-settle D  most time to wait after the load for PostgreSQL's\n"
                "                         statistics to be flushed (1s-60s, default 11s)\n"
                "\n"
-               "exit codes: 0 ok, 2 bad input, 3 target unreachable, 4 --watch matches no\n"
-               "process, 5 --spawn never ready, 99 thresholds or criteria failed,\n"
-               "104 invalid scenario file, 105 interrupted, 108 aborted by the scenario,\n"
-               "1 internal error\n");
+               "exit codes: 0 ok, 2 bad input, 3 target unreachable, 5 a report could not be\n"
+               "written, 6 --watch matches no process, 7 --spawn never ready, 99 thresholds\n"
+               "or criteria failed, 104 invalid scenario file, 105 interrupted, 108 aborted\n"
+               "by the scenario, 1 internal error\n");
 }
 
 enum {
@@ -111,6 +121,10 @@ enum {
     OPT_WATCH_INTERVAL,
     OPT_NO_WATCH_MACHINE,
     OPT_CRITERION,
+    OPT_REPORT,
+    OPT_PROMETHEUS,
+    OPT_PROMETHEUS_NAMES,
+    OPT_PROMETHEUS_HOLD,
     OPT_POSTGRES,
     OPT_REDIS,
     OPT_EXPLAIN_ANALYZE,
@@ -147,6 +161,10 @@ static const struct option run_options[] = {
     {"watch-interval", required_argument, NULL, OPT_WATCH_INTERVAL},
     {"no-watch-machine", no_argument, NULL, OPT_NO_WATCH_MACHINE},
     {"criterion", required_argument, NULL, OPT_CRITERION},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
+    {"prometheus-names", required_argument, NULL, OPT_PROMETHEUS_NAMES},
+    {"prometheus-hold", required_argument, NULL, OPT_PROMETHEUS_HOLD},
     {"postgres", required_argument, NULL, OPT_POSTGRES},
     {"redis", required_argument, NULL, OPT_REDIS},
     {"explain-analyze", no_argument, NULL, OPT_EXPLAIN_ANALYZE},
@@ -179,6 +197,7 @@ struct quick {
     struct threshold thresholds[MAX_THRESHOLDS];
     size_t n_thresholds;
     const char *export_path;
+    struct cli_outputs outs;
     bool quiet, no_summary, check_only;
     const char *url;
     /* which flags were given: a scenario file takes its load and requests from the file */
@@ -507,6 +526,28 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_EXPORT:
             q->export_path = optarg;
             break;
+        case OPT_REPORT:
+            if (q->outs.n_reports == CLI_MAX_REPORTS) {
+                rc = bad("--report", optarg, "at most 16 reports");
+            } else {
+                q->outs.reports[q->outs.n_reports++] = optarg;
+                rc =
+                    cli_check_report_paths(&q->outs.reports[q->outs.n_reports - 1], 1, "brunt run");
+            }
+            break;
+        case OPT_PROMETHEUS:
+            q->outs.prometheus = optarg;
+            break;
+        case OPT_PROMETHEUS_NAMES:
+            if (strcmp(optarg, "k6") == 0 || strcmp(optarg, "brunt") == 0) {
+                q->outs.prom_k6_names = strcmp(optarg, "k6") == 0;
+            } else {
+                rc = bad("--prometheus-names", optarg, "brunt or k6");
+            }
+            break;
+        case OPT_PROMETHEUS_HOLD:
+            rc = parse_dur("--prometheus-hold", optarg, true, &q->outs.prom_hold_ns);
+            break;
         case 'q':
             q->quiet = true;
             break;
@@ -675,11 +716,44 @@ static int quick_plan(struct quick *q, struct plan **out, bool *unreachable)
     return 0;
 }
 
+/* The limits of thresholds on time trends, in seconds: extra latency bucket edges. */
+size_t cli__threshold_bounds(const struct threshold *th, size_t n, double *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < cap; i++) {
+        if (th[i].metric >= 0 && th[i].metric < metric_count() &&
+            metric_info[th[i].metric].contains == CONTAINS_TIME && th[i].agg != TH_COUNT) {
+            out[k++] = th[i].value / 1000;
+        }
+    }
+    return k;
+}
+
+/* Renders the reports from the in-memory result document. */
+int cli__write_run_reports(const struct run_report *report, const struct cli_outputs *outs)
+{
+    struct jsonw w;
+    int code = EXIT_OK;
+    jsonw_init(&w, 0, RESULT_MAX_BYTES);
+    int rc = result_to_json(report, &w);
+    if (rc < 0) {
+        fprintf(stderr, "brunt: cannot build the result for the reports: %s\n", strerror(-rc));
+        code = EXIT_INTERNAL;
+    } else {
+        size_t len;
+        const char *doc = jsonw_data(&w, &len);
+        code = cli_write_reports(doc, len, NULL, outs->reports, outs->n_reports, false, "brunt");
+    }
+    jsonw_destroy(&w);
+    return code;
+}
+
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
-                const char *export_path, bool quiet, bool no_summary, int argc, char **argv)
+                const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
+                const struct cli_outputs *outs)
 {
     return cli_execute_watched(plan, thresholds, n_thresholds, NULL, export_path, quiet, no_summary,
-                               argc, argv);
+                               argc, argv, outs);
 }
 
 /* The watch options from the flags: the machine is watched unless --no-watch-machine. */
@@ -826,8 +900,8 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     quick_watch(q);
     w->criteria = all_crit;
     w->n_criteria = n_all_crit;
-    code =
-        cli_execute_watched(plan, th, n_th, w, q->export_path, q->quiet, q->no_summary, argc, argv);
+    code = cli_execute_watched(plan, th, n_th, w, q->export_path, q->quiet, q->no_summary, argc,
+                               argv, &q->outs);
 out:
     for (size_t i = 0; i < n_all_crit; i++) {
         criterion_destroy(&all_crit[i]);
@@ -891,7 +965,7 @@ int cli_run(int argc, char **argv)
     }
     cli_raise_nofile();
     code = cli_execute_watched(plan, q.thresholds, q.n_thresholds, quick_watch(&q), q.export_path,
-                               q.quiet, q.no_summary, argc, shown);
+                               q.quiet, q.no_summary, argc, shown, &q.outs);
 out:
     cli_db_free_argv(argc, shown);
     plan_free(plan);

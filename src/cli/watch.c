@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "analysis/fit.h"
@@ -21,7 +22,9 @@
 #include "core/clock.h"
 #include "engine/run.h"
 #include "metrics/criteria.h"
+#include "metrics/threshold.h"
 #include "output/progress.h"
+#include "output/prom.h"
 #include "output/result.h"
 #include "output/summary.h"
 #include "probe/machine.h"
@@ -255,11 +258,30 @@ static void watch_free(struct watch_run *wr)
     memset(wr, 0, sizeof *wr);
 }
 
+/* The engine has one tick hook: the Prometheus endpoint's and cli_watch's share it. */
+struct both_ticks {
+    struct prom *prom;
+    void (*tick)(const struct run_report *r, void *data);
+    void *data;
+};
+
+static void both_tick(const struct run_report *r, void *data)
+{
+    struct both_ticks *b = data;
+    if (b->prom != NULL) {
+        prom_tick(r, b->prom);
+    }
+    if (b->tick != NULL) {
+        b->tick(r, b->data);
+    }
+}
+
 int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
                         const struct cli_watch *w, const char *export_path, bool quiet,
-                        bool no_summary, int argc, char **argv)
+                        bool no_summary, int argc, char **argv, const struct cli_outputs *outs)
 {
     char err[1024];
+    struct prom *prom = NULL;
     struct watch_run wr = {0};
     struct cli_watch none = {0};
     struct run_report report;
@@ -280,6 +302,19 @@ int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t 
         code = EXIT_UNREACHABLE;
         goto out;
     }
+    if (outs != NULL && outs->prometheus != NULL) {
+        double bounds[PROM_MAX_BOUNDS];
+        size_t nb = cli__threshold_bounds(thresholds, n_thresholds, bounds, PROM_MAX_BOUNDS);
+        if (prom_start(outs->prometheus, outs->prom_k6_names ? PROM_NAMES_K6 : PROM_NAMES_BRUNT,
+                       bounds, nb, &prom, err, sizeof err) < 0) {
+            fprintf(stderr, "brunt: %s\n", err);
+            code = EXIT_USAGE;
+            goto out;
+        }
+        if (!quiet) {
+            fprintf(stderr, "brunt: live metrics at http://%s/metrics\n", outs->prometheus);
+        }
+    }
     bool tty = isatty(STDERR_FILENO);
     struct progress *prog = progress_new(stderr, tty, quiet);
     if (wr.set != NULL) {
@@ -287,8 +322,11 @@ int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t 
     }
     struct run_feed feed;
     struct run_options opts = {.progress = progress_cb, .progress_data = prog};
-    opts.tick = w->tick;
-    opts.tick_data = w->hook_data;
+    struct both_ticks both = {prom, w->tick, w->hook_data};
+    if (prom != NULL || w->tick != NULL) {
+        opts.tick = both_tick;
+        opts.tick_data = &both;
+    }
     if (wr.set != NULL) {
         probe_set_feed(wr.set, &feed);
         opts.feed = &feed;
@@ -350,7 +388,24 @@ int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t 
             code = EXIT_INTERNAL;
         }
     }
+    if (outs != NULL && outs->n_reports > 0) {
+        int rcode = cli__write_run_reports(&report, outs);
+        if (rcode != EXIT_OK && code == EXIT_OK) {
+            code = rcode;
+        }
+    }
+    if (prom != NULL) {
+        /* The final totals, for a scrape after the end (--prometheus-hold). */
+        prom_tick(&report, prom);
+        if (outs->prom_hold_ns > 0) {
+            struct timespec ts = {.tv_sec = (time_t)(outs->prom_hold_ns / NS_PER_S),
+                                  .tv_nsec = (long)(outs->prom_hold_ns % NS_PER_S)};
+            while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+            }
+        }
+    }
 out:
+    prom_stop(prom);
     if (have_report) {
         run_report_destroy(&report);
     }

@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const error_kind_name[ERROR_KIND_COUNT] = {
+    "refused", "reset", "timeout", "protocol", "dns", "tls", "connect", "other",
+};
+
 struct metric_info metric_info[METRIC_MAX] = {
     [M_HTTP_REQS] = {"http_reqs", METRIC_COUNTER, CONTAINS_DEFAULT,
                      "HTTP requests completed (any outcome)"},

@@ -63,6 +63,22 @@ struct metric_info {
 
 /* The most metrics one process knows: the built-ins and those defined at run time. */
 #define METRIC_MAX 256
+/* The kinds of network error: the values of the `kind` tag of the `errors` metric, in
+ * one table for the engine that counts them and the outputs that print them (the
+ * result lists every kind, in this order, with "other" last). */
+enum error_kind {
+    ERROR_KIND_REFUSED,
+    ERROR_KIND_RESET,
+    ERROR_KIND_TIMEOUT,
+    ERROR_KIND_PROTOCOL,
+    ERROR_KIND_DNS,
+    ERROR_KIND_TLS,
+    ERROR_KIND_CONNECT,
+    ERROR_KIND_OTHER,
+    ERROR_KIND_COUNT
+};
+extern const char *const error_kind_name[ERROR_KIND_COUNT];
+
 /* The longest metric name metric_define() takes, in bytes. */
 #define METRIC_NAME_MAX 64
 

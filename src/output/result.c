@@ -38,10 +38,8 @@
 
 #include "core/version.h"
 
-/* Error kinds every result lists (docs/result-format.md), 0 when none happened. */
-static const char *const error_kinds[] = {"refused", "reset", "timeout", "protocol",
-                                          "dns",     "tls",   "connect", "other"};
-#define N_ERROR_KINDS (sizeof error_kinds / sizeof error_kinds[0])
+/* Every result lists each error kind (error_kind_name in metrics/registry.h;
+ * docs/result-format.md), 0 when none happened. */
 /* Kinds beyond the known ones that get their own key; later ones count as "other". */
 #define MAX_EXTRA_KINDS 32
 
@@ -852,7 +850,7 @@ struct kind_count {
 
 static void put_errors(struct jsonw *w, const struct run_report *r)
 {
-    double known[N_ERROR_KINDS] = {0};
+    double known[ERROR_KIND_COUNT] = {0};
     struct kind_count extra[MAX_EXTRA_KINDS];
     size_t n_extra = 0;
     size_t n = r->total ? registry_len(r->total) : 0;
@@ -866,16 +864,16 @@ static void put_errors(struct jsonw *w, const struct run_report *r)
         const char *k = tags_get(s->tags, "kind", &len);
         size_t j;
         if (k == NULL) {
-            known[N_ERROR_KINDS - 1] += s->sum; /* "other" */
+            known[ERROR_KIND_COUNT - 1] += s->sum; /* "other" */
             continue;
         }
-        for (j = 0; j < N_ERROR_KINDS; j++) {
-            if (strlen(error_kinds[j]) == len && memcmp(error_kinds[j], k, len) == 0) {
+        for (j = 0; j < ERROR_KIND_COUNT; j++) {
+            if (strlen(error_kind_name[j]) == len && memcmp(error_kind_name[j], k, len) == 0) {
                 known[j] += s->sum;
                 break;
             }
         }
-        if (j < N_ERROR_KINDS) {
+        if (j < ERROR_KIND_COUNT) {
             continue;
         }
         for (j = 0; j < n_extra; j++) {
@@ -890,12 +888,12 @@ static void put_errors(struct jsonw *w, const struct run_report *r)
         if (n_extra < MAX_EXTRA_KINDS) {
             extra[n_extra++] = (struct kind_count){k, len, s->sum};
         } else {
-            known[N_ERROR_KINDS - 1] += s->sum;
+            known[ERROR_KIND_COUNT - 1] += s->sum;
         }
     }
     jsonw_obj_begin(w);
-    for (size_t j = 0; j < N_ERROR_KINDS; j++) {
-        jsonw_key(w, error_kinds[j]);
+    for (size_t j = 0; j < ERROR_KIND_COUNT; j++) {
+        jsonw_key(w, error_kind_name[j]);
         jsonw_num(w, known[j]);
     }
     for (size_t j = 0; j < n_extra; j++) {

@@ -63,8 +63,7 @@ static int parse_i64(const char *s, size_t len, int64_t *out)
     return 0;
 }
 
-/* Finds query parameter `name`; returns true with its raw value. */
-static bool query_get(const char *q, size_t qlen, const char *name, const char **val, size_t *vlen)
+bool server__query_get(const char *q, size_t qlen, const char *name, const char **val, size_t *vlen)
 {
     size_t nlen = strlen(name);
     size_t i = 0;
@@ -328,14 +327,12 @@ static int hex_digit(char ch)
                                     : -1;
 }
 
-/*
- * Decodes a form value (percent escapes, '+' for a space) from s[0..len) into
- * out[0..cap), NUL-terminated.  Returns its length, -E2BIG when it does not fit, or
- * -EINVAL for a bad escape.
- */
-static int form_decode(const char *s, size_t len, char *out, size_t cap)
+int server__form_decode(const char *s, size_t len, char *out, size_t cap)
 {
     size_t o = 0;
+    if (cap == 0) {
+        return -E2BIG;
+    }
     for (size_t i = 0; i < len; i++) {
         char ch = s[i];
         if (ch == '+') {
@@ -372,17 +369,17 @@ static int login_fields(struct conn *c, const struct req *rq, char *email, size_
         const char *v;
         size_t vl;
         char pw[256];
-        if (!query_get(rq->body, rq->body_len, "email", &v, &vl)) {
+        if (!server__query_get(rq->body, rq->body_len, "email", &v, &vl)) {
             why = "missing form field: email";
-        } else if ((n = form_decode(v, vl, email, cap)) == -E2BIG) {
+        } else if ((n = server__form_decode(v, vl, email, cap)) == -E2BIG) {
             why = "email too long";
         } else if (n < 0) {
             why = "bad percent escape in email";
         } else if (n == 0) {
             why = "email must not be empty";
-        } else if (!query_get(rq->body, rq->body_len, "password", &v, &vl) || vl == 0) {
+        } else if (!server__query_get(rq->body, rq->body_len, "password", &v, &vl) || vl == 0) {
             why = "missing non-empty form field: password";
-        } else if (form_decode(v, vl, pw, sizeof pw) == -EINVAL) {
+        } else if (server__form_decode(v, vl, pw, sizeof pw) == -EINVAL) {
             why = "bad percent escape in password";
         }
     } else {
@@ -435,7 +432,7 @@ static size_t list_limit(const struct req *rq, bool *bad)
     size_t vl;
     uint64_t n = 20;
     *bad = false;
-    if (query_get(rq->query, rq->query_len, "limit", &v, &vl) &&
+    if (server__query_get(rq->query, rq->query_len, "limit", &v, &vl) &&
         parse_dec(v, vl, SRV_MAX_LIST, &n) < 0) {
         *bad = true;
     }
@@ -460,7 +457,7 @@ static int h_auctions(struct conn *c, const struct req *rq)
     }
     const char *st;
     size_t stl;
-    if (query_get(rq->query, rq->query_len, "status", &st, &stl) &&
+    if (server__query_get(rq->query, rq->query_len, "status", &st, &stl) &&
         !(stl == 6 && memcmp(st, "active", 6) == 0)) {
         limit = 0; /* every auction is active */
     }
@@ -671,7 +668,7 @@ static int h_bytes(struct conn *c, const struct req *rq, bool chunked)
     if (chunked) {
         const char *v;
         size_t vl;
-        if (query_get(rq->query, rq->query_len, "chunk", &v, &vl) &&
+        if (server__query_get(rq->query, rq->query_len, "chunk", &v, &vl) &&
             (parse_dec(v, vl, SRV_MAX_CHUNK, &chunk) < 0 || chunk == 0)) {
             return server__respond_error(c, rq, 400, "chunk must be an integer from 1 to 1048576");
         }

@@ -290,6 +290,14 @@ void server__respond_json(struct conn *c, const struct req *rq, int status);
 int server__respond_error(struct conn *c, const struct req *rq, int status, const char *msg);
 /* A 401 (counted in "unauthorized"); returns 401. */
 int server__unauthorized(struct conn *c, const struct req *rq);
+/* Finds parameter `name` in a query string or form body q[0..qlen) ("a=1&b=2"); returns
+ * true with its raw value (pointing into q). */
+bool server__query_get(const char *q, size_t qlen, const char *name, const char **val,
+                       size_t *vlen);
+/* Decodes a form value (percent escapes, '+' for a space) from s[0..len) into
+ * out[0..cap), NUL-terminated.  Returns its length, -E2BIG when it does not fit (cap 0
+ * included), or -EINVAL for a bad escape.  No allocation (fuzz_form.c). */
+int server__form_decode(const char *s, size_t len, char *out, size_t cap);
 /* Sets rq->route (and param); returns the method the route wants. */
 enum method_class server__route_match(struct req *rq);
 /* Runs rq's route; *extra_delay_ns gets a delay the route asks for.  Returns the status. */

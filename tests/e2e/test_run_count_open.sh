@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 2, 10a (open model): at -R 500 for 4 s brunt starts ~2000 iterations on schedule,
 # and the number of requests it reports equals the number the server saw.
+# e2e: timing (see run.sh: runs alone, after the others)
 . "$(dirname "$0")/lib.sh"
 
 start_target

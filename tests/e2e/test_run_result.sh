@@ -2,6 +2,7 @@
 # The result file of `brunt run --export` has the shape docs/result-format.md documents:
 # schema, meta, options, metrics (values by type, trends with their full histogram and
 # per-tag series), thresholds, one-second timeseries rows, errors by kind, warnings.
+# e2e: long (see run.sh: started first among the parallel tests)
 . "$(dirname "$0")/lib.sh"
 
 start_target

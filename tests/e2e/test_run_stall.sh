@@ -3,6 +3,7 @@
 # Requests that arrive on schedule during a freeze wait for it, so the coordinated-omission
 # corrected http_req_latency must show it (p99 >= 800 ms), while http_req_duration's median
 # stays near the service time (most requests never meet a freeze).
+# e2e: timing (see run.sh: runs alone, after the others)
 . "$(dirname "$0")/lib.sh"
 
 start_target --stall-every 4s --stall-for 1s

@@ -3,6 +3,7 @@
 # sent) and runs, shortened through its ${ENV} durations, against `brunt serve` with its
 # own thresholds passing (exit 0).  Tokens flow from login into later requests: the
 # server counts no 401s and served the authenticated routes.
+# e2e: long (see run.sh: started first among the parallel tests)
 . "$(dirname "$0")/lib.sh"
 
 EX=$E2E_DIR/../../examples

@@ -3,6 +3,7 @@
 #   per-vu-iterations runs exactly N x VUs iterations; shared-iterations exactly N;
 #   constant- and ramping-arrival-rate hold their rate within 1% over 20 s;
 #   ramping-vus reaches each stage's target (the result's one-second `vus` series).
+# e2e: timing (see run.sh: runs alone, after the others)
 . "$(dirname "$0")/lib.sh"
 
 scen() { # NAME EXECUTOR-BLOCK: writes NAME.yaml with a one-request flow

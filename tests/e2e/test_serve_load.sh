@@ -4,7 +4,19 @@
 # --burn D spends D of CPU per request (checked against the server's own /proc CPU
 # time); --service-slots N --service-time D serve at most N/D requests per second with a
 # FIFO queue (checked against the wall clock and the server's own timing of answers).
+# e2e: timing (see run.sh: runs alone, after the others)
 . "$(dirname "$0")/lib.sh"
+
+# --- bad values: one line, exit 2, nothing listening ------------------------------------
+for args in "--service-slots 4" "--service-time 10ms" "--service-slots 0 --service-time 1ms" \
+    "--service-slots 2 --service-time 0s" "--burn 11s" "--burn fast"; do
+    rc=0
+    # shellcheck disable=SC2086
+    timeout 10 "$BRUNT" serve --port 0 $args >bad.out 2>bad.err || rc=$?
+    assert_eq 2 "$rc" "exit status of brunt serve $args"
+    assert_one_line bad.err "stderr of brunt serve $args"
+    [[ ! -s bad.out ]] || fail "brunt serve $args printed on stdout: $(head -c 200 bad.out)"
+done
 
 # --- form login --------------------------------------------------------------------------
 start_target

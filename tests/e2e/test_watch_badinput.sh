@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Watching something that is not there, or a target that never comes up, is one clear
-# line on stderr and a documented exit code (4: --watch matches nothing, 5: --spawn never
+# line on stderr and a documented exit code (6: --watch matches nothing, 7: --spawn never
 # ready, 2: bad flags), with nothing left running; a success criterion that meets
 # neither level exits 99 like a failed threshold.
 . "$(dirname "$0")/lib.sh"
@@ -19,8 +19,8 @@ expect() { # NAME CODE PATTERN ARGS...
 NOPID=$(cat /proc/sys/kernel/pid_max)
 NOPID=$((NOPID - 1))
 while [[ -e /proc/$NOPID ]]; do NOPID=$((NOPID - 1)); done
-expect nopid 4 "no process with PID $NOPID" --watch "$NOPID" "$TARGET_URL/"
-expect noname 4 "no process is named 'nosuchproc1234'" --watch nosuchproc1234 "$TARGET_URL/"
+expect nopid 6 "no process with PID $NOPID" --watch "$NOPID" "$TARGET_URL/"
+expect noname 6 "no process is named 'nosuchproc1234'" --watch nosuchproc1234 "$TARGET_URL/"
 expect longname 2 "bad --watch" --watch averyveryverylongname "$TARGET_URL/"
 expect readyalone 2 "bad --ready" --ready "port:1" "$TARGET_URL/"
 expect badready 2 "--ready 'nonsense'" --spawn "sleep 5" --ready nonsense "$TARGET_URL/"
@@ -30,14 +30,14 @@ expect loosecrit 2 "stricter than target" --criterion 'http_req_duration:p(95)<4
 expect interval 2 "bad --watch-interval" --watch-interval 10ms --watch 1 "$TARGET_URL/"
 
 # --spawn that exits at once: its status and the log's last line.
-expect exits 5 "exited with status 3 before it was ready: going down" \
+expect exits 7 "exited with status 3 before it was ready: going down" \
     --spawn "echo going down; exit 3" "$TARGET_URL/"
 # --spawn that never listens: bounded by --ready-timeout, and killed afterwards.
 PORT=$(free_port)
 # A unique sleep length marks the child and the grandchild it starts in the background.
 M1="sleep 30.$$$RANDOM"
 M2="sleep 31.$$$RANDOM"
-expect never 5 "was not ready (port:$PORT) within 1 s" --ready-timeout 1s \
+expect never 7 "was not ready (port:$PORT) within 1 s" --ready-timeout 1s \
     --spawn "$M2 & $M1" --ready "port:$PORT" "$TARGET_URL/"
 for m in "$M1" "$M2"; do
     if pgrep -f "^$m\$" >/dev/null; then

@@ -21,16 +21,21 @@ BUSY=$!
 _E2E_PIDS+=("$BUSY")
 HZ=$(getconf CLK_TCK)
 
-# The test's own /proc reader: "wall_ms ticks" every 100 ms until stop file (60 s cap).
-python3 - "$BUSY" "$E2E_TMP/truth.txt" "$E2E_TMP/stop" <<'PY' &
+# poll_cpu PID OUT STOP: the test's own /proc reader, "wall_ms ticks" every 100 ms until
+# the file STOP exists (60 s cap), and one more reading after it.
+poll_cpu() {
+    python3 - "$1" "$2" "$3" <<'PY'
 import os, sys, time
 pid, out, stop = sys.argv[1], sys.argv[2], sys.argv[3]
 with open(out, "w") as f:
     t_end = time.time() + 60
     while time.time() < t_end:
         done = os.path.exists(stop)  # one more reading after brunt has ended
-        with open(f"/proc/{pid}/stat") as s:
-            fields = s.read().rsplit(")", 1)[1].split()
+        try:
+            with open(f"/proc/{pid}/stat") as s:
+                fields = s.read().rsplit(")", 1)[1].split()
+        except OSError:
+            break  # the process is gone (a spawned server stopped after the run)
         ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
         f.write(f"{time.time() * 1000:.1f} {ticks}\n")
         f.flush()
@@ -38,6 +43,8 @@ with open(out, "w") as f:
             break
         time.sleep(0.1)
 PY
+}
+poll_cpu "$BUSY" "$E2E_TMP/truth.txt" "$E2E_TMP/stop" &
 READER=$!
 _E2E_PIDS+=("$READER")
 for ((i = 0; i < 100; i++)); do # bounded: the reader's first line within 10 s
@@ -51,22 +58,26 @@ assert_eq 0 "$RC" "exit status"
 touch "$E2E_TMP/stop"
 wait_exit "$READER" 10
 
-python3 - result.json "$E2E_TMP/truth.txt" "$HZ" <<'PY'
+# compare RESULT TRUTH: brunt's CPU over its window against the test's readings.
+compare() {
+    python3 - "$1" "$2" "$HZ" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 hz = float(sys.argv[3])
 t = doc["probes"]["process"]["targets"][0]
 wall = t["series"]["wall_ms"]
 cpu = t["series"]["process_cpu_core"]
-pts = [(w, c) for w, c in zip(wall, cpu)]
-# The first sample primes (its CPU is null); the window runs from it to the last.
-assert pts[0][1] is None, "first sample has no rate"
-w0, w1 = pts[0][0], pts[-1][0]
-assert w1 - w0 >= 5000, f"brunt's window is {w1 - w0} ms"
-# brunt's CPU-seconds over the window: each sample is the % over the previous interval.
-brunt_cpu_s = sum(c / 100 * (pts[i][0] - pts[i - 1][0]) / 1000 for i, (w, c) in enumerate(pts) if i > 0)
-brunt_avg = brunt_cpu_s / ((w1 - w0) / 1000) * 100
 truth = [tuple(map(float, l.split())) for l in open(sys.argv[2])]
+assert cpu[0] is None, "the first sample primes: it has no rate"
+# brunt's window: its samples that the test's readings cover (sample i is the CPU over
+# (wall[i-1], wall[i]]).
+idx = [i for i, w in enumerate(wall) if truth[0][0] <= w <= truth[-1][0]]
+a, b = idx[0], idx[-1]
+w0, w1 = wall[a], wall[b]
+assert w1 - w0 >= 4000, f"brunt's window covered by the test is {w1 - w0} ms"
+brunt_cpu_s = sum(cpu[i] / 100 * (wall[i] - wall[i - 1]) / 1000 for i in range(a + 1, b + 1))
+brunt_avg = brunt_cpu_s / ((w1 - w0) / 1000) * 100
+
 def ticks_at(w):
     for (a, ta), (b, tb) in zip(truth, truth[1:]):
         if a <= w <= b:
@@ -78,13 +89,45 @@ if abs(brunt_avg - true_avg) > 6:
     raise SystemExit(f"FAIL: brunt says {brunt_avg:.1f}%, the test read {true_avg:.1f}%")
 # process_cpu is the same over the CPUs the child may use (its affinity).
 allowed = t["allowed_cpus"]
-ncpu = len(open("/proc/self/status").read().split("Cpus_allowed_list:")[1].split()[0].split(","))
 alt = t["summary"]["process_cpu"]["avg"] * allowed
 core = t["summary"]["process_cpu_core"]["avg"]
 if abs(alt - core) > 0.5:
     raise SystemExit(f"FAIL: process_cpu {alt} x {allowed} CPUs != process_cpu_core {core}")
 PY
+}
+compare result.json "$E2E_TMP/truth.txt"
 # The metric joins the run's metrics with the target tag.
 jq -e '.metrics.process_cpu_core.series | map(select(.tags.target != null)) | length == 1' result.json >/dev/null \
     || fail "process_cpu_core has no series tagged target"
 grep -q "watched: $BUSY" cpu.out || fail "summary has no section for the watched process"
+
+# The same for a spawned `brunt serve --burn 5ms` (5 ms of CPU per request) at 40 req/s:
+# about 20 % of a core plus the serving itself.
+PORT=$(free_port)
+timeout -k 5 60 "$BRUNT" run -q -t 1 -c 2 -R 40 -d 7s --export burn.json \
+    --spawn "$BRUNT serve -q --port $PORT --burn 5ms" --ready "port:$PORT" \
+    "http://127.0.0.1:$PORT/" >burn.out 2>burn.err &
+RUN=$!
+_E2E_PIDS+=("$RUN")
+SERVER=
+for ((i = 0; i < 200; i++)); do # bounded: 10 s for the spawned line
+    SERVER=$(sed -n 's/.* as PID \([0-9]*\) .*/\1/p' burn.err | head -1)
+    [[ -n $SERVER ]] && break
+    sleep 0.05
+done
+[[ -n $SERVER ]] || fail "no 'spawned ... as PID' line: $(cat burn.err)"
+poll_cpu "$SERVER" "$E2E_TMP/burn-truth.txt" "$E2E_TMP/burn-stop" &
+READER=$!
+_E2E_PIDS+=("$READER")
+# The server lives until brunt stops it: stop reading once brunt has exported.
+for ((i = 0; i < 400; i++)); do # bounded: 20 s
+    [[ -s burn.json ]] && break
+    alive "$RUN" || break
+    sleep 0.05
+done
+touch "$E2E_TMP/burn-stop"
+wait_exit "$READER" 10
+wait_exit "$RUN" 30
+_E2E_LAST_RUN=burn
+assert_eq 0 "$WAIT_RC" "exit status of the --burn run"
+compare burn.json "$E2E_TMP/burn-truth.txt"

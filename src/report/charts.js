@@ -1,0 +1,59 @@
+/* charts.js — the HTML report's interactive layer (zoom by dragging, values on hover),
+ * built with uPlot from the data block #brunt-data.  Each chart replaces its static
+ * inline-SVG twin only once it has drawn, so with scripts blocked (or failing) the page
+ * shows the SVG charts unchanged.  Embedded in the report by the build (report/assets.c). */
+(function () {
+  'use strict';
+  var el = document.getElementById('brunt-data');
+  if (!el || typeof uPlot === 'undefined') {
+    return;
+  }
+  var data = JSON.parse(el.textContent);
+  function pctLabel(v) {
+    if (v <= 0) {
+      return '0%';
+    }
+    var p = 100 * (1 - Math.pow(10, -v));
+    var digits = Math.max(0, Math.ceil(v) - 2);
+    return p.toFixed(digits) + '%';
+  }
+  data.charts.forEach(function (c) {
+    var fig = document.getElementById(c.id);
+    var svg = fig && fig.querySelector('svg');
+    if (!svg) {
+      return;
+    }
+    var width = Math.round(svg.getBoundingClientRect().width) || 760;
+    var series = [{ label: c.xlabel }];
+    c.series.forEach(function (s) {
+      series.push({ label: s.name, stroke: s.color, width: 1.5, dash: s.dashed ? [5, 3] : undefined });
+    });
+    var xAxis = { label: c.xlabel };
+    if (c.log_percentile) {
+      xAxis.splits = function (u) {
+        var out = [], max = u.scales.x.max;
+        for (var v = 0; v <= max; v++) {
+          out.push(v);
+        }
+        return out;
+      };
+      xAxis.values = function (u, splits) {
+        return splits.map(pctLabel);
+      };
+    }
+    var opts = {
+      width: width,
+      height: 260,
+      series: series,
+      scales: { x: { time: false } },
+      axes: [xAxis, { label: c.ylabel }],
+      cursor: { drag: { x: true, y: false } },
+    };
+    var host = document.createElement('div');
+    host.className = 'uplot-host';
+    fig.insertBefore(host, svg);
+    new uPlot(opts, [c.x].concat(c.series.map(function (s) { return s.y; })), host);
+    svg.style.display = 'none';
+    fig.setAttribute('data-interactive', 'true');
+  });
+})();

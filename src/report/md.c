@@ -1,0 +1,368 @@
+/*
+ * md — the Markdown report, in the shape a performance engineer writes for a pull
+ * request: Executive Summary, Current Performance, Bottleneck Analysis, Load Test
+ * Results, Requests, Errors, Monitoring Recommendations.  GitHub rejects comment bodies
+ * over 65,536 characters, so the report is rendered with the long tables capped and,
+ * when the whole still does not fit, again with tighter caps, saying what was left out.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report/report_internal.h"
+
+struct md {
+    struct dynbuf *b;
+    int rc;
+    size_t max_requests, max_findings;
+    bool rules;
+};
+
+static void put(struct md *d, const char *s)
+{
+    if (dynbuf_adds(d->b, s) < 0) {
+        d->rc = -E2BIG;
+    }
+}
+
+static void putf(struct md *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct md *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (dynbuf_vaddf(d->b, fmt, ap) < 0) {
+        d->rc = -E2BIG;
+    }
+    va_end(ap);
+}
+
+/* Text inside a table cell: '|' escaped, line breaks as spaces, '<' kept out of HTML. */
+static void cell(struct md *d, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '|':
+            put(d, "\\|");
+            break;
+        case '\n':
+        case '\r':
+            put(d, " ");
+            break;
+        case '<':
+            put(d, "&lt;");
+            break;
+        case '>':
+            put(d, "&gt;");
+            break;
+        case '`':
+            put(d, "'");
+            break;
+        case '*':
+            put(d, "\\*");
+            break;
+        default:
+            if (dynbuf_addc(d->b, *s) < 0) {
+                d->rc = -E2BIG;
+            }
+        }
+    }
+}
+
+static const char *status_icon(const struct report_check *c)
+{
+    return !c->ok ? "❌" : c->warn ? "⚠️" : "✅";
+}
+
+static void header(struct md *d, const struct report_model *m)
+{
+    put(d, "# Performance report: ");
+    cell(d, rt_title(m));
+    char dur[32];
+    report_fmt_ms(m->duration_ms, dur, sizeof dur);
+    putf(d, "\n\nbrunt %s · started %s · ran %s · %s (%d cores, %s)\n\n", m->version, m->start, dur,
+         m->hostname[0] ? m->hostname : "unknown host", m->cores, m->kernel);
+}
+
+static void summary(struct md *d, const struct report_model *m)
+{
+    put(d, "## Executive Summary\n\n");
+    struct dynbuf t;
+    dynbuf_init(&t, 16384);
+    if (rt_summary(m, &t) != 0) {
+        d->rc = -ENOMEM;
+    }
+    cell(d, t.data ? t.data : "");
+    dynbuf_destroy(&t);
+    put(d, "\n\n");
+}
+
+static void core_row(struct md *d, const struct report_model *m, const char *label,
+                     const char *metric, const char *agg, const char *value)
+{
+    for (size_t i = 0; i < m->n_checks; i++) {
+        if (strcmp(m->checks[i].metric, metric) == 0 &&
+            strncmp(m->checks[i].expression, agg, strlen(agg)) == 0) {
+            return; /* a threshold row says it already */
+        }
+    }
+    putf(d, "| %s | %s | not set | — |\n", label, value);
+}
+
+static void current(struct md *d, const struct report_model *m)
+{
+    put(d, "## Current Performance\n\n| Metric | Current | Target | Status |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < m->n_checks; i++) {
+        const struct report_check *c = &m->checks[i];
+        char v[32];
+        report_fmt_check_value(c, c->observed, v, sizeof v);
+        put(d, "| `");
+        cell(d, c->metric);
+        put(d, "` | ");
+        put(d, c->evaluated ? v : "not evaluated");
+        if (c->no_samples) {
+            put(d, " (no samples)");
+        }
+        put(d, " | ");
+        cell(d, c->expression);
+        if (c->acceptable[0]) {
+            put(d, " (acceptable ");
+            cell(d, c->acceptable);
+            put(d, ")");
+        }
+        putf(d, " | %s |\n", status_icon(c));
+    }
+    const struct report_metric *dur = report_metric(m, "http_req_duration");
+    const struct report_metric *lat = report_metric(m, "http_req_latency");
+    char v[48];
+    report_fmt_rate(m->achieved_rps, v, sizeof v);
+    core_row(d, m, "throughput (`http_reqs` rate)", "http_reqs", "rate", v);
+    if (dur != NULL) {
+        report_fmt_ms(dur->trend.p95, v, sizeof v);
+        core_row(d, m, "`http_req_duration` p(95)", "http_req_duration", "p(95)", v);
+        report_fmt_ms(dur->trend.p99, v, sizeof v);
+        core_row(d, m, "`http_req_duration` p(99)", "http_req_duration", "p(99)", v);
+    }
+    if (lat != NULL) {
+        report_fmt_ms(lat->trend.p99, v, sizeof v);
+        core_row(d, m, "`http_req_latency` p(99) (corrected)", "http_req_latency", "p(99)", v);
+    }
+    report_fmt_pct(m->failed_rate, v, sizeof v);
+    core_row(d, m, "errors (`http_req_failed` rate)", "http_req_failed", "rate", v);
+    put(d,
+        "\n✅ met · ⚠️ met within 10% of its limit, only acceptable, or not evaluated · ❌ "
+        "not "
+        "met");
+    if (!m->has_criteria) {
+        put(d, " · no success criteria in this run (a `criteria:` table in the scenario sets "
+               "target and acceptable levels)");
+    }
+    put(d, "\n\n");
+}
+
+static void bottlenecks(struct md *d, const struct report_model *m)
+{
+    put(d, "## Bottleneck Analysis\n\n");
+    if (m->n_findings == 0) {
+        put(d, "No bottleneck showed in what was measured.\n\n");
+    }
+    size_t n = m->n_findings < d->max_findings ? m->n_findings : d->max_findings;
+    for (size_t i = 0; i < n; i++) {
+        const struct finding *f = &m->findings[i];
+        const char *icon = f->severity == FINDING_CRITICAL  ? "❌"
+                           : f->severity == FINDING_WARNING ? "⚠️"
+                                                            : "ℹ️";
+        putf(d, "%zu. %s **", i + 1, icon);
+        cell(d, f->location);
+        putf(d, "** (%s, from %s: `%s`)\n", report_severity_name(f->severity), f->probe, f->kind);
+        if (f->impact >= 0) {
+            char p[32];
+            report_fmt_pct(f->impact, p, sizeof p);
+            putf(d, "   - Impact: %s (its share of the latency, time or requests measured)\n", p);
+        }
+        put(d, "   - Evidence: ");
+        cell(d, f->evidence);
+        put(d, "\n   - Recommendation: ");
+        cell(d, f->recommendation);
+        put(d, "\n");
+    }
+    if (n < m->n_findings) {
+        putf(d,
+             "\n_%zu more findings left out to fit a pull-request comment; the HTML report "
+             "lists them all._\n",
+             m->n_findings - n);
+    }
+    char lines[8][160];
+    size_t k = rt_not_measured(m, lines, 8);
+    if (k > 0) {
+        put(d, "\nNot measured in this run:\n\n");
+        for (size_t i = 0; i < k; i++) {
+            put(d, "- ");
+            cell(d, lines[i]);
+            put(d, "\n");
+        }
+    }
+    put(d, "\n");
+}
+
+static void load(struct md *d, const struct report_model *m)
+{
+    char cfg[256], v[48];
+    rt_load_config(m, cfg, sizeof cfg);
+    put(d, "## Load Test Results\n\n| | |\n|---|---|\n| Configuration | ");
+    cell(d, cfg);
+    put(d, " |\n| Target | ");
+    cell(d, m->method[0] ? m->method : "");
+    put(d, m->method[0] ? " " : "");
+    cell(d, rt_title(m));
+    report_fmt_num(m->total_requests, v, sizeof v);
+    putf(d, " |\n| Requests | %s |\n", v);
+    report_fmt_rate(m->achieved_rps, v, sizeof v);
+    putf(d, "| Average throughput | %s |\n", v);
+    if (isfinite(m->held_rps)) {
+        report_fmt_rate(m->held_rps, v, sizeof v);
+        putf(d, "| Max throughput held | %s (every second of a %.0f s window, errors <= 1%%) |\n",
+             v, m->held_window_s);
+    } else {
+        put(d, "| Max throughput held | none: no window stayed at or under 1% errors |\n");
+    }
+    if (m->breaking_found) {
+        char br[48];
+        report_fmt_rate(m->breaking_rps, br, sizeof br);
+        putf(d, "| Breaking point | %s at %s with %g VUs, %u s in (%.1f%% errors that second) |\n",
+             m->breaking_what, br, isfinite(m->breaking_vus) ? m->breaking_vus : 0, m->breaking_t,
+             m->breaking_err_rate * 100);
+    } else {
+        put(d, "| Breaking point | not reached: errors stayed at or under 1% every second"
+               " (a ramp past the target's capacity finds it: -s 2m:2000 -R ...) |\n");
+    }
+    if (isfinite(m->max_worker_busy)) {
+        putf(d, "| brunt's busiest worker | %.0f%% busy |\n", m->max_worker_busy * 100);
+    }
+    put(d, "\n");
+}
+
+static void requests(struct md *d, const struct report_model *m)
+{
+    put(d, "## Requests\n\n| Name | Count | p50 | p95 | p99 | Errors "
+           "|\n|---|---:|---:|---:|---:|---:|\n");
+    size_t n = m->n_requests < d->max_requests ? m->n_requests : d->max_requests;
+    for (size_t i = 0; i < n; i++) {
+        const struct report_request *q = &m->requests[i];
+        char c[32], a[32], b[32], e[32], f[32];
+        report_fmt_num((double)q->count, c, sizeof c);
+        report_fmt_ms(q->p50_ms, a, sizeof a);
+        report_fmt_ms(q->p95_ms, b, sizeof b);
+        report_fmt_ms(q->p99_ms, e, sizeof e);
+        report_fmt_num((double)q->failed, f, sizeof f);
+        put(d, "| ");
+        if (q->method[0]) {
+            cell(d, q->method);
+            put(d, " ");
+        }
+        cell(d, q->name);
+        putf(d, " | %s | %s | %s | %s | %s |\n", c, a, b, e, f);
+    }
+    if (m->n_requests == 0) {
+        put(d, "| (no per-request series in the result) | | | | | |\n");
+    }
+    if (n < m->n_requests) {
+        putf(d,
+             "\n_%zu more request names left out to fit a pull-request comment (sorted by "
+             "total time; the HTML and CSV reports have them all)._\n",
+             m->n_requests - n);
+    }
+    put(d, "\n");
+}
+
+static void errors(struct md *d, const struct report_model *m)
+{
+    if (m->errors_total <= 0 && m->n_warnings == 0) {
+        return;
+    }
+    put(d, "## Errors and warnings\n\n");
+    if (m->errors_total > 0) {
+        for (size_t i = 0; i < m->n_error_kinds; i++) {
+            if (m->errors[i].count > 0) {
+                putf(d, "- %s: %.0f\n", m->errors[i].kind, m->errors[i].count);
+            }
+        }
+    }
+    for (size_t i = 0; i < m->n_warnings; i++) {
+        put(d, "- warning: ");
+        cell(d, m->warnings[i]);
+        put(d, "\n");
+    }
+    put(d, "\n");
+}
+
+static void monitoring(struct md *d, const struct report_model *m)
+{
+    put(d, "## Monitoring Recommendations\n\n");
+    if (!d->rules) {
+        put(d, "_Alert rules left out to fit a pull-request comment; the HTML report has "
+               "them._\n\n");
+        return;
+    }
+    put(d, "Prometheus alert rules with limits taken from this run's objectives, or from what "
+           "it measured where none was set:\n\n```yaml\n");
+    struct dynbuf t;
+    dynbuf_init(&t, 16384);
+    if (rt_alert_rules(m, &t) != 0) {
+        d->rc = -ENOMEM;
+    }
+    put(d, t.data ? t.data : "");
+    dynbuf_destroy(&t);
+    put(d, "```\n\n");
+}
+
+static int render(const struct report_model *m, struct dynbuf *out, size_t max_requests,
+                  size_t max_findings, bool rules, bool shortened)
+{
+    struct md d = {
+        .b = out, .max_requests = max_requests, .max_findings = max_findings, .rules = rules};
+    header(&d, m);
+    if (shortened) {
+        put(&d, "_This report was shortened to fit GitHub's 65,536-character comment limit; "
+                "the HTML report has every section in full._\n\n");
+    }
+    summary(&d, m);
+    current(&d, m);
+    bottlenecks(&d, m);
+    load(&d, m);
+    requests(&d, m);
+    errors(&d, m);
+    monitoring(&d, m);
+    put(&d, "---\nGenerated by brunt from the result file; every figure above is in it.\n");
+    return d.rc;
+}
+
+int report_md(const struct report_model *m, struct dynbuf *out)
+{
+    static const struct {
+        size_t requests, findings;
+        bool rules;
+    } levels[] = {{100, 30, true}, {40, 15, true}, {15, 8, true}, {5, 3, false}, {0, 1, false}};
+    size_t start = out->len;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+        dynbuf_truncate(out, start);
+        bool shortened =
+            i > 0 || m->n_requests > levels[0].requests || m->n_findings > levels[0].findings;
+        rc = render(m, out, levels[i].requests, levels[i].findings, levels[i].rules, shortened);
+        /* Bytes bound characters from above, so a byte count under the limit is safe. */
+        if (rc == 0 && out->len - start < REPORT_MD_MAX_CHARS - 512) {
+            return 0;
+        }
+    }
+    if (rc == 0) {
+        /* Still too long (enormous names): cut at a line boundary and say so. */
+        size_t keep = start + REPORT_MD_MAX_CHARS - 1024;
+        while (keep > start && out->data[keep] != '\n') {
+            keep--;
+        }
+        dynbuf_truncate(out, keep);
+        rc = dynbuf_adds(out, "\n\n_Cut here to fit GitHub's comment limit._\n");
+    }
+    return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * report_internal — what the renderers of report/ share (report/text.c) and nothing
+ * outside report/ uses.
+ */
+#ifndef BRUNT_REPORT_REPORT_INTERNAL_H
+#define BRUNT_REPORT_REPORT_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/dynbuf.h"
+#include "report/report.h"
+
+/* What the run was aimed at: the URL, or "the scenario". */
+const char *rt_title(const struct report_model *m);
+/* "closed model (ramping-vus), 50 VUs at most, for 20.00s, 2 worker threads". */
+void rt_load_config(const struct report_model *m, char *out, size_t cap);
+/* The executive summary as plain sentences.  0, or the dynbuf's error. */
+int rt_summary(const struct report_model *m, struct dynbuf *b);
+/* True when a "probes" member's name starts with prefix. */
+bool rt_has_probe(const struct report_model *m, const char *prefix);
+/* One line per source that was not measured, with how to measure it. */
+size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t cap);
+/* Prometheus alert rules (YAML) derived from the run. */
+int rt_alert_rules(const struct report_model *m, struct dynbuf *b);
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * text — the sentences the Markdown and HTML reports share: the executive summary, the
+ * load configuration, the "not measured" lines, and the alert rules derived from the
+ * run.  Each writes plain text (no markup) so each renderer escapes it its own way.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report/report_internal.h"
+
+static int addf(struct dynbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int addf(struct dynbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = dynbuf_vaddf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *rt_title(const struct report_model *m)
+{
+    return m->url[0] ? m->url : "the scenario";
+}
+
+void rt_load_config(const struct report_model *m, char *out, size_t cap)
+{
+    char dur[32];
+    report_fmt_ms(isfinite(m->opt_duration_ms) ? m->opt_duration_ms : m->duration_ms, dur,
+                  sizeof dur);
+    bool open = strcmp(m->model, "open") == 0;
+    size_t l = 0;
+    if (open) {
+        char r[48];
+        report_fmt_rate(m->rate, r, sizeof r);
+        l = (size_t)snprintf(out, cap, "open model (%s), %s asked, up to %g VUs, for %s",
+                             m->executor[0] ? m->executor : "arrival rate", r,
+                             isfinite(m->max_vus) ? m->max_vus : 0, dur);
+    } else {
+        l = (size_t)snprintf(out, cap, "closed model (%s), %g VUs at most, for %s",
+                             m->executor[0] ? m->executor : "constant VUs",
+                             isfinite(m->connections) ? m->connections : 0, dur);
+    }
+    if (l < cap && m->n_scenarios > 1) {
+        l += (size_t)snprintf(out + l, cap - l, ", %zu scenarios", m->n_scenarios);
+    }
+    if (l < cap && isfinite(m->threads)) {
+        snprintf(out + l, cap - l, ", %g worker thread%s", m->threads, m->threads == 1 ? "" : "s");
+    }
+}
+
+int rt_summary(const struct report_model *m, struct dynbuf *b)
+{
+    char cfg[256], n[48], r[48], held[48], p95[32], p99[32], lp99[32], err[32];
+    int rc = 0;
+    rt_load_config(m, cfg, sizeof cfg);
+    report_fmt_num(m->total_requests, n, sizeof n);
+    report_fmt_rate(m->achieved_rps, r, sizeof r);
+    report_fmt_rate(m->held_rps, held, sizeof held);
+    const struct report_metric *d = report_metric(m, "http_req_duration");
+    const struct report_metric *lat = report_metric(m, "http_req_latency");
+    report_fmt_ms(d ? d->trend.p95 : NAN, p95, sizeof p95);
+    report_fmt_ms(d ? d->trend.p99 : NAN, p99, sizeof p99);
+    report_fmt_ms(lat ? lat->trend.p99 : NAN, lp99, sizeof lp99);
+    report_fmt_pct(m->failed_rate, err, sizeof err);
+
+    size_t failed = 0, warned = 0;
+    for (size_t i = 0; i < m->n_checks; i++) {
+        failed += !m->checks[i].ok;
+        warned += m->checks[i].ok && m->checks[i].warn;
+    }
+    if (m->n_checks == 0) {
+        rc |= addf(b, "No objectives were set, so this run is not judged pass or fail (set "
+                      "them with --threshold 'http_req_duration:p(95)<300' or a criteria: "
+                      "table). ");
+    } else if (failed == 0) {
+        rc |= addf(b, "All %zu objectives were met%s. ", m->n_checks,
+                   warned ? " (some only at their acceptable level or within 10% of their limit)"
+                          : "");
+    } else {
+        rc |= addf(b, "%zu of %zu objectives were not met: ", failed, m->n_checks);
+        size_t shown = 0;
+        for (size_t i = 0; i < m->n_checks && shown < 3; i++) {
+            const struct report_check *c = &m->checks[i];
+            if (!c->ok) {
+                char v[32];
+                report_fmt_check_value(c, c->observed, v, sizeof v);
+                rc |= addf(b, "%s%s %s was %s", shown ? "; " : "", c->metric, c->expression, v);
+                shown++;
+            }
+        }
+        rc |= addf(b, "%s. ", failed > shown ? "; ..." : "");
+    }
+    rc |= addf(b, "brunt ran %s %s against %s and completed %s requests (%s on average); ",
+               cfg[0] == 'o' ? "an" : "a", cfg, rt_title(m), n, r);
+    if (isfinite(m->held_rps)) {
+        rc |= addf(b, "the highest rate held for %.0f s with at most 1%% errors was %s. ",
+                   m->held_window_s, held);
+    } else {
+        rc |= addf(b, "no %.0f-second window stayed at or under 1%% errors. ", m->held_window_s);
+    }
+    rc |= addf(b, "Latency (http_req_duration) was %s at p95 and %s at p99", p95, p99);
+    if (lat != NULL) {
+        rc |= addf(b, "; corrected for coordinated omission (http_req_latency) p99 was %s", lp99);
+    }
+    rc |= addf(b, "; %s of requests failed. ", err);
+    if (m->breaking_found) {
+        char br[48];
+        report_fmt_rate(m->breaking_rps, br, sizeof br);
+        if (m->n_rows > 0 && m->breaking_t == m->rows[0].t) {
+            rc |= addf(b,
+                       "The target was past its breaking point from the first second: %s at "
+                       "%s with %g VUs. ",
+                       m->breaking_what, br, isfinite(m->breaking_vus) ? m->breaking_vus : 0);
+        } else {
+            rc |= addf(b, "The breaking point came %u s in: %s at %s with %g VUs. ", m->breaking_t,
+                       m->breaking_what, br, isfinite(m->breaking_vus) ? m->breaking_vus : 0);
+        }
+    }
+    if (m->n_findings > 0) {
+        const struct finding *f = &m->findings[0];
+        rc |= addf(b, "The biggest bottleneck found (%s): %s — %s.",
+                   report_severity_name(f->severity), f->location, f->evidence);
+    } else {
+        rc |= addf(b, "No bottleneck showed in what was measured (latency, errors, brunt's own "
+                      "load).");
+    }
+    if (m->interrupted) {
+        rc |= addf(b, " The run was interrupted before its end; the figures cover what ran.");
+    }
+    if (m->aborted) {
+        rc |= addf(b, " The run was aborted early%s%s.", m->abort_reason[0] ? ": " : "",
+                   m->abort_reason);
+    }
+    return rc;
+}
+
+/* The probe kinds the report has sections for, and how to get each. */
+static const struct {
+    const char *prefix, *what, *how;
+} probe_kinds[] = {
+    {"process", "the target's processes (CPU, memory, threads, file descriptors)",
+     "run with --watch PID|NAME or --spawn CMD"},
+    {"machine", "the machine (CPU, memory, pressure)", "run with --watch"},
+    {"postgres", "PostgreSQL (top queries, scans, cache hit ratio, locks)",
+     "run with --postgres DSN"},
+    {"redis", "Redis (hit ratio, commands, slow log)", "run with --redis URL"},
+    {"profile", "a CPU profile of the target", "run with --profile"},
+};
+
+bool rt_has_probe(const struct report_model *m, const char *prefix)
+{
+    for (size_t i = 0; i < m->n_probes; i++) {
+        if (strncmp(m->probes[i].name, prefix, strlen(prefix)) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof probe_kinds / sizeof probe_kinds[0] && n < cap; i++) {
+        if (!rt_has_probe(m, probe_kinds[i].prefix)) {
+            snprintf(lines[n++], 160, "%s: not measured — %s", probe_kinds[i].what,
+                     probe_kinds[i].how);
+        }
+    }
+    return n;
+}
+
+/* Rounds v up to two significant digits (a limit a person would write). */
+static double round_up2(double v)
+{
+    if (!(v > 0)) {
+        return v;
+    }
+    double e = pow(10, floor(log10(v)) - 1);
+    return ceil(v / e) * e;
+}
+
+/* A threshold's limit on metric with an expression starting with agg, or NAN. */
+static double limit_of(const struct report_model *m, const char *metric, const char *agg)
+{
+    for (size_t i = 0; i < m->n_checks; i++) {
+        const struct report_check *c = &m->checks[i];
+        if (strcmp(c->metric, metric) == 0 && strncmp(c->expression, agg, strlen(agg)) == 0 &&
+            c->op[0] == '<' && isfinite(c->limit)) {
+            return c->limit;
+        }
+    }
+    return NAN;
+}
+
+int rt_alert_rules(const struct report_model *m, struct dynbuf *b)
+{
+    int rc = 0;
+    const struct report_metric *d = report_metric(m, "http_req_duration");
+    double p95 = limit_of(m, "http_req_duration", "p(95)");
+    const char *p95_from = "the threshold";
+    if (!isfinite(p95) && d != NULL && isfinite(d->trend.p95)) {
+        p95 = round_up2(d->trend.p95 * 1.5);
+        p95_from = "1.5 x this run's p95";
+    }
+    double er = limit_of(m, "http_req_failed", "rate");
+    const char *er_from = "the threshold";
+    if (!isfinite(er)) {
+        er = m->failed_rate * 2 > 0.01 ? round_up2(m->failed_rate * 2) : 0.01;
+        er_from = "2 x this run's error rate, at least 1%";
+    }
+    rc |= addf(b,
+               "# Derived from this run (brunt %s, %s). Metric names follow the\n"
+               "# OpenTelemetry HTTP server conventions; rename to your instrumentation.\n",
+               m->version, m->start);
+    rc |= addf(b, "groups:\n  - name: brunt-derived\n    rules:\n");
+    if (isfinite(p95)) {
+        rc |= addf(b,
+                   "      - alert: HighLatencyP95\n"
+                   "        # limit %g ms: %s\n"
+                   "        expr: histogram_quantile(0.95, sum by (le) "
+                   "(rate(http_server_request_duration_seconds_bucket[5m]))) > %g\n"
+                   "        for: 5m\n"
+                   "        labels: {severity: warning}\n",
+                   p95, p95_from, p95 / 1000);
+    }
+    rc |= addf(b,
+               "      - alert: HighErrorRate\n"
+               "        # limit %g: %s\n"
+               "        expr: sum(rate(http_server_request_duration_seconds_count"
+               "{http_response_status_code=~\"5..\"}[5m])) / "
+               "sum(rate(http_server_request_duration_seconds_count[5m])) > %g\n"
+               "        for: 5m\n"
+               "        labels: {severity: critical}\n",
+               er, er_from, er);
+    if (isfinite(m->held_rps) && m->held_rps > 0) {
+        double cap = round_up2(m->held_rps * 0.8);
+        rc |= addf(b,
+                   "      - alert: NearTestedCapacity\n"
+                   "        # 80%% of the %.0f req/s this run held with <= 1%% errors\n"
+                   "        expr: sum(rate(http_server_request_duration_seconds_count[5m])) > "
+                   "%g\n"
+                   "        for: 10m\n"
+                   "        labels: {severity: warning}\n",
+                   m->held_rps, cap);
+    }
+    return rc;
+}

@@ -1,0 +1,405 @@
+/*
+ * Tests for report/: a run report built by hand (request names with known samples, a
+ * failing and a passing threshold, a time series with a second of errors) is written
+ * as a result document by output/result.c and read back by report_read, as `brunt
+ * report` does.  Checked: per-request figures equal a histogram built from the same
+ * samples (exact merge over status codes), the thresholds' verdicts and units, the
+ * breaking point, brunt's own findings; every prefix of a document is refused cleanly
+ * (truncated or not JSON), unknown schema versions and runs without samples are named;
+ * the Markdown stays under 65,536 characters with thousands of request names and says
+ * it was shortened; JUnit and CSV carry the figures; the atomic write leaves nothing
+ * behind on failure.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/json.h"
+#include "engine/plan.h"
+#include "engine/run.h"
+#include "metrics/hist.h"
+#include "metrics/registry.h"
+#include "metrics/threshold.h"
+#include "output/result.h"
+#include "report/report.h"
+
+#define N_ROWS 10
+
+struct fixture {
+    struct plan plan;
+    struct scenario_plan sc;
+    struct origin origin;
+    struct step step;
+    struct threshold th[2];
+    struct ts_row rows[N_ROWS];
+    char *argv[3];
+    struct run_report r;
+    struct jsonw w;
+    const char *doc;
+    size_t len;
+};
+
+static int series(struct registry *reg, int metric, const char *name, const char *status)
+{
+    const char *keys[2] = {"name", "status"}, *values[2] = {name, status};
+    char tags[512];
+    cr_assert_geq(tags_canon(tags, sizeof tags, keys, values, name ? 2 : 0), 0);
+    int i = registry_get(reg, metric, tags);
+    cr_assert_geq(i, 0);
+    return i;
+}
+
+/* n_names request names; "a" has 1..1000 ms over two status codes, others 5 ms each. */
+static void fixture_init(struct fixture *fx, size_t n_names)
+{
+    memset(fx, 0, sizeof *fx);
+    cr_assert_eq(url_parse("http://127.0.0.1:8080/x", &fx->origin.url), 0);
+    fx->step.kind = STEP_REQUEST;
+    fx->step.origin = &fx->origin;
+    fx->step.method = "GET";
+    fx->step.name = "a";
+    fx->sc.name = "default";
+    fx->sc.executor = EXEC_CONSTANT_VUS;
+    fx->sc.vus = 8;
+    fx->sc.duration_ns = 10 * 1000000000ULL;
+    fx->sc.time_unit_ns = 1000000000ULL;
+    fx->sc.steps = &fx->step;
+    fx->sc.n_steps = 1;
+    fx->plan.scenarios = &fx->sc;
+    fx->plan.n_scenarios = 1;
+    fx->plan.origins = &fx->origin;
+    fx->plan.n_origins = 1;
+    fx->plan.threads = 2;
+    struct registry *reg = registry_new();
+    cr_assert_not_null(reg);
+    int a200 = series(reg, M_HTTP_REQ_DURATION, "a", "200");
+    int a500 = series(reg, M_HTTP_REQ_DURATION, "a", "500");
+    for (uint64_t i = 1; i <= 1000; i++) {
+        series_trend_ns(registry_at(reg, i % 10 == 0 ? a500 : a200), i * 1000000ULL);
+    }
+    int fa = series(reg, M_HTTP_REQ_FAILED, "a", "500");
+    for (int i = 0; i < 100; i++) {
+        series_rate(registry_at(reg, fa), true);
+    }
+    int fa2 = series(reg, M_HTTP_REQ_FAILED, "a", "200");
+    for (int i = 0; i < 900; i++) {
+        series_rate(registry_at(reg, fa2), false);
+    }
+    uint64_t total = 1000;
+    for (size_t k = 1; k < n_names; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "request-with-a-long-name-%05zu", k);
+        int s = series(reg, M_HTTP_REQ_DURATION, name, "200");
+        for (int i = 0; i < 3; i++) {
+            series_trend_ns(registry_at(reg, s), 5000000ULL);
+        }
+        total += 3;
+    }
+    int reqs = series(reg, M_HTTP_REQS, NULL, NULL);
+    for (uint64_t i = 0; i < total; i++) {
+        series_add(registry_at(reg, reqs), 1);
+    }
+    fx->th[0] = (struct threshold){.metric_expr = "http_req_duration",
+                                   .source = "p(95)<300",
+                                   .metric = M_HTTP_REQ_DURATION,
+                                   .filter = "",
+                                   .agg = TH_PCT,
+                                   .pct = 95,
+                                   .op = TH_LT,
+                                   .value = 300,
+                                   .evaluated = true,
+                                   .failed = true,
+                                   .observed = 950.5};
+    fx->th[1] = (struct threshold){.metric_expr = "http_req_failed",
+                                   .source = "rate<0.5",
+                                   .metric = M_HTTP_REQ_FAILED,
+                                   .filter = "",
+                                   .agg = TH_RATE,
+                                   .op = TH_LT,
+                                   .value = 0.5,
+                                   .evaluated = true,
+                                   .observed = 0.1};
+    for (uint32_t t = 0; t < N_ROWS; t++) {
+        fx->rows[t] = (struct ts_row){.t = t,
+                                      .wall_ns = 1795892819123000000ULL + t * 1000000000ULL,
+                                      .vus = 8 + t,
+                                      .http_reqs = 100,
+                                      .failed = t == 6 ? 50 : 0,
+                                      .duration = {.count = 100, .med = 5, .p95 = 9, .p99 = 12}};
+    }
+    fx->argv[0] = "brunt";
+    fx->argv[1] = "run";
+    fx->argv[2] = "x";
+    fx->r.plan = &fx->plan;
+    fx->r.argc = 3;
+    fx->r.argv = fx->argv;
+    fx->r.total = reg;
+    fx->r.rows = fx->rows;
+    fx->r.n_rows = N_ROWS;
+    fx->r.thresholds = fx->th;
+    fx->r.n_thresholds = 2;
+    fx->r.start_wall_ns = 1795892819123456789ULL;
+    fx->r.end_wall_ns = fx->r.start_wall_ns + 10000000000ULL;
+    fx->r.duration_ns = 10000000000ULL;
+    fx->r.max_worker_busy = 0.97;
+    fx->r.thresholds_failed = true;
+    fx->r.exit_code = 99;
+    jsonw_init(&fx->w, 0, RESULT_MAX_BYTES);
+    cr_assert_eq(result_to_json(&fx->r, &fx->w), 0);
+    fx->doc = jsonw_data(&fx->w, &fx->len);
+}
+
+static void fixture_destroy(struct fixture *fx)
+{
+    jsonw_destroy(&fx->w);
+    registry_free(fx->r.total);
+}
+
+static const struct report_request *find_request(const struct report_model *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_requests; i++) {
+        if (strcmp(m->requests[i].name, name) == 0) {
+            return &m->requests[i];
+        }
+    }
+    return NULL;
+}
+
+static struct report_model *read_ok(const struct fixture *fx)
+{
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_not_null(m);
+    int rc = report_read(fx->doc, fx->len, m, err, sizeof err);
+    cr_assert_eq(rc, 0, "report_read: %d %s", rc, err);
+    return m;
+}
+
+static void model_free(struct report_model *m)
+{
+    report_model_free(m);
+    free(m);
+}
+
+Test(report, per_request_figures_equal_a_histogram_of_the_same_samples)
+{
+    struct fixture fx;
+    fixture_init(&fx, 2);
+    struct report_model *m = read_ok(&fx);
+    struct hist *h = hist_new();
+    for (uint64_t i = 1; i <= 1000; i++) {
+        hist_record(h, i * 1000000ULL);
+    }
+    const struct report_request *a = find_request(m, "a");
+    cr_assert_not_null(a);
+    cr_assert_eq(a->count, 1000, "count %llu", (unsigned long long)a->count);
+    cr_assert_eq(a->failed, 100, "failed %llu", (unsigned long long)a->failed);
+    cr_assert_float_eq(a->p95_ms, (double)hist_quantile_ns(h, 0.95) / 1e6, 1e-9, "p95 %g",
+                       a->p95_ms);
+    cr_assert_float_eq(a->p99_ms, (double)hist_quantile_ns(h, 0.99) / 1e6, 1e-9, "p99 %g",
+                       a->p99_ms);
+    cr_assert_float_eq(a->max_ms, 1000, 1e-9, "max %g", a->max_ms);
+    cr_assert_float_eq(a->total_ms, 500500, 1e-6, "total %g", a->total_ms);
+    cr_assert_str_eq(m->requests[0].name, "a", "sorted by total time");
+    cr_assert_gt(m->spectrum_duration.n, 10, "spectrum points %zu", m->spectrum_duration.n);
+    cr_assert_float_eq(m->spectrum_duration.pts[m->spectrum_duration.n - 1].value_ms, 1000, 1e-9);
+    hist_free(h);
+    model_free(m);
+    fixture_destroy(&fx);
+}
+
+Test(report, checks_keep_verdict_unit_and_limit)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    struct report_model *m = read_ok(&fx);
+    cr_assert_eq(m->n_thresholds, 2);
+    cr_assert_eq(m->checks[0].ok, false);
+    cr_assert_str_eq(m->checks[0].unit, "ms");
+    cr_assert_float_eq(m->checks[0].limit, 300, 1e-12);
+    cr_assert_str_eq(m->checks[0].op, "<");
+    cr_assert_eq(m->checks[1].ok, true);
+    cr_assert_str_eq(m->checks[1].unit, "%");
+    cr_assert_eq(m->checks[1].warn, false, "0.1 is far from 0.5");
+    cr_assert_eq(m->objectives_met, false);
+    model_free(m);
+    fixture_destroy(&fx);
+}
+
+Test(report, breaking_point_held_rate_and_saturation_from_the_data)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    struct report_model *m = read_ok(&fx);
+    cr_assert(m->breaking_found);
+    cr_assert_eq(m->breaking_t, 6, "breaking second %u", m->breaking_t);
+    cr_assert_float_eq(m->breaking_vus, 14, 1e-9);
+    cr_assert_str_eq(m->breaking_what, "errors passed 1%");
+    cr_assert_float_eq(m->held_rps, 100, 1e-9, "held %g", m->held_rps);
+    bool saturated = false;
+    for (size_t i = 0; i < m->n_findings; i++) {
+        saturated = saturated || strcmp(m->findings[i].kind, "generator_saturated") == 0;
+    }
+    cr_assert(saturated, "a 97%% busy worker is a finding");
+    cr_assert_eq(m->findings[0].severity, FINDING_CRITICAL, "critical first");
+    model_free(m);
+    fixture_destroy(&fx);
+}
+
+Test(report, every_prefix_is_refused_with_a_named_error)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    /* Every 7th prefix (the whole set is slow under ASan); each one must fail cleanly. */
+    for (size_t n = 0; n < fx.len; n += 7) {
+        int rc = report_read(fx.doc, n, m, err, sizeof err);
+        cr_assert(rc == REPORT_ETRUNC || rc == REPORT_ENOTJSON, "prefix %zu: rc %d (%s)", n, rc,
+                  err);
+        cr_assert_neq(err[0], '\0', "prefix %zu: no message", n);
+        cr_assert_null(strchr(err, '\n'), "one line");
+        report_model_free(m);
+    }
+    free(m);
+    fixture_destroy(&fx);
+}
+
+Test(report, unknown_schema_and_no_samples_are_named)
+{
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    const char *future = "{\"schema\": \"brunt-result/7\", \"metrics\": {}}";
+    cr_assert_eq(report_read(future, strlen(future), m, err, sizeof err), REPORT_ESCHEMA);
+    cr_assert(strstr(err, "brunt-result/7") != NULL && strstr(err, "newer") != NULL, "%s", err);
+    report_model_free(m);
+    const char *other = "{\"name\": \"not ours\"}";
+    cr_assert_eq(report_read(other, strlen(other), m, err, sizeof err), REPORT_ESCHEMA);
+    report_model_free(m);
+    const char *empty = "{\"schema\": \"brunt-result/1\", \"metrics\": {}}";
+    cr_assert_eq(report_read(empty, strlen(empty), m, err, sizeof err), REPORT_ENOSAMPLES);
+    cr_assert(strstr(err, "no samples") != NULL, "%s", err);
+    report_model_free(m);
+    cr_assert_eq(report_read("[1,2]", 5, m, err, sizeof err), REPORT_ESCHEMA);
+    report_model_free(m);
+    cr_assert_eq(report_read("nope", 4, m, err, sizeof err), REPORT_ENOTJSON);
+    report_model_free(m);
+    free(m);
+}
+
+Test(report, optional_sections_are_read_when_present)
+{
+    const char *doc =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":5,\"rate\":1}}},"
+        "\"criteria\":[{\"metric\":\"http_req_duration:p(95)\",\"target\":\"<200\","
+        "\"acceptable\":\"<300\",\"observed\":250,\"status\":\"acceptable\"}],"
+        "\"probes\":{\"postgres\":{\"findings\":[{\"severity\":\"critical\",\"kind\":"
+        "\"seq_scan\",\"location\":\"orders\",\"evidence\":\"1e6 rows per call\","
+        "\"recommendation\":\"index orders(user_id)\",\"impact\":0.8}]}},"
+        "\"timeseries\":{\"rows\":[{\"t\":0,\"http_reqs\":5,\"process_cpu\":42.5}]}}";
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    cr_assert(m->has_criteria);
+    cr_assert_eq(m->n_criteria, 1);
+    cr_assert(m->checks[0].ok && m->checks[0].warn, "acceptable is ⚠️");
+    cr_assert_str_eq(m->checks[0].acceptable, "<300");
+    cr_assert_eq(m->n_probes, 1);
+    cr_assert_str_eq(m->findings[0].kind, "seq_scan");
+    cr_assert_str_eq(m->findings[0].probe, "postgres");
+    cr_assert_float_eq(m->findings[0].impact, 0.8, 1e-12);
+    cr_assert_eq(m->n_extra, 1);
+    cr_assert_str_eq(m->extra_names[0], "process_cpu");
+    cr_assert_float_eq(m->rows[0].extra[0], 42.5, 1e-12);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_md(m, &b), 0);
+    cr_assert(strstr(b.data, "orders") != NULL, "the probe's finding is in the Markdown");
+    cr_assert(strstr(b.data, "PostgreSQL") == NULL, "PostgreSQL was measured: not 'not measured'");
+    cr_assert(strstr(b.data, "--watch") != NULL, "processes were not watched");
+    dynbuf_reset(&b);
+    cr_assert_eq(report_html(m, &b), 0);
+    cr_assert(strstr(b.data, "process_cpu over time") != NULL, "a chart per probe figure");
+    dynbuf_destroy(&b);
+    model_free(m);
+}
+
+Test(report, markdown_stays_under_the_comment_limit_and_says_so)
+{
+    struct fixture fx;
+    fixture_init(&fx, 3000);
+    struct report_model *m = read_ok(&fx);
+    cr_assert_eq(m->n_requests, 1024, "request names are capped: %zu", m->n_requests);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 26);
+    cr_assert_eq(report_md(m, &b), 0);
+    cr_assert_lt(b.len, REPORT_MD_MAX_CHARS, "%zu bytes", b.len);
+    cr_assert(strstr(b.data, "shortened") != NULL, "the report says it was shortened");
+    cr_assert(strstr(b.data, "## Executive Summary") != NULL);
+    dynbuf_destroy(&b);
+    model_free(m);
+    fixture_destroy(&fx);
+}
+
+Test(report, junit_and_csv_carry_the_figures)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    struct report_model *m = read_ok(&fx);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_junit(m, &b), 0);
+    cr_assert(strstr(b.data, "tests=\"2\" failures=\"1\"") != NULL, "%s", b.data);
+    cr_assert(strstr(b.data, "<failure message=\"observed 950.5ms") != NULL ||
+                  strstr(b.data, "<failure message=\"observed 950ms") != NULL ||
+                  strstr(b.data, "<failure message=\"observed 951ms") != NULL,
+              "%s", b.data);
+    cr_assert(strstr(b.data, "p(95)&lt;300") != NULL, "escaped");
+    dynbuf_reset(&b);
+    cr_assert_eq(report_csv(m, &b), 0);
+    size_t lines = 0;
+    for (size_t i = 0; i < b.len; i++) {
+        lines += b.data[i] == '\n';
+    }
+    cr_assert_eq(lines, N_ROWS + 1, "%zu lines", lines);
+    cr_assert(strstr(b.data, "\r\n6,") != NULL);
+    dynbuf_destroy(&b);
+    model_free(m);
+    fixture_destroy(&fx);
+}
+
+Test(report, format_from_the_extension)
+{
+    cr_assert_eq(report_format_from_path("r.html"), REPORT_HTML);
+    cr_assert_eq(report_format_from_path("dir.x/R.MD"), REPORT_MD);
+    cr_assert_eq(report_format_from_path("junit.xml"), REPORT_JUNIT);
+    cr_assert_eq(report_format_from_path("s.csv"), REPORT_CSV);
+    cr_assert_eq(report_format_from_path("dir.html/report"), REPORT_NONE);
+    cr_assert_eq(report_format_from_path("r.pdf"), REPORT_NONE);
+}
+
+Test(report, a_failed_write_leaves_no_file)
+{
+    char err[256];
+    int rc = report_atomic_write("/nonexistent-brunt-dir/r.md", "x", 1, err, sizeof err);
+    cr_assert_lt(rc, 0);
+    cr_assert(strstr(err, "/nonexistent-brunt-dir/r.md") != NULL, "%s", err);
+    char path[] = "/tmp/brunt-report-XXXXXX";
+    cr_assert_not_null(mkdtemp(path));
+    char file[128];
+    snprintf(file, sizeof file, "%s/r.md", path);
+    cr_assert_eq(report_atomic_write(file, "hello", 5, err, sizeof err), 0, "%s", err);
+    FILE *f = fopen(file, "r");
+    char buf[16] = {0};
+    cr_assert_not_null(f);
+    cr_assert_eq(fread(buf, 1, sizeof buf, f), 5);
+    fclose(f);
+    cr_assert_str_eq(buf, "hello");
+    unlink(file);
+    rmdir(path);
+}
