@@ -43,11 +43,11 @@ void dbutil_gauge(struct registry *reg, int metric, double v)
     }
 }
 
-void dbutil_trend(struct registry *reg, int metric, uint64_t v)
+void dbutil_trend(struct registry *reg, int metric, double v)
 {
     struct series *s = untagged(reg, metric);
     if (s && s->hist) {
-        hist_record(s->hist, v);
+        series_trend_value(s, v); /* plain numbers are stored as millionths */
     }
 }
 

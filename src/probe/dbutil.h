@@ -27,7 +27,8 @@ int dbutil_define(const char *name, enum metric_type type, enum metric_contains 
 /* Records into the untagged series of metric (nothing when metric < 0 or reg NULL). */
 void dbutil_count(struct registry *reg, int metric, double v);
 void dbutil_gauge(struct registry *reg, int metric, double v);
-void dbutil_trend(struct registry *reg, int metric, uint64_t v);
+/* Trends take v in the metric's shown unit (a count, a percentage). */
+void dbutil_trend(struct registry *reg, int metric, double v);
 void dbutil_rate(struct registry *reg, int metric, uint64_t trues, uint64_t total);
 
 /* snprintf that truncates silently (messages into fixed fields are meant to be cut). */

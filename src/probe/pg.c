@@ -93,8 +93,8 @@ static int m_conn_used = -1, m_conns = -1, m_active = -1, m_idle_tx = -1, m_lock
 int pg_probe_define_metrics(void)
 {
     m_conn_used = dbutil_define("pg_connections_used", METRIC_TREND, CONTAINS_DEFAULT,
-                                "client connections as a whole percentage of max_connections "
-                                "(rounded up), once a second");
+                                "client connections as a percentage of max_connections, once "
+                                "a second");
     m_conns = dbutil_define("pg_connections", METRIC_TREND, CONTAINS_DEFAULT,
                             "client connections to the server, once a second");
     m_active = dbutil_define("pg_active", METRIC_TREND, CONTAINS_DEFAULT,
@@ -732,7 +732,7 @@ static int sample_activity(struct pgprobe *p, struct registry *reg, struct pg_ro
     if (pct > p->st.connections_used_max_pct) {
         p->st.connections_used_max_pct = pct;
     }
-    dbutil_trend(reg, m_conn_used, (uint64_t)ceil(pct));
+    dbutil_trend(reg, m_conn_used, pct);
     dbutil_trend(reg, m_conns, conns);
     dbutil_trend(reg, m_active, st[PG_ST_ACTIVE]);
     dbutil_trend(reg, m_idle_tx, st[PG_ST_IDLE_TX] + st[PG_ST_IDLE_TX_ABORTED]);

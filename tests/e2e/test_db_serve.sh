@@ -94,7 +94,8 @@ stop_target
 
 # --- a small pool: one connection, requests wait for it -------------------------------------
 start_target --postgres "$PG_DSN" --redis "$REDIS_URL" --db-pool 1 --db-n-plus-one --threads 4
-run_db pool "/api/v1/auctions?limit=5" -d 4s
+run_db pool "/api/v1/auctions?limit=5" -d 4s --threshold "pg_connections:max==1" \
+    --threshold "redis_connected_clients:min>=2"
 j=$E2E_TMP/pool.json
 assert_eq 1 "$(jnum "$j" .probes.postgres.activity.connections_max)" \
     "brunt sees the one pooled connection (the probe's own excluded)"
