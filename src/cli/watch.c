@@ -119,6 +119,11 @@ static void analyse(struct watch_run *wr, struct run_report *r)
         }
         struct proc_death d;
         proc_probe_death(wr->proc, i, &d);
+        if (d.died && wr->sp != NULL && d.pid == spawn_pid(wr->sp)) {
+            spawn_keep_log(wr->sp); /* its last words are in it */
+            fprintf(stderr, "brunt: the spawned target ended during the run; its output: %s\n",
+                    spawn_log_path(wr->sp));
+        }
         if (d.died) {
             double ts = ((double)d.wall_ns - (double)r->start_wall_ns) / 1e9;
             /* The last full second before brunt saw it gone. */
@@ -181,8 +186,9 @@ static int watch_start(const struct cli_watch *w, const struct plan *plan, struc
             return rc == SPAWN_E_READY ? EXIT_USAGE : EXIT_SPAWN;
         }
         wr->sp_owned = true;
-        fprintf(stderr, "brunt run: spawned '%s' as PID %d (output: %s)\n", w->spawn,
-                (int)spawn_pid(wr->sp), spawn_log_path(wr->sp));
+        fprintf(stderr, "brunt run: spawned '%s' as PID %d (output: %s%s)\n", w->spawn,
+                (int)spawn_pid(wr->sp), spawn_log_path(wr->sp),
+                w->spawn_log == NULL ? ", removed after a clean run" : "");
     } else if (w->spawned != NULL) {
         wr->sp = w->spawned;
     }

@@ -929,6 +929,10 @@ static void put_verdict(struct jsonw *w, const struct fit_verdict *v)
 
 static void put_criteria(struct jsonw *w, const struct run_report *r)
 {
+    if (r->n_criteria == 0 || r->criteria == NULL) {
+        jsonw_null(w); /* none asked for (the report tells that apart from an empty table) */
+        return;
+    }
     jsonw_arr_begin(w);
     for (size_t i = 0; i < r->n_criteria && r->criteria != NULL; i++) {
         const struct criterion *c = &r->criteria[i];
@@ -995,6 +999,29 @@ int result_to_json(const struct run_report *r, struct jsonw *w)
     jsonw_key(w, "error_rate_trend");
     put_verdict(w, r->error_trend);
     jsonw_obj_end(w);
+    /* brunt's own findings: latency or errors drifting up under the same load. */
+    struct finding fs[2];
+    size_t nf = 0;
+    const struct fit_verdict *tr[2] = {r->latency_trend, r->error_trend};
+    for (int i = 0; i < 2; i++) {
+        if (tr[i] == NULL || tr[i]->trend != FIT_GROWING) {
+            continue;
+        }
+        struct finding *f = &fs[nf++];
+        memset(f, 0, sizeof *f);
+        f->severity = FINDING_WARNING;
+        snprintf(f->probe, sizeof f->probe, "brunt");
+        snprintf(f->kind, sizeof f->kind, i == 0 ? "latency_drift" : "error_drift");
+        snprintf(f->location, sizeof f->location, "%s",
+                 i == 0 ? "http_req_duration p95" : "http_req_failed rate");
+        snprintf(f->evidence, sizeof f->evidence, "%s", tr[i]->evidence);
+        snprintf(f->recommendation, sizeof f->recommendation,
+                 "degradation under constant load: look for growing queues, leaks, GC or "
+                 "compaction; run longer to see where it ends");
+        f->impact = -1;
+    }
+    jsonw_key(w, "findings");
+    probe_findings_json(w, fs, nf);
     jsonw_key(w, "warnings");
     jsonw_arr_begin(w);
     for (size_t i = 0; i < r->n_warnings && i < sizeof r->warnings / sizeof r->warnings[0]; i++) {

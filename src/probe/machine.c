@@ -452,10 +452,16 @@ static void machine_summary(void *self, FILE *f, bool color)
     }
 }
 
+static size_t machine_findings(void *self, struct finding *out, size_t cap);
+
 static int machine_json(void *self, struct jsonw *w)
 {
     struct machine_probe *mp = self;
+    struct finding found;
+    size_t nf = machine_findings(self, &found, 1);
     jsonw_obj_begin(w);
+    jsonw_key(w, "findings");
+    probe_findings_json(w, &found, nf);
     jsonw_key(w, "cpus");
     jsonw_int(w, mp->n_cpus);
     char why[320];

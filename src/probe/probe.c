@@ -456,3 +456,32 @@ int probe_define_metrics(void)
     }
     return rc < 0 ? rc : 0;
 }
+
+void probe_findings_json(struct jsonw *w, const struct finding *f, size_t n)
+{
+    static const char *const sev[] = {"info", "warning", "critical"};
+    jsonw_arr_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        jsonw_obj_begin(w);
+        jsonw_key(w, "severity");
+        jsonw_str(w, (unsigned)f[i].severity < 3 ? sev[f[i].severity] : "info");
+        jsonw_key(w, "probe");
+        jsonw_str(w, f[i].probe);
+        jsonw_key(w, "kind");
+        jsonw_str(w, f[i].kind);
+        jsonw_key(w, "location");
+        jsonw_str(w, f[i].location);
+        jsonw_key(w, "evidence");
+        jsonw_str(w, f[i].evidence);
+        jsonw_key(w, "recommendation");
+        jsonw_str(w, f[i].recommendation);
+        jsonw_key(w, "impact");
+        if (f[i].impact >= 0) {
+            jsonw_num(w, f[i].impact);
+        } else {
+            jsonw_null(w);
+        }
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+}

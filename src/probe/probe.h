@@ -159,6 +159,13 @@ void probe_set_summary(struct probe_set *set, FILE *f, bool color);
 int probe_set_to_json(struct probe_set *set, struct jsonw *w);
 /* Up to cap findings of every probe into out; returns how many. */
 size_t probe_set_findings(struct probe_set *set, struct finding *out, size_t cap);
+/*
+ * Writes findings as a JSON array of {severity ("info", "warning", "critical"), probe,
+ * kind, location, evidence, recommendation, impact (null when -1)}: the form a probe's
+ * to_json() puts under "findings" and the report reads.
+ */
+void probe_findings_json(struct jsonw *w, const struct finding *f, size_t n);
+
 /* Intervals sampled so far (any thread; for tests and the cost benchmark). */
 uint64_t probe_set_samples(const struct probe_set *set);
 

@@ -1248,10 +1248,16 @@ static void json_num_or_null(struct jsonw *w, double v)
     }
 }
 
+static size_t proc_findings(void *self, struct finding *out, size_t cap);
+
 static int proc_json(void *self, struct jsonw *w)
 {
     struct proc_probe *pp = self;
+    struct finding fs[2 * PROC_TARGETS_MAX];
+    size_t nf = proc_findings(self, fs, sizeof fs / sizeof fs[0]);
     jsonw_obj_begin(w);
+    jsonw_key(w, "findings");
+    probe_findings_json(w, fs, nf);
     jsonw_key(w, "interval_samples");
     jsonw_uint(w, pp->samples);
     jsonw_key(w, "unavailable");

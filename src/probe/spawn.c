@@ -32,7 +32,14 @@ struct spawn {
     int code;
     char name[64];
     char log_path[512];
+    bool tmp_log;  /* we named it: removed by spawn_free() unless kept */
+    bool keep_log; /* something went wrong: the log is the evidence */
 };
+
+void spawn_keep_log(struct spawn *sp)
+{
+    sp->keep_log = true;
+}
 
 pid_t spawn_pid(const struct spawn *sp)
 {
@@ -119,6 +126,9 @@ void spawn_free(struct spawn *sp)
     bool s;
     int c;
     (void)spawn_stop(sp, &s, &c);
+    if (sp->tmp_log && !sp->keep_log) {
+        (void)unlink(sp->log_path);
+    }
     free(sp);
 }
 
@@ -332,6 +342,7 @@ int spawn_start(const struct spawn_options *o, struct spawn **out, char *err, si
         snprintf(sp->log_path, sizeof sp->log_path, "%s/brunt-spawn-XXXXXX.log",
                  tmp != NULL && *tmp ? tmp : "/tmp");
         logfd = mkostemps(sp->log_path, 4, O_CLOEXEC);
+        sp->tmp_log = true;
     }
     if (logfd < 0) {
         rc = -errno;
@@ -404,6 +415,7 @@ int spawn_start(const struct spawn_options *o, struct spawn **out, char *err, si
         }
         sleep_ns(50 * NS_PER_MS);
     }
+    sp->keep_log = true; /* the message names it */
     spawn_free(sp);
     return rc;
 }

@@ -63,7 +63,12 @@ int spawn_stop(struct spawn *sp, bool *signaled, int *code);
  */
 int spawn_http_get(const char *url, int *status, char *body, size_t body_cap);
 
-/* Stops it if still running, then frees.  spawn_free(NULL) does nothing. */
+/* Keeps the log file spawn_free() would otherwise remove (one brunt named itself, when
+ * nothing went wrong).  For a target that ended during the run. */
+void spawn_keep_log(struct spawn *sp);
+
+/* Stops it if still running, then frees; removes a log brunt named itself unless
+ * spawn_keep_log() was called or the start failed.  spawn_free(NULL) does nothing. */
 void spawn_free(struct spawn *sp);
 
 #endif

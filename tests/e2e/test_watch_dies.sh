@@ -39,6 +39,8 @@ assert_le "$t" 6 "died before the end"
 assert_ge "$(jnum killed.json '.probes.process.targets[0].died.rps')" 1 "the load then"
 assert_ge "$(jnum killed.json '.meta.duration_ms')" 5900 "the run went on to its end"
 assert_ge "$(jnum killed.json '.metrics.errors.values.count')" 1 "requests after the death are errors"
+kept=$(sed -n 's/.*ended during the run; its output: //p' killed.err)
+[[ -n $kept && -f $kept ]] || fail "the dead target's output file is not kept: $(cat killed.err)"
 
 # Not brunt's child: a sleeping process of the test, killed by the test.
 start_target

@@ -34,6 +34,10 @@ assert_eq spawn "$(jval file.json '.probes.process.targets[0].by')" "spawned tar
 # interval 500ms: about two samples a second over 3 s.
 n=$(jq '.probes.process.targets[0].series.wall_ms | length' file.json)
 assert_ge "$n" 5 "samples at 500ms"
+# Its temporary output file is gone after a clean run.
+log_file=$(sed -n 's/.*(output: \(.*\), removed after a clean run).*/\1/p' file.err)
+[[ -n $log_file ]] || fail "no output file named: $(cat file.err)"
+[[ -e $log_file ]] && fail "the spawned target's temporary output $log_file was left behind"
 # The spawned server is stopped after the run.
 if python3 -c "import socket,sys; s=socket.socket(); sys.exit(0 if s.connect_ex(('127.0.0.1', $PORT)) == 0 else 1)"; then
     fail "the spawned server still listens after the run"
