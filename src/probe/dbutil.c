@@ -82,38 +82,10 @@ const char *dbutil_severity_name(enum finding_severity s)
     }
 }
 
-void dbutil_finding_json(struct jsonw *w, const struct finding *f)
-{
-    jsonw_obj_begin(w);
-    jsonw_key(w, "severity");
-    jsonw_str(w, dbutil_severity_name(f->severity));
-    jsonw_key(w, "probe");
-    jsonw_str(w, f->probe);
-    jsonw_key(w, "kind");
-    jsonw_str(w, f->kind);
-    jsonw_key(w, "location");
-    jsonw_str(w, f->location);
-    jsonw_key(w, "evidence");
-    jsonw_str(w, f->evidence);
-    jsonw_key(w, "recommendation");
-    jsonw_str(w, f->recommendation);
-    jsonw_key(w, "impact");
-    if (f->impact < 0) {
-        jsonw_null(w);
-    } else {
-        jsonw_num(w, f->impact);
-    }
-    jsonw_obj_end(w);
-}
-
 void dbutil_findings_json(struct jsonw *w, const struct finding *f, size_t n)
 {
     jsonw_key(w, "findings");
-    jsonw_arr_begin(w);
-    for (size_t i = 0; i < n; i++) {
-        dbutil_finding_json(w, &f[i]);
-    }
-    jsonw_arr_end(w);
+    probe_findings_json(w, f, n);
 }
 
 static size_t text_width(const char *s)

@@ -37,10 +37,7 @@ int dbutil_fmt(char *out, size_t cap, const char *fmt, ...) __attribute__((forma
 /* "info", "warning", "critical". */
 const char *dbutil_severity_name(enum finding_severity s);
 
-/* Writes one finding as a JSON object. */
-void dbutil_finding_json(struct jsonw *w, const struct finding *f);
-
-/* Writes the "findings" member: an array of n findings. */
+/* Writes the "findings" member: an array of n findings (probe_findings_json). */
 void dbutil_findings_json(struct jsonw *w, const struct finding *f, size_t n);
 
 /* "    label.........: value\n", the dots dimmed when color. */
