@@ -18,7 +18,7 @@
 PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libfyaml openssl libpcre2-8 sqlite3
+PKGS     := libfyaml openssl libpcre2-8 sqlite3 libpq hiredis
 
 STD      := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wpointer-arith -Wformat=2 \
@@ -60,6 +60,8 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BIN      := $(BUILD)/brunt
 LIB      := $(BUILD)/libbrunt.a
 UNIT     := $(BUILD)/unit-tests
+# Runs the database probes without a load test, for tests/e2e/test_db_*.sh.
+DRIVER   := $(BUILD)/probe-driver
 
 .PHONY: all check quick unit e2e fuzz demo bench install clean setup format format-check
 
@@ -81,6 +83,10 @@ $(BIN): $(BUILD)/src/brunt.o $(LIB)
 $(UNIT): $(TEST_OBJ) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) -lcriterion
+
+$(DRIVER): $(BUILD)/tests/tools/probe_driver.o $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
 # brunt demo assembles the example it runs into the binary (.incbin).
 $(BUILD)/src/cli/demo.o: examples/auction-bidding.yaml
@@ -131,8 +137,8 @@ E2E_NOSAN  := test_run_delay
 E2E_TESTS  := $(if $(SANITIZE),$(filter-out $(E2E_NOSAN),$(E2E_ALL)),$(E2E_ALL))
 E2E_JOBS   ?= 2
 
-e2e: $(BIN)
-	$(Q)E2E_JOBS=$(E2E_JOBS) BRUNT=$(abspath $(BIN)) tests/e2e/run.sh $(E2E_TESTS)
+e2e: $(BIN) $(DRIVER)
+	$(Q)E2E_JOBS=$(E2E_JOBS) BRUNT=$(abspath $(BIN)) PROBE_DRIVER=$(abspath $(DRIVER)) tests/e2e/run.sh $(E2E_TESTS)
 
 fuzz:
 	$(Q)scripts/fuzz.sh $(FUZZ_SRC)
@@ -140,7 +146,7 @@ fuzz:
 demo:
 	$(Q)scripts/setup.sh
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(BIN) demo --export demo-result.json
+	$(Q)BIN=$(BIN) scripts/demo.sh --export demo-result.json
 
 bench: $(BIN)
 	$(Q)BRUNT=$(abspath $(BIN)) bench/run.sh

@@ -15,7 +15,10 @@ PACKAGES=(
     build-essential pkg-config            # compiler, make, pkg-config
     libfyaml-dev libssl-dev libpcre2-dev  # libraries brunt links
     libsqlite3-dev sqlite3                # the run history (sqlite3: its e2e test reads it)
+    libpq-dev libhiredis-dev              # PostgreSQL and Redis probes
     libcriterion-dev                      # unit tests
+    postgresql postgresql-contrib         # PostgreSQL 15 for the probe's tests and the demo
+    redis-server redis-tools              # Redis 7 for the probe's tests and the demo
     clang                                 # fuzz targets (libFuzzer)
     clang-format                          # make format-check (part of make check)
     curl jq python3 procps iproute2       # end-to-end tests and benchmarks

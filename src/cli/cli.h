@@ -151,6 +151,7 @@ int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_t
 #define CLI_EXTRA_PROBES 8
 struct probe;
 struct criterion;
+struct run_report;
 struct cli_watch {
     const char *watch[16]; /* --watch PID|NAME */
     size_t n_watch;
@@ -164,6 +165,12 @@ struct cli_watch {
     struct probe *extra; /* more probes, owned by the set once passed (may be NULL) */
     bool *extra_required;
     size_t n_extra;
+    /* The engine's once-a-second tick (may be NULL), and a hook called after the load
+     * once the probes stopped, before the summary and the result (may be NULL): the
+     * database probes' findings need the run's requests (cli/dbprobe.c). */
+    void (*tick)(const struct run_report *r, void *data);
+    void (*after_run)(struct run_report *r, void *data);
+    void *hook_data;
 };
 
 /*
@@ -185,6 +192,11 @@ struct run_options;
 struct progress;
 void cli__watch_options(struct run_options *opts, struct progress *prog);
 void cli__watch_after_run(struct run_report *report);
+/* The engine's one tick hook, shared: the Prometheus endpoint's (prom, may be NULL) and
+ * the watch's own (struct cli_watch.tick, for the database probes). */
+void cli__watch_tick(const struct run_report *r, void *prom);
+/* True when the run in progress has a watch tick of its own. */
+bool cli__watch_has_tick(void);
 
 struct run_report;
 /* The limits of thresholds on time trends, in seconds, as extra Prometheus bucket edges

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/dbprobe.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "metrics/threshold.h"
@@ -45,7 +46,8 @@ extern const char brunt_demo_yaml_end[];
 
 static void demo_usage(FILE *f)
 {
-    fprintf(f, "usage: brunt demo [--export FILE] [--report FILE...] [-q]\n"
+    fprintf(f, "usage: brunt demo [--export FILE] [--report FILE...] [-q] [--postgres DSN "
+               "--redis URL]\n"
                "  starts the built-in target and runs examples/auction-bidding.yaml at it for\n"
                "  20 s (ramp to 50 bidders, hold, ramp down), then prints the summary and\n"
                "  writes the reports (default brunt-demo.html and brunt-demo.md)\n"
@@ -53,6 +55,9 @@ static void demo_usage(FILE *f)
                "  --report FILE   write this report instead (.html, .md, .xml, .csv;\n"
                "                  repeatable)\n"
                "  --no-report     write no report\n"
+               "  --postgres DSN  the target keeps auctions and bids in this PostgreSQL (its\n"
+               "  --redis URL     brunt_* tables, made fresh) and bids through this Redis;\n"
+               "                  both are probed (make demo starts throwaway ones)\n"
                "  -q, --quiet     no live progress\n");
 }
 
@@ -73,17 +78,45 @@ static unsigned demo_free_port(void)
     return port;
 }
 
+/* Single-quotes s for sh -c into out (cap); -1 when it does not fit. */
+static int shell_quote(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (cap < 3) {
+        return -1;
+    }
+    out[o++] = '\'';
+    for (; *s; s++) {
+        const char *piece = *s == '\'' ? "'\\''" : NULL;
+        size_t n = piece ? strlen(piece) : 1;
+        if (o + n + 2 > cap) {
+            return -1;
+        }
+        if (piece) {
+            memcpy(out + o, piece, n);
+        } else {
+            out[o] = *s;
+        }
+        o += n;
+    }
+    out[o++] = '\'';
+    out[o] = '\0';
+    return 0;
+}
+
 int cli_demo(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"export", required_argument, NULL, 'e'}, {"quiet", no_argument, NULL, 'q'},
-        {"report", required_argument, NULL, 'r'}, {"no-report", no_argument, NULL, 'N'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"export", required_argument, NULL, 'e'},   {"quiet", no_argument, NULL, 'q'},
+        {"report", required_argument, NULL, 'r'},   {"no-report", no_argument, NULL, 'N'},
+        {"postgres", required_argument, NULL, 'P'}, {"redis", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     const char *export_path = NULL;
     struct cli_outputs outs = {0};
     bool no_report = false;
     bool quiet = false;
+    struct cli_db db = {0};
     int c;
     optind = 1;
     opterr = 0;
@@ -107,6 +140,12 @@ int cli_demo(int argc, char **argv)
             break;
         case 'N':
             no_report = true;
+            break;
+        case 'P':
+            db.pg_dsn = optarg;
+            break;
+        case 'R':
+            db.redis_url = optarg;
             break;
         case 'h':
             demo_usage(stdout);
@@ -132,13 +171,27 @@ int cli_demo(int argc, char **argv)
         outs.reports[outs.n_reports++] = "brunt-demo.html";
         outs.reports[outs.n_reports++] = "brunt-demo.md";
     }
+    if ((db.pg_dsn != NULL) != (db.redis_url != NULL)) {
+        fprintf(stderr, "brunt demo: --postgres and --redis go together: expected both or "
+                        "neither\n");
+        return EXIT_USAGE;
+    }
+    if (cli_db_define_metrics() < 0) {
+        return EXIT_INTERNAL;
+    }
+    struct probe dbp[2];
+    size_t n_dbp = 0;
+    int dbrc = cli_db_probes(&db, dbp, 2, &n_dbp);
+    if (dbrc != 0) {
+        return dbrc;
+    }
     cli_raise_nofile();
     /*
      * The built-in target runs as a child process (`brunt serve`, this same binary), not
      * as threads of this one: then its CPU and memory are its own in /proc, apart from
      * the generator's, and the demo shows --spawn and the watchers as a user meets them.
      */
-    char self[4096], cmd[4200], base[64], ready[96], err[1024];
+    char self[4096], cmd[8400], base[64], ready[96], err[1024];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl <= 0) {
         fprintf(stderr, "brunt demo: cannot find this program (/proc/self/exe)\n");
@@ -150,7 +203,21 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "brunt demo: no free port on 127.0.0.1\n");
         return EXIT_INTERNAL;
     }
-    snprintf(cmd, sizeof cmd, "'%s' serve -q --port %u --delay 2ms --delay-max 8ms", self, port);
+    if (db.pg_dsn != NULL) {
+        /* Auctions and bids in PostgreSQL, the bid's compare-and-set in Redis. */
+        char qdsn[2100], qurl[2100];
+        if (shell_quote(db.pg_dsn, qdsn, sizeof qdsn) < 0 ||
+            shell_quote(db.redis_url, qurl, sizeof qurl) < 0) {
+            fprintf(stderr, "brunt demo: --postgres or --redis is too long\n");
+            return EXIT_USAGE;
+        }
+        snprintf(cmd, sizeof cmd,
+                 "'%s' serve -q --port %u --threads 2 --postgres %s --redis %s --db-pool 8", self,
+                 port, qdsn, qurl);
+    } else {
+        snprintf(cmd, sizeof cmd, "'%s' serve -q --port %u --delay 2ms --delay-max 8ms", self,
+                 port);
+    }
     snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
     snprintf(ready, sizeof ready, "%s/health", base);
     struct spawn_options so = {.command = cmd, .ready = ready, .ready_timeout_ns = 10 * NS_PER_S};
@@ -160,11 +227,12 @@ int cli_demo(int argc, char **argv)
         return EXIT_INTERNAL;
     }
     fprintf(stderr,
-            "brunt demo: built-in target on %s as PID %d (auction API, 2-8 ms service time), "
-            "watched\n"
+            "brunt demo: built-in target on %s as PID %d (auction API, %s), watched\n"
             "brunt demo: running examples/auction-bidding.yaml: 5 s ramp to 50 bidders, "
             "10 s hold, 5 s ramp down\n",
-            base, (int)spawn_pid(target));
+            base, (int)spawn_pid(target),
+            db.pg_dsn ? "bids in PostgreSQL, compare-and-set in Redis, both probed"
+                      : "2-8 ms service time");
     /* The example reads these at load (${BASE_URL:-...}); the demo's values win. */
     setenv("BASE_URL", base, 1);
     setenv("RAMP", "5s", 1);
@@ -185,8 +253,19 @@ int cli_demo(int argc, char **argv)
         struct cli_watch w = {.spawned = target, .machine = true};
         struct run_info info = {.test_name = fo.test_name[0] ? fo.test_name : NULL,
                                 .scenario_path = "examples/auction-bidding.yaml"};
-        code = cli_execute_watched(plan, th, n_th, &w, export_path, quiet, false, argc, argv, &info,
-                                   &outs);
+        if (n_dbp > 0) {
+            w.extra = dbp;
+            w.n_extra = n_dbp;
+            n_dbp = 0;
+            w.tick = cli_db_tick;
+            w.after_run = cli_db_after;
+            w.hook_data = &db;
+        }
+        char **shown = cli_db_redact_argv(argc, argv);
+        code = shown == NULL ? EXIT_INTERNAL
+                             : cli_execute_watched(plan, th, n_th, &w, export_path, quiet, false,
+                                                   argc, shown, &info, &outs);
+        cli_db_free_argv(argc, shown);
     }
     scenario_file_opts_destroy(&fo);
     for (size_t i = 0; i < n_th; i++) {
@@ -215,5 +294,9 @@ int cli_demo(int argc, char **argv)
     }
     free(stats);
     spawn_free(target);
+    for (size_t i = 0; i < n_dbp; i++) {
+        dbp[i].ops->free(dbp[i].self);
+    }
+    cli_db_destroy(&db);
     return code;
 }

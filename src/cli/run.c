@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/dbprobe.h"
 #include "core/clock.h"
 #include "core/parse.h"
 #include "engine/run.h"
@@ -110,6 +111,12 @@ static void run_usage(FILE *f)
                "      --spawn-log FILE   the target's stdout+stderr (default: a temp file)\n"
                "      --watch-interval D sampling interval, 100ms-60s (default 1s)\n"
                "      --no-watch-machine do not watch the machine and brunt's own CPU\n"
+               "      --postgres DSN     probe PostgreSQL (libpq URL or 'host=... dbname=...')\n"
+               "      --redis URL        probe Redis: redis://[user:password@]host[:port][/db]\n"
+               "      --explain-analyze  EXPLAIN ANALYZE the top queries after the load (runs\n"
+               "                         them once more; writes are rolled back)\n"
+               "      --postgres-settle D  most time to wait after the load for PostgreSQL's\n"
+               "                         statistics to be flushed (1s-60s, default 11s)\n"
                "\n"
                "exit codes: 0 ok, 2 bad input, 3 target unreachable, 5 a report could not be\n"
                "written, 6 --watch matches no process, 7 --spawn never ready, 99 thresholds\n"
@@ -147,6 +154,10 @@ enum {
     OPT_CACERT,
     OPT_CERT,
     OPT_KEY,
+    OPT_POSTGRES,
+    OPT_REDIS,
+    OPT_EXPLAIN_ANALYZE,
+    OPT_POSTGRES_SETTLE,
 };
 
 static const struct option run_options[] = {
@@ -192,6 +203,10 @@ static const struct option run_options[] = {
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
+    {"postgres", required_argument, NULL, OPT_POSTGRES},
+    {"redis", required_argument, NULL, OPT_REDIS},
+    {"explain-analyze", no_argument, NULL, OPT_EXPLAIN_ANALYZE},
+    {"postgres-settle", required_argument, NULL, OPT_POSTGRES_SETTLE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -245,6 +260,10 @@ struct quick {
     /* https: --insecure, --cacert, --cert, --key (they override a file's options:) */
     bool insecure;
     const char *cacert, *cert, *key;
+    /* the database and the cache (cli/dbprobe.c) */
+    struct cli_db db;
+    struct probe db_probes[2];
+    size_t n_db;
 };
 
 /* The TLS flags into plan (over what a scenario file set).  0, or -1 out of memory. */
@@ -636,6 +655,21 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_NO_WATCH_MACHINE:
             q->no_watch_machine = true;
             break;
+        case OPT_POSTGRES:
+            q->db.pg_dsn = optarg;
+            break;
+        case OPT_REDIS:
+            q->db.redis_url = optarg;
+            break;
+        case OPT_EXPLAIN_ANALYZE:
+            q->db.explain_analyze = true;
+            break;
+        case OPT_POSTGRES_SETTLE:
+            rc = parse_dur("--postgres-settle", optarg, false, &q->db.settle_ns);
+            if (rc == 0 && (q->db.settle_ns < NS_PER_S || q->db.settle_ns > 60 * NS_PER_S)) {
+                rc = bad("--postgres-settle", optarg, "a duration from 1s to 60s");
+            }
+            break;
         case OPT_CRITERION:
             if (q->n_criteria == CRITERIA_MAX) {
                 rc = bad("--criterion", optarg, "at most 64 criteria");
@@ -995,8 +1029,8 @@ int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_t
     struct progress *prog = progress_new(stderr, tty, quiet);
     struct run_options opts = {.progress = progress_cb, .progress_data = prog};
     cli__watch_options(&opts, prog); /* the probe set's feed (cli/watch.c) */
-    if (prom != NULL) {
-        opts.tick = prom_tick;
+    if (prom != NULL || cli__watch_has_tick()) {
+        opts.tick = cli__watch_tick; /* Prometheus and the database probes share it */
         opts.tick_data = prom;
     }
     struct run_report report;
@@ -1414,6 +1448,14 @@ static const struct cli_watch *quick_watch(struct quick *q)
     q->watch.machine = !q->no_watch_machine;
     q->watch.criteria = q->criteria;
     q->watch.n_criteria = q->n_criteria;
+    if (q->n_db > 0) {
+        q->watch.extra = q->db_probes;
+        q->watch.n_extra = q->n_db;
+        q->n_db = 0; /* the probe set owns them now */
+        q->watch.tick = cli_db_tick;
+        q->watch.after_run = cli_db_after;
+        q->watch.hook_data = &q->db;
+    }
     return &q->watch;
 }
 
@@ -1464,6 +1506,23 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     }
     info.test_name = fo.test_name[0] ? fo.test_name : NULL;
     code = parse_threshold_flags(q);
+    if (code != 0) {
+        goto out;
+    }
+    /* watch: postgres/redis from the file unless the flags gave them. */
+    if (q->db.pg_dsn == NULL) {
+        q->db.pg_dsn = fo.pg_dsn;
+    }
+    if (q->db.redis_url == NULL) {
+        q->db.redis_url = fo.redis_url;
+    }
+    if (!q->db.explain_analyze && fo.has_explain_analyze) {
+        q->db.explain_analyze = fo.explain_analyze;
+    }
+    if (q->db.settle_ns == 0) {
+        q->db.settle_ns = fo.pg_settle_ns;
+    }
+    code = cli_db_probes(&q->db, q->db_probes, 2, &q->n_db);
     if (code != 0) {
         goto out;
     }
@@ -1632,14 +1691,21 @@ int cli_run(int argc, char **argv)
         .grace_ns = 5 * NS_PER_S,
     };
     struct plan *plan = NULL;
+    char **shown = NULL;
     /* Probe metrics exist before any threshold or criterion names one. */
-    if (probe_define_metrics() < 0) {
+    if (probe_define_metrics() < 0 || cli_db_define_metrics() < 0) {
         fprintf(stderr, "brunt run: cannot define the watchers' metrics\n");
         return EXIT_INTERNAL;
     }
     int code = parse_flags(&q, argc, argv);
     if (code != 0) {
         code = code < 0 ? EXIT_OK : code;
+        goto out;
+    }
+    /* What the result and the summary show of the command line: no passwords. */
+    shown = cli_db_redact_argv(argc, argv);
+    if (shown == NULL) {
+        code = EXIT_INTERNAL;
         goto out;
     }
     if (q.watch.ready != NULL && q.watch.spawn == NULL) {
@@ -1655,7 +1721,11 @@ int cli_run(int argc, char **argv)
         }
     }
     if (is_scenario_file(q.url)) {
-        code = run_scenario_file(&q, argc, argv);
+        code = run_scenario_file(&q, argc, shown);
+        goto out;
+    }
+    code = cli_db_probes(&q.db, q.db_probes, 2, &q.n_db);
+    if (code != 0) {
         goto out;
     }
     code = parse_threshold_flags(&q);
@@ -1669,8 +1739,9 @@ int cli_run(int argc, char **argv)
     }
     cli_warn_nofile(plan);
     code = cli_execute_watched(plan, q.thresholds, q.n_thresholds, quick_watch(&q), q.export_path,
-                               q.quiet, q.no_summary, argc, argv, NULL, &q.outs);
+                               q.quiet, q.no_summary, argc, shown, NULL, &q.outs);
 out:
+    cli_db_free_argv(argc, shown);
     plan_free(plan);
     for (size_t i = 0; i < q.n_thresholds; i++) {
         threshold_destroy(&q.thresholds[i]);
@@ -1681,5 +1752,9 @@ out:
     if (q.body_owned) {
         free(q.body);
     }
+    for (size_t i = 0; i < q.n_db; i++) { /* never handed to a probe set */
+        q.db_probes[i].ops->free(q.db_probes[i].self);
+    }
+    cli_db_destroy(&q.db);
     return code;
 }

@@ -48,6 +48,13 @@ static const char serve_usage[] =
     "  --service-time D      ... D, waiting in FIFO order when all are busy, so the\n"
     "                        capacity is exactly N/D requests per second\n"
     "                        (/__stats service: requests, queued, wait_ns)\n"
+    "  --postgres DSN        keep auctions and bids in PostgreSQL (tables brunt_auctions,\n"
+    "                        brunt_bids, made fresh at start), with --redis URL for the\n"
+    "                        bid's compare-and-set (a Lua script) and an auction cache\n"
+    "  --db-pool N           database connections in the pool (default 8)\n"
+    "  --db-missing-index    no index on brunt_bids(auction_id): reads scan every bid\n"
+    "  --db-n-plus-one       the auction listing counts each auction's bids on its own\n"
+    "  --db-cache-miss       one miss in ten is cached, for 1 ms: reads mostly miss\n"
     "  -q, --quiet           no summary on exit\n"
     "  -h, --help            this help\n"
     "\n"
@@ -72,6 +79,12 @@ enum {
     OPT_BURN,
     OPT_SERVICE_SLOTS,
     OPT_SERVICE_TIME,
+    OPT_POSTGRES,
+    OPT_REDIS,
+    OPT_DB_POOL,
+    OPT_DB_MISSING_INDEX,
+    OPT_DB_N_PLUS_ONE,
+    OPT_DB_CACHE_MISS,
 };
 
 __attribute__((format(printf, 1, 2))) static int serve_fail(const char *fmt, ...)
@@ -143,6 +156,12 @@ static int serve_parse(int argc, char **argv, struct server_options *o, bool *qu
         {"burn", required_argument, NULL, OPT_BURN},
         {"service-slots", required_argument, NULL, OPT_SERVICE_SLOTS},
         {"service-time", required_argument, NULL, OPT_SERVICE_TIME},
+        {"postgres", required_argument, NULL, OPT_POSTGRES},
+        {"redis", required_argument, NULL, OPT_REDIS},
+        {"db-pool", required_argument, NULL, OPT_DB_POOL},
+        {"db-missing-index", no_argument, NULL, OPT_DB_MISSING_INDEX},
+        {"db-n-plus-one", no_argument, NULL, OPT_DB_N_PLUS_ONE},
+        {"db-cache-miss", no_argument, NULL, OPT_DB_CACHE_MISS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -219,6 +238,25 @@ static int serve_parse(int argc, char **argv, struct server_options *o, bool *qu
                                  optarg);
             }
             break;
+        case OPT_POSTGRES:
+            o->pg_dsn = optarg;
+            break;
+        case OPT_REDIS:
+            o->redis_url = optarg;
+            break;
+        case OPT_DB_POOL:
+            err = flag_count("--db-pool", optarg, 1, 256, &v);
+            o->db_pool = (int)v;
+            break;
+        case OPT_DB_MISSING_INDEX:
+            o->db_missing_index = true;
+            break;
+        case OPT_DB_N_PLUS_ONE:
+            o->db_n_plus_one = true;
+            break;
+        case OPT_DB_CACHE_MISS:
+            o->db_cache_miss = true;
+            break;
         case 'q':
             *quiet = true;
             break;
@@ -258,6 +296,13 @@ static int serve_parse(int argc, char **argv, struct server_options *o, bool *qu
         return serve_fail("--service-slots and --service-time go together: expected both "
                           "or neither");
     }
+    if ((o->pg_dsn != NULL) != (o->redis_url != NULL)) {
+        return serve_fail("--postgres and --redis go together: expected both or neither");
+    }
+    if (o->pg_dsn == NULL &&
+        (o->db_pool > 0 || o->db_missing_index || o->db_n_plus_one || o->db_cache_miss)) {
+        return serve_fail("--db-* switches need --postgres DSN --redis URL");
+    }
     if (o->error_rate + o->reset_rate + o->malformed_rate > 1.0 + 1e-9) {
         return serve_fail("--error-rate, --reset-rate and --malformed-rate add up to more "
                           "than 1: expected a total of at most 1");
@@ -287,7 +332,15 @@ int cli_serve(int argc, char **argv)
     sigaddset(&stop_sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_sigs, &old_sigs);
 
+    char dberr[512] = "";
+    o.error = dberr;
+    o.error_len = sizeof dberr;
     int err = server_start(&o, &t);
+    if (err < 0 && dberr[0] != '\0') {
+        fprintf(stderr, "%s\n", dberr);
+        rc = EXIT_UNREACHABLE;
+        goto out;
+    }
     if (err == -EADDRINUSE) {
         fprintf(stderr,
                 "brunt serve: port %u on %s is in use: expected a free port "

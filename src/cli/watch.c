@@ -24,6 +24,7 @@
 #include "metrics/criteria.h"
 #include "metrics/threshold.h"
 #include "output/progress.h"
+#include "output/prom.h"
 #include "output/result.h"
 #include "output/summary.h"
 #include "probe/machine.h"
@@ -278,6 +279,21 @@ void cli__watch_options(struct run_options *opts, struct progress *prog)
     opts->feed = &feed;
 }
 
+void cli__watch_tick(const struct run_report *r, void *prom)
+{
+    if (prom != NULL) {
+        prom_tick(r, prom);
+    }
+    if (g_watch != NULL && g_watch->tick != NULL) {
+        g_watch->tick(r, g_watch->hook_data);
+    }
+}
+
+bool cli__watch_has_tick(void)
+{
+    return g_watch != NULL && g_watch->tick != NULL;
+}
+
 void cli__watch_after_run(struct run_report *report)
 {
     if (g_wr.set != NULL) {
@@ -288,6 +304,9 @@ void cli__watch_after_run(struct run_report *report)
     }
     report->probes = g_wr.set;
     analyse(&g_wr, report);
+    if (g_watch->after_run != NULL) {
+        g_watch->after_run(report, g_watch->hook_data);
+    }
     if (g_watch->n_criteria > 0) {
         struct hist *scratch = hist_new();
         double secs = (double)report->duration_ns / 1e9;

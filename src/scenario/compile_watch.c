@@ -25,6 +25,9 @@ void scenario_file_opts_destroy(struct scenario_file_opts *o)
         o->watch[i] = NULL;
     }
     o->n_watch = 0;
+    free(o->pg_dsn);
+    free(o->redis_url);
+    o->pg_dsn = o->redis_url = NULL;
     free(o->spawn);
     free(o->spawn_ready);
     free(o->spawn_log);
@@ -128,10 +131,45 @@ static int compile_process(struct loader *L, struct ynode *it)
 
 int load__compile_watch(struct loader *L, struct ynode *n)
 {
-    static const char *const keys[] = {"processes", "interval", "machine", NULL};
+    static const char *const keys[] = {"processes",       "interval", "machine",
+                                       "postgres",        "redis",    "explain_analyze",
+                                       "postgres_settle", NULL};
     struct scenario_file_opts *o = L->opts;
     if (load__check_map(L, n, "watch", keys) < 0) {
         return -1;
+    }
+    /* The database probes (cli/dbprobe.c).  ${ENV} expands here, so a password need
+     * never be written in the file: postgres: "postgresql://app:${PGPASS}@db/shop". */
+    struct ynode *pg = load__mget(n, "postgres"), *rd = load__mget(n, "redis");
+    struct ynode *ea = load__mget(n, "explain_analyze"), *ps = load__mget(n, "postgres_settle");
+    if (pg != NULL) {
+        const char *s = load__sval(L, pg, "a libpq DSN (postgresql://user@host:port/db)");
+        if (s == NULL || dup_into(L, &o->pg_dsn, s) < 0) {
+            return -1;
+        }
+    }
+    if (rd != NULL) {
+        const char *s = load__sval(L, rd, "a Redis URL (redis://host:port/db)");
+        if (s == NULL || dup_into(L, &o->redis_url, s) < 0) {
+            return -1;
+        }
+    }
+    if (ea != NULL) {
+        static const char *const bools[] = {"false", "true", NULL};
+        int b;
+        if (load__get_enum(L, ea, "explain_analyze value", bools, &b) < 0) {
+            return -1;
+        }
+        o->has_explain_analyze = true;
+        o->explain_analyze = b != 0;
+    }
+    if (ps != NULL) {
+        if (load__get_duration(L, ps, false, &o->pg_settle_ns) < 0) {
+            return -1;
+        }
+        if (o->pg_settle_ns < NS_PER_S || o->pg_settle_ns > 60 * NS_PER_S) {
+            return load__err(L, ps, "postgres_settle out of range (expected 1s to 60s)");
+        }
     }
     struct ynode *procs = load__mget(n, "processes");
     struct ynode *iv = load__mget(n, "interval"), *mach = load__mget(n, "machine");

@@ -66,6 +66,10 @@ struct scenario_file_opts {
     uint64_t watch_interval_ns;
     bool has_watch_machine;
     bool watch_machine;
+    /* watch: postgres, redis, explain_analyze, postgres_settle (the database probes) */
+    char *pg_dsn, *redis_url;
+    bool has_explain_analyze, explain_analyze;
+    uint64_t pg_settle_ns; /* 0 when not given */
     /* criteria: rows, owned here (criterion_destroy() each) */
     struct criterion *criteria;
     size_t n_criteria;

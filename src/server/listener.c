@@ -296,6 +296,16 @@ int server_start(const struct server_options *o, struct server **out)
     if (err < 0) {
         goto fail;
     }
+    if (o->pg_dsn != NULL) {
+        char dberr[512] = "";
+        err = server__db_start(t, dberr, sizeof dberr);
+        if (err < 0) {
+            if (o->error != NULL && o->error_len > 0) {
+                snprintf(o->error, o->error_len, "%s", dberr);
+            }
+            goto fail;
+        }
+    }
     err = open_listener(o, &t->listen_fd, &t->port);
     if (err < 0) {
         goto fail;
@@ -381,6 +391,7 @@ void server_free(struct server *t)
     }
     free(t->threads);
     auction_store_free(t->auctions);
+    server__db_free(t);
     pthread_mutex_destroy(&t->stats_lock);
     server__service_destroy(t);
     free(t);

@@ -461,6 +461,9 @@ static int h_auctions(struct conn *c, const struct req *rq)
         !(stl == 6 && memcmp(st, "active", 6) == 0)) {
         limit = 0; /* every auction is active */
     }
+    if (w->t->db != NULL) {
+        return server__db_auctions(c, rq, limit);
+    }
     server__body_reset(w);
     server__body_adds(w, "{\"auctions\":[");
     for (size_t i = 0; i < limit && i < AUCTION_COUNT; i++) {
@@ -479,6 +482,9 @@ static int h_auction(struct conn *c, const struct req *rq)
     size_t idx;
     if (auction_parse_id(rq->param, rq->param_len, &idx) < 0) {
         return server__respond_error(c, rq, 404, "no such auction");
+    }
+    if (c->w->t->db != NULL) {
+        return server__db_auction(c, rq, idx);
     }
     server__body_reset(c->w);
     auction_json(c->w, idx);
@@ -520,7 +526,22 @@ static int h_bids(struct conn *c, const struct req *rq)
     if (n <= 0 || auction_parse_id(id, (size_t)n, &idx) < 0) {
         return server__respond_error(c, rq, 404, "no such auction");
     }
-    int r = auction_bid(w->t->auctions, idx, amount, &current);
+    int r;
+    if (w->t->db != NULL) {
+        char user[64] = "anonymous";
+        if (json_get_member(rq->body, rq->body_len, "user_id", &v) == 0 && v.type == JSON_STRING &&
+            json_span_text(&v, user, sizeof user) <= 0) {
+            snprintf(user, sizeof user, "anonymous");
+        }
+        bool accepted = false;
+        int st = server__db_bid(c, rq, idx, amount, user, &accepted, &current);
+        if (st != 0) {
+            return st;
+        }
+        r = accepted ? AUCTION_BID_ACCEPTED : AUCTION_BID_TOO_LOW;
+    } else {
+        r = auction_bid(w->t->auctions, idx, amount, &current);
+    }
     server__body_reset(w);
     if (r == AUCTION_BID_ACCEPTED) {
         cnt_add(&w->cnt, C_BIDS_ACCEPTED, 1);

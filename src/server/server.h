@@ -102,6 +102,8 @@
 #ifndef BRUNT_SERVER_SERVER_H
 #define BRUNT_SERVER_SERVER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct jsonw;
@@ -125,6 +127,16 @@ struct server_options {
     uint64_t burn_cpu_ns;           /* CPU burned per counted request (0 = none) */
     uint32_t service_slots;         /* 0 = no service model; at most SERVER_MAX_SLOTS */
     uint64_t service_time_ns;       /* each request's service time in a slot */
+    /* Auctions and bids in PostgreSQL, the bid's compare-and-set in Redis (dbstore.c);
+     * both DSN and URL, or neither.  The switches produce known pathologies. */
+    const char *pg_dsn;    /* libpq DSN, or NULL for the in-memory store */
+    const char *redis_url; /* redis://[:password@]host[:port] */
+    int db_pool;           /* connections in the pool (default 8) */
+    bool db_missing_index; /* no index on brunt_bids(auction_id) */
+    bool db_n_plus_one;    /* the listing reads each auction's bid count on its own */
+    bool db_cache_miss;    /* one miss in ten cached, for 1 ms: reads mostly miss */
+    char *error;           /* out: when start fails on the database, one line (may be NULL) */
+    size_t error_len;
 };
 
 #define SERVER_MAX_SLOTS 1000000u

@@ -211,6 +211,7 @@ struct server {
     uint64_t start_ns;
     uint64_t secret;
     struct auction_store *auctions;
+    struct server_db *db; /* dbstore.c; NULL without --postgres */
     struct server_thread *threads;
     int n_threads;
     atomic_int open_conns;
@@ -326,5 +327,24 @@ void server__count_request(struct server_thread *w, enum route r);
 /* GET /__stats and POST /__reset. */
 void server__h_stats(struct conn *c, const struct req *rq);
 void server__h_reset(struct conn *c, const struct req *rq);
+
+/* ---- dbstore.c: the PostgreSQL + Redis store (brunt serve --postgres --redis) ----- */
+
+struct server_db;
+struct jsonw;
+/* Connects the pool, makes the schema fresh and loads the CAS script; 0 or -errno with
+ * one line in err.  Sets t->db. */
+int server__db_start(struct server *t, char *err, size_t err_len);
+void server__db_free(struct server *t);
+/* The handlers (server thread; they block on the pool and the database). */
+int server__db_auction(struct conn *c, const struct req *rq, size_t idx);
+int server__db_auctions(struct conn *c, const struct req *rq, size_t limit);
+/* Places a bid; returns 0 with *accepted and *current set, or the error status sent. */
+int server__db_bid(struct conn *c, const struct req *rq, size_t idx, int64_t amount,
+                   const char *user, bool *accepted, int64_t *current);
+/* True when every auction's current bid in PostgreSQL is its highest bid. */
+bool server__db_invariant_ok(struct server *t);
+/* The "db" member of /__stats (nothing without a store). */
+void server__db_stats_json(struct server *t, struct jsonw *w);
 
 #endif

@@ -241,8 +241,9 @@ int server_stats_json(struct server *t, struct jsonw *w)
     jsonw_obj_end(w);
     jsonw_key(w, "unauthorized");
     jsonw_uint(w, s[C_UNAUTHORIZED]);
+    server__db_stats_json(t, w);
     jsonw_key(w, "invariant_ok");
-    jsonw_bool(w, auction_invariant_ok(t->auctions));
+    jsonw_bool(w, t->db != NULL ? server__db_invariant_ok(t) : auction_invariant_ok(t->auctions));
     jsonw_key(w, "faults");
     jsonw_obj_begin(w);
     jsonw_key(w, "errors");
