@@ -14,10 +14,13 @@ set -euo pipefail
 PACKAGES=(
     build-essential pkg-config            # compiler, make, pkg-config
     libfyaml-dev libssl-dev libpcre2-dev  # libraries brunt links
+    libdw-dev libelf-dev zlib1g-dev       # the profiler: symbols (elfutils), gzip
+    libprotobuf-c-dev protobuf-c-compiler # the profiler: pprof protobuf (protoc-c at build)
     libcriterion-dev                      # unit tests
     clang                                 # fuzz targets (libFuzzer)
     clang-format                          # make format-check (part of make check)
     curl jq python3 procps iproute2       # end-to-end tests and benchmarks
+    golang-go libxml2-utils               # profile tests: a Go pprof service, SVG checks
     wrk nginx-light                       # benchmarks (make bench)
 )
 

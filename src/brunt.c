@@ -18,6 +18,8 @@ static void usage(FILE *f)
             "  run FILE.yaml        run a scenario file (docs/scenarios.md)\n"
             "  serve [flags]        the built-in target service (auction API, faults)\n"
             "  demo                 built-in target + an auction load, with the summary\n"
+            "  profile [flags]      where running processes (--pid) or a Go service's pprof\n"
+            "                       (--pprof URL) spend their CPU: top functions, flame graph\n"
             "  version              print the version\n"
             "  help                 this text\n"
             "\n"
@@ -41,6 +43,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "demo") == 0) {
         return cli_demo(argc - 1, argv + 1);
     }
+    if (strcmp(cmd, "profile") == 0) {
+        return cli_profile(argc - 1, argv + 1);
+    }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("brunt %s\n", BRUNT_VERSION);
         return EXIT_OK;
@@ -49,7 +54,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
-    fprintf(stderr, "brunt: unknown command '%s': expected run, serve, demo, version or help\n",
+    fprintf(stderr,
+            "brunt: unknown command '%s': expected run, serve, demo, profile, version or help\n",
             cmd);
     return EXIT_USAGE;
 }

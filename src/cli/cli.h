@@ -8,6 +8,7 @@
 #ifndef BRUNT_CLI_CLI_H
 #define BRUNT_CLI_CLI_H
 
+#include <limits.h>
 #include <stddef.h>
 
 #include "engine/plan.h"
@@ -28,6 +29,16 @@ enum exit_code {
 int cli_run(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_profile(int argc, char **argv);
+
+struct flame;
+/*
+ * Writes fg as PREFIX.folded, PREFIX.svg (titled title, subtitle under it; NULL for none)
+ * and PREFIX.speedscope.json, each atomically (temp file, fsync, rename); the paths go
+ * into paths.  Returns 0, or -1 with a one-line message in err (cli/profile.c).
+ */
+int cli_profile_write(const struct flame *fg, const char *prefix, const char *title,
+                      const char *subtitle, char paths[3][PATH_MAX], char *err, size_t err_len);
 
 /* --- shared by the subcommands that build plans (cli/plan_build.c) --- */
 
