@@ -239,6 +239,27 @@ static void collect(struct coord *c)
     }
 }
 
+/* Merges what the feed (the probe set) has ready, like a worker's shard. */
+static void collect_feed(struct coord *c, const struct run_options *opts)
+{
+    const struct run_feed *f = opts != NULL ? opts->feed : NULL;
+    if (f == NULL || f->take == NULL) {
+        return;
+    }
+    struct registry *reg;
+    uint32_t second;
+    while ((reg = f->take(f->data, &second)) != NULL) {
+        if (registry_merge(c->report->total, reg) < 0) {
+            run_report_add_warning(c->report, "out of memory while merging probe metrics");
+        }
+        struct pending *p = second >= c->next_row ? pending_get(c, second) : NULL;
+        if (p != NULL) {
+            (void)registry_merge(p->reg, reg);
+        }
+        f->release(f->data, reg);
+    }
+}
+
 static void stop_workers(struct coord *c, int level);
 
 static double elapsed_s(const struct coord *c, uint64_t now)
@@ -433,6 +454,9 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
     /* A common start a little ahead, so every worker begins on the same schedule. */
     c.eng.start_ns = clock_now_ns() + 20 * NS_PER_MS;
     report->start_wall_ns = clock_wall_ns() + 20 * NS_PER_MS;
+    if (opts != NULL && opts->feed != NULL && opts->feed->begin != NULL) {
+        opts->feed->begin(opts->feed->data, c.eng.start_ns);
+    }
     int started = 0;
     for (int w = 0; w < c.n_workers; w++) {
         err = worker_start(c.workers[w]);
@@ -474,6 +498,7 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
             stop_workers(&c, ints >= 2 ? STOP_NOW : STOP_GRACEFUL);
         }
         collect(&c);
+        collect_feed(&c, opts);
         now = clock_now_ns();
         if (now >= next_tick) {
             finalise_rows(&c, false);
@@ -492,6 +517,10 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
         worker_join(c.workers[w]);
     }
     collect(&c);
+    if (opts != NULL && opts->feed != NULL && opts->feed->end != NULL) {
+        opts->feed->end(opts->feed->data, end_ns);
+    }
+    collect_feed(&c, opts);
     finalise_rows(&c, true);
     evaluate(&c, end_ns, true);
     if (c.abort_threshold >= 0) {

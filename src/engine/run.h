@@ -70,6 +70,11 @@ struct run_report {
     char warnings[8][256];
     size_t n_warnings;
     int exit_code;
+    /* Set by the CLI after engine_run() for the outputs; the engine never reads them. */
+    struct probe_set *probes;   /* probe/probe.h; may be NULL */
+    struct criterion *criteria; /* metrics/criteria.h; judged after the run */
+    size_t n_criteria;
+    bool criteria_failed; /* any criterion met neither target nor acceptable */
 };
 
 /*
@@ -80,11 +85,32 @@ struct run_report {
  */
 typedef void (*run_tick_cb)(const struct run_report *r, void *data);
 
+/*
+ * Samples from outside the workers (the probe set, probe/probe.h), merged by the
+ * coordinator like a worker's shard: into the run totals and into the second they belong
+ * to (when that second is not final yet), before the thresholds are evaluated.  Every
+ * callback runs on the coordinator thread and must not block, except end().
+ */
+struct run_feed {
+    /* The load's monotonic start (ns); once, before the first worker starts. */
+    void (*begin)(void *data, uint64_t start_ns);
+    /* The next ready interval: its registry (still the feed's) with its second in
+     * *second, or NULL when none is ready. */
+    struct registry *(*take)(void *data, uint32_t *second);
+    /* Gives back a registry take() returned, once merged. */
+    void (*release)(void *data, struct registry *reg);
+    /* The load has ended (every worker joined) at end_ns: the feed completes its last
+     * interval, waiting a bounded time (at most 2 s), before the final merge. */
+    void (*end)(void *data, uint64_t end_ns);
+    void *data;
+};
+
 struct run_options {
     run_progress_cb progress; /* may be NULL */
     void *progress_data;
     run_tick_cb tick; /* may be NULL */
     void *tick_data;
+    const struct run_feed *feed; /* may be NULL */
 };
 
 /*

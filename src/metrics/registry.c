@@ -9,6 +9,7 @@
 #include "metrics/registry.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -472,4 +473,18 @@ const char *tags_get(const char *tags, const char *key, size_t *len)
         p = end + 1;
     }
     return NULL;
+}
+
+double metric_trend_div(int metric)
+{
+    return metric_info[metric].contains == CONTAINS_DATA ? 1.0 : 1e6;
+}
+
+void series_trend_value(struct series *s, double v)
+{
+    double stored = v * metric_trend_div(s->metric);
+    if (!(stored > 0)) {
+        stored = 0; /* negatives and NaN: a trend of levels has none */
+    }
+    hist_record(s->hist, stored >= 1.8e19 ? UINT64_MAX : (uint64_t)llround(stored));
 }

@@ -156,6 +156,17 @@ static inline void series_trend_ns(struct series *s, uint64_t ns)
 void series_gauge(struct series *s, double v);
 
 /*
+ * Trend values live in the histogram as integers: nanoseconds for time trends, bytes for
+ * data trends, and millionths for plain-number trends (a CPU share of 37.25 % keeps its
+ * decimals; the histogram's range then spans 0.000001 to 3.6 million).  metric_trend_div()
+ * is what a stored value is divided by to give the unit thresholds and outputs show:
+ * 1e6 for time (ns to ms) and plain numbers, 1 for data.
+ */
+double metric_trend_div(int metric);
+/* Records v, in the metric's shown unit (ms, bytes, number), into a trend series. */
+void series_trend_value(struct series *s, double v);
+
+/*
  * Builds a canonical tag set into out (capacity cap) from n key/value pairs given in any
  * order.  Returns the length, or -1 if it does not fit.  Keys must not contain '=' or
  * TAGS_SEP; values must not contain TAGS_SEP (such bytes are replaced by '_').

@@ -816,8 +816,9 @@ bool threshold_eval(struct threshold *t, const struct registry *reg, double elap
     /* Judged all the same (as k6 does), but said: a filter with a typo matches nothing. */
     t->no_samples = mi->type == METRIC_TREND ? hist_count(agg.hist) == 0 : agg.total == 0;
 
-    /* Trend values are nanoseconds; time trends are judged in milliseconds, as in k6. */
-    double div = mi->contains == CONTAINS_TIME ? 1e6 : 1.0; /* divide: 1e6 ns is exactly 1 */
+    /* Stored trend values to shown units (registry.h): time in ms as in k6, plain
+     * numbers from millionths, data in bytes.  Divide: 1e6 ns is exactly 1 ms. */
+    double div = metric_trend_div(t->metric);
     double obs = 0;
     switch (t->agg) {
     case TH_AVG:

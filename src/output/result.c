@@ -78,7 +78,7 @@ static double ns_to_ms(uint64_t ns)
 /* A trend value (ns in the histogram) in the unit users read: ms for time trends. */
 static double trend_unit(int metric, double ns)
 {
-    return metric_info[metric].contains == CONTAINS_TIME ? ns / 1e6 : ns;
+    return ns / metric_trend_div(metric);
 }
 
 static bool series_has_samples(const struct series *s)

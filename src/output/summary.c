@@ -55,13 +55,18 @@ static void fmt_ms(double ms, char *buf, size_t cap)
     }
 }
 
-/* A trend value given in ns, in the metric's unit. */
+static void fmt_num3(double v, char *buf, size_t cap);
+static void fmt_bytes(double v, char *buf, size_t cap);
+
+/* A trend value as stored (ns, bytes, millionths: registry.h), in the metric's unit. */
 static void fmt_trend(int metric, double ns, char *buf, size_t cap)
 {
     if (metric_info[metric].contains == CONTAINS_TIME) {
         fmt_ms(ns / 1e6, buf, cap);
+    } else if (metric_info[metric].contains == CONTAINS_DATA) {
+        fmt_bytes(ns, buf, cap);
     } else {
-        snprintf(buf, cap, "%g", ns);
+        fmt_num3(ns / metric_trend_div(metric), buf, cap);
     }
 }
 

@@ -81,4 +81,92 @@ struct probe {
     void *self;
 };
 
+/*
+ * The probe set: the probes of one run and the one thread that samples them.
+ *
+ * Use, all on the main thread unless said otherwise:
+ *
+ *     struct probe_set *ps = probe_set_new(PROBE_INTERVAL_NS);
+ *     probe_set_add(ps, my_probe, true);          // owns it from here, even on error
+ *     probe_set_start(ps, err, sizeof err);        // start() of each; starts the thread
+ *     struct run_options o = {...};
+ *     probe_set_feed(ps, &feed);  o.feed = &feed;  // the engine merges each interval
+ *     engine_run(plan, th, n, &o, &report);
+ *     probe_set_stop(ps);                          // joins the thread; stop() of each
+ *     probe_set_summary(ps, stdout, color);        // every probe's summary()
+ *     probe_set_to_json(ps, w);                    // the "probes" object
+ *     probe_set_free(ps);                          // free() of each
+ *
+ * Interval k of the set ends at start + k*interval (start: the load's start, which the
+ * engine passes through the feed's begin()); its registry is tagged with the second in
+ * which it ends minus one, so with the default 1 s interval the samples taken at the end
+ * of second k join row k.  Probes compute rates over the time they measured themselves
+ * (now_ns minus their previous sample), so a late wake-up skews nothing.
+ */
+#define PROBE_SET_MAX 16                   /* probes in one set */
+#define PROBE_INTERVAL_MIN_NS 100000000ull /* 100 ms: below it /proc walks dominate */
+#define PROBE_INTERVAL_MAX_NS 60000000000ull
+
+struct probe_set;
+struct run_feed; /* engine/run.h */
+
+/* A new empty set sampling every interval_ns (clamped to the bounds above), or NULL. */
+struct probe_set *probe_set_new(uint64_t interval_ns);
+/* Frees every probe (its ops->free) and the set; stops the thread first if needed.
+ * probe_set_free(NULL) does nothing. */
+void probe_set_free(struct probe_set *set);
+/*
+ * Adds p to the set, which owns it from now on (freed with the set, or at once when this
+ * fails).  required: a start() failure makes probe_set_start() fail (a user's --watch);
+ * otherwise the probe is dropped with a warning and the run goes on.  Returns 0, or
+ * -ENOSPC (PROBE_SET_MAX reached), -EBUSY (already started).  Main thread.
+ */
+int probe_set_add(struct probe_set *set, struct probe p, bool required);
+/* Number of probes (started or not yet). */
+size_t probe_set_len(const struct probe_set *set);
+/* The probe named name (its ops->name), or NULL. */
+struct probe *probe_set_find(struct probe_set *set, const char *name);
+
+/*
+ * Calls every probe's start() in the order added, then starts the sampling thread.  An
+ * optional probe that fails is freed and its message kept as a warning; a required one
+ * that fails makes this return its negative code with its message in err (the probes
+ * already started are stopped).  Returns 0, or a negative errno (the thread).  Main thread.
+ */
+int probe_set_start(struct probe_set *set, char *err, size_t err_len);
+/* Warnings from probe_set_start(): i below probe_set_warning_count(). */
+size_t probe_set_warning_count(const struct probe_set *set);
+const char *probe_set_warning(const struct probe_set *set, size_t i);
+
+/*
+ * Fills *feed so that engine_run() (struct run_options.feed) merges each interval of
+ * this set into the run totals and its second before thresholds are evaluated.  The set
+ * must outlive the run.
+ */
+void probe_set_feed(struct probe_set *set, struct run_feed *feed);
+
+/*
+ * Ends sampling (the thread takes no further samples and is joined), then calls every
+ * probe's stop().  Safe to call twice and on a set never started.  Main thread.
+ */
+void probe_set_stop(struct probe_set *set);
+/* Every probe's summary() in order.  Main thread, after probe_set_stop(). */
+void probe_set_summary(struct probe_set *set, FILE *f, bool color);
+/*
+ * Writes the "probes" object: one member per probe (its name) holding what to_json()
+ * wrote.  Returns 0 or the writer's error.  Main thread, after probe_set_stop().
+ */
+int probe_set_to_json(struct probe_set *set, struct jsonw *w);
+/* Up to cap findings of every probe into out; returns how many. */
+size_t probe_set_findings(struct probe_set *set, struct finding *out, size_t cap);
+/* Intervals sampled so far (any thread; for tests and the cost benchmark). */
+uint64_t probe_set_samples(const struct probe_set *set);
+
+/*
+ * Defines the metrics of the built-in probes (process, machine) so that thresholds and
+ * criteria naming them parse before any probe starts.  Call once before parsing flags
+ * or scenario files.  Returns 0 or metric_define()'s error.  Main thread.
+ */
+int probe_define_metrics(void);
+
 #endif
