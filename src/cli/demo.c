@@ -17,7 +17,7 @@
 #include "core/json.h"
 #include "metrics/threshold.h"
 #include "scenario/load.h"
-#include "target/target.h"
+#include "server/server.h"
 
 /* examples/auction-bidding.yaml, assembled in (paths are relative to the top of the tree,
  * where make and scripts/fuzz.sh compile; the Makefile lists the dependency). */
@@ -84,19 +84,19 @@ int cli_demo(int argc, char **argv)
         return EXIT_USAGE;
     }
     cli_raise_nofile();
-    struct target_options to;
-    target_options_default(&to);
+    struct server_options to;
+    server_options_default(&to);
     to.port = 0;
     to.delay_ns = 2 * NS_PER_MS;
     to.delay_max_ns = 8 * NS_PER_MS;
-    struct target *target = NULL;
-    int rc = target_start(&to, &target);
+    struct server *target = NULL;
+    int rc = server_start(&to, &target);
     if (rc < 0) {
         fprintf(stderr, "brunt demo: cannot start the built-in target: %s\n", strerror(-rc));
         return EXIT_INTERNAL;
     }
     char base[64], err[1024];
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", target_port(target));
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", server_port(target));
     fprintf(stderr,
             "brunt demo: built-in target on %s (auction API, 2-8 ms service time)\n"
             "brunt demo: running examples/auction-bidding.yaml: 5 s ramp to 50 bidders, "
@@ -126,19 +126,19 @@ int cli_demo(int argc, char **argv)
     }
     free(th);
     plan_free(plan);
-    target_stop(target);
+    server_stop(target);
     struct jsonw w;
     jsonw_init(&w, 0, 1 << 20);
-    if (target_stats_json(target, &w) == 0) {
+    if (server_stats_json(target, &w) == 0) {
         size_t len;
         const char *doc = jsonw_data(&w, &len);
         struct json_span v;
         bool ok = json_get_member(doc, len, "invariant_ok", &v) == 0 && v.type == JSON_TRUE;
         fprintf(stderr, "brunt demo: the target served %llu requests; auction invariant %s\n",
-                (unsigned long long)target_total_requests(target),
+                (unsigned long long)server_total_requests(target),
                 ok ? "holds (every current bid is the highest accepted one)" : "BROKEN");
     }
     jsonw_destroy(&w);
-    target_free(target);
+    server_free(target);
     return code;
 }

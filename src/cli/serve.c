@@ -1,5 +1,5 @@
 /*
- * serve — `brunt serve`: runs the built-in target (target/target.h) in the foreground
+ * serve — `brunt serve`: runs the built-in target (server/server.h) in the foreground
  * until SIGINT or SIGTERM.
  *
  * The first line on stdout is always "brunt serve: listening on http://HOST:PORT",
@@ -20,7 +20,7 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/parse.h"
-#include "target/target.h"
+#include "server/server.h"
 
 static const char serve_usage[] =
     "usage: brunt serve [options]\n"
@@ -42,6 +42,12 @@ static const char serve_usage[] =
     "  --leak BYTES          keep BYTES of memory per request (at most 2 GiB)\n"
     "  --max-conns N         open connections at most (default 65536)\n"
     "  --seed N              seed of the fault draws and of the login tokens\n"
+    "  --burn D              spend D of CPU on every request, busy, in server_burn_cpu\n"
+    "                        (the thread serves nothing else meanwhile; /__stats burn)\n"
+    "  --service-slots N     N service slots: each request occupies one for\n"
+    "  --service-time D      ... D, waiting in FIFO order when all are busy, so the\n"
+    "                        capacity is exactly N/D requests per second\n"
+    "                        (/__stats service: requests, queued, wait_ns)\n"
     "  -q, --quiet           no summary on exit\n"
     "  -h, --help            this help\n"
     "\n"
@@ -63,6 +69,9 @@ enum {
     OPT_LEAK,
     OPT_MAX_CONNS,
     OPT_SEED,
+    OPT_BURN,
+    OPT_SERVICE_SLOTS,
+    OPT_SERVICE_TIME,
 };
 
 __attribute__((format(printf, 1, 2))) static int serve_fail(const char *fmt, ...)
@@ -114,7 +123,7 @@ static int flag_size(const char *flag, const char *arg, uint64_t *out)
 }
 
 /* Parses the flags into *o.  Returns 0, EXIT_USAGE (message printed), or -1 for help. */
-static int serve_parse(int argc, char **argv, struct target_options *o, bool *quiet)
+static int serve_parse(int argc, char **argv, struct server_options *o, bool *quiet)
 {
     static const struct option longopts[] = {
         {"host", required_argument, NULL, OPT_HOST},
@@ -131,6 +140,9 @@ static int serve_parse(int argc, char **argv, struct target_options *o, bool *qu
         {"leak", required_argument, NULL, OPT_LEAK},
         {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
         {"seed", required_argument, NULL, OPT_SEED},
+        {"burn", required_argument, NULL, OPT_BURN},
+        {"service-slots", required_argument, NULL, OPT_SERVICE_SLOTS},
+        {"service-time", required_argument, NULL, OPT_SERVICE_TIME},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -189,6 +201,24 @@ static int serve_parse(int argc, char **argv, struct target_options *o, bool *qu
         case OPT_SEED:
             err = flag_count("--seed", optarg, 0, UINT64_MAX, &o->seed);
             break;
+        case OPT_BURN:
+            err = flag_duration("--burn", optarg, &o->burn_cpu_ns);
+            if (err == 0 && o->burn_cpu_ns > SERVER_MAX_BURN_NS) {
+                err = serve_fail("--burn '%s': expected at most 10s of CPU per request", optarg);
+            }
+            break;
+        case OPT_SERVICE_SLOTS:
+            err = flag_count("--service-slots", optarg, 1, SERVER_MAX_SLOTS, &v);
+            o->service_slots = (uint32_t)v;
+            break;
+        case OPT_SERVICE_TIME:
+            err = flag_duration("--service-time", optarg, &o->service_time_ns);
+            if (err == 0 && (o->service_time_ns == 0 || o->service_time_ns > 3600 * NS_PER_S)) {
+                err = serve_fail("--service-time '%s': expected a duration above 0 and at "
+                                 "most 1h",
+                                 optarg);
+            }
+            break;
         case 'q':
             *quiet = true;
             break;
@@ -224,6 +254,10 @@ static int serve_parse(int argc, char **argv, struct target_options *o, bool *qu
         return serve_fail("--stall-for is not shorter than --stall-every: expected a "
                           "shorter stall");
     }
+    if ((o->service_slots > 0) != (o->service_time_ns > 0)) {
+        return serve_fail("--service-slots and --service-time go together: expected both "
+                          "or neither");
+    }
     if (o->error_rate + o->reset_rate + o->malformed_rate > 1.0 + 1e-9) {
         return serve_fail("--error-rate, --reset-rate and --malformed-rate add up to more "
                           "than 1: expected a total of at most 1");
@@ -233,11 +267,11 @@ static int serve_parse(int argc, char **argv, struct target_options *o, bool *qu
 
 int cli_serve(int argc, char **argv)
 {
-    struct target_options o;
-    struct target *t = NULL;
+    struct server_options o;
+    struct server *t = NULL;
     bool quiet = false;
     sigset_t stop_sigs, old_sigs;
-    target_options_default(&o);
+    server_options_default(&o);
     int rc = serve_parse(argc, argv, &o, &quiet);
     if (rc == -1) {
         fputs(serve_usage, stdout);
@@ -253,7 +287,7 @@ int cli_serve(int argc, char **argv)
     sigaddset(&stop_sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_sigs, &old_sigs);
 
-    int err = target_start(&o, &t);
+    int err = server_start(&o, &t);
     if (err == -EADDRINUSE) {
         fprintf(stderr,
                 "brunt serve: port %u on %s is in use: expected a free port "
@@ -279,7 +313,7 @@ int cli_serve(int argc, char **argv)
     uint64_t started = clock_now_ns();
     bool v6 = strchr(o.host, ':') != NULL;
     printf("brunt serve: listening on http://%s%s%s:%u\n", v6 ? "[" : "", o.host, v6 ? "]" : "",
-           (unsigned)target_port(t));
+           (unsigned)server_port(t));
     fflush(stdout);
 
     /* Only SIGINT or SIGTERM ends the wait.  A failed wait is said once and tried again
@@ -301,20 +335,20 @@ int cli_serve(int argc, char **argv)
         }
     }
 
-    target_stop(t);
+    server_stop(t);
     if (!quiet) {
         double secs = (double)(clock_now_ns() - started) / 1e9;
         fprintf(stderr,
                 "brunt serve: stopped by %s after %.1fs: %llu requests on %llu "
                 "connections\n",
                 sig == SIGINT ? "SIGINT" : "SIGTERM", secs,
-                (unsigned long long)target_total_requests(t),
-                (unsigned long long)target_total_connections(t));
+                (unsigned long long)server_total_requests(t),
+                (unsigned long long)server_total_connections(t));
     }
     rc = EXIT_OK;
 
 out:
-    target_free(t);
+    server_free(t);
     pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
     return rc;
 }

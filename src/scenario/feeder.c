@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "core/dynbuf.h"
+#include "core/rng.h"
 #include "core/text.h"
-#include "scenario/rng.h"
 
 struct feeder {
     char *name;

@@ -1,53 +1,10 @@
 /*
- * rng — the per-VU pseudo-random numbers templates and feeders use (splitmix64).
- *
- * splitmix64 is tiny, fast and statistically good enough for choosing auctions and
- * amounts; it is not cryptographic, and a `uuid` made from it is unique in practice
- * only.  The state is one uint64_t owned by its VU (struct flow_vu.rng), so no call
- * needs a lock.  Any seed, zero included, is valid.
+ * rng — moved to core/rng.h (one PRNG for every layer).  This forwarding header stays
+ * only until scenario/flow.c (owned by the engine split) includes core/rng.h itself.
  */
 #ifndef BRUNT_SCENARIO_RNG_H
 #define BRUNT_SCENARIO_RNG_H
 
-#include <stdint.h>
-
-/* The next 64 random bits; advances *s. */
-static inline uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/*
- * A uniformly distributed integer in [lo, hi], both inclusive (lo <= hi; when lo > hi
- * the two are swapped).  Rejection sampling, so there is no modulo bias; the full range
- * [0, UINT64_MAX] is allowed.
- */
-static inline uint64_t rng_range(uint64_t *s, uint64_t lo, uint64_t hi)
-{
-    if (lo > hi) {
-        uint64_t t = lo;
-        lo = hi;
-        hi = t;
-    }
-    uint64_t n = hi - lo + 1; /* 0 means the whole 2^64 range */
-    if (n == 0) {
-        return rng_next(s);
-    }
-    uint64_t floor = (0 - n) % n; /* 2^64 mod n: values below it would bias */
-    uint64_t r;
-    do {
-        r = rng_next(s);
-    } while (r < floor);
-    return lo + r % n;
-}
-
-/* A double uniformly distributed in [0, 1), with 53 random bits. */
-static inline double rng_unit(uint64_t *s)
-{
-    return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
-}
+#include "core/rng.h"
 
 #endif

@@ -19,9 +19,9 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/rng.h"
 #include "core/text.h"
 #include "scenario/feeder.h"
-#include "scenario/rng.h"
 
 enum part_kind {
     P_LIT,

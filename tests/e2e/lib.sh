@@ -180,7 +180,7 @@ stats_get() {
     echo "$v"
 }
 
-# stats_requests: the requests the target received whole (src/target/target.h: GET
+# stats_requests: the requests the target received whole (src/server/server.h: GET
 # /__stats and POST /__reset are never counted, so polling does not disturb it).
 stats_requests() {
     stats_get '.requests'

@@ -1,5 +1,5 @@
 /*
- * Unit tests of target/auction: the bid rule, the invariant, concurrent bids, ids and
+ * Unit tests of server/auction: the bid rule, the invariant, concurrent bids, ids and
  * login tokens.
  */
 #include <criterion/criterion.h>
@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "target/auction.h"
+#include "server/auction.h"
 
 static struct auction_store *store;
 

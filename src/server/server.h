@@ -1,5 +1,5 @@
 /*
- * target — the built-in HTTP/1.1 target service behind `brunt serve`, used for demos
+ * server — the built-in HTTP/1.1 target service behind `brunt serve`, used for demos
  * and as ground truth in tests: an auction API, test endpoints, fault injection, and
  * exact counters of what it served (GET /__stats).
  *
@@ -10,7 +10,8 @@
  *
  * Routes (JSON unless noted; HEAD is accepted wherever GET is, without a body):
  *   GET  /  and /health                      200 text/plain "ok\n"
- *   POST /auth/login {"email","password"}    200 {"token"} | 400 {"error"}
+ *   POST /auth/login {"email","password"}    200 {"token"} | 400 {"error"}; a JSON object,
+ *                                            or a form (x-www-form-urlencoded) body
  *   GET  /api/v1/auctions?status=&limit=     200 {"auctions":[...]} (limit 20, max 1000)
  *   GET  /api/v1/auctions/{id}               200 {...} | 404
  *   POST /api/v1/bids {"auction_id","user_id","amount"}
@@ -56,30 +57,57 @@
  *    because max_conns was reached, which "connections_rejected" counts as well).
  *  - "bids": bids "accepted" and "rejected" (too low); "unauthorized": 401 answers.
  *  - "invariant_ok": every auction's current bid equals the highest it ever accepted.
- * POST /__reset zeroes every counter above (not the gauge "connections_open").
+ *  - "answers": the server's own timing of each answer it counts in by_status by a
+ *    status code: from the moment the request was received whole to the moment its
+ *    answer was released to the connection (after any delay, service queue, stall or
+ *    burn), both read from the server thread's loop clock (CLOCK_MONOTONIC, the clock
+ *    brunt measures with).  "count", "sum_ns", and "min_ns", "p50_ns", "p90_ns",
+ *    "p99_ns", "max_ns" from a log-linear histogram of 64 buckets per power of two:
+ *    each is the lower edge of its bucket (at most 1/64 below the true value), so a
+ *    client's duration, which contains the server's time, is never below it.
+ *  - "burn": "requests" that burned CPU and "cpu_ns", the thread CPU time they burned
+ *    (measured with CLOCK_THREAD_CPUTIME_ID, so it matches /proc/PID/task/TID/stat).
+ *  - "service": "slots" and "time_ns" as configured, "requests" that took a slot,
+ *    "queued" (those that found every slot busy) and "wait_ns" (their total wait).
+ * POST /__reset zeroes every counter above (not the gauge "connections_open", nor the
+ * configuration in "service").
  *
- * Faults (struct target_options): a delay (fixed, or uniform in [delay, delay_max])
+ * Faults (struct server_options): a delay (fixed, or uniform in [delay, delay_max])
  * on every route except /__stats and /__reset; then, for those routes, one draw
  * decides between a reset (probability reset_rate), garbage (malformed_rate), a 500
  * (error_rate), or the normal answer — a request that draws a fault is not otherwise
  * handled (a bid is not placed).  A stall freezes the whole server: for stall_for_ns,
- * starting at every multiple k >= 1 of stall_every_ns after target_start, nothing is
+ * starting at every multiple k >= 1 of stall_every_ns after server_start, nothing is
  * written on any connection; requests arriving meanwhile are read and handled and
  * their answers sent when the stall ends.  slow_body_bytes_per_s paces every response
  * body; leak_bytes_per_req allocates and keeps that much memory per counted request
  * (at most 2 GiB in all).
  *
+ * Load shaping, for tests of the tools that watch a server (these apply to every
+ * counted request, before the fault draw):
+ *  - burn_cpu_ns: the server thread spends that much CPU on the request, busy, inside
+ *    server_burn_cpu() (a distinctive symbol, never inlined, so a profiler puts it on
+ *    top), before the answer is built.  The thread serves nothing else meanwhile.
+ *  - service_slots and service_time_ns: the server has that many slots; each request
+ *    occupies one for service_time_ns, and a request that finds every slot busy waits
+ *    for the first free one in arrival order (FIFO, across all threads).  The answer is
+ *    held until its service ends, without blocking the thread, so the capacity is
+ *    exactly service_slots / service_time_ns requests per second and the queue is an
+ *    M/D/c queue the capacity search can be checked against.
+ * The burn comes first, on the thread; the service hold and delay_ns add up, both
+ * counted from the moment the request was received whole.
+ *
  * Left out: TLS, HTTP/2, persistent state, idle-connection timeouts.
  */
-#ifndef BRUNT_TARGET_TARGET_H
-#define BRUNT_TARGET_TARGET_H
+#ifndef BRUNT_SERVER_SERVER_H
+#define BRUNT_SERVER_SERVER_H
 
 #include <stdint.h>
 
 struct jsonw;
-struct target;
+struct server;
 
-struct target_options {
+struct server_options {
     const char *host;        /* address to bind: "127.0.0.1" (default), "::1", "0.0.0.0" ... */
     uint16_t port;           /* 0 = any free port */
     int threads;             /* server threads, >= 1 (default 1), at most 256 */
@@ -94,42 +122,56 @@ struct target_options {
     uint64_t leak_bytes_per_req;    /* 0 = no leak */
     int max_conns;                  /* open connections across threads (default 65536) */
     uint64_t seed;                  /* faults' PRNG seed and token secret */
+    uint64_t burn_cpu_ns;           /* CPU burned per counted request (0 = none) */
+    uint32_t service_slots;         /* 0 = no service model; at most SERVER_MAX_SLOTS */
+    uint64_t service_time_ns;       /* each request's service time in a slot */
 };
 
+#define SERVER_MAX_SLOTS 1000000u
+#define SERVER_MAX_BURN_NS (10ULL * 1000 * 1000 * 1000) /* 10 s of CPU per request */
+
 /* Fills o with the defaults named above (everything else zero). */
-void target_options_default(struct target_options *o);
+void server_options_default(struct server_options *o);
 
 /*
  * Validates the options, raises RLIMIT_NOFILE to its hard limit, binds and listens on
  * host:port, and starts the server threads.  Returns 0 with *out set, -EINVAL for bad
  * options (rates outside [0, 1] or summing over 1, stall_for >= stall_every, threads
- * or max_conns out of range, a host that is not a numeric address), -EADDRINUSE when
+ * or max_conns out of range, service_slots or service_time_ns without the other or out
+ * of range, burn_cpu_ns above SERVER_MAX_BURN_NS, a host that is not a numeric address), -EADDRINUSE when
  * the port is taken, or another negative errno.  Call from one thread at a time.
  */
-int target_start(const struct target_options *o, struct target **out);
+int server_start(const struct server_options *o, struct server **out);
 
 /* The port actually bound (useful with port 0). */
-uint16_t target_port(const struct target *t);
+uint16_t server_port(const struct server *t);
 
 /*
  * Stops the threads and closes the listener and every connection (answers still held
  * by a delay count as "unanswered").  Idempotent; call from the thread that started
  * the target, never from a server thread.  Counters stay readable afterwards.
  */
-void target_stop(struct target *t);
+void server_stop(struct server *t);
 
-/* Stops (if needed) and frees everything.  target_free(NULL) does nothing. */
-void target_free(struct target *t);
+/* Stops (if needed) and frees everything.  server_free(NULL) does nothing. */
+void server_free(struct server *t);
 
 /*
  * Writes the /__stats document (see the top of this file) as one object value into w.
  * Any thread.  Returns 0, or w's sticky error.
  */
-int target_stats_json(struct target *t, struct jsonw *w);
+int server_stats_json(struct server *t, struct jsonw *w);
+
+/*
+ * Spends ns of the calling thread's CPU time busy (mixing integers, reading the thread
+ * CPU clock every few microseconds), and returns the CPU time actually spent (>= ns).
+ * Never inlined, so it is one symbol in a profile.  Any thread.
+ */
+uint64_t server_burn_cpu(uint64_t ns);
 
 /* Totals for a summary line: requests counted since start (not reset by /__reset). */
-uint64_t target_total_requests(struct target *t);
+uint64_t server_total_requests(struct server *t);
 /* Connections accepted since start (not reset by /__reset). */
-uint64_t target_total_connections(struct target *t);
+uint64_t server_total_connections(struct server *t);
 
 #endif

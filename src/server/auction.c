@@ -8,7 +8,7 @@
  * outside the lock, so auction_invariant_ok() is an independent witness — a lost update
  * (a lower bid overwriting a higher one) leaves current below that maximum.
  */
-#include "target/auction.h"
+#include "server/auction.h"
 
 #include <errno.h>
 #include <pthread.h>
