@@ -95,8 +95,8 @@ int proc_define_metrics(void)
 {
     for (int f = 0; f < PF_COUNT; f++) {
         const char *u = proc_figures[f].unit;
-        enum metric_contains c = (strcmp(u, "B") == 0 || strcmp(u, "B/s") == 0) ? CONTAINS_DATA
-                                                                                : CONTAINS_DEFAULT;
+        enum metric_contains c =
+            (strcmp(u, "B") == 0 || strcmp(u, "B/s") == 0) ? CONTAINS_DATA : CONTAINS_DEFAULT;
         int id = metric_define(proc_figures[f].metric, METRIC_TREND, c, figure_desc[f]);
         if (id < 0) {
             return id;
@@ -146,7 +146,7 @@ struct target {
     double allowed_cpus; /* affinity, capped by cpu.max */
     double mem_limit;    /* bytes */
     bool mem_limit_cgroup;
-    double cpu_quota;    /* cores from cpu.max, 0 = none */
+    double cpu_quota; /* cores from cpu.max, 0 = none */
     int n_members;
     bool ever_member;
     struct procfs_cpu_stat cg_prev;
@@ -942,9 +942,8 @@ static void proc_sample(void *self, uint64_t now_ns, struct registry *reg)
         t->acc[PF_CPU_CORE] = t->acc[PF_CPU_USER] + t->acc[PF_CPU_SYSTEM];
         t->acc[PF_CPU] = t->allowed_cpus > 0 ? t->acc[PF_CPU_CORE] / t->allowed_cpus : NAN;
         t->acc[PF_MEMORY] = t->mem_limit > 0 ? t->acc[PF_RSS] / t->mem_limit * 100 : NAN;
-        static const int always[] = {PF_CPU,     PF_CPU_CORE, PF_CPU_USER, PF_CPU_SYSTEM,
-                                     PF_MEMORY,  PF_RSS,      PF_THREADS,  PF_PROCESSES,
-                                     PF_MAJFLT};
+        static const int always[] = {PF_CPU, PF_CPU_CORE, PF_CPU_USER,  PF_CPU_SYSTEM, PF_MEMORY,
+                                     PF_RSS, PF_THREADS,  PF_PROCESSES, PF_MAJFLT};
         for (size_t a = 0; a < sizeof always / sizeof always[0]; a++) {
             t->have[always[a]] = true;
         }
@@ -955,8 +954,8 @@ static void proc_sample(void *self, uint64_t now_ns, struct registry *reg)
         if (first) {
             /* The first interval may be longer than the others and primes the deltas:
              * keep its levels, not its rates. */
-            int rates[] = {PF_CPU,    PF_CPU_CORE, PF_CPU_USER,  PF_CPU_SYSTEM, PF_CTX_VOL,
-                           PF_CTX_INVOL, PF_CPU_WAIT, PF_READ,    PF_WRITE,      PF_MAJFLT};
+            int rates[] = {PF_CPU,       PF_CPU_CORE, PF_CPU_USER, PF_CPU_SYSTEM, PF_CTX_VOL,
+                           PF_CTX_INVOL, PF_CPU_WAIT, PF_READ,     PF_WRITE,      PF_MAJFLT};
             for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
                 v[rates[r]] = NAN;
             }
@@ -1119,8 +1118,8 @@ static void proc_summary(void *self, FILE *f, bool color)
         char limit[64];
         fmt_value(t->mem_limit, "B", limit, sizeof limit);
         fprintf(f, "\n  %swatched: %s%s (%s%s; may use %.2g CPU%s, memory limit %s%s)\n", bold,
-                t->label, reset, t->by_name ? "by name" : "PID ",
-                t->by_name ? "" : t->what, t->allowed_cpus, t->allowed_cpus == 1 ? "" : "s", limit,
+                t->label, reset, t->by_name ? "by name" : "PID ", t->by_name ? "" : t->what,
+                t->allowed_cpus, t->allowed_cpus == 1 ? "" : "s", limit,
                 t->mem_limit_cgroup ? " from memory.max" : " = RAM");
         fprintf(f, "    %-22s %10s %10s %10s %10s\n", "", "min", "avg", "p95", "max");
         for (int fi = 0; fi < PF_COUNT; fi++) {

@@ -24,9 +24,9 @@
 
 #include "probe/probe.h"
 
-#define PROC_TARGETS_MAX 16     /* watched targets in one run */
-#define PROC_MEMBERS_MAX 4096   /* processes followed in all trees together */
-#define PROC_TASKS_MAX 512      /* threads whose schedstat is read per process */
+#define PROC_TARGETS_MAX 16   /* watched targets in one run */
+#define PROC_MEMBERS_MAX 4096 /* processes followed in all trees together */
+#define PROC_TASKS_MAX 512    /* threads whose schedstat is read per process */
 #define PROC_LABEL_MAX 64
 #define PROC_HISTORY_MAX 604800 /* intervals kept per target (a week at 1 s) */
 

@@ -91,8 +91,8 @@ int procfs_parse_stat(const char *buf, size_t len, struct procfs_stat *out)
     /* "pid (comm) state ppid ...": comm may hold spaces and ')', so the last ')' ends it. */
     size_t pos = 0;
     int64_t pid;
-    if (scan_i64(buf, len, &pos, &pid) < 0 || pos >= len || buf[pos] != ' ' ||
-        pos + 1 >= len || buf[pos + 1] != '(') {
+    if (scan_i64(buf, len, &pos, &pid) < 0 || pos >= len || buf[pos] != ' ' || pos + 1 >= len ||
+        buf[pos + 1] != '(') {
         return -EINVAL;
     }
     size_t open = pos + 2, close = len;
@@ -351,8 +351,8 @@ int procfs_parse_proc_stat(const char *buf, size_t len, struct procfs_cpu *out)
     for (size_t pos = 0; pos < len; pos = next_line(buf, len, pos)) {
         if (starts_with(buf, len, pos, "cpu ")) {
             size_t p = pos + 4;
-            uint64_t *f[] = {&out->user, &out->nice,    &out->system, &out->idle,
-                             &out->iowait, &out->irq, &out->softirq, &out->steal};
+            uint64_t *f[] = {&out->user,   &out->nice, &out->system,  &out->idle,
+                             &out->iowait, &out->irq,  &out->softirq, &out->steal};
             for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
                 skip_spaces(buf, len, &p);
                 if (scan_u64(buf, len, &p, f[i]) < 0) {
@@ -398,8 +398,7 @@ int procfs_parse_meminfo(const char *buf, size_t len, struct procfs_meminfo *out
     return found > 0 ? 0 : -EINVAL;
 }
 
-int procfs_parse_loadavg(const char *buf, size_t len, double *load1, double *load5,
-                         double *load15)
+int procfs_parse_loadavg(const char *buf, size_t len, double *load1, double *load5, double *load15)
 {
     size_t pos = 0;
     double *v[] = {load1, load5, load15};

@@ -86,8 +86,7 @@ struct procfs_meminfo {
 int procfs_parse_meminfo(const char *buf, size_t len, struct procfs_meminfo *out);
 
 /* /proc/loadavg. */
-int procfs_parse_loadavg(const char *buf, size_t len, double *load1, double *load5,
-                         double *load15);
+int procfs_parse_loadavg(const char *buf, size_t len, double *load1, double *load5, double *load15);
 
 /* /proc/net/dev, summed over every interface (loopback included, as load tests on one
  * machine run over it). */

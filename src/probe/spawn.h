@@ -23,9 +23,9 @@
 #define SPAWN_GRACE_NS (5ull * 1000000000ull)          /* SIGTERM to SIGKILL */
 
 struct spawn_options {
-    const char *command;    /* for /bin/sh -c */
-    const char *ready;      /* URL, "port:N", "N", or NULL */
-    const char *log_path;   /* stdout+stderr go here (NULL: a temp file, path kept) */
+    const char *command;  /* for /bin/sh -c */
+    const char *ready;    /* URL, "port:N", "N", or NULL */
+    const char *log_path; /* stdout+stderr go here (NULL: a temp file, path kept) */
     uint64_t ready_timeout_ns;
     uint64_t grace_ns;
 };
@@ -34,7 +34,7 @@ struct spawn;
 
 /* Ways spawn_start() fails (beyond negative errno), for the CLI's exit code. */
 enum spawn_error {
-    SPAWN_E_EXITED = -10001, /* the command ended before it was ready */
+    SPAWN_E_EXITED = -10001,  /* the command ended before it was ready */
     SPAWN_E_TIMEOUT = -10002, /* not ready within ready_timeout_ns */
     SPAWN_E_READY = -10003,   /* the --ready text is not a URL or port */
 };
