@@ -19,50 +19,11 @@
 #include "core/clock.h"
 #include "core/dynbuf.h"
 #include "engine/run.h"
-
-#define MAX_ORIGINS 64
-#define MAX_REQUEST_BYTES (64u * 1024 * 1024)
+#include "http/reqhead.h"
 
 int plan_origin(struct plan *plan, const char *url, bool *unreachable, char *err, size_t err_len)
 {
-    struct url u;
-    int rc = url_parse(url, &u);
-    if (rc < 0) {
-        snprintf(err, err_len, "bad URL '%s': %s", url, url_strerror(rc));
-        return -1;
-    }
-    if (u.tls) {
-        snprintf(err, err_len, "bad URL '%s': https is not supported yet (expected http://)", url);
-        return -1;
-    }
-    for (size_t i = 0; i < plan->n_origins; i++) {
-        const struct url *o = &plan->origins[i].url;
-        if (o->port == u.port && o->tls == u.tls && strcmp(o->host, u.host) == 0) {
-            return (int)i;
-        }
-    }
-    if (plan->origins == NULL) {
-        /* Fixed capacity: steps point at origins, so the array never moves. */
-        plan->origins = calloc(MAX_ORIGINS, sizeof *plan->origins);
-        if (plan->origins == NULL) {
-            snprintf(err, err_len, "out of memory");
-            return -1;
-        }
-    }
-    if (plan->n_origins == MAX_ORIGINS) {
-        snprintf(err, err_len, "too many distinct hosts (at most %d)", MAX_ORIGINS);
-        return -1;
-    }
-    struct origin *o = &plan->origins[plan->n_origins];
-    o->url = u;
-    if (url_resolve(&u, &o->addr, &o->addr_len) < 0) {
-        snprintf(err, err_len, "cannot resolve host '%s' of %s", u.host, url);
-        if (unreachable != NULL) {
-            *unreachable = true;
-        }
-        return -1;
-    }
-    return (int)plan->n_origins++;
+    return plan_origin_add(plan, url, true, unreachable, err, err_len);
 }
 
 static bool has_header(const struct request_def *def, const char *name)
@@ -76,52 +37,40 @@ static bool has_header(const struct request_def *def, const char *name)
     return false;
 }
 
-static bool valid_header(const char *h)
+/* A -H header: "Name: value", the name checked by the plan builder's rules. */
+static int check_header(const char *h, char *err, size_t err_len)
 {
     const char *colon = strchr(h, ':');
     if (colon == NULL || colon == h) {
-        return false;
+        snprintf(err, err_len, "bad header '%s': expected 'Name: value'", h);
+        return -1;
     }
-    for (const char *p = h; p < colon; p++) {
-        if (*p <= ' ' || *p >= 127 || strchr("\"(),/:;<=>?@[\\]{}", *p) != NULL) {
-            return false;
-        }
+    char why[300];
+    if (plan_header_name_check(h, (size_t)(colon - h), why, sizeof why) < 0) {
+        snprintf(err, err_len, "-H '%s': %s", h, why);
+        return -1;
     }
     for (const char *p = colon + 1; *p; p++) {
         if ((unsigned char)*p < ' ' && *p != '\t') {
-            return false;
+            snprintf(err, err_len, "bad header '%s': expected 'Name: value'", h);
+            return -1;
         }
     }
-    return true;
-}
-
-static bool valid_method(const char *m)
-{
-    if (*m == '\0') {
-        return false;
-    }
-    for (const char *p = m; *p; p++) {
-        if (*p <= ' ' || *p >= 127 || strchr("\"(),/:;<=>?@[\\]{}", *p) != NULL) {
-            return false;
-        }
-    }
-    return true;
+    return 0;
 }
 
 int plan_request_step(struct plan *plan, struct step *st, const struct request_def *def,
                       bool *unreachable, char *err, size_t err_len)
 {
     struct dynbuf b;
-    char host[300];
     memset(st, 0, sizeof *st);
-    if (!valid_method(def->method)) {
+    if (!plan_token_valid(def->method, strlen(def->method))) {
         snprintf(err, err_len, "bad method '%s': expected a token such as GET or POST",
                  def->method);
         return -1;
     }
     for (size_t i = 0; i < def->n_headers; i++) {
-        if (!valid_header(def->headers[i])) {
-            snprintf(err, err_len, "bad header '%s': expected 'Name: value'", def->headers[i]);
+        if (check_header(def->headers[i], err, err_len) < 0) {
             return -1;
         }
     }
@@ -136,33 +85,24 @@ int plan_request_step(struct plan *plan, struct step *st, const struct request_d
         snprintf(err, err_len, "bad URL '%s'", def->url);
         return -1;
     }
-    if (url_host_header(&o->url, host, sizeof host) < 0) {
-        snprintf(err, err_len, "host name too long in %s", def->url);
-        return -1;
-    }
-    dynbuf_init(&b, MAX_REQUEST_BYTES);
-    int rc = dynbuf_addf(&b, "%s %s HTTP/1.1\r\n", def->method, u.target);
+    dynbuf_init(&b, PLAN_MAX_REQUEST_BYTES);
+    int rc = reqhead_request_line(&b, def->method, u.target);
     if (!has_header(def, "Host")) {
-        rc = rc ? rc : dynbuf_addf(&b, "Host: %s\r\n", host);
+        rc = rc ? rc : reqhead_host(&b, &o->url);
     }
     if (!has_header(def, "User-Agent")) {
-        rc = rc ? rc : dynbuf_addf(&b, "User-Agent: brunt/%s\r\n", BRUNT_VERSION);
+        rc = rc ? rc : reqhead_user_agent(&b);
     }
     for (size_t i = 0; i < def->n_headers && rc == 0; i++) {
         rc = dynbuf_addf(&b, "%s\r\n", def->headers[i]);
     }
-    bool wants_length = def->body_len > 0 || strcmp(def->method, "POST") == 0 ||
-                        strcmp(def->method, "PUT") == 0 || strcmp(def->method, "PATCH") == 0;
-    if (wants_length && !has_header(def, "Content-Length")) {
-        rc = rc ? rc : dynbuf_addf(&b, "Content-Length: %zu\r\n", def->body_len);
-    }
-    rc = rc ? rc : dynbuf_add(&b, "\r\n", 2);
+    rc = rc ? rc : reqhead_end(&b, reqhead_wants_length(def->method, def->body_len), def->body_len);
     if (def->body_len > 0) {
         rc = rc ? rc : dynbuf_add(&b, def->body, def->body_len);
     }
     if (rc < 0) {
         dynbuf_destroy(&b);
-        snprintf(err, err_len, "request too large (at most %u bytes)", MAX_REQUEST_BYTES);
+        snprintf(err, err_len, "request too large (at most %u bytes)", PLAN_MAX_REQUEST_BYTES);
         return -1;
     }
     st->kind = STEP_REQUEST;

@@ -552,18 +552,7 @@ static int quick_plan(struct quick *q, struct plan **out, bool *unreachable)
         sc->executor = EXEC_CONSTANT_VUS;
         sc->vus = (uint32_t)q->connections;
     }
-    /* More threads than VUs would leave threads idle. */
-    if (!q->open) {
-        uint64_t most = sc->vus;
-        for (size_t i = 0; i < sc->n_stages; i++) {
-            if (sc->stages[i].target > (double)most) {
-                most = (uint64_t)sc->stages[i].target;
-            }
-        }
-        if (most > 0 && (uint64_t)plan->threads > most) {
-            plan->threads = (int)most;
-        }
-    }
+    plan_fit_threads(plan); /* more threads than VUs would leave threads idle */
     *out = plan;
     return 0;
 }

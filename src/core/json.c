@@ -20,70 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- UTF-8 ------------------------------------------------------------------------- */
-
-/*
- * Length of the valid UTF-8 sequence at s (n bytes available), or 0 when the bytes there
- * are not a valid, shortest-form, non-surrogate sequence of a code point <= U+10FFFF.
- */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t len, i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4;
-    else
-        return 0;
-    if (c == 0xE0)
-        lo = 0xA0; /* overlong */
-    else if (c == 0xED)
-        hi = 0x9F; /* surrogates */
-    else if (c == 0xF0)
-        lo = 0x90; /* overlong */
-    else if (c == 0xF4)
-        hi = 0x8F; /* > U+10FFFF */
-    if (n < len)
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
-
-/* Encodes code point cp (<= U+10FFFF, not a surrogate) into out; returns 1..4. */
-static size_t utf8_encode(uint32_t cp, char out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
+#include "core/utf8.h"
 
 /* ---- writer ------------------------------------------------------------------------ */
 
@@ -162,14 +99,14 @@ static bool jw_value_begin(struct jsonw *w)
     return !w->err;
 }
 
-static void jw_escape(struct jsonw *w, const char *s, size_t len)
+int json_escape(struct dynbuf *out, const char *s, size_t len, bool ascii_fffd)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, run = 0; /* [run, i) is a stretch of bytes copied as they are */
+    int rc = 0;
 
-    jw_addc(w, '"');
-    while (i < len && !w->err) {
+    while (i < len && rc == 0) {
         unsigned char c = u[i];
         char esc[6];
         size_t esc_len = 0;
@@ -184,8 +121,13 @@ static void jw_escape(struct jsonw *w, const char *s, size_t len)
                 i += sl;
                 continue;
             }
-            memcpy(esc, "\xEF\xBF\xBD", 3); /* U+FFFD */
-            esc_len = 3;
+            if (ascii_fffd) {
+                memcpy(esc, "\\ufffd", 6);
+                esc_len = 6;
+            } else {
+                memcpy(esc, "\xEF\xBF\xBD", 3); /* U+FFFD */
+                esc_len = 3;
+            }
         } else if (c == '"' || c == '\\') {
             esc[0] = '\\';
             esc[1] = (char)c;
@@ -217,12 +159,27 @@ static void jw_escape(struct jsonw *w, const char *s, size_t len)
                 break;
             }
         }
-        jw_add(w, s + run, i - run);
-        jw_add(w, esc, esc_len);
+        rc = dynbuf_add(out, s + run, i - run);
+        if (rc == 0) {
+            rc = dynbuf_add(out, esc, esc_len);
+        }
         i++;
         run = i;
     }
-    jw_add(w, s + run, i - run);
+    if (rc == 0) {
+        rc = dynbuf_add(out, s + run, i - run);
+    }
+    return rc;
+}
+
+static void jw_escape(struct jsonw *w, const char *s, size_t len)
+{
+    jw_addc(w, '"');
+    if (!w->err) {
+        int rc = json_escape(&w->buf, s, len, false);
+        if (rc < 0)
+            jw_fail(w, rc);
+    }
     jw_addc(w, '"');
 }
 
@@ -791,18 +748,8 @@ static int jp_value(struct jp *ps, struct json_span *out)
 
 const char *json_strerror(int err)
 {
-    switch (err) {
-    case 0:
-        return "success";
-    case JSON_ENOTFOUND:
-        return "no value at that path";
-    case JSON_EINVAL:
-        return "malformed JSON";
-    case JSON_EDEPTH:
-        return "JSON nested too deeply";
-    default:
-        return "unknown error";
-    }
+    bool ours = err == 0 || err == JSON_ENOTFOUND || err == JSON_EINVAL || err == JSON_EDEPTH;
+    return ours ? brunt_strerror(err) : "unknown error";
 }
 
 int json_validate(const char *doc, size_t len, size_t *err_offset)

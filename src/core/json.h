@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "core/dynbuf.h"
+#include "core/error.h"
 
 /* ---- writer ---------------------------------------------------------------------- */
 
@@ -124,10 +125,11 @@ enum json_type {
     JSON_OBJECT
 };
 
+/* The reader's results, in the one error space (core/error.h). */
 enum json_err {
-    JSON_ENOTFOUND = -1, /* the path does not lead to a value */
-    JSON_EINVAL = -2,    /* the document (or an escape in a string) is malformed */
-    JSON_EDEPTH = -3,    /* nested deeper than JSON_MAX_DEPTH */
+    JSON_ENOTFOUND = BRUNT_ENOTFOUND, /* the path does not lead to a value */
+    JSON_EINVAL = BRUNT_EJSON,        /* the document (or an escape in a string) is malformed */
+    JSON_EDEPTH = BRUNT_EDEPTH,       /* nested deeper than JSON_MAX_DEPTH */
 };
 
 /* Raw text of a value inside the document; a string's span includes its quotes. */
@@ -152,7 +154,17 @@ struct json_path {
     size_t n;
 };
 
-/* A short English name for a json_err code (or "unknown error"). */
+/*
+ * Appends s[0..len) to out as the inside of a JSON string (no quotes), the one JSON
+ * escaper of brunt: '"', '\\' and control characters escaped (\n \r \t \b \f, else
+ * \u00XX), valid UTF-8 copied as it is, each byte of invalid UTF-8 replaced by U+FFFD:
+ * the character itself, or with ascii_fffd the escape \ufffd.  Returns 0, or dynbuf's
+ * -ENOMEM / -E2BIG (out may then hold part of the text).
+ */
+int json_escape(struct dynbuf *out, const char *s, size_t len, bool ascii_fffd);
+
+/* A short English name for a json_err code, as brunt_strerror gives it, or "unknown
+ * error" for any other code (use brunt_strerror for those). */
 const char *json_strerror(int err);
 
 /*

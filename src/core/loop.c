@@ -28,9 +28,21 @@ struct loop {
     struct loop_timer **heap;
     size_t heap_len;
     size_t heap_cap;
+    uint64_t timer_seq; /* next loop_timer.seq */
     loop_hook_cb before_poll;
     void *before_poll_data;
+    loop_clock_cb clock;
+    void *clock_data;
+    /* The batch being dispatched: loop_io_del clears its io's entries after `next`. */
+    struct epoll_event *batch;
+    int batch_next, batch_len;
 };
+
+static uint64_t default_clock(void *data)
+{
+    (void)data;
+    return clock_now_ns();
+}
 
 static void wake_cb(struct loop *loop, struct loop_io *io, unsigned events)
 {
@@ -66,6 +78,7 @@ int loop_new(struct loop **out)
         goto fail_eventfd;
     }
     loop->have_pwait2 = true;
+    loop->clock = default_clock;
     loop->now_ns = clock_now_ns();
     *out = loop;
     return 0;
@@ -121,9 +134,20 @@ void loop_io_del(struct loop *loop, struct loop_io *io)
     (void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
     io->registered = false;
     io->events = 0;
+    /* Events of this io still pending in the batch being dispatched are dropped. */
+    for (int i = loop->batch_next; i < loop->batch_len; i++) {
+        if (loop->batch[i].data.ptr == io) {
+            loop->batch[i].data.ptr = NULL;
+        }
+    }
 }
 
-/* --- timers: a binary min-heap on when_ns; heap_index is position + 1. --- */
+/* --- timers: a binary min-heap on (when_ns, seq); heap_index is position + 1. --- */
+
+static inline bool timer_before(const struct loop_timer *a, const struct loop_timer *b)
+{
+    return a->when_ns < b->when_ns || (a->when_ns == b->when_ns && a->seq < b->seq);
+}
 
 static void heap_swap(struct loop *loop, size_t a, size_t b)
 {
@@ -138,7 +162,7 @@ static void heap_up(struct loop *loop, size_t i)
 {
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (loop->heap[parent]->when_ns <= loop->heap[i]->when_ns) {
+        if (!timer_before(loop->heap[i], loop->heap[parent])) {
             break;
         }
         heap_swap(loop, i, parent);
@@ -150,10 +174,10 @@ static void heap_down(struct loop *loop, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < loop->heap_len && loop->heap[l]->when_ns < loop->heap[m]->when_ns) {
+        if (l < loop->heap_len && timer_before(loop->heap[l], loop->heap[m])) {
             m = l;
         }
-        if (r < loop->heap_len && loop->heap[r]->when_ns < loop->heap[m]->when_ns) {
+        if (r < loop->heap_len && timer_before(loop->heap[r], loop->heap[m])) {
             m = r;
         }
         if (m == i) {
@@ -184,6 +208,7 @@ void loop_timer_stop(struct loop *loop, struct loop_timer *timer)
 
 void loop_timer_start(struct loop *loop, struct loop_timer *timer, uint64_t when_ns)
 {
+    timer->seq = loop->timer_seq++;
     if (timer->heap_index != 0) {
         size_t i = timer->heap_index - 1;
         timer->when_ns = when_ns;
@@ -213,8 +238,20 @@ uint64_t loop_now_ns(const struct loop *loop)
 
 uint64_t loop_update_now(struct loop *loop)
 {
-    loop->now_ns = clock_now_ns();
+    loop->now_ns = loop->clock(loop->clock_data);
     return loop->now_ns;
+}
+
+uint64_t loop_clock_ns(const struct loop *loop)
+{
+    return loop->clock(loop->clock_data);
+}
+
+void loop_set_clock(struct loop *loop, loop_clock_cb cb, void *data)
+{
+    loop->clock = cb != NULL ? cb : default_clock;
+    loop->clock_data = cb != NULL ? data : NULL;
+    loop->now_ns = loop->clock(loop->clock_data);
 }
 
 void loop_set_before_poll(struct loop *loop, loop_hook_cb cb, void *data)
@@ -237,21 +274,32 @@ void loop_wake(struct loop *loop)
     }
 }
 
+/*
+ * Fires the timers due now, in (when, start order).  Only those started before this call:
+ * one a callback starts for a time already due waits for the next iteration, so the
+ * iteration always ends (a zero-delay timer re-armed from its own callback at the cached
+ * time would otherwise keep this loop going for ever).
+ */
 static void run_timers(struct loop *loop)
 {
-    while (loop->heap_len > 0 && loop->heap[0]->when_ns <= loop->now_ns) {
+    uint64_t mark = loop->timer_seq;
+    while (loop->heap_len > 0 && loop->heap[0]->when_ns <= loop->now_ns &&
+           loop->heap[0]->seq < mark) {
         struct loop_timer *t = loop->heap[0];
         loop_timer_stop(loop, t);
         t->cb(loop, t);
     }
 }
 
-static int wait_events(struct loop *loop, struct epoll_event *events)
+static int wait_events(struct loop *loop, struct epoll_event *events, int64_t max_wait_ns)
 {
-    int64_t timeout_ns = -1;
+    int64_t timeout_ns = max_wait_ns;
     if (loop->heap_len > 0) {
         uint64_t when = loop->heap[0]->when_ns;
-        timeout_ns = when > loop->now_ns ? (int64_t)(when - loop->now_ns) : 0;
+        int64_t t = when > loop->now_ns ? (int64_t)(when - loop->now_ns) : 0;
+        if (timeout_ns < 0 || t < timeout_ns) {
+            timeout_ns = t;
+        }
     }
     if (loop->have_pwait2) {
         struct timespec ts, *tsp = NULL;
@@ -270,40 +318,65 @@ static int wait_events(struct loop *loop, struct epoll_event *events)
     return epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, timeout_ms);
 }
 
-int loop_run(struct loop *loop)
+/* One iteration; max_wait_ns < 0 waits for the next timer or event. */
+static int run_once(struct loop *loop, int64_t max_wait_ns)
 {
     struct epoll_event events[LOOP_MAX_EVENTS];
+    loop_update_now(loop);
+    run_timers(loop);
+    if (loop->stop) {
+        return 0;
+    }
+    if (loop->before_poll != NULL) {
+        loop->before_poll(loop, loop->before_poll_data);
+    }
+    /* A timer became due while the timers or the hook ran: poll without waiting. */
+    if (loop->heap_len > 0 && loop->heap[0]->when_ns <= loop->now_ns) {
+        max_wait_ns = 0;
+    }
+    int n = wait_events(loop, events, max_wait_ns);
+    if (n < 0) {
+        return errno == EINTR ? 0 : -errno;
+    }
+    loop_update_now(loop);
+    loop->batch = events;
+    loop->batch_len = n;
+    for (int i = 0; i < n; i++) {
+        loop->batch_next = i + 1;
+        struct loop_io *io = events[i].data.ptr;
+        if (io == NULL) {
+            continue; /* removed earlier in this batch */
+        }
+        unsigned ev = 0;
+        if (events[i].events & (EPOLLIN | EPOLLRDHUP)) {
+            ev |= LOOP_READ;
+        }
+        if (events[i].events & EPOLLOUT) {
+            ev |= LOOP_WRITE;
+        }
+        if (events[i].events & (EPOLLERR | EPOLLHUP)) {
+            ev |= LOOP_ERROR;
+        }
+        io->cb(loop, io, ev);
+    }
+    loop->batch = NULL;
+    loop->batch_next = loop->batch_len = 0;
+    return n;
+}
+
+int loop_run_once(struct loop *loop, uint64_t max_wait_ns)
+{
+    loop->stop = false;
+    return run_once(loop, max_wait_ns > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)max_wait_ns);
+}
+
+int loop_run(struct loop *loop)
+{
     loop->stop = false;
     while (!loop->stop) {
-        loop_update_now(loop);
-        run_timers(loop);
-        if (loop->stop) {
-            break;
-        }
-        if (loop->before_poll != NULL) {
-            loop->before_poll(loop, loop->before_poll_data);
-        }
-        int n = wait_events(loop, events);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
-        }
-        loop_update_now(loop);
-        for (int i = 0; i < n; i++) {
-            struct loop_io *io = events[i].data.ptr;
-            unsigned ev = 0;
-            if (events[i].events & (EPOLLIN | EPOLLRDHUP)) {
-                ev |= LOOP_READ;
-            }
-            if (events[i].events & EPOLLOUT) {
-                ev |= LOOP_WRITE;
-            }
-            if (events[i].events & (EPOLLERR | EPOLLHUP)) {
-                ev |= LOOP_ERROR;
-            }
-            io->cb(loop, io, ev);
+        int rc = run_once(loop, -1);
+        if (rc < 0) {
+            return rc;
         }
     }
     return 0;

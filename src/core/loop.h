@@ -8,6 +8,17 @@
  * "Now" is read once per iteration and cached (loop_now_ns), which is what latency
  * measurement wants: one clock read serves every event of an iteration.
  *
+ * Two ordering rules callers may rely on (libuv's, src/unix/linux.c and src/timer.c):
+ *  - Removing an io (loop_io_del) while the loop dispatches a batch of events drops that
+ *    io's events still pending in the batch: once removed, its callback is not called
+ *    again, even when the same struct loop_io is registered again (with a new fd) before
+ *    the batch ends.  An owner may close a connection from any callback and reuse the
+ *    struct at once, without guessing which events are stale.
+ *  - Timers due at the same instant fire in the order they were (last) started.
+ * And one guarantee: every iteration ends.  A timer started from a timer callback for a
+ * time already due fires in the next iteration, after the before-poll hook and a poll
+ * for I/O, so a zero-delay timer that re-arms itself cannot starve I/O or the hook.
+ *
  * Not thread-safe, except loop_wake(), which any thread may call.  Left out: signals
  * (the CLI handles them), child processes, file I/O.
  */
@@ -49,7 +60,11 @@ struct loop_timer {
     void *data;
     /* private */
     size_t heap_index; /* 0 = not in the heap; otherwise position + 1 */
+    uint64_t seq;      /* start order: ties on when_ns fire in this order */
 };
+
+/* A clock for the loop: monotonic nanoseconds.  Tests set their own (loop_set_clock). */
+typedef uint64_t (*loop_clock_cb)(void *data);
 
 /* Creates a loop; returns 0 or a negative errno. */
 int loop_new(struct loop **out);
@@ -77,6 +92,11 @@ static inline bool loop_timer_active(const struct loop_timer *timer)
 uint64_t loop_now_ns(const struct loop *loop);
 /* Reads the clock again and refreshes the cached time; returns it. */
 uint64_t loop_update_now(struct loop *loop);
+/* Reads the loop's clock without touching the cached time (a send's exact instant). */
+uint64_t loop_clock_ns(const struct loop *loop);
+/* Replaces the clock (default: clock_now_ns); cb NULL restores it.  For tests that
+ * drive time by hand.  Set it before the loop runs. */
+void loop_set_clock(struct loop *loop, loop_clock_cb cb, void *data);
 
 /* Called once per iteration before waiting; used to flush batched work. */
 void loop_set_before_poll(struct loop *loop, loop_hook_cb cb, void *data);
@@ -86,6 +106,13 @@ void loop_set_before_poll(struct loop *loop, loop_hook_cb cb, void *data);
  * Returns 0, or a negative errno if epoll itself failed.
  */
 int loop_run(struct loop *loop);
+/*
+ * Runs one iteration: due timers, the before-poll hook, one poll for I/O waiting at most
+ * max_wait_ns (or until the next timer, whichever is sooner; 0 polls without waiting),
+ * and the callbacks of the events found.  Returns the number of events dispatched, or a
+ * negative errno if epoll failed (EINTR counts as 0 events).  For tests and embedders.
+ */
+int loop_run_once(struct loop *loop, uint64_t max_wait_ns);
 /* Asks loop_run() to return after the current iteration.  Loop thread only. */
 void loop_stop(struct loop *loop);
 /* Wakes a loop blocked in epoll_wait; any thread.  Pair it with state the loop checks. */

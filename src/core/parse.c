@@ -14,9 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NS_PER_US 1000ULL
-#define NS_PER_MS 1000000ULL
-#define NS_PER_S 1000000000ULL
+#include "core/clock.h"
+
 #define FRAC_DIGITS_MAX 18
 
 /* A non-negative decimal number as typed: ipart.frac / 10^frac_digits. */

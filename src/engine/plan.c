@@ -1,9 +1,123 @@
 /*
- * plan — helpers over the plan structures: executor names, stage arithmetic, lengths.
+ * plan — the plan builder both front ends share (origins, header rules, stage peaks) and
+ * helpers over the plan structures: executor names, stage arithmetic, lengths.
  */
 #include "engine/plan.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int plan_origin_add(struct plan *plan, const char *url, bool resolve, bool *unreachable, char *err,
+                    size_t err_len)
+{
+    struct url u;
+    int rc = url_parse(url, &u);
+    if (rc < 0) {
+        snprintf(err, err_len, "bad URL '%s': %s (expected http://host[:port]/path)", url,
+                 url_strerror(rc));
+        return -1;
+    }
+    if (u.tls) {
+        snprintf(err, err_len, "bad URL '%s': https is not supported yet (expected http://)", url);
+        return -1;
+    }
+    for (size_t i = 0; i < plan->n_origins; i++) {
+        const struct url *o = &plan->origins[i].url;
+        if (o->port == u.port && o->tls == u.tls && strcmp(o->host, u.host) == 0) {
+            return (int)i;
+        }
+    }
+    if (plan->origins == NULL) {
+        /* Fixed capacity: steps point at origins, so the array never moves. */
+        plan->origins = calloc(PLAN_MAX_ORIGINS, sizeof *plan->origins);
+        if (plan->origins == NULL) {
+            snprintf(err, err_len, "out of memory");
+            return -1;
+        }
+    }
+    if (plan->n_origins == PLAN_MAX_ORIGINS) {
+        snprintf(err, err_len, "too many distinct hosts (at most %d)", PLAN_MAX_ORIGINS);
+        return -1;
+    }
+    struct origin *o = &plan->origins[plan->n_origins];
+    memset(o, 0, sizeof *o);
+    o->url = u;
+    o->transport = &transport_tcp; /* http://: the only scheme today */
+    if (resolve && url_resolve(&u, &o->addr, &o->addr_len) < 0) {
+        snprintf(err, err_len,
+                 "cannot resolve host '%s' of %s (expected a host name that resolves)", u.host,
+                 url);
+        if (unreachable != NULL) {
+            *unreachable = true;
+        }
+        return -1;
+    }
+    return (int)plan->n_origins++;
+}
+
+bool plan_token_valid(const char *s, size_t len)
+{
+    if (len == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c <= ' ' || c >= 127 || strchr("\"(),/:;<=>?@[\\]{}", c) != NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int plan_header_name_check(const char *name, size_t len, char *err, size_t err_len)
+{
+    static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
+    if (!plan_token_valid(name, len)) {
+        snprintf(err, err_len, "bad header name '%.*s' (expected a token such as X-Id)", (int)len,
+                 name);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++) {
+        if (strlen(framing[i]) == len && strncasecmp(name, framing[i], len) == 0) {
+            snprintf(err, err_len, "header '%.*s' is set by brunt (expected other headers)",
+                     (int)len, name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+double plan_stage_peak(const struct scenario_plan *sc, double from)
+{
+    double peak = from;
+    for (size_t i = 0; i < sc->n_stages; i++) {
+        if (sc->stages[i].target > peak) {
+            peak = sc->stages[i].target;
+        }
+    }
+    return peak;
+}
+
+uint64_t plan_vus_peak(const struct scenario_plan *sc)
+{
+    if (executor_is_open(sc->executor)) {
+        return sc->max_vus;
+    }
+    return (uint64_t)(plan_stage_peak(sc, sc->vus) + 1e-9);
+}
+
+void plan_fit_threads(struct plan *plan)
+{
+    uint64_t most = 0;
+    for (size_t i = 0; i < plan->n_scenarios; i++) {
+        most += plan_vus_peak(&plan->scenarios[i]);
+    }
+    if (most > 0 && (uint64_t)plan->threads > most) {
+        plan->threads = (int)most;
+    }
+}
 
 const char *executor_name(enum executor_kind kind)
 {

@@ -14,10 +14,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "engine/step.h"
+#include "engine/transport.h"
 #include "http/url.h"
-
-struct flow_step;
-struct flow_scenario;
 
 /* k6's executors (docs/scenarios.md); names as k6 spells them in executor_name(). */
 enum executor_kind {
@@ -43,6 +42,7 @@ struct origin {
     struct url url;
     struct sockaddr_storage addr;
     socklen_t addr_len;
+    const struct transport_ops *transport; /* chosen once: plain TCP for http:// */
 };
 
 enum step_kind { STEP_REQUEST, STEP_SLEEP };
@@ -59,9 +59,11 @@ struct step {
     bool head_request;   /* HEAD: the response has no body */
     char *group;         /* the "group" tag (k6 style "::outer::inner"), or NULL */
     uint64_t timeout_ns; /* this step's request timeout; 0 = the plan's */
-    /* Scenario files: when set, the request is rendered per VU by the flow (scenario/
-     * flow.h) instead of sending `raw`, and the flow sees the response. */
-    const struct flow_step *flow;
+    /* When set, the request is rendered per VU by ops (engine/step.h; scenario files:
+     * scenario/flow.c) instead of sending `raw`, and ops see the response.  ops_data is
+     * the implementation's, passed back to every call. */
+    const struct step_ops *ops;
+    const void *ops_data;
     /* STEP_SLEEP: uniform in [sleep_min_ns, sleep_max_ns] */
     uint64_t sleep_min_ns, sleep_max_ns;
 };
@@ -86,7 +88,10 @@ struct scenario_plan {
     size_t n_stages;
     struct step *steps;
     size_t n_steps;
-    const struct flow_scenario *flow; /* scenario files: variables, feeders; or NULL */
+    /* Per-VU state and iteration starts (engine/step.h; scenario files: variables and
+     * feeders), or NULL. */
+    const struct scenario_ops *ops;
+    const void *ops_data;
 };
 
 struct plan {
@@ -103,6 +108,36 @@ struct plan {
     void *owner;
     void (*owner_free)(void *owner);
 };
+
+/* --- the plan builder, shared by quick mode (cli/plan_build.c) and scenario files --- */
+
+/* The most bytes one request (head and body) may take, and the most distinct origins. */
+#define PLAN_MAX_REQUEST_BYTES (64u * 1024 * 1024)
+#define PLAN_MAX_ORIGINS 64
+
+/*
+ * Finds or adds the origin of url ("http://host[:port]", a path is ignored) and, when
+ * resolve is set, resolves it once; the origin's transport is chosen here.  Returns the
+ * origin's index, or -1 with one line in err: a bad URL or a scheme brunt does not speak
+ * (bad input), too many origins, or a name that does not resolve (then *unreachable is
+ * set when unreachable is not NULL).  Origins never move once added.
+ */
+int plan_origin_add(struct plan *plan, const char *url, bool resolve, bool *unreachable, char *err,
+                    size_t err_len);
+/* Whether s[0..len) is an HTTP token (a method or a header name), len > 0. */
+bool plan_token_valid(const char *s, size_t len);
+/*
+ * Checks a user-given header name: a token, and not a framing header brunt writes itself
+ * (Content-Length, Transfer-Encoding).  0, or -1 with one line in err.
+ */
+int plan_header_name_check(const char *name, size_t len, char *err, size_t err_len);
+/* The largest target over a scenario's stages, at least `from` (its start value). */
+double plan_stage_peak(const struct scenario_plan *sc, double from);
+/* The most VUs a scenario may have at once: closed model the start or the largest stage
+ * target, open model max_vus. */
+uint64_t plan_vus_peak(const struct scenario_plan *sc);
+/* Caps plan->threads at the VUs all scenarios may have (more would idle). */
+void plan_fit_threads(struct plan *plan);
 
 /* Total planned length of a scenario (start_time + duration or stages, + graceful stop
  * is not included). */

@@ -37,25 +37,35 @@ const char *http1_strerror(int err)
     case HTTP1_ETOOMANY:
         return "too many HTTP header fields";
     default:
-        return "unknown HTTP error";
+        return brunt_strerror(err);
     }
 }
 
 /* ---- character classes ---------------------------------------------------------- */
 
-/* tchar from RFC 9110 §5.6.2. */
-static bool is_tchar(unsigned char c)
+/* tchar from RFC 9110 §5.6.2, as a table: one load per byte of every header name. */
+static const bool tchar_table[256] = {
+    ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true, ['!'] = true,  ['#'] = true,
+    ['$'] = true,         ['%'] = true,         ['&'] = true,         ['\''] = true, ['*'] = true,
+    ['+'] = true,         ['-'] = true,         ['.'] = true,         ['^'] = true,  ['_'] = true,
+    ['`'] = true,         ['|'] = true,         ['~'] = true,
+};
+
+static inline bool is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-        return true;
-    }
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    return tchar_table[c];
 }
 
 /* field-vchar / SP / HTAB (RFC 9110 §5.5): anything but controls and DEL. */
-static bool is_field_char(unsigned char c)
+static const bool field_char_table[256] = {
+    ['\t'] = true,
+    [0x20 ... 0x7e] = true,
+    [0x80 ... 0xff] = true,
+};
+
+static inline bool is_field_char(unsigned char c)
 {
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
+    return field_char_table[c];
 }
 
 static bool is_ows(char c)
@@ -81,6 +91,24 @@ static bool ci_equal(const char *a, size_t a_len, const char *b)
     }
     return true;
 }
+
+/* Case-insensitive equality with a lower-case literal of b_len bytes. */
+static inline bool ci_equal_lit(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    if (a_len != b_len) {
+        return false;
+    }
+    for (size_t i = 0; i < a_len; i++) {
+        if (lower(a[i]) != b[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Against a lower-case string literal: the length is known at compile time, so most
+ * names are rejected on their length alone. */
+#define CI_EQUAL(a, a_len, lit) ci_equal_lit((a), (a_len), (lit), sizeof(lit) - 1)
 
 /* ---- line splitting --------------------------------------------------------------- */
 
@@ -204,7 +232,7 @@ static int te_element(void *ctx, const char *el, size_t len)
     while (name_len < len && el[name_len] != ';' && !is_ows(el[name_len])) {
         name_len++;
     }
-    bool chunked = ci_equal(el, name_len, "chunked");
+    bool chunked = CI_EQUAL(el, name_len, "chunked");
     if (chunked && f->te_chunked_last) {
         f->te_bad = true; /* RFC 9112 §6.1: chunked must not be applied twice */
     }
@@ -215,9 +243,9 @@ static int te_element(void *ctx, const char *el, size_t len)
 static int connection_element(void *ctx, const char *el, size_t len)
 {
     struct head_facts *f = ctx;
-    if (ci_equal(el, len, "close")) {
+    if (CI_EQUAL(el, len, "close")) {
         f->conn_close = true;
-    } else if (ci_equal(el, len, "keep-alive")) {
+    } else if (CI_EQUAL(el, len, "keep-alive")) {
         f->conn_keep_alive = true;
     }
     return 0;
@@ -232,15 +260,13 @@ static int parse_field(const char *line, size_t len, struct http1_header *h, str
     if (len == 0 || is_ows(line[0])) {
         return HTTP1_EPROTO; /* obs-fold, or white space before the name */
     }
+    /* ':' is not a tchar, so one table load per byte finds the end of the name. */
     size_t colon = 0;
-    while (colon < len && line[colon] != ':') {
-        if (!is_tchar((unsigned char)line[colon])) {
-            return HTTP1_EPROTO; /* includes white space between name and colon */
-        }
+    while (colon < len && is_tchar((unsigned char)line[colon])) {
         colon++;
     }
-    if (colon == len || colon == 0) {
-        return HTTP1_EPROTO;
+    if (colon == len || colon == 0 || line[colon] != ':') {
+        return HTTP1_EPROTO; /* includes white space between name and colon */
     }
     size_t a = colon + 1, b = len;
     for (size_t i = a; i < b; i++) {
@@ -259,7 +285,7 @@ static int parse_field(const char *line, size_t len, struct http1_header *h, str
     h->value = line + a;
     h->value_len = b - a;
 
-    if (ci_equal(h->name, h->name_len, "content-length")) {
+    if (CI_EQUAL(h->name, h->name_len, "content-length")) {
         /* An empty value, or one made only of commas, has no length at all. */
         f->elements = 0;
         int rc = for_each_element(h->value, h->value_len, length_element, f);
@@ -268,7 +294,7 @@ static int parse_field(const char *line, size_t len, struct http1_header *h, str
         }
         return f->elements == 0 ? HTTP1_EPROTO : 0;
     }
-    if (ci_equal(h->name, h->name_len, "transfer-encoding")) {
+    if (CI_EQUAL(h->name, h->name_len, "transfer-encoding")) {
         f->have_te = true;
         if (h->value_len == 0) {
             f->te_bad = true;
@@ -276,11 +302,11 @@ static int parse_field(const char *line, size_t len, struct http1_header *h, str
         }
         return for_each_element(h->value, h->value_len, te_element, f);
     }
-    if (ci_equal(h->name, h->name_len, "connection")) {
+    if (CI_EQUAL(h->name, h->name_len, "connection")) {
         return for_each_element(h->value, h->value_len, connection_element, f);
     }
-    if (ci_equal(h->name, h->name_len, "expect")) {
-        if (ci_equal(h->value, h->value_len, "100-continue")) {
+    if (CI_EQUAL(h->name, h->name_len, "expect")) {
+        if (CI_EQUAL(h->value, h->value_len, "100-continue")) {
             f->expect_continue = true;
         }
     }
@@ -366,6 +392,31 @@ static int parse_status_line(const char *line, size_t len, struct http1_response
     out->reason = line + r;
     out->reason_len = len - r;
     return 0;
+}
+
+int http1_head_end(const char *buf, size_t len, size_t scanned)
+{
+    /* An end is "\n\n" or "\n\r\n": one that straddles `scanned` starts at most 2 bytes
+     * before it. */
+    if (len > 0 && (buf[0] == '\n' || (len > 1 && buf[0] == '\r' && buf[1] == '\n'))) {
+        return buf[0] == '\n' ? 1 : 2; /* an empty first line: the parser refuses it */
+    }
+    size_t i = scanned > 2 ? scanned - 2 : 0;
+    while (i < len) {
+        const char *nl = memchr(buf + i, '\n', len - i);
+        if (nl == NULL) {
+            break;
+        }
+        size_t k = (size_t)(nl - buf);
+        if (k + 1 < len && buf[k + 1] == '\n') {
+            return (int)(k + 2);
+        }
+        if (k + 2 < len && buf[k + 1] == '\r' && buf[k + 2] == '\n') {
+            return (int)(k + 3);
+        }
+        i = k + 1;
+    }
+    return HTTP1_PARTIAL;
 }
 
 int http1_parse_response(const char *buf, size_t len, bool head_request, struct http1_response *out)

@@ -20,17 +20,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/error.h"
+
 #define HTTP1_MAX_HEAD_BYTES (64 * 1024)
 #define HTTP1_MAX_HEADERS 100
 
+/* Results: brunt's own codes (core/error.h), so they never overlap an errno. */
 enum http1_result {
-    HTTP1_PARTIAL = -1,   /* incomplete: feed more bytes */
-    HTTP1_EPROTO = -2,    /* malformed message */
-    HTTP1_ETOOLARGE = -3, /* head over HTTP1_MAX_HEAD_BYTES (or body cap) */
-    HTTP1_ETOOMANY = -4,  /* more than HTTP1_MAX_HEADERS fields */
+    HTTP1_PARTIAL = BRUNT_EPARTIAL,    /* incomplete: feed more bytes */
+    HTTP1_EPROTO = BRUNT_EPROTO,       /* malformed message */
+    HTTP1_ETOOLARGE = BRUNT_ETOOLARGE, /* head over HTTP1_MAX_HEAD_BYTES (or body cap) */
+    HTTP1_ETOOMANY = BRUNT_ETOOMANY,   /* more than HTTP1_MAX_HEADERS fields */
 };
 
-/* Returns a static description of an enum http1_result value. */
+/* Returns a static description of an enum http1_result value (any other code:
+ * brunt_strerror's). */
 const char *http1_strerror(int err);
 
 struct http1_header {
@@ -84,6 +88,16 @@ struct http1_request {
  */
 int http1_parse_response(const char *buf, size_t len, bool head_request,
                          struct http1_response *out);
+
+/*
+ * Finds the end of a message head in buf[0..len): returns the head's length (up to and
+ * including its empty line, CRLF or bare LF) or HTTP1_PARTIAL.  scanned is a length of
+ * buf already known to hold no end (the len of the previous call on the same head, 0 at
+ * first): the search resumes just before it, as picohttpparser's last_len does, so a
+ * head that arrives in pieces is scanned once in all, and parsed once when complete.
+ * Does not validate anything: the parser does.
+ */
+int http1_head_end(const char *buf, size_t len, size_t scanned);
 
 /*
  * Parses a request head from buf[0..len), as http1_parse_response().  A request with

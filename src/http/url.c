@@ -32,7 +32,7 @@ const char *url_strerror(int err)
     case URL_EDNS:
         return "URL host could not be resolved";
     default:
-        return "unknown URL error";
+        return brunt_strerror(err);
     }
 }
 

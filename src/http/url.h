@@ -17,19 +17,21 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/error.h"
+
 /* Bytes of storage for the target, including the terminating NUL. */
 #define URL_MAX_TARGET 8192
 /* The longest host name (DNS limit), without the brackets of an IPv6 literal. */
 #define URL_MAX_HOST 255
 
 enum url_error {
-    URL_ESCHEME = -1,   /* not http:// or https:// */
-    URL_EUSERINFO = -2, /* user:password@ present */
-    URL_EHOST = -3,     /* empty, too long, or invalid host */
-    URL_EPORT = -4,     /* empty, non-numeric, 0 or > 65535 port */
-    URL_ETARGET = -5,   /* a space or control character in path or query */
-    URL_ETOOLONG = -6,  /* target longer than URL_MAX_TARGET - 1, or output too small */
-    URL_EDNS = -7,      /* the host did not resolve */
+    URL_ESCHEME = BRUNT_ESCHEME,     /* not http:// or https:// */
+    URL_EUSERINFO = BRUNT_EUSERINFO, /* user:password@ present */
+    URL_EHOST = BRUNT_EHOST,         /* empty, too long, or invalid host */
+    URL_EPORT = BRUNT_EPORT,         /* empty, non-numeric, 0 or > 65535 port */
+    URL_ETARGET = BRUNT_ETARGET,     /* a space or control character in path or query */
+    URL_ETOOLONG = BRUNT_ETOOLONG, /* target longer than URL_MAX_TARGET - 1, or output too small */
+    URL_EDNS = BRUNT_EDNS,         /* the host did not resolve */
 };
 
 struct url {

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HIST_SUB_BITS 10                            /* 1024 sub-buckets per power of two */
+#define HIST_SUB_BITS HIST__SUB_BITS                /* 1024 sub-buckets per power of two */
 #define HIST_SUB_MASK ((2ull << HIST_SUB_BITS) - 1) /* 2047 */
 
 /* Bucket of v: 0 for v < 2048, else bitlen(v) - 11. */
@@ -57,21 +57,11 @@ static inline uint64_t hist__lowest(size_t i, uint64_t *width)
  * run time in hist_new() against hist__index(). */
 #define HIST_LEN ((31u << HIST_SUB_BITS) + 1676u + 1u)
 
-struct hist {
-    uint64_t total;   /* number of recordings */
-    uint64_t clamped; /* recordings above HIST_HIGHEST_NS */
-    uint64_t min_ns;  /* exact, as recorded; valid when total > 0 */
-    uint64_t max_ns;
-    double sum_ns;     /* exact up to double rounding, as recorded */
-    size_t lo, hi;     /* non-empty counters all lie in [lo, hi]; lo > hi when empty */
-    uint64_t counts[]; /* HIST_LEN counters */
-};
-
 static void hist__clear_summary(struct hist *h)
 {
     h->total = 0;
     h->clamped = 0;
-    h->min_ns = 0;
+    h->min_ns = UINT64_MAX; /* so the inline record needs no emptiness test */
     h->max_ns = 0;
     h->sum_ns = 0;
     h->lo = HIST_LEN;
@@ -131,11 +121,6 @@ void hist_record_n(struct hist *h, uint64_t value_ns, uint64_t count)
     }
     h->total += count;
     h->sum_ns += (double)value_ns * (double)count;
-}
-
-void hist_record(struct hist *h, uint64_t value_ns)
-{
-    hist_record_n(h, value_ns, 1);
 }
 
 void hist_merge(struct hist *dst, const struct hist *src)

@@ -10,6 +10,9 @@
  * kept beside the buckets.
  *
  * One owner at a time; no locking.  Workers each own theirs and the coordinator merges.
+ *
+ * hist_record() is inline (it runs about ten times per response): the struct is visible
+ * for that alone, and its fields are private to hist.c and the fast path below.
  */
 #ifndef BRUNT_METRICS_HIST_H
 #define BRUNT_METRICS_HIST_H
@@ -21,7 +24,18 @@
 #define HIST_LOWEST_NS 1000ULL           /* 1 µs */
 #define HIST_HIGHEST_NS 3600000000000ULL /* 1 h */
 
-struct hist;
+#define HIST__SUB_BITS 10 /* 1024 sub-buckets per power of two (hist.c has the layout) */
+
+/* Private: use the functions below. */
+struct hist {
+    uint64_t total;    /* number of recordings */
+    uint64_t clamped;  /* recordings above HIST_HIGHEST_NS */
+    uint64_t min_ns;   /* exact, as recorded; UINT64_MAX when empty */
+    uint64_t max_ns;   /* exact, as recorded; 0 when empty */
+    double sum_ns;     /* exact up to double rounding, as recorded */
+    size_t lo, hi;     /* non-empty counters all lie in [lo, hi]; lo > hi when empty */
+    uint64_t counts[]; /* HIST_LEN counters */
+};
 
 /* Returns a new empty histogram, or NULL when out of memory. */
 struct hist *hist_new(void);
@@ -30,8 +44,36 @@ void hist_free(struct hist *h);
 /* Empties h (keeps its memory). */
 void hist_reset(struct hist *h);
 
-void hist_record(struct hist *h, uint64_t value_ns);
+/* Records count recordings of value_ns. */
 void hist_record_n(struct hist *h, uint64_t value_ns, uint64_t count);
+
+/* Records one value: the request path's fast path, inline; never allocates. */
+static inline void hist_record(struct hist *h, uint64_t value_ns)
+{
+    if (__builtin_expect(value_ns > HIST_HIGHEST_NS, 0)) {
+        hist_record_n(h, value_ns, 1); /* clamped, and counted as such */
+        return;
+    }
+    /* The index of hist.c's layout: bucket b = max(0, bitlen(v) - 11), sub-bucket v >> b. */
+    unsigned b = 64u - (unsigned)__builtin_clzll(value_ns | ((2ull << HIST__SUB_BITS) - 1)) -
+                 (HIST__SUB_BITS + 1);
+    size_t i = ((size_t)b << HIST__SUB_BITS) + (size_t)(value_ns >> b);
+    h->counts[i]++;
+    if (i < h->lo) {
+        h->lo = i;
+    }
+    if (i > h->hi) {
+        h->hi = i;
+    }
+    if (value_ns < h->min_ns) {
+        h->min_ns = value_ns;
+    }
+    if (value_ns > h->max_ns) {
+        h->max_ns = value_ns;
+    }
+    h->total++;
+    h->sum_ns += (double)value_ns;
+}
 
 /* Adds every recording of src to dst.  Exact. */
 void hist_merge(struct hist *dst, const struct hist *src);

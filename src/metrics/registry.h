@@ -114,7 +114,9 @@ void registry_free(struct registry *reg);
  * of memory.  tags must be canonical (see tags_canon()).
  */
 int registry_get(struct registry *reg, int metric, const char *tags);
-/* The series at index i (valid until the registry is freed). */
+/* The series at index i.  The pointer is valid until the next call that adds a series
+ * to reg (registry_get creating one, registry_sync_layout, registry_merge): the array
+ * grows with realloc and may move.  Keep the index, not the pointer. */
 struct series *registry_at(struct registry *reg, int i);
 const struct series *registry_at_const(const struct registry *reg, int i);
 size_t registry_len(const struct registry *reg);

@@ -27,6 +27,7 @@
 
 #include "core/clock.h"
 #include "core/dynbuf.h"
+#include "core/file.h"
 #include "http/url.h"
 #include "metrics/hist.h"
 #include "metrics/registry.h"
@@ -111,7 +112,7 @@ int result_scenario_url(const struct scenario_plan *sc, char *out, size_t cap)
         }
         /* Quick mode: the origin's URL is the one URL given.  A scenario flow: the
          * origin alone, since its paths are many and templated. */
-        int n = st->flow == NULL
+        int n = st->ops == NULL
                     ? snprintf(out, cap, "%s://%s%s", u->tls ? "https" : "http", host, u->target)
                     : snprintf(out, cap, "%s://%s", u->tls ? "https" : "http", host);
         if (n < 0 || (size_t)n >= cap) {
@@ -890,50 +891,9 @@ int result_to_json(const struct run_report *r, struct jsonw *w)
 
 /* ---- writing the file ------------------------------------------------------------ */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* fsyncs the directory holding path so the rename itself is durable; best effort. */
-static void sync_parent_dir(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        snprintf(dir, sizeof dir, ".");
-    } else if (slash == path) {
-        snprintf(dir, sizeof dir, "/");
-    } else {
-        int n = snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-        if (n < 0 || (size_t)n >= sizeof dir) {
-            return;
-        }
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 int result_write(const char *path, const struct run_report *r, char *err, size_t err_len)
 {
     struct jsonw w;
-    char tmp[PATH_MAX];
-    int fd = -1;
-    bool created = false;
     int rc;
 
     if (err_len > 0) {
@@ -944,11 +904,6 @@ int result_write(const char *path, const struct run_report *r, char *err, size_t
         snprintf(err, err_len, "cannot write result: empty path");
         goto fail;
     }
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        snprintf(err, err_len, "cannot write result %s: path too long", path);
-        goto fail;
-    }
     rc = result_to_json(r, &w);
     if (rc < 0) {
         snprintf(err, err_len, "cannot write result %s: %s", path,
@@ -957,49 +912,16 @@ int result_write(const char *path, const struct run_report *r, char *err, size_t
     }
     size_t len;
     const char *doc = jsonw_data(&w, &len);
-
-    /* A temp file of this name can only be a leftover of an earlier process with the
-     * same pid (PID 1 in a container, say) that died mid-write: it is ours to replace. */
-    (void)unlink(tmp);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, err_len, "cannot write result %s: cannot create %s: %s", path, tmp,
-                 strerror(errno));
+    const struct file_part parts[] = {{doc, len}, {"\n", 1}};
+    char why[PATH_MAX + 256];
+    if (file_write_atomic(path, parts, 2, 0644, why, sizeof why) < 0) {
+        snprintf(err, err_len, "cannot write result %s: %s", path, why);
         goto fail;
     }
-    created = true;
-    if (write_all(fd, doc, len) < 0 || write_all(fd, "\n", 1) < 0) {
-        snprintf(err, err_len, "cannot write result %s: writing %s: %s", path, tmp,
-                 strerror(errno));
-        goto fail;
-    }
-    if (fsync(fd) < 0) {
-        snprintf(err, err_len, "cannot write result %s: fsync %s: %s", path, tmp, strerror(errno));
-        goto fail;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        snprintf(err, err_len, "cannot write result %s: closing %s: %s", path, tmp,
-                 strerror(errno));
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        snprintf(err, err_len, "cannot write result %s: rename from %s: %s", path, tmp,
-                 strerror(errno));
-        goto fail;
-    }
-    sync_parent_dir(path);
     jsonw_destroy(&w);
     return 0;
 
 fail:
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (created) {
-        unlink(tmp);
-    }
     jsonw_destroy(&w);
     return -1;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/parse.h"
+#include "core/utf8.h"
 #include "engine/plan.h"
 #include "metrics/hist.h"
 #include "metrics/registry.h"
@@ -142,11 +143,7 @@ static void fmt_counter_rate(int metric, double per_s, char *buf, size_t cap)
 /* Display width of UTF-8 text: code points, not bytes (labels may hold µ or names). */
 static size_t text_width(const char *s)
 {
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        n += (*p & 0xC0) != 0x80;
-    }
-    return n;
+    return utf8_count(s);
 }
 
 /* "    label.........: value\n" with the dots dimmed. */
@@ -367,7 +364,7 @@ static void print_header(const struct out *o, const struct run_report *r)
         bool flow = false;
         for (size_t k = 0; k < sc->n_steps; k++) {
             n_req += sc->steps[k].kind == STEP_REQUEST;
-            flow = flow || sc->steps[k].flow != NULL;
+            flow = flow || sc->steps[k].ops != NULL;
         }
         if (flow && has_url) {
             /* A scenario flow: its requests are many; say how many, and where (the

@@ -3,7 +3,7 @@
  *
  * The request line, headers, query, body (raw, json: or form:) become a list of literal
  * runs and compiled templates (flow_internal.h), so the request path only concatenates;
- * the origin of every absolute URL is resolved once (at most LOAD_MAX_ORIGINS per
+ * the origin of every absolute URL is resolved once (at most PLAN_MAX_ORIGINS per
  * plan); header names must be tokens and framing headers (Content-Length,
  * Transfer-Encoding, Host) are refused; extractions, checks and expect:/on_fail: are
  * compiled here too.  Templates may name the scenario's variables (collected by the
@@ -18,6 +18,7 @@
 
 #include "core/json.h"
 #include "core/parse.h"
+#include "http/reqhead.h"
 #include "scenario/load_internal.h"
 
 /* Compiles src (text of node n starting at byte base) as a template. */
@@ -123,44 +124,17 @@ static struct flow_step *owner_new_step(struct loader *L)
 static int origin_get(struct loader *L, const struct ynode *n, const char *origin_url,
                       const struct origin **out)
 {
-    struct plan *plan = L->plan;
-    struct url u;
-    int rc = url_parse(origin_url, &u);
-    if (rc < 0) {
-        return load__err(L, n, "bad URL '%s': %s (expected http://host[:port]/path)", origin_url,
-                         url_strerror(rc));
-    }
-    if (u.tls) {
-        return load__err(L, n, "https is not supported yet in '%s' (expected http://)", origin_url);
-    }
-    for (size_t i = 0; i < plan->n_origins; i++) {
-        const struct url *o = &plan->origins[i].url;
-        if (o->port == u.port && o->tls == u.tls && strcmp(o->host, u.host) == 0) {
-            *out = &plan->origins[i];
-            return 0;
-        }
-    }
-    if (plan->origins == NULL) {
-        /* Fixed capacity: steps point at origins, so the array never moves. */
-        plan->origins = calloc(LOAD_MAX_ORIGINS, sizeof *plan->origins);
-        if (plan->origins == NULL) {
-            return load__oom(L);
-        }
-    }
-    if (plan->n_origins == LOAD_MAX_ORIGINS) {
-        return load__err(L, n, "too many distinct hosts (at most %d)", LOAD_MAX_ORIGINS);
-    }
-    struct origin *o = &plan->origins[plan->n_origins];
-    o->url = u;
-    if (!scenario__skip_resolve && url_resolve(&u, &o->addr, &o->addr_len) < 0) {
-        if (L->opts != NULL) {
+    char err[512];
+    bool unreachable = false;
+    int i = plan_origin_add(L->plan, origin_url, !scenario__skip_resolve, &unreachable, err,
+                            sizeof err);
+    if (i < 0) {
+        if (unreachable && L->opts != NULL) {
             L->opts->unreachable = true;
         }
-        return load__err(L, n, "cannot resolve host '%s' (expected a host name that resolves)",
-                         u.host);
+        return load__err(L, n, "%s", err);
     }
-    plan->n_origins++;
-    *out = o;
+    *out = &L->plan->origins[i];
     return 0;
 }
 
@@ -201,19 +175,6 @@ struct hdr {
     struct ynode *val;
 };
 
-static bool valid_token(const char *s)
-{
-    if (*s == '\0') {
-        return false;
-    }
-    for (const char *p = s; *p; p++) {
-        if (*p <= ' ' || *p >= 127 || strchr("\"(),/:;<=>?@[\\]{}", *p) != NULL) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* Adds the headers of map n to the list, a later name replacing an earlier one. */
 static int merge_headers(struct loader *L, struct ynode *n, struct hdr *h, size_t *nh, size_t cap)
 {
@@ -225,13 +186,9 @@ static int merge_headers(struct loader *L, struct ynode *n, struct hdr *h, size_
     }
     for (size_t i = 0; i < n->n; i += 2) {
         const char *name = n->kids[i]->s;
-        if (!valid_token(name)) {
-            return load__err(L, n->kids[i], "bad header name '%s' (expected a token such as X-Id)",
-                             name);
-        }
-        if (strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Transfer-Encoding") == 0) {
-            return load__err(L, n->kids[i], "header '%s' is set by brunt (expected other headers)",
-                             name);
+        char err[300];
+        if (plan_header_name_check(name, strlen(name), err, sizeof err) < 0) {
+            return load__err(L, n->kids[i], "%s", err);
         }
         size_t j = 0;
         while (j < *nh && strcasecmp(h[j].name, name) != 0) {
@@ -666,7 +623,7 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
         return -1;
     }
     st->kind = STEP_REQUEST;
-    st->flow = fs;
+    flow_attach_step(st, fs);
     fs->feeders = (const struct feeder *const *)L->own->feeders;
 
     /* "METHOD URL" */
@@ -681,7 +638,7 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     if (st->method == NULL) {
         return load__oom(L);
     }
-    if (!valid_token(st->method) || url_len == 0) {
+    if (!plan_token_valid(st->method, strlen(st->method)) || url_len == 0) {
         return load__err(L, req,
                          "bad request '%s' (expected 'METHOD URL' such as 'GET /items' or "
                          "'POST http://host/login')",
@@ -812,20 +769,12 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
         has_ua |= strcasecmp(h[i].name, "User-Agent") == 0;
         has_ct |= strcasecmp(h[i].name, "Content-Type") == 0;
     }
-    char line_buf[URL_MAX_HOST + 64];
-    if (!has_host) {
-        char host[URL_MAX_HOST + 16];
-        if (url_host_header(&st->origin->url, host, sizeof host) < 0) {
-            load__err(L, req, "host name too long");
-            goto done;
-        }
-        int k = snprintf(line_buf, sizeof line_buf, "Host: %s\r\n", host);
-        if (parts_lit(L, &P, line_buf, (size_t)k) < 0) {
-            goto done;
-        }
+    if (!has_host && reqhead_host(&P.lit, &st->origin->url) < 0) {
+        load__err(L, req, "host name too long");
+        goto done;
     }
-    if (!has_ua && parts_lit(L, &P, "User-Agent: " FLOW_USER_AGENT "\r\n",
-                             strlen("User-Agent: " FLOW_USER_AGENT "\r\n")) < 0) {
+    if (!has_ua && reqhead_user_agent(&P.lit) < 0) {
+        load__err(L, req, "request too large (at most %u bytes)", PLAN_MAX_REQUEST_BYTES);
         goto done;
     }
     if (!has_ct && (json != NULL || form != NULL)) {
@@ -854,8 +803,7 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     P.n = P.cap = 0;
 
     /* The body. */
-    fs->send_length = strcmp(st->method, "POST") == 0 || strcmp(st->method, "PUT") == 0 ||
-                      strcmp(st->method, "PATCH") == 0;
+    fs->send_length = reqhead_wants_length(st->method, 0);
     {
         struct dynbuf src;
         dynbuf_init(&src, TMPL_MAX_BYTES);

@@ -424,7 +424,7 @@ done:
     fsc->feeder_used = C.feeder_used;
     fsc->feeders = L->own->feeders;
     fsc->n_feeders = L->own->n_feeders;
-    sc->flow = fsc;
+    flow_attach_scenario(sc, fsc);
     return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/reqhead.h"
 #include "scenario/flow_internal.h"
 #include "scenario/load.h"
 #include "scenario/rng.h"
@@ -158,15 +159,14 @@ int flow_render(const struct flow_step *fs, struct flow_vu *v, struct dynbuf *ou
         goto fail;
     }
     if (!fs->has_body) {
-        rc = fs->send_length ? dynbuf_adds(out, "Content-Length: 0\r\n\r\n")
-                             : dynbuf_add(out, "\r\n", 2);
+        rc = reqhead_end(out, fs->send_length, 0);
         if (rc < 0) {
             goto fail;
         }
         return 0;
     }
     if (fs->body_t == NULL) {
-        rc = dynbuf_addf(out, "Content-Length: %zu\r\n\r\n", fs->body_lit_len);
+        rc = reqhead_end(out, true, fs->body_lit_len);
         rc = rc ? rc : dynbuf_add(out, fs->body_lit, fs->body_lit_len);
         if (rc < 0) {
             goto fail;
@@ -232,7 +232,7 @@ bool flow_status_expected(const struct flow_step *fs, int status)
     return (fs->expect_bits[status / 64] >> (status % 64)) & 1;
 }
 
-static void add_result(struct flow_results *res, size_t index, bool pass)
+static void add_result(struct step_results *res, size_t index, bool pass)
 {
     if (res->n < FLOW_MAX_CHECKS) {
         res->index[res->n] = (uint8_t)index;
@@ -241,7 +241,7 @@ static void add_result(struct flow_results *res, size_t index, bool pass)
     }
 }
 
-static bool has_result(const struct flow_results *res, size_t index)
+static bool has_result(const struct step_results *res, size_t index)
 {
     for (size_t i = 0; i < res->n; i++) {
         if (res->index[i] == index) {
@@ -252,7 +252,7 @@ static bool has_result(const struct flow_results *res, size_t index)
 }
 
 void flow_on_head(const struct flow_step *fs, struct flow_vu *v, const struct http1_response *resp,
-                  struct flow_results *res)
+                  struct step_results *res)
 {
     for (size_t i = 0; i < fs->n_asserts; i++) {
         const struct flow_assert *a = &fs->asserts[i];
@@ -276,7 +276,7 @@ void flow_on_head(const struct flow_step *fs, struct flow_vu *v, const struct ht
 
 enum flow_verdict flow_on_done(const struct flow_step *fs, struct flow_vu *v, int status,
                                uint64_t duration_ns, const char *body, size_t body_len,
-                               bool body_truncated, struct flow_results *res)
+                               bool body_truncated, struct step_results *res)
 {
     (void)body_truncated; /* a check on a truncated body sees the kept prefix */
     if (status != 0 && fs->wants_body && body == NULL) {
@@ -319,4 +319,131 @@ enum flow_verdict flow_on_done(const struct flow_step *fs, struct flow_vu *v, in
         }
     }
     return FLOW_CONTINUE;
+}
+
+/* --- the engine's seam (engine/step.h) --- */
+
+static size_t ops_check_count(const void *step)
+{
+    return flow_check_count(step);
+}
+
+static const char *ops_check_name(const void *step, size_t i)
+{
+    return flow_check_name(step, i);
+}
+
+static bool ops_status_expected(const void *step, int status)
+{
+    return flow_status_expected(step, status);
+}
+
+static size_t ops_body_cap(const void *step)
+{
+    return flow_body_cap(step);
+}
+
+static uint64_t ops_timeout_ns(const void *step)
+{
+    return flow_timeout_ns(step);
+}
+
+static int ops_render(const void *step, void *vu, struct dynbuf *out)
+{
+    return flow_render(step, vu, out);
+}
+
+static void ops_on_head(const void *step, void *vu, const struct http1_response *resp,
+                        struct step_results *res)
+{
+    flow_on_head(step, vu, resp, res);
+}
+
+static enum step_verdict ops_on_done(const void *step, void *vu, int status, uint64_t duration_ns,
+                                     const char *body, size_t body_len, bool truncated,
+                                     struct step_results *res)
+{
+    enum flow_verdict v =
+        flow_on_done(step, vu, status, duration_ns, body, body_len, truncated, res);
+    return v == FLOW_ABORT_ITERATION ? STEP_ABORT_ITERATION : STEP_CONTINUE;
+}
+
+static const struct step_ops flow_step_ops = {
+    .check_count = ops_check_count,
+    .check_name = ops_check_name,
+    .status_expected = ops_status_expected,
+    .body_cap = ops_body_cap,
+    .timeout_ns = ops_timeout_ns,
+    .render = ops_render,
+    .on_head = ops_on_head,
+    .on_done = ops_on_done,
+};
+
+static int ops_vu_new(const void *scenario, const struct step_vu_ident *id, void **out)
+{
+    struct flow_vu *v = calloc(1, sizeof *v);
+    if (v == NULL) {
+        return -ENOMEM;
+    }
+    int rc =
+        flow_vu_init(scenario, v, id->vu, id->scenario, id->seq, id->seq_stride, id->seq_offset);
+    if (rc < 0) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+static void ops_vu_free(void *vu)
+{
+    if (vu != NULL) {
+        flow_vu_destroy(vu);
+        free(vu);
+    }
+}
+
+static enum step_verdict ops_iteration_begin(const void *scenario, void *vu, uint64_t iter)
+{
+    struct flow_vu *v = vu;
+    v->iter = iter;
+    switch (flow_iteration_begin(scenario, v)) {
+    case FLOW_STOP_VU:
+        return STEP_STOP_VU;
+    case FLOW_ABORT_RUN:
+        return STEP_ABORT_RUN;
+    case FLOW_ABORT_ITERATION:
+        return STEP_ABORT_ITERATION;
+    case FLOW_CONTINUE:
+        break;
+    }
+    return STEP_CONTINUE;
+}
+
+static const struct scenario_ops flow_scenario_ops = {
+    .vu_new = ops_vu_new,
+    .vu_free = ops_vu_free,
+    .iteration_begin = ops_iteration_begin,
+};
+
+void flow_attach_step(struct step *st, const struct flow_step *fs)
+{
+    st->ops = &flow_step_ops;
+    st->ops_data = fs;
+}
+
+void flow_attach_scenario(struct scenario_plan *sc, const struct flow_scenario *fsc)
+{
+    sc->ops = &flow_scenario_ops;
+    sc->ops_data = fsc;
+}
+
+const struct flow_step *flow_step_of(const struct step *st)
+{
+    return st->ops == &flow_step_ops ? st->ops_data : NULL;
+}
+
+const struct flow_scenario *flow_scenario_of(const struct scenario_plan *sc)
+{
+    return sc->ops == &flow_scenario_ops ? sc->ops_data : NULL;
 }

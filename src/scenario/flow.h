@@ -2,15 +2,17 @@
  * flow — the contract between scenario files and the engine.
  *
  * A scenario file compiles (scenario/load.c) into a struct plan whose request steps
- * carry a compiled struct flow_step, and whose scenarios carry a struct flow_scenario.
- * The engine (engine/worker.c) knows nothing of YAML, templates, checks or feeders: per
- * request it asks the flow to render the request bytes, shows it the response head and
- * (when asked for) the body, and records the check results it gets back.  Everything
- * here is compiled once at load: evaluating never parses and never executes code.
+ * carry a compiled struct flow_step, and whose scenarios carry a struct flow_scenario,
+ * each behind the engine's ops tables (engine/step.h): flow_attach_step() and
+ * flow_attach_scenario() hang them on the plan.  The engine knows nothing of YAML,
+ * templates, checks or feeders: per request it calls the step ops to render the request
+ * bytes, shows them the response head and (when asked for) the body, and records the
+ * check results it gets back.  Everything here is compiled once at load: evaluating
+ * never parses and never executes code.
  *
  * Per virtual user the flow keeps a struct flow_vu (variables extracted from responses,
- * the current data-feeder row, a PRNG).  The engine owns it (flow_vu_init/destroy) and
- * passes it in; only the VU's worker thread touches it.
+ * the current data-feeder row, a PRNG), made by the scenario ops' vu_new on the VU's
+ * first iteration; only the VU's worker thread touches it.
  */
 #ifndef BRUNT_SCENARIO_FLOW_H
 #define BRUNT_SCENARIO_FLOW_H
@@ -20,6 +22,7 @@
 #include <stdint.h>
 
 #include "core/dynbuf.h"
+#include "engine/plan.h"
 #include "http/http1.h"
 
 struct flow_step;     /* compiled request step: templates, extractions, checks */
@@ -54,13 +57,19 @@ enum flow_verdict {
     FLOW_ABORT_RUN,       /* a feeder ran out with `on_exhausted: abort` */
 };
 
-/* The check results of one response, filled by the flow, recorded by the engine. */
-#define FLOW_MAX_CHECKS 32
-struct flow_results {
-    size_t n;
-    uint8_t index[FLOW_MAX_CHECKS]; /* check index within the step (flow_check_name) */
-    bool pass[FLOW_MAX_CHECKS];
-};
+/* The check results of one response are the engine's struct step_results (engine/step.h):
+ * filled by the flow, recorded by the engine. */
+#define FLOW_MAX_CHECKS STEP_MAX_CHECKS
+
+/* --- the engine's seam --- */
+
+/* Makes st a rendered step of fs (ops and data), or sc a scenario of fsc.  The compiled
+ * forms are owned by the loader and must outlive the plan's run. */
+void flow_attach_step(struct step *st, const struct flow_step *fs);
+void flow_attach_scenario(struct scenario_plan *sc, const struct flow_scenario *fsc);
+/* The compiled forms attached to a step or scenario (NULL when none). */
+const struct flow_step *flow_step_of(const struct step *st);
+const struct flow_scenario *flow_scenario_of(const struct scenario_plan *sc);
 
 /* --- per scenario --- */
 
@@ -98,7 +107,7 @@ const char *flow_check_name(const struct flow_step *fs, size_t i);
  * after the call): runs header extractions and header checks, appending to res.
  */
 void flow_on_head(const struct flow_step *fs, struct flow_vu *v, const struct http1_response *resp,
-                  struct flow_results *res);
+                  struct step_results *res);
 
 /*
  * The response is complete (status 0 and body NULL when the request failed with a
@@ -108,7 +117,7 @@ void flow_on_head(const struct flow_step *fs, struct flow_vu *v, const struct ht
  */
 enum flow_verdict flow_on_done(const struct flow_step *fs, struct flow_vu *v, int status,
                                uint64_t duration_ns, const char *body, size_t body_len,
-                               bool body_truncated, struct flow_results *res);
+                               bool body_truncated, struct step_results *res);
 
 /* The step's request timeout (0: the plan's). */
 uint64_t flow_timeout_ns(const struct flow_step *fs);

@@ -17,11 +17,10 @@
 #include "scenario/flow.h"
 #include "scenario/template.h"
 
-#define FLOW_USER_AGENT "brunt/" BRUNT_VERSION
 /* The most response body bytes kept for body checks and extractions. */
 #define FLOW_BODY_CAP (1024u * 1024)
 /* The most bytes one rendered request may take. */
-#define FLOW_MAX_REQUEST_BYTES (64u * 1024 * 1024)
+#define FLOW_MAX_REQUEST_BYTES PLAN_MAX_REQUEST_BYTES
 
 /* A piece of a request: literal bytes, or a template evaluated per request. */
 struct flow_part {

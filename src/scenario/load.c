@@ -80,21 +80,7 @@ static void plan_options(struct loader *L)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     plan->threads = o->has_threads ? o->threads : (int)(cores > 0 ? cores : 1);
     if (!o->has_threads) {
-        /* More threads than VUs would leave threads idle. */
-        uint64_t most = 0;
-        for (size_t i = 0; i < plan->n_scenarios; i++) {
-            const struct scenario_plan *sc = &plan->scenarios[i];
-            uint64_t m = executor_is_open(sc->executor) ? sc->max_vus : sc->vus;
-            for (size_t j = 0; !executor_is_open(sc->executor) && j < sc->n_stages; j++) {
-                if (sc->stages[j].target > (double)m) {
-                    m = (uint64_t)sc->stages[j].target;
-                }
-            }
-            most += m;
-        }
-        if (most > 0 && (uint64_t)plan->threads > most) {
-            plan->threads = (int)most;
-        }
+        plan_fit_threads(plan); /* more threads than VUs would leave threads idle */
     }
     plan->timeout_ns = o->has_timeout ? o->timeout_ns : 60 * NS_PER_S;
     plan->connect_timeout_ns = o->has_connect_timeout ? o->connect_timeout_ns : 10 * NS_PER_S;

@@ -33,8 +33,7 @@
 #include "scenario/flow_internal.h"
 #include "scenario/load.h"
 
-#define LOAD_MAX_ORIGINS 64 /* distinct host:port pairs per plan */
-#define LOAD_MAX_DEPTH 64   /* YAML nesting */
+#define LOAD_MAX_DEPTH 64 /* YAML nesting */
 
 /* --- the YAML tree (yaml.c) -------------------------------------------------------- */
 

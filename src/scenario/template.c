@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/json.h"
 #include "core/rng.h"
 #include "core/text.h"
 #include "scenario/feeder.h"
@@ -695,105 +696,10 @@ void tmpl_free(struct tmpl *t)
 static const char hex_lower[] = "0123456789abcdef";
 static const char hex_upper[] = "0123456789ABCDEF";
 
-/* Length of the valid UTF-8 sequence at p[0..n), or 0 when it is not valid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char b = p[0];
-    if (b < 0x80) {
-        return 1;
-    }
-    size_t need;
-    uint32_t cp;
-    if (b >= 0xc2 && b <= 0xdf) {
-        need = 2;
-        cp = b & 0x1f;
-    } else if (b >= 0xe0 && b <= 0xef) {
-        need = 3;
-        cp = b & 0x0f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-        need = 4;
-        cp = b & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < need) {
-        return 0;
-    }
-    for (size_t k = 1; k < need; k++) {
-        if ((p[k] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (p[k] & 0x3f);
-    }
-    if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (need == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
-        return 0;
-    }
-    return need;
-}
-
+/* A JSON string's inside: the one escaper (core/json.h), invalid UTF-8 as \ufffd. */
 static int add_json(struct dynbuf *out, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t run = 0; /* start of the pending run of bytes copied as they are */
-    size_t i = 0;
-    int rc;
-    while (i < n) {
-        unsigned char b = p[i];
-        if (b >= 0x20 && b != '"' && b != '\\' && b < 0x80) {
-            i++;
-            continue;
-        }
-        size_t ul = b >= 0x80 ? utf8_len(p + i, n - i) : 0;
-        if (ul > 0) {
-            i += ul;
-            continue;
-        }
-        if ((rc = dynbuf_add(out, s + run, i - run)) != 0) {
-            return rc;
-        }
-        char esc[8];
-        size_t el = 2;
-        esc[0] = '\\';
-        switch (b) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        default:
-            if (b < 0x20) {
-                memcpy(esc, "\\u00", 4);
-                esc[4] = hex_lower[b >> 4];
-                esc[5] = hex_lower[b & 15];
-            } else {
-                memcpy(esc, "\\ufffd", 6); /* a byte of invalid UTF-8 */
-            }
-            el = 6;
-        }
-        if ((rc = dynbuf_add(out, esc, el)) != 0) {
-            return rc;
-        }
-        i++;
-        run = i;
-    }
-    return dynbuf_add(out, s + run, n - run);
+    return json_escape(out, s, n, true);
 }
 
 static bool url_unreserved(unsigned char b)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "scenario/load_internal.h"
 
 static struct ynode *ynew(struct loader *L, enum ytype type, int line, int col)
@@ -166,49 +167,28 @@ static int diag_error(struct loader *L, struct diag_capture *c)
  */
 static int check_utf8(struct loader *L, const char *s, size_t len)
 {
+    size_t bad = len;
+    const char *nul = memchr(s, '\0', len);
+    bool invalid = utf8_validate(s, len, &bad) < 0;
+    if (nul != NULL && (size_t)(nul - s) < bad) {
+        bad = (size_t)(nul - s);
+        invalid = false;
+    }
+    if (nul == NULL && !invalid) {
+        return 0;
+    }
+    /* Its line, and its column in code points. */
     int line = 1, col = 1;
-    for (size_t i = 0; i < len;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t n = 0;
-        uint32_t cp = 0;
-        if (c == 0) {
-            return load__err_at(L, line, col, "a NUL byte (expected UTF-8 text)");
-        }
-        if (c < 0x80) {
-            n = 1;
-            cp = c;
-        } else if ((c & 0xe0) == 0xc0) {
-            n = 2;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 3;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 4;
-            cp = c & 0x07;
-        }
-        bool ok = n > 0 && i + n <= len;
-        for (size_t k = 1; ok && k < n; k++) {
-            unsigned char cc = (unsigned char)s[i + k];
-            ok = (cc & 0xc0) == 0x80;
-            cp = (cp << 6) | (cc & 0x3f);
-        }
-        if (ok && n > 1) {
-            static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-            ok = cp >= min_cp[n] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-        }
-        if (!ok) {
-            return load__err_at(L, line, col, "invalid UTF-8 (expected UTF-8 text)");
-        }
-        if (c == '\n') {
+    for (size_t i = 0; i < bad; i++) {
+        if (s[i] == '\n') {
             line++;
             col = 1;
-        } else {
+        } else if (((unsigned char)s[i] & 0xC0) != 0x80) {
             col++;
         }
-        i += n;
     }
-    return 0;
+    return invalid ? load__err_at(L, line, col, "invalid UTF-8 (expected UTF-8 text)")
+                   : load__err_at(L, line, col, "a NUL byte (expected UTF-8 text)");
 }
 
 /* Parses yaml[0..len) into a tree; *root is its root (NULL for an empty document). */

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
+
 struct auction {
     pthread_mutex_t lock;
     int64_t current;
@@ -154,22 +156,15 @@ bool auction_invariant_ok(struct auction_store *s)
 
 /* --- tokens -------------------------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* A keyed 64-bit hash of the email: FNV-1a over the bytes, keyed and finalised. */
 static uint64_t token_mac(uint64_t secret, const char *email, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ mix64(secret + 0x9e3779b97f4a7c15ULL);
+    uint64_t h = 0xcbf29ce484222325ULL ^ rng_mix64(secret + RNG_GOLDEN);
     for (size_t i = 0; i < len; i++) {
         h ^= (unsigned char)email[i];
         h *= 0x100000001b3ULL;
     }
-    return mix64(h ^ mix64(secret ^ len));
+    return rng_mix64(h ^ rng_mix64(secret ^ len));
 }
 
 static const char hexdig[] = "0123456789abcdef";

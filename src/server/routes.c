@@ -188,22 +188,17 @@ __attribute__((format(printf, 2, 3))) static void body_addf(struct server_thread
     }
 }
 
-/* Appends s as a JSON string (quoted, escaped). */
+/* Appends s as a JSON string (quoted, escaped by core/json.h's one escaper). */
 static void body_add_jstr(struct server_thread *w, const char *s, size_t n)
 {
-    server__body_add(w, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            server__body_add(w, e, 2);
-        } else if (c < 0x20) {
-            body_addf(w, "\\u%04x", c);
-        } else {
-            server__body_add(w, (const char *)&s[i], 1);
-        }
+    struct dynbuf d;
+    dynbuf_init(&d, 2 * SRV_MAX_BODY);
+    if (json_escape(&d, s, n, false) == 0) {
+        server__body_add(w, "\"", 1);
+        server__body_add(w, d.data, d.len);
+        server__body_add(w, "\"", 1);
     }
-    server__body_add(w, "\"", 1);
+    dynbuf_destroy(&d);
 }
 
 /* ---- answers ---------------------------------------------------------------------- */

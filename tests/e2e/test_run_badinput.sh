@@ -35,6 +35,15 @@ check_usage                         # no URL
 check_usage "$url" "$url"           # two URLs
 check_usage --body-file "$E2E_TMP/does-not-exist" "$url"
 
+# Issue 7 item 8: framing headers are brunt's to write, in quick mode as in scenario files.
+check_usage -n 5 -H 'Content-Length: 99' "$url"
+grep -q "header 'Content-Length' is set by brunt" "$E2E_TMP/bad$i.err" ||
+    fail "the Content-Length refusal does not say why: $(cat "$E2E_TMP/bad$i.err")"
+check_usage -n 5 -H 'Transfer-Encoding: chunked' "$url"
+grep -q "header 'Transfer-Encoding' is set by brunt" "$E2E_TMP/bad$i.err" ||
+    fail "the Transfer-Encoding refusal does not say why: $(cat "$E2E_TMP/bad$i.err")"
+check_usage -n 5 -m POST -b hello -H 'content-length: 99' -H 'Transfer-Encoding: chunked' "$url"
+
 # Unknown subcommand: usage error too.
 rc=0
 "$BRUNT" no-such-command >nosub.out 2>nosub.err || rc=$?

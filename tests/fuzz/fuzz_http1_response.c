@@ -128,6 +128,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct http1_response again;
         int prc = http1_parse_response(buf, (size_t)rc - 1, head_request, &again);
         check(prc == HTTP1_PARTIAL);
+        /* The resumable end-of-head scan agrees with the parser, from scratch and resumed
+         * at a point the seed picks. */
+        check(http1_head_end(buf, len, 0) == rc);
+        size_t cut = seed % (size_t)rc;
+        check(http1_head_end(buf, cut, 0) == HTTP1_PARTIAL || cut == 0);
+        check(http1_head_end(buf, len, cut) == rc);
 
         buf += rc;
         len -= (size_t)rc;

@@ -28,24 +28,25 @@ static void render_all(const struct plan *p)
 {
     for (size_t i = 0; i < p->n_scenarios; i++) {
         const struct scenario_plan *sc = &p->scenarios[i];
-        check(sc->n_steps > 0 && sc->name != NULL && sc->flow != NULL);
+        check(sc->n_steps > 0 && sc->name != NULL && flow_scenario_of(sc) != NULL);
         struct flow_vu v;
         uint64_t seq = 0;
         memset(&v, 0, sizeof v);
-        if (flow_vu_init(sc->flow, &v, 1, sc->name, &seq, 1, 0) < 0) {
+        if (flow_vu_init(flow_scenario_of(sc), &v, 1, sc->name, &seq, 1, 0) < 0) {
             continue;
         }
-        (void)flow_iteration_begin(sc->flow, &v);
+        (void)flow_iteration_begin(flow_scenario_of(sc), &v);
         for (size_t j = 0; j < sc->n_steps; j++) {
             const struct step *st = &sc->steps[j];
             if (st->kind == STEP_SLEEP) {
                 check(st->sleep_min_ns <= st->sleep_max_ns);
                 continue;
             }
-            check(st->flow != NULL && st->origin != NULL && st->method != NULL && st->name != NULL);
+            check(flow_step_of(st) != NULL && st->origin != NULL && st->method != NULL &&
+                  st->name != NULL);
             struct dynbuf b;
             dynbuf_init(&b, 1u << 22);
-            if (flow_render(st->flow, &v, &b) == 0) {
+            if (flow_render(flow_step_of(st), &v, &b) == 0) {
                 check(b.len > 0);
                 const char *end = strstr(b.data, "\r\n\r\n");
                 check(end != NULL);
@@ -56,9 +57,9 @@ static void render_all(const struct plan *p)
                 }
             }
             dynbuf_destroy(&b);
-            struct flow_results res = {.n = 0};
-            (void)flow_on_done(st->flow, &v, 200, 1000, "{\"a\":1}", 7, false, &res);
-            check(res.n <= flow_check_count(st->flow));
+            struct step_results res = {.n = 0};
+            (void)flow_on_done(flow_step_of(st), &v, 200, 1000, "{\"a\":1}", 7, false, &res);
+            check(res.n <= flow_check_count(flow_step_of(st)));
         }
         flow_vu_destroy(&v);
     }

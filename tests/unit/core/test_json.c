@@ -984,3 +984,23 @@ Test(json_misc, strerror_names)
     cr_assert_str_eq(json_strerror(JSON_EDEPTH), "JSON nested too deeply");
     cr_assert_str_eq(json_strerror(-99), "unknown error");
 }
+
+Test(json_escape, the_one_escaper_both_replacements)
+{
+    struct dynbuf b;
+    dynbuf_init(&b, 1024);
+    cr_assert_eq(json_escape(&b,
+                             "a\"\\\n\x01"
+                             "caf\xc3\xa9\xff",
+                             11, false),
+                 0);
+    cr_expect_str_eq(b.data, "a\\\"\\\\\\n\\u0001caf\xc3\xa9\xef\xbf\xbd");
+    dynbuf_reset(&b);
+    cr_assert_eq(json_escape(&b, "x\xff", 2, true), 0);
+    cr_expect_str_eq(b.data, "x\\ufffd");
+    dynbuf_destroy(&b);
+    struct dynbuf small;
+    dynbuf_init(&small, 3);
+    cr_expect_eq(json_escape(&small, "\n\n\n", 3, false), -E2BIG);
+    dynbuf_destroy(&small);
+}

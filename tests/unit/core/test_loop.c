@@ -1,9 +1,14 @@
 /*
  * The event loop: timers fire in deadline order whatever the order they were started
- * in, stopping and restarting works from inside callbacks, and fd readiness reaches the
- * registered callback.
+ * in, ties in start order, stopping and restarting works from inside callbacks, fd
+ * readiness reaches the registered callback, an io removed during dispatch gets no more
+ * events of that batch, a wake from another thread ends a wait, and every iteration
+ * ends even when a timer re-arms itself at the cached time.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -101,5 +106,185 @@ Test(loop, readable_fd_reaches_its_callback)
     loop_io_del(loop, &p.io);
     close(fds[0]);
     close(fds[1]);
+    loop_free(loop);
+}
+
+/* --- the loop's rules: ties in start order, events after a removal, wake, progress --- */
+
+static uint64_t fixed_clock(void *data)
+{
+    return *(const uint64_t *)data;
+}
+
+Test(loop, timers_due_at_the_same_instant_fire_in_start_order)
+{
+    struct loop *loop;
+    cr_assert_eq(loop_new(&loop), 0);
+    uint64_t now = 1000000000ull;
+    loop_set_clock(loop, fixed_clock, &now);
+    struct order o = {.stop_after = 12};
+    struct ctimer t[12];
+    /* Start order 5,3,11,0,... scrambled; all due at the same instant. */
+    int order_of_start[12] = {5, 3, 11, 0, 7, 1, 9, 2, 10, 4, 8, 6};
+    for (int i = 0; i < 12; i++) {
+        int id = order_of_start[i];
+        t[id] = (struct ctimer){.t = {.cb = ctimer_cb}, .id = id, .o = &o};
+        loop_timer_start(loop, &t[id].t, now + 5);
+    }
+    /* Moving a timer counts as starting it again: 5 goes last. */
+    loop_timer_start(loop, &t[5].t, now + 5);
+    now += 10;
+    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_eq(o.n, 12);
+    int want[12] = {3, 11, 0, 7, 1, 9, 2, 10, 4, 8, 6, 5};
+    for (int i = 0; i < 12; i++) {
+        cr_expect_eq(o.fired[i], want[i], "fired[%d] = %d, expected %d", i, o.fired[i], want[i]);
+    }
+    loop_free(loop);
+}
+
+struct pair_io {
+    struct loop_io io;
+    int peer;              /* the other end of the socketpair */
+    struct pair_io *other; /* removed (and closed) by this one's callback */
+    int calls;
+    bool reuse; /* re-register the other's struct with a new readable fd */
+};
+
+static void pair_cb(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    (void)events;
+    struct pair_io *p = (struct pair_io *)io;
+    p->calls++;
+    char c;
+    (void)read(io->fd, &c, 1);
+    if (p->other != NULL && p->other->io.registered) {
+        struct pair_io *o = p->other;
+        loop_io_del(loop, &o->io);
+        close(o->io.fd);
+        close(o->peer);
+        if (p->reuse) {
+            /* The same struct, a new fd that is readable at once: its events cannot be in
+             * this batch, and the stale ones of the old fd must not reach it. */
+            int sv[2];
+            cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+            o->io.fd = sv[0];
+            o->peer = sv[1];
+            cr_assert_eq(write(sv[1], "y", 1), 1);
+            cr_assert_eq(loop_io_set(loop, &o->io, LOOP_READ), 0);
+        }
+    }
+}
+
+static void removal_case(bool reuse)
+{
+    struct loop *loop;
+    cr_assert_eq(loop_new(&loop), 0);
+    struct pair_io a = {0}, b = {0};
+    int sa[2], sb[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sa), 0);
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sb), 0);
+    a = (struct pair_io){
+        .io = {.fd = sa[0], .cb = pair_cb}, .peer = sa[1], .other = &b, .reuse = reuse};
+    b = (struct pair_io){
+        .io = {.fd = sb[0], .cb = pair_cb}, .peer = sb[1], .other = &a, .reuse = reuse};
+    cr_assert_eq(loop_io_set(loop, &a.io, LOOP_READ), 0);
+    cr_assert_eq(loop_io_set(loop, &b.io, LOOP_READ), 0);
+    /* Both readable before the poll: both are in one batch. */
+    cr_assert_eq(write(sa[1], "x", 1), 1);
+    cr_assert_eq(write(sb[1], "x", 1), 1);
+    int n = loop_run_once(loop, 100 * NS_PER_MS);
+    cr_assert_eq(n, 2, "both fds were in the batch (%d events)", n);
+    cr_expect_eq(a.calls + b.calls, 1, "the removed io's pending event was dropped: a %d, b %d",
+                 a.calls, b.calls);
+    if (reuse) {
+        /* The re-registered io gets its own (new) event in the next iteration. */
+        struct pair_io *removed = a.calls == 0 ? &a : &b;
+        removed->other = NULL;
+        cr_assert_eq(loop_run_once(loop, 1000 * NS_PER_MS), 1);
+        cr_expect_eq(removed->calls, 1, "the new fd's event arrives: %d", removed->calls);
+    }
+    struct pair_io *both[2] = {&a, &b};
+    for (int i = 0; i < 2; i++) {
+        if (both[i]->io.registered) {
+            loop_io_del(loop, &both[i]->io);
+            close(both[i]->io.fd);
+            close(both[i]->peer);
+        }
+    }
+    loop_free(loop);
+}
+
+Test(loop, removing_an_io_during_dispatch_drops_its_pending_events)
+{
+    removal_case(false);
+}
+
+Test(loop, an_io_removed_and_registered_again_in_the_batch_sees_no_stale_event)
+{
+    removal_case(true);
+}
+
+static void *wake_thread(void *arg)
+{
+    struct loop *loop = arg;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    loop_wake(loop);
+    return NULL;
+}
+
+Test(loop, wake_from_another_thread_ends_the_wait)
+{
+    struct loop *loop;
+    cr_assert_eq(loop_new(&loop), 0);
+    pthread_t th;
+    uint64_t t0 = clock_now_ns();
+    cr_assert_eq(pthread_create(&th, NULL, wake_thread, loop), 0);
+    /* No timers, no fds: only the wake can end a wait of 60 s. */
+    int n = loop_run_once(loop, 60 * NS_PER_S);
+    uint64_t waited = clock_now_ns() - t0;
+    pthread_join(th, NULL);
+    cr_expect_eq(n, 1, "one event (the wake-up): %d", n);
+    cr_expect_lt(waited, 30 * NS_PER_S, "the wait ended on the wake: %llu ns",
+                 (unsigned long long)waited);
+    loop_free(loop);
+}
+
+struct spinner {
+    struct loop_timer t;
+    int fired;
+    int hooks;
+};
+
+static void spin_cb(struct loop *loop, struct loop_timer *t)
+{
+    struct spinner *s = (struct spinner *)t;
+    s->fired++;
+    /* Re-armed at the cached time, as a VU whose connect fails at once does. */
+    loop_timer_start(loop, t, loop_now_ns(loop));
+}
+
+static void spin_hook(struct loop *loop, void *data)
+{
+    struct spinner *s = data;
+    if (++s->hooks == 5) {
+        loop_stop(loop);
+    }
+}
+
+Test(loop, a_timer_rearmed_at_now_from_its_callback_cannot_starve_the_iteration)
+{
+    struct loop *loop;
+    cr_assert_eq(loop_new(&loop), 0);
+    uint64_t now = 5000;
+    loop_set_clock(loop, fixed_clock, &now); /* time stands still: the worst case */
+    struct spinner s = {.t = {.cb = spin_cb}};
+    s.t.data = &s;
+    loop_set_before_poll(loop, spin_hook, &s);
+    loop_timer_start(loop, &s.t, now);
+    cr_assert_eq(loop_run(loop), 0);
+    cr_expect_eq(s.hooks, 5, "the before-poll hook ran every iteration: %d", s.hooks);
+    cr_expect_eq(s.fired, 5, "the timer fired once per iteration: %d", s.fired);
     loop_free(loop);
 }

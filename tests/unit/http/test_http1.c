@@ -810,3 +810,38 @@ Test(http1_body, strerror_names_every_result)
         cr_expect(s != NULL && strcmp(s, http1_strerror(-999)) != 0, "code %d: %s", codes[i], s);
     }
 }
+
+/* The head's end found by scanning once, resumed at every byte, is the parser's. */
+Test(http1_head_end, resumed_at_every_byte_finds_the_parsers_end)
+{
+    for (size_t i = 0; i < NCASES; i++) {
+        const struct rcase *c = &cases[i];
+        size_t len = case_len(c);
+        struct http1_response resp;
+        int want = http1_parse_response(c->raw, len, c->head_request, &resp);
+        if (want <= 0) {
+            continue; /* malformed: the parser decides, head_end only finds ends */
+        }
+        cr_expect_eq(http1_head_end(c->raw, len, 0), want, "%s: whole", c->name);
+        size_t scanned = 0;
+        for (size_t k = 1; k <= len; k++) {
+            int r = http1_head_end(c->raw, k, scanned);
+            if ((size_t)want > k) {
+                cr_expect_eq(r, HTTP1_PARTIAL, "%s: %zu of %d bytes gave %d", c->name, k, want, r);
+                scanned = k;
+            } else {
+                cr_expect_eq(r, want, "%s: %zu bytes (resumed at %zu) gave %d, want %d", c->name, k,
+                             scanned, r, want);
+                break;
+            }
+        }
+    }
+}
+
+Test(http1_head_end, empty_first_line_and_bare_lf)
+{
+    cr_expect_eq(http1_head_end("\r\nX", 3, 0), 2);
+    cr_expect_eq(http1_head_end("HTTP/1.1 200 OK\n\nbody", 21, 0), 17);
+    cr_expect_eq(http1_head_end("HTTP/1.1 200 OK\r\n\r", 18, 0), HTTP1_PARTIAL);
+    cr_expect_eq(http1_head_end("HTTP/1.1 200 OK\r\n\r\n", 19, 18), 19);
+}

@@ -273,12 +273,12 @@ Test(scenario_load, issue_example_makes_the_expected_plan)
                  (unsigned long long)p->timeout_ns);
     cr_expect_eq(p->connect_timeout_ns, 10000000000ull, "default connect timeout");
     cr_expect(!o.has_threads && !o.has_timeout, "no options given");
-    cr_expect_eq(flow_check_count(sc->steps[0].flow), 2, "login: extraction + 1 check");
-    cr_expect_str_eq(flow_check_name(sc->steps[0].flow, 0), "extract token");
-    cr_expect_str_eq(flow_check_name(sc->steps[0].flow, 1), "status == 200");
-    cr_expect_str_eq(flow_check_name(sc->steps[1].flow, 1), "duration < 300ms");
-    cr_expect(flow_wants_body(sc->steps[0].flow), "a JSON extraction needs the body");
-    cr_expect(!flow_wants_body(sc->steps[1].flow), "status and duration checks do not");
+    cr_expect_eq(flow_check_count(flow_step_of(&sc->steps[0])), 2, "login: extraction + 1 check");
+    cr_expect_str_eq(flow_check_name(flow_step_of(&sc->steps[0]), 0), "extract token");
+    cr_expect_str_eq(flow_check_name(flow_step_of(&sc->steps[0]), 1), "status == 200");
+    cr_expect_str_eq(flow_check_name(flow_step_of(&sc->steps[1]), 1), "duration < 300ms");
+    cr_expect(flow_wants_body(flow_step_of(&sc->steps[0])), "a JSON extraction needs the body");
+    cr_expect(!flow_wants_body(flow_step_of(&sc->steps[1])), "status and duration checks do not");
     cr_assert_eq(nth, 3, "%zu thresholds vs 3", nth);
     cr_expect_str_eq(th[1].metric_expr, "http_req_duration{name:bid}");
     cr_expect_str_eq(th[1].source, "p(99)<500");
@@ -302,7 +302,7 @@ static const char *render(struct plan *p, size_t i, struct flow_vu *v)
     static char out[8192];
     struct dynbuf b;
     dynbuf_init(&b, 1 << 20);
-    int rc = flow_render(p->scenarios[0].steps[i].flow, v, &b);
+    int rc = flow_render(flow_step_of(&p->scenarios[0].steps[i]), v, &b);
     cr_assert_eq(rc, 0, "render rc %d", rc);
     snprintf(out, sizeof out, "%s", b.data);
     dynbuf_destroy(&b);
@@ -316,8 +316,8 @@ Test(scenario_flow, token_flows_from_login_into_the_next_request)
     struct flow_vu v;
     uint64_t seq = 0;
     memset(&v, 0, sizeof v);
-    cr_assert_eq(flow_vu_init(sc->flow, &v, 7, sc->name, &seq, 1, 0), 0);
-    cr_assert_eq(flow_iteration_begin(sc->flow, &v), FLOW_CONTINUE);
+    cr_assert_eq(flow_vu_init(flow_scenario_of(sc), &v, 7, sc->name, &seq, 1, 0), 0);
+    cr_assert_eq(flow_iteration_begin(flow_scenario_of(sc), &v), FLOW_CONTINUE);
 
     const char *login = render(p, 0, &v);
     const char *want_body = "{\"email\":\"user7@example.com\",\"password\":\"secret\"}";
@@ -332,9 +332,9 @@ Test(scenario_flow, token_flows_from_login_into_the_next_request)
     cr_expect_str_eq(body + 4, want_body);
 
     const char *resp = "{\"token\":\"tok_abc\"}";
-    struct flow_results res = {.n = 0};
-    enum flow_verdict vd =
-        flow_on_done(sc->steps[0].flow, &v, 200, 1000000, resp, strlen(resp), false, &res);
+    struct step_results res = {.n = 0};
+    enum flow_verdict vd = flow_on_done(flow_step_of(&sc->steps[0]), &v, 200, 1000000, resp,
+                                        strlen(resp), false, &res);
     cr_expect_eq(vd, FLOW_CONTINUE, "verdict %d", (int)vd);
     cr_assert_eq(res.n, 1, "%zu results from on_done (the status check runs at the head)", res.n);
     cr_expect(res.pass[0], "extraction passed");
@@ -351,14 +351,14 @@ Test(scenario_flow, token_flows_from_login_into_the_next_request)
 
     /* A failed extraction is a failed check and clears the variable. */
     res.n = 0;
-    (void)flow_on_done(sc->steps[0].flow, &v, 200, 1000, "{}", 2, false, &res);
+    (void)flow_on_done(flow_step_of(&sc->steps[0]), &v, 200, 1000, "{}", 2, false, &res);
     cr_expect(!res.pass[0], "extraction from {} must fail");
     bid = render(p, 1, &v);
     cr_expect(strstr(bid, "Authorization: Bearer \r\n") != NULL, "token kept after failure: %s",
               bid);
     /* A network error fails every assert of the step. */
     res.n = 0;
-    (void)flow_on_done(sc->steps[0].flow, &v, 0, 0, NULL, 0, false, &res);
+    (void)flow_on_done(flow_step_of(&sc->steps[0]), &v, 0, 0, NULL, 0, false, &res);
     cr_expect_eq(res.n, 2, "%zu results for a network error vs 2", res.n);
     cr_expect(!res.pass[0] && !res.pass[1], "all fail");
     flow_vu_destroy(&v);
@@ -414,20 +414,21 @@ Test(scenario_load, groups_flatten_with_k6_group_tags_and_defaults_apply)
     struct flow_vu v;
     uint64_t seq = 0;
     memset(&v, 0, sizeof v);
-    cr_assert_eq(flow_vu_init(sc->flow, &v, 2, sc->name, &seq, 1, 0), 0);
+    cr_assert_eq(flow_vu_init(flow_scenario_of(sc), &v, 2, sc->name, &seq, 1, 0), 0);
     const char *r = render(p, 0, &v);
     cr_expect(strncmp(r, "GET /api/a/", 11) == 0, "base path joined: %s", r);
     cr_expect(strstr(r, "x-a: step\r\n") != NULL && strstr(r, "X-B: scen\r\n") != NULL,
               "headers overridden by name, case-insensitively: %s", r);
     cr_expect(strstr(r, "Content-Length") == NULL, "GET without body has no length: %s", r);
-    cr_expect_eq(flow_timeout_ns(sc->steps[0].flow), 2000000000ull, "step timeout");
-    cr_expect_eq(flow_timeout_ns(sc->steps[1].flow), 7000000000ull, "scenario default timeout");
+    cr_expect_eq(flow_timeout_ns(flow_step_of(&sc->steps[0])), 2000000000ull, "step timeout");
+    cr_expect_eq(flow_timeout_ns(flow_step_of(&sc->steps[1])), 7000000000ull,
+                 "scenario default timeout");
     r = render(p, 1, &v);
     cr_expect(strncmp(r, "DELETE /api/b?q=a%20b%26c&n=2 HTTP/1.1\r\n", 40) == 0, "query: %s", r);
-    cr_expect(flow_status_expected(sc->steps[1].flow, 404), "404 expected");
-    cr_expect(!flow_status_expected(sc->steps[1].flow, 200 + 205), "405 not expected");
-    cr_expect(flow_status_expected(sc->steps[0].flow, 302), "default 200-399");
-    cr_expect(!flow_status_expected(sc->steps[0].flow, 400), "default excludes 400");
+    cr_expect(flow_status_expected(flow_step_of(&sc->steps[1]), 404), "404 expected");
+    cr_expect(!flow_status_expected(flow_step_of(&sc->steps[1]), 200 + 205), "405 not expected");
+    cr_expect(flow_status_expected(flow_step_of(&sc->steps[0]), 302), "default 200-399");
+    cr_expect(!flow_status_expected(flow_step_of(&sc->steps[0]), 400), "default excludes 400");
     r = render(p, 3, &v);
     cr_expect(strncmp(r, "HEAD /c?x=1&y=2 HTTP/1.1\r\nHost: 127.0.0.1:8084\r\n", 47) == 0, "%s", r);
     flow_vu_destroy(&v);
@@ -485,10 +486,10 @@ Test(scenario_load, arrival_rate_defaults_and_camel_case_aliases)
     struct flow_vu v;
     uint64_t seq = 0;
     memset(&v, 0, sizeof v);
-    cr_assert_eq(flow_vu_init(b->flow, &v, 12, b->name, &seq, 1, 0), 0);
+    cr_assert_eq(flow_vu_init(flow_scenario_of(b), &v, 12, b->name, &seq, 1, 0), 0);
     struct dynbuf buf;
     dynbuf_init(&buf, 4096);
-    cr_assert_eq(flow_render(b->steps[0].flow, &v, &buf), 0);
+    cr_assert_eq(flow_render(flow_step_of(&b->steps[0]), &v, &buf), 0);
     cr_expect(strstr(buf.data, "Content-Length: 4\r\n\r\na=12") != NULL, "%s", buf.data);
     dynbuf_destroy(&buf);
     flow_vu_destroy(&v);
@@ -529,22 +530,23 @@ Test(scenario_flow, unique_feeder_hands_each_row_once_then_stops_the_vu)
     uint64_t seq = 0;
     memset(&v1, 0, sizeof v1);
     memset(&v2, 0, sizeof v2);
-    cr_assert_eq(flow_vu_init(sc->flow, &v1, 1, "s", &seq, 1, 0), 0);
-    cr_assert_eq(flow_vu_init(sc->flow, &v2, 2, "s", &seq, 1, 0), 0);
+    cr_assert_eq(flow_vu_init(flow_scenario_of(sc), &v1, 1, "s", &seq, 1, 0), 0);
+    cr_assert_eq(flow_vu_init(flow_scenario_of(sc), &v2, 2, "s", &seq, 1, 0), 0);
     char seen[4] = {0};
     struct flow_vu *vs[3] = {&v1, &v2, &v1};
     for (int i = 0; i < 3; i++) {
-        cr_assert_eq(flow_iteration_begin(sc->flow, vs[i]), FLOW_CONTINUE, "iteration %d", i);
+        cr_assert_eq(flow_iteration_begin(flow_scenario_of(sc), vs[i]), FLOW_CONTINUE,
+                     "iteration %d", i);
         struct dynbuf b;
         dynbuf_init(&b, 4096);
-        cr_assert_eq(flow_render(sc->steps[0].flow, vs[i], &b), 0);
+        cr_assert_eq(flow_render(flow_step_of(&sc->steps[0]), vs[i], &b), 0);
         int id = b.data[10] - '0';
         cr_assert(id >= 1 && id <= 3, "row id %d in %s", id, b.data);
         cr_expect_eq(seen[id], 0, "row %d handed out twice", id);
         seen[id] = 1;
         dynbuf_destroy(&b);
     }
-    cr_expect_eq(flow_iteration_begin(sc->flow, &v2), FLOW_STOP_VU, "rows ran out");
+    cr_expect_eq(flow_iteration_begin(flow_scenario_of(sc), &v2), FLOW_STOP_VU, "rows ran out");
     cr_expect_eq(v1.n_feeders, 2, "%zu feeder rows per VU", v1.n_feeders);
     cr_expect_eq(v2.rows[1], -1, "the unused feeder is not advanced");
     flow_vu_destroy(&v1);
@@ -579,15 +581,15 @@ Test(scenario_load, json_bodies_keep_types_and_escape_values)
     struct flow_vu v;
     uint64_t seq = 0;
     memset(&v, 0, sizeof v);
-    cr_assert_eq(flow_vu_init(p->scenarios[0].flow, &v, 3, "s", &seq, 1, 0), 0);
+    cr_assert_eq(flow_vu_init(flow_scenario_of(&p->scenarios[0]), &v, 3, "s", &seq, 1, 0), 0);
     /* Set the variable as a header extraction would, with a quote in it. */
     struct http1_response resp;
     memset(&resp, 0, sizeof resp);
     resp.status = 200;
     resp.headers[0] = (struct http1_header){"X-V", 3, "a\"b", 3};
     resp.num_headers = 1;
-    struct flow_results res = {.n = 0};
-    flow_on_head(p->scenarios[0].steps[0].flow, &v, &resp, &res);
+    struct step_results res = {.n = 0};
+    flow_on_head(flow_step_of(&p->scenarios[0].steps[0]), &v, &resp, &res);
     cr_assert_eq(res.n, 1, "header extraction runs at the head");
     cr_expect(res.pass[0], "header found");
     const char *r = render(p, 0, &v);
@@ -609,15 +611,15 @@ Test(scenario_flow, on_fail_abort_ends_the_iteration)
 {
     const char *y = BASE "        check: [status == 200]\n        on_fail: abort\n";
     struct plan *p = load_ok(y, NULL, NULL, NULL);
-    const struct flow_step *fs = p->scenarios[0].steps[0].flow;
+    const struct flow_step *fs = flow_step_of(&p->scenarios[0].steps[0]);
     struct flow_vu v;
     uint64_t seq = 0;
     memset(&v, 0, sizeof v);
-    cr_assert_eq(flow_vu_init(p->scenarios[0].flow, &v, 1, "s", &seq, 1, 0), 0);
+    cr_assert_eq(flow_vu_init(flow_scenario_of(&p->scenarios[0]), &v, 1, "s", &seq, 1, 0), 0);
     struct http1_response resp;
     memset(&resp, 0, sizeof resp);
     resp.status = 500;
-    struct flow_results res = {.n = 0};
+    struct step_results res = {.n = 0};
     flow_on_head(fs, &v, &resp, &res);
     enum flow_verdict vd = flow_on_done(fs, &v, 500, 1000, NULL, 0, false, &res);
     cr_expect_eq(vd, FLOW_ABORT_ITERATION, "verdict %d", (int)vd);
@@ -637,7 +639,7 @@ Test(scenario_flow, per_vu_memory_is_small_before_any_extraction)
     struct flow_vu v;
     uint64_t seq = 0;
     memset(&v, 0, sizeof v);
-    cr_assert_eq(flow_vu_init(p->scenarios[0].flow, &v, 1, "s", &seq, 1, 0), 0);
+    cr_assert_eq(flow_vu_init(flow_scenario_of(&p->scenarios[0]), &v, 1, "s", &seq, 1, 0), 0);
     cr_expect_eq(v.n_vars, 1, "%zu variables", v.n_vars);
     cr_expect_null(v.vars[0].val, "values are allocated lazily");
     flow_vu_destroy(&v);

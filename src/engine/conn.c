@@ -1,0 +1,412 @@
+/*
+ * conn — a VU's connection: connecting over the origin's transport, writing the current
+ * request batch, reading and parsing responses (heads and bodies, pipelined or not),
+ * and the rules for a server that closes: a clean close before any byte of the answer
+ * on a reused connection is re-sent once, pipelined requests behind a closing response
+ * are re-sent on a new connection, anything else fails the requests in flight.
+ *
+ * The connection has no timers of its own: the VU's timer (vu.c) bounds connecting and
+ * each request.  Only the worker's thread calls these.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/worker_internal.h"
+
+static void conn_connected(struct vu *vu);
+static bool keep_span(struct vu *vu, const char *p, size_t n);
+static void unsolicited_bytes(struct vu *vu);
+static void resend_rest(struct vu *vu, uint64_t now);
+static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now);
+static void conn_readable(struct vu *vu);
+static void conn_io_cb(struct loop *loop, struct loop_io *io, unsigned events);
+
+void conn_close(struct vu *vu)
+{
+    if (vu->cstate == CONN_CLOSED) {
+        return;
+    }
+    loop_io_del(vu->w->loop, &vu->io);
+    vu->tops->close(&vu->tc);
+    vu->io.fd = -1;
+    vu->cstate = CONN_CLOSED;
+    vu->reused = false;
+    vu->hlen = 0;
+}
+
+void conn_connect(struct vu *vu)
+{
+    struct worker *w = vu->w;
+    const struct step *st = &vu->sr->sc->steps[vu->step];
+    const struct origin *o = st->origin;
+    vu->tops = o->transport;
+    vu->t_conn_start = loop_now_ns(w->loop);
+    vu->t_conn_done = 0;
+    int rc = vu->tops->connect(&vu->tc, (const struct sockaddr *)&o->addr, o->addr_len);
+    if (rc < 0 && rc != -EINPROGRESS) {
+        vu->io.fd = -1;
+        fail_requests(vu, errno_kind(-rc));
+        return;
+    }
+    vu->io.fd = vu->tc.fd;
+    vu->io.cb = conn_io_cb;
+    vu->io.data = vu;
+    vu->cstate = CONN_CONNECTING;
+    vu->reused = false;
+    if (loop_io_set(w->loop, &vu->io, LOOP_WRITE) < 0) {
+        conn_close(vu);
+        fail_requests(vu, ERR_OTHER);
+        return;
+    }
+    vu_timer(vu, VT_CONNECT, vu->t_conn_start + w->eng->plan->connect_timeout_ns);
+}
+
+static void conn_connected(struct vu *vu)
+{
+    int err = -vu->tops->connected(&vu->tc);
+    bool want_write = false;
+    if (err == 0) {
+        /* Plain TCP has no handshake; a TLS transport will wait for its I/O here. */
+        err = -vu->tops->handshake(&vu->tc, &want_write);
+    }
+    if (err != 0) {
+        conn_close(vu);
+        fail_requests(vu, errno_kind(err));
+        return;
+    }
+    vu->cstate = CONN_OPEN;
+    vu->t_conn_done = loop_now_ns(vu->w->loop);
+    vu_timer_cancel(vu);
+    if (loop_io_set(vu->w->loop, &vu->io, LOOP_READ) < 0) {
+        fail_requests(vu, ERR_OTHER);
+        return;
+    }
+    conn_send(vu);
+}
+
+/* Writes what is left of the current request batch. */
+void conn_send(struct vu *vu)
+{
+    struct worker *w = vu->w;
+    if (vu->woff == 0) {
+        /* The request timeout runs from the first byte sent: a server that stops
+         * reading (a full socket buffer) times the request out too. */
+        uint64_t timeout = vu->sr->steps[vu->step].timeout_ns;
+        /* The clock itself, not the loop's cached time: sending is measured from the
+         * write, not from the wake-up (two vDSO reads per request). */
+        vu->t_send = loop_clock_ns(w->loop);
+        vu_timer(vu, VT_REQUEST, vu->t_send + (timeout ? timeout : w->eng->plan->timeout_ns));
+    }
+    while (vu->woff < vu->wlen) {
+        size_t off = vu->woff % vu->wunit;
+        size_t n = vu->wunit - off;
+        if (n > vu->wlen - vu->woff) {
+            n = vu->wlen - vu->woff;
+        }
+        ssize_t k = vu->tops->write(&vu->tc, vu->wbuf + off, n);
+        if (k < 0) {
+            if (k == -EAGAIN) {
+                if (loop_io_set(w->loop, &vu->io, LOOP_READ | LOOP_WRITE) < 0) {
+                    fail_requests(vu, ERR_OTHER);
+                }
+                return;
+            }
+            int err = (int)-k;
+            if (vu->reused && !vu->retried && vu->woff == 0) {
+                /* A keep-alive connection the server had closed before this request:
+                 * not one byte of it left, so re-sending once is safe and honest. */
+                vu->retried = true;
+                conn_close(vu);
+                conn_connect(vu);
+                return;
+            }
+            fail_requests(vu, errno_kind(err));
+            return;
+        }
+        vu->woff += (size_t)k;
+        series_add(S(w, vu->sr->s_sent), (double)k);
+    }
+    vu->t_sent = loop_clock_ns(w->loop);
+    if (vu->io.events & LOOP_WRITE) {
+        (void)loop_io_set(w->loop, &vu->io, LOOP_READ);
+    }
+}
+
+/* Appends a body span to the kept body, up to the step's cap (beyond: truncated). */
+static bool keep_span(struct vu *vu, const char *p, size_t n)
+{
+    if (vu->kept_len + n > vu->kept_max) {
+        n = vu->kept_max - vu->kept_len;
+        vu->kept_trunc = true;
+    }
+    if (vu->kept_len + n > vu->kept_cap) {
+        size_t cap = vu->kept_cap ? vu->kept_cap : 256;
+        while (cap < vu->kept_len + n) {
+            cap *= 2;
+        }
+        if (cap > vu->kept_max) {
+            cap = vu->kept_max;
+        }
+        char *b = realloc(vu->kept, cap);
+        if (b == NULL) {
+            return false;
+        }
+        vu->kept = b;
+        vu->kept_cap = cap;
+    }
+    memcpy(vu->kept + vu->kept_len, p, n);
+    vu->kept_len += n;
+    return true;
+}
+
+/*
+ * Bytes arrived that no request asked for (after the last response of the step): a
+ * protocol error of the connection, not a request — counted in `errors` only, so the
+ * request count stays what was sent.  The connection is closed and the VU moves on.
+ */
+static void unsolicited_bytes(struct vu *vu)
+{
+    series_add(S(vu->w, vu->sr->s_err[ERR_PROTOCOL]), 1);
+    vu->keep_alive = false;
+    step_done(vu);
+}
+
+/* Re-sends the requests still in flight on a new connection (the server closed). */
+static void resend_rest(struct vu *vu, uint64_t now)
+{
+    uint32_t rest = vu->inflight;
+    conn_close(vu);
+    vu->batch = rest;
+    vu->inflight = rest;
+    vu->woff = 0;
+    vu->wlen = (size_t)rest * vu->wunit;
+    vu->phase = PH_HEAD;
+    vu->head_seen_bytes = false;
+    vu->t_req = now;
+    vu_timer_cancel(vu);
+    conn_connect(vu);
+}
+
+/*
+ * Parses `len` received bytes.  Returns false when the connection was failed (the VU
+ * has been moved on already).
+ */
+static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now)
+{
+    struct worker *w = vu->w;
+    while (len > 0) {
+        if (vu->inflight == 0) {
+            unsolicited_bytes(vu);
+            return false;
+        }
+        if (!vu->head_seen_bytes) {
+            vu->head_seen_bytes = true;
+            vu->t_first = now;
+        }
+        if (vu->phase == PH_HEAD) {
+            const char *p = data;
+            size_t n = len, take = 0, old = vu->hlen;
+            if (vu->hlen > 0) {
+                take = HTTP1_MAX_HEAD_BYTES - vu->hlen;
+                if (take > len) {
+                    take = len;
+                }
+                memcpy(vu->hbuf + vu->hlen, data, take);
+                vu->hlen += (uint32_t)take;
+                p = vu->hbuf;
+                n = vu->hlen;
+                /* Parse once the head is complete: the bytes scanned before are not
+                 * scanned again (picohttpparser's last_len). */
+                if (http1_head_end(p, n, vu->hscan) == HTTP1_PARTIAL) {
+                    vu->hscan = vu->hlen;
+                    if (vu->hlen >= HTTP1_MAX_HEAD_BYTES) {
+                        fail_requests(vu, ERR_PROTOCOL);
+                        return false;
+                    }
+                    return true;
+                }
+            }
+            const struct step *st = &vu->sr->sc->steps[vu->step];
+            int r = http1_parse_response(p, n, st->head_request, &w->resp);
+            if (r == HTTP1_PARTIAL) {
+                if (p == data) {
+                    if (vu->hbuf == NULL) {
+                        vu->hbuf = malloc(HTTP1_MAX_HEAD_BYTES);
+                        if (vu->hbuf == NULL) {
+                            fail_requests(vu, ERR_OTHER);
+                            return false;
+                        }
+                    }
+                    memcpy(vu->hbuf, data, len);
+                    vu->hlen = (uint32_t)len;
+                    vu->hscan = vu->hlen; /* PARTIAL: no end of head in these bytes */
+                } else if (vu->hlen >= HTTP1_MAX_HEAD_BYTES) {
+                    fail_requests(vu, ERR_PROTOCOL);
+                    return false;
+                }
+                return true;
+            }
+            if (r < 0) {
+                fail_requests(vu, ERR_PROTOCOL);
+                return false;
+            }
+            bool from_hbuf = p != data;
+            size_t used = from_hbuf ? (size_t)r - old : (size_t)r;
+            vu->hlen = 0;
+            data += used;
+            len -= used;
+            bool interim = w->resp.status < 200 && w->resp.status != 101;
+            if (!interim) {
+                vu->status = w->resp.status;
+                vu->keep_alive = w->resp.keep_alive;
+                const struct step_rt *rt = &vu->sr->steps[vu->step];
+                if (rt->on_head != NULL) {
+                    rt->on_head(rt->data, vu->sv, &w->resp, &vu->res);
+                }
+                http1_body_init(&vu->body, w->resp.framing, w->resp.content_length);
+                vu->phase = PH_BODY;
+            }
+            if (from_hbuf) {
+                /* A head that straddled reads is rare: its buffer goes back once the head
+                 * has been read, so an idle VU holds none. */
+                free(vu->hbuf);
+                vu->hbuf = NULL;
+            }
+            if (interim) {
+                continue; /* interim response: the final one follows */
+            }
+        }
+        while (!http1_body_done(&vu->body) && len > 0) {
+            const char *span = NULL;
+            size_t span_len = 0;
+            ssize_t k =
+                http1_body_feed(&vu->body, data, len, vu->keep_body ? &span : NULL, &span_len);
+            if (k < 0) {
+                fail_requests(vu, ERR_PROTOCOL);
+                return false;
+            }
+            if (span_len > 0 && !keep_span(vu, span, span_len)) {
+                fail_requests(vu, ERR_OTHER);
+                return false;
+            }
+            data += k;
+            len -= (size_t)k;
+            if (k == 0) {
+                break;
+            }
+        }
+        if (!http1_body_done(&vu->body)) {
+            return true;
+        }
+        /* One response complete. */
+        record_response(vu, now);
+        vu->reused = true;
+        vu->inflight--;
+        vu->phase = PH_HEAD;
+        vu->head_seen_bytes = false;
+        if (vu->inflight > 0 && !vu->keep_alive) {
+            /* The server closes after this one: re-send the rest on a new connection. */
+            resend_rest(vu, now);
+            return false;
+        }
+        if (vu->inflight == 0) {
+            if (len > 0) {
+                unsolicited_bytes(vu);
+            } else {
+                step_done(vu);
+            }
+            return false;
+        }
+    }
+    return true;
+}
+
+static void conn_readable(struct vu *vu)
+{
+    struct worker *w = vu->w;
+    for (;;) {
+        ssize_t n = vu->tops->read(&vu->tc, w->rbuf, READ_BUF_BYTES);
+        uint64_t now = loop_now_ns(w->loop);
+        if (n > 0) {
+            series_add(S(w, vu->sr->s_recv), (double)n);
+            if (vu->inflight == 0) {
+                conn_close(vu); /* idle connection got bytes: drop it quietly */
+                return;
+            }
+            if (!conn_parse(vu, w->rbuf, (size_t)n, now)) {
+                return;
+            }
+            if (n < READ_BUF_BYTES) {
+                return;
+            }
+            continue;
+        }
+        if (n == -EAGAIN) {
+            return;
+        }
+        int err = n < 0 ? (int)-n : 0;
+        /* The peer closed (or reset) the connection. */
+        if (vu->inflight == 0) {
+            conn_close(vu); /* an idle keep-alive connection closed by the server */
+            return;
+        }
+        if (vu->phase == PH_BODY && err == 0 && http1_body_eof(&vu->body) == 0) {
+            record_response(vu, now);
+            vu->inflight--;
+            vu->keep_alive = false;
+            if (vu->inflight > 0) {
+                resend_rest(vu, now); /* pipelined requests behind a close-delimited body */
+            } else {
+                step_done(vu);
+            }
+            return;
+        }
+        if (err == 0 && !vu->head_seen_bytes && vu->reused && !vu->retried &&
+            vu->batch == vu->inflight) {
+            /*
+             * A clean close (FIN, not a reset) of a reused keep-alive connection before
+             * any byte of the answer: the server closed it idle as the request left (the
+             * FIN was in flight).  Re-sent once, as HTTP clients do; a reset, or a second
+             * close, is an error.
+             */
+            vu->retried = true;
+            resend_rest(vu, now);
+            return;
+        }
+        /*
+         * Anything else is an error, never retried: a reset, a close after part of the
+         * answer, or a close on a fresh connection — the server may well have received
+         * the request, and such faults are what a load test is for.
+         */
+        if (err != 0) {
+            fail_requests(vu, errno_kind(err));
+        } else {
+            fail_requests(vu, vu->head_seen_bytes ? ERR_PROTOCOL : ERR_RESET);
+        }
+        return;
+    }
+}
+
+static void conn_io_cb(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    (void)loop;
+    struct vu *vu = io->data;
+    /* The loop drops the pending events of a connection closed earlier in the batch
+     * (core/loop.h), so every event here is this connection's. */
+    if (vu->cstate == CONN_CONNECTING) {
+        if (events & (LOOP_WRITE | LOOP_ERROR | LOOP_READ)) {
+            conn_connected(vu);
+        }
+        return;
+    }
+    if (events & (LOOP_READ | LOOP_ERROR)) {
+        conn_readable(vu);
+        if (vu->cstate != CONN_OPEN || io->fd < 0) {
+            return;
+        }
+    }
+    if ((events & LOOP_WRITE) && vu->woff < vu->wlen && vu->inflight > 0) {
+        conn_send(vu);
+    }
+}

@@ -1,0 +1,299 @@
+/*
+ * reqmetrics — request metrics of one worker: the series of each (step, status) pair,
+ * built on first sight and cached, and the samples one response or one failure adds
+ * (http_reqs, http_req_failed, the timing trends, checks, errors by kind).
+ *
+ * Series indices are cached per step and status, so recording a response looks nothing
+ * up by name.  Only the worker's thread calls these.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/worker_internal.h"
+#include "metrics/hist.h"
+
+const char *const err_kind_name[ERR_KINDS] = {
+    "refused", "reset", "timeout", "protocol", "dns", "tls", "connect", "other",
+};
+
+static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
+                                       int status);
+static void record_checks(struct vu *vu);
+static void step_ops_done(struct vu *vu, int status, uint64_t duration_ns);
+
+const char *tag_short(struct tag_buf *buf, const char *v)
+{
+    if (v == NULL || strlen(v) <= TAG_VALUE_MAX) {
+        return v;
+    }
+    size_t n = TAG_VALUE_MAX - 3;
+    while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80) {
+        n--; /* do not split a UTF-8 sequence */
+    }
+    memcpy(buf->b, v, n);
+    memcpy(buf->b + n, "...", 4);
+    return buf->b;
+}
+
+int series_for(struct worker *w, int metric, const char *tags)
+{
+    int i = registry_get(w->cur->reg, metric, tags);
+    if (i < 0) {
+        abort(); /* out of memory while creating a series: nothing sane to do */
+    }
+    w->series_gen++; /* a new series may have moved the others */
+    return i;
+}
+
+bool status_expected(const struct step_rt *rt, int status)
+{
+    return status >= 0 && status < STATUS_BITS &&
+           ((rt->expected[status / 64] >> (status % 64)) & 1);
+}
+
+static void fold_zeros(struct worker *w, struct status_ix *ix)
+{
+    for (int t = 0; t < RT_COUNT; t++) {
+        if (ix->zeros[t] > 0) {
+            hist_record_n(S(w, ix->trend[t])->hist, 0, ix->zeros[t]);
+            ix->zeros[t] = 0;
+        }
+    }
+}
+
+void reqm_fold_zeros(struct worker *w)
+{
+    for (size_t i = 0; i < w->n_scens; i++) {
+        struct scen_rt *sr = &w->scens[i];
+        for (size_t k = 0; sr->steps != NULL && k < sr->sc->n_steps; k++) {
+            struct step_rt *rt = &sr->steps[k];
+            for (int c = 0; c < rt->n_cache; c++) {
+                fold_zeros(w, &rt->cache[c]);
+            }
+        }
+    }
+}
+
+static void refresh_pointers(struct worker *w, struct status_ix *ix)
+{
+    ix->p_reqs = S(w, ix->reqs);
+    ix->p_failed = S(w, ix->failed);
+    for (int t = 0; t < RT_COUNT; t++) {
+        ix->p_trend[t] = S(w, ix->trend[t]);
+    }
+    ix->gen = w->series_gen;
+}
+
+static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
+                                       int status)
+{
+    struct step_rt *rt = &sr->steps[step];
+    for (int i = 0; i < rt->n_cache; i++) {
+        if (rt->cache[i].status == status) {
+            struct status_ix *hit = &rt->cache[i];
+            if (hit->gen != w->series_gen) {
+                refresh_pointers(w, hit);
+            }
+            return hit;
+        }
+    }
+    /* A status not seen before: build its series (allocates; rare). */
+    /* When the cache is full, the last slot is overwritten: still correct, just slower. */
+    struct status_ix *ix =
+        rt->n_cache < STATUS_CACHE ? &rt->cache[rt->n_cache++] : &rt->cache[STATUS_CACHE - 1];
+    fold_zeros(w, ix); /* an overwritten slot's status keeps its zeros (a new one has none) */
+    memset(ix, 0, sizeof *ix);
+    char tags[1200];
+    bool expected = status_expected(rt, status);
+    snprintf(tags, sizeof tags, "%s%cexpected_response=%s%cstatus=%d", rt->name_tags, TAGS_SEP,
+             expected ? "true" : "false", TAGS_SEP, status);
+    /* name_tags holds method, name and scenario: re-canonicalise the whole set. */
+    const char *keys[8], *vals[8];
+    char copy[1200];
+    size_t n = 0;
+    snprintf(copy, sizeof copy, "%s", tags);
+    for (char *p = copy; p != NULL && n < 8;) {
+        char *end = strchr(p, TAGS_SEP);
+        if (end != NULL) {
+            *end = '\0';
+        }
+        char *eq = strchr(p, '=');
+        if (eq != NULL) {
+            *eq = '\0';
+            keys[n] = p;
+            vals[n++] = eq + 1;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    if (tags_canon(tags, sizeof tags, keys, vals, n) < 0) {
+        tags[0] = '\0';
+    }
+    static const int trend_metric[RT_COUNT] = {
+        [RT_DURATION] = M_HTTP_REQ_DURATION,     [RT_BLOCKED] = M_HTTP_REQ_BLOCKED,
+        [RT_CONNECTING] = M_HTTP_REQ_CONNECTING, [RT_TLS] = M_HTTP_REQ_TLS_HANDSHAKING,
+        [RT_SENDING] = M_HTTP_REQ_SENDING,       [RT_WAITING] = M_HTTP_REQ_WAITING,
+        [RT_RECEIVING] = M_HTTP_REQ_RECEIVING,   [RT_QUEUED] = M_HTTP_REQ_QUEUED,
+        [RT_LATENCY] = M_HTTP_REQ_LATENCY,
+    };
+    ix->status = status;
+    ix->reqs = series_for(w, M_HTTP_REQS, tags);
+    ix->failed = series_for(w, M_HTTP_REQ_FAILED, tags);
+    for (int t = 0; t < RT_COUNT; t++) {
+        ix->trend[t] = series_for(w, trend_metric[t], tags);
+    }
+    refresh_pointers(w, ix);
+    return ix;
+}
+
+/* Counts the check results the flow gave for the current step. */
+static void record_checks(struct vu *vu)
+{
+    struct step_rt *rt = &vu->sr->steps[vu->step];
+    for (size_t i = 0; i < vu->res.n; i++) {
+        series_rate(S(vu->w, rt->checks[vu->res.index[i]]), vu->res.pass[i]);
+    }
+    vu->res.n = 0;
+}
+
+/* Lets a rendered step see the end of its request (status 0: it failed). */
+static void step_ops_done(struct vu *vu, int status, uint64_t duration_ns)
+{
+    const struct step_rt *rt = &vu->sr->steps[vu->step];
+    if (rt->on_done == NULL) {
+        return;
+    }
+    enum step_verdict v =
+        rt->on_done(rt->data, vu->sv, status, duration_ns, status ? vu->kept : NULL,
+                    status ? vu->kept_len : 0, vu->kept_trunc, &vu->res);
+    record_checks(vu);
+    if (v == STEP_ABORT_ITERATION) {
+        vu->abort_iter = true;
+    }
+}
+
+/* A timing sample: a zero is only counted (folded in once a second), others recorded. */
+static inline void trend(struct status_ix *ix, enum req_trend t, uint64_t ns)
+{
+    if (ns == 0) {
+        ix->zeros[t]++;
+    } else {
+        series_trend_ns(ix->p_trend[t], ns);
+    }
+}
+
+/* One response of the current step has arrived completely at `now`. */
+void record_response(struct vu *vu, uint64_t now)
+{
+    struct worker *w = vu->w;
+    struct status_ix *ix = status_series(w, vu->sr, vu->step, vu->status);
+    bool failed = !status_expected(&vu->sr->steps[vu->step], vu->status);
+    uint64_t connecting = vu->t_conn_done ? diff(vu->t_conn_done, vu->t_conn_start) : 0;
+    uint64_t blocked = diff(vu->t_send, vu->t_req);
+    uint64_t sending = diff(vu->t_sent, vu->t_send);
+    uint64_t waiting = diff(vu->t_first, vu->t_sent);
+    uint64_t receiving = diff(now, vu->t_first);
+    uint64_t duration = diff(now, vu->t_send);
+    uint64_t queued = vu->step == 0 ? vu->queued_ns : 0;
+    series_add(ix->p_reqs, 1);
+    series_rate(ix->p_failed, failed);
+    trend(ix, RT_DURATION, duration);
+    trend(ix, RT_BLOCKED, blocked);
+    trend(ix, RT_CONNECTING, connecting);
+    ix->zeros[RT_TLS]++; /* no TLS yet: always zero */
+    trend(ix, RT_SENDING, sending);
+    trend(ix, RT_WAITING, waiting);
+    trend(ix, RT_RECEIVING, receiving);
+    trend(ix, RT_QUEUED, queued);
+    trend(ix, RT_LATENCY, queued + blocked + duration);
+    step_ops_done(vu, vu->status, duration);
+}
+
+/* A request of the current step failed with a network or protocol error. */
+void record_error(struct vu *vu, enum err_kind kind, uint32_t requests)
+{
+    struct worker *w = vu->w;
+    struct status_ix *ix = status_series(w, vu->sr, vu->step, 0);
+    for (uint32_t i = 0; i < requests; i++) {
+        series_add(S(w, ix->reqs), 1);
+        series_rate(S(w, ix->failed), true);
+        series_add(S(w, vu->sr->s_err[kind]), 1);
+    }
+    step_ops_done(vu, 0, 0);
+}
+
+int reqm_scen_init(struct worker *w, struct scen_rt *sr)
+{
+    const struct scenario_plan *sc = sr->sc;
+    struct tag_buf tb_scen, tb_method, tb_name, tb_group, tb_check;
+    const char *scen = tag_short(&tb_scen, sc->name);
+    const char *keys[4] = {"scenario"};
+    const char *vals[4] = {scen};
+    if (tags_canon(sr->scen_tags, sizeof sr->scen_tags, keys, vals, 1) < 0) {
+        return -EINVAL;
+    }
+    for (size_t k = 0; k < sc->n_steps; k++) {
+        const struct step *st = &sc->steps[k];
+        if (st->kind != STEP_REQUEST) {
+            continue;
+        }
+        const char *method = tag_short(&tb_method, st->method);
+        const char *name = tag_short(&tb_name, st->name);
+        const char *group = tag_short(&tb_group, st->group);
+        const char *nk[4] = {"method", "name", "scenario", "group"};
+        const char *nv[4] = {method, name, scen, group};
+        size_t n = st->group != NULL ? 4 : 3;
+        if (tags_canon(sr->steps[k].name_tags, sizeof sr->steps[k].name_tags, nk, nv, n) < 0) {
+            return -EINVAL;
+        }
+        struct step_rt *rt = &sr->steps[k];
+        const struct step_ops *ops = st->ops;
+        /* The answers of the step's ops, asked once (defaults for pre-rendered steps). */
+        for (int status = 0; status < STATUS_BITS; status++) {
+            bool e = ops != NULL ? ops->status_expected(st->ops_data, status)
+                                 : status >= 200 && status < 400;
+            rt->expected[status / 64] |= (uint64_t)e << (status % 64);
+        }
+        rt->timeout_ns = ops != NULL ? ops->timeout_ns(st->ops_data) : st->timeout_ns;
+        if (ops == NULL) {
+            continue;
+        }
+        rt->body_cap = ops->body_cap(st->ops_data);
+        rt->render = ops->render;
+        rt->on_head = ops->on_head;
+        rt->on_done = ops->on_done;
+        rt->data = st->ops_data;
+        /* One `checks` series per check: tags check, name, scenario (and group). */
+        size_t nc = ops->check_count(st->ops_data);
+        sr->steps[k].checks = calloc(nc ? nc : 1, sizeof *sr->steps[k].checks);
+        if (sr->steps[k].checks == NULL) {
+            return -ENOMEM;
+        }
+        for (size_t c = 0; c < nc; c++) {
+            const char *ck[4] = {"check", "name", "scenario", "group"};
+            const char *cv[4] = {tag_short(&tb_check, ops->check_name(st->ops_data, c)), name, scen,
+                                 group};
+            char tags[1200];
+            if (tags_canon(tags, sizeof tags, ck, cv, n) < 0) {
+                return -EINVAL;
+            }
+            sr->steps[k].checks[c] = series_for(w, M_CHECKS, tags);
+        }
+    }
+    sr->s_iter = series_for(w, M_ITERATIONS, sr->scen_tags);
+    sr->s_iter_dur = series_for(w, M_ITERATION_DURATION, sr->scen_tags);
+    sr->s_dropped = series_for(w, M_DROPPED_ITERATIONS, sr->scen_tags);
+    sr->s_sent = series_for(w, M_DATA_SENT, sr->scen_tags);
+    sr->s_recv = series_for(w, M_DATA_RECEIVED, sr->scen_tags);
+    for (int k = 0; k < ERR_KINDS; k++) {
+        const char *ek[2] = {"kind", "scenario"};
+        const char *ev[2] = {err_kind_name[k], scen};
+        char tags[512];
+        if (tags_canon(tags, sizeof tags, ek, ev, 2) < 0) {
+            return -EINVAL;
+        }
+        sr->s_err[k] = series_for(w, M_ERRORS, tags);
+    }
+    return 0;
+}

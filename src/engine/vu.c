@@ -1,0 +1,312 @@
+/*
+ * vu — the virtual-user state machine: an iteration runs the scenario's steps in order
+ * (a request over the VU's connection, or a sleep), each bounded by the VU's one timer
+ * (connect timeout, request timeout, sleep, or a zero-delay continuation), and ends by
+ * handing the VU back to its executor.  A failed request is recorded, the connection
+ * closed, and the VU moved on through the zero-delay timer so a target that refuses at
+ * once cannot make this recurse.  Only the worker's thread calls these.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/rng.h"
+#include "engine/worker_internal.h"
+
+static void vu_next_step(struct vu *vu);
+static void request_start(struct vu *vu);
+static void vu_begin_step(struct vu *vu);
+static void vu_iteration_done(struct vu *vu);
+static void vu_continue(struct vu *vu);
+static void vu_timer_cb(struct loop *loop, struct loop_timer *t);
+static void request_abort(struct worker *w);
+static void retire_cb(struct loop *loop, struct loop_timer *t);
+
+/* Moves to the next step, or past the last one when the iteration was aborted. */
+static void vu_next_step(struct vu *vu)
+{
+    vu->step = vu->abort_iter ? (uint32_t)vu->sr->sc->n_steps : vu->step + 1;
+}
+
+void vu_timer(struct vu *vu, enum vu_timer kind, uint64_t when_ns)
+{
+    vu->timer_kind = kind;
+    loop_timer_start(vu->w->loop, &vu->timer, when_ns);
+}
+
+void vu_timer_cancel(struct vu *vu)
+{
+    loop_timer_stop(vu->w->loop, &vu->timer);
+    vu->timer_kind = VT_NONE;
+}
+
+enum err_kind errno_kind(int err)
+{
+    switch (err) {
+    case ECONNREFUSED:
+        return ERR_REFUSED;
+    case ECONNRESET:
+    case EPIPE:
+    case ECONNABORTED:
+        return ERR_RESET;
+    case ETIMEDOUT:
+        return ERR_TIMEOUT;
+    default:
+        return ERR_CONNECT;
+    }
+}
+
+/*
+ * Ends the current step's outstanding requests with an error, closes the connection and
+ * moves the VU on.  The continuation goes through a zero-delay timer so that a target
+ * that refuses at once cannot make this recurse or starve the loop.
+ */
+void fail_requests(struct vu *vu, enum err_kind kind)
+{
+    record_error(vu, kind, vu->inflight ? vu->inflight : 1);
+    vu->inflight = 0;
+    conn_close(vu);
+    vu_timer_cancel(vu);
+    vu_next_step(vu);
+    vu_timer(vu, VT_CONTINUE, loop_now_ns(vu->w->loop));
+}
+
+/* The whole batch of the current step has its responses: move on. */
+void step_done(struct vu *vu)
+{
+    vu_timer_cancel(vu);
+    if (!vu->keep_alive) {
+        conn_close(vu);
+    }
+    vu_next_step(vu);
+    vu_continue(vu);
+}
+
+/* Starts the current step's request(s). */
+static void request_start(struct vu *vu)
+{
+    struct scen_rt *sr = vu->sr;
+    const struct step *st = &sr->sc->steps[vu->step];
+    const struct step_rt *rt = &sr->steps[vu->step];
+    uint32_t batch = vu->reserved;
+    vu->res.n = 0;
+    if (rt->render != NULL) {
+        batch = 1;
+        vu->batch = vu->inflight = 1;
+        dynbuf_reset(&vu->sendbuf);
+        if (rt->render(rt->data, vu->sv, &vu->sendbuf) < 0) {
+            fail_requests(vu, ERR_OTHER);
+            return;
+        }
+        vu->wbuf = vu->sendbuf.data;
+        vu->wunit = vu->sendbuf.len;
+    } else {
+        vu->wbuf = st->raw;
+        vu->wunit = st->raw_len;
+    }
+    vu->keep_body = rt->body_cap > 0;
+    vu->kept_max = rt->body_cap;
+    vu->kept_len = 0;
+    vu->kept_trunc = false;
+    vu->batch = batch;
+    vu->inflight = batch;
+    vu->woff = 0;
+    vu->wlen = (size_t)batch * vu->wunit;
+    vu->phase = PH_HEAD;
+    vu->head_seen_bytes = false;
+    vu->retried = false;
+    vu->status = 0;
+    vu->t_req = loop_now_ns(vu->w->loop);
+    vu->t_conn_start = vu->t_conn_done = 0;
+    if (vu->cstate == CONN_OPEN) {
+        conn_send(vu);
+    } else {
+        conn_connect(vu);
+    }
+}
+
+static void vu_begin_step(struct vu *vu)
+{
+    const struct step *st = &vu->sr->sc->steps[vu->step];
+    if (st->kind == STEP_REQUEST) {
+        request_start(vu);
+        return;
+    }
+    uint64_t d = st->sleep_min_ns;
+    if (st->sleep_max_ns > st->sleep_min_ns) {
+        d = rng_range(&vu->w->rng, st->sleep_min_ns, st->sleep_max_ns);
+    }
+    vu_timer(vu, VT_SLEEP, loop_now_ns(vu->w->loop) + d);
+}
+
+static void vu_iteration_done(struct vu *vu)
+{
+    struct worker *w = vu->w;
+    struct scen_rt *sr = vu->sr;
+    uint64_t now = loop_now_ns(w->loop);
+    series_add(S(w, sr->s_iter), 1);
+    series_trend_ns(S(w, sr->s_iter_dur), diff(now, vu->iter_start_ns));
+    vu->iter++;
+    sr->running--;
+    vu->state = VU_IDLE;
+    sr->ex->iteration_done(vu, now);
+    scen_maybe_done(sr);
+}
+
+/* Runs steps until one has to wait for I/O or a timer. */
+static void vu_continue(struct vu *vu)
+{
+    if (vu->step >= vu->sr->sc->n_steps) {
+        vu_iteration_done(vu);
+        return;
+    }
+    vu_begin_step(vu);
+}
+
+static void vu_timer_cb(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct vu *vu = t->data;
+    enum vu_timer kind = vu->timer_kind;
+    vu->timer_kind = VT_NONE;
+    switch (kind) {
+    case VT_CONNECT:
+    case VT_REQUEST:
+        fail_requests(vu, ERR_TIMEOUT);
+        break;
+    case VT_SLEEP:
+        vu->step++;
+        vu_continue(vu);
+        break;
+    case VT_CONTINUE:
+        vu_continue(vu);
+        break;
+    case VT_NONE:
+        break;
+    }
+}
+
+/* Asks the engine's coordinator to stop the run (a feeder ran out: on_exhausted abort). */
+static void request_abort(struct worker *w)
+{
+    atomic_store(&w->eng->flow_abort, 1);
+    uint64_t one = 1;
+    if (write(w->eng->notify_fd, &one, sizeof one) < 0) {
+        /* the coordinator wakes once a second anyway */
+    }
+}
+
+/*
+ * Starts an iteration on vu.  Returns false when the scenario's flow refuses (a data
+ * feeder ran out), in which case the VU stays as it was.
+ */
+bool vu_start_iteration(struct vu *vu, uint64_t intended_ns)
+{
+    struct scen_rt *sr = vu->sr;
+    struct worker *w = vu->w;
+    uint64_t now = loop_now_ns(w->loop);
+    const struct scenario_ops *ops = sr->sc->ops;
+    if (!vu->sv_ready) {
+        /* A VU's state and send buffer are made on its first iteration only. */
+        struct step_vu_ident id = {
+            .vu = vu->gid,
+            .scenario = sr->sc->name,
+            .seq = &w->seq,
+            .seq_stride = (uint32_t)w->eng->n_workers,
+            .seq_offset = (uint32_t)w->index,
+        };
+        if (ops != NULL && ops->vu_new(sr->sc->ops_data, &id, &vu->sv) < 0) {
+            abort(); /* out of memory for a VU's variables */
+        }
+        dynbuf_init(&vu->sendbuf, SEND_BUF_MAX);
+        vu->sv_ready = true;
+    }
+    if (ops != NULL) {
+        enum step_verdict v = ops->iteration_begin(sr->sc->ops_data, vu->sv, vu->iter);
+        if (v == STEP_ABORT_RUN) {
+            request_abort(w);
+        }
+        if (v != STEP_CONTINUE) {
+            if (!vu->flow_stopped) {
+                sr->flow_stopped++;
+            }
+            vu->flow_stopped = true;
+            return false;
+        }
+    }
+    vu->abort_iter = false;
+    /* Requests per request step: the pipeline depth, within what -n has left. */
+    vu->reserved = sr->sc->pipeline > 1 ? sr->sc->pipeline : 1;
+    if (sr->limited) {
+        if (vu->reserved > sr->budget) {
+            vu->reserved = (uint32_t)sr->budget;
+        }
+        sr->budget -= vu->reserved;
+    }
+    vu->state = VU_BUSY;
+    vu->step = 0;
+    vu->iter_start_ns = now;
+    vu->intended_ns = intended_ns;
+    vu->queued_ns = diff(now, intended_ns);
+    sr->running++;
+    if (sr->running > sr->running_peak) {
+        sr->running_peak = sr->running;
+    }
+    vu_begin_step(vu);
+    return true;
+}
+
+bool vu_may_start_iteration(struct vu *vu)
+{
+    struct scen_rt *sr = vu->sr;
+    struct worker *w = vu->w;
+    if (sr->finished || vu->retire || vu->flow_stopped || w->seen_stop != STOP_NONE) {
+        return false;
+    }
+    if (sr->limited && sr->budget == 0) {
+        return false;
+    }
+    return sr->ex->may_iterate(vu);
+}
+
+void vu_init(struct scen_rt *sr, struct vu *vu, uint32_t local)
+{
+    memset(vu, 0, sizeof *vu);
+    vu->w = sr->w;
+    vu->sr = sr;
+    vu->gid = local * (uint32_t)sr->w->eng->n_workers + (uint32_t)sr->w->index + 1;
+    vu->io.fd = -1;
+    vu->tc.fd = -1;
+    vu->timer.cb = vu_timer_cb;
+    vu->timer.data = vu;
+    vu->retire_timer.cb = retire_cb;
+    vu->retire_timer.data = vu;
+    vu->state = VU_OFF;
+}
+
+/* Ends vu's iteration where it stands: its request in flight is not counted. */
+void vu_interrupt(struct vu *vu)
+{
+    struct scen_rt *sr = vu->sr;
+    vu_timer_cancel(vu);
+    loop_timer_stop(vu->w->loop, &vu->retire_timer);
+    conn_close(vu);
+    if (vu->state == VU_BUSY) {
+        sr->running--;
+        sr->active--;
+    }
+    vu->state = VU_OFF;
+}
+
+/* gracefulRampDown ran out for a VU that was ramped down mid-iteration. */
+static void retire_cb(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct vu *vu = t->data;
+    if (vu->state == VU_BUSY && vu->retire) {
+        vu_interrupt(vu);
+        scen_maybe_done(vu->sr);
+    }
+}

@@ -1,0 +1,314 @@
+/*
+ * worker_internal — what the pieces of one worker thread share: the worker, its
+ * scenarios' run state, its VUs and their connections, and the calls between them.
+ *
+ * A worker is split by responsibility, one file each (docs/internals.md has the tour):
+ *   conn.c        a VU's connection: connect, send, read, parse responses, over the
+ *                 origin's transport (engine/transport.h)
+ *   vu.c          the VU state machine: iterations, steps, sleeps, timeouts, failures
+ *   executor.c    the executors behind an ops table (closed, ramping, open model)
+ *   reqmetrics.c  request metrics: series per step and status, samples per response
+ *   shard.c       the once-a-second hand-over of samples to the coordinator
+ *   worker.c      the thread: setup, the loop, the stop levels
+ * Everything here runs on the worker's own thread, except the shard hand-over, which
+ * takes the worker's mutex.  Nothing outside engine/ includes this file.
+ */
+#ifndef BRUNT_ENGINE_WORKER_INTERNAL_H
+#define BRUNT_ENGINE_WORKER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/dynbuf.h"
+#include "core/loop.h"
+#include "engine/engine_internal.h"
+#include "engine/schedule.h"
+#include "engine/step.h"
+#include "engine/transport.h"
+#include "http/http1.h"
+#include "metrics/registry.h"
+
+#define READ_BUF_BYTES (64 * 1024)
+#define STATUS_CACHE 8
+#define TICK_NS NS_PER_S
+#define SEND_BUF_MAX (64u * 1024 * 1024)
+
+enum err_kind {
+    ERR_REFUSED,
+    ERR_RESET,
+    ERR_TIMEOUT,
+    ERR_PROTOCOL,
+    ERR_DNS,
+    ERR_TLS,
+    ERR_CONNECT,
+    ERR_OTHER,
+    ERR_KINDS
+};
+
+extern const char *const err_kind_name[ERR_KINDS];
+
+enum conn_state { CONN_CLOSED, CONN_CONNECTING, CONN_OPEN };
+enum vu_state { VU_OFF, VU_IDLE, VU_BUSY };
+enum vu_timer { VT_NONE, VT_CONNECT, VT_REQUEST, VT_SLEEP, VT_CONTINUE };
+enum parse_phase { PH_HEAD, PH_BODY };
+
+/* The timing trends every response adds a sample to. */
+enum req_trend {
+    RT_DURATION,
+    RT_BLOCKED,
+    RT_CONNECTING,
+    RT_TLS,
+    RT_SENDING,
+    RT_WAITING,
+    RT_RECEIVING,
+    RT_QUEUED,
+    RT_LATENCY,
+    RT_COUNT
+};
+
+/*
+ * The series of one (step, status) pair.  Indices are stable for the run (every shard
+ * has the same layout); the pointers are those of the current shard's registry and are
+ * refreshed when gen differs from the worker's series_gen (a new shard, or a new series
+ * that may have moved the registry's array).  Zero samples (TLS time without TLS, queue
+ * time in the closed model, connect time on a reused connection) are only counted here
+ * and recorded in one go when the shard is handed over (reqm_fold_zeros), which gives
+ * the same histogram as recording each.
+ */
+struct status_ix {
+    int status;
+    int reqs, failed, trend[RT_COUNT];
+    uint32_t gen;
+    struct series *p_reqs, *p_failed, *p_trend[RT_COUNT];
+    uint32_t zeros[RT_COUNT];
+};
+
+/* Statuses a step's expected-response rule is cached for (HTTP statuses have 3 digits). */
+#define STATUS_BITS 1000
+
+/* What a worker caches per step at setup: the answers of its step ops, and series. */
+struct step_rt {
+    struct status_ix cache[STATUS_CACHE];
+    int n_cache;
+    char name_tags[1024]; /* canonical tags without status/expected_response */
+    int *checks;          /* series index of each check of the step */
+    uint64_t expected[(STATUS_BITS + 63) / 64]; /* status_expected, asked once */
+    uint64_t timeout_ns;                        /* 0: the plan's */
+    size_t body_cap;                            /* response bytes kept for on_done */
+    /* The step's per-request hooks (NULL for pre-rendered steps) and their data. */
+    int (*render)(const void *step, void *vu, struct dynbuf *out);
+    void (*on_head)(const void *step, void *vu, const struct http1_response *resp,
+                    struct step_results *res);
+    enum step_verdict (*on_done)(const void *step, void *vu, int status, uint64_t duration_ns,
+                                 const char *body, size_t body_len, bool truncated,
+                                 struct step_results *res);
+    const void *data;
+};
+
+struct scen_rt;
+
+struct vu {
+    struct worker *w;
+    struct scen_rt *sr;
+    uint32_t gid; /* global VU number, 1-based */
+    enum vu_state state;
+    bool retire;   /* closed model: stop after the current iteration */
+    uint64_t iter; /* iterations completed by this VU */
+    uint32_t step;
+    uint64_t iter_start_ns, intended_ns, queued_ns;
+    struct loop_timer timer;
+    enum vu_timer timer_kind;
+    struct loop_timer retire_timer; /* ramping-vus: gracefulRampDown deadline */
+    struct vu *next_idle;
+    /* the connection: its transport (the origin's) and the loop's registration of its fd */
+    struct transport_conn tc;
+    const struct transport_ops *tops;
+    struct loop_io io;
+    enum conn_state cstate;
+    bool reused;       /* completed at least one response on this fd */
+    bool retried;      /* the current request was re-sent after a stale close */
+    uint32_t batch;    /* requests of this step sent in one write (pipelining) */
+    uint32_t reserved; /* requests per request step in this iteration */
+    uint32_t inflight; /* responses still expected */
+    size_t woff, wlen;
+    enum parse_phase phase;
+    bool head_seen_bytes; /* bytes of the current response have arrived */
+    int status;
+    bool keep_alive;
+    struct http1_body body;
+    char *hbuf; /* partial response head, only when a head straddles reads */
+    uint32_t hlen;
+    uint32_t hscan; /* bytes of hbuf known to hold no end of head (resume offset) */
+    uint64_t t_req, t_conn_start, t_conn_done, t_send, t_sent, t_first;
+    /* what is being sent: a step's pre-rendered bytes, or sendbuf for flow steps */
+    const char *wbuf;
+    size_t wunit; /* bytes of one request (a batch repeats it) */
+    /* rendered steps: the scenario ops' per-VU state, and the rendered request */
+    void *sv;
+    bool sv_ready;
+    struct dynbuf sendbuf;
+    char *kept; /* kept response body, when the step's flow wants it */
+    size_t kept_len, kept_cap, kept_max;
+    bool kept_trunc, keep_body;
+    bool abort_iter;   /* on_fail: abort — skip the rest of this iteration */
+    bool flow_stopped; /* the scenario ops stopped this VU (a feeder ran out) */
+    struct step_results res;
+};
+
+struct scen_rt;
+
+/*
+ * An executor: how a scenario's VUs are driven, chosen once per scenario (executor_for).
+ * Every hook runs on the worker's thread.
+ */
+struct executor_ops {
+    /* Extra setup after the VUs exist (the open model's schedule and queue): 0 or -errno. */
+    int (*init)(struct scen_rt *sr);
+    /* The scenario's timer fired at now, before its end: (re)start VUs, re-arm the timer. */
+    void (*tick)(struct scen_rt *sr, uint64_t now);
+    /* Also at the end's wake-up, before the scenario finishes (late arrivals); or NULL. */
+    void (*catch_up)(struct scen_rt *sr);
+    /* vu finished an iteration at now (its counters are updated): start the next, park
+     * it, or switch it off. */
+    void (*iteration_done)(struct vu *vu, uint64_t now);
+    /* Whether vu may start another iteration, beyond the rules every executor shares. */
+    bool (*may_iterate)(const struct vu *vu);
+    /* Whether the scenario has no work left before its time is up (-n spent). */
+    bool (*spent)(const struct scen_rt *sr);
+    /* VUs to report for the second that ends, and the most it had (the shard's). */
+    uint32_t (*vus_now)(struct scen_rt *sr);
+    uint32_t (*vus_max)(const struct scen_rt *sr);
+};
+
+/* The executor of kind. */
+const struct executor_ops *executor_for(enum executor_kind kind);
+
+struct scen_rt {
+    struct worker *w;
+    const struct scenario_plan *sc;
+    const struct executor_ops *ex;
+    int index;
+    struct vu *vus;          /* owned VUs; capacity n_cap */
+    uint32_t n_cap, n_alloc; /* open model allocates lazily up to n_cap */
+    uint32_t active;         /* closed: VUs switched on; open: VUs in an iteration */
+    uint32_t running;        /* VUs inside an iteration */
+    uint64_t start_ns, end_ns;
+    bool started, finished, done;
+    uint64_t budget; /* shared-iterations / -n: requests this worker may still send */
+    bool limited;
+    /* open model */
+    struct arrival_schedule sched;
+    uint64_t next_k;
+    uint64_t *queue;
+    size_t qcap, qhead, qlen;
+    struct vu *idle;
+    uint64_t started_iters;
+    uint32_t running_peak;   /* most VUs inside an iteration since the last shard */
+    uint32_t flow_stopped;   /* closed model: VUs whose data feeder ran out */
+    uint32_t stride;         /* workers taking part in this scenario */
+    uint32_t last_want;      /* ramping-vus: VUs switched on at the last check */
+    struct loop_timer timer; /* start / schedule / ramp timer */
+    struct loop_timer stop_timer;
+    struct step_rt *steps;
+    int s_iter, s_iter_dur, s_dropped, s_sent, s_recv, s_err[ERR_KINDS];
+    char scen_tags[256];
+};
+
+struct worker {
+    struct engine_shared *eng;
+    int index;
+    pthread_t thread;
+    bool thread_started;
+    struct loop *loop;
+    char *rbuf;
+    struct http1_response resp;
+    struct scen_rt *scens;
+    size_t n_scens;
+    struct shard *cur;
+    struct loop_timer tick;
+    uint32_t interval;
+    uint64_t cpu_mark;
+    int seen_stop;
+    struct loop_timer hard_timer;
+    uint64_t rng;
+    uint64_t seq;        /* template `seq` */
+    uint32_t series_gen; /* bumped when series pointers may have moved (status_ix) */
+    /* handoff to the coordinator */
+    pthread_mutex_t lock;
+    struct shard *ready_head, *ready_tail;
+    struct shard *free_list;
+    bool finished;
+};
+
+/*
+ * Tag values are capped at TAG_VALUE_MAX bytes (a long URL as the default name, a long
+ * check): a longer one is cut at a character boundary and ends in "...".  Two values that
+ * differ only past the cap share a series; the cap keeps every tag set within the fixed
+ * buffers below.
+ */
+#define TAG_VALUE_MAX 200
+struct tag_buf {
+    char b[TAG_VALUE_MAX + 4];
+};
+
+/* The worker's current shard's series i. */
+static inline struct series *S(struct worker *w, int i)
+{
+    return registry_at(w->cur->reg, i);
+}
+
+static inline uint64_t diff(uint64_t later, uint64_t earlier)
+{
+    return later > earlier ? later - earlier : 0;
+}
+
+/* --- request metrics (reqmetrics.c) --- */
+
+const char *tag_short(struct tag_buf *buf, const char *v);
+int series_for(struct worker *w, int metric, const char *tags);
+bool status_expected(const struct step_rt *rt, int status);
+void record_response(struct vu *vu, uint64_t now);
+void record_error(struct vu *vu, enum err_kind kind, uint32_t requests);
+
+/*
+ * Builds sr's series (iterations, data, errors by kind, checks) and caches per step what
+ * its ops answer once (expected statuses, timeout, body cap, hooks).  0 or -errno.
+ */
+int reqm_scen_init(struct worker *w, struct scen_rt *sr);
+/* Records the zero samples counted since the last call into the current shard. */
+void reqm_fold_zeros(struct worker *w);
+
+/* --- the connection (conn.c) --- */
+
+void conn_close(struct vu *vu);
+void conn_connect(struct vu *vu);
+void conn_send(struct vu *vu);
+
+/* --- the VU state machine (vu.c) --- */
+
+void vu_timer(struct vu *vu, enum vu_timer kind, uint64_t when_ns);
+void vu_timer_cancel(struct vu *vu);
+enum err_kind errno_kind(int err);
+void fail_requests(struct vu *vu, enum err_kind kind);
+void step_done(struct vu *vu);
+bool vu_start_iteration(struct vu *vu, uint64_t intended_ns);
+bool vu_may_start_iteration(struct vu *vu);
+void vu_init(struct scen_rt *sr, struct vu *vu, uint32_t local);
+void vu_interrupt(struct vu *vu);
+
+/* --- executors (executor.c) --- */
+
+void scen_open_dispatch(struct scen_rt *sr);
+void scen_finish(struct scen_rt *sr);
+void scen_hard_stop(struct scen_rt *sr);
+void scen_maybe_done(struct scen_rt *sr);
+int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario_plan *sc, int index);
+
+/* --- shards (shard.c) --- */
+
+struct shard *shard_new(void);
+void shard_free(struct shard *s);
+void worker_publish(struct worker *w, bool final);
+
+#endif
