@@ -2,6 +2,7 @@
  * cli — one entry per subcommand.  Each takes the arguments from the subcommand's name
  * on (argv[0] is "run", "serve", ...) and returns the process exit code (docs/brunt.1):
  * 0 ok, 1 internal error, 2 usage or bad input, 3 target unreachable at start,
+ * 4 a --watch target matches no process, 5 a --spawn target never became ready,
  * 99 thresholds failed, 104 invalid scenario file, 105 interrupted, 108 aborted by the
  * scenario (a data feeder ran out with on_exhausted: abort).  Only cli/ and output/ talk to the user.
  */
@@ -9,7 +10,9 @@
 #define BRUNT_CLI_CLI_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/plan.h"
 
@@ -20,6 +23,8 @@ enum exit_code {
     EXIT_INTERNAL = 1,
     EXIT_USAGE = 2,
     EXIT_UNREACHABLE = 3,
+    EXIT_WATCH = 4, /* a --watch PID or name matches no process */
+    EXIT_SPAWN = 5, /* --spawn: the command could not start, exited, or was never ready */
     EXIT_THRESHOLDS = 99,
     EXIT_INVALID_SCENARIO = 104, /* SCENARIO_EXIT_INVALID: as k6's invalid config */
     EXIT_INTERRUPTED = 105,
@@ -74,6 +79,39 @@ struct threshold;
  */
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
                 const char *export_path, bool quiet, bool no_summary, int argc, char **argv);
+
+/*
+ * What `brunt run` watches besides the load (cli/watch.c): processes (--watch, --spawn),
+ * the machine, other probes (PostgreSQL, Redis, the profiler: their branches add them to
+ * extra[]), and the success criteria judged after the run.  All-zero watches nothing.
+ */
+#define CLI_EXTRA_PROBES 8
+struct probe;
+struct criterion;
+struct cli_watch {
+    const char *watch[16]; /* --watch PID|NAME */
+    size_t n_watch;
+    const char *spawn, *ready, *spawn_log; /* --spawn CMD, --ready URL|port, --spawn-log */
+    struct spawn *spawned; /* already started by the caller (brunt demo): watched, not stopped */
+    uint64_t ready_timeout_ns;  /* 0: SPAWN_READY_TIMEOUT_NS */
+    uint64_t interval_ns;       /* --watch-interval; 0: PROBE_INTERVAL_NS */
+    bool machine;               /* watch the machine and brunt's own CPU */
+    struct criterion *criteria; /* judged after the run (not owned) */
+    size_t n_criteria;
+    struct probe *extra; /* more probes, owned by the set once passed (may be NULL) */
+    bool *extra_required;
+    size_t n_extra;
+};
+
+/*
+ * cli_execute() with watching: spawns the target first (exit 5 when it never becomes
+ * ready), starts the probes (exit 4 when a --watch PID or name matches nothing), runs,
+ * stops the spawned target, judges the criteria (a ❌ exits 99) and the leak and drift
+ * fits, then prints and writes as cli_execute() does.  w may be NULL (cli_execute).
+ */
+int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
+                        const struct cli_watch *w, const char *export_path, bool quiet,
+                        bool no_summary, int argc, char **argv);
 
 /* Raises RLIMIT_NOFILE to its hard limit; returns the new soft limit. */
 unsigned long cli_raise_nofile(void);

@@ -7,17 +7,22 @@
  * The scenario file is built into the binary (.incbin, below), so the demo runs the very
  * example the docs show, wherever the binary is.
  */
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "metrics/threshold.h"
+#include "probe/probe.h"
+#include "probe/spawn.h"
 #include "scenario/load.h"
-#include "server/server.h"
 
 /* examples/auction-bidding.yaml, assembled in (paths are relative to the top of the tree,
  * where make and scripts/fuzz.sh compile; the Makefile lists the dependency). */
@@ -42,6 +47,23 @@ static void demo_usage(FILE *f)
                "  20 s (ramp to 50 bidders, hold, ramp down), then prints the summary\n"
                "  --export FILE   write the result JSON\n"
                "  -q, --quiet     no live progress\n");
+}
+
+/* A loopback port nobody listens on now (the kernel's pick for port 0), or 0. */
+static unsigned demo_free_port(void)
+{
+    unsigned port = 0;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
+        port = ntohs(a.sin_port);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return port;
 }
 
 int cli_demo(int argc, char **argv)
@@ -84,24 +106,38 @@ int cli_demo(int argc, char **argv)
         return EXIT_USAGE;
     }
     cli_raise_nofile();
-    struct server_options to;
-    server_options_default(&to);
-    to.port = 0;
-    to.delay_ns = 2 * NS_PER_MS;
-    to.delay_max_ns = 8 * NS_PER_MS;
-    struct server *target = NULL;
-    int rc = server_start(&to, &target);
-    if (rc < 0) {
-        fprintf(stderr, "brunt demo: cannot start the built-in target: %s\n", strerror(-rc));
+    /*
+     * The built-in target runs as a child process (`brunt serve`, this same binary), not
+     * as threads of this one: then its CPU and memory are its own in /proc, apart from
+     * the generator's, and the demo shows --spawn and the watchers as a user meets them.
+     */
+    char self[4096], cmd[4200], base[64], ready[96], err[1024];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (sl <= 0) {
+        fprintf(stderr, "brunt demo: cannot find this program (/proc/self/exe)\n");
         return EXIT_INTERNAL;
     }
-    char base[64], err[1024];
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", server_port(target));
+    self[sl] = '\0';
+    unsigned port = demo_free_port();
+    if (port == 0) {
+        fprintf(stderr, "brunt demo: no free port on 127.0.0.1\n");
+        return EXIT_INTERNAL;
+    }
+    snprintf(cmd, sizeof cmd, "'%s' serve -q --port %u --delay 2ms --delay-max 8ms", self, port);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
+    snprintf(ready, sizeof ready, "%s/health", base);
+    struct spawn_options so = {.command = cmd, .ready = ready, .ready_timeout_ns = 10 * NS_PER_S};
+    struct spawn *target = NULL;
+    if (spawn_start(&so, &target, err, sizeof err) < 0) {
+        fprintf(stderr, "brunt demo: cannot start the built-in target: %s\n", err);
+        return EXIT_INTERNAL;
+    }
     fprintf(stderr,
-            "brunt demo: built-in target on %s (auction API, 2-8 ms service time)\n"
+            "brunt demo: built-in target on %s as PID %d (auction API, 2-8 ms service time), "
+            "watched\n"
             "brunt demo: running examples/auction-bidding.yaml: 5 s ramp to 50 bidders, "
             "10 s hold, 5 s ramp down\n",
-            base);
+            base, (int)spawn_pid(target));
     /* The example reads these at load (${BASE_URL:-...}); the demo's values win. */
     setenv("BASE_URL", base, 1);
     setenv("RAMP", "5s", 1);
@@ -119,26 +155,35 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "brunt demo: %s\n", err);
         code = EXIT_INTERNAL;
     } else {
-        code = cli_execute(plan, th, n_th, export_path, quiet, false, argc, argv);
+        struct cli_watch w = {.spawned = target, .machine = true};
+        code = cli_execute_watched(plan, th, n_th, &w, export_path, quiet, false, argc, argv);
     }
+    scenario_file_opts_destroy(&fo);
     for (size_t i = 0; i < n_th; i++) {
         threshold_destroy(&th[i]);
     }
     free(th);
     plan_free(plan);
-    server_stop(target);
-    struct jsonw w;
-    jsonw_init(&w, 0, 1 << 20);
-    if (server_stats_json(target, &w) == 0) {
-        size_t len;
-        const char *doc = jsonw_data(&w, &len);
+    /* The target's own account, over HTTP: requests served and the auction invariant. */
+    char *stats = malloc(65536);
+    int status = 0;
+    if (stats != NULL &&
+        spawn_http_get(strcat(strcpy(ready, base), "/__stats"), &status, stats, 65536) == 0 &&
+        status == 200) {
         struct json_span v;
-        bool ok = json_get_member(doc, len, "invariant_ok", &v) == 0 && v.type == JSON_TRUE;
-        fprintf(stderr, "brunt demo: the target served %llu requests; auction invariant %s\n",
-                (unsigned long long)server_total_requests(target),
-                ok ? "holds (every current bid is the highest accepted one)" : "BROKEN");
+        size_t len = strlen(stats);
+        bool ok = json_get_member(stats, len, "invariant_ok", &v) == 0 && v.type == JSON_TRUE;
+        struct json_span req;
+        double served = 0;
+        if (json_get_member(stats, len, "requests", &req) == 0 && req.type == JSON_NUMBER) {
+            served = strtod(req.start, NULL);
+        }
+        fprintf(stderr, "brunt demo: the target served %.0f requests; auction invariant %s\n",
+                served, ok ? "holds (every current bid is the highest accepted one)" : "BROKEN");
+    } else {
+        fprintf(stderr, "brunt demo: the target did not answer GET /__stats after the run\n");
     }
-    jsonw_destroy(&w);
-    server_free(target);
+    free(stats);
+    spawn_free(target);
     return code;
 }

@@ -17,10 +17,12 @@
 #include "core/clock.h"
 #include "core/parse.h"
 #include "engine/run.h"
+#include "metrics/criteria.h"
 #include "metrics/threshold.h"
 #include "output/progress.h"
 #include "output/result.h"
 #include "output/summary.h"
+#include "probe/probe.h"
 #include "scenario/load.h"
 
 #define MAX_HEADERS 64
@@ -58,13 +60,26 @@ static void run_usage(FILE *f)
                "verdict and output:\n"
                "      --threshold 'METRIC[{tag:value}]:EXPR[,abortOnFail][,delayAbortEval=D]'\n"
                "                         k6 syntax, repeatable: 'http_req_duration:p(95)<300'\n"
+               "      --criterion 'METRIC:AGG TARGET[,ACCEPTABLE]'\n"
+               "                         success criterion, repeatable: 'process_cpu:avg<70,<80'\n"
+               "                         (a row that meets neither level exits 99)\n"
                "      --grace D          on stop, wait D for requests in flight (default 5s)\n"
                "      --export FILE      write the result JSON (docs/result-format.md)\n"
                "  -q, --quiet            no live progress\n"
                "      --no-summary       no end-of-test summary\n"
                "      --check            scenario files: validate only, run nothing\n"
                "\n"
-               "exit codes: 0 ok, 2 bad input, 3 target unreachable, 99 thresholds failed,\n"
+               "watching the system under test:\n"
+               "      --watch PID|NAME   watch a process tree (repeatable); NAME as pgrep -x\n"
+               "      --spawn CMD        start the target (sh -c CMD), watch it, stop it after\n"
+               "      --ready URL|PORT   --spawn is up when URL answers (< 500) or PORT listens\n"
+               "      --ready-timeout D  most time to wait for --ready (default 30s)\n"
+               "      --spawn-log FILE   the target's stdout+stderr (default: a temp file)\n"
+               "      --watch-interval D sampling interval, 100ms-60s (default 1s)\n"
+               "      --no-watch-machine do not watch the machine and brunt's own CPU\n"
+               "\n"
+               "exit codes: 0 ok, 2 bad input, 3 target unreachable, 4 --watch matches no\n"
+               "process, 5 --spawn never ready, 99 thresholds or criteria failed,\n"
                "104 invalid scenario file, 105 interrupted, 108 aborted by the scenario,\n"
                "1 internal error\n");
 }
@@ -81,6 +96,14 @@ enum {
     OPT_EXPORT,
     OPT_NO_SUMMARY,
     OPT_CHECK,
+    OPT_WATCH,
+    OPT_SPAWN,
+    OPT_READY,
+    OPT_READY_TIMEOUT,
+    OPT_SPAWN_LOG,
+    OPT_WATCH_INTERVAL,
+    OPT_NO_WATCH_MACHINE,
+    OPT_CRITERION,
 };
 
 static const struct option run_options[] = {
@@ -105,6 +128,14 @@ static const struct option run_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"no-summary", no_argument, NULL, OPT_NO_SUMMARY},
     {"check", no_argument, NULL, OPT_CHECK},
+    {"watch", required_argument, NULL, OPT_WATCH},
+    {"spawn", required_argument, NULL, OPT_SPAWN},
+    {"ready", required_argument, NULL, OPT_READY},
+    {"ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT},
+    {"spawn-log", required_argument, NULL, OPT_SPAWN_LOG},
+    {"watch-interval", required_argument, NULL, OPT_WATCH_INTERVAL},
+    {"no-watch-machine", no_argument, NULL, OPT_NO_WATCH_MACHINE},
+    {"criterion", required_argument, NULL, OPT_CRITERION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -138,6 +169,11 @@ struct quick {
     /* which flags were given: a scenario file takes its load and requests from the file */
     char model_flag[32], request_flag[32];
     bool threads_set, timeout_set, connect_timeout_set, grace_set;
+    /* watching the system under test and the success criteria (cli/watch.c) */
+    struct cli_watch watch;
+    bool no_watch_machine;
+    struct criterion criteria[CRITERIA_MAX];
+    size_t n_criteria;
 };
 
 static int bad(const char *what, const char *value, const char *expected)
@@ -386,6 +422,54 @@ static int parse_flags(struct quick *q, int argc, char **argv)
                 q->n_thresholds++;
             }
             break;
+        case OPT_WATCH:
+            if (q->watch.n_watch == sizeof q->watch.watch / sizeof q->watch.watch[0]) {
+                rc = bad("--watch", optarg, "at most 16 watched targets");
+            } else if (optarg[0] == '\0') {
+                rc = bad("--watch", optarg, "a PID or a process name");
+            } else {
+                q->watch.watch[q->watch.n_watch++] = optarg;
+            }
+            break;
+        case OPT_SPAWN:
+            if (q->watch.spawn != NULL) {
+                rc = bad("--spawn", optarg, "one --spawn command (watch more with --watch)");
+            } else if (optarg[0] == '\0') {
+                rc = bad("--spawn", optarg, "a command to start, as in 'gunicorn app:app'");
+            } else {
+                q->watch.spawn = optarg;
+            }
+            break;
+        case OPT_READY:
+            q->watch.ready = optarg;
+            break;
+        case OPT_SPAWN_LOG:
+            q->watch.spawn_log = optarg;
+            break;
+        case OPT_READY_TIMEOUT:
+            rc = parse_dur("--ready-timeout", optarg, false, &q->watch.ready_timeout_ns);
+            break;
+        case OPT_WATCH_INTERVAL:
+            rc = parse_dur("--watch-interval", optarg, false, &q->watch.interval_ns);
+            if (rc == 0 && (q->watch.interval_ns < PROBE_INTERVAL_MIN_NS ||
+                            q->watch.interval_ns > PROBE_INTERVAL_MAX_NS)) {
+                rc = bad("--watch-interval", optarg, "a duration from 100ms to 60s");
+            }
+            break;
+        case OPT_NO_WATCH_MACHINE:
+            q->no_watch_machine = true;
+            break;
+        case OPT_CRITERION:
+            if (q->n_criteria == CRITERIA_MAX) {
+                rc = bad("--criterion", optarg, "at most 64 criteria");
+            } else if (criterion_parse_flag(optarg, &q->criteria[q->n_criteria], err, sizeof err) <
+                       0) {
+                fprintf(stderr, "brunt run: bad criterion: %s\n", err);
+                rc = EXIT_USAGE;
+            } else {
+                q->n_criteria++;
+            }
+            break;
         case OPT_EXPORT:
             q->export_path = optarg;
             break;
@@ -560,49 +644,17 @@ static int quick_plan(struct quick *q, struct plan **out, bool *unreachable)
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
                 const char *export_path, bool quiet, bool no_summary, int argc, char **argv)
 {
-    char err[1024];
-    if (plan_probe(
-            plan, plan->connect_timeout_ns < 5 * NS_PER_S ? plan->connect_timeout_ns : 5 * NS_PER_S,
-            err, sizeof err) < 0) {
-        fprintf(stderr, "brunt: %s\n", err);
-        return EXIT_UNREACHABLE;
-    }
-    cli_install_signals();
-    bool tty = isatty(STDERR_FILENO);
-    struct progress *prog = progress_new(stderr, tty, quiet);
-    struct run_options opts = {.progress = progress_cb, .progress_data = prog};
-    struct run_report report;
-    int rc = engine_run(plan, thresholds, n_thresholds, &opts, &report);
-    progress_finish(prog);
-    progress_free(prog);
-    if (rc < 0) {
-        fprintf(stderr, "brunt: the run could not start: %s\n", strerror(-rc));
-        run_report_destroy(&report);
-        return EXIT_INTERNAL;
-    }
-    report.argc = argc;
-    report.argv = argv;
-    int code = EXIT_OK;
-    if (report.thresholds_failed) {
-        code = EXIT_THRESHOLDS;
-    } else if (report.scenario_abort) {
-        code = EXIT_ABORTED;
-    } else if (report.interrupted) {
-        code = EXIT_INTERRUPTED;
-    }
-    report.exit_code = code;
-    if (!no_summary) {
-        summary_print(stdout, &report, isatty(STDOUT_FILENO));
-        fflush(stdout);
-    }
-    if (export_path != NULL && result_write(export_path, &report, err, sizeof err) < 0) {
-        fprintf(stderr, "brunt: %s\n", err);
-        if (code == EXIT_OK) {
-            code = EXIT_INTERNAL;
-        }
-    }
-    run_report_destroy(&report);
-    return code;
+    return cli_execute_watched(plan, thresholds, n_thresholds, NULL, export_path, quiet, no_summary,
+                               argc, argv);
+}
+
+/* The watch options from the flags: the machine is watched unless --no-watch-machine. */
+static const struct cli_watch *quick_watch(struct quick *q)
+{
+    q->watch.machine = !q->no_watch_machine;
+    q->watch.criteria = q->criteria;
+    q->watch.n_criteria = q->n_criteria;
+    return &q->watch;
 }
 
 /*
@@ -616,6 +668,8 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     struct threshold *th = NULL;
     size_t n_th = 0;
     struct scenario_file_opts fo = {0};
+    struct criterion *all_crit = NULL;
+    size_t n_all_crit = 0;
     int code;
     if (scenario_load(q->url, &plan, &th, &n_th, &fo, err, sizeof err) < 0) {
         fprintf(stderr, "brunt run: %s\n", err);
@@ -661,8 +715,66 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     n_th += q->n_thresholds;
     q->n_thresholds = 0;
     cli_raise_nofile();
-    code = cli_execute(plan, th, n_th, q->export_path, q->quiet, q->no_summary, argc, argv);
+    /* watch: and criteria: from the file, then the flags (which win where both set). */
+    struct cli_watch *w = &q->watch;
+    const char *flag_watch[16];
+    size_t n_flag_watch = w->n_watch;
+    memcpy(flag_watch, w->watch, sizeof flag_watch);
+    w->n_watch = 0;
+    for (size_t i = 0; i < fo.n_watch && w->n_watch < 16; i++) {
+        w->watch[w->n_watch++] = fo.watch[i];
+    }
+    for (size_t i = 0; i < n_flag_watch; i++) {
+        if (w->n_watch == 16) {
+            fprintf(stderr, "brunt run: too many watched processes with the file's (at most "
+                            "16)\n");
+            code = EXIT_USAGE;
+            goto out;
+        }
+        w->watch[w->n_watch++] = flag_watch[i];
+    }
+    if (w->spawn == NULL && fo.spawn != NULL) {
+        w->spawn = fo.spawn;
+        w->ready = fo.spawn_ready;
+        w->spawn_log = w->spawn_log != NULL ? w->spawn_log : fo.spawn_log;
+        if (w->ready_timeout_ns == 0 && fo.has_ready_timeout) {
+            w->ready_timeout_ns = fo.ready_timeout_ns;
+        }
+    }
+    if (w->interval_ns == 0 && fo.has_watch_interval) {
+        w->interval_ns = fo.watch_interval_ns;
+    }
+    if (!q->no_watch_machine && fo.has_watch_machine && !fo.watch_machine) {
+        q->no_watch_machine = true;
+    }
+    /* The rows move into one array (file first), freed once below. */
+    all_crit = calloc(fo.n_criteria + q->n_criteria + 1, sizeof *all_crit);
+    if (all_crit == NULL) {
+        code = EXIT_INTERNAL;
+        goto out;
+    }
+    if (fo.n_criteria > 0) {
+        memcpy(all_crit, fo.criteria, fo.n_criteria * sizeof *all_crit);
+    }
+    if (q->n_criteria > 0) {
+        memcpy(all_crit + fo.n_criteria, q->criteria, q->n_criteria * sizeof *all_crit);
+    }
+    n_all_crit = fo.n_criteria + q->n_criteria;
+    free(fo.criteria);
+    fo.criteria = NULL;
+    fo.n_criteria = 0;
+    q->n_criteria = 0;
+    quick_watch(q);
+    w->criteria = all_crit;
+    w->n_criteria = n_all_crit;
+    code =
+        cli_execute_watched(plan, th, n_th, w, q->export_path, q->quiet, q->no_summary, argc, argv);
 out:
+    for (size_t i = 0; i < n_all_crit; i++) {
+        criterion_destroy(&all_crit[i]);
+    }
+    free(all_crit);
+    scenario_file_opts_destroy(&fo);
     for (size_t i = 0; i < n_th; i++) {
         threshold_destroy(&th[i]);
     }
@@ -684,9 +796,18 @@ int cli_run(int argc, char **argv)
         .grace_ns = 5 * NS_PER_S,
     };
     struct plan *plan = NULL;
+    /* Probe metrics exist before any threshold or criterion names one. */
+    if (probe_define_metrics() < 0) {
+        fprintf(stderr, "brunt run: cannot define the watchers' metrics\n");
+        return EXIT_INTERNAL;
+    }
     int code = parse_flags(&q, argc, argv);
     if (code != 0) {
         code = code < 0 ? EXIT_OK : code;
+        goto out;
+    }
+    if (q.watch.ready != NULL && q.watch.spawn == NULL) {
+        code = bad("--ready", q.watch.ready, "--spawn CMD with it (--ready says when CMD is up)");
         goto out;
     }
     if (is_scenario_file(q.url)) {
@@ -699,12 +820,15 @@ int cli_run(int argc, char **argv)
         goto out;
     }
     cli_raise_nofile();
-    code = cli_execute(plan, q.thresholds, q.n_thresholds, q.export_path, q.quiet, q.no_summary,
-                       argc, argv);
+    code = cli_execute_watched(plan, q.thresholds, q.n_thresholds, quick_watch(&q), q.export_path,
+                               q.quiet, q.no_summary, argc, argv);
 out:
     plan_free(plan);
     for (size_t i = 0; i < q.n_thresholds; i++) {
         threshold_destroy(&q.thresholds[i]);
+    }
+    for (size_t i = 0; i < q.n_criteria; i++) {
+        criterion_destroy(&q.criteria[i]);
     }
     if (q.body_owned) {
         free(q.body);

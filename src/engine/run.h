@@ -74,7 +74,9 @@ struct run_report {
     struct probe_set *probes;   /* probe/probe.h; may be NULL */
     struct criterion *criteria; /* metrics/criteria.h; judged after the run */
     size_t n_criteria;
-    bool criteria_failed; /* any criterion met neither target nor acceptable */
+    bool criteria_failed;                    /* any criterion met neither target nor acceptable */
+    const struct fit_verdict *latency_trend; /* analysis/fit.h: p95 drift; may be NULL */
+    const struct fit_verdict *error_trend;   /* error-rate drift; may be NULL */
 };
 
 /*

@@ -24,8 +24,10 @@
 struct progress {
     FILE *f;
     bool tty, quiet;
-    bool drawn;          /* a terminal line is on screen */
-    uint64_t last_plain; /* last interval index printed in plain mode */
+    bool drawn;              /* a terminal line is on screen */
+    uint64_t last_plain;     /* last interval index printed in plain mode */
+    progress_extra_cb extra; /* may be NULL */
+    void *extra_data;
 };
 
 struct progress *progress_new(FILE *f, bool tty, bool quiet)
@@ -81,7 +83,8 @@ static void cut_to_width(char *s, int width)
     }
 }
 
-static void build_tty_line(const struct run_progress *rp, char *line, size_t cap)
+static void build_tty_line(const struct progress *p, const struct run_progress *rp, char *line,
+                           size_t cap)
 {
     char el[32], pl[32], p95[32], err[64];
     size_t len = 0;
@@ -111,8 +114,12 @@ static void build_tty_line(const struct run_progress *rp, char *line, size_t cap
     } else {
         snprintf(err, sizeof err, "%llu", (unsigned long long)rp->errors);
     }
-    snprintf(line + len, cap - len, "  %u VUs  %.0f req/s  p95 %s  errors %s", rp->vus, rp->rps,
-             p95, err);
+    int n = snprintf(line + len, cap - len, "  %u VUs  %.0f req/s  p95 %s  errors %s", rp->vus,
+                     rp->rps, p95, err);
+    if (n > 0 && (size_t)n < cap - len && p->extra != NULL) {
+        len += (size_t)n;
+        p->extra(line + len, cap - len, p->extra_data);
+    }
 }
 
 void progress_update(struct progress *p, const struct run_progress *rp)
@@ -123,7 +130,7 @@ void progress_update(struct progress *p, const struct run_progress *rp)
         return;
     }
     if (p->tty) {
-        build_tty_line(rp, line, sizeof line);
+        build_tty_line(p, rp, line, sizeof line);
         cut_to_width(line, terminal_width(p->f) - 1);
         fprintf(p->f, "\r\x1b[K%s", line);
         p->drawn = true;
@@ -137,11 +144,23 @@ void progress_update(struct progress *p, const struct run_progress *rp)
         fmt_secs(rp->elapsed_ns, el, sizeof el);
         fmt_secs(rp->planned_ns, pl, sizeof pl);
         fmt_p95(rp->p95_ms, p95, sizeof p95);
-        fprintf(p->f, "running %s/%s: vus=%u rps=%.0f p95=%s requests=%llu errors=%llu\n", el,
+        char extra[256] = "";
+        if (p->extra != NULL) {
+            p->extra(extra, sizeof extra, p->extra_data);
+        }
+        fprintf(p->f, "running %s/%s: vus=%u rps=%.0f p95=%s requests=%llu errors=%llu%s\n", el,
                 rp->planned_ns ? pl : "?", rp->vus, rp->rps, p95, (unsigned long long)rp->requests,
-                (unsigned long long)rp->errors);
+                (unsigned long long)rp->errors, extra);
     }
     fflush(p->f);
+}
+
+void progress_set_extra(struct progress *p, progress_extra_cb extra, void *data)
+{
+    if (p != NULL) {
+        p->extra = extra;
+        p->extra_data = data;
+    }
 }
 
 void progress_cb(const struct run_progress *rp, void *data)

@@ -34,6 +34,14 @@ struct progress *progress_new(FILE *f, bool tty, bool quiet);
  */
 void progress_update(struct progress *p, const struct run_progress *rp);
 
+/*
+ * Text appended to every line (the watched target's CPU and memory): extra writes at
+ * most cap bytes, NUL-terminated, starting with two spaces ("  target CPU 41%").  Called
+ * on the coordinator thread.
+ */
+typedef void (*progress_extra_cb)(char *buf, size_t cap, void *data);
+void progress_set_extra(struct progress *p, progress_extra_cb extra, void *data);
+
 /* A run_progress_cb for struct run_options: data is the struct progress *. */
 void progress_cb(const struct run_progress *rp, void *data);
 

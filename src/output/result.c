@@ -25,12 +25,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analysis/fit.h"
 #include "core/clock.h"
 #include "core/dynbuf.h"
 #include "core/file.h"
 #include "http/url.h"
+#include "metrics/criteria.h"
 #include "metrics/hist.h"
 #include "metrics/registry.h"
+#include "probe/probe.h"
+#include "probe/proc.h"
 
 #include "core/version.h"
 
@@ -744,6 +748,49 @@ static void put_ts_trend(struct jsonw *w, const struct ts_trend *t)
     jsonw_obj_end(w);
 }
 
+/*
+ * The watched targets' figures for one row: the sample taken at the end of the row's
+ * second (wall time in [row end, row end + 1 s)).  "watch": {"LABEL": {...}}.
+ */
+static void put_row_watch(struct jsonw *w, const struct run_report *r, const struct ts_row *row)
+{
+    struct probe *p = r->probes != NULL ? probe_set_find(r->probes, "process") : NULL;
+    if (p == NULL) {
+        return;
+    }
+    struct proc_probe *pp = p->self;
+    static const enum proc_figure figs[] = {PF_CPU,     PF_CPU_CORE, PF_MEMORY,   PF_RSS,
+                                            PF_THREADS, PF_FDS,      PF_PROCESSES};
+    uint64_t lo = row->wall_ns + NS_PER_S, hi = lo + NS_PER_S;
+    jsonw_key(w, "watch");
+    jsonw_obj_begin(w);
+    for (size_t i = 0; i < proc_probe_targets(pp); i++) {
+        const double *v;
+        const uint64_t *wall;
+        size_t n = proc_probe_history(pp, i, PF_CPU, &v, &wall);
+        size_t k = 0;
+        while (k < n && wall[k] < lo) {
+            k++;
+        }
+        if (k == n || wall[k] >= hi) {
+            continue;
+        }
+        jsonw_key(w, proc_probe_label(pp, i));
+        jsonw_obj_begin(w);
+        for (size_t f = 0; f < sizeof figs / sizeof figs[0]; f++) {
+            (void)proc_probe_history(pp, i, figs[f], &v, &wall);
+            jsonw_key(w, proc_figures[figs[f]].metric);
+            if (isnan(v[k])) {
+                jsonw_null(w);
+            } else {
+                jsonw_num(w, v[k]);
+            }
+        }
+        jsonw_obj_end(w);
+    }
+    jsonw_obj_end(w);
+}
+
 static void put_timeseries(struct jsonw *w, const struct run_report *r)
 {
     jsonw_obj_begin(w);
@@ -790,6 +837,7 @@ static void put_timeseries(struct jsonw *w, const struct run_report *r)
         put_ts_trend(w, &row->duration);
         jsonw_key(w, "http_req_latency");
         put_ts_trend(w, &row->latency);
+        put_row_watch(w, r, row);
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
@@ -857,6 +905,57 @@ static void put_errors(struct jsonw *w, const struct run_report *r)
     jsonw_obj_end(w);
 }
 
+static void put_verdict(struct jsonw *w, const struct fit_verdict *v)
+{
+    if (v == NULL) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_obj_begin(w);
+    jsonw_key(w, "verdict");
+    jsonw_str(w, fit_trend_name(v->trend));
+    jsonw_key(w, "slope_per_hour");
+    jsonw_num(w, v->per_hour);
+    jsonw_key(w, "r2");
+    jsonw_num(w, v->line.r2);
+    jsonw_key(w, "mann_kendall_z");
+    jsonw_num(w, v->line.mk_z);
+    jsonw_key(w, "samples");
+    jsonw_uint(w, v->line.n);
+    jsonw_key(w, "window_s");
+    jsonw_num(w, v->t1 - v->t0);
+    jsonw_key(w, "evidence");
+    jsonw_str(w, v->evidence);
+    jsonw_obj_end(w);
+}
+
+static void put_criteria(struct jsonw *w, const struct run_report *r)
+{
+    jsonw_arr_begin(w);
+    for (size_t i = 0; i < r->n_criteria && r->criteria != NULL; i++) {
+        const struct criterion *c = &r->criteria[i];
+        jsonw_obj_begin(w);
+        jsonw_key(w, "metric");
+        jsonw_str(w, c->metric);
+        jsonw_key(w, "target");
+        jsonw_str(w, c->target_src);
+        jsonw_key(w, "acceptable");
+        jsonw_str(w, c->acceptable_src);
+        jsonw_key(w, "current");
+        if (isnan(c->current) || isinf(c->current)) {
+            jsonw_null(w);
+        } else {
+            jsonw_num(w, c->current);
+        }
+        jsonw_key(w, "status");
+        jsonw_str(w, criterion_status_name(c->status));
+        jsonw_key(w, "no_samples");
+        jsonw_bool(w, c->no_samples);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+}
+
 int result_to_json(const struct run_report *r, struct jsonw *w)
 {
     int rc;
@@ -879,6 +978,25 @@ int result_to_json(const struct run_report *r, struct jsonw *w)
     put_timeseries(w, r);
     jsonw_key(w, "errors");
     put_errors(w, r);
+    jsonw_key(w, "criteria");
+    put_criteria(w, r);
+    jsonw_key(w, "probes");
+    if (r->probes != NULL) {
+        rc = probe_set_to_json(r->probes, w);
+        if (rc < 0) {
+            return rc;
+        }
+    } else {
+        jsonw_obj_begin(w);
+        jsonw_obj_end(w);
+    }
+    jsonw_key(w, "analysis");
+    jsonw_obj_begin(w);
+    jsonw_key(w, "latency_p95_trend");
+    put_verdict(w, r->latency_trend);
+    jsonw_key(w, "error_rate_trend");
+    put_verdict(w, r->error_trend);
+    jsonw_obj_end(w);
     jsonw_key(w, "warnings");
     jsonw_arr_begin(w);
     for (size_t i = 0; i < r->n_warnings && i < sizeof r->warnings / sizeof r->warnings[0]; i++) {

@@ -16,13 +16,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "analysis/fit.h"
 #include "core/parse.h"
 #include "core/utf8.h"
 #include "engine/plan.h"
+#include "metrics/criteria.h"
 #include "metrics/hist.h"
 #include "metrics/registry.h"
 #include "metrics/threshold.h"
 #include "output/result.h"
+#include "probe/probe.h"
 
 /* The dot leaders end at this column (label plus dots), as k6's do. */
 #define LABEL_WIDTH 34
@@ -486,6 +489,79 @@ static void print_thresholds(const struct out *o, const struct run_report *r)
     }
 }
 
+/* ---- success criteria -------------------------------------------------------------- */
+
+/* A criterion's current value in the unit its levels are written in. */
+static void fmt_current(const struct criterion *c, char *buf, size_t cap)
+{
+    int m = c->target.metric;
+    if (m >= 0 && m < metric_count() && metric_info[m].type == METRIC_TREND &&
+        metric_info[m].contains == CONTAINS_TIME) {
+        snprintf(buf, cap, "%.4gms", c->current);
+    } else if (m >= 0 && m < metric_count() && metric_info[m].type == METRIC_TREND &&
+               metric_info[m].contains == CONTAINS_DATA) {
+        fmt_bytes(c->current, buf, cap);
+    } else {
+        snprintf(buf, cap, "%.4g", c->current);
+    }
+}
+
+static void print_criteria(const struct out *o, const struct run_report *r)
+{
+    if (r->n_criteria == 0 || r->criteria == NULL) {
+        return;
+    }
+    size_t w_metric = strlen("Metric"), w_cur = strlen("Current"), w_t = strlen("Target"),
+           w_a = strlen("Acceptable");
+    char cur[64];
+    for (size_t i = 0; i < r->n_criteria; i++) {
+        const struct criterion *c = &r->criteria[i];
+        fmt_current(c, cur, sizeof cur);
+        w_metric = text_width(c->metric) > w_metric ? text_width(c->metric) : w_metric;
+        w_cur = strlen(cur) > w_cur ? strlen(cur) : w_cur;
+        w_t = strlen(c->target_src) > w_t ? strlen(c->target_src) : w_t;
+        w_a = strlen(c->acceptable_src) > w_a ? strlen(c->acceptable_src) : w_a;
+    }
+    fprintf(o->f, "\n  %s\xe2\x96\x88 SUCCESS CRITERIA%s\n\n", col(o, C_BOLD), col(o, C_RESET));
+    fprintf(o->f, "    %-*s  %*s  %-*s  %-*s  %s\n", (int)w_metric, "Metric", (int)w_cur, "Current",
+            (int)w_t, "Target", (int)w_a, "Acceptable", "Status");
+    for (size_t i = 0; i < r->n_criteria; i++) {
+        const struct criterion *c = &r->criteria[i];
+        fmt_current(c, cur, sizeof cur);
+        int pad = (int)w_metric - (int)text_width(c->metric);
+        const char *color = c->status == CRIT_PASS   ? col(o, C_GREEN)
+                            : c->status == CRIT_WARN ? col(o, C_YELLOW)
+                                                     : col(o, C_RED);
+        fprintf(o->f, "    %s%*s  %*s  %-*s  %-*s  %s%s %s%s%s\n", c->metric, pad > 0 ? pad : 0, "",
+                (int)w_cur, cur, (int)w_t, c->target_src, (int)w_a, c->acceptable_src, color,
+                criterion_symbol(c->status), criterion_status_name(c->status), col(o, C_RESET),
+                c->no_samples ? " (no samples: check the metric and its tags)" : "");
+    }
+}
+
+static void print_trend(const struct out *o, const char *what, const struct fit_verdict *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    fprintf(o->f, "    %-22s %s%s%s: %s\n", what,
+            col(o, v->trend == FIT_GROWING ? C_YELLOW : C_RESET), fit_trend_name(v->trend),
+            col(o, C_RESET), v->evidence);
+}
+
+static void print_watch(const struct out *o, const struct run_report *r)
+{
+    if (r->probes != NULL && probe_set_len(r->probes) > 0) {
+        fprintf(o->f, "\n  %s\xe2\x96\x88 SYSTEM UNDER TEST%s\n", col(o, C_BOLD), col(o, C_RESET));
+        probe_set_summary(r->probes, o->f, o->color);
+    }
+    if (r->latency_trend != NULL || r->error_trend != NULL) {
+        fprintf(o->f, "\n  %s\xe2\x96\x88 DRIFT UNDER LOAD%s\n", col(o, C_BOLD), col(o, C_RESET));
+        print_trend(o, "p95 per second", r->latency_trend);
+        print_trend(o, "error rate per second", r->error_trend);
+    }
+}
+
 /* ---- metric groups --------------------------------------------------------------- */
 
 static void print_group_title(const struct out *o, const char *title)
@@ -773,7 +849,9 @@ void summary_print(FILE *f, const struct run_report *r, bool color)
 
     print_header(&o, r);
     print_thresholds(&o, r);
+    print_criteria(&o, r);
     print_metrics(&o, r);
+    print_watch(&o, r);
     print_tail(&o, r);
     fputc('\n', f);
     hist_free(o.scratch);

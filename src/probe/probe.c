@@ -22,6 +22,8 @@
 
 #include "core/clock.h"
 #include "engine/run.h"
+#include "probe/machine.h"
+#include "probe/proc.h"
 
 #define QUEUE_MAX 64 /* intervals waiting for the coordinator (a minute at 1 s) */
 #define END_WAIT_NS (2 * NS_PER_S)
@@ -296,6 +298,8 @@ int probe_set_start(struct probe_set *set, char *err, size_t err_len)
         goto out;
     }
     set->thread_running = true;
+    /* Named, so its CPU can be told apart in /proc/PID/task (bench/watch.sh). */
+    (void)pthread_setname_np(set->thread, "brunt-probe");
 out:
     return rc;
 }
@@ -442,4 +446,13 @@ void probe_set_free(struct probe_set *set)
     pthread_cond_destroy(&set->done_cv);
     pthread_mutex_destroy(&set->mu);
     free(set);
+}
+
+int probe_define_metrics(void)
+{
+    int rc = proc_define_metrics();
+    if (rc >= 0) {
+        rc = machine_define_metrics();
+    }
+    return rc < 0 ? rc : 0;
 }

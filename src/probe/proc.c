@@ -119,6 +119,8 @@ struct member {
     int fd_stat, fd_status, fd_io, fd_fd;
     bool seen, primed;
     uint64_t utime, stime, majflt, vcs, ivcs, rd, wr, wait_ns;
+    uint64_t cutime, cstime; /* reaped children's CPU, ticks */
+    int ppid;
 };
 
 enum known_kind { K_FREE = 0, K_MEMBER, K_STRANGER };
@@ -156,6 +158,10 @@ struct target {
     double acc[PF_COUNT];
     bool have[PF_COUNT];
     uint64_t exits;
+    /* CPU (ticks) of members that ended, as last seen: when a member reaps them its
+     * cutime/cstime jumps by their total, of which this much was counted already. */
+    uint64_t dead_user, dead_sys;
+    double reaped_user, reaped_sys; /* this interval's c-time growth of live members */
     struct proc_death death;
     struct series_hist hist;
     struct proc_live live; /* under pp->mu */
@@ -393,8 +399,16 @@ static int member_add(struct proc_probe *pp, int pid, uint64_t starttime, int ta
 static void member_del(struct proc_probe *pp, size_t i)
 {
     struct member *m = &pp->members[i];
-    pp->targets[m->target].n_members--;
-    pp->targets[m->target].exits++;
+    struct target *t = &pp->targets[m->target];
+    t->n_members--;
+    t->exits++;
+    /* Its CPU up to the last sample was counted; its parent, if a member, will see it
+     * all again in its cutime/cstime once it reaps it. */
+    struct known *pk = known_find(pp, m->ppid, false);
+    if (pk != NULL && pk->kind == K_MEMBER && m->primed) {
+        t->dead_user += m->utime + m->cutime;
+        t->dead_sys += m->stime + m->cstime;
+    }
     member_close(m);
     pp->members[i] = pp->members[pp->n_members - 1];
     pp->n_members--;
@@ -429,8 +443,13 @@ static int count_fds(int dirfd)
     return n;
 }
 
-/* Sum of the threads' run-queue delay (ns) of a process: schedstat of each task. */
-static int64_t tasks_wait_ns(struct proc_probe *pp, int pid)
+/*
+ * Over the threads of a process: the sum of their run-queue delay (ns, schedstat) and,
+ * when with_ctx, of their context switches (each thread's status: the process's own
+ * status counts only its main thread).  Returns the number of threads read, or -1.
+ */
+static int tasks_scan(struct proc_probe *pp, int pid, bool with_ctx, uint64_t *wait_ns,
+                      uint64_t *vcs, uint64_t *ivcs)
 {
     char path[48];
     snprintf(path, sizeof path, "%d/task", pid);
@@ -443,24 +462,34 @@ static int64_t tasks_wait_ns(struct proc_probe *pp, int pid)
         close(dfd);
         return -1;
     }
-    int64_t total = 0;
+    *wait_ns = *vcs = *ivcs = 0;
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL && n < PROC_TASKS_MAX) {
         if (de->d_name[0] == '.') {
             continue;
         }
-        char p2[300], buf[128];
+        char p2[300], buf[2048];
         snprintf(p2, sizeof p2, "%s/schedstat", de->d_name);
         ssize_t r = read_at(dirfd(d), p2, buf, sizeof buf);
         struct procfs_schedstat ss = {0};
-        if (r > 0 && procfs_parse_schedstat(buf, (size_t)r, &ss) == 0) {
-            total += (int64_t)ss.wait_ns;
-            n++;
+        if (r <= 0 || procfs_parse_schedstat(buf, (size_t)r, &ss) < 0) {
+            continue;
         }
+        *wait_ns += ss.wait_ns;
+        if (with_ctx) {
+            snprintf(p2, sizeof p2, "%s/status", de->d_name);
+            r = read_at(dirfd(d), p2, buf, sizeof buf);
+            struct procfs_status st = {0};
+            if (r > 0 && procfs_parse_status(buf, (size_t)r, &st) == 0) {
+                *vcs += st.voluntary_ctxt;
+                *ivcs += st.nonvoluntary_ctxt;
+            }
+        }
+        n++;
     }
     closedir(d);
-    return n > 0 ? total : -1;
+    return n > 0 ? n : -1;
 }
 
 static void target_cgroup_open(struct target *t)
@@ -688,6 +717,7 @@ static void discover(struct proc_probe *pp)
             if (target >= 0) {
                 int m = member_add(pp, fresh[i].pid, fresh[i].starttime, target);
                 if (m >= 0) {
+                    pp->members[m].ppid = fresh[i].ppid;
                     pp->members[m].seen = true;
                     pp->members[m].primed = pp->samples == 0; /* born before the first sample */
                 }
@@ -713,6 +743,7 @@ static void record_death(struct proc_probe *pp, struct target *t, int pid)
         return;
     }
     t->death.died = true;
+    t->death.t_s = -1;
     t->death.pid = pid;
     t->death.wall_ns = clock_wall_ns();
     if (t->sp != NULL && pid == spawn_pid(t->sp)) {
@@ -756,6 +787,11 @@ static void hist_push(struct target *t, uint64_t wall, const double *v)
     h->n++;
 }
 
+static uint64_t delta(uint64_t now, uint64_t before)
+{
+    return now > before ? now - before : 0;
+}
+
 static void sample_member(struct proc_probe *pp, struct member *m, double dt_s)
 {
     struct target *t = &pp->targets[m->target];
@@ -781,23 +817,33 @@ static void sample_member(struct proc_probe *pp, struct member *m, double dt_s)
         pp->denied_fd = true;
         note_unavailable(pp, "open fds (/proc/PID/fd not readable)");
     }
-    int64_t wait = tasks_wait_ns(pp, m->pid);
+    uint64_t wait_u = 0, tvcs = 0, tivcs = 0;
+    bool multi = st.num_threads > 1;
+    int tasks = tasks_scan(pp, m->pid, multi, &wait_u, &tvcs, &tivcs);
+    int64_t wait = tasks > 0 ? (int64_t)wait_u : -1;
+    if (multi && tasks > 0) {
+        ss.voluntary_ctxt = tvcs;
+        ss.nonvoluntary_ctxt = tivcs;
+    }
     if (wait < 0 && !pp->no_schedstat) {
         pp->no_schedstat = true;
         note_unavailable(pp, "run-queue wait (no schedstat)");
     }
     double hz = (double)pp->hz;
     if (m->primed && dt_s > 0) {
-        t->acc[PF_CPU_USER] += (double)(st.utime - m->utime) / hz / dt_s * 100;
-        t->acc[PF_CPU_SYSTEM] += (double)(st.stime - m->stime) / hz / dt_s * 100;
-        t->acc[PF_MAJFLT] += (double)(st.majflt - m->majflt) / dt_s;
+        t->acc[PF_CPU_USER] += (double)delta(st.utime, m->utime) / hz / dt_s * 100;
+        t->acc[PF_CPU_SYSTEM] += (double)delta(st.stime, m->stime) / hz / dt_s * 100;
+        t->acc[PF_MAJFLT] += (double)delta(st.majflt, m->majflt) / dt_s;
+        t->reaped_user += (double)delta(st.cutime, m->cutime);
+        t->reaped_sys += (double)delta(st.cstime, m->cstime);
         if (have_status) {
-            t->acc[PF_CTX_VOL] += (double)(ss.voluntary_ctxt - m->vcs) / dt_s;
-            t->acc[PF_CTX_INVOL] += (double)(ss.nonvoluntary_ctxt - m->ivcs) / dt_s;
+            /* Summed over threads: one that ended takes its count along, so never < 0. */
+            t->acc[PF_CTX_VOL] += (double)delta(ss.voluntary_ctxt, m->vcs) / dt_s;
+            t->acc[PF_CTX_INVOL] += (double)delta(ss.nonvoluntary_ctxt, m->ivcs) / dt_s;
         }
         if (have_io) {
-            t->acc[PF_READ] += (double)(io.read_bytes - m->rd) / dt_s;
-            t->acc[PF_WRITE] += (double)(io.write_bytes - m->wr) / dt_s;
+            t->acc[PF_READ] += (double)delta(io.read_bytes, m->rd) / dt_s;
+            t->acc[PF_WRITE] += (double)delta(io.write_bytes, m->wr) / dt_s;
         }
         if (wait >= 0 && (uint64_t)wait >= m->wait_ns) {
             t->acc[PF_CPU_WAIT] += (double)((uint64_t)wait - m->wait_ns) / 1e9 / dt_s * 100;
@@ -821,6 +867,8 @@ static void sample_member(struct proc_probe *pp, struct member *m, double dt_s)
     }
     m->utime = st.utime;
     m->stime = st.stime;
+    m->cutime = st.cutime;
+    m->cstime = st.cstime;
     m->majflt = st.majflt;
     m->vcs = ss.voluntary_ctxt;
     m->ivcs = ss.nonvoluntary_ctxt;
@@ -858,17 +906,17 @@ static void sample_cgroup(struct target *t, double dt_s)
     if (t->cg_primed && dt_s > 0) {
         if (have_cs) {
             t->acc[PF_THROTTLED] =
-                (double)(cs.throttled_usec - t->cg_prev.throttled_usec) / 1e6 / dt_s * 100;
+                (double)delta(cs.throttled_usec, t->cg_prev.throttled_usec) / 1e6 / dt_s * 100;
             t->have[PF_THROTTLED] = true;
         }
         if (have_cpu) {
             t->acc[PF_CPU_PRESSURE] =
-                (double)(cpu.some_total_us - t->psi_cpu_prev) / 1e6 / dt_s * 100;
+                (double)delta(cpu.some_total_us, t->psi_cpu_prev) / 1e6 / dt_s * 100;
             t->have[PF_CPU_PRESSURE] = true;
         }
         if (have_mem) {
             t->acc[PF_MEM_PRESSURE] =
-                (double)(mem.some_total_us - t->psi_mem_prev) / 1e6 / dt_s * 100;
+                (double)delta(mem.some_total_us, t->psi_mem_prev) / 1e6 / dt_s * 100;
             t->have[PF_MEM_PRESSURE] = true;
         }
     }
@@ -900,6 +948,7 @@ static void proc_sample(void *self, uint64_t now_ns, struct registry *reg)
         memset(t->acc, 0, sizeof t->acc);
         memset(t->have, 0, sizeof t->have);
         t->exits = 0;
+        t->reaped_user = t->reaped_sys = 0;
         if (pp->samples % LIMITS_EVERY == LIMITS_EVERY - 1) {
             target_limits(pp, t);
         }
@@ -938,6 +987,16 @@ static void proc_sample(void *self, uint64_t now_ns, struct registry *reg)
         bool alive = t->n_members > 0;
         if (alive) {
             sample_cgroup(t, dt_s);
+        }
+        /* Reaped children's tails: what the c-times grew by beyond what was counted. */
+        if (dt_s > 0 && pp->samples > 0) {
+            double hz = (double)pp->hz;
+            double su = t->reaped_user < (double)t->dead_user ? t->reaped_user : t->dead_user;
+            double ss = t->reaped_sys < (double)t->dead_sys ? t->reaped_sys : t->dead_sys;
+            t->dead_user -= (uint64_t)su;
+            t->dead_sys -= (uint64_t)ss;
+            t->acc[PF_CPU_USER] += (t->reaped_user - su) / hz / dt_s * 100;
+            t->acc[PF_CPU_SYSTEM] += (t->reaped_sys - ss) / hz / dt_s * 100;
         }
         t->acc[PF_CPU_CORE] = t->acc[PF_CPU_USER] + t->acc[PF_CPU_SYSTEM];
         t->acc[PF_CPU] = t->allowed_cpus > 0 ? t->acc[PF_CPU_CORE] / t->allowed_cpus : NAN;
@@ -1013,11 +1072,26 @@ size_t proc_probe_history(const struct proc_probe *pp, size_t i, enum proc_figur
     return t->hist.n;
 }
 
+double proc_probe_memory_limit(const struct proc_probe *pp, size_t i)
+{
+    return i < pp->n_targets ? pp->targets[i].mem_limit : 0;
+}
+
 void proc_probe_death(const struct proc_probe *pp, size_t i, struct proc_death *out)
 {
     memset(out, 0, sizeof *out);
     if (i < pp->n_targets) {
         *out = pp->targets[i].death;
+    }
+}
+
+void proc_probe_set_death_load(struct proc_probe *pp, size_t i, double t_s, double rps,
+                               unsigned vus)
+{
+    if (i < pp->n_targets && pp->targets[i].death.died) {
+        pp->targets[i].death.t_s = t_s;
+        pp->targets[i].death.rps = rps;
+        pp->targets[i].death.vus = vus;
     }
 }
 
@@ -1137,17 +1211,22 @@ static void proc_summary(void *self, FILE *f, bool color)
             fprintf(f, "    %-22s %10s %10s %10s %10s\n", proc_figures[fi].label, a, b, c, d);
         }
         if (t->death.died) {
+            char when[96] = "";
+            if (t->death.t_s >= 0) {
+                snprintf(when, sizeof when, " %.1f s into the run, at %.0f req/s with %u VUs",
+                         t->death.t_s, t->death.rps, t->death.vus);
+            }
             if (t->death.status_known && t->death.signaled) {
-                fprintf(f, "    %sended during the run%s: PID %d killed by signal %d (%s)\n", bold,
-                        reset, t->death.pid, t->death.code, strsignal(t->death.code));
+                fprintf(f, "    %sended during the run%s%s: PID %d killed by signal %d (%s)\n",
+                        bold, reset, when, t->death.pid, t->death.code, strsignal(t->death.code));
             } else if (t->death.status_known) {
-                fprintf(f, "    %sended during the run%s: PID %d exited with status %d\n", bold,
-                        reset, t->death.pid, t->death.code);
+                fprintf(f, "    %sended during the run%s%s: PID %d exited with status %d\n", bold,
+                        reset, when, t->death.pid, t->death.code);
             } else {
                 fprintf(f,
-                        "    %sended during the run%s: PID %d is gone (not brunt's child: "
+                        "    %sended during the run%s%s: PID %d is gone (not brunt's child: "
                         "status unknown)\n",
-                        bold, reset, t->death.pid);
+                        bold, reset, when, t->death.pid);
             }
         }
         if (t->has_leak) {
@@ -1233,6 +1312,12 @@ static int proc_json(void *self, struct jsonw *w)
             jsonw_int(w, t->death.pid);
             jsonw_key(w, "wall_ms");
             jsonw_uint(w, t->death.wall_ns / 1000000);
+            jsonw_key(w, "t_s");
+            json_num_or_null(w, t->death.t_s >= 0 ? t->death.t_s : NAN);
+            jsonw_key(w, "rps");
+            json_num_or_null(w, t->death.t_s >= 0 ? t->death.rps : NAN);
+            jsonw_key(w, "vus");
+            jsonw_uint(w, t->death.vus);
             jsonw_key(w, "exit_status");
             if (t->death.status_known && !t->death.signaled) {
                 jsonw_int(w, t->death.code);

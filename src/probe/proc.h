@@ -88,6 +88,9 @@ size_t proc_probe_targets(const struct proc_probe *pp);
 void proc_probe_live(struct proc_probe *pp, size_t i, struct proc_live *out);
 const char *proc_probe_label(const struct proc_probe *pp, size_t i);
 
+/* The memory limit that applies to target i (cgroup memory.max, else RAM), in bytes. */
+double proc_probe_memory_limit(const struct proc_probe *pp, size_t i);
+
 /* The per-interval history of target i's figure f, after stop(): count, and values
  * (NaN where it could not be read) with their wall-clock times. */
 size_t proc_probe_history(const struct proc_probe *pp, size_t i, enum proc_figure f,
@@ -101,6 +104,9 @@ struct proc_death {
     bool status_known;
     bool signaled;
     int code; /* exit status, or the signal number */
+    /* the load then, set by proc_probe_set_death_load() (t_s < 0: not set) */
+    double t_s, rps;
+    unsigned vus;
 };
 void proc_probe_death(const struct proc_probe *pp, size_t i, struct proc_death *out);
 
@@ -110,6 +116,11 @@ void proc_probe_death(const struct proc_probe *pp, size_t i, struct proc_death *
  */
 struct fit_verdict;
 void proc_probe_set_analysis(struct proc_probe *pp, size_t i, const struct fit_verdict *leak);
+
+/* What the load was when target i ended: seconds into the run, req/s and VUs of that
+ * second (the CLI has the time series; the watcher has not). */
+void proc_probe_set_death_load(struct proc_probe *pp, size_t i, double t_s, double rps,
+                               unsigned vus);
 
 /* Defines the process_* metrics (probe_define_metrics() calls it). */
 int proc_define_metrics(void);

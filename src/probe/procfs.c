@@ -132,6 +132,12 @@ int procfs_parse_stat(const char *buf, size_t len, struct procfs_stat *out)
         case 15:
             out->stime = u;
             break;
+        case 16:
+            out->cutime = u;
+            break;
+        case 17:
+            out->cstime = u;
+            break;
         case 20:
             out->num_threads = v;
             break;

@@ -19,7 +19,8 @@ struct procfs_stat {
     char state;    /* R S D Z T t X ... */
     int ppid;
     uint64_t majflt;
-    uint64_t utime, stime; /* clock ticks */
+    uint64_t utime, stime;   /* clock ticks */
+    uint64_t cutime, cstime; /* of the children it has waited for, clock ticks */
     int64_t num_threads;
     uint64_t starttime; /* clock ticks after boot */
     uint64_t rss_pages;

@@ -3,7 +3,8 @@
  * child, captures its stdout and stderr to a file, waits (bounded) until it is ready,
  * and stops it after the run: SIGTERM to its process group, then SIGKILL after a grace.
  *
- * CMD runs under /bin/sh -c in a new process group (so the whole tree it starts gets the
+ * CMD runs under /bin/sh -c ("exec CMD" when it has no ; & | ( ) or backquote, so the
+ * watched PID is the program itself) in a new process group (so the whole tree it starts gets the
  * signals), with stdin from /dev/null.  Ready means one of: an HTTP GET of the URL
  * answered with any status below 500 (a plain http:// URL only); a TCP connect to the
  * port succeeding ("port:8000" or a bare port); or, with neither, the child still alive
@@ -55,6 +56,13 @@ int spawn_poll(struct spawn *sp, bool *signaled, int *code);
 /* SIGTERM to the group, SIGKILL after the grace, reaps; returns how it ended (as
  * spawn_poll).  Safe after the child ended on its own. */
 int spawn_stop(struct spawn *sp, bool *signaled, int *code);
+/*
+ * GET url (plain http://) once, bounded (about 3 s at most): the status in *status and
+ * the body's start in body (NUL-terminated).  0, -EINVAL (not an http:// URL), or
+ * -ECONNREFUSED (no answer).  For the demo's read of the target's /__stats.
+ */
+int spawn_http_get(const char *url, int *status, char *body, size_t body_cap);
+
 /* Stops it if still running, then frees.  spawn_free(NULL) does nothing. */
 void spawn_free(struct spawn *sp);
 

@@ -34,6 +34,7 @@ static const struct load_key {
     {"base_url", load__compile_base_url},   {"options", load__compile_options},
     {"defaults", load__compile_defaults},   {"data", load__compile_data},
     {"scenarios", load__compile_scenarios}, {"thresholds", load__compile_thresholds},
+    {"watch", load__compile_watch},         {"criteria", load__compile_criteria},
 };
 #define N_TOP_KEYS (sizeof TOP_KEYS / sizeof TOP_KEYS[0])
 
@@ -172,11 +173,15 @@ done:
             threshold_destroy(&L.th[i]);
         }
         free(L.th);
+        scenario_file_opts_destroy(opts);
         return -1;
     }
     *out = L.plan;
     *thresholds = L.th;
     *n_thresholds = L.n_th;
+    if (opts == &local_opts) {
+        scenario_file_opts_destroy(opts); /* nobody asked for watch: or criteria: */
+    }
     return 0;
 }
 

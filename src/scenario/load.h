@@ -23,6 +23,7 @@
 #include "engine/plan.h"
 
 struct threshold;
+struct criterion;
 struct flow_step;
 
 /* The exit code for a scenario file that does not load (k6: invalid config). */
@@ -38,6 +39,8 @@ struct flow_step;
 #define SCENARIO_MAX_FEEDERS 64
 #define SCENARIO_MAX_THRESHOLDS 256
 #define SCENARIO_MAX_GROUP_DEPTH 16
+#define SCENARIO_MAX_WATCH 16    /* watch: processes */
+#define SCENARIO_MAX_CRITERIA 64 /* criteria: rows */
 
 /* Values from a scenario file's `options:`; the has_ flags say which were given, so
  * command-line flags (which win) can be told apart from file values. */
@@ -50,10 +53,27 @@ struct scenario_file_opts {
     uint64_t connect_timeout_ns;
     bool has_grace;
     uint64_t grace_ns;
+    /* watch: (docs/scenarios.md) — strings owned here, see scenario_file_opts_destroy() */
+    char *watch[SCENARIO_MAX_WATCH]; /* processes: PIDs and names, as written */
+    size_t n_watch;
+    char *spawn, *spawn_ready, *spawn_log; /* processes: [{spawn: {command, ready, log}}] */
+    bool has_ready_timeout;
+    uint64_t ready_timeout_ns;
+    bool has_watch_interval;
+    uint64_t watch_interval_ns;
+    bool has_watch_machine;
+    bool watch_machine;
+    /* criteria: rows, owned here (criterion_destroy() each) */
+    struct criterion *criteria;
+    size_t n_criteria;
     /* Output on failure: true when the error was a host name that did not resolve (the
      * CLI may report it as "target unreachable" rather than as a bad file). */
     bool unreachable;
 };
+
+/* Frees what scenario_load() put into opts (watch strings, criteria) and zeroes those
+ * members; safe on zeroed opts.  On failure scenario_load() has already done it. */
+void scenario_file_opts_destroy(struct scenario_file_opts *opts);
 
 /*
  * Loads the scenario file at path into a new plan (*out; free with plan_free, which also

@@ -175,6 +175,8 @@ load_key_fn load__compile_defaults;   /* defaults: (compile_options.c) */
 load_key_fn load__compile_data;       /* data: (compile_data.c) */
 load_key_fn load__compile_scenarios;  /* scenarios: (compile_scenario.c) */
 load_key_fn load__compile_thresholds; /* thresholds: (compile_thresholds.c) */
+load_key_fn load__compile_watch;      /* watch: (compile_watch.c) */
+load_key_fn load__compile_criteria;   /* criteria: (compile_watch.c) */
 
 /* What the flow and request compilers know of the scenario they compile into. */
 struct scen_ctx {

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The CPU brunt reports for a watched process agrees with what this test reads itself
+# from /proc/PID/stat over the same window.
+#
+# The watched process is a busy child of the test (a shell loop, ~100 % of a core when
+# it gets one).  While brunt runs, the test records utime+stime of the child every 100 ms
+# with the wall clock.  brunt's result has one sample per second (series.wall_ms and
+# process_cpu_core, % of one core); over brunt's window [first sample, last sample] the
+# test interpolates its own cumulative ticks at both ends and computes the average CPU.
+#
+# Tolerance: 6 percentage points of a core.  Both sides read the same counters (USER_HZ =
+# 100 ticks/s), so each end of each window is uncertain by one tick (10 ms) plus the
+# interpolation over 100 ms of the test's own polling (at most 10 ms of CPU at 100 %):
+# about 40 ms of CPU over a window of at least 5 s, under 1 %.  The rest is the delay
+# between brunt reading /proc and stamping the wall clock on a loaded, shared machine.
+. "$(dirname "$0")/lib.sh"
+
+start_target
+sh -c 'while :; do :; done' &
+BUSY=$!
+_E2E_PIDS+=("$BUSY")
+HZ=$(getconf CLK_TCK)
+
+# The test's own /proc reader: "wall_ms ticks" every 100 ms until stop file (60 s cap).
+python3 - "$BUSY" "$E2E_TMP/truth.txt" "$E2E_TMP/stop" <<'PY' &
+import os, sys, time
+pid, out, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+with open(out, "w") as f:
+    t_end = time.time() + 60
+    while time.time() < t_end:
+        done = os.path.exists(stop)  # one more reading after brunt has ended
+        with open(f"/proc/{pid}/stat") as s:
+            fields = s.read().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        f.write(f"{time.time() * 1000:.1f} {ticks}\n")
+        f.flush()
+        if done:
+            break
+        time.sleep(0.1)
+PY
+READER=$!
+_E2E_PIDS+=("$READER")
+for ((i = 0; i < 100; i++)); do # bounded: the reader's first line within 10 s
+    [[ -s $E2E_TMP/truth.txt ]] && break
+    sleep 0.1
+done
+[[ -s $E2E_TMP/truth.txt ]] || fail "the test's /proc reader did not start"
+
+brunt_run cpu -q -t 1 -c 1 -R 50 -d 7s --watch "$BUSY" --export result.json "$TARGET_URL/"
+assert_eq 0 "$RC" "exit status"
+touch "$E2E_TMP/stop"
+wait_exit "$READER" 10
+
+python3 - result.json "$E2E_TMP/truth.txt" "$HZ" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+hz = float(sys.argv[3])
+t = doc["probes"]["process"]["targets"][0]
+wall = t["series"]["wall_ms"]
+cpu = t["series"]["process_cpu_core"]
+pts = [(w, c) for w, c in zip(wall, cpu)]
+# The first sample primes (its CPU is null); the window runs from it to the last.
+assert pts[0][1] is None, "first sample has no rate"
+w0, w1 = pts[0][0], pts[-1][0]
+assert w1 - w0 >= 5000, f"brunt's window is {w1 - w0} ms"
+# brunt's CPU-seconds over the window: each sample is the % over the previous interval.
+brunt_cpu_s = sum(c / 100 * (pts[i][0] - pts[i - 1][0]) / 1000 for i, (w, c) in enumerate(pts) if i > 0)
+brunt_avg = brunt_cpu_s / ((w1 - w0) / 1000) * 100
+truth = [tuple(map(float, l.split())) for l in open(sys.argv[2])]
+def ticks_at(w):
+    for (a, ta), (b, tb) in zip(truth, truth[1:]):
+        if a <= w <= b:
+            return ta + (tb - ta) * (w - a) / (b - a)
+    raise SystemExit(f"FAIL: the test's own readings ({truth[0][0]}..{truth[-1][0]}) do not cover wall {w}")
+true_avg = (ticks_at(w1) - ticks_at(w0)) / hz / ((w1 - w0) / 1000) * 100
+print(f"# brunt {brunt_avg:.1f}% of a core, /proc read by the test {true_avg:.1f}% over {(w1 - w0) / 1000:.1f} s")
+if abs(brunt_avg - true_avg) > 6:
+    raise SystemExit(f"FAIL: brunt says {brunt_avg:.1f}%, the test read {true_avg:.1f}%")
+# process_cpu is the same over the CPUs the child may use (its affinity).
+allowed = t["allowed_cpus"]
+ncpu = len(open("/proc/self/status").read().split("Cpus_allowed_list:")[1].split()[0].split(","))
+alt = t["summary"]["process_cpu"]["avg"] * allowed
+core = t["summary"]["process_cpu_core"]["avg"]
+if abs(alt - core) > 0.5:
+    raise SystemExit(f"FAIL: process_cpu {alt} x {allowed} CPUs != process_cpu_core {core}")
+PY
+# The metric joins the run's metrics with the target tag.
+jq -e '.metrics.process_cpu_core.series | map(select(.tags.target != null)) | length == 1' result.json >/dev/null \
+    || fail "process_cpu_core has no series tagged target"
+grep -q "watched: $BUSY" cpu.out || fail "summary has no section for the watched process"
