@@ -23,6 +23,7 @@
 #include "output/result.h"
 #include "output/summary.h"
 #include "probe/probe.h"
+#include "probe/profile.h"
 #include "scenario/load.h"
 
 #define MAX_HEADERS 64
@@ -78,6 +79,17 @@ static void run_usage(FILE *f)
                "      --watch-interval D sampling interval, 100ms-60s (default 1s)\n"
                "      --no-watch-machine do not watch the machine and brunt's own CPU\n"
                "\n"
+               "profiling (docs/profile.md):\n"
+               "      --profile          sample where the watched processes spend their CPU\n"
+               "                         (perf_event_open); top functions, flame graph\n"
+               "      --pprof URL        a Go service's net/http/pprof (http://host:port):\n"
+               "                         its CPU profile, heap before and after\n"
+               "      --profile-window FROM-TO  when, from the start (default: the steady\n"
+               "                         phase), e.g. 10s-40s; TO left out: until the end\n"
+               "      --profile-freq HZ  samples per second per thread (default 99)\n"
+               "      --profile-user-only  no kernel frames\n"
+               "      --pprof-no-heap    no heap profiles\n"
+               "\n"
                "exit codes: 0 ok, 2 bad input, 3 target unreachable, 4 --watch matches no\n"
                "process, 5 --spawn never ready, 99 thresholds or criteria failed,\n"
                "104 invalid scenario file, 105 interrupted, 108 aborted by the scenario,\n"
@@ -104,6 +116,12 @@ enum {
     OPT_WATCH_INTERVAL,
     OPT_NO_WATCH_MACHINE,
     OPT_CRITERION,
+    OPT_PROFILE,
+    OPT_PPROF,
+    OPT_PROFILE_WINDOW,
+    OPT_PROFILE_FREQ,
+    OPT_PROFILE_USER_ONLY,
+    OPT_PPROF_NO_HEAP,
 };
 
 static const struct option run_options[] = {
@@ -136,6 +154,12 @@ static const struct option run_options[] = {
     {"watch-interval", required_argument, NULL, OPT_WATCH_INTERVAL},
     {"no-watch-machine", no_argument, NULL, OPT_NO_WATCH_MACHINE},
     {"criterion", required_argument, NULL, OPT_CRITERION},
+    {"profile", no_argument, NULL, OPT_PROFILE},
+    {"pprof", required_argument, NULL, OPT_PPROF},
+    {"profile-window", required_argument, NULL, OPT_PROFILE_WINDOW},
+    {"profile-freq", required_argument, NULL, OPT_PROFILE_FREQ},
+    {"profile-user-only", no_argument, NULL, OPT_PROFILE_USER_ONLY},
+    {"pprof-no-heap", no_argument, NULL, OPT_PPROF_NO_HEAP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -458,6 +482,27 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             break;
         case OPT_NO_WATCH_MACHINE:
             q->no_watch_machine = true;
+            break;
+        case OPT_PROFILE:
+            q->watch.profile.on = true;
+            break;
+        case OPT_PPROF:
+            q->watch.profile.pprof = optarg;
+            break;
+        case OPT_PROFILE_WINDOW:
+            rc = cli_profile_window_flag(optarg, &q->watch.profile);
+            break;
+        case OPT_PROFILE_FREQ: {
+            uint64_t hz = 0;
+            rc = parse_count("--profile-freq", optarg, 1, PROFILE_MAX_HZ, &hz);
+            q->watch.profile.freq_hz = (unsigned)hz;
+            break;
+        }
+        case OPT_PROFILE_USER_ONLY:
+            q->watch.profile.user_only = true;
+            break;
+        case OPT_PPROF_NO_HEAP:
+            q->watch.profile.no_heap = true;
             break;
         case OPT_CRITERION:
             if (q->n_criteria == CRITERIA_MAX) {

@@ -32,6 +32,7 @@
 struct watch_run {
     struct probe_set *set;
     struct proc_probe *proc;       /* owned by set */
+    struct cli_profile_run prof;   /* the profilers, owned by set */
     struct machine_probe *machine; /* owned by set */
     struct spawn *sp;
     bool sp_owned; /* started here (--spawn), so stopped here */
@@ -183,7 +184,8 @@ static int watch_start(const struct cli_watch *w, const struct plan *plan, struc
     } else if (w->spawned != NULL) {
         wr->sp = w->spawned;
     }
-    bool any = wr->sp != NULL || w->n_watch > 0 || w->machine || w->n_extra > 0;
+    bool any = wr->sp != NULL || w->n_watch > 0 || w->machine || w->n_extra > 0 || w->profile.on ||
+               w->profile.pprof != NULL;
     if (!any) {
         return EXIT_OK;
     }
@@ -231,6 +233,10 @@ static int watch_start(const struct cli_watch *w, const struct plan *plan, struc
             fprintf(stderr, "brunt run: too many probes (at most %d)\n", PROBE_SET_MAX);
             return EXIT_USAGE;
         }
+    }
+    code = cli_profile_add(&w->profile, plan, wr->set, wr->proc, &wr->prof);
+    if (code != EXIT_OK) {
+        return code;
     }
     int rc = probe_set_start(wr->set, err, sizeof err);
     if (rc < 0) {
@@ -297,6 +303,7 @@ int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t 
     progress_free(prog);
     if (wr.set != NULL) {
         probe_set_stop(wr.set);
+        cli_profile_finish(&wr.prof, wr.set, export_path);
     }
     if (rc < 0) {
         fprintf(stderr, "brunt: the run could not start: %s\n", strerror(-rc));
