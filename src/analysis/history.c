@@ -143,8 +143,15 @@ int history_open(const char *path, int busy_timeout_ms, bool create, struct hist
                       "an SQLite database, but not a brunt history (no meta table)", NULL);
         goto fail;
     }
-    /* WAL: readers never block the writer and a crash mid-write loses only that write. */
+    /* WAL: readers never block the writer and a crash mid-write loses only that write.
+     * The switch needs the file to itself, and SQLite does not call the busy handler for
+     * it when another process is creating the same new file at that moment: retry here,
+     * within the same busy timeout. */
     rc = exec(h->db, "PRAGMA journal_mode=WAL");
+    for (int waited = 0; rc == SQLITE_BUSY && waited < busy_timeout_ms; waited += 5) {
+        sqlite3_sleep(5);
+        rc = exec(h->db, "PRAGMA journal_mode=WAL");
+    }
     if (rc != SQLITE_OK) {
         code = h_fail(err, err_len, code_of(rc), path, "cannot switch to WAL", h->db);
         goto fail;

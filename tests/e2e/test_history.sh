@@ -83,7 +83,7 @@ assert_eq 50 "$(sqlite3 w.db 'SELECT count(*) FROM runs')" "50 runs from two wri
 assert_eq 25 "$(sqlite3 w.db "SELECT count(*) FROM runs WHERE tags = 'w=A'")" "writer A's runs"
 assert_eq ok "$(sqlite3 w.db 'PRAGMA integrity_check')" "integrity after two writers"
 # two processes creating the same new file at once
-for i in $(seq 8); do
+for i in $(seq 24); do
     "$BRUNT" history "new$i.db" --add r1.json &
     p1=$!
     "$BRUNT" history "new$i.db" --add r2.json &
