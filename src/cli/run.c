@@ -1048,6 +1048,7 @@ int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_t
         }
     }
     custom_reset();
+    const struct scenario_plan *bp = cli_breakpoint_arm(plan, eng_th, n_eng);
     int rc = engine_run(plan, eng_th, n_eng, &opts, &report);
     progress_finish(prog);
     progress_free(prog);
@@ -1089,6 +1090,7 @@ int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_t
     report.exit_code = code;
     if (!no_summary) {
         summary_print_info(stdout, &report, info, isatty(STDOUT_FILENO));
+        cli_breakpoint_print(stdout, bp, &report);
         fflush(stdout);
     }
     if (export_path != NULL && result_write_info(export_path, &report, info, err, sizeof err) < 0) {
