@@ -39,6 +39,8 @@ static int h_peer[H_MAX_PEERS];
 static int h_connects;
 /* What the transport's handshake returns (0, or a negative BRUNT_ETLS_* code). */
 static int h_handshake_err;
+/* Requests per request step (--pipeline); 0 or 1: one. */
+static uint32_t h_pipeline;
 
 static int sp_connect(struct transport_conn *c, const struct sockaddr *addr, socklen_t len)
 {
@@ -136,6 +138,7 @@ static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
     h->sc.executor = EXEC_PER_VU_ITERATIONS;
     h->sc.vus = 1;
     h->sc.iterations = iterations;
+    h->sc.pipeline = h_pipeline;
     h->sc.duration_ns = 600 * NS_PER_S;
     h->sc.graceful_stop_ns = NS_PER_S;
     h->sc.steps = h->steps;

@@ -177,3 +177,20 @@ Test(conn, bytes_on_an_idle_connection_are_a_protocol_error)
     cr_expect_eq(h_connects, 2, "the next request goes on a new connection");
     h_destroy(&h);
 }
+
+Test(conn, an_extra_pipelined_response_is_a_protocol_error_not_an_answer)
+{
+    struct harness h;
+    h_pipeline = 2;
+    h_init(&h, 1, 0);
+    h_run(&h);
+    char buf[512];
+    cr_assert_eq(h_recv(0, buf, sizeof buf), 2 * strlen(H_REQUEST), "two requests in one batch");
+    h_send(0, OK OK OK, 3 * strlen(OK)); /* three answers for two requests */
+    h_run(&h);
+    cr_expect_eq(h_sum(&h, M_HTTP_REQS, "status=200"), 2, "two requests, two answers counted");
+    cr_expect_eq(h_sum(&h, M_ERRORS, "kind=protocol"), 1, "the third is a protocol error");
+    cr_expect_eq(h.vu->cstate, CONN_CLOSED, "and the connection is closed");
+    h_pipeline = 0;
+    h_destroy(&h);
+}
