@@ -551,18 +551,24 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
     for (size_t i = 0; i < n_thresholds; i++) {
         report->thresholds_failed = report->thresholds_failed || thresholds[i].failed;
     }
+    /* Whether any response came at all: a trend threshold without samples then means
+     * its tags matched none of them, not that nothing was answered. */
+    struct series answered = {.hist = c.scratch};
+    registry_aggregate(report->total, M_HTTP_REQ_DURATION, NULL, &answered);
+    bool any_answer = hist_count(c.scratch) > 0;
     for (size_t i = 0; i < n_thresholds; i++) {
         if (thresholds[i].evaluated && thresholds[i].no_samples) {
-            if (thresholds[i].sent_requests) {
+            if (thresholds[i].sent_requests && !any_answer) {
                 run_report_add_warning(report,
                                        "threshold %s: '%s' failed with no samples: requests "
                                        "were sent but none was answered (see http_errors)",
                                        thresholds[i].metric_expr, thresholds[i].source);
             } else {
                 run_report_add_warning(report,
-                                       "threshold %s: '%s' matched no samples: nothing recorded "
+                                       "threshold %s: '%s' matched no samples%s: nothing recorded "
                                        "this metric with these tags (check their spelling)",
-                                       thresholds[i].metric_expr, thresholds[i].source);
+                                       thresholds[i].metric_expr, thresholds[i].source,
+                                       thresholds[i].sent_requests ? " and failed" : "");
             }
         }
     }

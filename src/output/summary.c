@@ -489,6 +489,9 @@ static void print_thresholds(const struct out *o, const struct run_report *r)
         return;
     }
     fprintf(o->f, "\n  %s\xe2\x96\x88 THRESHOLDS%s\n", col(o, C_BOLD), col(o, C_RESET));
+    /* A trend without samples: nothing was answered at all, or its tags matched nothing. */
+    struct series any;
+    bool answered = aggregate(o, r, M_HTTP_REQ_DURATION, "", &any);
     for (size_t i = 0; i < r->n_thresholds; i++) {
         const struct threshold *t = &r->thresholds[i];
         bool seen = false;
@@ -515,9 +518,10 @@ static void print_thresholds(const struct out *o, const struct run_report *r)
             fprintf(o->f, "    %s%s%s '%s' %s=%s%s%s\n", col(o, u->failed ? C_RED : C_GREEN),
                     u->failed ? "\xe2\x9c\x97" : "\xe2\x9c\x93", col(o, C_RESET),
                     u->source ? u->source : "", agg, obs, u->abort_on_fail ? " (abortOnFail)" : "",
-                    !u->no_samples     ? ""
-                    : u->sent_requests ? " (no samples: requests were sent, none was answered)"
-                                       : " (no samples: check the metric and its tags)");
+                    !u->no_samples ? ""
+                    : u->sent_requests && !answered
+                        ? " (no samples: requests were sent, none was answered)"
+                        : " (no samples: check the metric and its tags)");
         }
     }
 }

@@ -44,4 +44,10 @@ brunt_run short -c 3 -n 30 --no-watch --export short.json "$TARGET_URL/"
 assert_eq 0 "$RC" "exit status of a sub-second run"
 assert_eq 3 "$(jnum short.json .metrics.vus.values.max)" "vus max of a run shorter than a second"
 assert_eq 30 "$(stats_requests)" "the server's requests"
+# Answered requests, but a threshold whose tag value matches none of them: the summary
+# blames the tags, not the target.
+brunt_run typo -c 1 -n 5 --no-watch --threshold 'http_req_duration{name:nope}:p(95)<300' "$TARGET_URL/"
+assert_eq 99 "$RC" "a trend threshold whose tags matched no sample while requests were sent"
+grep -q "check the metric and its tags" typo.out || fail "the summary does not point at the tags"
+grep -q "none was answered" typo.out && fail "the summary says no request was answered although all were"
 stop_target
