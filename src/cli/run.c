@@ -67,6 +67,8 @@ static void run_usage(FILE *f)
                "  -d, --duration D       the one scenario becomes constant-vus for D\n"
                "  -i, --iterations N     the one scenario becomes shared-iterations of N\n"
                "      --tag NAME=VALUE   a run-wide tag, recorded in the result (repeatable)\n"
+               "      --max-redirects N  redirects a request follows (k6's maxRedirects,\n"
+               "                         default 10; quick mode follows none)\n"
                "  -                      read the scenario file from standard input\n"
                "request:\n"
                "  -m, --method M         (default GET)\n"
@@ -151,6 +153,7 @@ enum {
     OPT_PROMETHEUS_NAMES,
     OPT_PROMETHEUS_HOLD,
     OPT_INSECURE,
+    OPT_MAX_REDIRECTS,
     OPT_CACERT,
     OPT_CERT,
     OPT_KEY,
@@ -200,6 +203,7 @@ static const struct option run_options[] = {
     {"vus", required_argument, NULL, 'u'},
     {"iterations", required_argument, NULL, 'i'},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"max-redirects", required_argument, NULL, OPT_MAX_REDIRECTS},
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
@@ -598,6 +602,12 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_INSECURE:
             q->insecure = true;
             break;
+        case OPT_MAX_REDIRECTS: {
+            uint64_t mr;
+            rc = parse_count("--max-redirects", optarg, 0, 100, &mr);
+            scenario_max_redirects = rc == 0 ? (int)mr : scenario_max_redirects;
+            break;
+        }
         case OPT_CACERT:
             q->cacert = optarg;
             break;

@@ -222,6 +222,14 @@ void record_response(struct vu *vu, uint64_t now)
     trend(ix, RT_RECEIVING, receiving);
     trend(ix, RT_QUEUED, queued);
     trend(ix, RT_LATENCY, queued + blocked + duration);
+    const struct step_rt *rt = &vu->sr->steps[vu->step];
+    if (rt->follow != NULL && vu->batch == 1 &&
+        rt->follow(rt->data, vu->sv, &vu->sendbuf, &vu->hop_origin)) {
+        /* A redirect hop: its own sample above; the step goes on (step_done). */
+        vu->hop = true;
+        vu->queued_ns = 0;
+        return;
+    }
     step_ops_done(vu, vu->status, duration);
 }
 
@@ -278,6 +286,7 @@ int reqm_scen_init(struct worker *w, struct scen_rt *sr)
         rt->render = ops->render;
         rt->on_head = ops->on_head;
         rt->on_done = ops->on_done;
+        rt->follow = ops->follow;
         rt->data = st->ops_data;
         /* One `checks` series per check: tags check, name, scenario (and group). */
         size_t nc = ops->check_count(st->ops_data);

@@ -113,6 +113,7 @@ struct step_rt {
     enum step_verdict (*on_done)(const void *step, void *vu, int status, uint64_t duration_ns,
                                  const char *body, size_t body_len, bool truncated,
                                  struct step_results *res);
+    bool (*follow)(const void *step, void *vu, struct dynbuf *out, const struct origin **origin);
     const void *data;
 };
 
@@ -166,6 +167,10 @@ struct vu {
     bool abort_iter;   /* on_fail: abort — skip the rest of this iteration */
     bool flow_stopped; /* the scenario ops stopped this VU (a feeder ran out) */
     struct step_results res;
+    /* redirect hops (step_ops.follow): where the connection goes and the next hop */
+    const struct origin *conn_origin; /* the origin of the open connection */
+    const struct origin *hop_origin;  /* the current hop's, NULL: the step's own */
+    bool hop;                         /* the response just recorded is followed */
 };
 
 struct scen_rt;

@@ -166,8 +166,9 @@ int load__split_url(struct loader *L, const struct ynode *n, const char *url, ch
 /* Request steps                                                                         */
 
 const char *const load__request_keys[] = {
-    "request", "name",  "headers", "query",  "body",    "json",      "form",      "timeout",
-    "extract", "check", "on_fail", "expect", "metrics", "body_file", "multipart", NULL,
+    "request", "name",      "headers",   "query",     "body",    "json",
+    "form",    "timeout",   "extract",   "check",     "on_fail", "expect",
+    "metrics", "body_file", "multipart", "redirects", NULL,
 };
 
 struct hdr {
@@ -756,6 +757,8 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     if (origin_get(L, req, origin_s, &st->origin) < 0) {
         goto done;
     }
+    fs->origin = st->origin;
+    fs->max_redirects = -1;
     struct ynode *q = load__mget(n, "query");
     if (q != NULL) {
         bool has_q = false;
@@ -967,6 +970,13 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     if ((v = load__mget(n, "timeout")) != NULL &&
         load__get_duration(L, v, false, &fs->timeout_ns) < 0) {
         goto done;
+    }
+    if ((v = load__mget(n, "redirects")) != NULL) {
+        uint64_t r;
+        if (load__get_u64(L, v, 0, 100, &r) < 0) {
+            goto done;
+        }
+        fs->max_redirects = scenario_max_redirects >= 0 ? scenario_max_redirects : (int32_t)r;
     }
     if ((v = load__mget(n, "expect")) != NULL && parse_expect(L, v, fs) < 0) {
         goto done;

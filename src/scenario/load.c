@@ -23,6 +23,7 @@
 #include "scenario/load_internal.h"
 
 bool scenario__skip_resolve = false;
+int scenario_max_redirects = -1;
 
 /* The top-level keys, compiled in this order when present (data before the scenarios
  * that use its feeders; defaults before the scenarios that start from them). */

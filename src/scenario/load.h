@@ -149,6 +149,9 @@ size_t scenario_feeders_stopped(const struct plan *plan, const char **names, siz
 
 /* For the fuzz target only: when set, hosts are not resolved (no DNS at all). */
 extern bool scenario__skip_resolve;
+/* --max-redirects: when >= 0, the redirects every step follows at most, over the file's
+ * options.max_redirects and the steps' redirects: (set by the CLI before loading). */
+extern int scenario_max_redirects;
 
 /* --- per-step accessors for the engine (candidates for scenario/flow.h) --- */
 
