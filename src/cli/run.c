@@ -728,6 +728,13 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_TAG:
             /* One run-wide tag: on every sample, in the result, and in the history. */
             rc = parse_kv("--tag", optarg, q->tags, &q->n_tags, MAX_TAGS, false);
+            if (rc == 0) {
+                /* its name is a tag thresholds may filter on */
+                char tn[THRESHOLD_TAG_NAME_MAX + 1];
+                size_t kl = strcspn(optarg, "=");
+                snprintf(tn, sizeof tn, "%.*s", (int)kl, optarg);
+                (void)threshold_tag_name_add(tn);
+            }
             if (rc == 0 && cli_history_run_flag(NULL, optarg, err, sizeof err) < 0) {
                 fprintf(stderr, "brunt run: %s\n", err);
                 rc = EXIT_USAGE;
@@ -895,6 +902,8 @@ static int quick_plan(struct quick *q, struct plan **out, bool *unreachable)
     plan->timeout_ns = q->timeout_ns;
     plan->connect_timeout_ns = q->connect_timeout_ns;
     plan->grace_ns = q->grace_ns;
+    plan->run_tags = q->tags; /* --tag: on every sample */
+    plan->n_run_tags = q->n_tags;
     sc->graceful_stop_ns = q->grace_ns;
     sc->graceful_ramp_down_ns = q->grace_ns;
     sc->pipeline = (uint32_t)q->pipeline;
@@ -1586,6 +1595,8 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     if (q->threads_set) {
         plan->threads = (int)q->threads;
     }
+    plan->run_tags = q->tags; /* --tag: on every sample */
+    plan->n_run_tags = q->n_tags;
     if (q->timeout_set) {
         plan->timeout_ns = q->timeout_ns;
     }

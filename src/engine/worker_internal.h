@@ -101,7 +101,7 @@ struct status_ix {
 struct step_rt {
     struct status_ix cache[STATUS_CACHE];
     int n_cache;
-    char name_tags[1024]; /* canonical tags without status/expected_response */
+    char name_tags[2048]; /* canonical tags without status/expected_response */
     int *checks;          /* series index of each check of the step */
     uint64_t expected[(STATUS_BITS + 63) / 64]; /* status_expected, asked once */
     uint64_t timeout_ns;                        /* 0: the plan's */
@@ -229,7 +229,7 @@ struct scen_rt {
     struct loop_timer stop_timer;
     struct step_rt *steps;
     int s_iter, s_iter_dur, s_dropped, s_sent, s_recv, s_err[ERR_KINDS];
-    char scen_tags[256];
+    char scen_tags[1024];
 };
 
 struct worker {

@@ -19,6 +19,8 @@
 #include "core/json.h"
 #include "core/parse.h"
 #include "http/reqhead.h"
+#include "metrics/registry.h"
+#include "metrics/threshold.h"
 #include "scenario/load_internal.h"
 
 /* Compiles src (text of node n starting at byte base) as a template. */
@@ -168,7 +170,7 @@ int load__split_url(struct loader *L, const struct ynode *n, const char *url, ch
 const char *const load__request_keys[] = {
     "request", "name",      "headers",   "query",     "body",    "json",
     "form",    "timeout",   "extract",   "check",     "on_fail", "expect",
-    "metrics", "body_file", "multipart", "redirects", NULL,
+    "metrics", "body_file", "multipart", "redirects", "tags",    NULL,
 };
 
 struct hdr {
@@ -643,6 +645,52 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
     return 0;
 }
 
+/*
+ * A step's tags: (k6's request tags): names of letters, digits and _ that are not
+ * brunt's own, scalar values; at most 16, 900 bytes in all.  Stored as "k=v" pairs each
+ * ended by TAGS_SEP (engine/plan.h) and made known to threshold filters.
+ */
+static int compile_step_tags(struct loader *L, struct ynode *n, struct step *st)
+{
+    static const char *const own[] = {"scenario", "name",  "method", "status", "expected_response",
+                                      "group",    "check", "kind",   NULL};
+    if (load__check_map(L, n, "tags", NULL) < 0) {
+        return -1;
+    }
+    if (n->n / 2 > 16) {
+        return load__err(L, n, "too many tags (at most 16 on a step)");
+    }
+    struct dynbuf b;
+    dynbuf_init(&b, 900);
+    for (size_t i = 0; i < n->n; i += 2) {
+        const char *k = n->kids[i]->s;
+        bool ok = k[0] != '\0' && !(k[0] >= '0' && k[0] <= '9') && strlen(k) <= 64;
+        for (const char *p = k; ok && *p; p++) {
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 *p == '_';
+        }
+        for (size_t j = 0; ok && own[j] != NULL; j++) {
+            ok = strcmp(own[j], k) != 0;
+        }
+        if (!ok) {
+            dynbuf_destroy(&b);
+            return load__err(L, n->kids[i],
+                             "bad tag name '%s' (expected letters, digits and _, at most 64, "
+                             "not one of brunt's own tags: scenario, name, method, status, "
+                             "expected_response, group, check, kind)",
+                             k);
+        }
+        const char *v = load__sval(L, n->kids[i + 1], "a tag value");
+        if (v == NULL || dynbuf_addf(&b, "%s=%s%c", k, v, TAGS_SEP) < 0) {
+            dynbuf_destroy(&b);
+            return v == NULL ? -1 : load__err(L, n, "tags too long (at most 900 bytes on a step)");
+        }
+        (void)threshold_tag_name_add(k);
+    }
+    st->tags = dynbuf_take(&b, NULL);
+    return 0;
+}
+
 /* The canonical tags of a step's custom-metric samples: name, scenario, group. */
 static const char *step_tags(const struct step *st, const char *scenario, char *out, size_t cap)
 {
@@ -969,6 +1017,9 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     fs->timeout_ns = C->def_timeout_ns;
     if ((v = load__mget(n, "timeout")) != NULL &&
         load__get_duration(L, v, false, &fs->timeout_ns) < 0) {
+        goto done;
+    }
+    if ((v = load__mget(n, "tags")) != NULL && compile_step_tags(L, v, st) < 0) {
         goto done;
     }
     if ((v = load__mget(n, "redirects")) != NULL) {
