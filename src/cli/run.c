@@ -69,6 +69,8 @@ static void run_usage(FILE *f)
                "      --tag NAME=VALUE   a run-wide tag, recorded in the result (repeatable)\n"
                "      --max-redirects N  redirects a request follows (k6's maxRedirects,\n"
                "                         default 10; quick mode follows none)\n"
+               "      --http-debug[=full] print requests and responses to stderr (heads;\n"
+               "                         full: bodies too, the first 2 KiB of each)\n"
                "  -                      read the scenario file from standard input\n"
                "request:\n"
                "  -m, --method M         (default GET)\n"
@@ -154,6 +156,7 @@ enum {
     OPT_PROMETHEUS_HOLD,
     OPT_INSECURE,
     OPT_MAX_REDIRECTS,
+    OPT_HTTP_DEBUG,
     OPT_CACERT,
     OPT_CERT,
     OPT_KEY,
@@ -204,6 +207,7 @@ static const struct option run_options[] = {
     {"iterations", required_argument, NULL, 'i'},
     {"insecure", no_argument, NULL, OPT_INSECURE},
     {"max-redirects", required_argument, NULL, OPT_MAX_REDIRECTS},
+    {"http-debug", optional_argument, NULL, OPT_HTTP_DEBUG},
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
@@ -461,6 +465,20 @@ static void flag_name(int c, char *out, size_t cap)
     snprintf(out, cap, "?");
 }
 
+/* --http-debug's writer: one exchange's text in one write, so threads do not interleave
+ * inside it. */
+static void http_debug_write(const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t k = write(STDERR_FILENO, text, len);
+        if (k <= 0) {
+            return;
+        }
+        text += k;
+        len -= (size_t)k;
+    }
+}
+
 /* A scenario file is named *.yaml / *.yml, or is an existing file; a URL has a scheme. */
 static bool is_scenario_file(const char *arg)
 {
@@ -517,6 +535,7 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case 'e':
         case 'u':
         case 'i':
+        case OPT_HTTP_DEBUG:
             if (q->file_flag[0] == '\0') {
                 flag_name(c, q->file_flag, sizeof q->file_flag);
             }
@@ -601,6 +620,15 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             break;
         case OPT_INSECURE:
             q->insecure = true;
+            break;
+        case OPT_HTTP_DEBUG:
+            /* k6's --http-debug: heads; --http-debug=full: bodies too (capped) */
+            if (optarg == NULL || strcmp(optarg, "full") == 0) {
+                scenario_http_debug = optarg == NULL ? 1 : 2;
+                scenario_http_debug_write = http_debug_write;
+            } else {
+                rc = bad("--http-debug", optarg, "nothing, or =full");
+            }
             break;
         case OPT_MAX_REDIRECTS: {
             uint64_t mr;

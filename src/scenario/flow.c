@@ -206,7 +206,8 @@ bool flow_wants_body(const struct flow_step *fs)
 
 size_t flow_body_cap(const struct flow_step *fs)
 {
-    return fs->wants_body ? FLOW_BODY_CAP : 0;
+    /* --http-debug=full shows bodies: keep their first bytes even without checks */
+    return fs->wants_body ? FLOW_BODY_CAP : scenario_http_debug == 2 ? FLOW_DEBUG_BODY_BYTES : 0;
 }
 
 size_t flow_check_count(const struct flow_step *fs)
@@ -356,12 +357,17 @@ static int ops_render(const void *step, void *vu, struct dynbuf *out)
 {
     size_t start = out->len;
     int rc = flow_render(step, vu, out);
-    return rc < 0 ? rc : flow__http_render(step, vu, out, start);
+    rc = rc < 0 ? rc : flow__http_render(step, vu, out, start);
+    if (rc == 0 && scenario_http_debug) {
+        flow__http_debug_request(vu, out->data + start, out->len - start);
+    }
+    return rc;
 }
 
 static void ops_on_head(const void *step, void *vu, const struct http1_response *resp,
                         struct step_results *res)
 {
+    flow__http_debug_response(vu, resp);
     if (!flow__http_head(step, vu, resp)) {
         flow_on_head(step, vu, resp, res);
     }
@@ -369,7 +375,11 @@ static void ops_on_head(const void *step, void *vu, const struct http1_response 
 
 static bool ops_follow(const void *step, void *vu, struct dynbuf *out, const struct origin **origin)
 {
-    return flow__http_follow(step, vu, out, origin);
+    bool hop = flow__http_follow(step, vu, out, origin);
+    if (hop && scenario_http_debug) {
+        flow__http_debug_request(vu, out->data, out->len);
+    }
+    return hop;
 }
 
 static enum step_verdict ops_on_done(const void *step, void *vu, int status, uint64_t duration_ns,
@@ -377,6 +387,7 @@ static enum step_verdict ops_on_done(const void *step, void *vu, int status, uin
                                      struct step_results *res)
 {
     body = flow__http_body(vu, body, &body_len);
+    flow__http_debug_body(vu, status, body, body_len, truncated);
     enum flow_verdict v =
         flow_on_done(step, vu, status, duration_ns, body, body_len, truncated, res);
     return v == FLOW_ABORT_ITERATION ? STEP_ABORT_ITERATION : STEP_CONTINUE;

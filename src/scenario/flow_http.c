@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "engine/transport.h"
 #include "scenario/flow_internal.h"
+#include "scenario/load.h"
 
 struct flow_http {
     struct cookie_jar jar;
@@ -409,4 +410,97 @@ const char *flow__http_body(struct flow_vu *v, const char *body, size_t *len)
         }
     }
     return body; /* not decodable: the checks see the bytes as they came */
+}
+
+/* --- --http-debug --- */
+
+/* Appends p[0..n) with control bytes other than CR, LF and tab shown as '.'. */
+static int add_printable(struct dynbuf *b, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        char o = (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f ? '.' : (char)c;
+        if (o != '\r' && dynbuf_addc(b, o) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void debug_emit(struct dynbuf *b)
+{
+    if (scenario_http_debug_write != NULL && b->len > 0) {
+        scenario_http_debug_write(b->data, b->len);
+    }
+    dynbuf_destroy(b);
+}
+
+/* Appends a body (its first FLOW_DEBUG_BODY_BYTES) and how much was left out. */
+static void debug_body(struct dynbuf *b, const char *body, size_t len, bool more)
+{
+    size_t n = len < FLOW_DEBUG_BODY_BYTES ? len : FLOW_DEBUG_BODY_BYTES;
+    (void)add_printable(b, body, n);
+    if (n < len || more) {
+        (void)dynbuf_addf(b, "\n[... body cut at %u bytes]", FLOW_DEBUG_BODY_BYTES);
+    }
+    (void)dynbuf_addc(b, '\n');
+}
+
+void flow__http_debug_request(const struct flow_vu *v, const char *req, size_t len)
+{
+    if (scenario_http_debug == 0) {
+        return;
+    }
+    struct dynbuf b;
+    dynbuf_init(&b, 64 * 1024 + 4096);
+    size_t end = head_end(req, len);
+    size_t head = end > 0 ? end : len;
+    (void)dynbuf_addf(&b, "brunt http-debug: vu %u request:\n", v->vu);
+    (void)add_printable(&b, req, head);
+    if (scenario_http_debug == 2 && end > 0 && len > end + 2) {
+        (void)dynbuf_addc(&b, '\n');
+        debug_body(&b, req + end + 2, len - end - 2, false);
+    }
+    (void)dynbuf_addc(&b, '\n');
+    debug_emit(&b);
+}
+
+void flow__http_debug_response(const struct flow_vu *v, const struct http1_response *resp)
+{
+    if (scenario_http_debug == 0) {
+        return;
+    }
+    struct dynbuf b;
+    dynbuf_init(&b, 64 * 1024 + 4096);
+    (void)dynbuf_addf(&b, "brunt http-debug: vu %u response:\nHTTP/1.%d %d %.*s\n", v->vu,
+                      resp->minor_version, resp->status, (int)resp->reason_len, resp->reason);
+    for (size_t i = 0; i < resp->num_headers; i++) {
+        const struct http1_header *h = &resp->headers[i];
+        (void)add_printable(&b, h->name, h->name_len);
+        (void)dynbuf_add(&b, ": ", 2);
+        (void)add_printable(&b, h->value, h->value_len);
+        (void)dynbuf_addc(&b, '\n');
+    }
+    (void)dynbuf_addc(&b, '\n');
+    debug_emit(&b);
+}
+
+void flow__http_debug_body(const struct flow_vu *v, int status, const char *body, size_t len,
+                           bool truncated)
+{
+    if (scenario_http_debug != 2) {
+        return;
+    }
+    struct dynbuf b;
+    dynbuf_init(&b, FLOW_DEBUG_BODY_BYTES + 4096);
+    if (status == 0) {
+        (void)dynbuf_addf(&b, "brunt http-debug: vu %u: the request failed (no response)\n\n",
+                          v->vu);
+    } else if (body != NULL && len > 0) {
+        (void)dynbuf_addf(&b, "brunt http-debug: vu %u response body (%s%zu bytes%s):\n", v->vu,
+                          v->encoding ? "decoded, " : "", len, truncated ? " kept" : "");
+        debug_body(&b, body, len, truncated);
+        (void)dynbuf_addc(&b, '\n');
+    }
+    debug_emit(&b);
 }

@@ -99,6 +99,13 @@ const char *flow__http_body(struct flow_vu *v, const char *body, size_t *len);
 /* The start of an iteration (the jar is emptied unless no_cookies_reset). */
 void flow__http_iteration(const struct flow_scenario *fsc, struct flow_vu *v);
 void flow__http_free(struct flow_vu *v);
+/* --http-debug (scenario_http_debug, scenario/load.h): a request as sent, a response
+ * head, a response body (only with =full; the first FLOW_DEBUG_BODY_BYTES). */
+#define FLOW_DEBUG_BODY_BYTES 2048u
+void flow__http_debug_request(const struct flow_vu *v, const char *req, size_t len);
+void flow__http_debug_response(const struct flow_vu *v, const struct http1_response *resp);
+void flow__http_debug_body(const struct flow_vu *v, int status, const char *body, size_t len,
+                           bool truncated);
 
 /* Frees what a flow_step owns (not fs itself). */
 void flow__step_destroy(struct flow_step *fs);
