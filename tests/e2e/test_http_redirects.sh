@@ -16,17 +16,19 @@ route() { stats_of "$1" | jq -r --arg r "$2" '.by_route[$r] // 0'; }
 status_n() { stats_of "$1" | jq -r --arg s "$2" '.by_status[$s] // 0'; }
 reqs_status() { jq -r --arg s "$2" '[.metrics.http_reqs.series[]? | select(.tags.status == $s) | .values.count] | add // 0' "$1"; }
 check_fails() { jq -r '.metrics.checks.values.fails // 0' "$1"; }
+# scenario FILE EXECUTOR VUS ITERATIONS: a one-scenario file on the first target; its
+# flow steps follow on standard input.
+scenario() {
+    {
+        printf 'base_url: %s\nscenarios:\n  s:\n    executor: %s\n    vus: %s\n' "$T1" "$2" "$3"
+        printf '    iterations: %s\n    flow:\n' "$4"
+        cat
+    } >"$E2E_TMP/$1"
+}
 check_passes() { jq -r '.metrics.checks.values.passes // 0' "$1"; }
 
 # --- a chain of 3 redirects: 4 requests an iteration, each a sample; checks on the last.
-cat >"$E2E_TMP/chain.yaml" <<YAML
-base_url: $T1
-scenarios:
-  s:
-    executor: shared-iterations
-    vus: 2
-    iterations: 20
-    flow:
+scenario chain.yaml shared-iterations 2 20 <<YAML
       - request: GET /redirect/3
         check:
           - status == 200
@@ -74,14 +76,7 @@ assert_eq 2 "$RC" "exit status of --max-redirects 1000"
 assert_one_line "$E2E_TMP/badflag.err" "stderr of --max-redirects 1000"
 
 # --- method and body: 307/308 re-send them, 301/302 turn a POST into a GET, 303 too.
-cat >"$E2E_TMP/method.yaml" <<YAML
-base_url: $T1
-scenarios:
-  s:
-    executor: shared-iterations
-    vus: 1
-    iterations: 3
-    flow:
+scenario method.yaml shared-iterations 1 3 <<YAML
       - request: POST /redirect/1?status=307
         body: "hello"
         check: ['body contains "\"method\":\"POST\",\"body_bytes\":5"']
@@ -107,14 +102,7 @@ assert_eq 39 "$(route "$T1" '/redirect/{n}')" "hops served (2 x 5 + 3 per iterat
 
 # --- across origins: a Location on another port; Authorization stays behind.
 enc=$(jq -rn --arg u "$T2/redirect/1" '$u|@uri')
-cat >"$E2E_TMP/cross.yaml" <<YAML
-base_url: $T1
-scenarios:
-  s:
-    executor: shared-iterations
-    vus: 2
-    iterations: 10
-    flow:
+scenario cross.yaml shared-iterations 2 10 <<YAML
       - request: GET /redirect-to?url=$enc
         check: [status == 200]
 YAML
@@ -127,14 +115,7 @@ assert_eq 30 "$(jnum cross.json .metrics.http_reqs.values.count)" "requests coun
 assert_eq 0 "$(check_fails cross.json)" "failed checks across origins"
 
 # --- cookies: set, sent back (also after a redirect), emptied per iteration unless kept.
-cat >"$E2E_TMP/jar.yaml" <<YAML
-base_url: $T1
-scenarios:
-  s:
-    executor: per-vu-iterations
-    vus: 2
-    iterations: 3
-    flow:
+scenario jar.yaml per-vu-iterations 2 3 <<YAML
       - request: GET /cookies
         name: before
         check: ['body contains "\"cookie\":\"\""']
@@ -154,14 +135,7 @@ brunt_run keep "$E2E_TMP/keep.yaml" --export keep.json
 assert_eq 4 "$(check_fails keep.json)" "'before' fails on each VU's 2nd and 3rd iteration when the jar is kept"
 
 # --- gzip and deflate: checks see the decoded body; data_received counts wire bytes.
-cat >"$E2E_TMP/gz.yaml" <<YAML
-base_url: $T1
-scenarios:
-  s:
-    executor: shared-iterations
-    vus: 1
-    iterations: 10
-    flow:
+scenario gz.yaml shared-iterations 1 10 <<YAML
       - request: GET /gzip
         headers: {Accept-Encoding: "gzip, deflate"}
         check: ['body contains "\"gzipped\":true"', 'json \$.text contains "brunt"']
@@ -171,14 +145,7 @@ brunt_run gz "$E2E_TMP/gz.yaml" --export gz.json
 assert_eq 0 "$RC" "exit status of the gzip checks"
 assert_eq 0 "$(check_fails gz.json)" "failed checks on a gzip body"
 assert_eq $((10 * wire)) "$(jnum gz.json .metrics.data_received.values.count)" "data_received (wire bytes, 10 x $wire)"
-cat >"$E2E_TMP/df.yaml" <<YAML
-base_url: $T1
-scenarios:
-  s:
-    executor: shared-iterations
-    vus: 1
-    iterations: 3
-    flow:
+scenario df.yaml shared-iterations 1 3 <<YAML
       - request: GET /deflate
         check: ['body contains "\"deflated\":true"']
 YAML
