@@ -68,7 +68,7 @@ static void run_usage(FILE *f)
                "  -i, --iterations N     the one scenario becomes shared-iterations of N\n"
                "      --tag NAME=VALUE   a run-wide tag, recorded in the result (repeatable)\n"
                "      --max-redirects N  redirects a request follows (k6's maxRedirects,\n"
-               "                         default 10; quick mode follows none)\n"
+               "                         default 10; quick mode follows none and refuses it)\n"
                "      --http-debug[=full] print requests and responses to stderr (heads;\n"
                "                         full: bodies too, the first 2 KiB of each)\n"
                "  -                      read the scenario file from standard input\n"
@@ -536,6 +536,7 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case 'u':
         case 'i':
         case OPT_HTTP_DEBUG:
+        case OPT_MAX_REDIRECTS:
             if (q->file_flag[0] == '\0') {
                 flag_name(c, q->file_flag, sizeof q->file_flag);
             }

@@ -74,6 +74,9 @@ assert_eq 0 "$(check_fails nofollow.json)" "the 302 is the final answer"
 brunt_run badflag "$E2E_TMP/limit.yaml" --max-redirects 1000
 assert_eq 2 "$RC" "exit status of --max-redirects 1000"
 assert_one_line "$E2E_TMP/badflag.err" "stderr of --max-redirects 1000"
+brunt_run quickflag -q -n 1 --max-redirects 3 "$T1/redirect/1"
+assert_eq 2 "$RC" "exit status of --max-redirects in quick mode (it follows none)"
+assert_one_line "$E2E_TMP/quickflag.err" "stderr of --max-redirects in quick mode"
 
 # --- method and body: 307/308 re-send them, 301/302 turn a POST into a GET, 303 too.
 scenario method.yaml shared-iterations 1 3 <<YAML
