@@ -99,17 +99,23 @@ static void f_setup(bool cross)
     f_other.addr_len = sizeof(struct sockaddr);
 }
 
+/* Starts a one-iteration VU whose first request is answered by a 302. */
+static void f_first_hop(struct harness *h, bool cross, char *buf, size_t cap)
+{
+    f_setup(cross);
+    h_init(h, 1, 0);
+    h_run(h);
+    h_recv(0, buf, cap);
+    cr_assert(strncmp(buf, "GET /a ", 7) == 0, "first request: %s", buf);
+    h_send(0, R302, strlen(R302));
+    h_run(h);
+}
+
 Test(follow, a_hop_is_its_own_sample_and_on_done_sees_the_final_answer)
 {
     struct harness h;
-    f_setup(false);
-    h_init(&h, 1, 0);
     char buf[512];
-    h_run(&h);
-    h_recv(0, buf, sizeof buf);
-    cr_assert(strncmp(buf, "GET /a ", 7) == 0, "first request: %s", buf);
-    h_send(0, R302, strlen(R302));
-    h_run(&h);
+    f_first_hop(&h, false, buf, sizeof buf);
     h_recv(0, buf, sizeof buf);
     cr_assert(strncmp(buf, "GET /b ", 7) == 0, "the hop on the same connection: %s", buf);
     cr_expect_eq(f_done, 0, "on_done waits for the final answer");
@@ -129,13 +135,8 @@ Test(follow, a_hop_is_its_own_sample_and_on_done_sees_the_final_answer)
 Test(follow, a_hop_to_another_origin_opens_a_new_connection)
 {
     struct harness h;
-    f_setup(true);
-    h_init(&h, 1, 0);
     char buf[512];
-    h_run(&h);
-    h_recv(0, buf, sizeof buf);
-    h_send(0, R302, strlen(R302));
-    h_run(&h);
+    f_first_hop(&h, true, buf, sizeof buf);
     cr_assert_eq(h_connects, 2, "a second connection for the other origin");
     h_recv(1, buf, sizeof buf);
     cr_assert(strncmp(buf, "GET /b ", 7) == 0, "the hop on the new connection: %s", buf);
@@ -152,13 +153,8 @@ Test(follow, a_hop_to_another_origin_opens_a_new_connection)
 Test(follow, a_failed_hop_fails_the_step_once)
 {
     struct harness h;
-    f_setup(false);
-    h_init(&h, 1, 0);
     char buf[512];
-    h_run(&h);
-    h_recv(0, buf, sizeof buf);
-    h_send(0, R302, strlen(R302));
-    h_run(&h);
+    f_first_hop(&h, false, buf, sizeof buf);
     h_recv(0, buf, sizeof buf);
     /* The server closes without answering the hop: on the reused connection that is
      * re-sent once on a new one (conn.c's stale-close rule); closed again, it fails. */
