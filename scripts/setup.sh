@@ -16,6 +16,7 @@ PACKAGES=(
     libfyaml-dev libssl-dev libpcre2-dev  # libraries brunt links
     libsqlite3-dev sqlite3                # the run history (sqlite3: its e2e test reads it)
     libpq-dev libhiredis-dev              # PostgreSQL and Redis probes
+    zlib1g-dev                            # gzip/deflate response bodies
     libcriterion-dev                      # unit tests
     postgresql postgresql-contrib         # PostgreSQL 15 for the probe's tests and the demo
     redis-server redis-tools              # Redis 7 for the probe's tests and the demo
