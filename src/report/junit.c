@@ -16,36 +16,6 @@
 
 #include "report/report_internal.h"
 
-static int xml_text(struct dynbuf *b, const char *s)
-{
-    int rc = 0;
-    for (; *s && rc == 0; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '&':
-            rc = dynbuf_adds(b, "&amp;");
-            break;
-        case '<':
-            rc = dynbuf_adds(b, "&lt;");
-            break;
-        case '>':
-            rc = dynbuf_adds(b, "&gt;");
-            break;
-        case '"':
-            rc = dynbuf_adds(b, "&quot;");
-            break;
-        case '\'':
-            rc = dynbuf_adds(b, "&apos;");
-            break;
-        default:
-            /* XML 1.0 forbids most control characters even as references. */
-            rc = (c < 0x20 && c != '\t' && c != '\n' && c != '\r') ? dynbuf_addc(b, ' ')
-                                                                   : dynbuf_addc(b, (char)c);
-        }
-    }
-    return rc;
-}
-
 static int suite(const struct report_model *m, struct dynbuf *b, const char *kind, size_t from,
                  size_t to)
 {
@@ -62,7 +32,7 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
     /* JUnit's timestamp is ISO 8601 without a zone designator in the strict XSDs. */
     char ts[40];
     snprintf(ts, sizeof ts, "%.19s", m->start[0] ? m->start : "1970-01-01T00:00:00");
-    rc |= xml_text(b, ts);
+    rc |= report__xml_escape(b, ts);
     rc |= dynbuf_adds(b, "\">\n");
     if (tests == 0) {
         rc |= dynbuf_addf(b,
@@ -75,13 +45,13 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
         char v[48];
         report_fmt_check_value(c, c->observed, v, sizeof v);
         rc |= dynbuf_addf(b, "    <testcase classname=\"brunt.%s\" name=\"", kind);
-        rc |= xml_text(b, c->metric);
+        rc |= report__xml_escape(b, c->metric);
         rc |= dynbuf_adds(b, " ");
-        rc |= xml_text(b, c->expression);
+        rc |= report__xml_escape(b, c->expression);
         rc |= dynbuf_addf(b, "\" time=\"%.3f\"", m->duration_ms / 1000);
         if (c->ok) {
             rc |= dynbuf_adds(b, ">\n      <system-out>observed ");
-            rc |= xml_text(b, v);
+            rc |= report__xml_escape(b, v);
             rc |= dynbuf_adds(b, c->warn ? " (within 10% of its limit)" : "");
             rc |= dynbuf_adds(b, "</system-out>\n    </testcase>\n");
             continue;
@@ -96,9 +66,9 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
                      c->acceptable[0] ? " (acceptable " : "", c->acceptable,
                      c->acceptable[0] ? ")" : "");
         }
-        rc |= xml_text(b, msg);
+        rc |= report__xml_escape(b, msg);
         rc |= dynbuf_addf(b, "\" type=\"%s\">", c->source);
-        rc |= xml_text(b, msg);
+        rc |= report__xml_escape(b, msg);
         if (c->no_samples) {
             rc |= dynbuf_adds(b, "; the metric had no samples (judged on 0, as k6 does)");
         }

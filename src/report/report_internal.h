@@ -25,4 +25,12 @@ size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t c
 /* Prometheus alert rules (YAML) derived from the run. */
 int rt_alert_rules(const struct report_model *m, struct dynbuf *b);
 
+/*
+ * Appends s as XML/HTML text, also valid inside a double- or single-quoted attribute:
+ * & < > " ' as entities, and the control characters XML 1.0 forbids (even as
+ * references) as spaces.  The one escaper of the HTML, SVG and JUnit renderers.
+ * Returns 0 or the dynbuf's error.
+ */
+int report__xml_escape(struct dynbuf *b, const char *s);
+
 #endif
