@@ -319,10 +319,19 @@ static void time_charts(struct hb *h, const struct report_model *m)
                           .n = n};
     v.lines[v.n_lines++] = (struct svg_line){"VUs", "#8c564b", vus, false, true};
     html__chart(h, &v, false);
-    /* Probe figures in the time series (target CPU, memory, database, cache...). */
-    /* At most 16 probe charts keep a one-hour page under 1 MB; the CSV has every column. */
-    size_t n_extra = m->n_extra < 16 ? m->n_extra : 16;
-    for (size_t j = 0; j < n_extra; j++) {
+    /* Other numeric per-second members of the rows (a watcher's own figures).  The
+     * watch's per-target figures are charted in the process panel, from the probe's own
+     * series, so they are left out here.  At most 16 charts keep a one-hour page under
+     * 1 MB; the CSV has every column. */
+    size_t drawn = 0, more = 0;
+    for (size_t j = 0; j < m->n_extra; j++) {
+        if (m->extra_from_watch[j]) {
+            continue;
+        }
+        if (drawn == 16) {
+            more++;
+            continue;
+        }
         for (size_t i = 0; i < n; i++) {
             err[i] = m->rows[i].extra[j];
         }
@@ -338,12 +347,19 @@ static void time_charts(struct hb *h, const struct report_model *m)
                               .n = n};
         e.lines[e.n_lines++] = (struct svg_line){m->extra_names[j], "#17becf", err, false, true};
         html__chart(h, &e, false);
+        drawn++;
     }
-    if (m->n_extra > n_extra) {
+    if (more > 0) {
         html__putf(h, "<p class=\"note\">%zu more per-second figures are in the CSV report.</p>\n",
-                   m->n_extra - n_extra);
+                   more);
     }
-    if (m->n_extra == 0 && !rt_has_probe(m, "process") && !rt_has_probe(m, "machine") &&
+    if (rt_has_probe(m, "process") || rt_has_probe(m, "machine") || rt_has_probe(m, "postgres") ||
+        rt_has_probe(m, "redis")) {
+        html__put(h, "<p class=\"note\">The probes' figures over time (target CPU and memory, "
+                     "the machine, database and cache) are charted in their panels under "
+                     "<a href=\"#probes\">What the probes measured</a>.</p>\n");
+    }
+    if (drawn == 0 && !rt_has_probe(m, "process") && !rt_has_probe(m, "machine") &&
         !rt_has_probe(m, "postgres") && !rt_has_probe(m, "redis")) {
         html__put(h,
                   "<p class=\"missing\">Target CPU and memory, the machine's CPU, and database and "

@@ -78,22 +78,71 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
     return rc;
 }
 
+/*
+ * The watch's verdicts (leak of each target's memory, drift of p95 and of the error
+ * rate): one testcase each; "growing" is a failure carrying the evidence, "insufficient
+ * data" is skipped (the run was too short to judge).  The run's exit status does not
+ * depend on them; CI that wants them to gate reads this suite.
+ */
+static int verdict_suite(const struct report_model *m, struct dynbuf *b, size_t failures,
+                         size_t skipped)
+{
+    int rc = dynbuf_addf(b,
+                         "  <testsuite name=\"brunt verdicts\" tests=\"%zu\" failures=\"%zu\" "
+                         "errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
+                         m->n_verdicts, failures, skipped, m->duration_ms / 1000);
+    for (size_t i = 0; i < m->n_verdicts; i++) {
+        const struct report_verdict *v = &m->verdicts[i];
+        rc |= dynbuf_adds(b, "    <testcase classname=\"brunt.verdicts\" name=\"");
+        rc |= report__xml_escape(b, v->what);
+        rc |= dynbuf_addf(b, "\" time=\"%.3f\">\n      ", m->duration_ms / 1000);
+        if (strcmp(v->verdict, "growing") == 0) {
+            rc |= dynbuf_adds(b, "<failure message=\"growing: ");
+            rc |= report__xml_escape(b, v->evidence);
+            rc |= dynbuf_adds(b, "\" type=\"verdict\">");
+            rc |= report__xml_escape(b, v->evidence);
+            rc |= dynbuf_adds(b, "</failure>\n");
+        } else if (strcmp(v->verdict, "insufficient data") == 0) {
+            rc |= dynbuf_adds(b, "<skipped message=\"");
+            rc |= report__xml_escape(b, v->evidence);
+            rc |= dynbuf_adds(b, "\"/>\n");
+        } else {
+            rc |= dynbuf_adds(b, "<system-out>");
+            rc |= report__xml_escape(b, v->verdict);
+            rc |= dynbuf_adds(b, ": ");
+            rc |= report__xml_escape(b, v->evidence);
+            rc |= dynbuf_adds(b, "</system-out>\n");
+        }
+        rc |= dynbuf_adds(b, "    </testcase>\n");
+    }
+    rc |= dynbuf_adds(b, "  </testsuite>\n");
+    return rc;
+}
+
 int report_junit(const struct report_model *m, struct dynbuf *b)
 {
-    size_t failures = 0;
+    size_t failures = 0, v_failures = 0, skipped = 0;
     for (size_t i = 0; i < m->n_checks; i++) {
         failures += !m->checks[i].ok;
     }
+    for (size_t i = 0; i < m->n_verdicts; i++) {
+        v_failures += strcmp(m->verdicts[i].verdict, "growing") == 0;
+        skipped += strcmp(m->verdicts[i].verdict, "insufficient data") == 0;
+    }
     size_t suites_tests = (m->n_thresholds ? m->n_thresholds : 1) +
-                          (m->has_criteria ? (m->n_criteria ? m->n_criteria : 1) : 0);
+                          (m->has_criteria ? (m->n_criteria ? m->n_criteria : 1) : 0) +
+                          m->n_verdicts;
     int rc = dynbuf_addf(b,
                          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                          "<testsuites name=\"brunt\" tests=\"%zu\" failures=\"%zu\" "
-                         "errors=\"0\" skipped=\"0\" time=\"%.3f\">\n",
-                         suites_tests, failures, m->duration_ms / 1000);
+                         "errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
+                         suites_tests, failures + v_failures, skipped, m->duration_ms / 1000);
     rc |= suite(m, b, "thresholds", 0, m->n_thresholds);
     if (m->has_criteria) {
         rc |= suite(m, b, "criteria", m->n_thresholds, m->n_checks);
+    }
+    if (m->n_verdicts > 0) {
+        rc |= verdict_suite(m, b, v_failures, skipped);
     }
     rc |= dynbuf_adds(b, "</testsuites>\n");
     return rc ? -E2BIG : 0;

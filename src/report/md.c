@@ -158,6 +158,31 @@ static void current(struct md *d, const struct report_model *m)
                "target and acceptable levels)");
     }
     put(d, "\n\n");
+    if (m->n_verdicts > 0) {
+        put(d, "**Verdicts of the watch**\n\n| What | Verdict | Slope | Evidence |\n"
+               "|---|---|---|---|\n");
+        for (size_t i = 0; i < m->n_verdicts; i++) {
+            const struct report_verdict *vd = &m->verdicts[i];
+            const char *icon = strcmp(vd->verdict, "growing") == 0 ? "❌ "
+                               : strcmp(vd->verdict, "flat") == 0  ? "✅ "
+                                                                   : "";
+            put(d, "| ");
+            cell(d, vd->what);
+            putf(d, " | %s", icon);
+            cell(d, vd->verdict);
+            put(d, " | ");
+            if (isfinite(vd->slope) && strcmp(vd->verdict, "insufficient data") != 0) {
+                putf(d, "%.4g ", vd->slope);
+                cell(d, vd->unit);
+            } else {
+                put(d, "—");
+            }
+            put(d, " | ");
+            cell(d, vd->evidence);
+            put(d, " |\n");
+        }
+        put(d, "\n");
+    }
 }
 
 static void bottlenecks(struct md *d, const struct report_model *m)
