@@ -109,43 +109,6 @@ static void generic_panel(struct hb *h, const struct jtree *t, const struct jnod
 #define PANEL_MAX_TABLE_ROWS 10
 #define PANEL_QUERY_CHARS 240
 
-static const struct jnode *path(const struct jtree *t, const struct jnode *n, const char *a,
-                                const char *b)
-{
-    n = n != NULL ? jtree_get(t, n, a) : NULL;
-    return n != NULL && b != NULL ? jtree_get(t, n, b) : n;
-}
-
-/* The number at n (NAN when it is absent, null or not a number). */
-static double val(const struct jnode *n)
-{
-    double v;
-    if (n == NULL || n->val.type != JSON_NUMBER || json_span_number(&n->val, &v) != 0) {
-        return NAN;
-    }
-    return v;
-}
-
-static double num2(const struct jtree *t, const struct jnode *n, const char *a, const char *b)
-{
-    return val(path(t, n, a, b));
-}
-
-static void fmt_bytes(double v, char *out, size_t cap)
-{
-    if (!isfinite(v)) {
-        snprintf(out, cap, "—");
-    } else if (v >= 1024.0 * 1024 * 1024) {
-        snprintf(out, cap, "%.2f GiB", v / (1024.0 * 1024 * 1024));
-    } else if (v >= 1024.0 * 1024) {
-        snprintf(out, cap, "%.2f MiB", v / (1024.0 * 1024));
-    } else if (v >= 1024.0) {
-        snprintf(out, cap, "%.1f KiB", v / 1024.0);
-    } else {
-        snprintf(out, cap, "%.0f B", v);
-    }
-}
-
 static void fmt_num(double v, char *out, size_t cap)
 {
     if (isfinite(v)) {
@@ -219,7 +182,7 @@ static size_t read_array(const struct jtree *t, const struct jnode *ser, const c
         return 0;
     }
     for (const struct jnode *e = jtree_first(t, a); e != NULL && n < cap; e = jtree_next(t, e)) {
-        out[n++] = val(e);
+        out[n++] = report__jval(e);
     }
     return n;
 }
@@ -369,10 +332,10 @@ static void summary_table(struct hb *h, const struct jtree *t, const struct jnod
         html__esc(h, rows[i].label);
         html__put(h, "</th>");
         for (size_t k = 0; k < 4; k++) {
-            double v = num2(t, s, stats[k], NULL);
+            double v = report__jnum(t, s, stats[k], NULL);
             char txt[48], name[128];
             if (rows[i].unit == 2) {
-                fmt_bytes(v, txt, sizeof txt);
+                report_fmt_bytes(v, txt, sizeof txt);
             } else if (isfinite(v)) {
                 snprintf(txt, sizeof txt, rows[i].unit == 1 ? "%.1f%%" : "%.4g", v);
             } else {
@@ -409,33 +372,36 @@ static void postgres_panel(struct hb *h, const struct report_model *m, const str
     kv_text(h, "Server", s);
     jtree_str(t, p, "version", v, sizeof v);
     kv_text(h, "Version", v);
-    double db_ms = num2(t, p, "db_time_ms", NULL), calls = num2(t, p, "calls", NULL);
+    double db_ms = report__jnum(t, p, "db_time_ms", NULL),
+           calls = report__jnum(t, p, "calls", NULL);
     report_fmt_ms(db_ms, v, sizeof v);
     kv(h, "postgres.db_time_ms", "Database time (statements of the run)", db_ms, v);
     fmt_num(calls, v, sizeof v);
     kv(h, "postgres.calls", "Statements", calls, v);
     const struct jnode *ds = jtree_get(t, p, "database_stats");
-    double cps = num2(t, ds, "commits_per_s", NULL);
+    double cps = report__jnum(t, ds, "commits_per_s", NULL);
     snprintf(v, sizeof v, "%.1f/s", cps);
     kv(h, "postgres.commits_per_s", "Commits", cps, v);
-    double hit = num2(t, ds, "cache_hit_ratio", NULL);
+    double hit = report__jnum(t, ds, "cache_hit_ratio", NULL);
     report_fmt_pct(hit, v, sizeof v);
     kv(h, "postgres.cache_hit_ratio", "Buffer cache hit ratio", hit, v);
     const struct jnode *ac = jtree_get(t, p, "activity");
-    double cmax = num2(t, ac, "connections_max", NULL), mc = num2(t, ac, "max_connections", NULL);
+    double cmax = report__jnum(t, ac, "connections_max", NULL),
+           mc = report__jnum(t, ac, "max_connections", NULL);
     fmt_num(cmax, v, sizeof v);
     fmt_num(mc, w, sizeof w);
     snprintf(s, sizeof s, "%s of %s max_connections", v, w);
     kv(h, "postgres.connections_max", "Connections at peak", cmax, s);
-    double lw = num2(t, ac, "lock_wait_samples", NULL);
+    double lw = report__jnum(t, ac, "lock_wait_samples", NULL);
     fmt_num(lw, v, sizeof v);
     kv(h, "postgres.lock_wait_samples", "Samples with a lock wait", lw, v);
-    double dl = num2(t, ds, "deadlocks", NULL), tf = num2(t, ds, "temp_files", NULL);
+    double dl = report__jnum(t, ds, "deadlocks", NULL),
+           tf = report__jnum(t, ds, "temp_files", NULL);
     fmt_num(dl, v, sizeof v);
     kv(h, "postgres.deadlocks", "Deadlocks", dl, v);
     fmt_num(tf, v, sizeof v);
     kv(h, "postgres.temp_files", "Temporary files", tf, v);
-    double sps = num2(t, p, "probe_cost", "statements_per_s");
+    double sps = report__jnum(t, p, "probe_cost", "statements_per_s");
     snprintf(v, sizeof v, "%.1f statements/s", sps);
     kv(h, "postgres.probe_statements_per_s", "The probe's own load", sps, v);
     html__put(h, "</table>\n");
@@ -487,16 +453,17 @@ static void postgres_panel(struct hb *h, const struct report_model *m, const str
             if (strlen(qt) >= PANEL_QUERY_CHARS) {
                 snprintf(qt + PANEL_QUERY_CHARS - 4, 5, " ...");
             }
-            double calls_q = num2(t, e, "calls", NULL);
+            double calls_q = report__jnum(t, e, "calls", NULL);
             fmt_num(calls_q, c, sizeof c);
-            snprintf(cs, sizeof cs, "%.1f", num2(t, e, "calls_per_s", NULL));
-            report_fmt_ms(num2(t, e, "mean_ms", NULL), mean, sizeof mean);
-            report_fmt_ms(num2(t, e, "total_ms", NULL), tot, sizeof tot);
-            report_fmt_pct(num2(t, e, "share", NULL), sh, sizeof sh);
+            snprintf(cs, sizeof cs, "%.1f", report__jnum(t, e, "calls_per_s", NULL));
+            report_fmt_ms(report__jnum(t, e, "mean_ms", NULL), mean, sizeof mean);
+            report_fmt_ms(report__jnum(t, e, "total_ms", NULL), tot, sizeof tot);
+            report_fmt_pct(report__jnum(t, e, "share", NULL), sh, sizeof sh);
             const struct jnode *r = jtree_get(t, e, "request");
             char rn[256] = "";
             if (r != NULL && jtree_str(t, r, "name", rn, sizeof rn)) {
-                snprintf(rq, sizeof rq, "%s (%.1f)", rn, num2(t, r, "calls_per_request", NULL));
+                snprintf(rq, sizeof rq, "%s (%.1f)", rn,
+                         report__jnum(t, r, "calls_per_request", NULL));
             } else {
                 snprintf(rq, sizeof rq, "—");
             }
@@ -523,11 +490,11 @@ static void postgres_panel(struct hb *h, const struct report_model *m, const str
             char sc[64], tn[128], a[48], b[48], c[48], d[48], z[48];
             jtree_str(t, e, "schema", sc, sizeof sc);
             jtree_str(t, e, "table", tn, sizeof tn);
-            fmt_num(num2(t, e, "seq_scan", NULL), a, sizeof a);
-            fmt_num(num2(t, e, "seq_tup_read", NULL), b, sizeof b);
-            fmt_num(num2(t, e, "idx_scan", NULL), c, sizeof c);
-            fmt_num(num2(t, e, "n_live_tup", NULL), d, sizeof d);
-            fmt_bytes(num2(t, e, "size_bytes", NULL), z, sizeof z);
+            fmt_num(report__jnum(t, e, "seq_scan", NULL), a, sizeof a);
+            fmt_num(report__jnum(t, e, "seq_tup_read", NULL), b, sizeof b);
+            fmt_num(report__jnum(t, e, "idx_scan", NULL), c, sizeof c);
+            fmt_num(report__jnum(t, e, "n_live_tup", NULL), d, sizeof d);
+            report_fmt_bytes(report__jnum(t, e, "size_bytes", NULL), z, sizeof z);
             html__put(h, "<tr><td><code>");
             html__esc(h, sc);
             html__put(h, ".");
@@ -536,8 +503,10 @@ static void postgres_panel(struct hb *h, const struct report_model *m, const str
                        "</code></td><td class=\"n\" data-pg-seq-scan=\"%.17g\">%s</td>"
                        "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
                        "<td class=\"n\">%s</td></tr>\n",
-                       isfinite(num2(t, e, "seq_scan", NULL)) ? num2(t, e, "seq_scan", NULL) : 0, a,
-                       b, c, d, z);
+                       isfinite(report__jnum(t, e, "seq_scan", NULL))
+                           ? report__jnum(t, e, "seq_scan", NULL)
+                           : 0,
+                       a, b, c, d, z);
         }
         html__put(h, "</table>\n");
     }
@@ -563,13 +532,14 @@ static void redis_panel(struct hb *h, const struct report_model *m, const struct
     kv_text(h, "Server", s);
     jtree_str(t, p, "version", v, sizeof v);
     kv_text(h, "Version", v);
-    double ops = num2(t, to, "ops", NULL), ops_s = num2(t, to, "ops_per_s", NULL),
-           ops_max = num2(t, to, "ops_per_s_max", NULL);
+    double ops = report__jnum(t, to, "ops", NULL), ops_s = report__jnum(t, to, "ops_per_s", NULL),
+           ops_max = report__jnum(t, to, "ops_per_s_max", NULL);
     fmt_num(ops, v, sizeof v);
     snprintf(s, sizeof s, "%s (%.1f/s on average, peak %.0f/s)", v, ops_s, ops_max);
     kv(h, "redis.ops", "Commands", ops, s);
-    double hr = num2(t, to, "hit_rate", NULL), hits = num2(t, to, "keyspace_hits", NULL),
-           miss = num2(t, to, "keyspace_misses", NULL);
+    double hr = report__jnum(t, to, "hit_rate", NULL),
+           hits = report__jnum(t, to, "keyspace_hits", NULL),
+           miss = report__jnum(t, to, "keyspace_misses", NULL);
     report_fmt_pct(hr, v, sizeof v);
     snprintf(s, sizeof s, "%s (%.0f hits, %.0f misses)", v, hits, miss);
     if (isfinite(hr)) {
@@ -577,31 +547,35 @@ static void redis_panel(struct hb *h, const struct report_model *m, const struct
     } else {
         kv_text(h, "Hit rate", "no key lookups");
     }
-    double ev = num2(t, to, "evicted_keys", NULL), ex = num2(t, to, "expired_keys", NULL);
+    double ev = report__jnum(t, to, "evicted_keys", NULL),
+           ex = report__jnum(t, to, "expired_keys", NULL);
     fmt_num(ev, v, sizeof v);
     kv(h, "redis.evicted_keys", "Evicted keys", ev, v);
     fmt_num(ex, v, sizeof v);
     kv(h, "redis.expired_keys", "Expired keys", ex, v);
-    double rej = num2(t, to, "rejected_connections", NULL), er = num2(t, to, "error_replies", NULL);
+    double rej = report__jnum(t, to, "rejected_connections", NULL),
+           er = report__jnum(t, to, "error_replies", NULL);
     fmt_num(rej, v, sizeof v);
     kv(h, "redis.rejected_connections", "Rejected connections", rej, v);
     fmt_num(er, v, sizeof v);
     kv(h, "redis.error_replies", "Error replies", er, v);
-    double um = num2(t, me, "used_max_bytes", NULL), mm = num2(t, me, "maxmemory_bytes", NULL);
+    double um = report__jnum(t, me, "used_max_bytes", NULL),
+           mm = report__jnum(t, me, "maxmemory_bytes", NULL);
     char pol[48] = "";
     jtree_str(t, me, "maxmemory_policy", pol, sizeof pol);
-    fmt_bytes(um, v, sizeof v);
-    fmt_bytes(mm, w, sizeof w);
+    report_fmt_bytes(um, v, sizeof v);
+    report_fmt_bytes(mm, w, sizeof w);
     snprintf(s, sizeof s, "%s at peak (%s%s, %s)", v, mm > 0 ? "maxmemory " : "no maxmemory",
              mm > 0 ? w : "", pol);
     kv(h, "redis.used_max_bytes", "Memory", um, s);
-    double fr = num2(t, me, "fragmentation_max", NULL);
+    double fr = report__jnum(t, me, "fragmentation_max", NULL);
     snprintf(v, sizeof v, "%.2f", fr);
     kv(h, "redis.fragmentation_max", "Fragmentation ratio (peak)", fr, v);
-    double cc = num2(t, cl, "connected_max", NULL), bm = num2(t, cl, "blocked_max", NULL);
+    double cc = report__jnum(t, cl, "connected_max", NULL),
+           bm = report__jnum(t, cl, "blocked_max", NULL);
     snprintf(s, sizeof s, "%.0f connected at peak, %.0f blocked at peak", cc, bm);
     kv(h, "redis.connected_max", "Clients", cc, s);
-    double pc = num2(t, to, "probe_commands", NULL);
+    double pc = report__jnum(t, to, "probe_commands", NULL);
     fmt_num(pc, v, sizeof v);
     kv(h, "redis.probe_commands", "The probe's own commands", pc, v);
     html__put(h, "</table>\n");
@@ -643,14 +617,14 @@ static void redis_panel(struct hb *h, const struct report_model *m, const struct
              e = jtree_next(t, e), i++) {
             char cn[64], c[48], f[48], r[48], p50[32] = "—", p99[32] = "—";
             jtree_str(t, e, "command", cn, sizeof cn);
-            double calls = num2(t, e, "calls", NULL);
+            double calls = report__jnum(t, e, "calls", NULL);
             fmt_num(calls, c, sizeof c);
-            fmt_num(num2(t, e, "failed_calls", NULL), f, sizeof f);
-            fmt_num(num2(t, e, "rejected_calls", NULL), r, sizeof r);
+            fmt_num(report__jnum(t, e, "failed_calls", NULL), f, sizeof f);
+            fmt_num(report__jnum(t, e, "rejected_calls", NULL), r, sizeof r);
             const struct jnode *lh = jtree_get(t, e, "latency_histogram");
-            if (isfinite(num2(t, lh, "p50_le_us", NULL))) {
-                snprintf(p50, sizeof p50, "≤ %.0f µs", num2(t, lh, "p50_le_us", NULL));
-                snprintf(p99, sizeof p99, "≤ %.0f µs", num2(t, lh, "p99_le_us", NULL));
+            if (isfinite(report__jnum(t, lh, "p50_le_us", NULL))) {
+                snprintf(p50, sizeof p50, "≤ %.0f µs", report__jnum(t, lh, "p50_le_us", NULL));
+                snprintf(p99, sizeof p99, "≤ %.0f µs", report__jnum(t, lh, "p99_le_us", NULL));
             }
             html__put(h, "<tr><td><code>");
             html__esc(h, cn);
@@ -658,15 +632,16 @@ static void redis_panel(struct hb *h, const struct report_model *m, const struct
                        "</code></td><td class=\"n\" data-redis-calls=\"%.17g\">%s</td>"
                        "<td class=\"n\">%.2f</td><td class=\"n\">%s</td><td class=\"n\">%s"
                        "</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-                       isfinite(calls) ? calls : 0, c, num2(t, e, "usec_per_call", NULL), p50, p99,
-                       f, r);
+                       isfinite(calls) ? calls : 0, c, report__jnum(t, e, "usec_per_call", NULL),
+                       p50, p99, f, r);
         }
         html__put(h, "</table>\n");
     }
-    const struct jnode *sl = path(t, p, "slowlog", "entries");
+    const struct jnode *sl = report__jpath(t, p, "slowlog", "entries");
     if (sl != NULL && sl->val.type == JSON_ARRAY && sl->n_children > 0) {
         html__putf(h, "<p>Slow log: %u entr%s slower than %.0f µs.</p>\n", sl->n_children,
-                   sl->n_children == 1 ? "y" : "ies", num2(t, p, "slowlog", "slower_than_us"));
+                   sl->n_children == 1 ? "y" : "ies",
+                   report__jnum(t, p, "slowlog", "slower_than_us"));
         probe_table(h, t, sl);
     }
     html__put(h, "</section>\n");
@@ -699,9 +674,10 @@ static void process_panel(struct hb *h, const struct report_model *m, const stru
         jtree_str(t, e, "by", by, sizeof by);
         jtree_str(t, e, "cgroup", cg, sizeof cg);
         char lim[48];
-        fmt_bytes(num2(t, e, "memory_limit_bytes", NULL), lim, sizeof lim);
+        report_fmt_bytes(report__jnum(t, e, "memory_limit_bytes", NULL), lim, sizeof lim);
         snprintf(s, sizeof s, "pid %.0f (by %s), cgroup %s, %.0f CPUs allowed, memory limit %s",
-                 num2(t, e, "pid", NULL), by, cg, num2(t, e, "allowed_cpus", NULL), lim);
+                 report__jnum(t, e, "pid", NULL), by, cg, report__jnum(t, e, "allowed_cpus", NULL),
+                 lim);
         html__put(h, "<h4>");
         html__esc(h, label);
         html__put(h, "</h4><p class=\"meta\">");
@@ -712,8 +688,8 @@ static void process_panel(struct hb *h, const struct report_model *m, const stru
             html__putf(h,
                        "<p class=\"fail\">It died %.1f s into the run, at %.0f req/s with "
                        "%.0f VUs.</p>\n",
-                       num2(t, died, "t_s", NULL), num2(t, died, "rps", NULL),
-                       num2(t, died, "vus", NULL));
+                       report__jnum(t, died, "t_s", NULL), report__jnum(t, died, "rps", NULL),
+                       report__jnum(t, died, "vus", NULL));
         }
         snprintf(pre, sizeof pre, "process.%s", label);
         summary_table(h, t, jtree_get(t, e, "summary"), pre, process_rows,
@@ -785,7 +761,7 @@ static void machine_panel(struct hb *h, const struct report_model *m, const stru
     html__putf(h,
                "<section class=\"probe-panel\" id=\"panel-machine\"><h3>The machine</h3>\n"
                "<p class=\"meta\">%.0f CPUs.</p>\n",
-               num2(t, p, "cpus", NULL));
+               report__jnum(t, p, "cpus", NULL));
     if (jtree_bool(t, p, "generator_suspect", false)) {
         char s[256] = "";
         jtree_str(t, p, "generator_suspect_reason", s, sizeof s);
@@ -825,10 +801,11 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
                "<section class=\"probe-panel\" id=\"panel-%s\"><h3>CPU profile of the "
                "target</h3>\n<p class=\"meta\">",
                strcmp(name, "pprof") == 0 ? "pprof" : "profile");
-    double n = num2(t, p, "samples", NULL);
+    double n = report__jnum(t, p, "samples", NULL);
     snprintf(s, sizeof s, "%s: %.0f samples", src[0] ? src : name, isfinite(n) ? n : 0);
     html__esc(h, s);
-    double hz = num2(t, p, "frequency_hz", NULL), dur = num2(t, p, "duration_s", NULL);
+    double hz = report__jnum(t, p, "frequency_hz", NULL),
+           dur = report__jnum(t, p, "duration_s", NULL);
     if (isfinite(hz)) {
         html__putf(h, " at %.0f Hz", hz);
     }
@@ -851,7 +828,8 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
             jtree_str(t, e, "function", fn, sizeof fn);
             jtree_str(t, e, "file", file, sizeof file);
             jtree_str(t, e, "module", mod, sizeof mod);
-            double self = num2(t, e, "self_share", NULL), tot = num2(t, e, "total_share", NULL);
+            double self = report__jnum(t, e, "self_share", NULL),
+                   tot = report__jnum(t, e, "total_share", NULL);
             report_fmt_pct(self, a, sizeof a);
             report_fmt_pct(tot, b, sizeof b);
             snprintf(names[k], sizeof names[k], "%s", fn);
@@ -862,7 +840,7 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
             html__esc(h, fn);
             html__put(h, "</code></td><td>");
             if (file[0]) {
-                snprintf(s, sizeof s, "%s:%.0f", file, num2(t, e, "line", NULL));
+                snprintf(s, sizeof s, "%s:%.0f", file, report__jnum(t, e, "line", NULL));
                 html__esc(h, s);
             } else {
                 html__esc(h, mod[0] ? mod : "—");

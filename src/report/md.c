@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report/jtree.h"
 #include "report/report_internal.h"
 
 struct md {
@@ -300,6 +301,250 @@ static void requests(struct md *d, const struct report_model *m)
     put(d, "\n");
 }
 
+/* A "| label | value |" row of a probe's figure table. */
+static void fig_row(struct md *d, const char *label, const char *value)
+{
+    put(d, "| ");
+    cell(d, label);
+    put(d, " | ");
+    cell(d, value);
+    put(d, " |\n");
+}
+
+static void md_postgres(struct md *d, const struct jtree *t, const struct jnode *p, size_t cap)
+{
+    char v[96], w[96], s[320];
+    put(d, "### PostgreSQL\n\n");
+    if (!jtree_bool(t, p, "available", true)) {
+        jtree_str(t, p, "error", s, sizeof s);
+        put(d, "Not measured: ");
+        cell(d, s[0] ? s : "the probe could not connect");
+        put(d, "\n\n");
+        return;
+    }
+    const struct jnode *ds = jtree_get(t, p, "database_stats"), *ac = jtree_get(t, p, "activity");
+    put(d, "| Figure | Value |\n|---|---|\n");
+    jtree_str(t, p, "version", v, sizeof v);
+    fig_row(d, "Version", v);
+    report_fmt_ms(report__jnum(t, p, "db_time_ms", NULL), v, sizeof v);
+    fig_row(d, "Database time", v);
+    report_fmt_num(report__jnum(t, p, "calls", NULL), v, sizeof v);
+    fig_row(d, "Statements", v);
+    snprintf(v, sizeof v, "%.1f/s", report__jnum(t, ds, "commits_per_s", NULL));
+    fig_row(d, "Commits", v);
+    report_fmt_pct(report__jnum(t, ds, "cache_hit_ratio", NULL), v, sizeof v);
+    fig_row(d, "Buffer cache hit ratio", v);
+    report_fmt_num(report__jnum(t, ac, "connections_max", NULL), v, sizeof v);
+    report_fmt_num(report__jnum(t, ac, "max_connections", NULL), w, sizeof w);
+    snprintf(s, sizeof s, "%s of %s max_connections", v, w);
+    fig_row(d, "Connections at peak", s);
+    report_fmt_num(report__jnum(t, ac, "lock_wait_samples", NULL), v, sizeof v);
+    fig_row(d, "Samples with a lock wait", v);
+    report_fmt_num(report__jnum(t, ds, "deadlocks", NULL), v, sizeof v);
+    fig_row(d, "Deadlocks", v);
+    put(d, "\n");
+    const struct jnode *q = jtree_get(t, p, "top_queries");
+    if (q != NULL && q->val.type == JSON_ARRAY && q->n_children > 0 && cap > 0) {
+        put(d, "| Query | Calls | Mean | Total | Share of database time "
+               "|\n|---|---:|---:|---:|---:|\n");
+        size_t i = 0;
+        for (const struct jnode *e = jtree_first(t, q); e != NULL && i < cap;
+             e = jtree_next(t, e), i++) {
+            char qt[124], c[32], mean[32], tot[32], sh[32];
+            jtree_str(t, e, "query", qt, sizeof qt);
+            if (strlen(qt) >= sizeof qt - 1) {
+                snprintf(qt + sizeof qt - 5, 5, "...");
+            }
+            report_fmt_num(report__jnum(t, e, "calls", NULL), c, sizeof c);
+            report_fmt_ms(report__jnum(t, e, "mean_ms", NULL), mean, sizeof mean);
+            report_fmt_ms(report__jnum(t, e, "total_ms", NULL), tot, sizeof tot);
+            report_fmt_pct(report__jnum(t, e, "share", NULL), sh, sizeof sh);
+            put(d, "| ");
+            cell(d, qt);
+            putf(d, " | %s | %s | %s | %s |\n", c, mean, tot, sh);
+        }
+        if (q->n_children > i) {
+            putf(d, "\n_%zu more queries in the HTML report._\n", (size_t)q->n_children - i);
+        }
+        put(d, "\n");
+    }
+    const struct jnode *tb = jtree_get(t, p, "tables");
+    if (tb != NULL && tb->val.type == JSON_ARRAY && tb->n_children > 0 && cap > 0) {
+        put(d, "| Table | Seq scans | Rows read by them | Index scans | Live rows |\n"
+               "|---|---:|---:|---:|---:|\n");
+        size_t i = 0;
+        for (const struct jnode *e = jtree_first(t, tb); e != NULL && i < cap;
+             e = jtree_next(t, e), i++) {
+            char sc[64], tn[128], a[32], b[32], c[32], l[32];
+            jtree_str(t, e, "schema", sc, sizeof sc);
+            jtree_str(t, e, "table", tn, sizeof tn);
+            report_fmt_num(report__jnum(t, e, "seq_scan", NULL), a, sizeof a);
+            report_fmt_num(report__jnum(t, e, "seq_tup_read", NULL), b, sizeof b);
+            report_fmt_num(report__jnum(t, e, "idx_scan", NULL), c, sizeof c);
+            report_fmt_num(report__jnum(t, e, "n_live_tup", NULL), l, sizeof l);
+            put(d, "| ");
+            cell(d, sc);
+            put(d, ".");
+            cell(d, tn);
+            putf(d, " | %s | %s | %s | %s |\n", a, b, c, l);
+        }
+        put(d, "\n");
+    }
+}
+
+static void md_redis(struct md *d, const struct jtree *t, const struct jnode *p, size_t cap)
+{
+    char v[96], s[320];
+    put(d, "### Redis\n\n");
+    if (!jtree_bool(t, p, "available", true)) {
+        jtree_str(t, p, "error", s, sizeof s);
+        put(d, "Not measured: ");
+        cell(d, s[0] ? s : "the probe could not connect");
+        put(d, "\n\n");
+        return;
+    }
+    const struct jnode *to = jtree_get(t, p, "totals"), *me = jtree_get(t, p, "memory"),
+                       *cl = jtree_get(t, p, "clients");
+    put(d, "| Figure | Value |\n|---|---|\n");
+    jtree_str(t, p, "version", v, sizeof v);
+    fig_row(d, "Version", v);
+    report_fmt_num(report__jnum(t, to, "ops", NULL), v, sizeof v);
+    snprintf(s, sizeof s, "%s (%.1f/s on average, peak %.0f/s)", v,
+             report__jnum(t, to, "ops_per_s", NULL), report__jnum(t, to, "ops_per_s_max", NULL));
+    fig_row(d, "Commands", s);
+    double hr = report__jnum(t, to, "hit_rate", NULL);
+    report_fmt_pct(hr, v, sizeof v);
+    snprintf(s, sizeof s, "%s (%.0f hits, %.0f misses)", v,
+             report__jnum(t, to, "keyspace_hits", NULL),
+             report__jnum(t, to, "keyspace_misses", NULL));
+    fig_row(d, "Hit rate", isfinite(hr) ? s : "no key lookups");
+    report_fmt_num(report__jnum(t, to, "evicted_keys", NULL), v, sizeof v);
+    fig_row(d, "Evicted keys", v);
+    report_fmt_num(report__jnum(t, to, "expired_keys", NULL), v, sizeof v);
+    fig_row(d, "Expired keys", v);
+    report_fmt_num(report__jnum(t, to, "rejected_connections", NULL), v, sizeof v);
+    fig_row(d, "Rejected connections", v);
+    report_fmt_bytes(report__jnum(t, me, "used_max_bytes", NULL), v, sizeof v);
+    fig_row(d, "Memory at peak", v);
+    snprintf(v, sizeof v, "%.0f", report__jnum(t, cl, "connected_max", NULL));
+    fig_row(d, "Clients at peak", v);
+    put(d, "\n");
+    const struct jnode *cmds = jtree_get(t, p, "commands");
+    if (cmds != NULL && cmds->val.type == JSON_ARRAY && cmds->n_children > 0 && cap > 0) {
+        put(d, "| Command | Calls | µs per call | Server p99 |\n|---|---:|---:|---:|\n");
+        size_t i = 0;
+        for (const struct jnode *e = jtree_first(t, cmds); e != NULL && i < cap;
+             e = jtree_next(t, e), i++) {
+            char cn[64], c[32], p99[32] = "—";
+            jtree_str(t, e, "command", cn, sizeof cn);
+            report_fmt_num(report__jnum(t, e, "calls", NULL), c, sizeof c);
+            double q99 = report__jnum(t, e, "latency_histogram", "p99_le_us");
+            if (isfinite(q99)) {
+                snprintf(p99, sizeof p99, "≤ %.0f µs", q99);
+            }
+            put(d, "| ");
+            cell(d, cn);
+            putf(d, " | %s | %.2f | %s |\n", c, report__jnum(t, e, "usec_per_call", NULL), p99);
+        }
+        put(d, "\n");
+    }
+}
+
+/* min / avg / p95 / max rows of a probe's "summary" object, for the figures named. */
+static void md_summary(struct md *d, const struct jtree *t, const struct jnode *sum,
+                       const char *const *keys, const char *const *labels, const bool *bytes,
+                       size_t n)
+{
+    if (sum == NULL || sum->val.type != JSON_OBJECT) {
+        return;
+    }
+    put(d, "| Figure | avg | p95 | max |\n|---|---:|---:|---:|\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct jnode *s = jtree_get(t, sum, keys[i]);
+        if (s == NULL || s->val.type != JSON_OBJECT) {
+            continue;
+        }
+        put(d, "| ");
+        cell(d, labels[i]);
+        static const char *const st[] = {"avg", "p95", "max"};
+        for (size_t k = 0; k < 3; k++) {
+            char v[32];
+            double x = report__jnum(t, s, st[k], NULL);
+            if (bytes[i]) {
+                report_fmt_bytes(x, v, sizeof v);
+            } else if (isfinite(x)) {
+                snprintf(v, sizeof v, "%.1f", x);
+            } else {
+                snprintf(v, sizeof v, "—");
+            }
+            putf(d, " | %s", v);
+        }
+        put(d, " |\n");
+    }
+    put(d, "\n");
+}
+
+static void md_process(struct md *d, const struct jtree *t, const struct jnode *p)
+{
+    static const char *const keys[] = {"process_cpu", "process_cpu_wait", "process_rss",
+                                       "process_threads", "process_fds"};
+    static const char *const labels[] = {"CPU (% of its CPUs)", "waiting for a CPU (% of a core)",
+                                         "resident memory", "threads", "open files"};
+    static const bool bytes[] = {false, false, true, false, false};
+    const struct jnode *ts = jtree_get(t, p, "targets");
+    for (const struct jnode *e = ts != NULL ? jtree_first(t, ts) : NULL; e != NULL;
+         e = jtree_next(t, e)) {
+        char label[64] = "";
+        jtree_str(t, e, "label", label, sizeof label);
+        put(d, "### Target `");
+        cell(d, label);
+        putf(d, "` (pid %.0f)\n\n", report__jnum(t, e, "pid", NULL));
+        md_summary(d, t, jtree_get(t, e, "summary"), keys, labels, bytes, 5);
+    }
+}
+
+static void md_machine(struct md *d, const struct jtree *t, const struct jnode *p)
+{
+    static const char *const keys[] = {"machine_cpu", "machine_cpu_iowait", "brunt_cpu",
+                                       "machine_load1", "machine_memory_available"};
+    static const char *const labels[] = {"CPU busy (%)", "I/O wait (%)",
+                                         "brunt's own CPU (% of a core)", "load average",
+                                         "memory available"};
+    static const bool bytes[] = {false, false, false, false, true};
+    putf(d, "### The machine (%.0f CPUs)\n\n", report__jnum(t, p, "cpus", NULL));
+    md_summary(d, t, jtree_get(t, p, "summary"), keys, labels, bytes, 5);
+}
+
+/* What the probes measured, one table each (their findings are in Bottleneck Analysis). */
+static void probes(struct md *d, const struct report_model *m)
+{
+    if (m->n_probes == 0) {
+        return;
+    }
+    put(d, "## What the probes measured\n\n");
+    size_t cap = d->max_findings < 10 ? d->max_findings : 10;
+    for (size_t i = 0; i < m->n_probes; i++) {
+        const struct report_probe *p = &m->probes[i];
+        struct jtree t;
+        if (p->json == NULL || jtree_parse(&t, p->json, p->json_len) != 0) {
+            continue;
+        }
+        const struct jnode *root = jtree_at(&t, 0);
+        if (root != NULL && root->val.type == JSON_OBJECT) {
+            if (strcmp(p->name, "postgres") == 0) {
+                md_postgres(d, &t, root, cap);
+            } else if (strcmp(p->name, "redis") == 0) {
+                md_redis(d, &t, root, cap);
+            } else if (strcmp(p->name, "process") == 0) {
+                md_process(d, &t, root);
+            } else if (strcmp(p->name, "machine") == 0) {
+                md_machine(d, &t, root);
+            }
+        }
+        jtree_free(&t);
+    }
+}
+
 static void errors(struct md *d, const struct report_model *m)
 {
     if (m->errors_total <= 0 && m->n_warnings == 0) {
@@ -356,6 +601,7 @@ static int render(const struct report_model *m, struct dynbuf *out, size_t max_r
     bottlenecks(&d, m);
     load(&d, m);
     requests(&d, m);
+    probes(&d, m);
     errors(&d, m);
     monitoring(&d, m);
     put(&d, "---\nGenerated by brunt from the result file; every figure above is in it.\n");

@@ -33,4 +33,16 @@ int rt_alert_rules(const struct report_model *m, struct dynbuf *b);
  */
 int report__xml_escape(struct dynbuf *b, const char *s);
 
+/* Reading a probe's member (report/jtree.h): obj.a (.b when b is not NULL), or NULL. */
+struct jtree;
+struct jnode;
+const struct jnode *report__jpath(const struct jtree *t, const struct jnode *obj, const char *a,
+                                  const char *b);
+/* The number at n, or NAN when n is absent, null or not a number. */
+double report__jval(const struct jnode *n);
+/* The number at obj.a (.b), or NAN. */
+double report__jnum(const struct jtree *t, const struct jnode *obj, const char *a, const char *b);
+/* "1.50 MiB", "12.3 KiB", "512 B"; "—" for NAN. */
+void report_fmt_bytes(double bytes, char *out, size_t cap);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report/jtree.h"
 #include "report/report_internal.h"
 
 static int addf(struct dynbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -275,4 +276,40 @@ int report__xml_escape(struct dynbuf *b, const char *s)
         }
     }
     return rc;
+}
+
+const struct jnode *report__jpath(const struct jtree *t, const struct jnode *obj, const char *a,
+                                  const char *b)
+{
+    const struct jnode *n = obj != NULL ? jtree_get(t, obj, a) : NULL;
+    return n != NULL && b != NULL ? jtree_get(t, n, b) : n;
+}
+
+double report__jval(const struct jnode *n)
+{
+    double v;
+    if (n == NULL || n->val.type != JSON_NUMBER || json_span_number(&n->val, &v) != 0) {
+        return NAN;
+    }
+    return v;
+}
+
+double report__jnum(const struct jtree *t, const struct jnode *obj, const char *a, const char *b)
+{
+    return report__jval(report__jpath(t, obj, a, b));
+}
+
+void report_fmt_bytes(double v, char *out, size_t cap)
+{
+    if (!isfinite(v)) {
+        snprintf(out, cap, "—");
+    } else if (v >= 1024.0 * 1024 * 1024) {
+        snprintf(out, cap, "%.2f GiB", v / (1024.0 * 1024 * 1024));
+    } else if (v >= 1024.0 * 1024) {
+        snprintf(out, cap, "%.2f MiB", v / (1024.0 * 1024));
+    } else if (v >= 1024.0) {
+        snprintf(out, cap, "%.1f KiB", v / 1024.0);
+    } else {
+        snprintf(out, cap, "%.0f B", v);
+    }
 }
