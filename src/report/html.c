@@ -221,7 +221,11 @@ static void checks(struct hb *h, const struct report_model *m)
         report_fmt_check_value(c, c->observed, v, sizeof v);
         const char *cls = !c->ok ? "fail" : c->warn ? "warn" : "ok";
         /* Words, not emoji: a headless browser or a CI server may lack the emoji font. */
-        const char *icon = !c->ok ? "✖ not met" : c->warn ? "▲ near its limit" : "✔ met";
+        const char *icon = !c->ok               ? "✖ not met"
+                           : !c->evaluated      ? "▲ not evaluated"
+                           : c->acceptable_only ? "▲ acceptable, not its target"
+                           : c->warn            ? "▲ near its limit"
+                                                : "✔ met";
         html__put(h, "<tr><td><code>");
         html__esc(h, c->metric);
         html__putf(h, "</code></td><td class=\"n\" data-check=\"%zu\" data-value=\"%.17g\">", i,
@@ -238,6 +242,31 @@ static void checks(struct hb *h, const struct report_model *m)
         html__putf(h, "</td><td class=\"%s\">%s</td><td>%s</td></tr>\n", cls, icon, c->source);
     }
     if (m->n_checks > 0) {
+        html__put(h, "</table>\n");
+    }
+    if (m->n_verdicts > 0) {
+        html__put(h, "<h3>Verdicts of the watch</h3>\n<table id=\"verdicts\"><tr><th>What</th>"
+                     "<th>Verdict</th><th>Slope</th><th>Evidence</th></tr>\n");
+        for (size_t i = 0; i < m->n_verdicts; i++) {
+            const struct report_verdict *v = &m->verdicts[i];
+            const char *cls = strcmp(v->verdict, "growing") == 0 ? "fail"
+                              : strcmp(v->verdict, "flat") == 0  ? "ok"
+                                                                 : "missing";
+            html__put(h, "<tr><td>");
+            html__esc(h, v->what);
+            html__putf(h, "</td><td class=\"%s\" data-verdict=\"%zu\">", cls, i);
+            html__esc(h, v->verdict);
+            html__put(h, "</td><td class=\"n\">");
+            if (isfinite(v->slope) && strcmp(v->verdict, "insufficient data") != 0) {
+                html__putf(h, "%.4g ", v->slope);
+                html__esc(h, v->unit);
+            } else {
+                html__put(h, "—");
+            }
+            html__put(h, "</td><td>");
+            html__esc(h, v->evidence);
+            html__put(h, "</td></tr>\n");
+        }
         html__put(h, "</table>\n");
     }
     if (!m->has_criteria) {
