@@ -16,6 +16,13 @@
 
 #include "report/report_internal.h"
 
+/* The run's duration in seconds for time="" (0 when the result has none: "nan" is not a
+ * valid xs:decimal). */
+static double run_s(const struct report_model *m)
+{
+    return isfinite(m->duration_ms) && m->duration_ms > 0 ? m->duration_ms / 1000 : 0;
+}
+
 static int suite(const struct report_model *m, struct dynbuf *b, const char *kind, size_t from,
                  size_t to)
 {
@@ -28,7 +35,7 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
     rc |= dynbuf_addf(b,
                       "  <testsuite name=\"brunt %s\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
                       "skipped=\"0\" time=\"%.3f\" timestamp=\"",
-                      kind, tests ? tests : 1, failures, m->duration_ms / 1000);
+                      kind, tests ? tests : 1, failures, run_s(m));
     /* JUnit's timestamp is ISO 8601 without a zone designator in the strict XSDs. */
     char ts[40];
     snprintf(ts, sizeof ts, "%.19s", m->start[0] ? m->start : "1970-01-01T00:00:00");
@@ -48,7 +55,7 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
         rc |= report__xml_escape(b, c->metric);
         rc |= dynbuf_adds(b, " ");
         rc |= report__xml_escape(b, c->expression);
-        rc |= dynbuf_addf(b, "\" time=\"%.3f\"", m->duration_ms / 1000);
+        rc |= dynbuf_addf(b, "\" time=\"%.3f\"", run_s(m));
         if (c->ok) {
             rc |= dynbuf_adds(b, ">\n      <system-out>observed ");
             rc |= report__xml_escape(b, v);
@@ -90,12 +97,12 @@ static int verdict_suite(const struct report_model *m, struct dynbuf *b, size_t 
     int rc = dynbuf_addf(b,
                          "  <testsuite name=\"brunt verdicts\" tests=\"%zu\" failures=\"%zu\" "
                          "errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
-                         m->n_verdicts, failures, skipped, m->duration_ms / 1000);
+                         m->n_verdicts, failures, skipped, run_s(m));
     for (size_t i = 0; i < m->n_verdicts; i++) {
         const struct report_verdict *v = &m->verdicts[i];
         rc |= dynbuf_adds(b, "    <testcase classname=\"brunt.verdicts\" name=\"");
         rc |= report__xml_escape(b, v->what);
-        rc |= dynbuf_addf(b, "\" time=\"%.3f\">\n      ", m->duration_ms / 1000);
+        rc |= dynbuf_addf(b, "\" time=\"%.3f\">\n      ", run_s(m));
         if (strcmp(v->verdict, "growing") == 0) {
             rc |= dynbuf_adds(b, "<failure message=\"growing: ");
             rc |= report__xml_escape(b, v->evidence);
@@ -136,7 +143,7 @@ int report_junit(const struct report_model *m, struct dynbuf *b)
                          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                          "<testsuites name=\"brunt\" tests=\"%zu\" failures=\"%zu\" "
                          "errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
-                         suites_tests, failures + v_failures, skipped, m->duration_ms / 1000);
+                         suites_tests, failures + v_failures, skipped, run_s(m));
     rc |= suite(m, b, "thresholds", 0, m->n_thresholds);
     if (m->has_criteria) {
         rc |= suite(m, b, "criteria", m->n_thresholds, m->n_checks);

@@ -153,3 +153,7 @@ if [[ -x /usr/bin/chromium && -d $E2E_DIR/../browser/node_modules/playwright-cor
 else
     fail "chromium or playwright-core is missing (scripts/setup.sh)"
 fi
+
+# The --spawn command line holds the DSN with its password: no report shows it.
+! grep -qF "$PG_PASSWORD" r.html r.md r.xml || fail "a report shows the PostgreSQL password"
+grep -qF 'postgres:***@' r.html || fail "the command line in the HTML lost the DSN"
