@@ -143,7 +143,10 @@ static const char *const CSS =
     "caption{text-align:left;font-weight:600}pre{background:#f6f8fa;padding:10px;overflow:auto;"
     "font-size:12px}"
     ".sev-critical{color:#cf222e;font-weight:600}.sev-warning{color:#9a6700;font-weight:600}"
-    ".missing{color:#666}";
+    ".missing{color:#666}"
+    "section.probe-panel{border-top:2px solid #eee;margin-top:24px}section.probe-panel h3{"
+    "font-size:17px}h4{margin:16px 0 2px}table.panel-findings{width:100%}table.panel-findings "
+    "td.evidence{width:36%}";
 
 static void head(struct hb *h, const struct report_model *m)
 {
@@ -631,7 +634,10 @@ static void interactive(struct hb *h)
     h->rc |= dynbuf_add(h->b, h->js.data ? h->js.data : "", h->js.len);
     html__put(h, "]}</script>\n<style>");
     h->rc |= dynbuf_add(h->b, css.data, css.len);
-    html__put(h, ".uplot-host{margin-bottom:4px}</style>\n<script>");
+    html__put(h, ".uplot-host{margin-bottom:4px}"
+                 /* the page's table style must not box uPlot's legend cells */
+                 ".u-legend{font-size:12px}.u-legend th,.u-legend td{border:0;background:none;"
+                 "padding:1px 3px;font-weight:normal}</style>\n<script>");
     h->rc |= dynbuf_add(h->b, js.data, js.len);
     html__put(h, "</script>\n<script>");
     h->rc |= dynbuf_add(h->b, init.data, init.len);

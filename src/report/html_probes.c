@@ -161,6 +161,7 @@ struct pline {
     const char *key, *name, *color;
     double scale; /* the value shown is value * scale (bytes -> MiB...) */
     bool dashed;
+    bool per_s; /* a count per sample: shown divided by the sample's interval, in seconds */
 };
 
 struct pchart {
@@ -238,6 +239,12 @@ static bool series_chart(struct hb *h, const struct report_model *m, const struc
         bool any = false;
         for (size_t i = 0; i < n; i++) {
             y[i] = i < ny && isfinite(y[i]) ? y[i] * pc->lines[k].scale : NAN;
+            if (pc->lines[k].per_s) {
+                /* t_s counts from the probe's start, so the first interval is x[0]; the
+                 * last sample is often a short one (the closing snapshot) */
+                double dt = x[i] - (i > 0 ? x[i - 1] : 0);
+                y[i] = dt > 0.01 ? y[i] / dt : NAN;
+            }
             any = any || isfinite(y[i]);
         }
         if (any) {
@@ -425,14 +432,14 @@ static void postgres_panel(struct hb *h, const struct report_model *m, const str
     struct pchart c2 = {"chart-pg-calls",
                         "PostgreSQL statements and commits per second",
                         "per second",
-                        {{"calls", "statements/s", "#9467bd", 1, false},
-                         {"commits", "commits/s", "#17becf", 1, true}},
+                        {{"calls", "statements/s", "#9467bd", 1, false, true},
+                         {"commits", "commits/s", "#17becf", 1, true, true}},
                         2};
     struct pchart c3 = {"chart-pg-blocks",
                         "PostgreSQL buffer reads per second",
                         "blocks/s",
-                        {{"blks_hit", "cache hits", "#2ca02c", 1, false},
-                         {"blks_read", "reads from disk", "#d62728", 1, false}},
+                        {{"blks_hit", "cache hits", "#2ca02c", 1, false, true},
+                         {"blks_read", "reads from disk", "#d62728", 1, false, true}},
                         2};
     series_chart(h, m, t, ser, &c1);
     series_chart(h, m, t, ser, &c2);
@@ -584,10 +591,10 @@ static void redis_panel(struct hb *h, const struct report_model *m, const struct
     struct pchart c1 = {"chart-redis-ops",
                         "Redis commands and key lookups per second",
                         "per second",
-                        {{"ops", "commands/s", "#1f77b4", 1, false},
-                         {"hits", "hits/s", "#2ca02c", 1, false},
-                         {"misses", "misses/s", "#d62728", 1, false},
-                         {"evicted", "evictions/s", "#9467bd", 1, true}},
+                        {{"ops", "commands/s", "#1f77b4", 1, false, true},
+                         {"hits", "hits/s", "#2ca02c", 1, false, true},
+                         {"misses", "misses/s", "#d62728", 1, false, true},
+                         {"evicted", "evictions/s", "#9467bd", 1, true, true}},
                         4};
     struct pchart c2 = {"chart-redis-memory",
                         "Redis memory used (MiB)",

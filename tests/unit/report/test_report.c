@@ -450,20 +450,24 @@ Test(report, probe_panels_show_the_probes_figures_series_and_verdicts)
     struct dynbuf b;
     dynbuf_init(&b, 1 << 24);
     cr_assert_eq(report_html(m, &b), 0);
-    const char *want[] = {
-        "data-fig=\"postgres.calls\" data-value=\"2214\"",
-        "data-fig=\"redis.hit_rate\" data-value=\"0.5\"",
-        "data-fig=\"process.app.process_cpu.avg\" data-value=\"2\"",
-        "data-pg-calls=\"1920\"",
-        "data-redis-calls=\"192\"",
-        "SELECT 1 FROM t WHERE a &lt; $1",
-        "id=\"chart-pg-connections\"",
-        "id=\"chart-redis-ops\"",
-        "id=\"chart-process-cpu-0\"",
-        "\"name\":\"statements/s\",\"color\":\"#9467bd\",\"dashed\":false,\"y\":[700,650,null]",
-        "keyspace hit rate 50.0%",
-        "id=\"verdicts\"",
-    };
+    const char
+        *want[] =
+            {
+                "data-fig=\"postgres.calls\" data-value=\"2214\"",
+                "data-fig=\"redis.hit_rate\" data-value=\"0.5\"",
+                "data-fig=\"process.app.process_cpu.avg\" data-value=\"2\"",
+                "data-pg-calls=\"1920\"",
+                "data-redis-calls=\"192\"",
+                "SELECT 1 FROM t WHERE a &lt; $1",
+                "id=\"chart-pg-connections\"",
+                "id=\"chart-redis-ops\"",
+                "id=\"chart-process-cpu-0\"",
+                "\"name\":\"statements/"
+                "s\",\"color\":\"#9467bd\",\"dashed\":false,\"y\":[700,650,null]" /* per sample of 1 s */
+                ,
+                "keyspace hit rate 50.0%",
+                "id=\"verdicts\"",
+            };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         cr_assert(strstr(b.data, want[i]) != NULL, "the HTML lacks %s", want[i]);
     }
