@@ -362,56 +362,51 @@ static void summary_table(struct hb *h, const struct jtree *t, const struct jnod
     html__put(h, "</table>\n");
 }
 
+/*
+ * Opens a database probe's panel (id, title).  A probe that could not connect
+ * ("available": false) gets its error and a closed panel: returns false then.
+ */
+static bool panel_open(struct hb *h, const struct jtree *t, const struct jnode *p, const char *id,
+                       const char *title)
+{
+    html__putf(h, "<section class=\"probe-panel\" id=\"%s\"><h3>%s</h3>\n", id, title);
+    if (jtree_bool(t, p, "available", true)) {
+        return true;
+    }
+    char s[256];
+    jtree_str(t, p, "error", s, sizeof s);
+    html__put(h, "<p class=\"fail\">Not measured: ");
+    html__esc(h, s[0] ? s : "the probe could not connect");
+    html__put(h, "</p></section>\n");
+    return false;
+}
+
+/* A database probe's headline figures (report/probefigs.c) as a table. */
+static void figure_table(struct hb *h, const struct jtree *t, const struct jnode *p,
+                         size_t (*figures)(const struct jtree *, const struct jnode *,
+                                           struct report_pfig *, size_t))
+{
+    struct report_pfig f[REPORT_MAX_PFIGS];
+    size_t n = figures(t, p, f, REPORT_MAX_PFIGS);
+    html__put(h, "<table class=\"panel\">\n");
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].name[0]) {
+            kv(h, f[i].name, f[i].label, f[i].raw, f[i].text);
+        } else {
+            kv_text(h, f[i].label, f[i].text);
+        }
+    }
+    html__put(h, "</table>\n");
+}
+
 static void postgres_panel(struct hb *h, const struct report_model *m, const struct jtree *t,
                            const struct jnode *p, const char *name)
 {
-    char v[96], w[96], s[256];
-    html__put(h, "<section class=\"probe-panel\" id=\"panel-postgres\"><h3>PostgreSQL</h3>\n");
-    if (!jtree_bool(t, p, "available", true)) {
-        jtree_str(t, p, "error", s, sizeof s);
-        html__put(h, "<p class=\"fail\">Not measured: ");
-        html__esc(h, s[0] ? s : "the probe could not connect");
-        html__put(h, "</p></section>\n");
+    char s[256];
+    if (!panel_open(h, t, p, "panel-postgres", "PostgreSQL")) {
         return;
     }
-    html__put(h, "<table class=\"panel\">\n");
-    jtree_str(t, p, "dsn", s, sizeof s);
-    kv_text(h, "Server", s);
-    jtree_str(t, p, "version", v, sizeof v);
-    kv_text(h, "Version", v);
-    double db_ms = report__jnum(t, p, "db_time_ms", NULL),
-           calls = report__jnum(t, p, "calls", NULL);
-    report_fmt_ms(db_ms, v, sizeof v);
-    kv(h, "postgres.db_time_ms", "Database time (statements of the run)", db_ms, v);
-    fmt_num(calls, v, sizeof v);
-    kv(h, "postgres.calls", "Statements", calls, v);
-    const struct jnode *ds = jtree_get(t, p, "database_stats");
-    double cps = report__jnum(t, ds, "commits_per_s", NULL);
-    snprintf(v, sizeof v, "%.1f/s", cps);
-    kv(h, "postgres.commits_per_s", "Commits", cps, v);
-    double hit = report__jnum(t, ds, "cache_hit_ratio", NULL);
-    report_fmt_pct(hit, v, sizeof v);
-    kv(h, "postgres.cache_hit_ratio", "Buffer cache hit ratio", hit, v);
-    const struct jnode *ac = jtree_get(t, p, "activity");
-    double cmax = report__jnum(t, ac, "connections_max", NULL),
-           mc = report__jnum(t, ac, "max_connections", NULL);
-    fmt_num(cmax, v, sizeof v);
-    fmt_num(mc, w, sizeof w);
-    snprintf(s, sizeof s, "%s of %s max_connections", v, w);
-    kv(h, "postgres.connections_max", "Connections at peak", cmax, s);
-    double lw = report__jnum(t, ac, "lock_wait_samples", NULL);
-    fmt_num(lw, v, sizeof v);
-    kv(h, "postgres.lock_wait_samples", "Samples with a lock wait", lw, v);
-    double dl = report__jnum(t, ds, "deadlocks", NULL),
-           tf = report__jnum(t, ds, "temp_files", NULL);
-    fmt_num(dl, v, sizeof v);
-    kv(h, "postgres.deadlocks", "Deadlocks", dl, v);
-    fmt_num(tf, v, sizeof v);
-    kv(h, "postgres.temp_files", "Temporary files", tf, v);
-    double sps = report__jnum(t, p, "probe_cost", "statements_per_s");
-    snprintf(v, sizeof v, "%.1f statements/s", sps);
-    kv(h, "postgres.probe_statements_per_s", "The probe's own load", sps, v);
-    html__put(h, "</table>\n");
+    figure_table(h, t, p, report__pg_figures);
     const struct jnode *pss = jtree_get(t, p, "pg_stat_statements");
     if (pss != NULL && !jtree_bool(t, pss, "available", true) &&
         jtree_str(t, pss, "note", s, sizeof s)) {
@@ -523,69 +518,10 @@ static void postgres_panel(struct hb *h, const struct report_model *m, const str
 static void redis_panel(struct hb *h, const struct report_model *m, const struct jtree *t,
                         const struct jnode *p, const char *name)
 {
-    char v[96], w[96], s[256];
-    html__put(h, "<section class=\"probe-panel\" id=\"panel-redis\"><h3>Redis</h3>\n");
-    if (!jtree_bool(t, p, "available", true)) {
-        jtree_str(t, p, "error", s, sizeof s);
-        html__put(h, "<p class=\"fail\">Not measured: ");
-        html__esc(h, s[0] ? s : "the probe could not connect");
-        html__put(h, "</p></section>\n");
+    if (!panel_open(h, t, p, "panel-redis", "Redis")) {
         return;
     }
-    const struct jnode *to = jtree_get(t, p, "totals"), *me = jtree_get(t, p, "memory"),
-                       *cl = jtree_get(t, p, "clients");
-    html__put(h, "<table class=\"panel\">\n");
-    jtree_str(t, p, "url", s, sizeof s);
-    kv_text(h, "Server", s);
-    jtree_str(t, p, "version", v, sizeof v);
-    kv_text(h, "Version", v);
-    double ops = report__jnum(t, to, "ops", NULL), ops_s = report__jnum(t, to, "ops_per_s", NULL),
-           ops_max = report__jnum(t, to, "ops_per_s_max", NULL);
-    fmt_num(ops, v, sizeof v);
-    snprintf(s, sizeof s, "%s (%.1f/s on average, peak %.0f/s)", v, ops_s, ops_max);
-    kv(h, "redis.ops", "Commands", ops, s);
-    double hr = report__jnum(t, to, "hit_rate", NULL),
-           hits = report__jnum(t, to, "keyspace_hits", NULL),
-           miss = report__jnum(t, to, "keyspace_misses", NULL);
-    report_fmt_pct(hr, v, sizeof v);
-    snprintf(s, sizeof s, "%s (%.0f hits, %.0f misses)", v, hits, miss);
-    if (isfinite(hr)) {
-        kv(h, "redis.hit_rate", "Hit rate", hr, s);
-    } else {
-        kv_text(h, "Hit rate", "no key lookups");
-    }
-    double ev = report__jnum(t, to, "evicted_keys", NULL),
-           ex = report__jnum(t, to, "expired_keys", NULL);
-    fmt_num(ev, v, sizeof v);
-    kv(h, "redis.evicted_keys", "Evicted keys", ev, v);
-    fmt_num(ex, v, sizeof v);
-    kv(h, "redis.expired_keys", "Expired keys", ex, v);
-    double rej = report__jnum(t, to, "rejected_connections", NULL),
-           er = report__jnum(t, to, "error_replies", NULL);
-    fmt_num(rej, v, sizeof v);
-    kv(h, "redis.rejected_connections", "Rejected connections", rej, v);
-    fmt_num(er, v, sizeof v);
-    kv(h, "redis.error_replies", "Error replies", er, v);
-    double um = report__jnum(t, me, "used_max_bytes", NULL),
-           mm = report__jnum(t, me, "maxmemory_bytes", NULL);
-    char pol[48] = "";
-    jtree_str(t, me, "maxmemory_policy", pol, sizeof pol);
-    report_fmt_bytes(um, v, sizeof v);
-    report_fmt_bytes(mm, w, sizeof w);
-    snprintf(s, sizeof s, "%s at peak (%s%s, %s)", v, mm > 0 ? "maxmemory " : "no maxmemory",
-             mm > 0 ? w : "", pol);
-    kv(h, "redis.used_max_bytes", "Memory", um, s);
-    double fr = report__jnum(t, me, "fragmentation_max", NULL);
-    snprintf(v, sizeof v, "%.2f", fr);
-    kv(h, "redis.fragmentation_max", "Fragmentation ratio (peak)", fr, v);
-    double cc = report__jnum(t, cl, "connected_max", NULL),
-           bm = report__jnum(t, cl, "blocked_max", NULL);
-    snprintf(s, sizeof s, "%.0f connected at peak, %.0f blocked at peak", cc, bm);
-    kv(h, "redis.connected_max", "Clients", cc, s);
-    double pc = report__jnum(t, to, "probe_commands", NULL);
-    fmt_num(pc, v, sizeof v);
-    kv(h, "redis.probe_commands", "The probe's own commands", pc, v);
-    html__put(h, "</table>\n");
+    figure_table(h, t, p, report__redis_figures);
     probe_findings(h, m, name);
     const struct jnode *ser = jtree_get(t, p, "series");
     struct pchart c1 = {"chart-redis-ops",

@@ -311,38 +311,42 @@ static void fig_row(struct md *d, const char *label, const char *value)
     put(d, " |\n");
 }
 
+/* A database probe's headline figures (report/probefigs.c) as a table. */
+static void md_figures(struct md *d, const struct jtree *t, const struct jnode *p,
+                       size_t (*figures)(const struct jtree *, const struct jnode *,
+                                         struct report_pfig *, size_t))
+{
+    struct report_pfig f[REPORT_MAX_PFIGS];
+    size_t n = figures(t, p, f, REPORT_MAX_PFIGS);
+    put(d, "| Figure | Value |\n|---|---|\n");
+    for (size_t i = 0; i < n; i++) {
+        fig_row(d, f[i].label, f[i].text);
+    }
+    put(d, "\n");
+}
+
+/* A database probe's heading; one that could not connect gets its error: false then. */
+static bool md_panel_open(struct md *d, const struct jtree *t, const struct jnode *p,
+                          const char *title)
+{
+    putf(d, "### %s\n\n", title);
+    if (jtree_bool(t, p, "available", true)) {
+        return true;
+    }
+    char s[256];
+    jtree_str(t, p, "error", s, sizeof s);
+    put(d, "Not measured: ");
+    cell(d, s[0] ? s : "the probe could not connect");
+    put(d, "\n\n");
+    return false;
+}
+
 static void md_postgres(struct md *d, const struct jtree *t, const struct jnode *p, size_t cap)
 {
-    char v[96], w[96], s[320];
-    put(d, "### PostgreSQL\n\n");
-    if (!jtree_bool(t, p, "available", true)) {
-        jtree_str(t, p, "error", s, sizeof s);
-        put(d, "Not measured: ");
-        cell(d, s[0] ? s : "the probe could not connect");
-        put(d, "\n\n");
+    if (!md_panel_open(d, t, p, "PostgreSQL")) {
         return;
     }
-    const struct jnode *ds = jtree_get(t, p, "database_stats"), *ac = jtree_get(t, p, "activity");
-    put(d, "| Figure | Value |\n|---|---|\n");
-    jtree_str(t, p, "version", v, sizeof v);
-    fig_row(d, "Version", v);
-    report_fmt_ms(report__jnum(t, p, "db_time_ms", NULL), v, sizeof v);
-    fig_row(d, "Database time", v);
-    report_fmt_num(report__jnum(t, p, "calls", NULL), v, sizeof v);
-    fig_row(d, "Statements", v);
-    snprintf(v, sizeof v, "%.1f/s", report__jnum(t, ds, "commits_per_s", NULL));
-    fig_row(d, "Commits", v);
-    report_fmt_pct(report__jnum(t, ds, "cache_hit_ratio", NULL), v, sizeof v);
-    fig_row(d, "Buffer cache hit ratio", v);
-    report_fmt_num(report__jnum(t, ac, "connections_max", NULL), v, sizeof v);
-    report_fmt_num(report__jnum(t, ac, "max_connections", NULL), w, sizeof w);
-    snprintf(s, sizeof s, "%s of %s max_connections", v, w);
-    fig_row(d, "Connections at peak", s);
-    report_fmt_num(report__jnum(t, ac, "lock_wait_samples", NULL), v, sizeof v);
-    fig_row(d, "Samples with a lock wait", v);
-    report_fmt_num(report__jnum(t, ds, "deadlocks", NULL), v, sizeof v);
-    fig_row(d, "Deadlocks", v);
-    put(d, "\n");
+    md_figures(d, t, p, report__pg_figures);
     const struct jnode *q = jtree_get(t, p, "top_queries");
     if (q != NULL && q->val.type == JSON_ARRAY && q->n_children > 0 && cap > 0) {
         put(d, "| Query | Calls | Mean | Total | Share of database time "
@@ -394,41 +398,10 @@ static void md_postgres(struct md *d, const struct jtree *t, const struct jnode 
 
 static void md_redis(struct md *d, const struct jtree *t, const struct jnode *p, size_t cap)
 {
-    char v[96], s[320];
-    put(d, "### Redis\n\n");
-    if (!jtree_bool(t, p, "available", true)) {
-        jtree_str(t, p, "error", s, sizeof s);
-        put(d, "Not measured: ");
-        cell(d, s[0] ? s : "the probe could not connect");
-        put(d, "\n\n");
+    if (!md_panel_open(d, t, p, "Redis")) {
         return;
     }
-    const struct jnode *to = jtree_get(t, p, "totals"), *me = jtree_get(t, p, "memory"),
-                       *cl = jtree_get(t, p, "clients");
-    put(d, "| Figure | Value |\n|---|---|\n");
-    jtree_str(t, p, "version", v, sizeof v);
-    fig_row(d, "Version", v);
-    report_fmt_num(report__jnum(t, to, "ops", NULL), v, sizeof v);
-    snprintf(s, sizeof s, "%s (%.1f/s on average, peak %.0f/s)", v,
-             report__jnum(t, to, "ops_per_s", NULL), report__jnum(t, to, "ops_per_s_max", NULL));
-    fig_row(d, "Commands", s);
-    double hr = report__jnum(t, to, "hit_rate", NULL);
-    report_fmt_pct(hr, v, sizeof v);
-    snprintf(s, sizeof s, "%s (%.0f hits, %.0f misses)", v,
-             report__jnum(t, to, "keyspace_hits", NULL),
-             report__jnum(t, to, "keyspace_misses", NULL));
-    fig_row(d, "Hit rate", isfinite(hr) ? s : "no key lookups");
-    report_fmt_num(report__jnum(t, to, "evicted_keys", NULL), v, sizeof v);
-    fig_row(d, "Evicted keys", v);
-    report_fmt_num(report__jnum(t, to, "expired_keys", NULL), v, sizeof v);
-    fig_row(d, "Expired keys", v);
-    report_fmt_num(report__jnum(t, to, "rejected_connections", NULL), v, sizeof v);
-    fig_row(d, "Rejected connections", v);
-    report_fmt_bytes(report__jnum(t, me, "used_max_bytes", NULL), v, sizeof v);
-    fig_row(d, "Memory at peak", v);
-    snprintf(v, sizeof v, "%.0f", report__jnum(t, cl, "connected_max", NULL));
-    fig_row(d, "Clients at peak", v);
-    put(d, "\n");
+    md_figures(d, t, p, report__redis_figures);
     const struct jnode *cmds = jtree_get(t, p, "commands");
     if (cmds != NULL && cmds->val.type == JSON_ARRAY && cmds->n_children > 0 && cap > 0) {
         put(d, "| Command | Calls | µs per call | Server p99 |\n|---|---:|---:|---:|\n");

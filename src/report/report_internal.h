@@ -42,6 +42,20 @@ const struct jnode *report__jpath(const struct jtree *t, const struct jnode *obj
 double report__jval(const struct jnode *n);
 /* The number at obj.a (.b), or NAN. */
 double report__jnum(const struct jtree *t, const struct jnode *obj, const char *a, const char *b);
+/* A headline figure of a probe's section: data-fig name ("" for text only), label, raw
+ * value (NAN for text only) and its text. */
+struct report_pfig {
+    char name[48], label[64];
+    double raw;
+    char text[200];
+};
+#define REPORT_MAX_PFIGS 16
+/* The figures of probes.postgres / probes.redis (report/probefigs.c); returns how many. */
+size_t report__pg_figures(const struct jtree *t, const struct jnode *p, struct report_pfig *out,
+                          size_t cap);
+size_t report__redis_figures(const struct jtree *t, const struct jnode *p, struct report_pfig *out,
+                             size_t cap);
+
 /* "1.50 MiB", "12.3 KiB", "512 B"; "—" for NAN. */
 void report_fmt_bytes(double bytes, char *out, size_t cap);
 
