@@ -450,24 +450,22 @@ Test(report, probe_panels_show_the_probes_figures_series_and_verdicts)
     struct dynbuf b;
     dynbuf_init(&b, 1 << 24);
     cr_assert_eq(report_html(m, &b), 0);
-    const char
-        *want[] =
-            {
-                "data-fig=\"postgres.calls\" data-value=\"2214\"",
-                "data-fig=\"redis.hit_rate\" data-value=\"0.5\"",
-                "data-fig=\"process.app.process_cpu.avg\" data-value=\"2\"",
-                "data-pg-calls=\"1920\"",
-                "data-redis-calls=\"192\"",
-                "SELECT 1 FROM t WHERE a &lt; $1",
-                "id=\"chart-pg-connections\"",
-                "id=\"chart-redis-ops\"",
-                "id=\"chart-process-cpu-0\"",
-                "\"name\":\"statements/"
-                "s\",\"color\":\"#9467bd\",\"dashed\":false,\"y\":[700,650,null]" /* per sample of 1 s */
-                ,
-                "keyspace hit rate 50.0%",
-                "id=\"verdicts\"",
-            };
+    const char *want[] = {
+        "data-fig=\"postgres.calls\" data-value=\"2214\"",
+        "data-fig=\"redis.hit_rate\" data-value=\"0.5\"",
+        "data-fig=\"process.app.process_cpu.avg\" data-value=\"2\"",
+        "data-pg-calls=\"1920\"",
+        "data-redis-calls=\"192\"",
+        "SELECT 1 FROM t WHERE a &lt; $1",
+        "id=\"chart-pg-connections\"",
+        "id=\"chart-redis-ops\"",
+        "id=\"chart-process-cpu-0\"",
+        "\"name\":\"statements/"
+        "s\",\"color\":\"#9467bd\",\"dashed\":false,\"y\":[700,650,null]" /* per sample of 1 s */
+        ,
+        "keyspace hit rate 50.0%",
+        "id=\"verdicts\"",
+    };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         cr_assert(strstr(b.data, want[i]) != NULL, "the HTML lacks %s", want[i]);
     }
@@ -505,6 +503,32 @@ Test(report, xml_escape_covers_markup_quotes_and_controls)
     dynbuf_init(&b, 1 << 20);
     cr_assert_eq(report_junit(m, &b), 0);
     cr_assert(strstr(b.data, "a&lt;b&gt;&amp;&#39;&quot;  count") != NULL, "%s", b.data);
+    dynbuf_destroy(&b);
+    model_free(m);
+}
+
+/* probes.profile (docs/profile.md, the profile branch's shape): the hottest functions as a
+ * table and bars; a result without it renders as before (the guard). */
+Test(report, profile_panel_when_the_result_has_a_profile)
+{
+    const char *doc =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":5,\"rate\":1}}},\"probes\":{\"profile\":{\"source\":\"perf\","
+        "\"samples\":2931,\"frequency_hz\":99,\"top\":[{\"function\":\"server_burn_cpu\","
+        "\"module\":\"brunt\",\"file\":\"src/server/service.c\",\"line\":20,\"self\":2710,"
+        "\"total\":2712,\"self_share\":0.9246,\"total_share\":0.9253}],"
+        "\"files\":{\"svg\":\"run.profile.svg\"}}}}";
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_html(m, &b), 0);
+    cr_assert(strstr(b.data, "data-profile-self=\"0.92459999") != NULL);
+    cr_assert(strstr(b.data, "src/server/service.c:20") != NULL);
+    cr_assert(strstr(b.data, "id=\"chart-profile-top\"") != NULL);
+    cr_assert(strstr(b.data, "run.profile.svg") != NULL);
+    cr_assert(strstr(b.data, "not measured — run with --profile") == NULL);
     dynbuf_destroy(&b);
     model_free(m);
 }
