@@ -107,6 +107,7 @@ static void generic_panel(struct hb *h, const struct jtree *t, const struct jnod
 /* Points a probe chart reads from one "series" array (a week of one-second samples). */
 #define PANEL_MAX_POINTS (7u * 24u * 3600u)
 #define PANEL_MAX_TABLE_ROWS 10
+#define PANEL_CHART_POINTS 360 /* points per probe chart line */
 #define PANEL_QUERY_CHARS 240
 
 static void fmt_num(double v, char *out, size_t cap)
@@ -251,6 +252,30 @@ static bool series_chart(struct hb *h, const struct report_model *m, const struc
             c.lines[c.n_lines++] = (struct svg_line){pc->lines[k].name, pc->lines[k].color, y,
                                                      pc->lines[k].dashed, true};
         }
+    }
+    /* A one-hour run has 3,600 samples per figure and the page a dozen probe charts: each
+     * is bucketed to PANEL_CHART_POINTS (the mean of each bucket, x its first sample) so
+     * the page stays well under 1 MB; the CSV and the result keep every sample. */
+    char note[96] = "";
+    if (n > PANEL_CHART_POINTS) {
+        size_t step = (n + PANEL_CHART_POINTS - 1) / PANEL_CHART_POINTS, out = 0;
+        for (size_t i = 0; i < n; i += step, out++) {
+            x[out] = x[i];
+            for (size_t k = 0; k < c.n_lines; k++) {
+                double *y = (double *)c.lines[k].y, sum = 0;
+                size_t cnt = 0;
+                for (size_t j = i; j < i + step && j < n; j++) {
+                    if (isfinite(y[j])) {
+                        sum += y[j];
+                        cnt++;
+                    }
+                }
+                y[out] = cnt ? sum / (double)cnt : NAN;
+            }
+        }
+        c.n = out;
+        snprintf(note, sizeof note, "Each point is the mean of %zu samples.", step);
+        c.note = note;
     }
     if (c.n_lines > 0) {
         html__chart(h, &c, false);
