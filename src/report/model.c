@@ -84,6 +84,53 @@ static void read_trend(struct rd *r, const struct jnode *v, struct report_trend 
     t->stddev = num(r, v, "stddev");
 }
 
+/*
+ * Masks the password of every URL in s ("scheme://user:SECRET@host" -> "user:***@"), in
+ * place.  The result masks its own --postgres/--redis arguments, but a DSN can also sit
+ * inside another argument (a --spawn command line); a report is shared more widely than
+ * a result file, so it never shows one.  s holds cap bytes; when there is no room to
+ * widen a mask, s is cut at the secret.
+ */
+static void redact_passwords(char *s, size_t cap)
+{
+    for (char *p = strstr(s, "://"); p != NULL; p = strstr(p, "://")) {
+        p += 3;
+        char *colon = NULL, *q = p;
+        for (; *q && *q != '@' && *q != '/' && *q != ' ' && *q != '\''; q++) {
+            if (*q == ':' && colon == NULL) {
+                colon = q;
+            }
+        }
+        if (*q != '@' || colon == NULL || (q - colon == 4 && memcmp(colon, ":***", 4) == 0)) {
+            continue;
+        }
+        if (strlen(s) + 4 >= cap) {
+            *colon = '\0'; /* no room to widen the mask: cut at the secret */
+            break;
+        }
+        memmove(colon + 4, q, strlen(q) + 1);
+        memcpy(colon, ":***", 4);
+        p = colon + 4;
+    }
+    /* libpq's key=value form: "password=SECRET" */
+    for (char *p = strstr(s, "password="); p != NULL; p = strstr(p, "password=")) {
+        p += 9;
+        char *q = p;
+        while (*q && *q != ' ' && *q != '\'' && *q != '"') {
+            q++;
+        }
+        if (q - p == 3 && memcmp(p, "***", 3) == 0) {
+            continue;
+        }
+        if (strlen(s) + 3 >= cap) {
+            *p = '\0';
+            break;
+        }
+        memmove(p + 3, q, strlen(q) + 1);
+        memcpy(p, "***", 3);
+    }
+}
+
 static void read_meta(struct rd *r, const struct jnode *root)
 {
     struct report_model *m = r->m;
@@ -95,6 +142,7 @@ static void read_meta(struct rd *r, const struct jnode *root)
     {
         char word[512];
         jtree_text(a, word, sizeof word);
+        redact_passwords(word, sizeof word);
         int k = snprintf(m->command + off, sizeof m->command - off, "%s%s", off ? " " : "", word);
         if (k < 0 || (size_t)k >= sizeof m->command - off) {
             break;
@@ -457,6 +505,9 @@ static void read_checks(struct rd *r, const struct jnode *root)
                 c->observed = num(r, e, "current");
             }
             str(r, e, "acceptable", c->acceptable, sizeof c->acceptable);
+            if (strcmp(c->acceptable, c->expression) == 0) {
+                c->acceptable[0] = '\0'; /* no level of its own: the target alone */
+            }
             c->evaluated = jtree_bool(&r->t, e, "evaluated", isfinite(c->observed));
             c->no_samples = jtree_bool(&r->t, e, "no_samples", false);
             c->abort_on_fail = jtree_bool(&r->t, e, "abort_on_fail", false);
@@ -469,6 +520,12 @@ static void read_checks(struct rd *r, const struct jnode *root)
                 if (strcmp(status, "acceptable") == 0 || strcmp(status, "warn") == 0) {
                     c->ok = true;
                     c->warn = true;
+                    c->acceptable_only = true;
+                } else if (strcmp(status, "unjudged") == 0) {
+                    /* the watch could not judge it (no figure): not a failure of the run */
+                    c->ok = true;
+                    c->warn = true;
+                    c->evaluated = false;
                 } else if (strcmp(status, "fail") == 0 || strcmp(status, "failed") == 0) {
                     c->ok = false;
                     c->warn = false;
@@ -511,6 +568,24 @@ static bool is_known_col(const char *k, size_t n)
         }
     }
     return false;
+}
+
+/* Puts the number at c in row w's column named k, adding the column when it is new (up
+ * to REPORT_MAX_EXTRA_COLS; later ones are dropped). */
+static void extra_cell(struct report_model *m, struct report_row *w, const char *k,
+                       const struct jnode *c, bool from_watch)
+{
+    size_t j;
+    for (j = 0; j < m->n_extra && strcmp(m->extra_names[j], k) != 0; j++) {
+    }
+    if (j == m->n_extra && m->n_extra < REPORT_MAX_EXTRA_COLS) {
+        m->extra_from_watch[m->n_extra] = from_watch;
+        snprintf(m->extra_names[m->n_extra++], sizeof m->extra_names[0], "%s", k);
+    }
+    double v;
+    if (j < m->n_extra && json_span_number(&c->val, &v) == 0) {
+        w->extra[j] = v;
+    }
 }
 
 static int read_rows(struct rd *r, const struct jnode *root)
@@ -560,15 +635,26 @@ static int read_rows(struct rd *r, const struct jnode *root)
             char k[48];
             struct jnode kn = {.val = c->key};
             jtree_text(&kn, k, sizeof k);
-            size_t j;
-            for (j = 0; j < m->n_extra && strcmp(m->extra_names[j], k) != 0; j++) {
-            }
-            if (j == m->n_extra && m->n_extra < REPORT_MAX_EXTRA_COLS) {
-                snprintf(m->extra_names[m->n_extra++], sizeof m->extra_names[0], "%s", k);
-            }
-            double v;
-            if (j < m->n_extra && json_span_number(&c->val, &v) == 0) {
-                w->extra[j] = v;
+            extra_cell(m, w, k, c, false);
+        }
+        /* The watch's figures of that second, per target label (docs/result-format.md):
+         * "watch": {"LABEL": {"process_cpu": 41.2, ...}} -> column "process_cpu{LABEL}". */
+        EACH(r, get(r, e, "watch"), target)
+        {
+            char label[24];
+            struct jnode ln = {.val = target->key};
+            jtree_text(&ln, label, sizeof label);
+            EACH(r, is_obj(target) ? target : NULL, c)
+            {
+                if (c->val.type != JSON_NUMBER) {
+                    continue;
+                }
+                char fig[32], k[64];
+                struct jnode kn = {.val = c->key};
+                jtree_text(&kn, fig, sizeof fig);
+                snprintf(k, sizeof k, "%s{%s}", fig, label);
+                k[47] = '\0'; /* the column name's cap (extra_names) */
+                extra_cell(m, w, k, c, true);
             }
         }
     }
@@ -650,6 +736,39 @@ static void read_rest(struct rd *r, const struct jnode *root)
         x->n_findings = m->n_findings - before;
     }
     read_findings(r, get(r, root, "findings"), "brunt");
+}
+
+static void add_verdict(struct rd *r, const struct jnode *v, const char *what,
+                        const char *slope_key, const char *unit)
+{
+    struct report_model *m = r->m;
+    if (!is_obj(v) || m->n_verdicts == REPORT_MAX_VERDICTS) {
+        return;
+    }
+    struct report_verdict *x = &m->verdicts[m->n_verdicts++];
+    snprintf(x->what, sizeof x->what, "%s", what);
+    str(r, v, "verdict", x->verdict, sizeof x->verdict);
+    str(r, v, "evidence", x->evidence, sizeof x->evidence);
+    x->slope = num(r, v, slope_key);
+    snprintf(x->unit, sizeof x->unit, "%s", unit);
+}
+
+/* The watch's verdicts: analysis.latency_p95_trend / error_rate_trend, and the leak fit
+ * of each watched target (probes.process.targets[].memory_trend). */
+static void read_verdicts(struct rd *r, const struct jnode *root)
+{
+    const struct jnode *an = get(r, root, "analysis");
+    add_verdict(r, get(r, an, "latency_p95_trend"), "p95 latency per second", "slope_per_hour",
+                "ms/h");
+    add_verdict(r, get(r, an, "error_rate_trend"), "error rate per second", "slope_per_hour", "/h");
+    const struct jnode *ts = get(r, get(r, get(r, root, "probes"), "process"), "targets");
+    EACH(r, is_arr(ts) ? ts : NULL, t)
+    {
+        char label[64], what[96];
+        str(r, t, "label", label, sizeof label);
+        snprintf(what, sizeof what, "memory of %s", label[0] ? label : "the target");
+        add_verdict(r, get(r, t, "memory_trend"), what, "slope_mib_per_hour", "MiB/h");
+    }
 }
 
 static int schema_version(struct rd *r, const struct jnode *root)
@@ -746,6 +865,7 @@ int report_read(const char *doc, size_t len, struct report_model *m, char *err, 
     }
     read_checks(&r, root);
     read_rest(&r, root);
+    read_verdicts(&r, root);
     const struct report_metric *reqs = report_metric(m, "http_reqs");
     const struct report_metric *dur = report_metric(m, "http_req_duration");
     bool any = (reqs != NULL && reqs->count > 0) || (dur != NULL && dur->trend.count > 0);
