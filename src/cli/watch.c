@@ -20,6 +20,7 @@
 #include "analysis/fit.h"
 #include "cli/cli.h"
 #include "core/clock.h"
+#include "core/text.h"
 #include "engine/run.h"
 #include "metrics/criteria.h"
 #include "metrics/threshold.h"
@@ -186,7 +187,10 @@ static int watch_start(const struct cli_watch *w, const struct plan *plan, struc
             return rc == SPAWN_E_READY ? EXIT_USAGE : EXIT_SPAWN;
         }
         wr->sp_owned = true;
-        fprintf(stderr, "brunt run: spawned '%s' as PID %d (output: %s%s)\n", w->spawn,
+        char shown[1024];
+        snprintf(shown, sizeof shown, "%s", w->spawn);
+        text_mask_secrets(shown, sizeof shown);
+        fprintf(stderr, "brunt run: spawned '%s' as PID %d (output: %s%s)\n", shown,
                 (int)spawn_pid(wr->sp), spawn_log_path(wr->sp),
                 w->spawn_log == NULL ? ", removed after a clean run" : "");
     } else if (w->spawned != NULL) {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "metrics/hist.h"
 #include "report/jtree.h"
 #include "report/report.h"
@@ -84,53 +85,6 @@ static void read_trend(struct rd *r, const struct jnode *v, struct report_trend 
     t->stddev = num(r, v, "stddev");
 }
 
-/*
- * Masks the password of every URL in s ("scheme://user:SECRET@host" -> "user:***@"), in
- * place.  The result masks its own --postgres/--redis arguments, but a DSN can also sit
- * inside another argument (a --spawn command line); a report is shared more widely than
- * a result file, so it never shows one.  s holds cap bytes; when there is no room to
- * widen a mask, s is cut at the secret.
- */
-static void redact_passwords(char *s, size_t cap)
-{
-    for (char *p = strstr(s, "://"); p != NULL; p = strstr(p, "://")) {
-        p += 3;
-        char *colon = NULL, *q = p;
-        for (; *q && *q != '@' && *q != '/' && *q != ' ' && *q != '\''; q++) {
-            if (*q == ':' && colon == NULL) {
-                colon = q;
-            }
-        }
-        if (*q != '@' || colon == NULL || (q - colon == 4 && memcmp(colon, ":***", 4) == 0)) {
-            continue;
-        }
-        if (strlen(s) + 4 >= cap) {
-            *colon = '\0'; /* no room to widen the mask: cut at the secret */
-            break;
-        }
-        memmove(colon + 4, q, strlen(q) + 1);
-        memcpy(colon, ":***", 4);
-        p = colon + 4;
-    }
-    /* libpq's key=value form: "password=SECRET" */
-    for (char *p = strstr(s, "password="); p != NULL; p = strstr(p, "password=")) {
-        p += 9;
-        char *q = p;
-        while (*q && *q != ' ' && *q != '\'' && *q != '"') {
-            q++;
-        }
-        if (q - p == 3 && memcmp(p, "***", 3) == 0) {
-            continue;
-        }
-        if (strlen(s) + 3 >= cap) {
-            *p = '\0';
-            break;
-        }
-        memmove(p + 3, q, strlen(q) + 1);
-        memcpy(p, "***", 3);
-    }
-}
-
 static void read_meta(struct rd *r, const struct jnode *root)
 {
     struct report_model *m = r->m;
@@ -142,7 +96,7 @@ static void read_meta(struct rd *r, const struct jnode *root)
     {
         char word[512];
         jtree_text(a, word, sizeof word);
-        redact_passwords(word, sizeof word);
+        text_mask_secrets(word, sizeof word);
         int k = snprintf(m->command + off, sizeof m->command - off, "%s%s", off ? " " : "", word);
         if (k < 0 || (size_t)k >= sizeof m->command - off) {
             break;

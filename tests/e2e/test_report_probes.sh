@@ -159,4 +159,8 @@ fi
 
 # The --spawn command line holds the DSN with its password: no report shows it.
 ! grep -qF "$PG_PASSWORD" r.html r.md r.xml || fail "a report shows the PostgreSQL password"
+# nor does the result itself, nor what brunt printed ("spawned '...'")
+! grep -qF "$PG_PASSWORD" r.json "$E2E_TMP/r.out" "$E2E_TMP/r.err" ||
+    fail "the result or brunt's output shows the PostgreSQL password"
+jq -r '.meta.command[]' r.json | grep -qF 'postgres:***@' || fail "meta.command lost the DSN"
 grep -qF 'postgres:***@' r.html || fail "the command line in the HTML lost the DSN"
