@@ -27,6 +27,8 @@ const char *const err_kind_name[ERR_KINDS] = {
     "tls_name_mismatch",
     "connect",
     "nofile",
+    "h2_rst_stream",
+    "h2_goaway",
     "other",
 };
 
