@@ -21,7 +21,9 @@
  * to its end.  Errors: a stream the server resets is `h2_rst_stream`; one left open
  * when the server ends the connection with GOAWAY is `h2_goaway`; a stream the server
  * refused unprocessed (REFUSED_STREAM, or above a GOAWAY's last stream id: nginx after
- * keepalive_requests) is re-sent once on a new connection, as RFC 9113 8.7 allows.
+ * keepalive_requests) is re-sent once, as RFC 9113 8.7 allows: on the same connection
+ * when it goes on (streams sent before the server's SETTINGS named a lower stream
+ * limit), else on a new one.
  *
  * Callbacks run inside mem_recv / mem_send and only record; closing the connection or
  * moving the VU on happens after those calls return.  Only the worker's thread calls
@@ -476,6 +478,18 @@ static void h2_progress(struct vu *vu)
         return;
     }
     h->active = false;
+    if (h->refused > 0 && !h->goaway && nghttp2_session_want_read(h->s)) {
+        /* Refused while the connection goes on: streams sent before the server's
+         * SETTINGS arrived, above its SETTINGS_MAX_CONCURRENT_STREAMS.  nghttp2 knows the
+         * limit now and queues them within it: submitted again here, once. */
+        uint32_t count = h->refused;
+        vu->retried = true;
+        vu->batch = vu->inflight = count;
+        vu->woff = 0;
+        vu->wlen = (size_t)count * vu->wunit;
+        conn_h2_send(vu);
+        return;
+    }
     if (h->refused > 0) {
         h2_resend(vu, h->refused);
         return;
