@@ -37,3 +37,44 @@ _bench_cleanup() {
 bench_free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# bench_cpu_run CPUFILE CMD...: runs CMD, writes its user+system CPU time in µs (getrusage
+# of the child) to CPUFILE, returns its exit status.
+bench_cpu_run() {
+    python3 - "$@" <<'PY'
+import resource, subprocess, sys
+rc = subprocess.run(sys.argv[2:]).returncode
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as f:
+    f.write("%d\n" % round((ru.ru_utime + ru.ru_stime) * 1e6))
+sys.exit(rc if rc >= 0 else 128 - rc)
+PY
+}
+
+# bench_median N...: the median of the numbers.
+bench_median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# bench_rounds ROUNDS PEER: ROUNDS interleaved rounds of run_PEER and run_brunt (each
+# prints "req/s requests cpu_us"), the order alternating; prints a row per run and sets
+# BENCH_RPS_<tool> / BENCH_CPR_<tool> arrays (peer and brunt) of req/s and CPU-µs/req.
+bench_rounds() {
+    local rounds=$1 peer=$2 r tool rps reqs cpu cpr order
+    BENCH_RPS_peer=() BENCH_RPS_brunt=() BENCH_CPR_peer=() BENCH_CPR_brunt=()
+    printf '%-6s %-7s %12s %12s %12s\n' round tool req/s requests CPU-µs/req
+    for ((r = 1; r <= rounds; r++)); do
+        if ((r % 2 == 1)); then order=("$peer" brunt); else order=(brunt "$peer"); fi
+        for tool in "${order[@]}"; do
+            "run_$tool" "$r" >"$work/result"
+            read -r rps reqs cpu <"$work/result"
+            cpr=$(awk -v c="$cpu" -v n="$reqs" 'BEGIN { printf "%.3f", (n > 0) ? c / n : 0 }')
+            printf '%-6s %-7s %12.0f %12d %14s\n' "$r" "$tool" "$rps" "$reqs" "$cpr"
+            if [[ $tool == brunt ]]; then
+                BENCH_RPS_brunt+=("$rps") BENCH_CPR_brunt+=("$cpr")
+            else
+                BENCH_RPS_peer+=("$rps") BENCH_CPR_peer+=("$cpr")
+            fi
+        done
+    done
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# h2.sh — brunt against h2load over HTTP/2 on the same nginx, loopback.
+#
+# Issue 9's bar: CPU per request over HTTP/2 <= 0.8x h2load's. nginx (one worker,
+# http2, no access log) runs pinned to core 0; each generator runs alone on core 1 with
+# one thread, BENCH_CONNECTIONS (default 16) connections and BENCH_STREAMS (default 10)
+# concurrent streams on each, for BENCH_SECONDS (default 10); rounds (BENCH_ROUNDS,
+# default 3) alternate which tool goes first. BENCH_H2=tls (default: h2 by ALPN over TLS
+# 1.3, an ECDSA P-256 certificate this script makes; brunt verifies it with --cacert,
+# h2load does not verify) or BENCH_H2=h2c (prior knowledge). req/s from each tool's own
+# report; CPU is the generator's user+system time (getrusage of the child). Prints each
+# round, the medians and the ratios. Exit 0 when it ran, 1 when something is missing or
+# a tool failed. See bench/README.md.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+BRUNT=${BRUNT:-$here/../build/brunt}
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNECTIONS:-16}
+STREAMS=${BENCH_STREAMS:-10}
+MODE=${BENCH_H2:-tls}
+
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+[[ -x $BRUNT ]] || die "no brunt binary at $BRUNT (run make first, or set BRUNT)"
+for tool in nginx h2load jq python3 taskset curl openssl; do
+    command -v "$tool" >/dev/null 2>&1 || die "'$tool' is missing: run scripts/setup.sh (h2load: nghttp2-client)"
+done
+[[ $SECONDS_PER_RUN =~ ^[0-9]+$ ]] && ((SECONDS_PER_RUN > 0)) || die "BENCH_SECONDS must be a whole number of seconds"
+[[ $MODE == tls || $MODE == h2c ]] || die "BENCH_H2 must be tls or h2c, not '$MODE'"
+
+. "$here/lib.sh"
+bench_pin generators
+bench_workdir brunt-bench-h2
+port=$(bench_free_port)
+mkdir -p "$work/www" "$work/tmp"
+printf 'Hello from nginx: a small static body.\n' >"$work/www/index.html"
+chmod -R a+rX "$work/www"
+listen="listen 127.0.0.1:$port http2;"
+tls_flags=()
+if [[ $MODE == tls ]]; then
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$work/ca.key" 2>/dev/null
+    openssl req -x509 -new -key "$work/ca.key" -out "$work/ca.crt" -days 2 -subj /CN=bench-ca 2>/dev/null
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$work/srv.key" 2>/dev/null
+    openssl req -new -key "$work/srv.key" -out "$work/srv.csr" -subj /CN=localhost 2>/dev/null
+    openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -set_serial 1 \
+        -days 2 -extfile <(echo "subjectAltName=IP:127.0.0.1,DNS:localhost") -out "$work/srv.crt" 2>/dev/null
+    chmod a+r "$work"/*.crt "$work"/*.key
+    listen="listen 127.0.0.1:$port ssl http2;
+        ssl_certificate $work/srv.crt;
+        ssl_certificate_key $work/srv.key;
+        ssl_protocols TLSv1.2 TLSv1.3;"
+    tls_flags=(--cacert "$work/ca.crt")
+fi
+cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+master_process on;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+events {
+    worker_connections 4096;
+    multi_accept on;
+}
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 65;
+    keepalive_requests 100000000;
+    http2_max_concurrent_streams 1000;
+    default_type text/html;
+    client_body_temp_path $work/tmp/body;
+    proxy_temp_path $work/tmp/proxy;
+    fastcgi_temp_path $work/tmp/fastcgi;
+    uwsgi_temp_path $work/tmp/uwsgi;
+    scgi_temp_path $work/tmp/scgi;
+    server {
+        $listen
+        root $work/www;
+        location / {
+            index index.html;
+        }
+    }
+}
+CONF
+"${PIN_SERVER[@]}" nginx -p "$work" -c "$work/nginx.conf" 2>"$work/nginx.stderr" &
+nginx_pid=$!
+if [[ $MODE == tls ]]; then url="https://127.0.0.1:$port/"; probe=(--http2); else url="http://127.0.0.1:$port/"; probe=(--http2-prior-knowledge); fi
+for ((i = 0; i < 100; i++)); do
+    curl -sfk "${probe[@]}" -o /dev/null --max-time 1 "$url" && break
+    kill -0 "$nginx_pid" 2>/dev/null || die "nginx did not start: $(cat "$work/nginx.stderr" "$work/error.log" 2>/dev/null)"
+    sleep 0.1
+done
+curl -sfk "${probe[@]}" -o /dev/null --max-time 1 "$url" || die "nginx does not answer on $url"
+
+# run_h2load ROUND: prints "req/s requests cpu_us"
+run_h2load() {
+    local out=$work/h2load.$1.txt rps reqs cpu
+    bench_cpu_run "$work/h2load.$1.cpu" "${PIN_GEN[@]}" h2load -t 1 -c "$CONNS" -m "$STREAMS" \
+        -D "$SECONDS_PER_RUN" "$url" >"$out" 2>&1 || die "h2load failed: $(tail -5 "$out")"
+    rps=$(awk '/^finished in/ { print $4 }' "$out")
+    reqs=$(awk '/^requests:/ { print $8 }' "$out")
+    cpu=$(cat "$work/h2load.$1.cpu")
+    [[ -n $rps && -n $reqs ]] || die "could not read h2load's output: $(cat "$out")"
+    grep -q '^Application protocol: h2' "$out" || die "h2load did not speak h2: $(grep -i protocol "$out")"
+    if awk '/^requests:/ { exit !($10 > 0 || $12 > 0) }' "$out"; then
+        printf 'bench: note: h2load reported failed or errored requests in round %s: %s\n' "$1" \
+            "$(grep '^requests:' "$out")" >&2
+    fi
+    echo "$rps $reqs $cpu"
+}
+
+# run_brunt ROUND: prints "req/s requests cpu_us"
+run_brunt() {
+    local json=$work/brunt.$1.json out=$work/brunt.$1.txt rps reqs cpu failed
+    bench_cpu_run "$work/brunt.$1.cpu" "${PIN_GEN[@]}" "$BRUNT" run -q -t 1 -c "$CONNS" \
+        --http2 --streams "$STREAMS" -d "${SECONDS_PER_RUN}s" "${tls_flags[@]}" --no-watch-machine \
+        --export "$json" "$url" >"$out" 2>&1 || die "brunt failed: $(tail -5 "$out")"
+    rps=$(jq -r '.metrics.http_reqs.values.rate' "$json")
+    reqs=$(jq -r '.metrics.http_reqs.values.count' "$json")
+    failed=$(jq -r '.metrics.http_req_failed.values.rate' "$json")
+    cpu=$(cat "$work/brunt.$1.cpu")
+    if [[ $failed != 0 ]]; then
+        printf 'bench: note: brunt saw failures in round %s: http_req_failed rate %s\n' "$1" "$failed" >&2
+    fi
+    echo "$rps $reqs $cpu"
+}
+
+printf 'brunt bench (HTTP/2, %s): %s against %s on %s (%s)\n' "$MODE" \
+    "$("$BRUNT" version 2>/dev/null | head -1)" "$(nginx -v 2>&1 | sed 's/.*: //')" "$url" "$pin_note"
+printf 'closed model: 1 thread, %d connections x %d streams, %d s per run, %d rounds (order alternates)\n' \
+    "$CONNS" "$STREAMS" "$SECONDS_PER_RUN" "$ROUNDS"
+printf 'machine load average before: %s\n\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+bench_rounds "$ROUNDS" h2load
+
+m_peer=$(bench_median "${BENCH_RPS_peer[@]}")
+m_brunt=$(bench_median "${BENCH_RPS_brunt[@]}")
+c_peer=$(bench_median "${BENCH_CPR_peer[@]}")
+c_brunt=$(bench_median "${BENCH_CPR_brunt[@]}")
+ratio=$(awk -v a="$m_brunt" -v b="$m_peer" 'BEGIN { printf "%.3f", a / b }')
+cratio=$(awk -v a="$c_brunt" -v b="$c_peer" 'BEGIN { printf "%.3f", a / b }')
+verdict=$(awk -v r="$cratio" 'BEGIN { print (r <= 0.8) ? "meets the bar (<= 0.80)" : "ABOVE the bar (<= 0.80)" }')
+printf '\nmedian h2load %10.0f req/s  %8.3f CPU-µs/req\n' "$m_peer" "$c_peer"
+printf 'median brunt  %10.0f req/s  %8.3f CPU-µs/req\n' "$m_brunt" "$c_brunt"
+printf 'ratio brunt/h2load req/s: %s\n' "$ratio"
+printf 'ratio brunt/h2load CPU per request over HTTP/2: %s  %s\n' "$cratio" "$verdict"
+printf 'machine load average after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
