@@ -13,8 +13,8 @@
  * A request step's batch (1, or --streams N in quick mode: the same depth the engine
  * uses for pipelining) becomes N streams submitted at once.  The step's rendered
  * HTTP/1.1 request is read back with http1_parse_request() into HTTP/2 fields
- * (:method, :path, :scheme, :authority from Host, lower-case names, connection-specific
- * fields dropped), so scenario flows and quick mode need nothing new.  A chunked request
+ * (:method, :path, :scheme, :authority from Host, connection-specific fields dropped;
+ * nghttp2 lower-cases the names), so scenario flows and quick mode need nothing new.  A chunked request
  * body is not supported (brunt renders Content-Length).  Each stream that ends is one
  * sample with the same metrics as HTTP/1.1: sending from the batch's first write to
  * the stream's last frame serialised, waiting to its first response frame, receiving
@@ -30,6 +30,7 @@
  * these.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +38,7 @@
 
 #include "engine/worker_internal.h"
 
-#define H2_OUT_BYTES (16 * 1024)  /* frames gathered into one write */
-#define H2_HEAD_BYTES (16 * 1024) /* response fields kept for a flow's on_head */
+#define H2_OUT_BYTES (16 * 1024) /* frames gathered into one write */
 #define H2_NV_MAX (HTTP1_MAX_HEADERS + 4)
 #define H2_WINDOW_BYTES (16 * 1024 * 1024) /* our stream and connection windows */
 
@@ -47,6 +47,7 @@ struct h2_stream {
     int status;
     uint64_t t_sent, t_first;
     size_t body_off;
+    bool head_over; /* its fields passed HTTP/1.1's caps: a protocol error, as there */
 };
 
 struct h2_conn {
@@ -55,7 +56,7 @@ struct h2_conn {
     /* the current batch */
     struct h2_stream *streams;
     uint32_t n_cap;
-    uint32_t refused; /* streams refused unprocessed: re-sent once on a new connection */
+    uint32_t refused; /* streams refused unprocessed: re-sent once */
     bool active;      /* a batch is in the session */
     bool got_bytes;   /* a frame of some stream's answer arrived */
     bool goaway;      /* the server sent GOAWAY: no new streams on this connection */
@@ -67,10 +68,10 @@ struct h2_conn {
     size_t pend_len;
     size_t off, len;
     uint8_t out[H2_OUT_BYTES];
-    /* the response fields of the HEADERS block being read, for on_head */
-    size_t hb_len;
-    char hb[H2_HEAD_BYTES];
-    char lname[HTTP1_MAX_HEAD_BYTES]; /* lower-cased request field names */
+    /* The response fields of the HEADERS block being read, for a flow's on_head: names
+     * and values in hb (grown as needed, up to HTTP1_MAX_HEAD_BYTES like an HTTP/1.1
+     * head), their offsets in w->resp.headers until the block ends (hb may move). */
+    struct dynbuf hb;
 };
 
 static struct h2_stream *stream_of(nghttp2_session *s, int32_t id)
@@ -86,28 +87,40 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, void
         st->t_first = loop_now_ns(h->vu->w->loop);
     }
     h->got_bytes = true;
-    h->hb_len = 0;
+    dynbuf_reset(&h->hb);
     h->vu->w->resp.num_headers = 0;
     return 0;
 }
 
-/* Keeps one response field in hb for on_head (flows that check headers). */
-static void keep_field(struct h2_conn *h, const uint8_t *name, size_t name_len,
+/* Keeps one response field in hb for on_head (flows that check headers): false past
+ * HTTP/1.1's caps (HTTP1_MAX_HEADERS fields, HTTP1_MAX_HEAD_BYTES) or out of memory. */
+static bool keep_field(struct h2_conn *h, const uint8_t *name, size_t name_len,
                        const uint8_t *value, size_t value_len)
 {
     struct http1_response *resp = &h->vu->w->resp;
-    if (resp->num_headers == HTTP1_MAX_HEADERS || h->hb_len + name_len + value_len > sizeof h->hb) {
-        return; /* beyond what HTTP/1.1 would accept: not shown to checks */
+    size_t at = h->hb.len;
+    if (resp->num_headers == HTTP1_MAX_HEADERS || dynbuf_add(&h->hb, name, name_len) < 0 ||
+        dynbuf_add(&h->hb, value, value_len) < 0) {
+        return false;
     }
     struct http1_header *f = &resp->headers[resp->num_headers++];
-    memcpy(h->hb + h->hb_len, name, name_len);
-    f->name = h->hb + h->hb_len;
+    f->name = NULL; /* offsets until the block ends: hb may still move */
     f->name_len = name_len;
-    h->hb_len += name_len;
-    memcpy(h->hb + h->hb_len, value, value_len);
-    f->value = h->hb + h->hb_len;
+    f->value = (const char *)(uintptr_t)(at + name_len);
     f->value_len = value_len;
-    h->hb_len += value_len;
+    return true;
+}
+
+/* The block has ended: the offsets of keep_field become pointers into hb. */
+static void fields_fix(struct h2_conn *h)
+{
+    struct http1_response *resp = &h->vu->w->resp;
+    for (size_t i = 0; i < resp->num_headers; i++) {
+        struct http1_header *f = &resp->headers[i];
+        size_t value_at = (size_t)(uintptr_t)f->value;
+        f->value = h->hb.data + value_at;
+        f->name = f->value - f->name_len;
+    }
 }
 
 static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name,
@@ -130,8 +143,9 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
         }
         return 0;
     }
-    if (h->vu->sr->steps[h->vu->step].on_head != NULL) {
-        keep_field(h, name, name_len, value, value_len);
+    if (h->vu->sr->steps[h->vu->step].on_head != NULL &&
+        !keep_field(h, name, name_len, value, value_len)) {
+        st->head_over = true;
     }
     return 0;
 }
@@ -152,6 +166,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *d
     if (st != NULL && st->status >= 200 && rt->on_head != NULL &&
         frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
         struct http1_response *resp = &vu->w->resp;
+        fields_fix(h);
         resp->minor_version = 1;
         resp->status = st->status;
         resp->reason = NULL;
@@ -204,7 +219,7 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_code, 
         return 0;
     }
     vu->inflight--;
-    if (error_code == NGHTTP2_NO_ERROR && st->status >= 200) {
+    if (error_code == NGHTTP2_NO_ERROR && st->status >= 200 && !st->head_over) {
         vu->status = st->status;
         vu->t_sent = st->t_sent ? st->t_sent : vu->t_send;
         vu->t_first = st->t_first;
@@ -214,7 +229,7 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_code, 
     }
     enum err_kind kind = ERR_H2_RST_STREAM;
     if (error_code == NGHTTP2_NO_ERROR) {
-        kind = ERR_PROTOCOL; /* ended without a final response */
+        kind = ERR_PROTOCOL; /* ended without a final response, or too large a head */
     } else if (h->goaway && error_code == NGHTTP2_REFUSED_STREAM) {
         kind = ERR_H2_GOAWAY;
     }
@@ -266,6 +281,7 @@ int conn_h2_start(struct vu *vu)
         return -ENOMEM;
     }
     h->vu = vu;
+    dynbuf_init(&h->hb, HTTP1_MAX_HEAD_BYTES);
     if (nghttp2_session_client_new(&h->s, cbs, h) != 0) {
         free(h);
         return -ENOMEM;
@@ -288,6 +304,7 @@ void conn_h2_free(struct vu *vu)
 {
     struct h2_conn *h = vu->h2;
     nghttp2_session_del(h->s);
+    dynbuf_destroy(&h->hb);
     free(h->streams);
     free(h);
     vu->h2 = NULL;
@@ -382,7 +399,7 @@ static int h2_submit(struct vu *vu)
     }
     const struct origin *o = vu->sr->sc->steps[vu->step].origin;
     nghttp2_nv nv[H2_NV_MAX];
-    size_t n = 0, lpos = 0;
+    size_t n = 0;
     const char *auth = o->url.host;
     size_t auth_len = strlen(auth);
     for (size_t i = 0; i < req.num_headers; i++) {
@@ -401,13 +418,8 @@ static int h2_submit(struct vu *vu)
         if (field_dropped(f->name, f->name_len)) {
             continue;
         }
-        char *lower = h->lname + lpos; /* the head fits in wunit <= the parser's cap */
-        for (size_t k = 0; k < f->name_len; k++) {
-            char ch = f->name[k];
-            lower[k] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
-        }
-        lpos += f->name_len;
-        nv[n++] = nv_of(lower, f->name_len, f->value, f->value_len);
+        /* nghttp2 lower-cases the names as it copies them (nghttp2_submit_request). */
+        nv[n++] = nv_of(f->name, f->name_len, f->value, f->value_len);
     }
     h->body = vu->wbuf + r;
     h->body_len = vu->wunit - (size_t)r;
@@ -427,7 +439,7 @@ static int h2_submit(struct vu *vu)
         memset(st, 0, sizeof *st);
         st->h = h;
         nghttp2_data_provider prd = {.source.ptr = st, .read_callback = read_body};
-        /* nghttp2 copies the fields: nv and lname may be reused at once. */
+        /* nghttp2 copies the fields: nv may be reused at once. */
         if (nghttp2_submit_request(h->s, NULL, nv, n, h->body_len ? &prd : NULL, st) < 0) {
             return -ENOMEM;
         }
