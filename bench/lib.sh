@@ -30,7 +30,7 @@ _bench_cleanup() {
         kill -TERM "$nginx_pid" 2>/dev/null || true
         wait "$nginx_pid" 2>/dev/null || true
     fi
-    rm -rf "$work"
+    [[ -n ${BENCH_KEEP:-} ]] || rm -rf "$work"
 }
 
 # bench_free_port: prints a free TCP port on 127.0.0.1.
