@@ -263,26 +263,28 @@ int conn_h2_start(struct vu *vu)
     if (!o->http2 || (vu->tops->alpn_h2 != NULL && !vu->tops->alpn_h2(&vu->tc))) {
         return 0; /* HTTP/1.1: not asked for, or the server did not choose h2 */
     }
-    /* The callbacks are the same for every session: made once per thread. */
-    static _Thread_local nghttp2_session_callbacks *cbs;
-    if (cbs == NULL) {
-        if (nghttp2_session_callbacks_new(&cbs) != 0) {
-            return -ENOMEM;
-        }
-        nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
-        nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
-        nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
-        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
-        nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
-        nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    /* nghttp2 copies the callbacks into the session: the table lives for this call. */
+    nghttp2_session_callbacks *cbs;
+    if (nghttp2_session_callbacks_new(&cbs) != 0) {
+        return -ENOMEM;
     }
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
     struct h2_conn *h = calloc(1, sizeof *h);
     if (h == NULL) {
+        nghttp2_session_callbacks_del(cbs);
         return -ENOMEM;
     }
     h->vu = vu;
     dynbuf_init(&h->hb, HTTP1_MAX_HEAD_BYTES);
-    if (nghttp2_session_client_new(&h->s, cbs, h) != 0) {
+    int rc = nghttp2_session_client_new(&h->s, cbs, h);
+    nghttp2_session_callbacks_del(cbs);
+    if (rc != 0) {
+        dynbuf_destroy(&h->hb);
         free(h);
         return -ENOMEM;
     }
@@ -293,6 +295,7 @@ int conn_h2_start(struct vu *vu)
     if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, settings, 2) != 0 ||
         nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, H2_WINDOW_BYTES) != 0) {
         nghttp2_session_del(h->s);
+        dynbuf_destroy(&h->hb);
         free(h);
         return -ENOMEM;
     }
