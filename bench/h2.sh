@@ -34,67 +34,19 @@ done
 bench_pin generators
 bench_workdir brunt-bench-h2
 port=$(bench_free_port)
-mkdir -p "$work/www" "$work/tmp"
-printf 'Hello from nginx: a small static body.\n' >"$work/www/index.html"
-chmod -R a+rX "$work/www"
-listen="listen 127.0.0.1:$port http2;"
-tls_flags=()
 if [[ $MODE == tls ]]; then
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$work/ca.key" 2>/dev/null
-    openssl req -x509 -new -key "$work/ca.key" -out "$work/ca.crt" -days 2 -subj /CN=bench-ca 2>/dev/null
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$work/srv.key" 2>/dev/null
-    openssl req -new -key "$work/srv.key" -out "$work/srv.csr" -subj /CN=localhost 2>/dev/null
-    openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -set_serial 1 \
-        -days 2 -extfile <(echo "subjectAltName=IP:127.0.0.1,DNS:localhost") -out "$work/srv.crt" 2>/dev/null
-    chmod a+r "$work"/*.crt "$work"/*.key
-    listen="listen 127.0.0.1:$port ssl http2;
+    bench_certs
+    url="https://127.0.0.1:$port/"
+    bench_nginx_static "listen 127.0.0.1:$port ssl http2;
         ssl_certificate $work/srv.crt;
         ssl_certificate_key $work/srv.key;
-        ssl_protocols TLSv1.2 TLSv1.3;"
+        ssl_protocols TLSv1.2 TLSv1.3;" "$url" -k --http2
     tls_flags=(--cacert "$work/ca.crt")
+else
+    url="http://127.0.0.1:$port/"
+    bench_nginx_static "listen 127.0.0.1:$port http2;" "$url" --http2-prior-knowledge
+    tls_flags=()
 fi
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-master_process on;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events {
-    worker_connections 4096;
-    multi_accept on;
-}
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_timeout 65;
-    keepalive_requests 100000000;
-    http2_max_concurrent_streams 1000;
-    default_type text/html;
-    client_body_temp_path $work/tmp/body;
-    proxy_temp_path $work/tmp/proxy;
-    fastcgi_temp_path $work/tmp/fastcgi;
-    uwsgi_temp_path $work/tmp/uwsgi;
-    scgi_temp_path $work/tmp/scgi;
-    server {
-        $listen
-        root $work/www;
-        location / {
-            index index.html;
-        }
-    }
-}
-CONF
-"${PIN_SERVER[@]}" nginx -p "$work" -c "$work/nginx.conf" 2>"$work/nginx.stderr" &
-nginx_pid=$!
-if [[ $MODE == tls ]]; then url="https://127.0.0.1:$port/"; probe=(--http2); else url="http://127.0.0.1:$port/"; probe=(--http2-prior-knowledge); fi
-for ((i = 0; i < 100; i++)); do
-    curl -sfk "${probe[@]}" -o /dev/null --max-time 1 "$url" && break
-    kill -0 "$nginx_pid" 2>/dev/null || die "nginx did not start: $(cat "$work/nginx.stderr" "$work/error.log" 2>/dev/null)"
-    sleep 0.1
-done
-curl -sfk "${probe[@]}" -o /dev/null --max-time 1 "$url" || die "nginx does not answer on $url"
 
 # run_h2load ROUND: prints "req/s requests cpu_us"
 run_h2load() {

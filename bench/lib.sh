@@ -78,3 +78,68 @@ bench_rounds() {
         done
     done
 }
+
+# bench_certs: a CA ($work/ca.crt) and an ECDSA P-256 server certificate for 127.0.0.1
+# and localhost signed by it ($work/srv.crt, $work/srv.key), readable by nginx's worker.
+bench_certs() {
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$work/ca.key" 2>/dev/null
+    openssl req -x509 -new -key "$work/ca.key" -out "$work/ca.crt" -days 2 -subj /CN=bench-ca 2>/dev/null
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$work/srv.key" 2>/dev/null
+    openssl req -new -key "$work/srv.key" -out "$work/srv.csr" -subj /CN=localhost 2>/dev/null
+    openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -set_serial 1 \
+        -days 2 -extfile <(echo "subjectAltName=IP:127.0.0.1,DNS:localhost") -out "$work/srv.crt" 2>/dev/null
+    chmod a+r "$work"/*.crt "$work"/*.key
+}
+
+# bench_nginx_static LISTEN URL [CURL_FLAGS...]: nginx (one worker, pinned to the server
+# core, keep-alive, no access log) serving a small static page from $work/www with
+# LISTEN as its server's first lines; waits (bounded: 10 s) until URL answers, with
+# CURL_FLAGS.  Sets nginx_pid (bench_workdir's cleanup stops it); dies when it fails.
+bench_nginx_static() {
+    local listen=$1 url=$2 i
+    shift 2
+    mkdir -p "$work/www" "$work/tmp"
+    printf 'Hello from nginx: a small static body.\n' >"$work/www/index.html"
+    chmod -R a+rX "$work/www"
+    cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+master_process on;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+events {
+    worker_connections 4096;
+    multi_accept on;
+}
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 65;
+    keepalive_requests 100000000;
+    http2_max_concurrent_streams 1000;
+    default_type text/html;
+    client_body_temp_path $work/tmp/body;
+    proxy_temp_path $work/tmp/proxy;
+    fastcgi_temp_path $work/tmp/fastcgi;
+    uwsgi_temp_path $work/tmp/uwsgi;
+    scgi_temp_path $work/tmp/scgi;
+    server {
+        $listen
+        root $work/www;
+        location / {
+            index index.html;
+        }
+    }
+}
+CONF
+    "${PIN_SERVER[@]}" nginx -p "$work" -c "$work/nginx.conf" 2>"$work/nginx.stderr" &
+    nginx_pid=$!
+    for ((i = 0; i < 100; i++)); do
+        curl -sf "$@" -o /dev/null --max-time 1 "$url" && break
+        kill -0 "$nginx_pid" 2>/dev/null || die "nginx did not start: $(cat "$work/nginx.stderr" "$work/error.log" 2>/dev/null)"
+        sleep 0.1
+    done
+    curl -sf "$@" -o /dev/null --max-time 1 "$url" || die "nginx does not answer on $url"
+}
