@@ -67,18 +67,7 @@ run_h2load() {
 
 # run_brunt ROUND: prints "req/s requests cpu_us"
 run_brunt() {
-    local json=$work/brunt.$1.json out=$work/brunt.$1.txt rps reqs cpu failed
-    bench_cpu_run "$work/brunt.$1.cpu" "${PIN_GEN[@]}" "$BRUNT" run -q -t 1 -c "$CONNS" \
-        --http2 --streams "$STREAMS" -d "${SECONDS_PER_RUN}s" "${tls_flags[@]}" --no-watch-machine \
-        --export "$json" "$url" >"$out" 2>&1 || die "brunt failed: $(tail -5 "$out")"
-    rps=$(jq -r '.metrics.http_reqs.values.rate' "$json")
-    reqs=$(jq -r '.metrics.http_reqs.values.count' "$json")
-    failed=$(jq -r '.metrics.http_req_failed.values.rate' "$json")
-    cpu=$(cat "$work/brunt.$1.cpu")
-    if [[ $failed != 0 ]]; then
-        printf 'bench: note: brunt saw failures in round %s: http_req_failed rate %s\n' "$1" "$failed" >&2
-    fi
-    echo "$rps $reqs $cpu"
+    bench_brunt "$1" -c "$CONNS" --http2 --streams "$STREAMS" "${tls_flags[@]}" --no-watch-machine "$url"
 }
 
 printf 'brunt bench (HTTP/2, %s): %s against %s on %s (%s)\n' "$MODE" \
@@ -88,15 +77,5 @@ printf 'closed model: 1 thread, %d connections x %d streams, %d s per run, %d ro
 printf 'machine load average before: %s\n\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 bench_rounds "$ROUNDS" h2load
 
-m_peer=$(bench_median "${BENCH_RPS_peer[@]}")
-m_brunt=$(bench_median "${BENCH_RPS_brunt[@]}")
-c_peer=$(bench_median "${BENCH_CPR_peer[@]}")
-c_brunt=$(bench_median "${BENCH_CPR_brunt[@]}")
-ratio=$(awk -v a="$m_brunt" -v b="$m_peer" 'BEGIN { printf "%.3f", a / b }')
-cratio=$(awk -v a="$c_brunt" -v b="$c_peer" 'BEGIN { printf "%.3f", a / b }')
-verdict=$(awk -v r="$cratio" 'BEGIN { print (r <= 0.8) ? "meets the bar (<= 0.80)" : "ABOVE the bar (<= 0.80)" }')
-printf '\nmedian h2load %10.0f req/s  %8.3f CPU-µs/req\n' "$m_peer" "$c_peer"
-printf 'median brunt  %10.0f req/s  %8.3f CPU-µs/req\n' "$m_brunt" "$c_brunt"
-printf 'ratio brunt/h2load req/s: %s\n' "$ratio"
-printf 'ratio brunt/h2load CPU per request over HTTP/2: %s  %s\n' "$cratio" "$verdict"
+bench_cpu_verdict h2load 0.8 HTTP/2
 printf 'machine load average after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -143,3 +143,38 @@ CONF
     done
     curl -sf "$@" -o /dev/null --max-time 1 "$url" || die "nginx does not answer on $url"
 }
+
+# bench_brunt ROUND ARGS...: runs `brunt run -q -t 1 -d BENCH's seconds ARGS --export`
+# pinned to the generator core; prints "req/s requests cpu_us" (notes failures on stderr).
+bench_brunt() {
+    local r=$1 json=$work/brunt.$1.json out=$work/brunt.$1.txt rps reqs cpu failed
+    shift
+    bench_cpu_run "$work/brunt.$r.cpu" "${PIN_GEN[@]}" "$BRUNT" run -q -t 1 \
+        -d "${SECONDS_PER_RUN}s" --export "$json" "$@" >"$out" 2>&1 ||
+        die "brunt failed: $(tail -5 "$out")"
+    rps=$(jq -r '.metrics.http_reqs.values.rate' "$json")
+    reqs=$(jq -r '.metrics.http_reqs.values.count' "$json")
+    failed=$(jq -r '.metrics.http_req_failed.values.rate' "$json")
+    cpu=$(cat "$work/brunt.$r.cpu")
+    if [[ $failed != 0 ]]; then
+        printf 'bench: note: brunt saw failures in round %s: http_req_failed rate %s\n' "$r" "$failed" >&2
+    fi
+    echo "$rps $reqs $cpu"
+}
+
+# bench_cpu_verdict PEER BAR WHAT: after bench_rounds, prints the medians of both tools,
+# the req/s ratio and the CPU-per-request ratio brunt/PEER against BAR (brunt <= BAR x).
+bench_cpu_verdict() {
+    local peer=$1 bar=$2 what=$3 m_peer m_brunt c_peer c_brunt ratio cratio verdict
+    m_peer=$(bench_median "${BENCH_RPS_peer[@]}")
+    m_brunt=$(bench_median "${BENCH_RPS_brunt[@]}")
+    c_peer=$(bench_median "${BENCH_CPR_peer[@]}")
+    c_brunt=$(bench_median "${BENCH_CPR_brunt[@]}")
+    ratio=$(awk -v a="$m_brunt" -v b="$m_peer" 'BEGIN { printf "%.3f", a / b }')
+    cratio=$(awk -v a="$c_brunt" -v b="$c_peer" 'BEGIN { printf "%.3f", a / b }')
+    verdict=$(awk -v r="$cratio" -v b="$bar" 'BEGIN { printf "%s the bar (<= %.2f)", (r <= b) ? "meets" : "ABOVE", b }')
+    printf '\nmedian %-7s %10.0f req/s  %8.3f CPU-µs/req\n' "$peer" "$m_peer" "$c_peer"
+    printf 'median %-7s %10.0f req/s  %8.3f CPU-µs/req\n' brunt "$m_brunt" "$c_brunt"
+    printf 'ratio brunt/%s req/s: %s\n' "$peer" "$ratio"
+    printf 'ratio brunt/%s CPU per request over %s: %s  %s\n' "$peer" "$what" "$cratio" "$verdict"
+}

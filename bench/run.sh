@@ -53,20 +53,7 @@ run_wrk() {
 }
 
 # run_brunt ROUND: prints "req/s requests cpu_us"
-run_brunt() {
-    local json=$work/brunt.$1.json out=$work/brunt.$1.txt rps reqs cpu failed
-    bench_cpu_run "$work/brunt.$1.cpu" "${PIN_GEN[@]}" "$BRUNT" run -q -t 1 -c "$CONNS" \
-        -d "${SECONDS_PER_RUN}s" --export "$json" "$url" >"$out" 2>&1 ||
-        die "brunt failed: $(tail -5 "$out")"
-    rps=$(jq -r '.metrics.http_reqs.values.rate' "$json")
-    reqs=$(jq -r '.metrics.http_reqs.values.count' "$json")
-    failed=$(jq -r '.metrics.http_req_failed.values.rate' "$json")
-    cpu=$(cat "$work/brunt.$1.cpu")
-    if [[ $failed != 0 ]]; then
-        printf 'bench: note: brunt saw failures in round %s: http_req_failed rate %s\n' "$1" "$failed" >&2
-    fi
-    echo "$rps $reqs $cpu"
-}
+run_brunt() { bench_brunt "$1" -c "$CONNS" "$url"; }
 
 printf 'brunt bench: %s against %s on %s (%s)\n' "$("$BRUNT" version 2>/dev/null | head -1)" \
     "$(nginx -v 2>&1 | sed 's/.*: //')" "$url" "$pin_note"

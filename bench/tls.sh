@@ -54,20 +54,7 @@ run_wrk() {
 }
 
 # run_brunt ROUND: prints "req/s requests cpu_us"
-run_brunt() {
-    local json=$work/brunt.$1.json out=$work/brunt.$1.txt rps reqs cpu failed
-    bench_cpu_run "$work/brunt.$1.cpu" "${PIN_GEN[@]}" "$BRUNT" run -q -t 1 -c "$CONNS" \
-        -d "${SECONDS_PER_RUN}s" --cacert "$work/ca.crt" --export "$json" "$url" >"$out" 2>&1 ||
-        die "brunt failed: $(tail -5 "$out")"
-    rps=$(jq -r '.metrics.http_reqs.values.rate' "$json")
-    reqs=$(jq -r '.metrics.http_reqs.values.count' "$json")
-    failed=$(jq -r '.metrics.http_req_failed.values.rate' "$json")
-    cpu=$(cat "$work/brunt.$1.cpu")
-    if [[ $failed != 0 ]]; then
-        printf 'bench: note: brunt saw failures in round %s: http_req_failed rate %s\n' "$1" "$failed" >&2
-    fi
-    echo "$rps $reqs $cpu"
-}
+run_brunt() { bench_brunt "$1" -c "$CONNS" --cacert "$work/ca.crt" "$url"; }
 
 printf 'brunt bench (TLS): %s against %s on %s (%s)\n' "$("$BRUNT" version 2>/dev/null | head -1)" \
     "$(nginx -v 2>&1 | sed 's/.*: //')" "$url" "$pin_note"
@@ -75,14 +62,4 @@ printf 'closed model: 1 thread, %d connections, %d s per run, %d rounds (order a
     "$CONNS" "$SECONDS_PER_RUN" "$ROUNDS"
 bench_rounds "$ROUNDS" wrk
 
-m_wrk=$(bench_median "${BENCH_RPS_peer[@]}")
-m_brunt=$(bench_median "${BENCH_RPS_brunt[@]}")
-c_wrk=$(bench_median "${BENCH_CPR_peer[@]}")
-c_brunt=$(bench_median "${BENCH_CPR_brunt[@]}")
-ratio=$(awk -v a="$m_brunt" -v b="$m_wrk" 'BEGIN { printf "%.3f", a / b }')
-cratio=$(awk -v a="$c_brunt" -v b="$c_wrk" 'BEGIN { printf "%.3f", a / b }')
-verdict=$(awk -v r="$cratio" 'BEGIN { print (r <= 1.0) ? "meets the bar (<= 1.00)" : "ABOVE the bar (<= 1.00)" }')
-printf '\nmedian wrk   %10.0f req/s  %8.3f CPU-µs/req\n' "$m_wrk" "$c_wrk"
-printf 'median brunt %10.0f req/s  %8.3f CPU-µs/req\n' "$m_brunt" "$c_brunt"
-printf 'ratio brunt/wrk req/s: %s\n' "$ratio"
-printf 'ratio brunt/wrk CPU per request over TLS: %s  %s\n' "$cratio" "$verdict"
+bench_cpu_verdict wrk 1.0 TLS
