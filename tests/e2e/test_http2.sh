@@ -40,19 +40,8 @@ locations() {
 CONF
 }
 {
+    nginx_head "$T"
     cat <<CONF
-user root;
-worker_processes 1;
-daemon off;
-pid $T/nginx.pid;
-error_log $T/nginx-error.log;
-events { worker_connections 1024; }
-http {
-    client_body_temp_path $T/nginx/body;
-    proxy_temp_path $T/nginx/proxy;
-    fastcgi_temp_path $T/nginx/fastcgi;
-    uwsgi_temp_path $T/nginx/uwsgi;
-    scgi_temp_path $T/nginx/scgi;
     log_format h2 '\$connection \$connection_requests \$server_protocol \$status \$request_method \$uri \$request_length \$http_authorization';
     log_format tls '\$connection \$server_protocol \$status \$ssl_alpn_protocol';
     keepalive_requests 100000;
