@@ -440,7 +440,7 @@ static int parse_kv(const char *flag, const char *arg, const char **out, size_t 
     if (!env) {
         static const char *const own[] = {
             "scenario", "name",  "method", "status", "expected_response",
-            "group",    "check", "kind",   NULL};
+            "group",    "check", "kind",   "proto",  NULL};
         for (size_t i = 0; own[i] != NULL; i++) {
             if (strlen(own[i]) == kl && memcmp(own[i], arg, kl) == 0) {
                 return bad("--tag name", arg, "a name that is not one of brunt's own tags");

@@ -90,6 +90,7 @@ enum req_trend {
  */
 struct status_ix {
     int status;
+    bool h2; /* HTTP/2 samples: their own series, tagged proto=HTTP/2.0 */
     int reqs, failed, trend[RT_COUNT];
     uint32_t gen;
     struct series *p_reqs, *p_failed, *p_trend[RT_COUNT];

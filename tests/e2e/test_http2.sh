@@ -99,6 +99,8 @@ assert_eq "$reqs" "$(lines "$T/h2c.log" "$reqs")" "brunt's http_reqs = nginx's a
 assert_eq "$reqs" "$(awk '$3 == "HTTP/2.0" && $4 == 200' "$T/h2c.log" | wc -l)" "lines with HTTP/2.0 and 200"
 assert_eq 0 "$(jnum h2c.json '.errors | add')" "errors of the h2c run"
 assert_eq 3 "$(conns "$T/h2c.log")" "connections nginx saw (-c 3, one per VU)"
+assert_eq '"HTTP/2.0"' "$(jq -c '[.metrics.http_reqs.series[].tags.proto] | unique | .[0]' h2c.json)" \
+    "the proto tag of every http_reqs series"
 assert_eq $((reqs / 4)) "$(jnum h2c.json '.metrics.iterations.values.count')" "iterations = requests / 4 streams"
 assert_eq 4 "$(jnum h2c.json '.scenarios[0].pipeline // .options.pipeline // 4')" "streams per connection in the result"
 
@@ -156,9 +158,11 @@ assert_eq 2 "$(conns "$T/tls.log")" "TLS connections (-c 2)"
 hs=$(jq '.metrics.http_req_tls_handshaking.values.max' tls.json)
 assert_lt 0 "$hs" "the longest TLS handshake of the h2 run (ms)"
 : >"$T/tls.log"
-brunt_run tls11 -q -c 1 -t 1 -n 10 --cacert "$T/ca.crt" "https://localhost:$P_TLS/"
+brunt_run tls11 -q -c 1 -t 1 -n 10 --cacert "$T/ca.crt" --export tls11.json "https://localhost:$P_TLS/"
 assert_eq 0 "$RC" "exit status without --http2"
 assert_eq 10 "$(awk '$2 == "HTTP/1.1" && $4 == "http/1.1"' "$T/tls.log" | wc -l)" "HTTP/1.1 without --http2"
+assert_eq 0 "$(jq '[.metrics.http_reqs.series[].tags | select(.proto)] | length' tls11.json)" \
+    "HTTP/1.1 series with a proto tag"
 brunt_run tls1 -q -c 1 -t 1 -n 10 --http2 --cacert "$T/ca.crt" --export tls1.json "https://localhost:$P_TLS1/"
 assert_eq 0 "$RC" "exit status with --http2 against a server without h2"
 assert_eq 10 "$(lines "$T/tls1.log" 10)" "nginx lines of the fallback run"
