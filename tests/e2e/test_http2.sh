@@ -127,6 +127,12 @@ p50=$(jnum streams.json '.metrics.http_req_duration.values.med')
 assert_ge "$p50" 100 "median http_req_duration per stream (ms) against the 100 ms upstream"
 assert_le "$p50" 1000 "median http_req_duration per stream (ms)"
 
+# --- 3b. the request timeout covers every stream of the batch -----------------------------
+brunt_run tmo -q -c 1 -t 1 -n 8 --http2 --streams 4 --timeout 30ms --export tmo.json "http://127.0.0.1:$P_H2C/slow"
+assert_eq 0 "$RC" "exit status of the timeout run"
+assert_eq 8 "$(jnum tmo.json '.metrics.http_reqs.values.count')" "requests of the timeout run"
+assert_eq 8 "$(jnum tmo.json '.errors.timeout')" "streams timed out (30 ms against 100 ms)"
+
 # --- 4. the server's SETTINGS_MAX_CONCURRENT_STREAMS 2 caps --streams 8 ------------------
 brunt_run lim -q -c 1 -t 1 -d 2s --http2 --streams 8 --export lim.json "http://127.0.0.1:$P_LIM/slow"
 assert_eq 0 "$RC" "exit status of the limited run"
