@@ -80,15 +80,15 @@ int dbfind_fit(const uint32_t *calls, size_t n, uint64_t calls_total,
         double kk, ff;
         if (calls && http[h].per_s && n > 0 && http[h].n_s > 0) {
             size_t m = n < http[h].n_s ? n : http[h].n_s;
-            /* The slope is the ratio of the sums (exact for proportional series and not
-             * thrown by a call counted one second late); the fit says how proportional. */
-            double qs = 0, rs = 0, qq = 0;
+            /* The slope is the ratio of the run's totals: exact for proportional series,
+             * not thrown by a call counted one second late, nor by the two series ending
+             * on different seconds (the probe samples on its own clock).  The fit over
+             * the seconds both cover says how proportional they are. */
+            double qq = 0;
             for (size_t i = 0; i < m; i++) {
-                qs += (double)calls[i];
-                rs += http[h].per_s[i];
                 qq += (double)calls[i] * calls[i];
             }
-            kk = rs > 0 ? qs / rs : 0;
+            kk = (double)calls_total / (double)http[h].total;
             double res = 0;
             for (size_t i = 0; i < m; i++) {
                 double e = calls[i] - kk * http[h].per_s[i];

@@ -58,6 +58,9 @@ static void scen_set_active(struct scen_rt *sr, uint32_t want)
     if (want > sr->n_alloc) {
         sr->n_alloc = want;
     }
+    if (sr->active > sr->active_peak) {
+        sr->active_peak = sr->active;
+    }
 }
 
 static void scen_timer_cb(struct loop *loop, struct loop_timer *t)
@@ -137,9 +140,13 @@ static int shared_init(struct scen_rt *sr)
     return 0;
 }
 
+/* The most VUs switched on during the second that ends: a run shorter than a second
+ * (whose only shard is published once every VU is off) still shows its VUs. */
 static uint32_t closed_vus_now(struct scen_rt *sr)
 {
-    return sr->active;
+    uint32_t peak = sr->active > sr->active_peak ? sr->active : sr->active_peak;
+    sr->active_peak = sr->active;
+    return peak;
 }
 
 static uint32_t closed_vus_max(const struct scen_rt *sr)
@@ -415,7 +422,7 @@ void scen_finish(struct scen_rt *sr)
     scen_maybe_done(sr);
 }
 
-/* Ends every iteration still running: their requests are not counted. */
+/* Ends every iteration still running: their requests count as interrupted (vu.c). */
 void scen_hard_stop(struct scen_rt *sr)
 {
     for (uint32_t i = 0; i < sr->n_alloc; i++) {

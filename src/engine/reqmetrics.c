@@ -14,24 +14,6 @@
 #include "engine/worker_internal.h"
 #include "metrics/hist.h"
 
-const char *const err_kind_name[ERR_KINDS] = {
-    "refused",
-    "reset",
-    "timeout",
-    "protocol",
-    "dns",
-    "tls",
-    "tls_expired",
-    "tls_unknown_issuer",
-    "tls_self_signed",
-    "tls_name_mismatch",
-    "connect",
-    "nofile",
-    "h2_rst_stream",
-    "h2_goaway",
-    "other",
-};
-
 static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
                                        int status, bool h2);
 static void record_checks(struct vu *vu);
@@ -232,7 +214,12 @@ void record_response(struct vu *vu, uint64_t now)
     step_ops_done(vu, vu->status, duration);
 }
 
-/* A request of the current step failed with a network or protocol error. */
+/*
+ * `requests` of the current step failed with a network or protocol error, or were cut
+ * off by the run's end (ERR_INTERRUPTED): counted in http_reqs, as failed, and by kind.
+ * An interrupted request's flow does not see its end (its checks and extractions are
+ * not run, as k6 does not run the rest of an interrupted iteration).
+ */
 void record_error(struct vu *vu, enum err_kind kind, uint32_t requests)
 {
     struct worker *w = vu->w;
@@ -242,7 +229,21 @@ void record_error(struct vu *vu, enum err_kind kind, uint32_t requests)
         series_rate(S(w, ix->failed), true);
         series_add(S(w, vu->sr->s_err[kind]), 1);
     }
-    step_ops_done(vu, 0, 0);
+    if (kind != ERR_INTERRUPTED) {
+        step_ops_done(vu, 0, 0);
+    }
+}
+
+/* Methods a client may send again after a connection failed (RFC 9110 9.2.2). */
+static bool method_idempotent(const char *m)
+{
+    static const char *const ok[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"};
+    for (size_t i = 0; m != NULL && i < sizeof ok / sizeof ok[0]; i++) {
+        if (strcmp(m, ok[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 int reqm_scen_init(struct worker *w, struct scen_rt *sr)
@@ -278,6 +279,7 @@ int reqm_scen_init(struct worker *w, struct scen_rt *sr)
             rt->expected[status / 64] |= (uint64_t)e << (status % 64);
         }
         rt->timeout_ns = ops != NULL ? ops->timeout_ns(st->ops_data) : st->timeout_ns;
+        rt->idempotent = method_idempotent(st->method);
         if (ops == NULL) {
             continue;
         }
@@ -308,9 +310,11 @@ int reqm_scen_init(struct worker *w, struct scen_rt *sr)
     sr->s_dropped = series_for(w, M_DROPPED_ITERATIONS, sr->scen_tags);
     sr->s_sent = series_for(w, M_DATA_SENT, sr->scen_tags);
     sr->s_recv = series_for(w, M_DATA_RECEIVED, sr->scen_tags);
+    sr->s_interrupted = series_for(w, M_ITERATIONS_INTERRUPTED, sr->scen_tags);
+    sr->s_retries = series_for(w, M_HTTP_REQ_RETRIES, sr->scen_tags);
     for (int k = 0; k < ERR_KINDS; k++) {
         const char *ek[2] = {"kind", "scenario"};
-        const char *ev[2] = {err_kind_name[k], scen};
+        const char *ev[2] = {error_kind_name[k], scen};
         char tags[512];
         if (tags_canon(tags, sizeof tags, ek, ev, 2) < 0) {
             return -EINVAL;

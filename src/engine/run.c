@@ -403,6 +403,18 @@ static void finish_report(struct coord *c, uint64_t end_ns, const struct rusage 
         double span = (double)measured_until / 1e9;
         r->target_rate = span > 0 ? (double)planned / span : 0;
         r->achieved_rate = span > 0 ? (double)c->started_total / span : 0;
+        /* Started is not answered: iterations cut off by the end did not complete. */
+        uint64_t completed = counter_of(r->total, M_ITERATIONS);
+        uint64_t cut = counter_of(r->total, M_ITERATIONS_INTERRUPTED);
+        r->completed_rate = span > 0 ? (double)completed / span : 0;
+        if (cut > 0) {
+            run_report_add_warning(r,
+                                   "%llu of %llu started iterations were interrupted by the "
+                                   "end of the run (completed %.1f/s; see "
+                                   "interrupted_iterations, http_errors kind interrupted)",
+                                   (unsigned long long)cut, (unsigned long long)c->started_total,
+                                   r->completed_rate);
+        }
         if ((double)c->started_total < 0.99 * (double)planned) {
             run_report_add_warning(
                 r,
@@ -473,7 +485,8 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
         }
         started++;
     }
-    int seen_interrupts = 0;
+    /* Interrupts are counted from this run's start (capacity calls engine_run again). */
+    int seen_interrupts = atomic_load(&g_interrupts), base_interrupts = seen_interrupts;
     uint64_t next_tick = c.eng.start_ns + NS_PER_S + 50 * NS_PER_MS;
     for (;;) {
         uint64_t now = clock_now_ns();
@@ -502,7 +515,7 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
         if (ints != seen_interrupts) {
             seen_interrupts = ints;
             report->interrupted = true;
-            stop_workers(&c, ints >= 2 ? STOP_NOW : STOP_GRACEFUL);
+            stop_workers(&c, ints - base_interrupts >= 2 ? STOP_NOW : STOP_GRACEFUL);
         }
         collect(&c);
         collect_feed(&c, opts);
@@ -538,12 +551,25 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
     for (size_t i = 0; i < n_thresholds; i++) {
         report->thresholds_failed = report->thresholds_failed || thresholds[i].failed;
     }
+    /* Whether any response came at all: a trend threshold without samples then means
+     * its tags matched none of them, not that nothing was answered. */
+    struct series answered = {.hist = c.scratch};
+    registry_aggregate(report->total, M_HTTP_REQ_DURATION, NULL, &answered);
+    bool any_answer = hist_count(c.scratch) > 0;
     for (size_t i = 0; i < n_thresholds; i++) {
         if (thresholds[i].evaluated && thresholds[i].no_samples) {
-            run_report_add_warning(report,
-                                   "threshold %s: '%s' matched no samples (a typo in the "
-                                   "metric's tags?)",
-                                   thresholds[i].metric_expr, thresholds[i].source);
+            if (thresholds[i].sent_requests && !any_answer) {
+                run_report_add_warning(report,
+                                       "threshold %s: '%s' failed with no samples: requests "
+                                       "were sent but none was answered (see http_errors)",
+                                       thresholds[i].metric_expr, thresholds[i].source);
+            } else {
+                run_report_add_warning(report,
+                                       "threshold %s: '%s' matched no samples%s: nothing recorded "
+                                       "this metric with these tags (check their spelling)",
+                                       thresholds[i].metric_expr, thresholds[i].source,
+                                       thresholds[i].sent_requests ? " and failed" : "");
+            }
         }
     }
     finish_report(&c, end_ns, &ru0);

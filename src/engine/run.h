@@ -68,8 +68,9 @@ struct run_report {
     bool scenario_abort; /* ... by the scenario (a feeder ran out: on_exhausted abort) */
     char abort_reason[256];
     bool thresholds_failed;
-    double target_rate;   /* open model: iterations/s asked (all scenarios); else 0 */
-    double achieved_rate; /* iterations started per second in the open model */
+    double target_rate;    /* open model: iterations/s asked (all scenarios); else 0 */
+    double achieved_rate;  /* iterations started per second in the open model */
+    double completed_rate; /* ... and completed (not interrupted) per second */
     double cpu_user_ms, cpu_sys_ms;
     double max_worker_busy; /* 0..1: the busiest worker's average share of a core */
     char warnings[8][256];

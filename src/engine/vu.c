@@ -84,7 +84,11 @@ void fail_requests(struct vu *vu, enum err_kind kind)
 {
     uint64_t delay = 0;
     bool at_connect = vu->cstate != CONN_OPEN;
-    if (at_connect && (kind == ERR_REFUSED || kind == ERR_NOFILE || kind == ERR_CONNECT)) {
+    bool connect_kind = kind == ERR_REFUSED || kind == ERR_NOFILE || kind == ERR_CONNECT ||
+                        kind == ERR_TLS || kind == ERR_TLS_EXPIRED ||
+                        kind == ERR_TLS_UNKNOWN_ISSUER || kind == ERR_TLS_SELF_SIGNED ||
+                        kind == ERR_TLS_NAME_MISMATCH;
+    if (at_connect && connect_kind) {
         delay = vu->backoff_ns ? vu->backoff_ns : CONNECT_BACKOFF_MIN_NS;
         vu->backoff_ns = delay * 2 < CONNECT_BACKOFF_MAX_NS ? delay * 2 : CONNECT_BACKOFF_MAX_NS;
     }
@@ -309,17 +313,27 @@ void vu_init(struct scen_rt *sr, struct vu *vu, uint32_t local)
     vu->state = VU_OFF;
 }
 
-/* Ends vu's iteration where it stands: its request in flight is not counted. */
+/*
+ * Ends vu's iteration where it stands (the graceful stop or gracefulRampDown ran out, or
+ * a hard stop): nothing sent is left out of the verdict.  The requests it still waited
+ * for (connecting, sending or awaiting the answer) count in http_reqs as failed with
+ * kind interrupted, and the iteration in interrupted_iterations.
+ */
 void vu_interrupt(struct vu *vu)
 {
     struct scen_rt *sr = vu->sr;
     vu_timer_cancel(vu);
     loop_timer_stop(vu->w->loop, &vu->retire_timer);
-    conn_close(vu);
     if (vu->state == VU_BUSY) {
+        if (vu->inflight > 0) {
+            record_error(vu, ERR_INTERRUPTED, vu->inflight);
+            vu->inflight = 0;
+        }
+        series_add(S(vu->w, sr->s_interrupted), 1);
         sr->running--;
         sr->active--;
     }
+    conn_close(vu);
     vu->state = VU_OFF;
 }
 

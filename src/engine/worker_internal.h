@@ -39,26 +39,26 @@
 #define CONNECT_BACKOFF_MIN_NS (1 * NS_PER_MS)
 #define CONNECT_BACKOFF_MAX_NS (1 * NS_PER_S)
 
+/* The error kinds are the registry's (metrics/registry.h: the `kind` tag's values). */
 enum err_kind {
-    ERR_REFUSED,
-    ERR_RESET,
-    ERR_TIMEOUT,
-    ERR_PROTOCOL,
-    ERR_DNS,
-    ERR_TLS,
-    ERR_TLS_EXPIRED,
-    ERR_TLS_UNKNOWN_ISSUER,
-    ERR_TLS_SELF_SIGNED,
-    ERR_TLS_NAME_MISMATCH,
-    ERR_CONNECT,
-    ERR_NOFILE,        /* no file descriptor for a socket (EMFILE, ENFILE) */
-    ERR_H2_RST_STREAM, /* HTTP/2: the server reset the stream (RST_STREAM, engine/conn_h2.c) */
-    ERR_H2_GOAWAY,     /* HTTP/2: the server ended the connection (GOAWAY) with the stream open */
-    ERR_OTHER,
-    ERR_KINDS
+    ERR_REFUSED = ERROR_KIND_REFUSED,
+    ERR_RESET = ERROR_KIND_RESET,
+    ERR_TIMEOUT = ERROR_KIND_TIMEOUT,
+    ERR_PROTOCOL = ERROR_KIND_PROTOCOL,
+    ERR_DNS = ERROR_KIND_DNS,
+    ERR_TLS = ERROR_KIND_TLS,
+    ERR_TLS_EXPIRED = ERROR_KIND_TLS_EXPIRED,
+    ERR_TLS_UNKNOWN_ISSUER = ERROR_KIND_TLS_UNKNOWN_ISSUER,
+    ERR_TLS_SELF_SIGNED = ERROR_KIND_TLS_SELF_SIGNED,
+    ERR_TLS_NAME_MISMATCH = ERROR_KIND_TLS_NAME_MISMATCH,
+    ERR_CONNECT = ERROR_KIND_CONNECT,
+    ERR_NOFILE = ERROR_KIND_NOFILE,
+    ERR_INTERRUPTED = ERROR_KIND_INTERRUPTED,
+    ERR_H2_RST_STREAM = ERROR_KIND_H2_RST_STREAM, /* engine/conn_h2.c */
+    ERR_H2_GOAWAY = ERROR_KIND_H2_GOAWAY,
+    ERR_OTHER = ERROR_KIND_OTHER,
+    ERR_KINDS = ERROR_KIND_COUNT
 };
-
-extern const char *const err_kind_name[ERR_KINDS];
 
 enum conn_state { CONN_CLOSED, CONN_CONNECTING, CONN_HANDSHAKING, CONN_OPEN };
 enum vu_state { VU_OFF, VU_IDLE, VU_BUSY };
@@ -109,6 +109,7 @@ struct step_rt {
     uint64_t expected[(STATUS_BITS + 63) / 64]; /* status_expected, asked once */
     uint64_t timeout_ns;                        /* 0: the plan's */
     size_t body_cap;                            /* response bytes kept for on_done */
+    bool idempotent; /* GET, HEAD, PUT, DELETE, OPTIONS, TRACE: may be re-sent (RFC 9110) */
     /* The step's per-request hooks (NULL for pre-rendered steps) and their data. */
     int (*render)(const void *step, void *vu, struct dynbuf *out);
     void (*on_head)(const void *step, void *vu, const struct http1_response *resp,
@@ -221,6 +222,7 @@ struct scen_rt {
     struct vu *idle;
     uint64_t started_iters;
     uint32_t running_peak;   /* most VUs inside an iteration since the last shard */
+    uint32_t active_peak;    /* closed model: most VUs switched on since the last shard */
     uint32_t flow_stopped;   /* closed model: VUs whose data feeder ran out */
     uint32_t stride;         /* workers taking part in this scenario */
     uint32_t last_want;      /* ramping-vus: VUs switched on at the last check */
@@ -228,6 +230,7 @@ struct scen_rt {
     struct loop_timer stop_timer;
     struct step_rt *steps;
     int s_iter, s_iter_dur, s_dropped, s_sent, s_recv, s_err[ERR_KINDS];
+    int s_interrupted, s_retries;
     char scen_tags[256];
 };
 

@@ -22,6 +22,19 @@ Test(dbfind, fit_picks_the_explaining_request)
     cr_expect_float_eq(fit, 1.0, 1e-9);
 }
 
+Test(dbfind, slope_from_totals_when_the_series_end_apart)
+{
+    /* The probe's seconds end before the last partial second of requests: the slope is
+     * still the totals' ratio, 1 call a request, not 30/29. */
+    double get[] = {9, 10, 10, 1};
+    uint32_t calls[] = {10, 10, 10};
+    struct dbfind_http h[] = {{"get", get, 4, 30}};
+    double k = 0, fit = 0;
+    cr_assert_eq(dbfind_fit(calls, 3, 30, h, 1, &k, &fit), 0);
+    cr_expect_float_eq(k, 1.0, 1e-9);
+    cr_expect_gt(fit, 0.99);
+}
+
 Test(dbfind, fit_from_totals_with_one_name)
 {
     struct dbfind_http h[] = {{"get", NULL, 0, 100}};

@@ -41,6 +41,10 @@ static uint32_t h_h2_streams;
 /* The server ends of the connections the worker made, in order. */
 static int h_peer[H_MAX_PEERS];
 static int h_connects;
+/* What the transport's handshake returns (0, or a negative BRUNT_ETLS_* code). */
+static int h_handshake_err;
+/* Requests per request step (--pipeline); 0 or 1: one. */
+static uint32_t h_pipeline;
 
 static int sp_connect(struct transport_conn *c, const struct sockaddr *addr, socklen_t len)
 {
@@ -69,7 +73,7 @@ static int sp_handshake(struct transport_conn *c, bool *want_write)
 {
     (void)c;
     *want_write = false;
-    return 0;
+    return h_handshake_err;
 }
 
 static ssize_t sp_read(struct transport_conn *c, void *buf, size_t len)
@@ -138,6 +142,7 @@ static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
     h->sc.executor = EXEC_PER_VU_ITERATIONS;
     h->sc.vus = 1;
     h->sc.iterations = iterations;
+    h->sc.pipeline = h_pipeline;
     h->sc.duration_ns = 600 * NS_PER_S;
     h->sc.graceful_stop_ns = NS_PER_S;
     h->sc.steps = h->steps;
@@ -167,6 +172,7 @@ static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
     h->sr->end_ns = h->now + h->sc.duration_ns;
     h->sr->started = true;
     h->sr->active++;
+    h->sr->n_alloc = 1; /* as scen_set_active would have it */
     cr_assert(vu_start_iteration(h->vu, h->now), "the first iteration starts");
 }
 

@@ -1,7 +1,9 @@
 /*
  * The VU state machine (engine/vu.c) with a clock the test sets: a request without an
  * answer times out at the plan's timeout and not before; a sleep step holds the
- * iteration for exactly its length; a VU runs its per-VU iterations and then stops.
+ * iteration for exactly its length; a VU runs its per-VU iterations and then stops; the
+ * hard stop counts the request in flight as interrupted, never drops it; a failed TLS
+ * handshake backs off like a refused connect.
  */
 #include "harness.h"
 
@@ -60,5 +62,56 @@ Test(vu, per_vu_iterations_run_on_one_connection_then_the_vu_stops)
     cr_expect_eq(h_connects, 1, "one keep-alive connection");
     cr_expect_eq(h.vu->state, VU_OFF, "stopped after its iterations");
     cr_expect_eq(h.vu->cstate, CONN_CLOSED, "and closed its connection");
+    h_destroy(&h);
+}
+
+Test(vu, a_request_in_flight_at_the_hard_stop_counts_as_interrupted)
+{
+    struct harness h;
+    h_init(&h, 1, 0);
+    h_run(&h);
+    char buf[512];
+    cr_assert_eq(h_recv(0, buf, sizeof buf), strlen(H_REQUEST), "the request was sent");
+    scen_hard_stop(h.sr); /* the graceful stop ran out with no answer */
+    cr_expect_eq(h_sum(&h, M_HTTP_REQS, ""), 1, "the request is in http_reqs");
+    cr_expect_eq(h_sum(&h, M_HTTP_REQ_FAILED, ""), 1, "as failed");
+    cr_expect_eq(h_sum(&h, M_ERRORS, "kind=interrupted"), 1, "with kind interrupted");
+    cr_expect_eq(h_sum(&h, M_ITERATIONS, ""), 0, "no iteration completed");
+    cr_expect_eq(h_sum(&h, M_ITERATIONS_INTERRUPTED, ""), 1, "one interrupted");
+    cr_expect_eq(h.sr->running, 0, "nothing runs");
+    cr_expect_eq(h.vu->cstate, CONN_CLOSED, "the connection is closed");
+    h_destroy(&h);
+}
+
+Test(vu, a_sleeping_iteration_at_the_hard_stop_is_interrupted_without_a_request)
+{
+    struct harness h;
+    h_init(&h, 1, 10 * NS_PER_S);
+    h_run(&h);
+    h_send(0, OK, strlen(OK));
+    h_run(&h); /* answered; now in the sleep step */
+    cr_assert_eq(h_sum(&h, M_HTTP_REQS, ""), 1);
+    scen_hard_stop(h.sr);
+    cr_expect_eq(h_sum(&h, M_HTTP_REQS, ""), 1, "no request was in flight");
+    cr_expect_eq(h_sum(&h, M_ERRORS, ""), 0, "no error");
+    cr_expect_eq(h_sum(&h, M_ITERATIONS_INTERRUPTED, ""), 1, "the iteration was cut off");
+    h_destroy(&h);
+}
+
+Test(vu, a_failed_tls_handshake_backs_off_before_the_next_connect)
+{
+    struct harness h;
+    h_handshake_err = BRUNT_ETLS_SELF_SIGNED;
+    h_init(&h, 100, 0);
+    h_run(&h);
+    h_run(&h); /* the clock stands still: a VU without backoff reconnects at once */
+    cr_expect_eq(h_sum(&h, M_ERRORS, "kind=tls_self_signed"), 1, "one handshake failure (%.0f)",
+                 h_sum(&h, M_ERRORS, "kind=tls_self_signed"));
+    cr_expect_eq(h_connects, 1, "no second connect before the backoff (%d)", h_connects);
+    h.now += CONNECT_BACKOFF_MIN_NS;
+    h_run(&h);
+    cr_expect_eq(h_connects, 2, "the next connect after the first backoff");
+    cr_expect_eq(h.vu->backoff_ns, 4 * CONNECT_BACKOFF_MIN_NS, "doubling after each failure");
+    h_handshake_err = 0;
     h_destroy(&h);
 }
