@@ -17,6 +17,7 @@ PACKAGES=(
     libnghttp2-dev nghttp2-client         # HTTP/2 (nghttp2); h2load for bench/h2.sh
     libsqlite3-dev sqlite3                # the run history (sqlite3: its e2e test reads it)
     libpq-dev libhiredis-dev              # PostgreSQL and Redis probes
+    zlib1g-dev                            # gzip/deflate response bodies
     libcriterion-dev                      # unit tests
     postgresql postgresql-contrib         # PostgreSQL 15 for the probe's tests and the demo
     redis-server redis-tools              # Redis 7 for the probe's tests and the demo

@@ -69,6 +69,10 @@ static void run_usage(FILE *f)
                "  -d, --duration D       the one scenario becomes constant-vus for D\n"
                "  -i, --iterations N     the one scenario becomes shared-iterations of N\n"
                "      --tag NAME=VALUE   a run-wide tag, recorded in the result (repeatable)\n"
+               "      --max-redirects N  redirects a request follows (k6's maxRedirects,\n"
+               "                         default 10; quick mode follows none and refuses it)\n"
+               "      --http-debug[=full] print requests and responses to stderr (heads;\n"
+               "                         full: bodies too, the first 2 KiB of each)\n"
                "  -                      read the scenario file from standard input\n"
                "request:\n"
                "  -m, --method M         (default GET)\n"
@@ -156,6 +160,8 @@ enum {
     OPT_PROMETHEUS_NAMES,
     OPT_PROMETHEUS_HOLD,
     OPT_INSECURE,
+    OPT_MAX_REDIRECTS,
+    OPT_HTTP_DEBUG,
     OPT_CACERT,
     OPT_CERT,
     OPT_KEY,
@@ -207,6 +213,8 @@ static const struct option run_options[] = {
     {"vus", required_argument, NULL, 'u'},
     {"iterations", required_argument, NULL, 'i'},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"max-redirects", required_argument, NULL, OPT_MAX_REDIRECTS},
+    {"http-debug", optional_argument, NULL, OPT_HTTP_DEBUG},
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
@@ -472,6 +480,20 @@ static void flag_name(int c, char *out, size_t cap)
     snprintf(out, cap, "?");
 }
 
+/* --http-debug's writer: one exchange's text in one write, so threads do not interleave
+ * inside it. */
+static void http_debug_write(const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t k = write(STDERR_FILENO, text, len);
+        if (k <= 0) {
+            return;
+        }
+        text += k;
+        len -= (size_t)k;
+    }
+}
+
 /* A scenario file is named *.yaml / *.yml, or is an existing file; a URL has a scheme. */
 static bool is_scenario_file(const char *arg)
 {
@@ -529,6 +551,8 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case 'e':
         case 'u':
         case 'i':
+        case OPT_HTTP_DEBUG:
+        case OPT_MAX_REDIRECTS:
             if (q->file_flag[0] == '\0') {
                 flag_name(c, q->file_flag, sizeof q->file_flag);
             }
@@ -620,6 +644,21 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_STREAMS:
             rc = parse_count("--streams", optarg, 1, 1024, &q->streams);
             break;
+        case OPT_HTTP_DEBUG:
+            /* k6's --http-debug: heads; --http-debug=full: bodies too (capped) */
+            if (optarg == NULL || strcmp(optarg, "full") == 0) {
+                scenario_http_debug = optarg == NULL ? 1 : 2;
+                scenario_http_debug_write = http_debug_write;
+            } else {
+                rc = bad("--http-debug", optarg, "nothing, or =full");
+            }
+            break;
+        case OPT_MAX_REDIRECTS: {
+            uint64_t mr;
+            rc = parse_count("--max-redirects", optarg, 0, 100, &mr);
+            scenario_max_redirects = rc == 0 ? (int)mr : scenario_max_redirects;
+            break;
+        }
         case OPT_CACERT:
             q->cacert = optarg;
             break;
@@ -740,6 +779,13 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_TAG:
             /* One run-wide tag: on every sample, in the result, and in the history. */
             rc = parse_kv("--tag", optarg, q->tags, &q->n_tags, MAX_TAGS, false);
+            if (rc == 0) {
+                /* its name is a tag thresholds may filter on */
+                char tn[THRESHOLD_TAG_NAME_MAX + 1];
+                size_t kl = strcspn(optarg, "=");
+                snprintf(tn, sizeof tn, "%.*s", (int)kl, optarg);
+                (void)threshold_tag_name_add(tn);
+            }
             if (rc == 0 && cli_history_run_flag(NULL, optarg, err, sizeof err) < 0) {
                 fprintf(stderr, "brunt run: %s\n", err);
                 rc = EXIT_USAGE;
@@ -919,6 +965,8 @@ static int quick_plan(struct quick *q, struct plan **out, bool *unreachable)
     plan->timeout_ns = q->timeout_ns;
     plan->connect_timeout_ns = q->connect_timeout_ns;
     plan->grace_ns = q->grace_ns;
+    plan->run_tags = q->tags; /* --tag: on every sample */
+    plan->n_run_tags = q->n_tags;
     sc->graceful_stop_ns = q->grace_ns;
     sc->graceful_ramp_down_ns = q->grace_ns;
     sc->pipeline = (uint32_t)q->pipeline;
@@ -1610,6 +1658,8 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     if (q->threads_set) {
         plan->threads = (int)q->threads;
     }
+    plan->run_tags = q->tags; /* --tag: on every sample */
+    plan->n_run_tags = q->n_tags;
     if (q->timeout_set) {
         plan->timeout_ns = q->timeout_ns;
     }

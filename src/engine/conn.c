@@ -45,10 +45,14 @@ void conn_connect(struct vu *vu)
 {
     struct worker *w = vu->w;
     const struct step *st = &vu->sr->sc->steps[vu->step];
-    const struct origin *o = st->origin;
+    const struct origin *o = vu->hop_origin != NULL ? vu->hop_origin : st->origin;
+    const struct plan *plan = w->eng->plan;
     vu->tops = o->transport;
     vu->tc.cfg = o->transport_cfg;
-    vu->tc.cache = &w->tcache[o - w->eng->plan->origins];
+    /* A redirect may go to an origin of the step ops' own (plain TCP): no cache slot. */
+    bool in_plan = o >= plan->origins && o < plan->origins + plan->n_origins;
+    vu->tc.cache = in_plan ? &w->tcache[o - plan->origins] : NULL;
+    vu->conn_origin = o;
     vu->t_conn_start = loop_now_ns(w->loop);
     vu->t_conn_done = 0;
     int rc = vu->tops->connect(&vu->tc, (const struct sockaddr *)&o->addr, o->addr_len);

@@ -259,7 +259,7 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 
 int conn_h2_start(struct vu *vu)
 {
-    const struct origin *o = vu->sr->sc->steps[vu->step].origin;
+    const struct origin *o = vu->conn_origin; /* the step's, or a redirect's */
     if (!o->http2 || (vu->tops->alpn_h2 != NULL && !vu->tops->alpn_h2(&vu->tc))) {
         return 0; /* HTTP/1.1: not asked for, or the server did not choose h2 */
     }
@@ -400,7 +400,7 @@ static int h2_submit(struct vu *vu)
     if (r <= 0 || req.framing == HTTP1_BODY_CHUNKED) {
         return -EINVAL;
     }
-    const struct origin *o = vu->sr->sc->steps[vu->step].origin;
+    const struct origin *o = vu->conn_origin; /* the step's, or a redirect's */
     nghttp2_nv nv[H2_NV_MAX];
     size_t n = 0;
     const char *auth = o->url.host;

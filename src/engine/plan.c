@@ -223,6 +223,7 @@ void plan_free(struct plan *plan)
             free(sc->steps[j].name);
             free(sc->steps[j].raw);
             free(sc->steps[j].group);
+            free(sc->steps[j].tags);
         }
         free(sc->steps);
         free(sc->stages);

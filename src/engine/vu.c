@@ -18,6 +18,7 @@
 
 static void vu_next_step(struct vu *vu);
 static void request_start(struct vu *vu);
+static void request_send(struct vu *vu, uint32_t batch);
 static void vu_begin_step(struct vu *vu);
 static void vu_iteration_done(struct vu *vu);
 static void vu_continue(struct vu *vu);
@@ -100,12 +101,20 @@ void fail_requests(struct vu *vu, enum err_kind kind)
     vu_timer(vu, VT_CONTINUE, loop_now_ns(vu->w->loop) + delay);
 }
 
-/* The whole batch of the current step has its responses: move on. */
+/* The whole batch of the current step has its responses: move on (or hop). */
 void step_done(struct vu *vu)
 {
     vu_timer_cancel(vu);
     if (!vu->keep_alive) {
         conn_close(vu);
+    }
+    if (vu->hop) {
+        /* step_ops.follow put the redirect's request in sendbuf: same step, new request */
+        vu->hop = false;
+        vu->wbuf = vu->sendbuf.data;
+        vu->wunit = vu->sendbuf.len;
+        request_send(vu, 1);
+        return;
     }
     vu_next_step(vu);
     vu_continue(vu);
@@ -118,7 +127,7 @@ static void request_start(struct vu *vu)
     const struct step *st = &sr->sc->steps[vu->step];
     const struct step_rt *rt = &sr->steps[vu->step];
     uint32_t batch = vu->reserved;
-    vu->res.n = 0;
+    vu->hop_origin = NULL;
     if (rt->render != NULL) {
         batch = 1;
         vu->batch = vu->inflight = 1;
@@ -133,6 +142,20 @@ static void request_start(struct vu *vu)
         vu->wbuf = st->raw;
         vu->wunit = st->raw_len;
     }
+    request_send(vu, batch);
+}
+
+/* Sends wbuf (wunit bytes, batch times) as the current step's request, on a connection
+ * to its origin (the hop's, after a redirect). */
+static void request_send(struct vu *vu, uint32_t batch)
+{
+    const struct step *st = &vu->sr->sc->steps[vu->step];
+    const struct step_rt *rt = &vu->sr->steps[vu->step];
+    const struct origin *o = vu->hop_origin != NULL ? vu->hop_origin : st->origin;
+    if (vu->cstate != CONN_CLOSED && vu->conn_origin != o) {
+        conn_close(vu); /* a connection to another origin (an earlier step or hop) */
+    }
+    vu->res.n = 0;
     vu->keep_body = rt->body_cap > 0;
     vu->kept_max = rt->body_cap;
     vu->kept_len = 0;

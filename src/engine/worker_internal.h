@@ -104,7 +104,7 @@ struct status_ix {
 struct step_rt {
     struct status_ix cache[STATUS_CACHE];
     int n_cache;
-    char name_tags[1024]; /* canonical tags without status/expected_response */
+    char name_tags[2048]; /* canonical tags without status/expected_response */
     int *checks;          /* series index of each check of the step */
     uint64_t expected[(STATUS_BITS + 63) / 64]; /* status_expected, asked once */
     uint64_t timeout_ns;                        /* 0: the plan's */
@@ -117,6 +117,7 @@ struct step_rt {
     enum step_verdict (*on_done)(const void *step, void *vu, int status, uint64_t duration_ns,
                                  const char *body, size_t body_len, bool truncated,
                                  struct step_results *res);
+    bool (*follow)(const void *step, void *vu, struct dynbuf *out, const struct origin **origin);
     const void *data;
 };
 
@@ -171,6 +172,10 @@ struct vu {
     bool abort_iter;   /* on_fail: abort — skip the rest of this iteration */
     bool flow_stopped; /* the scenario ops stopped this VU (a feeder ran out) */
     struct step_results res;
+    /* redirect hops (step_ops.follow): where the connection goes and the next hop */
+    const struct origin *conn_origin; /* the origin of the open connection */
+    const struct origin *hop_origin;  /* the current hop's, NULL: the step's own */
+    bool hop;                         /* the response just recorded is followed */
 };
 
 struct scen_rt;
@@ -231,7 +236,7 @@ struct scen_rt {
     struct step_rt *steps;
     int s_iter, s_iter_dur, s_dropped, s_sent, s_recv, s_err[ERR_KINDS];
     int s_interrupted, s_retries;
-    char scen_tags[256];
+    char scen_tags[1024];
 };
 
 struct worker {

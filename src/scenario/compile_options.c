@@ -12,9 +12,11 @@
 #include "http/url.h"
 #include "scenario/load_internal.h"
 
-static const char *const OPTION_KEYS[] = {
-    "threads", "timeout", "connect_timeout", "grace", "insecure", "insecureSkipTLSVerify", "cacert",
-    "cert",    "key",     "http2",           NULL};
+static const char *const OPTION_KEYS[] = {"threads",        "timeout",      "connect_timeout",
+                                          "grace",          "insecure",     "insecureSkipTLSVerify",
+                                          "cacert",         "cert",         "key",
+                                          "max_redirects",  "maxRedirects", "no_cookies_reset",
+                                          "noCookiesReset", "http2",        NULL};
 
 /* A file path option, resolved against the scenario file's directory, into out. */
 static int option_path(struct loader *L, struct ynode *n, const char *what, char *out, size_t cap)
@@ -120,6 +122,25 @@ int load__compile_options(struct loader *L, struct ynode *n)
             return -1;
         }
         o->http2 = b != 0;
+    }
+    /* Redirects and cookies (k6's maxRedirects and noCookiesReset, either spelling). */
+    const char *mr[] = {"max_redirects", "maxRedirects"};
+    const char *ncr[] = {"no_cookies_reset", "noCookiesReset"};
+    for (size_t i = 0; i < 2; i++) {
+        int b;
+        if ((v = load__mget(n, mr[i])) != NULL) {
+            if (load__get_u64(L, v, 0, 100, &u) < 0) {
+                return -1;
+            }
+            L->has_max_redirects = true;
+            L->max_redirects = (uint32_t)u;
+        }
+        if ((v = load__mget(n, ncr[i])) != NULL) {
+            if (load__get_enum(L, v, ncr[i], bools, &b) < 0) {
+                return -1;
+            }
+            L->no_cookies_reset = b != 0;
+        }
     }
     if ((v = load__mget(n, "cacert")) != NULL &&
         option_path(L, v, "cacert", o->cacert, sizeof o->cacert) < 0) {

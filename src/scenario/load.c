@@ -23,6 +23,9 @@
 #include "scenario/load_internal.h"
 
 bool scenario__skip_resolve = false;
+int scenario_max_redirects = -1;
+int scenario_http_debug = 0;
+void (*scenario_http_debug_write)(const char *text, size_t len) = NULL;
 
 /* The top-level keys, compiled in this order when present (data before the scenarios
  * that use its feeders; defaults before the scenarios that start from them). */

@@ -150,6 +150,14 @@ size_t scenario_feeders_stopped(const struct plan *plan, const char **names, siz
 
 /* For the fuzz target only: when set, hosts are not resolved (no DNS at all). */
 extern bool scenario__skip_resolve;
+/* --max-redirects: when >= 0, the redirects every step follows at most, over the file's
+ * options.max_redirects and the steps' redirects: (set by the CLI before loading). */
+extern int scenario_max_redirects;
+/* --http-debug: 0 off, 1 request and response heads, 2 with bodies (the first
+ * FLOW_DEBUG_BODY_BYTES of each); each exchange's text goes to the writer the CLI sets
+ * (library layers never print), from the worker threads. */
+extern int scenario_http_debug;
+extern void (*scenario_http_debug_write)(const char *text, size_t len);
 
 /* --- per-step accessors for the engine (candidates for scenario/flow.h) --- */
 

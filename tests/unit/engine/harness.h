@@ -118,6 +118,9 @@ static uint64_t h_clock(void *data)
  * steps are a request (H_REQUEST) and, when sleep_ns > 0, a sleep.  The clock starts at
  * 1000 s; timeouts are 1 s.
  */
+/* Step ops for the first step (a rendered step), set before h_init; NULL: pre-rendered. */
+static const struct step_ops *h_ops;
+
 static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
 {
     memset(h, 0, sizeof *h);
@@ -132,6 +135,7 @@ static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
     st->name = (char *)"/";
     st->raw = (char *)H_REQUEST;
     st->raw_len = strlen(H_REQUEST);
+    st->ops = h_ops;
     h->sc.n_steps = 1;
     if (sleep_ns > 0) {
         h->steps[1].kind = STEP_SLEEP;
