@@ -18,7 +18,7 @@
 PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libfyaml openssl libpcre2-8 sqlite3 libpq hiredis zlib
+PKGS     := libfyaml openssl libpcre2-8 sqlite3 libpq hiredis zlib libnghttp2
 
 STD      := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wpointer-arith -Wformat=2 \

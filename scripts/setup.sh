@@ -14,6 +14,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential pkg-config            # compiler, make, pkg-config
     libfyaml-dev libssl-dev libpcre2-dev  # libraries brunt links
+    libnghttp2-dev nghttp2-client         # HTTP/2 (nghttp2); h2load for bench/h2.sh
     libsqlite3-dev sqlite3                # the run history (sqlite3: its e2e test reads it)
     libpq-dev libhiredis-dev              # PostgreSQL and Redis probes
     zlib1g-dev                            # gzip/deflate response bodies

@@ -61,6 +61,8 @@ static void run_usage(FILE *f)
                "      --max-queue D      open model: drop an iteration that waited D for a\n"
                "                         VU (default 10s)\n"
                "      --pipeline N       requests in flight per connection (default 1)\n"
+               "      --streams N        HTTP/2 (--http2): concurrent streams per connection\n"
+               "                         (default 1)\n"
                "scenario files (k6's flags):\n"
                "  -e, --env KEY=VALUE    sets ${KEY} for the file (repeatable)\n"
                "  -u, --vus N            VUs of the file's one scenario\n"
@@ -85,6 +87,9 @@ static void run_usage(FILE *f)
                "                         the system store\n"
                "      --cert FILE        client certificate (PEM), with --key FILE\n"
                "      --key FILE         the client certificate's private key (PEM)\n"
+               "HTTP/2 (also a file's options.http2):\n"
+               "      --http2            HTTP/2: h2 by ALPN over https:// (HTTP/1.1 if the\n"
+               "                         server declines), h2c with prior knowledge over http://\n"
                "verdict and output:\n"
                "      --threshold 'METRIC[{tag:value}]:EXPR[,abortOnFail][,delayAbortEval=D]'\n"
                "                         k6 syntax, repeatable: 'http_req_duration:p(95)<300'\n"
@@ -164,6 +169,8 @@ enum {
     OPT_REDIS,
     OPT_EXPLAIN_ANALYZE,
     OPT_POSTGRES_SETTLE,
+    OPT_HTTP2,
+    OPT_STREAMS,
 };
 
 static const struct option run_options[] = {
@@ -215,6 +222,8 @@ static const struct option run_options[] = {
     {"redis", required_argument, NULL, OPT_REDIS},
     {"explain-analyze", no_argument, NULL, OPT_EXPLAIN_ANALYZE},
     {"postgres-settle", required_argument, NULL, OPT_POSTGRES_SETTLE},
+    {"http2", no_argument, NULL, OPT_HTTP2},
+    {"streams", required_argument, NULL, OPT_STREAMS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -268,6 +277,9 @@ struct quick {
     /* https: --insecure, --cacert, --cert, --key (they override a file's options:) */
     bool insecure;
     const char *cacert, *cert, *key;
+    /* HTTP/2: --http2 (both modes), --streams N (quick mode) */
+    bool http2;
+    uint64_t streams;
     /* the database and the cache (cli/dbprobe.c) */
     struct cli_db db;
     struct probe db_probes[2];
@@ -279,6 +291,9 @@ static int quick_tls(const struct quick *q, struct plan *plan)
 {
     if (q->insecure) {
         plan->tls_insecure = true;
+    }
+    if (q->http2) {
+        plan->http2 = true;
     }
     const char *src[3] = {q->cacert, q->cert, q->key};
     char **dst[3] = {&plan->tls_cacert, &plan->tls_cert, &plan->tls_key};
@@ -433,7 +448,7 @@ static int parse_kv(const char *flag, const char *arg, const char **out, size_t 
     if (!env) {
         static const char *const own[] = {
             "scenario", "name",  "method", "status", "expected_response",
-            "group",    "check", "kind",   NULL};
+            "group",    "check", "kind",   "proto",  NULL};
         for (size_t i = 0; own[i] != NULL; i++) {
             if (strlen(own[i]) == kl && memcmp(own[i], arg, kl) == 0) {
                 return bad("--tag name", arg, "a name that is not one of brunt's own tags");
@@ -512,6 +527,7 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_MAX_VUS:
         case OPT_MAX_QUEUE:
         case OPT_PIPELINE:
+        case OPT_STREAMS:
             flag_name(c, q->model_flag, sizeof q->model_flag);
             break;
         case 'm':
@@ -621,6 +637,12 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             break;
         case OPT_INSECURE:
             q->insecure = true;
+            break;
+        case OPT_HTTP2:
+            q->http2 = true;
+            break;
+        case OPT_STREAMS:
+            rc = parse_count("--streams", optarg, 1, 1024, &q->streams);
             break;
         case OPT_HTTP_DEBUG:
             /* k6's --http-debug: heads; --http-debug=full: bodies too (capped) */
@@ -853,6 +875,18 @@ static int parse_flags(struct quick *q, int argc, char **argv)
     if (q->open && q->pipeline > 1) {
         fprintf(stderr, "brunt run: --pipeline works with the closed model only (-c)\n");
         return EXIT_USAGE;
+    }
+    if (q->streams > 0 && !q->http2) {
+        fprintf(stderr, "brunt run: --streams needs --http2 (HTTP/1.1 has --pipeline)\n");
+        return EXIT_USAGE;
+    }
+    if (q->streams > 1 && (q->pipeline > 1 || q->open)) {
+        fprintf(stderr, "brunt run: --streams works with the closed model (-c) and without "
+                        "--pipeline\n");
+        return EXIT_USAGE;
+    }
+    if (q->streams > 1) {
+        q->pipeline = q->streams; /* the engine's requests in flight per connection */
     }
     for (size_t i = 0; !q->open && i < q->n_stages; i++) {
         if (q->stages[i].target > 1000000) {

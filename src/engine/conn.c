@@ -18,7 +18,6 @@
 
 static void conn_connected(struct vu *vu);
 static void conn_handshake(struct vu *vu);
-static bool keep_span(struct vu *vu, const char *p, size_t n);
 static void unsolicited_bytes(struct vu *vu);
 static void resend_rest(struct vu *vu, uint64_t now);
 static bool may_resend(const struct vu *vu);
@@ -32,6 +31,9 @@ void conn_close(struct vu *vu)
         return;
     }
     loop_io_del(vu->w->loop, &vu->io);
+    if (vu->h2 != NULL) {
+        conn_h2_free(vu);
+    }
     vu->tops->close(&vu->tc);
     vu->io.fd = -1;
     vu->cstate = CONN_CLOSED;
@@ -107,7 +109,7 @@ static void conn_handshake(struct vu *vu)
     vu->backoff_ns = 0; /* connects work again */
     vu->t_conn_done = vu->tops->handshake ? loop_clock_ns(vu->w->loop) : vu->t_hs_start;
     vu_timer_cancel(vu);
-    if (loop_io_set(vu->w->loop, &vu->io, LOOP_READ) < 0) {
+    if (loop_io_set(vu->w->loop, &vu->io, LOOP_READ) < 0 || conn_h2_start(vu) < 0) {
         fail_requests(vu, ERR_OTHER);
         return;
     }
@@ -118,6 +120,10 @@ static void conn_handshake(struct vu *vu)
 void conn_send(struct vu *vu)
 {
     struct worker *w = vu->w;
+    if (vu->h2 != NULL) {
+        conn_h2_send(vu);
+        return;
+    }
     if (vu->woff == 0) {
         /* The request timeout runs from the first byte sent: a server that stops
          * reading (a full socket buffer) times the request out too. */
@@ -164,7 +170,7 @@ void conn_send(struct vu *vu)
 }
 
 /* Appends a body span to the kept body, up to the step's cap (beyond: truncated). */
-static bool keep_span(struct vu *vu, const char *p, size_t n)
+bool conn_keep_span(struct vu *vu, const char *p, size_t n)
 {
     if (vu->kept_len + n > vu->kept_max) {
         n = vu->kept_max - vu->kept_len;
@@ -333,7 +339,7 @@ static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now
                 fail_requests(vu, ERR_PROTOCOL);
                 return false;
             }
-            if (span_len > 0 && !keep_span(vu, span, span_len)) {
+            if (span_len > 0 && !conn_keep_span(vu, span, span_len)) {
                 fail_requests(vu, ERR_OTHER);
                 return false;
             }
@@ -454,6 +460,10 @@ static void conn_io_cb(struct loop *loop, struct loop_io *io, unsigned events)
         if (events & (LOOP_WRITE | LOOP_ERROR | LOOP_READ)) {
             conn_handshake(vu);
         }
+        return;
+    }
+    if (vu->h2 != NULL) {
+        conn_h2_io(vu, events);
         return;
     }
     if (events & (LOOP_READ | LOOP_ERROR)) {

@@ -62,9 +62,11 @@ int plan_transport_prepare(struct plan *plan, char *err, size_t err_len)
         .cacert = plan->tls_cacert,
         .cert = plan->tls_cert,
         .key = plan->tls_key,
+        .alpn_h2 = plan->http2,
     };
     for (size_t i = 0; i < plan->n_origins; i++) {
         struct origin *o = &plan->origins[i];
+        o->http2 = plan->http2;
         if (o->transport != &transport_tls || o->transport_cfg != NULL) {
             continue;
         }

@@ -46,6 +46,9 @@ struct origin {
     /* The transport's configuration (TLS: the origin's SSL_CTX), built by
      * plan_transport_prepare(); NULL for plain TCP. */
     void *transport_cfg;
+    /* --http2: HTTP/2 on this origin (h2 by ALPN over TLS, h2c with prior knowledge over
+     * TCP); set by plan_transport_prepare() from plan.http2. */
+    bool http2;
 };
 
 enum step_kind { STEP_REQUEST, STEP_SLEEP };
@@ -116,6 +119,7 @@ struct plan {
     size_t n_run_tags;
     bool tls_insecure;
     char *tls_cacert, *tls_cert, *tls_key;
+    bool http2; /* --http2 / options.http2: every origin speaks HTTP/2 (engine/conn_h2.c) */
     /* Whatever built the plan may hang its own data here (compiled flows); plan_free()
      * calls owner_free(owner). */
     void *owner;

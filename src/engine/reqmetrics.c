@@ -53,7 +53,7 @@ static size_t add_pairs(const char *list, const char *const *strs, size_t n_strs
 }
 
 static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
-                                       int status);
+                                       int status, bool h2);
 static void record_checks(struct vu *vu);
 static void step_ops_done(struct vu *vu, int status, uint64_t duration_ns);
 
@@ -120,12 +120,13 @@ static void refresh_pointers(struct worker *w, struct status_ix *ix)
     ix->gen = w->series_gen;
 }
 
+/* The series of (step, status) on HTTP/1.1, or on HTTP/2 (h2: tagged proto=HTTP/2.0). */
 static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
-                                       int status)
+                                       int status, bool h2)
 {
     struct step_rt *rt = &sr->steps[step];
     for (int i = 0; i < rt->n_cache; i++) {
-        if (rt->cache[i].status == status) {
+        if (rt->cache[i].status == status && rt->cache[i].h2 == h2) {
             struct status_ix *hit = &rt->cache[i];
             if (hit->gen != w->series_gen) {
                 refresh_pointers(w, hit);
@@ -141,8 +142,11 @@ static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uin
     memset(ix, 0, sizeof *ix);
     char tags[2400];
     bool expected = status_expected(rt, status);
-    snprintf(tags, sizeof tags, "%s%cexpected_response=%s%cstatus=%d", rt->name_tags, TAGS_SEP,
-             expected ? "true" : "false", TAGS_SEP, status);
+    int len = snprintf(tags, sizeof tags, "%s%cexpected_response=%s%cstatus=%d", rt->name_tags,
+                       TAGS_SEP, expected ? "true" : "false", TAGS_SEP, status);
+    if (h2 && len > 0 && (size_t)len < sizeof tags) {
+        snprintf(tags + len, sizeof tags - (size_t)len, "%cproto=HTTP/2.0", TAGS_SEP);
+    }
     /* name_tags holds method, name, scenario and the step's and run's tags:
      * re-canonicalise the whole set. */
     const char *keys[TAGS_MAX_PAIRS], *vals[TAGS_MAX_PAIRS];
@@ -173,6 +177,7 @@ static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uin
         [RT_LATENCY] = M_HTTP_REQ_LATENCY,
     };
     ix->status = status;
+    ix->h2 = h2;
     ix->reqs = series_for(w, M_HTTP_REQS, tags);
     ix->failed = series_for(w, M_HTTP_REQ_FAILED, tags);
     for (int t = 0; t < RT_COUNT; t++) {
@@ -222,7 +227,7 @@ static inline void trend(struct status_ix *ix, enum req_trend t, uint64_t ns)
 void record_response(struct vu *vu, uint64_t now)
 {
     struct worker *w = vu->w;
-    struct status_ix *ix = status_series(w, vu->sr, vu->step, vu->status);
+    struct status_ix *ix = status_series(w, vu->sr, vu->step, vu->status, vu->h2 != NULL);
     bool failed = !status_expected(&vu->sr->steps[vu->step], vu->status);
     /* k6: connecting is TCP only, tls_handshaking the handshake only; both 0 on a
      * reused connection (t_conn_done is reset per request, set on a new connection). */
@@ -265,7 +270,7 @@ void record_response(struct vu *vu, uint64_t now)
 void record_error(struct vu *vu, enum err_kind kind, uint32_t requests)
 {
     struct worker *w = vu->w;
-    struct status_ix *ix = status_series(w, vu->sr, vu->step, 0);
+    struct status_ix *ix = status_series(w, vu->sr, vu->step, 0, vu->h2 != NULL);
     for (uint32_t i = 0; i < requests; i++) {
         series_add(S(w, ix->reqs), 1);
         series_rate(S(w, ix->failed), true);

@@ -54,6 +54,8 @@ enum err_kind {
     ERR_CONNECT = ERROR_KIND_CONNECT,
     ERR_NOFILE = ERROR_KIND_NOFILE,
     ERR_INTERRUPTED = ERROR_KIND_INTERRUPTED,
+    ERR_H2_RST_STREAM = ERROR_KIND_H2_RST_STREAM, /* engine/conn_h2.c */
+    ERR_H2_GOAWAY = ERROR_KIND_H2_GOAWAY,
     ERR_OTHER = ERROR_KIND_OTHER,
     ERR_KINDS = ERROR_KIND_COUNT
 };
@@ -88,6 +90,7 @@ enum req_trend {
  */
 struct status_ix {
     int status;
+    bool h2; /* HTTP/2 samples: their own series, tagged proto=HTTP/2.0 */
     int reqs, failed, trend[RT_COUNT];
     uint32_t gen;
     struct series *p_reqs, *p_failed, *p_trend[RT_COUNT];
@@ -138,6 +141,7 @@ struct vu {
     const struct transport_ops *tops;
     struct loop_io io;
     enum conn_state cstate;
+    struct h2_conn *h2;  /* the HTTP/2 session on this connection (conn_h2.c); NULL: HTTP/1.1 */
     bool reused;         /* completed at least one response on this fd */
     bool retried;        /* the current request was re-sent after a stale close */
     uint64_t backoff_ns; /* wait after the next failed connect (0: none failed yet) */
@@ -307,6 +311,21 @@ void reqm_fold_zeros(struct worker *w);
 void conn_close(struct vu *vu);
 void conn_connect(struct vu *vu);
 void conn_send(struct vu *vu);
+/* Appends a response-body span to the VU's kept body, up to the step's cap: false when
+ * out of memory. */
+bool conn_keep_span(struct vu *vu, const char *p, size_t n);
+
+/* --- HTTP/2 on the connection (conn_h2.c); conn.c hands over once the session runs --- */
+
+/* After the handshake: starts an HTTP/2 session when the origin speaks HTTP/2 (h2c, or
+ * "h2" chosen by ALPN), else leaves vu->h2 NULL.  0, or -ENOMEM. */
+int conn_h2_start(struct vu *vu);
+/* Submits the current step's batch as streams (first call per batch) and writes. */
+void conn_h2_send(struct vu *vu);
+/* The connection's loop events while the session runs. */
+void conn_h2_io(struct vu *vu, unsigned events);
+/* Frees the session (from conn_close, before the transport closes). */
+void conn_h2_free(struct vu *vu);
 
 /* --- the VU state machine (vu.c) --- */
 

@@ -27,6 +27,8 @@ const char *const error_kind_name[ERROR_KIND_COUNT] = {
     "connect",
     "nofile",
     "interrupted",
+    "h2_rst_stream",
+    "h2_goaway",
     "other",
 };
 

@@ -81,8 +81,10 @@ enum error_kind {
     ERROR_KIND_TLS_SELF_SIGNED,
     ERROR_KIND_TLS_NAME_MISMATCH,
     ERROR_KIND_CONNECT,
-    ERROR_KIND_NOFILE,      /* no file descriptor for a socket (EMFILE, ENFILE) */
-    ERROR_KIND_INTERRUPTED, /* still in flight when the run's hard end came */
+    ERROR_KIND_NOFILE,        /* no file descriptor for a socket (EMFILE, ENFILE) */
+    ERROR_KIND_INTERRUPTED,   /* still in flight when the run's hard end came */
+    ERROR_KIND_H2_RST_STREAM, /* HTTP/2: the server reset the stream */
+    ERROR_KIND_H2_GOAWAY,     /* HTTP/2: GOAWAY ended the connection with the stream open */
     ERROR_KIND_OTHER,
     ERROR_KIND_COUNT
 };

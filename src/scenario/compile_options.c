@@ -1,7 +1,7 @@
 /*
  * compile_options — the file-wide settings: `base_url:` (the origin and path prefix of
  * relative request URLs), `options:` (threads, timeout, connect_timeout, grace, and TLS: insecure, cacert,
- * cert, key; the
+ * cert, key; http2; the
  * command line overrides each) and `defaults:` (headers and timeout every scenario
  * starts from).  Load time, one thread.
  */
@@ -12,20 +12,11 @@
 #include "http/url.h"
 #include "scenario/load_internal.h"
 
-static const char *const OPTION_KEYS[] = {"threads",
-                                          "timeout",
-                                          "connect_timeout",
-                                          "grace",
-                                          "insecure",
-                                          "insecureSkipTLSVerify",
-                                          "cacert",
-                                          "cert",
-                                          "key",
-                                          "max_redirects",
-                                          "maxRedirects",
-                                          "no_cookies_reset",
-                                          "noCookiesReset",
-                                          NULL};
+static const char *const OPTION_KEYS[] = {"threads",        "timeout",      "connect_timeout",
+                                          "grace",          "insecure",     "insecureSkipTLSVerify",
+                                          "cacert",         "cert",         "key",
+                                          "max_redirects",  "maxRedirects", "no_cookies_reset",
+                                          "noCookiesReset", "http2",        NULL};
 
 /* A file path option, resolved against the scenario file's directory, into out. */
 static int option_path(struct loader *L, struct ynode *n, const char *what, char *out, size_t cap)
@@ -124,6 +115,13 @@ int load__compile_options(struct loader *L, struct ynode *n)
             o->has_insecure = true;
             o->insecure = b != 0;
         }
+    }
+    if ((v = load__mget(n, "http2")) != NULL) {
+        int b;
+        if (load__get_enum(L, v, "http2", bools, &b) < 0) {
+            return -1;
+        }
+        o->http2 = b != 0;
     }
     /* Redirects and cookies (k6's maxRedirects and noCookiesReset, either spelling). */
     const char *mr[] = {"max_redirects", "maxRedirects"};

@@ -653,7 +653,7 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
 static int compile_step_tags(struct loader *L, struct ynode *n, struct step *st)
 {
     static const char *const own[] = {"scenario", "name",  "method", "status", "expected_response",
-                                      "group",    "check", "kind",   NULL};
+                                      "group",    "check", "kind",   "proto",  NULL};
     if (load__check_map(L, n, "tags", NULL) < 0) {
         return -1;
     }

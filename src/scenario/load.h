@@ -77,6 +77,7 @@ struct scenario_file_opts {
      * cert and key (paths resolved against the file's directory; "" = not given). */
     bool has_insecure, insecure;
     char cacert[4096], cert[4096], key[4096];
+    bool http2; /* options.http2: HTTP/2 on every origin (as --http2) */
     /* The file's top-level name: ("" when none), shown in the summary and the result. */
     char test_name[SCENARIO_MAX_NAME_BYTES + 1];
     /* Output on failure: true when the error was a host name that did not resolve (the

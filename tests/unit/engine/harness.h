@@ -34,6 +34,10 @@ struct harness {
     uint64_t now;
 };
 
+/* When > 0 before h_init: the origin speaks HTTP/2 (h2c, prior knowledge: the
+ * socketpair has no ALPN) and each iteration sends this many streams at once. */
+static uint32_t h_h2_streams;
+
 /* The server ends of the connections the worker made, in order. */
 static int h_peer[H_MAX_PEERS];
 static int h_connects;
@@ -146,6 +150,10 @@ static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
     h->sc.duration_ns = 600 * NS_PER_S;
     h->sc.graceful_stop_ns = NS_PER_S;
     h->sc.steps = h->steps;
+    if (h_h2_streams > 0) {
+        h->origin.http2 = true;
+        h->sc.pipeline = h_h2_streams;
+    }
     h->plan.scenarios = &h->sc;
     h->plan.n_scenarios = 1;
     h->plan.origins = &h->origin;
