@@ -14,22 +14,6 @@
 #include "engine/worker_internal.h"
 #include "metrics/hist.h"
 
-const char *const err_kind_name[ERR_KINDS] = {
-    "refused",
-    "reset",
-    "timeout",
-    "protocol",
-    "dns",
-    "tls",
-    "tls_expired",
-    "tls_unknown_issuer",
-    "tls_self_signed",
-    "tls_name_mismatch",
-    "connect",
-    "nofile",
-    "other",
-};
-
 static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
                                        int status);
 static void record_checks(struct vu *vu);
@@ -303,7 +287,7 @@ int reqm_scen_init(struct worker *w, struct scen_rt *sr)
     sr->s_recv = series_for(w, M_DATA_RECEIVED, sr->scen_tags);
     for (int k = 0; k < ERR_KINDS; k++) {
         const char *ek[2] = {"kind", "scenario"};
-        const char *ev[2] = {err_kind_name[k], scen};
+        const char *ev[2] = {error_kind_name[k], scen};
         char tags[512];
         if (tags_canon(tags, sizeof tags, ek, ev, 2) < 0) {
             return -EINVAL;

@@ -25,6 +25,7 @@ const char *const error_kind_name[ERROR_KIND_COUNT] = {
     "tls_self_signed",
     "tls_name_mismatch",
     "connect",
+    "nofile",
     "other",
 };
 

@@ -1017,7 +1017,7 @@ static void put_errors(struct jsonw *w, const struct run_report *r)
         const char *k = tags_get(s->tags, "kind", &len);
         size_t j;
         if (k == NULL) {
-            known[ERROR_KIND_COUNT - 1] += s->sum; /* "other" */
+            known[ERROR_KIND_OTHER] += s->sum;
             continue;
         }
         for (j = 0; j < ERROR_KIND_COUNT; j++) {
@@ -1041,13 +1041,19 @@ static void put_errors(struct jsonw *w, const struct run_report *r)
         if (n_extra < MAX_EXTRA_KINDS) {
             extra[n_extra++] = (struct kind_count){k, len, s->sum};
         } else {
-            known[ERROR_KIND_COUNT - 1] += s->sum;
+            known[ERROR_KIND_OTHER] += s->sum;
         }
     }
     jsonw_obj_begin(w);
     for (size_t j = 0; j < ERROR_KIND_COUNT; j++) {
-        jsonw_key(w, error_kind_name[j]);
-        jsonw_num(w, known[j]);
+        if (j != ERROR_KIND_NOFILE) {
+            jsonw_key(w, error_kind_name[j]);
+            jsonw_num(w, known[j]);
+        }
+    }
+    if (known[ERROR_KIND_NOFILE] > 0) { /* listed after the others, only when it happened */
+        jsonw_key(w, error_kind_name[ERROR_KIND_NOFILE]);
+        jsonw_num(w, known[ERROR_KIND_NOFILE]);
     }
     for (size_t j = 0; j < n_extra; j++) {
         jsonw_keyn(w, extra[j].kind, extra[j].len);
