@@ -159,6 +159,7 @@ struct cli_watch {
     struct spawn *spawned; /* already started by the caller (brunt demo): watched, not stopped */
     uint64_t ready_timeout_ns;  /* 0: SPAWN_READY_TIMEOUT_NS */
     uint64_t interval_ns;       /* --watch-interval; 0: PROBE_INTERVAL_NS */
+    uint64_t steady_min_ns;     /* --steady-min: shortest leak/drift window; 0: 60 s */
     bool machine;               /* watch the machine and brunt's own CPU */
     struct criterion *criteria; /* judged after the run (not owned) */
     size_t n_criteria;

@@ -1081,6 +1081,8 @@ static void put_verdict(struct jsonw *w, const struct fit_verdict *v)
     jsonw_uint(w, v->line.n);
     jsonw_key(w, "window_s");
     jsonw_num(w, v->t1 - v->t0);
+    jsonw_key(w, "min_window_s");
+    jsonw_num(w, v->min_window_s);
     jsonw_key(w, "evidence");
     jsonw_str(w, v->evidence);
     jsonw_obj_end(w);

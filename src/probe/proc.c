@@ -1355,6 +1355,8 @@ static int proc_json(void *self, struct jsonw *w)
             jsonw_uint(w, t->leak.line.n);
             jsonw_key(w, "window_s");
             jsonw_num(w, t->leak.t1 - t->leak.t0);
+            jsonw_key(w, "min_window_s");
+            jsonw_num(w, t->leak.min_window_s);
             jsonw_key(w, "hours_to_limit");
             json_num_or_null(w, t->leak.hours_to_limit >= 0 ? t->leak.hours_to_limit : NAN);
             jsonw_key(w, "evidence");
