@@ -12,6 +12,7 @@
 #ifndef BRUNT_CLI_CLI_H
 #define BRUNT_CLI_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -218,5 +219,7 @@ void cli_warn_nofile(const struct plan *plan);
 
 /* Installs SIGINT/SIGTERM handlers that call engine_interrupt(); ignores SIGPIPE. */
 void cli_install_signals(void);
+/* Non-zero once one of those signals arrived: for waits outside the engine (--ready). */
+const volatile sig_atomic_t *cli_signalled(void);
 
 #endif

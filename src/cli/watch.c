@@ -181,11 +181,14 @@ static int watch_start(const struct cli_watch *w, const struct plan *plan, struc
             .ready = w->ready,
             .log_path = w->spawn_log,
             .ready_timeout_ns = w->ready_timeout_ns,
+            .cancel = cli_signalled(), /* ^C ends the wait at once (exit 105) */
         };
         int rc = spawn_start(&so, &wr->sp, err, sizeof err);
         if (rc < 0) {
             fprintf(stderr, "brunt run: %s\n", err);
-            return rc == SPAWN_E_READY ? EXIT_USAGE : EXIT_SPAWN;
+            return rc == SPAWN_E_READY       ? EXIT_USAGE
+                   : rc == SPAWN_E_CANCELLED ? EXIT_INTERRUPTED
+                                             : EXIT_SPAWN;
         }
         wr->sp_owned = true;
         fprintf(stderr, "brunt run: spawned '%s' as PID %d (output: %s%s)\n", w->spawn,
