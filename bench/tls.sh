@@ -85,78 +85,13 @@ for ((i = 0; i < 100; i++)); do
 done
 curl -sfk -o /dev/null --max-time 1 "$url" || die "nginx does not answer on $url"
 
-# cpu_run CPUFILE CMD...: run CMD, write its user+system CPU time in µs to CPUFILE,
-# return its exit status.
-cpu_run() {
-    python3 - "$@" <<'PY'
-import resource, subprocess, sys
-rc = subprocess.run(sys.argv[2:]).returncode
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-with open(sys.argv[1], "w") as f:
-    f.write("%d\n" % round((ru.ru_utime + ru.ru_stime) * 1e6))
-sys.exit(rc if rc >= 0 else 128 - rc)
-PY
-}
-
-# run_wrk ROUND: prints "req/s requests cpu_us"
-run_wrk() {
-    local out=$work/wrk.$1.txt rps reqs cpu
-    cpu_run "$work/wrk.$1.cpu" "${PIN_GEN[@]}" wrk -t 1 -c "$CONNS" -d "${SECONDS_PER_RUN}s" "$url" \
-        >"$out" 2>&1 || die "wrk failed: $(tail -5 "$out")"
-    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-    reqs=$(awk '/requests in/ { print $1 }' "$out")
-    cpu=$(cat "$work/wrk.$1.cpu")
-    [[ -n $rps && -n $reqs ]] || die "could not read wrk's output: $(cat "$out")"
-    if grep -q 'Socket errors\|Non-2xx' "$out"; then
-        printf 'bench: note: wrk reported errors in round %s: %s\n' "$1" \
-            "$(grep 'Socket errors\|Non-2xx' "$out" | tr -s ' ')" >&2
-    fi
-    echo "$rps $reqs $cpu"
-}
-
-# run_brunt ROUND: prints "req/s requests cpu_us"
-run_brunt() {
-    local json=$work/brunt.$1.json out=$work/brunt.$1.txt rps reqs cpu failed
-    cpu_run "$work/brunt.$1.cpu" "${PIN_GEN[@]}" "$BRUNT" run -q -t 1 -c "$CONNS" \
-        -d "${SECONDS_PER_RUN}s" --cacert "$work/ca.crt" --export "$json" "$url" >"$out" 2>&1 ||
-        die "brunt failed: $(tail -5 "$out")"
-    rps=$(jq -r '.metrics.http_reqs.values.rate' "$json")
-    reqs=$(jq -r '.metrics.http_reqs.values.count' "$json")
-    failed=$(jq -r '.metrics.http_req_failed.values.rate' "$json")
-    cpu=$(cat "$work/brunt.$1.cpu")
-    if [[ $failed != 0 ]]; then
-        printf 'bench: note: brunt saw failures in round %s: http_req_failed rate %s\n' "$1" "$failed" >&2
-    fi
-    echo "$rps $reqs $cpu"
-}
+BRUNT_ARGS=(--cacert "$work/ca.crt")
 
 printf 'brunt bench (TLS): %s against %s on %s (%s)\n' "$("$BRUNT" version 2>/dev/null | head -1)" \
     "$(nginx -v 2>&1 | sed 's/.*: //')" "$url" "$pin_note"
 printf 'closed model: 1 thread, %d connections, %d s per run, %d rounds (order alternates)\n\n' \
     "$CONNS" "$SECONDS_PER_RUN" "$ROUNDS"
-printf '%-6s %-6s %12s %12s %12s\n' round tool req/s requests CPU-µs/req
-
-wrk_rps=() brunt_rps=() wrk_cpr=() brunt_cpr=()
-for ((r = 1; r <= ROUNDS; r++)); do
-    if ((r % 2 == 1)); then order=(wrk brunt); else order=(brunt wrk); fi
-    for tool in "${order[@]}"; do
-        "run_$tool" "$r" >"$work/result"
-        read -r rps reqs cpu <"$work/result"
-        cpr=$(awk -v c="$cpu" -v n="$reqs" 'BEGIN { printf "%.3f", (n > 0) ? c / n : 0 }')
-        printf '%-6s %-6s %12.0f %12d %14s\n' "$r" "$tool" "$rps" "$reqs" "$cpr"
-        if [[ $tool == wrk ]]; then
-            wrk_rps+=("$rps") wrk_cpr+=("$cpr")
-        else
-            brunt_rps+=("$rps") brunt_cpr+=("$cpr")
-        fi
-    done
-done
-
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-m_wrk=$(median "${wrk_rps[@]}")
-m_brunt=$(median "${brunt_rps[@]}")
-c_wrk=$(median "${wrk_cpr[@]}")
-c_brunt=$(median "${brunt_cpr[@]}")
+bench_rounds
 ratio=$(awk -v a="$m_brunt" -v b="$m_wrk" 'BEGIN { printf "%.3f", a / b }')
 cratio=$(awk -v a="$c_brunt" -v b="$c_wrk" 'BEGIN { printf "%.3f", a / b }')
 verdict=$(awk -v r="$cratio" 'BEGIN { print (r <= 1.0) ? "meets the bar (<= 1.00)" : "ABOVE the bar (<= 1.00)" }')
