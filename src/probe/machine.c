@@ -177,34 +177,6 @@ static double brunt_cpu_s(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-static void push(struct machine_probe *mp, uint64_t wall, const double *v)
-{
-    if (mp->n == mp->cap) {
-        if (mp->cap >= HISTORY_MAX) {
-            return;
-        }
-        size_t cap = mp->cap ? mp->cap * 2 : 256;
-        uint64_t *w = realloc(mp->wall, cap * sizeof *w);
-        if (w == NULL) {
-            return;
-        }
-        mp->wall = w;
-        for (int f = 0; f < MF_COUNT; f++) {
-            double *p = realloc(mp->hist[f], cap * sizeof *p);
-            if (p == NULL) {
-                return;
-            }
-            mp->hist[f] = p;
-        }
-        mp->cap = cap;
-    }
-    mp->wall[mp->n] = wall;
-    for (int f = 0; f < MF_COUNT; f++) {
-        mp->hist[f][mp->n] = v[f];
-    }
-    mp->n++;
-}
-
 static void machine_sample(void *self, uint64_t now_ns, struct registry *reg)
 {
     struct machine_probe *mp = self;
@@ -306,7 +278,8 @@ static void machine_sample(void *self, uint64_t now_ns, struct registry *reg)
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    push(mp, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec, v);
+    probe_history_push(&mp->wall, mp->hist, MF_COUNT, &mp->n, &mp->cap, HISTORY_MAX,
+                       (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec, v);
     pthread_mutex_lock(&mp->mu);
     mp->live.valid = true;
     mp->live.cpu = v[MF_CPU];

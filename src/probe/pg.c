@@ -145,16 +145,10 @@ static void scrub(const struct pgprobe *p, const char *msg, char *out, size_t ca
 static void note(struct pgprobe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct pgprobe *p, const char *fmt, ...)
 {
-    /* Notes accumulate ("; "-separated, each once) up to the field's size. */
-    char one[sizeof p->st.error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(one, sizeof one, fmt, ap);
+    dbutil_vnote(p->st.error, sizeof p->st.error, fmt, ap);
     va_end(ap);
-    size_t len = strlen(p->st.error);
-    if (strstr(p->st.error, one) == NULL && len + 2 + strlen(one) < sizeof p->st.error) {
-        dbutil_fmt(p->st.error + len, sizeof p->st.error - len, "%s%s", len ? "; " : "", one);
-    }
 }
 
 /* ---- statements under a deadline ------------------------------------------------- */
@@ -1193,9 +1187,7 @@ static void pp_summary(void *self, FILE *f, bool color)
     struct pgprobe *p = self;
     const struct pg_stats *s = &p->st;
     char buf[640];
-    fprintf(f, "\n  postgres %s%s%s\n", s->dsn_shown, s->version[0] ? " " : "", s->version);
-    if (!s->available) {
-        fprintf(f, "    not measured: %s\n", s->error);
+    if (!dbutil_summary_head(f, "postgres", s->dsn_shown, s->version, s->available, s->error)) {
         return;
     }
     double d = s->duration_s > 0 ? s->duration_s : 1;
@@ -1282,6 +1274,16 @@ static void json_num_or_null(struct jsonw *w, double v)
     }
 }
 
+/* One row of the "series" member (dbutil_series_json). */
+static double series_row(const void *rows, size_t i, uint64_t *v)
+{
+    const struct pg_row *r = (const struct pg_row *)rows + i;
+    const uint64_t row[] = {0,        r->connections, r->active,   r->idle_tx,  r->lock_waits,
+                            r->calls, r->commits,     r->blks_hit, r->blks_read};
+    memcpy(v, row, sizeof row);
+    return r->t_s;
+}
+
 static int pp_to_json(void *self, struct jsonw *w)
 {
     struct pgprobe *p = self;
@@ -1292,10 +1294,7 @@ static int pp_to_json(void *self, struct jsonw *w)
     jsonw_str(w, s->dsn_shown);
     jsonw_key(w, "application_name");
     jsonw_str(w, "brunt-probe");
-    jsonw_key(w, "available");
-    jsonw_bool(w, s->available);
-    jsonw_key(w, "error");
-    jsonw_str(w, s->error[0] ? s->error : NULL);
+    dbutil_json_status(w, s->available, s->error);
     if (s->available) {
         jsonw_key(w, "version");
         jsonw_str(w, s->version);
@@ -1303,12 +1302,7 @@ static int pp_to_json(void *self, struct jsonw *w)
         jsonw_str(w, s->database);
         jsonw_key(w, "role");
         jsonw_str(w, s->role);
-        jsonw_key(w, "duration_s");
-        jsonw_num(w, s->duration_s);
-        jsonw_key(w, "restarts");
-        jsonw_int(w, s->restarts);
-        jsonw_key(w, "lost_samples");
-        jsonw_uint(w, s->lost_samples);
+        dbutil_json_run(w, s->duration_s, s->restarts, s->lost_samples);
         jsonw_key(w, "pg_stat_statements");
         jsonw_obj_begin(w);
         jsonw_key(w, "available");
@@ -1518,28 +1512,10 @@ static int pp_to_json(void *self, struct jsonw *w)
         }
         jsonw_arr_end(w);
         jsonw_obj_end(w);
-        jsonw_key(w, "series");
-        jsonw_obj_begin(w);
         static const char *const cols[] = {
             "t_s",     "connections", "active",   "idle_in_transaction", "lock_waits", "calls",
             "commits", "blks_hit",    "blks_read"};
-        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
-            jsonw_key(w, cols[c]);
-            jsonw_arr_begin(w);
-            for (size_t i = 0; i < s->nrows; i++) {
-                const struct pg_row *r = &s->rows[i];
-                const uint64_t v[] = {0,          r->connections, r->active,
-                                      r->idle_tx, r->lock_waits,  r->calls,
-                                      r->commits, r->blks_hit,    r->blks_read};
-                if (c == 0) {
-                    jsonw_num(w, round(r->t_s * 1000) / 1000);
-                } else {
-                    jsonw_uint(w, v[c]);
-                }
-            }
-            jsonw_arr_end(w);
-        }
-        jsonw_obj_end(w);
+        dbutil_series_json(w, cols, sizeof cols / sizeof cols[0], s->rows, s->nrows, series_row);
         jsonw_key(w, "probe_cost");
         jsonw_obj_begin(w);
         jsonw_key(w, "statements");
@@ -1560,9 +1536,7 @@ static int pp_to_json(void *self, struct jsonw *w)
 static size_t pp_findings(void *self, struct finding *out, size_t cap)
 {
     struct pgprobe *p = self;
-    size_t n = p->nfindings < cap ? p->nfindings : cap;
-    memcpy(out, p->findings, n * sizeof *out);
-    return n;
+    return dbutil_findings_copy(p->findings, p->nfindings, out, cap);
 }
 
 static void pp_free(void *self)

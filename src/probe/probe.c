@@ -490,3 +490,32 @@ void probe_findings_json(struct jsonw *w, const struct finding *f, size_t n)
     }
     jsonw_arr_end(w);
 }
+
+void probe_history_push(uint64_t **wall, double **cols, size_t ncols, size_t *n, size_t *cap,
+                        size_t max, uint64_t wall_ns, const double *v)
+{
+    if (*n == *cap) {
+        if (*cap >= max) {
+            return;
+        }
+        size_t grown = *cap ? *cap * 2 : 256;
+        uint64_t *w = realloc(*wall, grown * sizeof *w);
+        if (w == NULL) {
+            return;
+        }
+        *wall = w;
+        for (size_t c = 0; c < ncols; c++) {
+            double *p = realloc(cols[c], grown * sizeof *p);
+            if (p == NULL) {
+                return;
+            }
+            cols[c] = p;
+        }
+        *cap = grown;
+    }
+    (*wall)[*n] = wall_ns;
+    for (size_t c = 0; c < ncols; c++) {
+        cols[c][*n] = v[c];
+    }
+    (*n)++;
+}

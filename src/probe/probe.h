@@ -176,4 +176,13 @@ uint64_t probe_set_samples(const struct probe_set *set);
  */
 int probe_define_metrics(void);
 
+/*
+ * The history a probe keeps for its summary and result: wall times (*wall) and ncols
+ * parallel columns (cols[c]), *n rows of *cap.  Appends one row (wall_ns, v[0..ncols));
+ * grows by doubling from 256 rows, to max rows at most (then, or when memory runs out,
+ * the row is dropped).  The probe's own thread.
+ */
+void probe_history_push(uint64_t **wall, double **cols, size_t ncols, size_t *n, size_t *cap,
+                        size_t max, uint64_t wall_ns, const double *v);
+
 #endif

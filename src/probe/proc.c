@@ -757,35 +757,6 @@ static void record_death(struct proc_probe *pp, struct target *t, int pid)
     (void)pp;
 }
 
-static void hist_push(struct target *t, uint64_t wall, const double *v)
-{
-    struct series_hist *h = &t->hist;
-    if (h->n == h->cap) {
-        if (h->cap >= PROC_HISTORY_MAX) {
-            return;
-        }
-        size_t cap = h->cap ? h->cap * 2 : 256;
-        uint64_t *w = realloc(h->wall, cap * sizeof *w);
-        if (w == NULL) {
-            return;
-        }
-        h->wall = w;
-        for (int f = 0; f < PF_COUNT; f++) {
-            double *p = realloc(h->v[f], cap * sizeof *p);
-            if (p == NULL) {
-                return;
-            }
-            h->v[f] = p;
-        }
-        h->cap = cap;
-    }
-    h->wall[h->n] = wall;
-    for (int f = 0; f < PF_COUNT; f++) {
-        h->v[f][h->n] = v[f];
-    }
-    h->n++;
-}
-
 static uint64_t delta(uint64_t now, uint64_t before)
 {
     return now > before ? now - before : 0;
@@ -1018,7 +989,8 @@ static void proc_sample(void *self, uint64_t now_ns, struct registry *reg)
                 v[rates[r]] = NAN;
             }
         }
-        hist_push(t, wall, v);
+        probe_history_push(&t->hist.wall, t->hist.v, PF_COUNT, &t->hist.n, &t->hist.cap,
+                           PROC_HISTORY_MAX, wall, v);
         const char *k = "target";
         const char *val = t->label;
         if (tags_canon(tags, sizeof tags, &k, &val, 1) < 0) {

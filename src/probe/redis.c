@@ -258,16 +258,10 @@ static void disconnect(struct rprobe *p)
 static void note(struct rprobe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct rprobe *p, const char *fmt, ...)
 {
-    /* Notes accumulate ("; "-separated, each once) up to the field's size. */
-    char one[sizeof p->st.error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(one, sizeof one, fmt, ap);
+    dbutil_vnote(p->st.error, sizeof p->st.error, fmt, ap);
     va_end(ap);
-    size_t len = strlen(p->st.error);
-    if (strstr(p->st.error, one) == NULL && len + 2 + strlen(one) < sizeof p->st.error) {
-        dbutil_fmt(p->st.error + len, sizeof p->st.error - len, "%s%s", len ? "; " : "", one);
-    }
 }
 
 /* Sends one command (argv, argc) counted as own command `own`; returns the reply or
@@ -965,9 +959,7 @@ static void rp_summary(void *self, FILE *f, bool color)
     struct rprobe *p = self;
     const struct redis_stats *s = &p->st;
     char buf[512], a[64], b[64];
-    fprintf(f, "\n  redis %s%s%s\n", s->url_shown, s->version[0] ? " " : "", s->version);
-    if (!s->available) {
-        fprintf(f, "    not measured: %s\n", s->error);
+    if (!dbutil_summary_head(f, "redis", s->url_shown, s->version, s->available, s->error)) {
         return;
     }
     double d = s->duration_s > 0 ? s->duration_s : 1;
@@ -1023,6 +1015,16 @@ static void rp_summary(void *self, FILE *f, bool color)
     dbutil_print_findings(f, color, p->findings, p->nfindings);
 }
 
+/* One row of the "series" member (dbutil_series_json). */
+static double series_row(const void *rows, size_t i, uint64_t *v)
+{
+    const struct redis_row *r = (const struct redis_row *)rows + i;
+    const uint64_t row[] = {0,          r->ops,         r->hits,      r->misses, r->evicted,
+                            r->expired, r->used_memory, r->connected, r->blocked};
+    memcpy(v, row, sizeof row);
+    return r->t_s;
+}
+
 static int rp_to_json(void *self, struct jsonw *w)
 {
     struct rprobe *p = self;
@@ -1031,19 +1033,11 @@ static int rp_to_json(void *self, struct jsonw *w)
     jsonw_obj_begin(w);
     jsonw_key(w, "url");
     jsonw_str(w, s->url_shown);
-    jsonw_key(w, "available");
-    jsonw_bool(w, s->available);
-    jsonw_key(w, "error");
-    jsonw_str(w, s->error[0] ? s->error : NULL);
+    dbutil_json_status(w, s->available, s->error);
     if (s->available) {
         jsonw_key(w, "version");
         jsonw_str(w, s->version);
-        jsonw_key(w, "duration_s");
-        jsonw_num(w, s->duration_s);
-        jsonw_key(w, "restarts");
-        jsonw_int(w, s->restarts);
-        jsonw_key(w, "lost_samples");
-        jsonw_uint(w, s->lost_samples);
+        dbutil_json_run(w, s->duration_s, s->restarts, s->lost_samples);
         jsonw_key(w, "totals");
         jsonw_obj_begin(w);
         jsonw_key(w, "ops");
@@ -1181,28 +1175,10 @@ static int rp_to_json(void *self, struct jsonw *w)
         jsonw_key(w, "latest");
         jsonw_str(w, s->latency_monitor_ms > 0 ? s->latency_latest : NULL);
         jsonw_obj_end(w);
-        jsonw_key(w, "series");
-        jsonw_obj_begin(w);
         static const char *const cols[] = {"t_s",        "ops",       "hits",
                                            "misses",     "evicted",   "expired",
                                            "used_bytes", "connected", "blocked"};
-        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
-            jsonw_key(w, cols[c]);
-            jsonw_arr_begin(w);
-            for (size_t i = 0; i < s->nrows; i++) {
-                const struct redis_row *r = &s->rows[i];
-                const uint64_t v[] = {0,          r->ops,     r->hits,        r->misses,
-                                      r->evicted, r->expired, r->used_memory, r->connected,
-                                      r->blocked};
-                if (c == 0) {
-                    jsonw_num(w, round(r->t_s * 1000) / 1000);
-                } else {
-                    jsonw_uint(w, v[c]);
-                }
-            }
-            jsonw_arr_end(w);
-        }
-        jsonw_obj_end(w);
+        dbutil_series_json(w, cols, sizeof cols / sizeof cols[0], s->rows, s->nrows, series_row);
     }
     dbutil_findings_json(w, p->findings, p->nfindings);
     jsonw_obj_end(w);
@@ -1212,9 +1188,7 @@ static int rp_to_json(void *self, struct jsonw *w)
 static size_t rp_findings(void *self, struct finding *out, size_t cap)
 {
     struct rprobe *p = self;
-    size_t n = p->nfindings < cap ? p->nfindings : cap;
-    memcpy(out, p->findings, n * sizeof *out);
-    return n;
+    return dbutil_findings_copy(p->findings, p->nfindings, out, cap);
 }
 
 static void rp_free(void *self)
