@@ -92,10 +92,12 @@ bench_median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR
 # bench_rounds: ROUNDS interleaved rounds (odd rounds wrk first, even rounds brunt
 # first), a line per run with the machine's 1-minute load average at its start (the
 # machine is shared: say how loaded it was).  Sets the medians m_wrk m_brunt (req/s) and
-# c_wrk c_brunt (CPU-µs per request), and load_min / load_max.
+# c_wrk c_brunt (CPU-µs per request), load_min / load_max, and c_paired: the median over
+# rounds of brunt's CPU per request over wrk's in the same round (neighbours in time see
+# about the same machine, so on a shared machine this is the steadier ratio).
 bench_rounds() {
     local r tool rps reqs cpu cpr load order
-    local -a wrk_rps=() brunt_rps=() wrk_cpr=() brunt_cpr=() loads=()
+    local -a wrk_rps=() brunt_rps=() wrk_cpr=() brunt_cpr=() loads=() paired=()
     printf '%-6s %-6s %12s %12s %14s %6s\n' round tool req/s requests CPU-µs/req load
     for ((r = 1; r <= ROUNDS; r++)); do
         if ((r % 2 == 1)); then order=(wrk brunt); else order=(brunt wrk); fi
@@ -112,7 +114,9 @@ bench_rounds() {
                 brunt_rps+=("$rps") brunt_cpr+=("$cpr")
             fi
         done
+        paired+=("$(awk -v a="${brunt_cpr[-1]}" -v b="${wrk_cpr[-1]}" 'BEGIN { printf "%.3f", a / b }')")
     done
+    c_paired=$(bench_median "${paired[@]}")
     m_wrk=$(bench_median "${wrk_rps[@]}")
     m_brunt=$(bench_median "${brunt_rps[@]}")
     c_wrk=$(bench_median "${wrk_cpr[@]}")
@@ -121,4 +125,5 @@ bench_rounds() {
     load_max=$(printf '%s\n' "${loads[@]}" | sort -g | tail -1)
     printf '\nmachine load (1-minute average) during the rounds: %s to %s on %s CPUs\n' \
         "$load_min" "$load_max" "$(nproc)"
+    printf 'brunt/wrk CPU per request, round by round: %s (median %s)\n' "${paired[*]}" "$c_paired"
 }
