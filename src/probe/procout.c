@@ -24,42 +24,10 @@
 #include "probe/procfs.h"
 #include "probe/spawn.h"
 
-/* Statistics of one figure's history: min, avg, p95, max over the non-NaN values. */
-struct stats {
-    size_t n;
-    double min, avg, p95, max;
-};
-
-static int cmp_d(const void *a, const void *b)
+/* Statistics of one figure's history (probe_stats_of). */
+static void figure_stats(const struct target *t, int f, struct probe_stats *s)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void figure_stats(const struct target *t, int f, struct stats *s)
-{
-    memset(s, 0, sizeof *s);
-    const struct series_hist *h = &t->hist;
-    double *tmp = malloc((h->n ? h->n : 1) * sizeof *tmp);
-    if (tmp == NULL) {
-        return;
-    }
-    double sum = 0;
-    for (size_t i = 0; i < h->n; i++) {
-        if (!isnan(h->v[f][i])) {
-            tmp[s->n++] = h->v[f][i];
-            sum += h->v[f][i];
-        }
-    }
-    if (s->n > 0) {
-        qsort(tmp, s->n, sizeof *tmp, cmp_d);
-        s->min = tmp[0];
-        s->max = tmp[s->n - 1];
-        s->avg = sum / (double)s->n;
-        size_t rank = (size_t)ceil(0.95 * (double)s->n);
-        s->p95 = tmp[rank > 0 ? rank - 1 : 0];
-    }
-    free(tmp);
+    probe_stats_of(t->hist.v[f], t->hist.n, s);
 }
 
 static void fmt_value(double v, const char *unit, char *buf, size_t cap)
@@ -99,7 +67,7 @@ void proc__summary(void *self, FILE *f, bool color)
                 t->mem_limit_cgroup ? " from memory.max" : " = RAM");
         fprintf(f, "    %-22s %10s %10s %10s %10s\n", "", "min", "avg", "p95", "max");
         for (int fi = 0; fi < PF_COUNT; fi++) {
-            struct stats s;
+            struct probe_stats s;
             figure_stats(t, fi, &s);
             if (s.n == 0) {
                 continue;
@@ -192,23 +160,10 @@ int proc__json(void *self, struct jsonw *w)
         jsonw_key(w, "summary");
         jsonw_obj_begin(w);
         for (int f = 0; f < PF_COUNT; f++) {
-            struct stats s;
+            struct probe_stats s;
             figure_stats(t, f, &s);
             jsonw_key(w, proc_figures[f].metric);
-            if (s.n == 0) {
-                jsonw_null(w);
-                continue;
-            }
-            jsonw_obj_begin(w);
-            jsonw_key(w, "min");
-            jsonw_num(w, s.min);
-            jsonw_key(w, "avg");
-            jsonw_num(w, s.avg);
-            jsonw_key(w, "p95");
-            jsonw_num(w, s.p95);
-            jsonw_key(w, "max");
-            jsonw_num(w, s.max);
-            jsonw_obj_end(w);
+            probe_stats_json(w, &s);
         }
         jsonw_obj_end(w);
         jsonw_key(w, "died");
