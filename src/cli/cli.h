@@ -12,6 +12,7 @@
 #ifndef BRUNT_CLI_CLI_H
 #define BRUNT_CLI_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -159,6 +160,7 @@ struct cli_watch {
     struct spawn *spawned; /* already started by the caller (brunt demo): watched, not stopped */
     uint64_t ready_timeout_ns;  /* 0: SPAWN_READY_TIMEOUT_NS */
     uint64_t interval_ns;       /* --watch-interval; 0: PROBE_INTERVAL_NS */
+    uint64_t steady_min_ns;     /* --steady-min: shortest leak/drift window; 0: 60 s */
     bool machine;               /* watch the machine and brunt's own CPU */
     struct criterion *criteria; /* judged after the run (not owned) */
     size_t n_criteria;
@@ -217,5 +219,7 @@ void cli_warn_nofile(const struct plan *plan);
 
 /* Installs SIGINT/SIGTERM handlers that call engine_interrupt(); ignores SIGPIPE. */
 void cli_install_signals(void);
+/* Non-zero once one of those signals arrived: for waits outside the engine (--ready). */
+const volatile sig_atomic_t *cli_signalled(void);
 
 #endif

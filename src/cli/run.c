@@ -119,6 +119,8 @@ static void run_usage(FILE *f)
                "      --ready-timeout D  most time to wait for --ready (default 30s)\n"
                "      --spawn-log FILE   the target's stdout+stderr (default: a temp file)\n"
                "      --watch-interval D sampling interval, 100ms-60s (default 1s)\n"
+               "      --steady-min D     shortest steady window for the leak and drift\n"
+               "                         verdicts (default 1m; shorter: a short test)\n"
                "      --no-watch-machine do not watch the machine and brunt's own CPU\n"
                "      --postgres DSN     probe PostgreSQL (libpq URL or 'host=... dbname=...')\n"
                "      --redis URL        probe Redis: redis://[user:password@]host[:port][/db]\n"
@@ -152,6 +154,7 @@ enum {
     OPT_READY,
     OPT_READY_TIMEOUT,
     OPT_SPAWN_LOG,
+    OPT_STEADY_MIN,
     OPT_WATCH_INTERVAL,
     OPT_NO_WATCH_MACHINE,
     OPT_CRITERION,
@@ -202,6 +205,7 @@ static const struct option run_options[] = {
     {"ready", required_argument, NULL, OPT_READY},
     {"ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT},
     {"spawn-log", required_argument, NULL, OPT_SPAWN_LOG},
+    {"steady-min", required_argument, NULL, OPT_STEADY_MIN},
     {"watch-interval", required_argument, NULL, OPT_WATCH_INTERVAL},
     {"no-watch-machine", no_argument, NULL, OPT_NO_WATCH_MACHINE},
     {"criterion", required_argument, NULL, OPT_CRITERION},
@@ -705,6 +709,9 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             break;
         case OPT_READY_TIMEOUT:
             rc = parse_dur("--ready-timeout", optarg, false, &q->watch.ready_timeout_ns);
+            break;
+        case OPT_STEADY_MIN:
+            rc = parse_dur("--steady-min", optarg, false, &q->watch.steady_min_ns);
             break;
         case OPT_WATCH_INTERVAL:
             rc = parse_dur("--watch-interval", optarg, false, &q->watch.interval_ns);
@@ -1714,6 +1721,9 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     }
     if (w->interval_ns == 0 && fo.has_watch_interval) {
         w->interval_ns = fo.watch_interval_ns;
+    }
+    if (w->steady_min_ns == 0 && fo.has_steady_min) {
+        w->steady_min_ns = fo.steady_min_ns;
     }
     if (!q->no_watch_machine && fo.has_watch_machine && !fo.watch_machine) {
         q->no_watch_machine = true;

@@ -102,8 +102,9 @@ static double steady_start_s(const struct plan *plan, double duration_s)
     return t0 < duration_s ? t0 : 0;
 }
 
-static void analyse(struct watch_run *wr, struct run_report *r)
+static void analyse(struct watch_run *wr, struct run_report *r, uint64_t steady_min_ns)
 {
+    double min_window_s = (double)steady_min_ns / 1e9; /* 0: FIT_MIN_WINDOW_S */
     double dur = (double)r->duration_ns / 1e9;
     double t0 = steady_start_s(r->plan, dur), t1 = dur;
     /* Memory of each watched target: RssAnon (file pages follow the page cache). */
@@ -134,7 +135,8 @@ static void analyse(struct watch_run *wr, struct run_report *r)
                                       row ? row->vus : 0);
         }
         struct fit_verdict fv;
-        if (fit_leak(t, v, n, t0, t1, proc_probe_memory_limit(wr->proc, i), &fv) == 0) {
+        if (fit_leak(t, v, n, t0, t1, proc_probe_memory_limit(wr->proc, i), min_window_s, &fv) ==
+            0) {
             proc_probe_set_analysis(wr->proc, i, &fv);
         }
         free(t);
@@ -158,10 +160,10 @@ static void analyse(struct watch_run *wr, struct run_report *r)
         }
         med = m > 0 ? med / (double)m : 0;
         double min_rise = med * 0.1 > 1 ? med * 0.1 : 1; /* 10 % and at least 1 ms */
-        if (fit_drift(t, p95, n, t0, t1, min_rise, &wr->latency) == 0) {
+        if (fit_drift(t, p95, n, t0, t1, min_rise, min_window_s, &wr->latency) == 0) {
             r->latency_trend = &wr->latency;
         }
-        if (fit_drift(t, er, n, t0, t1, 0.01, &wr->errors) == 0) {
+        if (fit_drift(t, er, n, t0, t1, 0.01, min_window_s, &wr->errors) == 0) {
             r->error_trend = &wr->errors;
         }
     }
@@ -180,11 +182,14 @@ static int watch_start(const struct cli_watch *w, const struct plan *plan, struc
             .ready = w->ready,
             .log_path = w->spawn_log,
             .ready_timeout_ns = w->ready_timeout_ns,
+            .cancel = cli_signalled(), /* ^C ends the wait at once (exit 105) */
         };
         int rc = spawn_start(&so, &wr->sp, err, sizeof err);
         if (rc < 0) {
             fprintf(stderr, "brunt run: %s\n", err);
-            return rc == SPAWN_E_READY ? EXIT_USAGE : EXIT_SPAWN;
+            return rc == SPAWN_E_READY       ? EXIT_USAGE
+                   : rc == SPAWN_E_CANCELLED ? EXIT_INTERRUPTED
+                                             : EXIT_SPAWN;
         }
         wr->sp_owned = true;
         char shown[1024];
@@ -307,7 +312,7 @@ void cli__watch_after_run(struct run_report *report)
         return;
     }
     report->probes = g_wr.set;
-    analyse(&g_wr, report);
+    analyse(&g_wr, report, g_watch->steady_min_ns);
     if (g_watch->after_run != NULL) {
         g_watch->after_run(report, g_watch->hook_data);
     }

@@ -18,7 +18,7 @@ int plan_origin_add(struct plan *plan, const char *url, bool resolve, bool *unre
     int rc = url_parse(url, &u);
     if (rc < 0) {
         snprintf(err, err_len, "bad URL '%s': %s (expected http[s]://host[:port]/path)", url,
-                 url_strerror(rc));
+                 brunt_strerror(rc));
         return -1;
     }
     for (size_t i = 0; i < plan->n_origins; i++) {

@@ -68,7 +68,8 @@ struct metric_info {
 #define METRIC_MAX 256
 /* The kinds of network error: the values of the `kind` tag of the `errors` metric, in
  * one table for the engine that counts them and the outputs that print them (the
- * result lists every kind, in this order, with "other" last). */
+ * result lists every kind but "nofile" in this order, with "other" last, and "nofile"
+ * after them only when it happened). */
 enum error_kind {
     ERROR_KIND_REFUSED,
     ERROR_KIND_RESET,

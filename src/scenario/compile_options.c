@@ -55,7 +55,7 @@ int load__compile_base_url(struct loader *L, struct ynode *n)
     int rc = url_parse(s, &u);
     if (rc < 0) {
         return load__err(L, n, "bad base_url '%s': %s (expected http[s]://host[:port][/path])", s,
-                         url_strerror(rc));
+                         brunt_strerror(rc));
     }
     size_t pl = strcspn(rest, "?#");
     while (pl > 0 && rest[pl - 1] == '/') {

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "http/reqhead.h"
 #include "scenario/flow_internal.h"
 #include "scenario/load.h"
-#include "scenario/rng.h"
 
 void flow__step_destroy(struct flow_step *fs)
 {

@@ -66,6 +66,8 @@ struct scenario_file_opts {
     uint64_t watch_interval_ns;
     bool has_watch_machine;
     bool watch_machine;
+    bool has_steady_min; /* steady_min: the shortest leak/drift window */
+    uint64_t steady_min_ns;
     /* watch: postgres, redis, explain_analyze, postgres_settle (the database probes) */
     char *pg_dsn, *redis_url;
     bool has_explain_analyze, explain_analyze;
