@@ -48,6 +48,7 @@ struct pending {
     uint32_t interval;
     struct registry *reg;
     uint32_t vus, vus_max;
+    uint64_t cpu_max_ns; /* the busiest worker's CPU in this second */
 };
 
 struct coord {
@@ -109,6 +110,7 @@ static struct pending *pending_get(struct coord *c, uint32_t interval)
     free_slot->used = true;
     free_slot->interval = interval;
     free_slot->vus = free_slot->vus_max = 0;
+    free_slot->cpu_max_ns = 0;
     return free_slot;
 }
 
@@ -131,6 +133,28 @@ static void trend_of(struct coord *c, const struct registry *reg, int metric, st
     t->p95 = (double)hist_quantile_ns(h, 0.95) / 1e6;
     t->p99 = (double)hist_quantile_ns(h, 0.99) / 1e6;
     t->max = (double)hist_max_ns(h) / 1e6;
+}
+
+/*
+ * Counts the second in p when a worker was short of CPU in it (busy over
+ * RUN_CPU_SHORT_BUSY of a core) while requests left late (send-lag p99 at least
+ * RUN_SEND_LAG_MATERIAL_NS): the lag was brunt's, not the schedule's or the target's.
+ */
+static void note_cpu_short(struct coord *c, const struct pending *p)
+{
+    struct run_report *r = c->report;
+    if ((double)p->cpu_max_ns < RUN_CPU_SHORT_BUSY * (double)NS_PER_S) {
+        return;
+    }
+    struct ts_trend lag;
+    trend_of(c, p->reg, M_HTTP_REQ_SEND_LAG, &lag);
+    if (lag.count == 0 || lag.p99 * 1e6 < (double)RUN_SEND_LAG_MATERIAL_NS) {
+        return;
+    }
+    r->cpu_short_seconds++;
+    if (lag.p99 > r->cpu_short_lag_p99_ms) {
+        r->cpu_short_lag_p99_ms = lag.p99;
+    }
 }
 
 static void finalise_row(struct coord *c, struct pending *p)
@@ -164,6 +188,7 @@ static void finalise_row(struct coord *c, struct pending *p)
         row->data_received = counter_of(reg, M_DATA_RECEIVED);
         trend_of(c, reg, M_HTTP_REQ_DURATION, &row->duration);
         trend_of(c, reg, M_HTTP_REQ_LATENCY, &row->latency);
+        note_cpu_short(c, p);
         if (packed_second(reg, r->total, &row->packed, &row->packed_len) < 0) {
             run_report_add_warning(r, "out of memory keeping the per-second histograms");
         }
@@ -232,6 +257,9 @@ static void collect(struct coord *c)
                 (void)registry_merge(p->reg, s->reg);
                 p->vus += s->vus;
                 p->vus_max += s->vus_max;
+                if (s->cpu_ns > p->cpu_max_ns) {
+                    p->cpu_max_ns = s->cpu_ns;
+                }
             }
             c->worker_cpu_ns[w] += s->cpu_ns;
             c->started_total += s->started;
@@ -403,6 +431,13 @@ static void finish_report(struct coord *c, uint64_t end_ns, const struct rusage 
         double span = (double)measured_until / 1e9;
         r->target_rate = span > 0 ? (double)planned / span : 0;
         r->achieved_rate = span > 0 ? (double)c->started_total / span : 0;
+        if (r->cpu_short_seconds > 0) {
+            run_report_add_warning(r,
+                                   "brunt was short of CPU in %u s of the run and requests left "
+                                   "late (http_req_send_lag p99 up to %.2f ms; latency still "
+                                   "counts from the intended start): add -t threads or cores",
+                                   r->cpu_short_seconds, r->cpu_short_lag_p99_ms);
+        }
         if ((double)c->started_total < 0.99 * (double)planned) {
             run_report_add_warning(
                 r,

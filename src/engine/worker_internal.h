@@ -212,6 +212,7 @@ struct scen_rt {
     /* open model */
     struct arrival_schedule sched;
     uint64_t next_k;
+    uint64_t woke_ns; /* last wake of the scenario's timer: the arrival window's start */
     uint64_t *queue;
     size_t qcap, qhead, qlen;
     struct vu *idle;
@@ -224,6 +225,7 @@ struct scen_rt {
     struct loop_timer stop_timer;
     struct step_rt *steps;
     int s_iter, s_iter_dur, s_dropped, s_sent, s_recv, s_err[ERR_KINDS];
+    int s_send_lag; /* http_req_send_lag, per scenario (reqmetrics.c) */
     char scen_tags[256];
 };
 
@@ -285,6 +287,8 @@ int series_for(struct worker *w, int metric, const char *tags);
 bool status_expected(const struct step_rt *rt, int status);
 void record_response(struct vu *vu, uint64_t now);
 void record_error(struct vu *vu, enum err_kind kind, uint32_t requests);
+/* Adds the current request's send lag (intended start to first byte written). */
+void record_send_lag(struct vu *vu);
 
 /*
  * Builds sr's series (iterations, data, errors by kind, checks) and caches per step what
