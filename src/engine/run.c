@@ -48,7 +48,8 @@ struct pending {
     uint32_t interval;
     struct registry *reg;
     uint32_t vus, vus_max;
-    uint64_t cpu_max_ns; /* the busiest worker's CPU in this second */
+    uint64_t cpu_max_ns;  /* the busiest worker's CPU + run-queue wait in this second */
+    uint64_t wait_max_ns; /* the longest run-queue wait of a worker in this second */
 };
 
 struct coord {
@@ -110,7 +111,7 @@ static struct pending *pending_get(struct coord *c, uint32_t interval)
     free_slot->used = true;
     free_slot->interval = interval;
     free_slot->vus = free_slot->vus_max = 0;
-    free_slot->cpu_max_ns = 0;
+    free_slot->cpu_max_ns = free_slot->wait_max_ns = 0;
     return free_slot;
 }
 
@@ -136,14 +137,18 @@ static void trend_of(struct coord *c, const struct registry *reg, int metric, st
 }
 
 /*
- * Counts the second in p when a worker was short of CPU in it (busy over
- * RUN_CPU_SHORT_BUSY of a core) while requests left late (send-lag p99 at least
- * RUN_SEND_LAG_MATERIAL_NS): the lag was brunt's, not the schedule's or the target's.
+ * Counts the second in p when a worker was short of CPU in it (on a core or waiting for
+ * one, over RUN_CPU_SHORT_BUSY of the second: busy itself; or waiting for one over
+ * RUN_CPU_SHORT_WAIT of it: kept off by neighbours)
+ * while requests left late (send-lag p99 at least RUN_SEND_LAG_MATERIAL_NS): the lag
+ * was brunt's, not only the target's (a target that keeps every VU busy makes
+ * iterations queue, which shows in the send lag too, but leaves brunt idle).
  */
 static void note_cpu_short(struct coord *c, const struct pending *p)
 {
     struct run_report *r = c->report;
-    if ((double)p->cpu_max_ns < RUN_CPU_SHORT_BUSY * (double)NS_PER_S) {
+    if ((double)p->cpu_max_ns < RUN_CPU_SHORT_BUSY * (double)NS_PER_S &&
+        (double)p->wait_max_ns < RUN_CPU_SHORT_WAIT * (double)NS_PER_S) {
         return;
     }
     struct ts_trend lag;
@@ -257,8 +262,11 @@ static void collect(struct coord *c)
                 (void)registry_merge(p->reg, s->reg);
                 p->vus += s->vus;
                 p->vus_max += s->vus_max;
-                if (s->cpu_ns > p->cpu_max_ns) {
-                    p->cpu_max_ns = s->cpu_ns;
+                if (s->cpu_ns + s->wait_ns > p->cpu_max_ns) {
+                    p->cpu_max_ns = s->cpu_ns + s->wait_ns;
+                }
+                if (s->wait_ns > p->wait_max_ns) {
+                    p->wait_max_ns = s->wait_ns;
                 }
             }
             c->worker_cpu_ns[w] += s->cpu_ns;
@@ -433,9 +441,10 @@ static void finish_report(struct coord *c, uint64_t end_ns, const struct rusage 
         r->achieved_rate = span > 0 ? (double)c->started_total / span : 0;
         if (r->cpu_short_seconds > 0) {
             run_report_add_warning(r,
-                                   "brunt was short of CPU in %u s of the run and requests left "
-                                   "late (http_req_send_lag p99 up to %.2f ms; latency still "
-                                   "counts from the intended start): add -t threads or cores",
+                                   "brunt was short of CPU in %u s of the run (a worker busy or "
+                                   "waiting for a core) and requests left late "
+                                   "(http_req_send_lag p99 up to %.2f ms; latency still counts "
+                                   "from the intended start): give it more cores or -t threads",
                                    r->cpu_short_seconds, r->cpu_short_lag_p99_ms);
         }
         if ((double)c->started_total < 0.99 * (double)planned) {

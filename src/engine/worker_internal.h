@@ -246,6 +246,8 @@ struct worker {
     struct loop_timer tick;
     uint32_t interval;
     uint64_t cpu_mark;
+    int schedstat_fd;   /* /proc/thread-self/schedstat of the worker thread, or -1 */
+    uint64_t wait_mark; /* its run-queue wait at the last shard */
     int seen_stop;
     struct loop_timer hard_timer;
     uint64_t rng;
@@ -329,5 +331,6 @@ int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario_plan *
 struct shard *shard_new(void);
 void shard_free(struct shard *s);
 void worker_publish(struct worker *w, bool final);
+uint64_t worker_wait_ns(struct worker *w);
 
 #endif
