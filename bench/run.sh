@@ -32,64 +32,7 @@ done
 . "$here/lib.sh"
 bench_pin generators
 bench_workdir brunt-bench
-port=$(bench_free_port)
-mkdir -p "$work/www" "$work/tmp"
-printf 'Hello from nginx: a small static body.\n' >"$work/www/index.html"
-chmod -R a+rX "$work/www"
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-master_process on;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events {
-    worker_connections 4096;
-    multi_accept on;
-}
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_timeout 65;
-    keepalive_requests 100000000;
-    default_type text/html;
-    client_body_temp_path $work/tmp/body;
-    proxy_temp_path $work/tmp/proxy;
-    fastcgi_temp_path $work/tmp/fastcgi;
-    uwsgi_temp_path $work/tmp/uwsgi;
-    scgi_temp_path $work/tmp/scgi;
-    server {
-        listen 127.0.0.1:$port;
-        root $work/www;
-        location / {
-            index index.html;
-        }
-    }
-}
-CONF
-"${PIN_SERVER[@]}" nginx -p "$work" -c "$work/nginx.conf" 2>"$work/nginx.stderr" &
-nginx_pid=$!
-url="http://127.0.0.1:$port/"
-for ((i = 0; i < 100; i++)); do
-    curl -sf -o /dev/null --max-time 1 "$url" && break
-    kill -0 "$nginx_pid" 2>/dev/null || die "nginx did not start: $(cat "$work/nginx.stderr" "$work/error.log" 2>/dev/null)"
-    sleep 0.1
-done
-curl -sf -o /dev/null --max-time 1 "$url" || die "nginx does not answer on $url"
-
-# cpu_run CPUFILE CMD...: run CMD, write its user+system CPU time in µs to CPUFILE,
-# return its exit status.
-cpu_run() {
-    python3 - "$@" <<'PY'
-import resource, subprocess, sys
-rc = subprocess.run(sys.argv[2:]).returncode
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-with open(sys.argv[1], "w") as f:
-    f.write("%d\n" % round((ru.ru_utime + ru.ru_stime) * 1e6))
-sys.exit(rc if rc >= 0 else 128 - rc)
-PY
-}
+bench_nginx
 
 # run_wrk ROUND: prints "req/s requests cpu_us"
 run_wrk() {

@@ -209,16 +209,6 @@ static void open_start(struct scen_rt *sr, struct vu *vu, uint64_t intended)
     series_add(S(sr->w, sr->s_dropped), 1);
 }
 
-static uint64_t dev_window(void)
-{
-    static uint64_t v = UINT64_MAX;
-    if (v == UINT64_MAX) {
-        const char *e = getenv("BRUNT_WINDOW_NS");
-        v = e ? strtoull(e, NULL, 10) : SCHEDULE_WINDOW_NS;
-    }
-    return v;
-}
-
 /*
  * Arms the schedule's timer for when_ns.  Every finished iteration dispatches (and so
  * re-arms) at the same instant as a rule: leaving a timer that is already right alone
@@ -263,7 +253,7 @@ void scen_open_dispatch(struct scen_rt *sr)
         }
         uint64_t intended = sr->start_ns + off;
         if (intended > now) {
-            arm_arrival_timer(sr, schedule_wake_ns(intended, sr->woke_ns, dev_window()));
+            arm_arrival_timer(sr, schedule_wake_ns(intended, sr->woke_ns, SCHEDULE_WINDOW_NS));
             return;
         }
         sr->next_k += stride;

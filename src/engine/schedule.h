@@ -48,7 +48,8 @@ uint64_t schedule_total(const struct arrival_schedule *s);
  * its intended start, never before it; latency still counts from the intended start,
  * and the delay shows in http_req_send_lag.  When arrivals are further apart than the
  * window nothing is delayed.  250 µs: 5 arrivals per wake at 20,000 req/s, and send lag
- * far below the 1 ms that would blur a loopback latency (bench/README.md has figures).
+ * (with the worker's 50 µs timer slack, engine/worker.c) far below 1 ms; 1 ms measured
+ * no cheaper here (bench/README.md has the figures).
  */
 #define SCHEDULE_WINDOW_NS (250 * 1000ull)
 
