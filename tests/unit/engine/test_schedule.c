@@ -111,17 +111,18 @@ Test(schedule, the_wake_is_never_before_the_arrival_nor_a_window_after_it)
 {
     const uint64_t W = SCHEDULE_WINDOW_NS;
     cr_assert(W > 0 && W <= NS_PER_MS, "the window is bounded: %llu ns", (unsigned long long)W);
-    /* Arrivals every 50 µs: one wake per window, each within the window of the arrival. */
+    /* Arrivals 5 a window: one wake per window, each within the window of the arrival. */
+    const uint64_t gap = W / 5;
     uint64_t last = 1000 * NS_PER_S, wakes = 0, end = last + 100 * W;
-    for (uint64_t next = last + 50000; next <= end; next += 50000) {
+    for (uint64_t next = last + gap; next <= end; next += gap) {
         uint64_t wake = schedule_wake_ns(next, last, W);
         cr_assert_geq(wake, next, "never early: %llu < %llu", (unsigned long long)wake,
                       (unsigned long long)next);
         cr_assert_lt(wake - next, W, "late by %llu ns", (unsigned long long)(wake - next));
         cr_assert_geq(wake, last + W, "at most one wake per window");
         if (wake > last) {
-            while (next + 50000 <= wake) {
-                next += 50000; /* the arrivals due by the wake start with it */
+            while (next + gap <= wake) {
+                next += gap; /* the arrivals due by the wake start with it */
             }
             last = wake;
             wakes++;
