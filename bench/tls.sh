@@ -85,18 +85,7 @@ for ((i = 0; i < 100; i++)); do
 done
 curl -sfk -o /dev/null --max-time 1 "$url" || die "nginx does not answer on $url"
 
-# cpu_run CPUFILE CMD...: run CMD, write its user+system CPU time in µs to CPUFILE,
-# return its exit status.
-cpu_run() {
-    python3 - "$@" <<'PY'
-import resource, subprocess, sys
-rc = subprocess.run(sys.argv[2:]).returncode
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-with open(sys.argv[1], "w") as f:
-    f.write("%d\n" % round((ru.ru_utime + ru.ru_stime) * 1e6))
-sys.exit(rc if rc >= 0 else 128 - rc)
-PY
-}
+# cpu_run (bench/lib.sh) measures the generator's CPU time.
 
 # run_wrk ROUND: prints "req/s requests cpu_us"
 run_wrk() {
