@@ -11,7 +11,7 @@
 #                        ASan/UBSan; each stage runs whatever an earlier one did, and
 #                        the failures are listed together at the end
 #   make demo            install what is missing, build, run the built-in demo
-#   make bench           benchmarks against peers (wrk), not part of check
+#   make bench           benchmarks against peers (wrk, h2load), not part of check
 #   make SANITIZE=address,undefined check
 #   make install PREFIX=/usr/local
 
@@ -150,6 +150,7 @@ demo:
 
 bench: $(BIN)
 	$(Q)BRUNT=$(abspath $(BIN)) bench/run.sh
+	$(Q)BRUNT=$(abspath $(BIN)) bench/openmodel.sh
 	$(Q)BRUNT=$(abspath $(BIN)) bench/scenario.sh
 	$(Q)BRUNT=$(abspath $(BIN)) bench/vus.sh
 	$(Q)BRUNT=$(abspath $(BIN)) bench/delay.sh

@@ -25,6 +25,7 @@ PACKAGES=(
     clang-format                          # make format-check (part of make check)
     curl jq python3 procps iproute2       # end-to-end tests and benchmarks
     wrk nginx-light                       # benchmarks (make bench); nginx: test_tls
+    nghttp2-client                        # h2load: the open-model bench (bench/openmodel.sh)
     openssl ca-certificates               # test_tls makes certificates; the system CA store
     prometheus                            # the --prometheus end-to-end test scrapes brunt
     chromium libxml2-utils                # the HTML report in a browser; JUnit XML schema

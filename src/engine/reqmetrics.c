@@ -223,6 +223,20 @@ static inline void trend(struct status_ix *ix, enum req_trend t, uint64_t ns)
     }
 }
 
+/*
+ * The current request's send lag: from its intended start to its first byte written
+ * (t_send).  The intended start is the arrival's slot in the schedule for an iteration's
+ * first request (open model: the arrival window, a queue wait, a connect and brunt's own
+ * delays all show here), and the moment the step began for the others (and in the
+ * closed model, whose iterations start when the VU is free).  One series per scenario,
+ * recorded once per request sent, whatever its outcome.
+ */
+void record_send_lag(struct vu *vu)
+{
+    uint64_t intended = vu->step == 0 ? vu->intended_ns : vu->t_req;
+    series_trend_ns(S(vu->w, vu->sr->s_send_lag), diff(vu->t_send, intended));
+}
+
 /* One response of the current step has arrived completely at `now`. */
 void record_response(struct vu *vu, uint64_t now)
 {
@@ -241,6 +255,7 @@ void record_response(struct vu *vu, uint64_t now)
     uint64_t queued = vu->step == 0 ? vu->queued_ns : 0;
     series_add(ix->p_reqs, 1);
     series_rate(ix->p_failed, failed);
+    record_send_lag(vu);
     trend(ix, RT_DURATION, duration);
     trend(ix, RT_BLOCKED, blocked);
     trend(ix, RT_CONNECTING, connecting);
@@ -275,6 +290,9 @@ void record_error(struct vu *vu, enum err_kind kind, uint32_t requests)
         series_add(S(w, ix->reqs), 1);
         series_rate(S(w, ix->failed), true);
         series_add(S(w, vu->sr->s_err[kind]), 1);
+        if (vu->woff > 0) {
+            record_send_lag(vu); /* it was written: a timeout or a reset after the send */
+        }
     }
     if (kind != ERR_INTERRUPTED) {
         step_ops_done(vu, 0, 0);
@@ -383,6 +401,7 @@ int reqm_scen_init(struct worker *w, struct scen_rt *sr)
     sr->s_recv = series_for(w, M_DATA_RECEIVED, sr->scen_tags);
     sr->s_interrupted = series_for(w, M_ITERATIONS_INTERRUPTED, sr->scen_tags);
     sr->s_retries = series_for(w, M_HTTP_REQ_RETRIES, sr->scen_tags);
+    sr->s_send_lag = series_for(w, M_HTTP_REQ_SEND_LAG, sr->scen_tags);
     for (int k = 0; k < ERR_KINDS; k++) {
         const char *ek[TAGS_MAX_PAIRS] = {"kind", "scenario"};
         const char *ev[TAGS_MAX_PAIRS] = {error_kind_name[k], scen};

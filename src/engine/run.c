@@ -48,6 +48,8 @@ struct pending {
     uint32_t interval;
     struct registry *reg;
     uint32_t vus, vus_max;
+    uint64_t cpu_max_ns;  /* the busiest worker's CPU + run-queue wait in this second */
+    uint64_t wait_max_ns; /* the longest run-queue wait of a worker in this second */
 };
 
 struct coord {
@@ -109,6 +111,7 @@ static struct pending *pending_get(struct coord *c, uint32_t interval)
     free_slot->used = true;
     free_slot->interval = interval;
     free_slot->vus = free_slot->vus_max = 0;
+    free_slot->cpu_max_ns = free_slot->wait_max_ns = 0;
     return free_slot;
 }
 
@@ -131,6 +134,32 @@ static void trend_of(struct coord *c, const struct registry *reg, int metric, st
     t->p95 = (double)hist_quantile_ns(h, 0.95) / 1e6;
     t->p99 = (double)hist_quantile_ns(h, 0.99) / 1e6;
     t->max = (double)hist_max_ns(h) / 1e6;
+}
+
+/*
+ * Counts the second in p when a worker was short of CPU in it (on a core or waiting for
+ * one, over RUN_CPU_SHORT_BUSY of the second: busy itself; or waiting for one over
+ * RUN_CPU_SHORT_WAIT of it: kept off by neighbours)
+ * while requests left late (send-lag p99 at least RUN_SEND_LAG_MATERIAL_NS): the lag
+ * was brunt's, not only the target's (a target that keeps every VU busy makes
+ * iterations queue, which shows in the send lag too, but leaves brunt idle).
+ */
+static void note_cpu_short(struct coord *c, const struct pending *p)
+{
+    struct run_report *r = c->report;
+    if ((double)p->cpu_max_ns < RUN_CPU_SHORT_BUSY * (double)NS_PER_S &&
+        (double)p->wait_max_ns < RUN_CPU_SHORT_WAIT * (double)NS_PER_S) {
+        return;
+    }
+    struct ts_trend lag;
+    trend_of(c, p->reg, M_HTTP_REQ_SEND_LAG, &lag);
+    if (lag.count == 0 || lag.p99 * 1e6 < (double)RUN_SEND_LAG_MATERIAL_NS) {
+        return;
+    }
+    r->cpu_short_seconds++;
+    if (lag.p99 > r->cpu_short_lag_p99_ms) {
+        r->cpu_short_lag_p99_ms = lag.p99;
+    }
 }
 
 static void finalise_row(struct coord *c, struct pending *p)
@@ -164,6 +193,7 @@ static void finalise_row(struct coord *c, struct pending *p)
         row->data_received = counter_of(reg, M_DATA_RECEIVED);
         trend_of(c, reg, M_HTTP_REQ_DURATION, &row->duration);
         trend_of(c, reg, M_HTTP_REQ_LATENCY, &row->latency);
+        note_cpu_short(c, p);
         if (packed_second(reg, r->total, &row->packed, &row->packed_len) < 0) {
             run_report_add_warning(r, "out of memory keeping the per-second histograms");
         }
@@ -232,6 +262,12 @@ static void collect(struct coord *c)
                 (void)registry_merge(p->reg, s->reg);
                 p->vus += s->vus;
                 p->vus_max += s->vus_max;
+                if (s->cpu_ns + s->wait_ns > p->cpu_max_ns) {
+                    p->cpu_max_ns = s->cpu_ns + s->wait_ns;
+                }
+                if (s->wait_ns > p->wait_max_ns) {
+                    p->wait_max_ns = s->wait_ns;
+                }
             }
             c->worker_cpu_ns[w] += s->cpu_ns;
             c->started_total += s->started;
@@ -414,6 +450,14 @@ static void finish_report(struct coord *c, uint64_t end_ns, const struct rusage 
                                    "interrupted_iterations, http_errors kind interrupted)",
                                    (unsigned long long)cut, (unsigned long long)c->started_total,
                                    r->completed_rate);
+        }
+        if (r->cpu_short_seconds > 0) {
+            run_report_add_warning(r,
+                                   "brunt was short of CPU in %u s of the run (a worker busy or "
+                                   "waiting for a core) and requests left late "
+                                   "(http_req_send_lag p99 up to %.2f ms; latency still counts "
+                                   "from the intended start): give it more cores or -t threads",
+                                   r->cpu_short_seconds, r->cpu_short_lag_p99_ms);
         }
         if ((double)c->started_total < 0.99 * (double)planned) {
             run_report_add_warning(

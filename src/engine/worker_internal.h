@@ -222,6 +222,7 @@ struct scen_rt {
     /* open model */
     struct arrival_schedule sched;
     uint64_t next_k;
+    uint64_t woke_ns; /* last wake of the scenario's timer: the arrival window's start */
     uint64_t *queue;
     size_t qcap, qhead, qlen;
     struct vu *idle;
@@ -237,6 +238,7 @@ struct scen_rt {
     int s_iter, s_iter_dur, s_dropped, s_sent, s_recv, s_err[ERR_KINDS];
     int s_interrupted, s_retries;
     char scen_tags[1024];
+    int s_send_lag; /* http_req_send_lag, per scenario (reqmetrics.c) */
 };
 
 struct worker {
@@ -256,6 +258,8 @@ struct worker {
     struct loop_timer tick;
     uint32_t interval;
     uint64_t cpu_mark;
+    int schedstat_fd;   /* /proc/thread-self/schedstat of the worker thread, or -1 */
+    uint64_t wait_mark; /* its run-queue wait at the last shard */
     int seen_stop;
     struct loop_timer hard_timer;
     uint64_t rng;
@@ -297,6 +301,8 @@ int series_for(struct worker *w, int metric, const char *tags);
 bool status_expected(const struct step_rt *rt, int status);
 void record_response(struct vu *vu, uint64_t now);
 void record_error(struct vu *vu, enum err_kind kind, uint32_t requests);
+/* Adds the current request's send lag (intended start to first byte written). */
+void record_send_lag(struct vu *vu);
 
 /*
  * Builds sr's series (iterations, data, errors by kind, checks) and caches per step what
@@ -352,5 +358,6 @@ int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario_plan *
 struct shard *shard_new(void);
 void shard_free(struct shard *s);
 void worker_publish(struct worker *w, bool final);
+uint64_t worker_wait_ns(struct worker *w);
 
 #endif

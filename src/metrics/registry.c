@@ -55,6 +55,8 @@ struct metric_info metric_info[METRIC_MAX] = {
                            "open model: wait from the intended start until a VU was free"},
     [M_HTTP_REQ_LATENCY] = {"http_req_latency", METRIC_TREND, CONTAINS_TIME,
                             "queued + blocked + duration: what a user arriving on schedule felt"},
+    [M_HTTP_REQ_SEND_LAG] = {"http_req_send_lag", METRIC_TREND, CONTAINS_TIME,
+                             "from the intended start to the first byte written"},
     [M_ITERATIONS] = {"iterations", METRIC_COUNTER, CONTAINS_DEFAULT, "iterations completed"},
     [M_ITERATION_DURATION] = {"iteration_duration", METRIC_TREND, CONTAINS_TIME,
                               "time of one whole iteration"},

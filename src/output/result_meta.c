@@ -119,6 +119,10 @@ void result__put_meta(struct jsonw *w, const struct run_report *r, const struct 
     jsonw_num(w, r->cpu_sys_ms);
     jsonw_key(w, "max_worker_busy");
     jsonw_num(w, r->max_worker_busy);
+    jsonw_key(w, "send_lag_cpu_bound");
+    jsonw_bool(w, r->target_rate > 0 && r->cpu_short_seconds > 0);
+    jsonw_key(w, "cpu_short_seconds");
+    jsonw_uint(w, r->target_rate > 0 ? r->cpu_short_seconds : 0);
     jsonw_obj_end(w);
     jsonw_obj_end(w);
 }

@@ -114,14 +114,14 @@ static uint64_t h_clock(void *data)
 #define H_REQUEST "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
 
 /*
- * Sets up a per-vu-iterations scenario of one VU and `iterations` iterations whose
- * steps are a request (H_REQUEST) and, when sleep_ns > 0, a sleep.  The clock starts at
- * 1000 s; timeouts are 1 s.
+ * Fills in the plan of a per-vu-iterations scenario of one VU and `iterations`
+ * iterations whose steps are a request (H_REQUEST) and, when sleep_ns > 0, a sleep.  The
+ * clock starts at 1000 s; timeouts are 1 s.  A test may change h->sc before h_worker().
  */
 /* Step ops for the first step (a rendered step), set before h_init; NULL: pre-rendered. */
 static const struct step_ops *h_ops;
 
-static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
+static void h_plan(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
 {
     memset(h, 0, sizeof *h);
     h_connects = 0;
@@ -165,6 +165,11 @@ static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
     h->eng.plan = &h->plan;
     h->eng.n_workers = 1;
     h->eng.start_ns = h->now;
+}
+
+/* Makes the worker of h's plan, on the test's clock, its scenario starting now. */
+static void h_worker(struct harness *h)
+{
     h->eng.notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     cr_assert_geq(h->eng.notify_fd, 0);
     h->w = worker_new(&h->eng, 0);
@@ -174,6 +179,13 @@ static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
     h->vu = &h->sr->vus[0];
     h->sr->start_ns = h->now;
     h->sr->end_ns = h->now + h->sc.duration_ns;
+}
+
+/* h_plan() and h_worker(), and the one VU's first iteration started. */
+static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
+{
+    h_plan(h, iterations, sleep_ns);
+    h_worker(h);
     h->sr->started = true;
     h->sr->active++;
     h->sr->n_alloc = 1; /* as scen_set_active would have it */
