@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.." || exit 2
 CLANG=${CLANG:-clang}
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 BUILD=${FUZZ_BUILD:-build-fuzz}
-PKGS=(libfyaml openssl libpcre2-8 sqlite3 libpq hiredis)
+PKGS=(libfyaml openssl libpcre2-8 sqlite3 libpq hiredis libdw zlib libprotobuf-c)
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 

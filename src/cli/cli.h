@@ -12,6 +12,7 @@
 #ifndef BRUNT_CLI_CLI_H
 #define BRUNT_CLI_CLI_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,6 +97,16 @@ int cli_history_after_run(const struct run_report *report, int code);
 int cli_history_baseline(const char *db_path, const char *which, const struct result_doc *cur,
                          struct result_doc **out, char *label, size_t label_len, char *err,
                          size_t err_len);
+int cli_profile(int argc, char **argv);
+
+struct flame;
+/*
+ * Writes fg as PREFIX.folded, PREFIX.svg (titled title, subtitle under it; NULL for none)
+ * and PREFIX.speedscope.json, each atomically (temp file, fsync, rename); the paths go
+ * into paths.  Returns 0, or -1 with a one-line message in err (cli/profile.c).
+ */
+int cli_profile_write(const struct flame *fg, const char *prefix, const char *title,
+                      const char *subtitle, char paths[3][PATH_MAX], char *err, size_t err_len);
 
 /* --- shared by the subcommands that build plans (cli/plan_build.c) --- */
 
