@@ -146,12 +146,13 @@ static void usage(FILE *f)
             "  -d, --duration D  how long to profile (default 10s)\n"
             "  --freq HZ         samples per second per thread (default %d, at most %d)\n"
             "  --user-only       never sample kernel frames\n"
+            "  --no-heap         --pprof: skip the heap profiles before and after\n"
             "  -o, --out PREFIX  where the files go (default ./profile)\n"
             "  -q, --quiet       no summary\n",
             PROFILE_MAX_PIDS, PROFILE_DEFAULT_HZ, PROFILE_MAX_HZ);
 }
 
-enum { OPT_PID = 256, OPT_PPROF, OPT_FREQ, OPT_USER_ONLY };
+enum { OPT_PID = 256, OPT_PPROF, OPT_FREQ, OPT_USER_ONLY, OPT_NO_HEAP };
 
 int cli_profile(int argc, char **argv)
 {
@@ -161,6 +162,7 @@ int cli_profile(int argc, char **argv)
         {"duration", required_argument, NULL, 'd'},
         {"freq", required_argument, NULL, OPT_FREQ},
         {"user-only", no_argument, NULL, OPT_USER_ONLY},
+        {"no-heap", no_argument, NULL, OPT_NO_HEAP},
         {"out", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -172,7 +174,7 @@ int cli_profile(int argc, char **argv)
     const char *prefix = "profile";
     uint64_t duration_ns = 10 * NS_PER_S, v;
     unsigned freq = PROFILE_DEFAULT_HZ;
-    bool user_only = false, quiet = false;
+    bool user_only = false, quiet = false, heap = true;
     int opt;
     optind = 0;
     opterr = 0;
@@ -205,6 +207,9 @@ int cli_profile(int argc, char **argv)
             break;
         case OPT_USER_ONLY:
             user_only = true;
+            break;
+        case OPT_NO_HEAP:
+            heap = false;
             break;
         case 'o':
             prefix = optarg;
@@ -239,7 +244,8 @@ int cli_profile(int argc, char **argv)
     struct probe probe;
     int rc = EXIT_OK;
     if (pprof_url != NULL) {
-        struct pprof_opts po = {.url = pprof_url, .seconds = (unsigned)(duration_ns / NS_PER_S)};
+        struct pprof_opts po = {
+            .url = pprof_url, .seconds = (unsigned)(duration_ns / NS_PER_S), .heap = heap};
         if (pprof_probe_new(&po, &pp, err, sizeof err) < 0) {
             return profile_fail("%s", err);
         }

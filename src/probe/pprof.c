@@ -215,6 +215,13 @@ int pprof_decode(const void *data, size_t len, const char *value_type, struct fl
             vi = (ssize_t)pr->n_sample_type - 1;
         }
     }
+    ssize_t ci = -1; /* Go CPU profiles also count samples: samples/count */
+    for (size_t i = 0; i < pr->n_sample_type; i++) {
+        const char *t = pstr(pr, pr->sample_type[i]->type);
+        if (t != NULL && strcmp(t, "samples") == 0) {
+            ci = (ssize_t)i;
+        }
+    }
     const char *vt = pstr(pr, pr->sample_type[vi]->type);
     const char *vu = pstr(pr, pr->sample_type[vi]->unit);
     snprintf(info->sample_type, sizeof info->sample_type, "%s", vt != NULL ? vt : "");
@@ -258,6 +265,9 @@ int pprof_decode(const void *data, size_t len, const char *value_type, struct fl
     for (size_t s = 0; s < pr->n_sample; s++) {
         const Perftools__Profiles__Sample *sm = pr->sample[s];
         info->samples++;
+        if (ci >= 0 && (size_t)ci < sm->n_value && sm->value[ci] > 0) {
+            info->counted += (uint64_t)sm->value[ci];
+        }
         if ((size_t)vi >= sm->n_value) {
             continue;
         }
@@ -855,7 +865,9 @@ static void op_summary(void *self, FILE *f, bool color)
         fprintf(f, "  CPU profile (pprof %s): not taken: %s\n", pp->url, pp->cpu_error);
     } else {
         fprintf(f, "  CPU profile (pprof %s, %u s): %llu samples, %.2f s of CPU\n", pp->url,
-                pp->taken_seconds, (unsigned long long)pp->cpu_info.samples,
+                pp->taken_seconds,
+                (unsigned long long)(pp->cpu_info.counted ? pp->cpu_info.counted
+                                                          : pp->cpu_info.samples),
                 strcmp(flame_unit(pp->cpu), "nanoseconds") == 0
                     ? (double)flame_total(pp->cpu) / (double)NS_PER_S
                     : 0.0);
@@ -917,7 +929,7 @@ static int op_to_json(void *self, struct jsonw *w)
         jsonw_key(w, "period");
         jsonw_int(w, pp->cpu_info.period);
         jsonw_key(w, "samples");
-        jsonw_uint(w, pp->cpu_info.samples);
+        jsonw_uint(w, pp->cpu_info.counted ? pp->cpu_info.counted : pp->cpu_info.samples);
         jsonw_key(w, "total");
         jsonw_uint(w, flame_total(pp->cpu));
         jsonw_key(w, "top");

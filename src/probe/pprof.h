@@ -39,6 +39,7 @@ struct pprof_info {
     int64_t period;       /* e.g. 10000000 ns for Go's 100 Hz */
     int64_t time_nanos, duration_nanos;
     uint64_t samples;  /* sample records read */
+    uint64_t counted;  /* the sum of the "samples" (count) values, when the profile has them */
     uint64_t negative; /* samples with a negative value (skipped) */
 };
 
