@@ -148,11 +148,12 @@ static void usage(FILE *f)
             "  --user-only       never sample kernel frames\n"
             "  --no-heap         --pprof: skip the heap profiles before and after\n"
             "  -o, --out PREFIX  where the files go (default ./profile)\n"
+            "  --export FILE     the profile as JSON (the result's probes.profile member)\n"
             "  -q, --quiet       no summary\n",
             PROFILE_MAX_PIDS, PROFILE_DEFAULT_HZ, PROFILE_MAX_HZ);
 }
 
-enum { OPT_PID = 256, OPT_PPROF, OPT_FREQ, OPT_USER_ONLY, OPT_NO_HEAP };
+enum { OPT_PID = 256, OPT_PPROF, OPT_FREQ, OPT_USER_ONLY, OPT_NO_HEAP, OPT_EXPORT };
 
 int cli_profile(int argc, char **argv)
 {
@@ -163,6 +164,7 @@ int cli_profile(int argc, char **argv)
         {"freq", required_argument, NULL, OPT_FREQ},
         {"user-only", no_argument, NULL, OPT_USER_ONLY},
         {"no-heap", no_argument, NULL, OPT_NO_HEAP},
+        {"export", required_argument, NULL, OPT_EXPORT},
         {"out", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -172,6 +174,7 @@ int cli_profile(int argc, char **argv)
     size_t n_pids = 0;
     const char *pprof_url = NULL;
     const char *prefix = "profile";
+    const char *export_path = NULL;
     uint64_t duration_ns = 10 * NS_PER_S, v;
     unsigned freq = PROFILE_DEFAULT_HZ;
     bool user_only = false, quiet = false, heap = true;
@@ -210,6 +213,9 @@ int cli_profile(int argc, char **argv)
             break;
         case OPT_NO_HEAP:
             heap = false;
+            break;
+        case OPT_EXPORT:
+            export_path = optarg;
             break;
         case 'o':
             prefix = optarg;
@@ -259,10 +265,16 @@ int cli_profile(int argc, char **argv)
         }
         probe = profile_probe(prof);
     }
-    if (probe.ops->start(probe.self, err, sizeof err) < 0) {
+    int src = probe.ops->start(probe.self, err, sizeof err);
+    if (src < 0) {
         fprintf(stderr, "brunt %s\n", err);
         probe.ops->free(probe.self);
-        return err[0] != '\0' && strstr(err, "no process") != NULL ? EXIT_USAGE : EXIT_UNREACHABLE;
+        /* 2: no such process; 3: the pprof service cannot be reached or has no pprof;
+         * 1: perf events are not permitted (the message says which setting). */
+        if (src == -ESRCH) {
+            return EXIT_USAGE;
+        }
+        return src == -EHOSTUNREACH || src == -ENOENT ? EXIT_UNREACHABLE : EXIT_INTERNAL;
     }
     uint64_t end = clock_now_ns() + duration_ns;
     while (!interrupted) {
@@ -293,6 +305,20 @@ int cli_profile(int argc, char **argv)
     }
     if (!quiet) {
         probe.ops->summary(probe.self, stdout, false);
+    }
+    if (export_path != NULL) {
+        struct jsonw w;
+        jsonw_init(&w, 2, PROFILE_MAX_OUTPUT);
+        size_t len = 0;
+        const char *doc = NULL;
+        if (probe.ops->to_json(probe.self, &w) == 0) {
+            doc = jsonw_data(&w, &len);
+        }
+        if (doc == NULL || write_atomic(export_path, doc, len, err, sizeof err) < 0) {
+            fprintf(stderr, "brunt profile: %s\n", doc == NULL ? "the JSON is too large" : err);
+            rc = EXIT_INTERNAL;
+        }
+        jsonw_destroy(&w);
     }
     if (fg == NULL && rc == EXIT_OK) {
         rc = EXIT_UNREACHABLE; /* pprof: the fetch failed; its line was in the summary */

@@ -211,28 +211,57 @@ static bool has_cap(int cap)
 #define CAP_SYS_ADMIN_BIT 21
 #define CAP_PERFMON_BIT 38
 
+/* The owner of process pid, or (uid_t)-1. */
+static uid_t proc_uid(pid_t pid)
+{
+    char path[64], line[256];
+    uid_t uid = (uid_t)-1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL) {
+        return uid;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned real, eff;
+        if (sscanf(line, "Uid: %u %u", &real, &eff) == 2) {
+            uid = (uid_t)real;
+            break;
+        }
+    }
+    fclose(f);
+    return uid;
+}
+
 /* One line on why perf_event_open(pid) failed with -rc. */
 static void explain(char *err, size_t err_len, pid_t pid, int rc)
 {
     int paranoid = read_paranoid();
     bool perfmon = has_cap(CAP_PERFMON_BIT), admin = has_cap(CAP_SYS_ADMIN_BIT);
+    uid_t owner = proc_uid(pid), me = geteuid();
     if (rc == -ESRCH) {
         text_errf(err, err_len, rc, "profile: no process %d to sample", (int)pid);
     } else if (rc == -ENOSYS) {
         text_errf(err, err_len, rc,
                   "profile: perf_event_open is not available (ENOSYS: a kernel without "
                   "CONFIG_PERF_EVENTS, or a seccomp filter that blocks it)");
-    } else if ((rc == -EACCES || rc == -EPERM) && !perfmon && !admin && paranoid > 1) {
+    } else if ((rc == -EACCES || rc == -EPERM) && !perfmon && !admin && paranoid > 2) {
         text_errf(err, err_len, rc,
                   "profile: perf events are not permitted: kernel.perf_event_paranoid is %d "
-                  "(%s) and brunt has neither CAP_PERFMON nor CAP_SYS_ADMIN; run as root, "
-                  "grant CAP_PERFMON, or `sysctl kernel.perf_event_paranoid=1`",
-                  paranoid, paranoid >= 3 ? "above 2 blocks every unprivileged event" : "");
+                  "(above 2 blocks every unprivileged event) and brunt has neither CAP_PERFMON "
+                  "nor CAP_SYS_ADMIN; run as root, grant CAP_PERFMON, or "
+                  "`sysctl kernel.perf_event_paranoid=2`",
+                  paranoid);
+    } else if ((rc == -EACCES || rc == -EPERM) && !perfmon && !admin && owner != me) {
+        text_errf(err, err_len, rc,
+                  "profile: process %d belongs to uid %d and brunt runs as uid %d: sampling "
+                  "another user's process needs root or CAP_PERFMON with ptrace access "
+                  "(kernel.perf_event_paranoid is %d)",
+                  (int)pid, (int)owner, (int)me, paranoid);
     } else if (rc == -EACCES || rc == -EPERM) {
         text_errf(err, err_len, rc,
                   "profile: perf_event_open on process %d: %s (kernel.perf_event_paranoid "
-                  "%d, CAP_PERFMON %s, CAP_SYS_ADMIN %s; another user's process needs "
-                  "ptrace access, and a container's seccomp profile may block the call)",
+                  "%d, CAP_PERFMON %s, CAP_SYS_ADMIN %s; a container's seccomp profile or a "
+                  "Yama ptrace_scope may also block it)",
                   (int)pid, strerror(-rc), paranoid, perfmon ? "yes" : "no", admin ? "yes" : "no");
     } else {
         text_errf(err, err_len, rc, "profile: perf_event_open on process %d: %s", (int)pid,

@@ -8,6 +8,7 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,14 +397,21 @@ static Dwfl *proc_dwfl(struct proc *p)
     if (d == NULL) {
         return NULL;
     }
-    FILE *f = fmemopen(p->maps, p->maps_len > 0 ? p->maps_len : 1, "r");
-    if (f == NULL) {
-        dwfl_end(d);
-        return NULL;
-    }
+    /* A live process is reported from /proc/PID itself, which also finds the vDSO (read
+     * from its memory); one that has exited from the maps text recorded last. */
     dwfl_report_begin(d);
-    int rc = dwfl_linux_proc_maps_report(d, f);
-    fclose(f);
+    int rc = kill(p->pid, 0) == 0 || errno == EPERM ? dwfl_linux_proc_report(d, p->pid) : -1;
+    if (rc != 0) {
+        FILE *f = fmemopen(p->maps, p->maps_len > 0 ? p->maps_len : 1, "r");
+        if (f == NULL) {
+            dwfl_report_end(d, NULL, NULL);
+            dwfl_end(d);
+            return NULL;
+        }
+        dwfl_report_begin(d);
+        rc = dwfl_linux_proc_maps_report(d, f);
+        fclose(f);
+    }
     if (dwfl_report_end(d, NULL, NULL) != 0 || rc != 0) {
         /* a partial report still names what it reported */
     }
