@@ -783,9 +783,10 @@ static int op_start(void *self, char *err, size_t err_len)
 {
     struct pprof_probe *pp = self;
     char herr[512] = "";
-    /* The heap profile before the load doubles as the reachability check. */
+    /* The heap profile before the load doubles as the reachability check.  gc=1: Go's
+     * heap profile shows the heap as of the last collection; this forces one first. */
     pp->heap_before =
-        fetch_profile(pp, "/heap", "inuse_space", HEAP_TIMEOUT_NS, NULL, herr, sizeof herr);
+        fetch_profile(pp, "/heap?gc=1", "inuse_space", HEAP_TIMEOUT_NS, NULL, herr, sizeof herr);
     if (pp->heap_before == NULL) {
         if (strstr(herr, "cannot reach") != NULL || strstr(herr, "resolve") != NULL) {
             snprintf(pp->cpu_error, sizeof pp->cpu_error, "%s", herr);
@@ -837,7 +838,7 @@ static void op_stop(void *self)
         pp->cancel = false;
     }
     if (pp->heap && pp->heap_before != NULL) {
-        pp->heap_after = fetch_profile(pp, "/heap", "inuse_space", HEAP_TIMEOUT_NS, NULL,
+        pp->heap_after = fetch_profile(pp, "/heap?gc=1", "inuse_space", HEAP_TIMEOUT_NS, NULL,
                                        pp->heap_error, sizeof pp->heap_error);
         pp->heap_after_bytes = heap_total(pp->heap_after);
         if (pp->heap_after != NULL) {

@@ -1,0 +1,79 @@
+// gosvc — the ground truth of the --pprof tests: a Go service with net/http/pprof that
+// spends 70 % of one goroutine's CPU in bruntGoHotSpin and 30 % in bruntGoColdSpin (the
+// same instructions, 7:3 iterations), and keeps 64 KiB alive per GET /leak in
+// bruntGoLeak (a heap that grows).  Listens on 127.0.0.1:0 and writes the port to the
+// file named by its first argument.  Standard library only: built offline.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
+	"os"
+	"strconv"
+	"sync"
+)
+
+var sink uint64
+var leak [][]byte
+var mu sync.Mutex
+var hits = map[string]int{}
+var hitsMu sync.Mutex
+
+//go:noinline
+func bruntGoHotSpin(n int) uint64 {
+	x := sink
+	for i := 0; i < n; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	return x
+}
+
+//go:noinline
+func bruntGoColdSpin(n int) uint64 {
+	x := sink
+	for i := 0; i < n; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	return x
+}
+
+//go:noinline
+func bruntGoLeak() {
+	mu.Lock()
+	leak = append(leak, make([]byte, 64<<10))
+	mu.Unlock()
+}
+
+func main() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ln.Addr().(*net.TCPAddr).Port)
+	if len(os.Args) > 1 {
+		os.WriteFile(os.Args[1], []byte(strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)), 0644)
+	}
+	go func() {
+		for {
+			sink = bruntGoHotSpin(70000)
+			sink = bruntGoColdSpin(30000)
+		}
+	}()
+	http.HandleFunc("/leak", func(w http.ResponseWriter, r *http.Request) { bruntGoLeak(); w.Write([]byte("ok")) })
+	http.HandleFunc("/hits", func(w http.ResponseWriter, r *http.Request) {
+		hitsMu.Lock()
+		defer hitsMu.Unlock()
+		json.NewEncoder(w).Encode(hits)
+	})
+	// Every request's path is counted (GET /hits shows them), so the test knows which
+	// pprof endpoints brunt fetched, and when.
+	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hitsMu.Lock()
+		hits[r.URL.Path]++
+		hitsMu.Unlock()
+		http.DefaultServeMux.ServeHTTP(w, r)
+	}))
+}
