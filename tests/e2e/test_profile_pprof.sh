@@ -49,12 +49,18 @@ assert_eq 2 "$(hits /debug/pprof/heap)" "heap profiles fetched (before and after
 assert_eq pprof "$(jval g1.json .source)" "source"
 assert_eq cpu "$(jval g1.json .sample_type)" "the sample type used"
 assert_eq nanoseconds "$(jval g1.json .unit)" "the unit"
-assert_eq main.bruntGoHotSpin "$(jval g1.json '.top[0].function')" "the top function"
+# By self, outside the runtime: runtime.asyncPreempt (the trampoline of Go's asynchronous
+# preemption, which the GC's stop-the-world requests inject into a spinning goroutine)
+# sits on top of whatever it interrupted and can take a large self share on a busy machine.
+assert_eq main.bruntGoHotSpin \
+    "$(jval g1.json '[.top[] | select(.function | startswith("runtime.") | not)][0].function')" \
+    "the top function outside the Go runtime"
 hot=$(jval g1.json '[.top[] | select(.function == "main.bruntGoHotSpin") | .total][0]')
 cold=$(jval g1.json '[.top[] | select(.function == "main.bruntGoColdSpin") | .total][0]')
 share=$(awk -v h="$hot" -v c="$cold" 'BEGIN { printf "%.3f", h / (h + c) }')
 assert_within "$share" 0.70 0.10 "bruntGoHotSpin's share of the burning goroutine (designed 70 %)"
-assert_eq main.go "$(jval g1.json '.top[0].file' | xargs basename)" "the hot function's file"
+assert_eq main.go "$(jval g1.json '[.top[] | select(.function == "main.bruntGoHotSpin")][0].file' |
+    xargs basename)" "the hot function's file"
 total=$(jnum g1.json .total)
 # The profile's CPU time against the process's CPU time in /proc over the whole command
 # (which also covers the two heap fetches, so /proc may be a little higher).
