@@ -1,6 +1,6 @@
 // gosvc — the ground truth of the --pprof tests: a Go service with net/http/pprof that
-// spends 70 % of one goroutine's CPU in bruntGoHotSpin and 30 % in bruntGoColdSpin (the
-// same instructions, 7:3 iterations), and keeps 64 KiB alive per GET /leak in
+// spends 70 % of two goroutines' CPU in bruntGoHotSpin and 30 % in bruntGoColdSpin (the
+// same instructions, 7:3 iterations), and keeps 1 MiB alive per GET /leak in
 // bruntGoLeak (a heap that grows).  Listens on 127.0.0.1:0 and writes the port to the
 // file named by its first argument.  Standard library only: built offline.
 package main
@@ -43,7 +43,7 @@ func bruntGoColdSpin(n int) uint64 {
 //go:noinline
 func bruntGoLeak() {
 	mu.Lock()
-	leak = append(leak, make([]byte, 64<<10))
+	leak = append(leak, make([]byte, 1<<20))
 	mu.Unlock()
 }
 
@@ -56,12 +56,14 @@ func main() {
 	if len(os.Args) > 1 {
 		os.WriteFile(os.Args[1], []byte(strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)), 0644)
 	}
-	go func() {
-		for {
-			sink = bruntGoHotSpin(70000)
-			sink = bruntGoColdSpin(30000)
-		}
-	}()
+	for g := 0; g < 2; g++ { // two burning goroutines: twice the samples
+		go func() {
+			for {
+				sink = bruntGoHotSpin(70000)
+				sink = bruntGoColdSpin(30000)
+			}
+		}()
+	}
 	http.HandleFunc("/leak", func(w http.ResponseWriter, r *http.Request) { bruntGoLeak(); w.Write([]byte("ok")) })
 	http.HandleFunc("/hits", func(w http.ResponseWriter, r *http.Request) {
 		hitsMu.Lock()
