@@ -25,6 +25,8 @@
 #include "core/clock.h"
 #include "core/parse.h"
 #include "probe/pprof.h"
+#include "probe/probe.h"
+#include "probe/proc.h"
 #include "probe/profile.h"
 
 #define PROFILE_MAX_OUTPUT (256u << 20)
@@ -257,7 +259,8 @@ int cli_profile(int argc, char **argv)
         }
         probe = pprof_probe(pp);
     } else {
-        struct profile_opts po = {pids, n_pids, freq, user_only};
+        struct profile_opts po = {
+            .pids = pids, .n_pids = n_pids, .freq_hz = freq, .user_only = user_only};
         prof = profile_new(&po);
         if (prof == NULL) {
             fprintf(stderr, "brunt profile: out of memory\n");
@@ -328,4 +331,192 @@ int cli_profile(int argc, char **argv)
     }
     probe.ops->free(probe.self);
     return rc;
+}
+
+/* ---- brunt run --profile / --pprof -------------------------------------------------------- */
+
+int cli_profile_window_flag(const char *arg, struct cli_profile *o)
+{
+    char from[64], to[64];
+    const char *dash = strchr(arg, '-');
+    if (dash == NULL || (size_t)(dash - arg) >= sizeof from || strlen(dash + 1) >= sizeof to) {
+        fprintf(stderr,
+                "brunt run: bad --profile-window '%s': expected FROM-TO as durations from "
+                "the start, such as 10s-40s (TO may be left out: until the end)\n",
+                arg);
+        return EXIT_USAGE;
+    }
+    snprintf(from, sizeof from, "%.*s", (int)(dash - arg), arg);
+    snprintf(to, sizeof to, "%s", dash + 1);
+    uint64_t f = 0, t = 0;
+    if ((from[0] != '\0' && parse_duration_ns(from, &f) < 0) ||
+        (to[0] != '\0' && parse_duration_ns(to, &t) < 0) || (to[0] != '\0' && t <= f)) {
+        fprintf(stderr,
+                "brunt run: bad --profile-window '%s': expected FROM-TO as durations from "
+                "the start with FROM < TO, such as 10s-40s\n",
+                arg);
+        return EXIT_USAGE;
+    }
+    o->window_set = true;
+    o->from_ns = f;
+    o->to_ns = t;
+    return EXIT_OK;
+}
+
+/*
+ * The steady phase of plan, as offsets from the start: from when every scenario has
+ * ramped up to its peak (a constant load: after 10 % of its length, at most 30 s, for
+ * connections, caches and pools to warm up) to when the first one ramps down or ends.
+ * *to_ns 0: not known (a count-bound scenario).  No steady phase: the whole run (0, 0).
+ */
+static void steady_window(const struct plan *plan, uint64_t *from_ns, uint64_t *to_ns)
+{
+    uint64_t from = 0, to = UINT64_MAX;
+    for (size_t i = 0; i < plan->n_scenarios; i++) {
+        const struct scenario_plan *sc = &plan->scenarios[i];
+        uint64_t start = sc->start_time_ns, at = start, end = 0;
+        if (sc->n_stages > 0) {
+            double peak = -1;
+            uint64_t until = start;
+            for (size_t k = 0; k < sc->n_stages; k++) {
+                until += sc->stages[k].duration_ns;
+                if (sc->stages[k].target > peak) {
+                    peak = sc->stages[k].target;
+                    at = until;
+                }
+                if (sc->stages[k].target >= peak) {
+                    end = until; /* still at the peak at the end of this stage */
+                }
+            }
+        } else {
+            uint64_t len = scenario_length_ns(sc);
+            uint64_t warm = len / 10 < 30 * NS_PER_S ? len / 10 : 30 * NS_PER_S;
+            at = start + warm;
+            end = len > 0 ? start + len : 0;
+        }
+        from = at > from ? at : from;
+        if (end != 0 && end < to) {
+            to = end;
+        }
+    }
+    if (to == UINT64_MAX) {
+        to = 0;
+    }
+    if (to != 0 && to <= from + NS_PER_S) {
+        from = 0; /* no steady second: the whole run */
+        to = 0;
+    }
+    *from_ns = from;
+    *to_ns = to;
+}
+
+static size_t members_cb(void *data, pid_t *out, size_t cap)
+{
+    return proc_probe_members(data, out, cap);
+}
+
+int cli_profile_add(const struct cli_profile *o, const struct plan *plan, struct probe_set *set,
+                    struct proc_probe *proc, struct cli_profile_run *out)
+{
+    char err[512];
+    uint64_t from = o->from_ns, to = o->to_ns;
+    memset(out, 0, sizeof *out);
+    if (!o->on && o->pprof == NULL) {
+        return EXIT_OK;
+    }
+    if (!o->window_set) {
+        steady_window(plan, &from, &to);
+    }
+    if (o->on) {
+        if (proc == NULL) {
+            fprintf(stderr, "brunt run: --profile samples the watched processes: give "
+                            "--watch PID|NAME or --spawn CMD with it\n");
+            return EXIT_USAGE;
+        }
+        struct profile_opts po = {.pids_cb = members_cb,
+                                  .pids_data = proc,
+                                  .freq_hz = o->freq_hz,
+                                  .user_only = o->user_only};
+        struct profile *prof = profile_new(&po);
+        if (prof == NULL) {
+            fprintf(stderr, "brunt run: out of memory setting up the profiler\n");
+            return EXIT_INTERNAL;
+        }
+        profile_set_window_offsets(prof, from, to);
+        if (probe_set_add(set, profile_probe(prof), false) < 0) {
+            fprintf(stderr, "brunt run: too many probes (at most %d)\n", PROBE_SET_MAX);
+            return EXIT_USAGE;
+        }
+        out->prof = prof;
+    }
+    if (o->pprof != NULL) {
+        unsigned secs = 30;
+        if (to != 0) {
+            uint64_t len = (to - from) / NS_PER_S;
+            secs = len < 1 ? 1 : len > PPROF_MAX_SECONDS ? PPROF_MAX_SECONDS : (unsigned)len;
+        }
+        struct pprof_opts ppo = {.url = o->pprof, .seconds = secs, .heap = !o->no_heap};
+        struct pprof_probe *pp = NULL;
+        if (pprof_probe_new(&ppo, &pp, err, sizeof err) < 0) {
+            fprintf(stderr, "brunt run: %s\n", err);
+            return EXIT_USAGE;
+        }
+        pprof_probe_set_window_offsets(pp, from, to);
+        if (probe_set_add(set, pprof_probe(pp), false) < 0) {
+            fprintf(stderr, "brunt run: too many probes (at most %d)\n", PROBE_SET_MAX);
+            return EXIT_USAGE;
+        }
+        out->pp = pp;
+    }
+    return EXIT_OK;
+}
+
+/* prefix = export_path without ".json", then ".kind"; "brunt-kind" without a result. */
+static void files_prefix(const char *export_path, const char *kind, char *out, size_t cap)
+{
+    if (export_path == NULL) {
+        snprintf(out, cap, "brunt-%s", kind);
+        return;
+    }
+    size_t len = strlen(export_path);
+    if (len > 5 && strcmp(export_path + len - 5, ".json") == 0) {
+        len -= 5;
+    }
+    snprintf(out, cap, "%.*s.%s", (int)len, export_path, kind);
+}
+
+void cli_profile_finish(struct cli_profile_run *r, struct probe_set *set, const char *export_path)
+{
+    char prefix[PATH_MAX], paths[3][PATH_MAX], err[512], subtitle[160];
+    /* A profiler whose start() failed was dropped (and freed) by the set. */
+    struct probe *p = probe_set_find(set, "profile");
+    if (r->prof != NULL && p != NULL && p->self == r->prof) {
+        const struct flame *fg = profile_flame(r->prof);
+        if (fg != NULL && flame_total(fg) > 0) {
+            files_prefix(export_path, "profile", prefix, sizeof prefix);
+            snprintf(subtitle, sizeof subtitle, "%llu samples at %u Hz (perf, cpu-clock)",
+                     (unsigned long long)flame_total(fg), profile_freq_hz(r->prof));
+            if (cli_profile_write(fg, prefix, "CPU profile", subtitle, paths, err, sizeof err) <
+                0) {
+                fprintf(stderr, "brunt run: %s\n", err);
+            } else {
+                profile_set_files(r->prof, paths[0], paths[1], paths[2]);
+            }
+        }
+    }
+    p = probe_set_find(set, "pprof");
+    if (r->pp != NULL && p != NULL && p->self == r->pp) {
+        const struct flame *fg = pprof_probe_flame(r->pp);
+        if (fg != NULL && flame_total(fg) > 0) {
+            files_prefix(export_path, "pprof", prefix, sizeof prefix);
+            snprintf(subtitle, sizeof subtitle, "%.2f s of CPU (pprof)",
+                     (double)flame_total(fg) / 1e9);
+            if (cli_profile_write(fg, prefix, "CPU profile (pprof)", subtitle, paths, err,
+                                  sizeof err) < 0) {
+                fprintf(stderr, "brunt run: %s\n", err);
+            } else {
+                pprof_probe_set_files(r->pp, paths[0], paths[1], paths[2]);
+            }
+        }
+    }
 }

@@ -554,6 +554,8 @@ struct pprof_probe {
     unsigned taken_seconds;         /* what the fetch asked the service for */
     bool heap;
     uint64_t from_ns, to_ns;
+    bool offsets;
+    uint64_t from_off_ns, to_off_ns;
 
     pthread_t thread;
     bool thread_started;
@@ -630,6 +632,14 @@ void pprof_probe_set_window(struct pprof_probe *pp, uint64_t from_ns, uint64_t t
 {
     pp->from_ns = from_ns;
     pp->to_ns = to_ns;
+}
+
+void pprof_probe_set_window_offsets(struct pprof_probe *pp, uint64_t from_off_ns,
+                                    uint64_t to_off_ns)
+{
+    pp->offsets = true;
+    pp->from_off_ns = from_off_ns;
+    pp->to_off_ns = to_off_ns;
 }
 
 const struct flame *pprof_probe_flame(const struct pprof_probe *pp)
@@ -783,6 +793,11 @@ static int op_start(void *self, char *err, size_t err_len)
 {
     struct pprof_probe *pp = self;
     char herr[512] = "";
+    if (pp->offsets) {
+        uint64_t now = clock_now_ns();
+        pp->from_ns = now + pp->from_off_ns;
+        pp->to_ns = pp->to_off_ns ? now + pp->to_off_ns : 0;
+    }
     /* The heap profile before the load doubles as the reachability check.  gc=1: Go's
      * heap profile shows the heap as of the last collection; this forces one first. */
     pp->heap_before =

@@ -90,6 +90,10 @@ int pprof_probe_new(const struct pprof_opts *opts, struct pprof_probe **out, cha
  */
 void pprof_probe_set_window(struct pprof_probe *pp, uint64_t from_ns, uint64_t to_ns);
 
+/* The window as offsets from start() (just before the load begins); to_off 0 = open. */
+void pprof_probe_set_window_offsets(struct pprof_probe *pp, uint64_t from_off_ns,
+                                    uint64_t to_off_ns);
+
 /* The CPU profile as a flame after stop(), or NULL when it could not be taken. */
 const struct flame *pprof_probe_flame(const struct pprof_probe *pp);
 

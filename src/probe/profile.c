@@ -59,6 +59,10 @@ struct profile {
     bool kernel; /* events include kernel frames */
     bool started, stopped, enabled;
     uint64_t from_ns, to_ns; /* atomically read; to 0 = open */
+    bool offsets;            /* the window is relative to start() */
+    uint64_t from_off_ns, to_off_ns;
+    profile_pids_cb pids_cb;
+    void *pids_data;
 
     struct pthread_ev *threads;
     size_t n_threads, cap_threads;
@@ -85,8 +89,8 @@ static int perf_open(struct perf_event_attr *attr, pid_t tid)
 
 struct profile *profile_new(const struct profile_opts *opts)
 {
-    if (opts == NULL || opts->n_pids == 0 || opts->n_pids > PROFILE_MAX_PIDS ||
-        opts->freq_hz > PROFILE_MAX_HZ) {
+    if (opts == NULL || (opts->n_pids == 0 && opts->pids_cb == NULL) ||
+        opts->n_pids > PROFILE_MAX_PIDS || opts->freq_hz > PROFILE_MAX_HZ) {
         return NULL;
     }
     struct profile *p = calloc(1, sizeof *p);
@@ -97,6 +101,8 @@ struct profile *profile_new(const struct profile_opts *opts)
         p->procs[i].pid = opts->pids[i];
     }
     p->n_procs = opts->n_pids;
+    p->pids_cb = opts->pids_cb;
+    p->pids_data = opts->pids_data;
     p->freq_hz = opts->freq_hz ? opts->freq_hz : PROFILE_DEFAULT_HZ;
     p->user_only = opts->user_only;
     p->page = (size_t)sysconf(_SC_PAGESIZE);
@@ -146,6 +152,32 @@ void profile_set_window(struct profile *p, uint64_t from_ns, uint64_t to_ns)
 {
     __atomic_store_n(&p->from_ns, from_ns, __ATOMIC_RELAXED);
     __atomic_store_n(&p->to_ns, to_ns, __ATOMIC_RELAXED);
+}
+
+void profile_set_window_offsets(struct profile *p, uint64_t from_off_ns, uint64_t to_off_ns)
+{
+    p->offsets = true;
+    p->from_off_ns = from_off_ns;
+    p->to_off_ns = to_off_ns;
+}
+
+/* Adds the processes pids_cb names that are not followed yet (exited ones stay marked). */
+static void refresh_pids(struct profile *p)
+{
+    pid_t now[PROFILE_MAX_PIDS];
+    if (p->pids_cb == NULL) {
+        return;
+    }
+    size_t n = p->pids_cb(p->pids_data, now, PROFILE_MAX_PIDS);
+    for (size_t i = 0; i < n && p->n_procs < PROFILE_MAX_PIDS; i++) {
+        bool known = false;
+        for (size_t j = 0; j < p->n_procs && !known; j++) {
+            known = p->procs[j].pid == now[i] && !p->procs[j].exited;
+        }
+        if (!known) {
+            p->procs[p->n_procs++] = (struct watched){.pid = now[i]};
+        }
+    }
 }
 
 unsigned profile_freq_hz(const struct profile *p)
@@ -298,6 +330,15 @@ static int thread_open(struct profile *p, pid_t pid, pid_t tid)
     }
     fill_attr(p, &a, p->kernel, p->enabled);
     int fd = perf_open(&a, tid);
+    if (fd < 0 && (errno == EACCES || errno == EPERM) && p->kernel) {
+        /* Kernel stacks may be what is blocked (perf_event_paranoid 2): user only. */
+        fill_attr(p, &a, false, p->enabled);
+        fd = perf_open(&a, tid);
+        if (fd >= 0) {
+            p->kernel = false;
+            p->st.kernel = false;
+        }
+    }
     if (fd < 0) {
         rc = -errno;
         if (rc != -ESRCH) { /* a thread that exited meanwhile is no failure */
@@ -577,6 +618,10 @@ int profile_start(struct profile *p, char *err, size_t err_len)
     }
     p->started = true;
     uint64_t now = clock_now_ns();
+    if (p->offsets) {
+        profile_set_window(p, now + p->from_off_ns, p->to_off_ns ? now + p->to_off_ns : 0);
+    }
+    refresh_pids(p);
     uint64_t from = __atomic_load_n(&p->from_ns, __ATOMIC_RELAXED);
     p->enabled = from <= now + ENABLE_LEAD_NS;
     p->kernel = !p->user_only;
@@ -603,7 +648,7 @@ int profile_start(struct profile *p, char *err, size_t err_len)
         }
     }
     p->st.kernel = p->kernel;
-    if (p->n_threads == 0) {
+    if (p->n_threads == 0 && !(p->pids_cb != NULL && p->n_procs == 0)) {
         rc = first_err ? first_err : -ESRCH;
         explain(p->error, sizeof p->error, first_pid ? first_pid : p->procs[0].pid, rc);
         text_errf(err, err_len, rc, "%s", p->error);
@@ -613,10 +658,11 @@ int profile_start(struct profile *p, char *err, size_t err_len)
 
 void profile_poll(struct profile *p, uint64_t now_ns)
 {
-    if (!p->started || p->stopped || p->n_threads == 0) {
+    if (!p->started || p->stopped || (p->n_threads == 0 && p->pids_cb == NULL)) {
         return;
     }
     uint64_t cpu0 = clock_thread_cpu_ns();
+    refresh_pids(p);
     uint64_t from = __atomic_load_n(&p->from_ns, __ATOMIC_RELAXED);
     uint64_t to = __atomic_load_n(&p->to_ns, __ATOMIC_RELAXED);
     bool want = now_ns + ENABLE_LEAD_NS >= from && (to == 0 || now_ns < to);
@@ -634,6 +680,14 @@ void profile_poll(struct profile *p, uint64_t now_ns)
             p->st.procs_exited++;
         }
     }
+    /* Processes that are gone leave the list (a watched tree's workers come and go). */
+    size_t live = 0;
+    for (size_t i = 0; i < p->n_procs; i++) {
+        if (!p->procs[i].exited || p->pids_cb == NULL) {
+            p->procs[live++] = p->procs[i];
+        }
+    }
+    p->n_procs = live;
     /* Threads that are gone: their rings were drained above. */
     size_t keep = 0;
     for (size_t i = 0; i < p->n_threads; i++) {

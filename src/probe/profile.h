@@ -44,15 +44,24 @@
 
 #define PROFILE_DEFAULT_HZ 99
 #define PROFILE_MAX_HZ 10000
-#define PROFILE_MAX_PIDS 64
-#define PROFILE_MAX_THREADS 1024           /* events open at once; more threads are counted */
+#define PROFILE_MAX_PIDS 256     /* processes followed (a --pid list, or a watched tree) */
+#define PROFILE_MAX_THREADS 1024 /* events open at once; more threads are counted */
 #define PROFILE_MAX_STACK_WORDS (4u << 20) /* 32 MiB of distinct raw stacks */
 
+/*
+ * Where the processes to sample come from when they change during the run (the process
+ * watcher's trees): fills out[0..cap) with the PIDs followed now, returns how many.
+ * Called at start() and at every poll, on the thread that makes that call.
+ */
+typedef size_t (*profile_pids_cb)(void *data, pid_t *out, size_t cap);
+
 struct profile_opts {
-    const pid_t *pids; /* the processes to sample (every thread of each) */
-    size_t n_pids;     /* 1..PROFILE_MAX_PIDS */
-    unsigned freq_hz;  /* 0 = PROFILE_DEFAULT_HZ */
-    bool user_only;    /* never sample kernel frames */
+    const pid_t *pids;       /* the processes to sample (every thread of each) */
+    size_t n_pids;           /* 0..PROFILE_MAX_PIDS (0: only from pids_cb) */
+    profile_pids_cb pids_cb; /* more processes, asked again at every poll; may be NULL */
+    void *pids_data;
+    unsigned freq_hz; /* 0 = PROFILE_DEFAULT_HZ */
+    bool user_only;   /* never sample kernel frames */
 };
 
 /* What the sampler saw. */
@@ -83,8 +92,16 @@ void profile_free(struct profile *p);
 void profile_set_window(struct profile *p, uint64_t from_ns, uint64_t to_ns);
 
 /*
+ * The window as offsets from start() (which `brunt run` calls just before the load
+ * begins): samples are kept from from_off_ns to to_off_ns (0 = until stop).  Replaces
+ * profile_set_window(); call before start().
+ */
+void profile_set_window_offsets(struct profile *p, uint64_t from_off_ns, uint64_t to_off_ns);
+
+/*
  * Opens the events on every thread of every pid and records the memory maps.  Returns 0
- * when at least one thread is sampled; otherwise a negative errno with one line in err
+ * when at least one thread is sampled (or, with a pids_cb, when it has no process yet:
+ * they are picked up as they appear); otherwise a negative errno with one line in err
  * saying why (no such process; or which setting blocks perf events: the
  * kernel.perf_event_paranoid value, the missing CAP_PERFMON / CAP_SYS_ADMIN, a seccomp
  * filter).  The caller goes on with the load test either way.

@@ -448,6 +448,9 @@ static void resolve(struct symbols *s, pid_t pid, uint64_t ip, bool kernel, stru
     if (mod != NULL) {
         const char *mname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
         module = mname != NULL ? base_name(mname) : NULL;
+        if (module != NULL && strncmp(module, "[vdso", 5) == 0) {
+            module = "[vdso]"; /* libdwfl says "[vdso: PID]" */
+        }
         GElf_Off offset = 0;
         GElf_Sym esym;
         const char *fn = dwfl_module_addrinfo(mod, (GElf_Addr)ip, &offset, &esym, NULL, NULL, NULL);
