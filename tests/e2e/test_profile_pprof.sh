@@ -71,7 +71,7 @@ proc_ns=$(( (c1 - c0) * 1000000000 / tck ))
 assert_le "$total" "$((proc_ns + 50000000))" "CPU ns in the profile vs /proc"
 assert_ge "$total" "$((proc_ns / 2))" "CPU ns in the profile vs /proc"
 assert_eq "$(jnum g1.json .samples)" "$((total / 10000000))" "samples at Go's 10 ms period"
-assert_eq "$total" "$(awk '{ s += $NF } END { printf "%d", s }' g1.folded)" "ns in the folded stacks"
+assert_eq "$total" "$(awk '{ s += $NF } END { printf "%.0f", s }' g1.folded)" "ns in the folded stacks"
 xmllint --noout g1.svg || fail "g1.svg is not well-formed XML"
 grep -q 'main.bruntGoHotSpin' g1.svg || fail "g1.svg has no main.bruntGoHotSpin"
 assert_eq nanoseconds "$(jq -r '.profiles[0].unit' g1.speedscope.json)" "speedscope unit"
