@@ -13,12 +13,22 @@
  * leaf function no frame even with -fno-omit-frame-pointer, and a frame-pointer unwinder
  * then skips the leaf's caller (brunt_test_round here; docs/profile.md).  Runs until
  * killed, except "fixed".
+ *
+ * It never outlives its test: it dies with its parent (PR_SET_PDEATHSIG, and at start
+ * when the parent named by BURN_PARENT_PID is already gone), and after BURN_MAX_S seconds
+ * in any case (alarm: SIGALRM's default action ends it), so a test that fails or is
+ * killed cannot leave it spinning, whoever it runs as.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Longer than any e2e test may run (tests/e2e/run.sh: 180 s, then SIGKILL 10 s later). */
+#define BURN_MAX_S 240
 
 static volatile unsigned long sink;
 
@@ -62,9 +72,24 @@ static void *late(void *arg)
     return NULL;
 }
 
+/* Ends this process when its parent ends, and after BURN_MAX_S seconds. */
+static void bound_lifetime(void)
+{
+    const char *parent = getenv("BURN_PARENT_PID");
+    alarm(BURN_MAX_S);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+        return; /* the alarm still bounds it */
+    }
+    /* The parent may have ended before the prctl: then we were re-parented already. */
+    if (parent != NULL && *parent != '\0' && getppid() != (pid_t)atol(parent)) {
+        _exit(3);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int odd = 0;
+    bound_lifetime();
     if (argc > 2 && strcmp(argv[1], "fixed") == 0) {
         long n = atol(argv[2]);
         for (long i = 0; i < n; i++) {

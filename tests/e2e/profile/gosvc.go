@@ -3,6 +3,9 @@
 // same instructions, 7:3 iterations), and keeps 1 MiB alive per GET /leak in
 // bruntGoLeak (a heap that grows).  Listens on 127.0.0.1:0 and writes the port to the
 // file named by its first argument.  Standard library only: built offline.
+//
+// It never outlives its test: it exits when its parent is gone (re-parented) and after
+// four minutes in any case, so a test that fails or is killed cannot leave it burning.
 package main
 
 import (
@@ -14,6 +17,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 )
 
 var sink uint64
@@ -47,7 +51,20 @@ func bruntGoLeak() {
 	mu.Unlock()
 }
 
+// boundLifetime ends the process when its parent ends, and after max in any case.
+func boundLifetime(max time.Duration) {
+	parent := os.Getppid()
+	deadline := time.Now().Add(max)
+	go func() {
+		for os.Getppid() == parent && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		os.Exit(3)
+	}()
+}
+
 func main() {
+	boundLifetime(4 * time.Minute)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
