@@ -699,6 +699,31 @@ struct svg_ctx {
     unsigned pad;
 };
 
+/*
+ * A frame's label as the script's label() writes it (about 7 px a character, the name cut
+ * to fit with ".."), so the picture reads the same where no script runs (an <img> of the
+ * SVG, as the HTML report embeds it).  Cuts at a character boundary of UTF-8.
+ */
+static int svg_label(struct dynbuf *b, const char *name, double px)
+{
+    double fit = (px - 6) / 7;
+    size_t c = fit > 0 ? (size_t)fit : 0, len = strlen(name);
+    char cut[512];
+    if (c < 3) {
+        return 0;
+    }
+    if (len <= c) {
+        return xml_escaped(b, name);
+    }
+    size_t n = c - 2 < sizeof cut - 3 ? c - 2 : sizeof cut - 3;
+    while (n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80) {
+        n--; /* not inside a multi-byte character */
+    }
+    memcpy(cut, name, n);
+    memcpy(cut + n, "..", 3);
+    return xml_escaped(b, cut);
+}
+
 static int svg_node(struct svg_ctx *cx, uint32_t node, unsigned depth, double x_frac)
 {
     const struct flame *fg = cx->fg;
@@ -739,10 +764,12 @@ static int svg_node(struct svg_ctx *cx, uint32_t node, unsigned depth, double x_
             : dynbuf_addf(cx->out,
                           ": %llu %s, %.2f%% (self %.2f%%)</title>"
                           "<rect x=\"%.2f\" y=\"%u\" width=\"%.2f\" height=\"%u\" fill=\"%s\" "
-                          "rx=\"2\"/><text x=\"%.2f\" y=\"%u\"></text></g>\n",
+                          "rx=\"2\"/><text x=\"%.2f\" y=\"%u\">",
                           (unsigned long long)nd->total, fg->unit, 100.0 * w_frac,
                           100.0 * (double)nd->self / cx->total, x, y, w, cx->frame_h - 1, colour,
                           x + 3, y + cx->frame_h - 4);
+    rc = rc ? rc : svg_label(cx->out, name, w);
+    rc = rc ? rc : dynbuf_adds(cx->out, "</text></g>\n");
     size_t n;
     uint32_t *kids = sorted_children(fg, node, &n);
     if (n == 0 && nd->first_child != NONE) {

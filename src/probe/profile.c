@@ -913,6 +913,8 @@ static void op_summary(void *self, FILE *f, bool color)
     }
 }
 
+static size_t op_findings(void *self, struct finding *out, size_t cap);
+
 static int op_to_json(void *self, struct jsonw *w)
 {
     struct profile *p = self;
@@ -976,6 +978,11 @@ static int op_to_json(void *self, struct jsonw *w)
         }
     }
     jsonw_obj_end(w);
+    /* The hot functions (and a growing heap) for the report's bottleneck section. */
+    struct finding fs[8];
+    size_t nf = op_findings(self, fs, sizeof fs / sizeof fs[0]);
+    jsonw_key(w, "findings");
+    probe_findings_json(w, fs, nf);
     jsonw_obj_end(w);
     return jsonw_error(w);
 }

@@ -585,7 +585,49 @@ static void probe_table(struct hb *h, const struct jtree *t, const struct jnode 
     put(h, "</table>\n");
 }
 
-/* Each probe's section: its scalar figures and its tables (arrays of objects). */
+/* data[0..n) as base64 (RFC 4648), for a data: URL. */
+static void put_base64(struct hb *h, const unsigned char *data, size_t n)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (h->rc != 0 || dynbuf_reserve(h->b, (n + 2) / 3 * 4) != 0) {
+        h->rc |= -1;
+        return;
+    }
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        v |= i + 1 < n ? (uint32_t)data[i + 1] << 8 : 0;
+        v |= i + 2 < n ? data[i + 2] : 0;
+        char q[4] = {al[v >> 18 & 63], al[v >> 12 & 63], i + 1 < n ? al[v >> 6 & 63] : '=',
+                     i + 2 < n ? al[v & 63] : '='};
+        h->rc |= dynbuf_add(h->b, q, 4);
+    }
+}
+
+/*
+ * A profile's flame graph, as a picture (an <img> of a data: URL: the page's policy lets
+ * no script of the SVG's run, and the SVG's static frames are the whole graph), with the
+ * path of the interactive file (zoom, search) beside it.
+ */
+static void flame(struct hb *h, const struct report_probe *p)
+{
+    if (p->flame_path[0] == '\0') {
+        return;
+    }
+    put(h, "<figure class=\"flame\">");
+    if (p->flame_svg != NULL) {
+        put(h,
+            "<img alt=\"flame graph\" style=\"max-width:100%\" src=\"data:image/svg+xml;base64,");
+        put_base64(h, (const unsigned char *)p->flame_svg, p->flame_svg_len);
+        put(h, "\">");
+    }
+    put(h, "<figcaption>Flame graph (the interactive one, with zoom and search: ");
+    esc(h, p->flame_path);
+    put(h, p->flame_svg != NULL ? ")" : "; not found when this report was written)");
+    put(h, "</figcaption></figure>\n");
+}
+
+/* Each probe's section: its scalar figures, its tables (arrays of objects), and a
+ * profile's flame graph. */
 static void probes(struct hb *h, const struct report_model *m)
 {
     if (m->n_probes == 0) {
@@ -627,6 +669,7 @@ static void probes(struct hb *h, const struct report_model *m)
                 probe_table(h, &t, c);
             }
         }
+        flame(h, p);
         jtree_free(&t);
     }
 }

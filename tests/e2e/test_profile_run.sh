@@ -3,7 +3,8 @@
 # the profile is taken inside the window asked for, server_burn_cpu tops it with the
 # share of the server's CPU that /__stats says was burned (/proc CPU as the whole), the
 # folded stacks, SVG and speedscope files land next to the result and the summary names
-# them, and "probes.profile" is in the result.  Then: --profile without anything watched
+# them, "probes.profile" is in the result with a hot_function finding, and the HTML report
+# holds the flame graph and names the function in its findings.  Then: --profile without anything watched
 # is refused, and a bad --profile-window too.
 source "$(dirname "$0")/lib.sh"
 
@@ -14,7 +15,7 @@ start_target -t 1 --burn 2ms
 c0=$(cpu_ticks)
 b0=$(stats_get .burn.cpu_ns)
 brunt_run r1 -q -t 1 -c 2 -d 5s --watch "$TARGET_PID" --profile --profile-freq 499 \
-    --profile-window 1s-4s --export r1.json "$TARGET_URL/"
+    --profile-window 1s-4s --export r1.json --report r1.html "$TARGET_URL/"
 c1=$(cpu_ticks)
 b1=$(stats_get .burn.cpu_ns)
 assert_eq 0 "$RC" "exit status of brunt run --profile"
@@ -35,6 +36,26 @@ assert_eq r1.profile.svg "$(jval r1.json .probes.profile.files.svg)" "the SVG ne
 xmllint --noout r1.profile.svg || fail "r1.profile.svg is not well-formed XML"
 grep -q "flame graph: r1.profile.svg" r1.out || fail "the summary does not print the SVG path"
 grep -q "server_burn_cpu" r1.out || fail "the summary does not name server_burn_cpu"
+# The bottleneck section: a hot_function finding names server_burn_cpu, in the result and
+# in the HTML report's findings table.
+assert_eq "server_burn_cpu in brunt" \
+    "$(jval r1.json '[.probes.profile.findings[] | select(.kind == "hot_function")][0].location')" \
+    "the hot_function finding's location"
+grep -q '<td>server_burn_cpu in brunt</td>' r1.html ||
+    fail "the HTML report's findings do not name server_burn_cpu"
+# The flame graph inside the HTML report: the very SVG file, as a data: URL.
+grep -o 'data:image/svg+xml;base64,[A-Za-z0-9+/=]*' r1.html | head -1 |
+    sed 's|^data:image/svg+xml;base64,||' | base64 -d >embedded.svg ||
+    fail "no flame graph in the HTML report"
+cmp -s embedded.svg r1.profile.svg || fail "the HTML report's flame graph is not r1.profile.svg"
+grep -q '>server_burn_cpu</text>' r1.profile.svg ||
+    fail "the SVG has no static label for server_burn_cpu (the report's picture runs no script)"
+# brunt report from another directory finds the SVG beside the result.
+mkdir -p elsewhere
+(cd elsewhere && "$BRUNT" report ../r1.json -o again.html 2>/dev/null) ||
+    fail "brunt report ../r1.json failed"
+grep -q 'data:image/svg+xml;base64,' elsewhere/again.html ||
+    fail "brunt report run elsewhere did not find the flame graph beside the result"
 stop_target
 
 # --- refusals ------------------------------------------------------------------------------
