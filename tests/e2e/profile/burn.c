@@ -7,7 +7,10 @@
  *   burn late       as above, and 0.5 s later a second thread that spends all of its CPU
  *                   in brunt_test_late_spin (the profiler must find threads started
  *                   after it did)
- *   burn fixed N    N rounds of the 70/30 work, then exit (the overhead measurement)
+ *   burn fixed N    N rounds of the 70/30 work, then print "cpu_us U" (its own user +
+ *                   system CPU, getrusage) and exit: the overhead measurement
+ *                   (bench/profile.sh).  With BURN_GATE=PATH it first waits (sleeping)
+ *                   until PATH exists, so a profiler can attach before the work starts.
  *
  * Built by the tests with -O0 -g -fno-omit-frame-pointer: at -O1 and above gcc gives a
  * leaf function no frame even with -fno-omit-frame-pointer, and a frame-pointer unwinder
@@ -23,7 +26,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,9 +97,18 @@ int main(int argc, char **argv)
     bound_lifetime();
     if (argc > 2 && strcmp(argv[1], "fixed") == 0) {
         long n = atol(argv[2]);
+        const char *gate = getenv("BURN_GATE");
+        struct timespec ms = {0, 1000000};
+        while (gate != NULL && access(gate, F_OK) != 0) {
+            nanosleep(&ms, NULL); /* bounded by the alarm */
+        }
         for (long i = 0; i < n; i++) {
             odd += brunt_test_round();
         }
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("cpu_us %lld\n", (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec +
+                                   (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec);
         return odd < 0;
     }
     if (argc > 1 && strcmp(argv[1], "late") == 0) {
