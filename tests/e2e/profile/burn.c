@@ -24,9 +24,9 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -108,7 +108,7 @@ int main(int argc, char **argv)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         printf("cpu_us %lld\n", (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec +
-                                   (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec);
+                                    (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec);
         return odd < 0;
     }
     if (argc > 1 && strcmp(argv[1], "late") == 0) {

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,16 @@
 #include "probe/symbols.h"
 
 static volatile unsigned long sink;
+
+/* In a forked child: die with the test (a failed assertion or criterion's timeout ends
+ * the parent without reaching its kill()), and after 60 s in any case. */
+static void child_bound(pid_t parent)
+{
+    alarm(60);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+        _exit(3);
+    }
+}
 
 __attribute__((noinline)) void test_profile_distinctive_spin(void)
 {
@@ -51,8 +62,9 @@ Test(symbols, names_this_tests_own_function_and_file)
 
 Test(symbols, reads_a_jit_perf_map)
 {
-    pid_t child = fork();
+    pid_t parent = getpid(), child = fork();
     if (child == 0) {
+        child_bound(parent);
         pause();
         _exit(0);
     }
@@ -77,8 +89,9 @@ Test(symbols, reads_a_jit_perf_map)
 
 Test(profile, the_spinning_function_tops_a_childs_profile, .timeout = 30)
 {
-    pid_t child = fork();
+    pid_t parent = getpid(), child = fork();
     if (child == 0) {
+        child_bound(parent);
         test_profile_distinctive_spin();
     }
     struct profile_opts o = {.pids = &child, .n_pids = 1, .freq_hz = 199};
