@@ -952,16 +952,7 @@ static int op_to_json(void *self, struct jsonw *w)
         jsonw_uint(w, flame_total(pp->cpu));
         jsonw_key(w, "top");
         profile_json_top(pp->cpu, w, PROFILE_JSON_ROWS);
-        static const char *keys[3] = {"folded", "svg", "speedscope"};
-        jsonw_key(w, "files");
-        jsonw_obj_begin(w);
-        for (size_t i = 0; i < 3; i++) {
-            if (pp->files[i] != NULL) {
-                jsonw_key(w, keys[i]);
-                jsonw_str(w, pp->files[i]);
-            }
-        }
-        jsonw_obj_end(w);
+        profile_json_files(w, pp->files);
     }
     if (pp->heap) {
         jsonw_key(w, "heap");

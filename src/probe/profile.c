@@ -829,6 +829,20 @@ void profile_json_top(const struct flame *fg, struct jsonw *w, size_t n)
     jsonw_arr_end(w);
 }
 
+void profile_json_files(struct jsonw *w, char *const files[3])
+{
+    static const char *keys[3] = {"folded", "svg", "speedscope"};
+    jsonw_key(w, "files");
+    jsonw_obj_begin(w);
+    for (size_t i = 0; i < 3; i++) {
+        if (files[i] != NULL) {
+            jsonw_key(w, keys[i]);
+            jsonw_str(w, files[i]);
+        }
+    }
+    jsonw_obj_end(w);
+}
+
 size_t profile_findings(const struct flame *fg, const char *probe, struct finding *out, size_t cap)
 {
     struct flame_top top[8];
@@ -968,16 +982,7 @@ static int op_to_json(void *self, struct jsonw *w)
         jsonw_arr_begin(w);
         jsonw_arr_end(w);
     }
-    static const char *keys[3] = {"folded", "svg", "speedscope"};
-    jsonw_key(w, "files");
-    jsonw_obj_begin(w);
-    for (size_t i = 0; i < 3; i++) {
-        if (p->files[i] != NULL) {
-            jsonw_key(w, keys[i]);
-            jsonw_str(w, p->files[i]);
-        }
-    }
-    jsonw_obj_end(w);
+    profile_json_files(w, p->files);
     /* The hot functions (and a growing heap) for the report's bottleneck section. */
     struct finding fs[8];
     size_t nf = op_findings(self, fs, sizeof fs / sizeof fs[0]);

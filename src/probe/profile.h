@@ -137,10 +137,13 @@ struct probe profile_probe(struct profile *p);
  *                      self_share, total_share}.
  *   profile_findings:  one "hot_function" finding per function whose self share is at
  *                      least 20 % (warning at 40 %), at most cap.
+ *   profile_json_files: "files": {"folded", "svg", "speedscope"} for those of files[]
+ *                      (in that order) that are not NULL.
  */
 void profile_print_top(const struct flame *fg, FILE *f, size_t n);
 void profile_json_top(const struct flame *fg, struct jsonw *w, size_t n);
 size_t profile_findings(const struct flame *fg, const char *probe, struct finding *out, size_t cap);
+void profile_json_files(struct jsonw *w, char *const files[3]);
 
 /* How many rows the summary shows, and the result's top table holds. */
 #define PROFILE_SUMMARY_ROWS 10
