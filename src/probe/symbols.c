@@ -465,7 +465,11 @@ static void resolve(struct symbols *s, pid_t pid, uint64_t ip, bool kernel, stru
     }
     if (name == NULL && p != NULL) {
         name = jit_find(p, ip);
-        if (name != NULL && module == NULL) {
+        if (name != NULL) {
+            /* The JIT's own map names code it generated.  A module libdwfl finds there
+             * without a symbol is only its neighbour: libdwfl counts the anonymous
+             * memory right after a library (its .bss, where an mmap may also land) as
+             * the library's. */
             module = "[jit]";
         }
     }
