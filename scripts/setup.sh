@@ -18,6 +18,8 @@ PACKAGES=(
     libsqlite3-dev sqlite3                # the run history (sqlite3: its e2e test reads it)
     libpq-dev libhiredis-dev              # PostgreSQL and Redis probes
     zlib1g-dev                            # gzip/deflate response bodies
+    libdw-dev libelf-dev                  # the profiler: symbols (elfutils)
+    libprotobuf-c-dev protobuf-c-compiler # the profiler: pprof protobuf (protoc-c at build)
     libcriterion-dev                      # unit tests
     postgresql postgresql-contrib         # PostgreSQL 15 for the probe's tests and the demo
     redis-server redis-tools              # Redis 7 for the probe's tests and the demo
@@ -29,6 +31,7 @@ PACKAGES=(
     openssl ca-certificates               # test_tls makes certificates; the system CA store
     prometheus                            # the --prometheus end-to-end test scrapes brunt
     chromium libxml2-utils                # the HTML report in a browser; JUnit XML schema
+    golang-go                             # profile tests: a Go pprof service (net/http/pprof)
 )
 
 # The browser test drives chromium with playwright-core from npm (tests/browser, pinned

@@ -31,6 +31,7 @@
 #include "output/result.h"
 #include "output/summary.h"
 #include "probe/probe.h"
+#include "probe/profile.h"
 #include "scenario/custom.h"
 #include "scenario/load.h"
 
@@ -129,6 +130,17 @@ static void run_usage(FILE *f)
                "      --postgres-settle D  most time to wait after the load for PostgreSQL's\n"
                "                         statistics to be flushed (1s-60s, default 11s)\n"
                "\n"
+               "profiling (docs/profile.md):\n"
+               "      --profile          sample where the watched processes spend their CPU\n"
+               "                         (perf_event_open); top functions, flame graph\n"
+               "      --pprof URL        a Go service's net/http/pprof (http://host:port):\n"
+               "                         its CPU profile, heap before and after\n"
+               "      --profile-window FROM-TO  when, from the start (default: the steady\n"
+               "                         phase), e.g. 10s-40s; TO left out: until the end\n"
+               "      --profile-freq HZ  samples per second per thread (default 99)\n"
+               "      --profile-user-only  no kernel frames\n"
+               "      --pprof-no-heap    no heap profiles\n"
+               "\n"
                "exit codes: 0 ok, 2 bad input, 3 target unreachable, 5 a report could not be\n"
                "written, 6 --watch matches no process, 7 --spawn never ready, 99 thresholds\n"
                "or criteria failed, 104 invalid scenario file, 105 interrupted, 107 setup or\n"
@@ -174,6 +186,12 @@ enum {
     OPT_POSTGRES_SETTLE,
     OPT_HTTP2,
     OPT_STREAMS,
+    OPT_PROFILE,
+    OPT_PPROF,
+    OPT_PROFILE_WINDOW,
+    OPT_PROFILE_FREQ,
+    OPT_PROFILE_USER_ONLY,
+    OPT_PPROF_NO_HEAP,
 };
 
 static const struct option run_options[] = {
@@ -228,6 +246,12 @@ static const struct option run_options[] = {
     {"postgres-settle", required_argument, NULL, OPT_POSTGRES_SETTLE},
     {"http2", no_argument, NULL, OPT_HTTP2},
     {"streams", required_argument, NULL, OPT_STREAMS},
+    {"profile", no_argument, NULL, OPT_PROFILE},
+    {"pprof", required_argument, NULL, OPT_PPROF},
+    {"profile-window", required_argument, NULL, OPT_PROFILE_WINDOW},
+    {"profile-freq", required_argument, NULL, OPT_PROFILE_FREQ},
+    {"profile-user-only", no_argument, NULL, OPT_PROFILE_USER_ONLY},
+    {"pprof-no-heap", no_argument, NULL, OPT_PPROF_NO_HEAP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -737,6 +761,27 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             if (rc == 0 && (q->db.settle_ns < NS_PER_S || q->db.settle_ns > 60 * NS_PER_S)) {
                 rc = bad("--postgres-settle", optarg, "a duration from 1s to 60s");
             }
+            break;
+        case OPT_PROFILE:
+            q->watch.profile.on = true;
+            break;
+        case OPT_PPROF:
+            q->watch.profile.pprof = optarg;
+            break;
+        case OPT_PROFILE_WINDOW:
+            rc = cli_profile_window_flag(optarg, &q->watch.profile);
+            break;
+        case OPT_PROFILE_FREQ: {
+            uint64_t hz = 0;
+            rc = parse_count("--profile-freq", optarg, 1, PROFILE_MAX_HZ, &hz);
+            q->watch.profile.freq_hz = (unsigned)hz;
+            break;
+        }
+        case OPT_PROFILE_USER_ONLY:
+            q->watch.profile.user_only = true;
+            break;
+        case OPT_PPROF_NO_HEAP:
+            q->watch.profile.no_heap = true;
             break;
         case OPT_CRITERION:
             if (q->n_criteria == CRITERIA_MAX) {

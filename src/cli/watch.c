@@ -36,6 +36,7 @@
 struct watch_run {
     struct probe_set *set;
     struct proc_probe *proc;       /* owned by set */
+    struct cli_profile_run prof;   /* the profilers, owned by set */
     struct machine_probe *machine; /* owned by set */
     struct spawn *sp;
     bool sp_owned; /* started here (--spawn), so stopped here */
@@ -201,7 +202,8 @@ static int watch_start(const struct cli_watch *w, const struct plan *plan, struc
     } else if (w->spawned != NULL) {
         wr->sp = w->spawned;
     }
-    bool any = wr->sp != NULL || w->n_watch > 0 || w->machine || w->n_extra > 0;
+    bool any = wr->sp != NULL || w->n_watch > 0 || w->machine || w->n_extra > 0 || w->profile.on ||
+               w->profile.pprof != NULL;
     if (!any) {
         return EXIT_OK;
     }
@@ -250,6 +252,10 @@ static int watch_start(const struct cli_watch *w, const struct plan *plan, struc
             return EXIT_USAGE;
         }
     }
+    code = cli_profile_add(&w->profile, plan, wr->set, wr->proc, &wr->prof);
+    if (code != EXIT_OK) {
+        return code;
+    }
     int rc = probe_set_start(wr->set, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "brunt run: %s\n", err);
@@ -276,6 +282,7 @@ static void watch_free(struct watch_run *wr)
 /* The watching of the one run in progress (cli_execute_watched() sets it). */
 static struct watch_run g_wr;
 static const struct cli_watch *g_watch;
+static const char *g_export_path; /* the result file, the profiles' files go beside it */
 
 void cli__watch_options(struct run_options *opts, struct progress *prog)
 {
@@ -307,6 +314,7 @@ void cli__watch_after_run(struct run_report *report)
 {
     if (g_wr.set != NULL) {
         probe_set_stop(g_wr.set);
+        cli_profile_finish(&g_wr.prof, g_wr.set, g_export_path);
     }
     if (g_watch == NULL) {
         return;
@@ -338,6 +346,7 @@ int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t 
     struct cli_watch none = {0};
     memset(&g_wr, 0, sizeof g_wr);
     g_watch = w != NULL ? w : &none;
+    g_export_path = export_path;
     cli_install_signals(); /* before spawning: a ^C while waiting stops the child too */
     int code = watch_start(g_watch, plan, &g_wr);
     if (code == EXIT_OK) {
@@ -346,5 +355,6 @@ int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t 
     }
     watch_free(&g_wr);
     g_watch = NULL;
+    g_export_path = NULL;
     return code;
 }

@@ -213,6 +213,15 @@ size_t proc_probe_targets(const struct proc_probe *pp)
     return pp->n_targets;
 }
 
+size_t proc_probe_members(const struct proc_probe *pp, pid_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < pp->n_members && n < cap; i++) {
+        out[n++] = (pid_t)pp->members[i].pid;
+    }
+    return n;
+}
+
 const char *proc_probe_label(const struct proc_probe *pp, size_t i)
 {
     return i < pp->n_targets ? pp->targets[i].label : "";

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -754,14 +755,57 @@ static void machine_panel(struct hb *h, const struct report_model *m, const stru
     html__put(h, "</section>\n");
 }
 
+/* data[0..n) as base64 (RFC 4648), for a data: URL. */
+static void put_base64(struct hb *h, const unsigned char *data, size_t n)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (h->rc != 0 || dynbuf_reserve(h->b, (n + 2) / 3 * 4) != 0) {
+        h->rc |= -1;
+        return;
+    }
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        v |= i + 1 < n ? (uint32_t)data[i + 1] << 8 : 0;
+        v |= i + 2 < n ? data[i + 2] : 0;
+        char q[4] = {al[v >> 18 & 63], al[v >> 12 & 63], i + 1 < n ? al[v >> 6 & 63] : '=',
+                     i + 2 < n ? al[v & 63] : '='};
+        h->rc |= dynbuf_add(h->b, q, 4);
+    }
+}
+
+/*
+ * A profile's flame graph, as a picture (an <img> of a data: URL: the page's policy lets
+ * no script of the SVG's run, and the SVG's static frames are the whole graph), with the
+ * path of the interactive file (zoom, search) beside it.  The SVG is what
+ * report_load_flames() read beside the result; the renderer itself does no I/O.
+ */
+static void flame(struct hb *h, const struct report_probe *p)
+{
+    if (p->flame_path[0] == '\0') {
+        return;
+    }
+    html__put(h, "<figure class=\"flame\">");
+    if (p->flame_svg != NULL) {
+        html__put(h, "<img alt=\"flame graph\" style=\"max-width:100%\" "
+                     "src=\"data:image/svg+xml;base64,");
+        put_base64(h, (const unsigned char *)p->flame_svg, p->flame_svg_len);
+        html__put(h, "\">");
+    }
+    html__put(h, "<figcaption>Flame graph (the interactive one, with zoom and search: <code>");
+    html__esc(h, p->flame_path);
+    html__put(h, p->flame_svg != NULL ? "</code>)"
+                                      : "</code>; not found when this report was written)");
+    html__put(h, "</figcaption></figure>\n");
+}
+
 /*
  * probes.profile / probes.pprof (docs/profile.md): the hottest functions as a table and
- * bars of their share of the samples.  The flame graph itself is a file beside the
- * result (files.svg); the panel names it rather than reading files (renderers do no I/O).
+ * bars of their share of the samples, and the flame graph (flame()).
  */
 static void profile_panel(struct hb *h, const struct report_model *m, const struct jtree *t,
-                          const struct jnode *p, const char *name)
+                          const struct jnode *p, const struct report_probe *rp)
 {
+    const char *name = rp->name;
     char src[32] = "", unit[32] = "samples", s[256];
     jtree_str(t, p, "source", src, sizeof src);
     jtree_str(t, p, "unit", unit, sizeof unit);
@@ -832,12 +876,7 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
     } else {
         html__put(h, "<p class=\"missing\">The profile holds no samples.</p>\n");
     }
-    const struct jnode *files = jtree_get(t, p, "files");
-    if (jtree_str(t, files, "svg", s, sizeof s)) {
-        html__put(h, "<p>Flame graph: <code>");
-        html__esc(h, s);
-        html__put(h, "</code> (beside the result; open it in a browser).</p>\n");
-    }
+    flame(h, rp);
     probe_findings(h, m, name);
     html__put(h, "</section>\n");
 }
@@ -866,7 +905,7 @@ void html__probes(struct hb *h, const struct report_model *m)
         } else if (strcmp(p->name, "machine") == 0) {
             machine_panel(h, m, &t, root, p->name);
         } else if (strcmp(p->name, "profile") == 0 || strcmp(p->name, "pprof") == 0) {
-            profile_panel(h, m, &t, root, p->name);
+            profile_panel(h, m, &t, root, p);
         } else {
             html__put(h, "<section class=\"probe-panel\"><h3>");
             html__esc(h, p->name);

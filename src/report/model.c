@@ -686,6 +686,11 @@ static void read_rest(struct rd *r, const struct jnode *root)
                 x->json_len = p->val.len;
             }
         }
+        const struct jnode *files = is_obj(p) ? get(r, p, "files") : NULL;
+        const struct jnode *svg = is_obj(files) ? get(r, files, "svg") : NULL;
+        if (svg != NULL && svg->val.type == JSON_STRING) {
+            jtree_text(svg, x->flame_path, sizeof x->flame_path);
+        }
         read_findings(r, get(r, p, "findings"), x->name);
         x->n_findings = m->n_findings - before;
     }
@@ -841,6 +846,7 @@ void report_model_free(struct report_model *m)
 {
     for (size_t i = 0; i < m->n_probes && i < REPORT_MAX_PROBES; i++) {
         free(m->probes[i].json);
+        free(m->probes[i].flame_svg);
     }
     free(m->metrics);
     free(m->requests);
@@ -857,4 +863,62 @@ const struct report_metric *report_metric(const struct report_model *m, const ch
         }
     }
     return NULL;
+}
+
+/* Reads path whole into *out (NUL-terminated, owned) when it is at most cap bytes. */
+static int read_small_file(const char *path, size_t cap, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = -1;
+    if (f == NULL) {
+        return -1;
+    }
+    buf = malloc(cap + 1);
+    if (buf == NULL) {
+        goto out;
+    }
+    n = fread(buf, 1, cap + 1, f);
+    if (ferror(f) || n > cap || n == 0) {
+        goto out;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    buf = NULL;
+    rc = 0;
+out:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+size_t report_load_flames(struct report_model *m, const char *doc_path)
+{
+    size_t loaded = 0;
+    for (size_t i = 0; i < m->n_probes && i < REPORT_MAX_PROBES; i++) {
+        struct report_probe *p = &m->probes[i];
+        if (p->flame_path[0] == '\0' || p->flame_svg != NULL) {
+            continue;
+        }
+        int rc = read_small_file(p->flame_path, REPORT_FLAME_MAX_BYTES, &p->flame_svg,
+                                 &p->flame_svg_len);
+        /* brunt run writes the files next to the result: PATH is relative to where it
+         * ran, so from elsewhere try the result's directory, with PATH, then its name. */
+        const char *slash = doc_path != NULL ? strrchr(doc_path, '/') : NULL;
+        const char *base = strrchr(p->flame_path, '/');
+        const char *tries[2] = {p->flame_path, base != NULL ? base + 1 : NULL};
+        for (int k = 0; k < 2 && rc < 0 && slash != NULL && p->flame_path[0] != '/'; k++) {
+            char alt[1024];
+            int w = tries[k] == NULL ? -1
+                                     : snprintf(alt, sizeof alt, "%.*s/%s", (int)(slash - doc_path),
+                                                doc_path, tries[k]);
+            if (w > 0 && (size_t)w < sizeof alt) {
+                rc = read_small_file(alt, REPORT_FLAME_MAX_BYTES, &p->flame_svg, &p->flame_svg_len);
+            }
+        }
+        loaded += rc == 0;
+    }
+    return loaded;
 }

@@ -130,6 +130,11 @@ struct report_probe {
     size_t n_findings;
     char *json; /* the probe's member as written (owned), for its tables; may be NULL */
     size_t json_len;
+    /* A profile's flame graph: the member's files.svg as written ("" for none), and its
+     * contents once report_load_flames() read them (owned; NULL until then). */
+    char flame_path[512];
+    char *flame_svg;
+    size_t flame_svg_len;
 };
 
 struct report_model {
@@ -220,6 +225,18 @@ const char *report_format_name(enum report_format f);
  * report_md keeps its output under REPORT_MD_MAX_CHARS characters, shortening the
  * longest tables (and saying so in the text) when the whole would not fit.
  */
+/* The largest flame-graph SVG report_load_flames() reads into a report. */
+#define REPORT_FLAME_MAX_BYTES (8u << 20)
+
+/*
+ * Reads the flame graph SVG each profile probe names (probes.NAME.files.svg) into m, so
+ * the HTML report shows it: the path as written (relative to the working directory, as
+ * brunt run writes it), else relative to the directory of doc_path (the result file;
+ * may be NULL), else its file name in that directory (the files lie beside the result).  A file that is missing, unreadable or over REPORT_FLAME_MAX_BYTES is
+ * left out (the report then names the path only).  Returns how many were read.
+ */
+size_t report_load_flames(struct report_model *m, const char *doc_path);
+
 int report_md(const struct report_model *m, struct dynbuf *out);
 int report_html(const struct report_model *m, struct dynbuf *out);
 int report_junit(const struct report_model *m, struct dynbuf *out);

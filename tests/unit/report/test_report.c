@@ -532,3 +532,41 @@ Test(report, profile_panel_when_the_result_has_a_profile)
     dynbuf_destroy(&b);
     model_free(m);
 }
+
+Test(report, a_profiles_flame_graph_is_read_beside_the_result_and_embedded)
+{
+    char dir[] = "/tmp/brunt-report-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char svg_path[128], doc_path[128];
+    snprintf(svg_path, sizeof svg_path, "%s/run.profile.svg", dir);
+    snprintf(doc_path, sizeof doc_path, "%s/run.json", dir);
+    /* "Man" is "TWFu" in base64; the bytes must come through whole. */
+    const char svg[] = "<svg>Man</svg>";
+    FILE *f = fopen(svg_path, "w");
+    cr_assert_not_null(f);
+    fputs(svg, f);
+    fclose(f);
+    /* As brunt run wrote it from another directory: files.svg is relative to there. */
+    const char *doc = "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":"
+                      "\"counter\",\"values\":{\"count\":5,\"rate\":1}}},"
+                      "\"probes\":{\"profile\":{\"source\":\"perf\",\"files\":{\"svg\":"
+                      "\"out/run.profile.svg\"}},\"pprof\":{\"files\":{\"svg\":\"gone.svg\"}}}}";
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(m->probes[0].flame_path, "out/run.profile.svg");
+    cr_assert_eq(report_load_flames(m, doc_path), 1, "the one that exists");
+    cr_assert_eq(m->probes[0].flame_svg_len, strlen(svg));
+    cr_assert_str_eq(m->probes[0].flame_svg, svg);
+    cr_assert_null(m->probes[1].flame_svg);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_html(m, &b), 0);
+    cr_assert(strstr(b.data, "data:image/svg+xml;base64,PHN2Zz5NYW48L3N2Zz4=\"") != NULL,
+              "the SVG as a data: URL");
+    cr_assert(strstr(b.data, "gone.svg</code>; not found") != NULL, "a missing file is named");
+    dynbuf_destroy(&b);
+    model_free(m);
+    unlink(svg_path);
+    rmdir(dir);
+}
