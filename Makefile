@@ -11,14 +11,14 @@
 #                        ASan/UBSan; each stage runs whatever an earlier one did, and
 #                        the failures are listed together at the end
 #   make demo            install what is missing, build, run the built-in demo
-#   make bench           benchmarks against peers (wrk), not part of check
+#   make bench           benchmarks against peers (wrk, h2load), not part of check
 #   make SANITIZE=address,undefined check
 #   make install PREFIX=/usr/local
 
 PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libfyaml openssl libpcre2-8 sqlite3 libpq hiredis
+PKGS     := libfyaml openssl libpcre2-8 sqlite3 libpq hiredis zlib libnghttp2 libdw libprotobuf-c
 
 STD      := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wpointer-arith -Wformat=2 \
@@ -41,7 +41,9 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-CFLAGS_ALL  = $(STD) $(WARN) $(OPT) $(DEBUG) $(SAN) -Isrc $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+CFLAGS_ALL  = $(STD) $(WARN) $(OPT) $(DEBUG) $(SAN) -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+# Generated code (protoc-c) is built without our warning set: it is not ours to fix.
+CFLAGS_GEN  = $(STD) $(OPT) $(DEBUG) $(SAN) -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL = $(SAN) -pthread $(LDFLAGS)
 LIBS_ALL    = $(PKG_LIBS) -lm $(LIBS)
 
@@ -52,7 +54,11 @@ Q := @
 endif
 
 LIB_SRC  := $(filter-out src/brunt.c,$(shell find src -name '*.c' | sort))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# pprof's profile.proto, compiled by protoc-c (protobuf-c-compiler) into $(BUILD)/gen/.
+PROTO    := proto/profile.proto
+GEN_SRC  := $(BUILD)/gen/profile.pb-c.c
+GEN_HDR  := $(BUILD)/gen/profile.pb-c.h
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/profile.pb-c.o
 TEST_SRC := $(shell find tests/unit -name '*.c' | sort)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -71,6 +77,18 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(GEN_SRC) $(GEN_HDR) &: $(PROTO)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  PROTOC  $<")
+	$(Q)protoc-c --c_out=$(BUILD)/gen --proto_path=proto $<
+
+$(BUILD)/gen/profile.pb-c.o: $(GEN_SRC)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_GEN) -c $< -o $@
+
+# Whatever includes the generated header waits for it.
+$(LIB_SRC:%.c=$(BUILD)/%.o) $(TEST_OBJ) $(BUILD)/src/brunt.o: | $(GEN_HDR)
 
 $(LIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -150,6 +168,7 @@ demo:
 
 bench: $(BIN)
 	$(Q)BRUNT=$(abspath $(BIN)) bench/run.sh
+	$(Q)BRUNT=$(abspath $(BIN)) bench/openmodel.sh
 	$(Q)BRUNT=$(abspath $(BIN)) bench/scenario.sh
 	$(Q)BRUNT=$(abspath $(BIN)) bench/vus.sh
 	$(Q)BRUNT=$(abspath $(BIN)) bench/delay.sh

@@ -30,78 +30,17 @@ done
 bench_pin generators
 bench_workdir brunt-bench-tls
 port=$(bench_free_port)
-mkdir -p "$work/www" "$work/tmp"
-printf 'Hello from nginx: a small static body.\n' >"$work/www/index.html"
-chmod -R a+rX "$work/www"
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$work/ca.key" 2>/dev/null
-openssl req -x509 -new -key "$work/ca.key" -out "$work/ca.crt" -days 2 -subj /CN=bench-ca 2>/dev/null
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$work/srv.key" 2>/dev/null
-openssl req -new -key "$work/srv.key" -out "$work/srv.csr" -subj /CN=localhost 2>/dev/null
-openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -set_serial 1 \
-    -days 2 -extfile <(echo "subjectAltName=IP:127.0.0.1,DNS:localhost") -out "$work/srv.crt" 2>/dev/null
-chmod a+r "$work"/*.crt "$work"/*.key
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-master_process on;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events {
-    worker_connections 4096;
-    multi_accept on;
-}
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_timeout 65;
-    keepalive_requests 100000000;
-    default_type text/html;
-    client_body_temp_path $work/tmp/body;
-    proxy_temp_path $work/tmp/proxy;
-    fastcgi_temp_path $work/tmp/fastcgi;
-    uwsgi_temp_path $work/tmp/uwsgi;
-    scgi_temp_path $work/tmp/scgi;
-    server {
-        listen 127.0.0.1:$port ssl;
+bench_certs
+url="https://127.0.0.1:$port/"
+bench_nginx_static "listen 127.0.0.1:$port ssl;
         ssl_certificate $work/srv.crt;
         ssl_certificate_key $work/srv.key;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        root $work/www;
-        location / {
-            index index.html;
-        }
-    }
-}
-CONF
-"${PIN_SERVER[@]}" nginx -p "$work" -c "$work/nginx.conf" 2>"$work/nginx.stderr" &
-nginx_pid=$!
-url="https://127.0.0.1:$port/"
-for ((i = 0; i < 100; i++)); do
-    curl -sfk -o /dev/null --max-time 1 "$url" && break
-    kill -0 "$nginx_pid" 2>/dev/null || die "nginx did not start: $(cat "$work/nginx.stderr" "$work/error.log" 2>/dev/null)"
-    sleep 0.1
-done
-curl -sfk -o /dev/null --max-time 1 "$url" || die "nginx does not answer on $url"
-
-# cpu_run CPUFILE CMD...: run CMD, write its user+system CPU time in µs to CPUFILE,
-# return its exit status.
-cpu_run() {
-    python3 - "$@" <<'PY'
-import resource, subprocess, sys
-rc = subprocess.run(sys.argv[2:]).returncode
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-with open(sys.argv[1], "w") as f:
-    f.write("%d\n" % round((ru.ru_utime + ru.ru_stime) * 1e6))
-sys.exit(rc if rc >= 0 else 128 - rc)
-PY
-}
+        ssl_protocols TLSv1.2 TLSv1.3;" "$url" -k
 
 # run_wrk ROUND: prints "req/s requests cpu_us"
 run_wrk() {
     local out=$work/wrk.$1.txt rps reqs cpu
-    cpu_run "$work/wrk.$1.cpu" "${PIN_GEN[@]}" wrk -t 1 -c "$CONNS" -d "${SECONDS_PER_RUN}s" "$url" \
+    bench_cpu_run "$work/wrk.$1.cpu" "${PIN_GEN[@]}" wrk -t 1 -c "$CONNS" -d "${SECONDS_PER_RUN}s" "$url" \
         >"$out" 2>&1 || die "wrk failed: $(tail -5 "$out")"
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
     reqs=$(awk '/requests in/ { print $1 }' "$out")
@@ -115,52 +54,12 @@ run_wrk() {
 }
 
 # run_brunt ROUND: prints "req/s requests cpu_us"
-run_brunt() {
-    local json=$work/brunt.$1.json out=$work/brunt.$1.txt rps reqs cpu failed
-    cpu_run "$work/brunt.$1.cpu" "${PIN_GEN[@]}" "$BRUNT" run -q -t 1 -c "$CONNS" \
-        -d "${SECONDS_PER_RUN}s" --cacert "$work/ca.crt" --export "$json" "$url" >"$out" 2>&1 ||
-        die "brunt failed: $(tail -5 "$out")"
-    rps=$(jq -r '.metrics.http_reqs.values.rate' "$json")
-    reqs=$(jq -r '.metrics.http_reqs.values.count' "$json")
-    failed=$(jq -r '.metrics.http_req_failed.values.rate' "$json")
-    cpu=$(cat "$work/brunt.$1.cpu")
-    if [[ $failed != 0 ]]; then
-        printf 'bench: note: brunt saw failures in round %s: http_req_failed rate %s\n' "$1" "$failed" >&2
-    fi
-    echo "$rps $reqs $cpu"
-}
+run_brunt() { bench_brunt "$1" -c "$CONNS" --cacert "$work/ca.crt" "$url"; }
 
 printf 'brunt bench (TLS): %s against %s on %s (%s)\n' "$("$BRUNT" version 2>/dev/null | head -1)" \
     "$(nginx -v 2>&1 | sed 's/.*: //')" "$url" "$pin_note"
 printf 'closed model: 1 thread, %d connections, %d s per run, %d rounds (order alternates)\n\n' \
     "$CONNS" "$SECONDS_PER_RUN" "$ROUNDS"
-printf '%-6s %-6s %12s %12s %12s\n' round tool req/s requests CPU-µs/req
+bench_rounds "$ROUNDS" wrk
 
-wrk_rps=() brunt_rps=() wrk_cpr=() brunt_cpr=()
-for ((r = 1; r <= ROUNDS; r++)); do
-    if ((r % 2 == 1)); then order=(wrk brunt); else order=(brunt wrk); fi
-    for tool in "${order[@]}"; do
-        "run_$tool" "$r" >"$work/result"
-        read -r rps reqs cpu <"$work/result"
-        cpr=$(awk -v c="$cpu" -v n="$reqs" 'BEGIN { printf "%.3f", (n > 0) ? c / n : 0 }')
-        printf '%-6s %-6s %12.0f %12d %14s\n' "$r" "$tool" "$rps" "$reqs" "$cpr"
-        if [[ $tool == wrk ]]; then
-            wrk_rps+=("$rps") wrk_cpr+=("$cpr")
-        else
-            brunt_rps+=("$rps") brunt_cpr+=("$cpr")
-        fi
-    done
-done
-
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-m_wrk=$(median "${wrk_rps[@]}")
-m_brunt=$(median "${brunt_rps[@]}")
-c_wrk=$(median "${wrk_cpr[@]}")
-c_brunt=$(median "${brunt_cpr[@]}")
-ratio=$(awk -v a="$m_brunt" -v b="$m_wrk" 'BEGIN { printf "%.3f", a / b }')
-cratio=$(awk -v a="$c_brunt" -v b="$c_wrk" 'BEGIN { printf "%.3f", a / b }')
-verdict=$(awk -v r="$cratio" 'BEGIN { print (r <= 1.0) ? "meets the bar (<= 1.00)" : "ABOVE the bar (<= 1.00)" }')
-printf '\nmedian wrk   %10.0f req/s  %8.3f CPU-µs/req\n' "$m_wrk" "$c_wrk"
-printf 'median brunt %10.0f req/s  %8.3f CPU-µs/req\n' "$m_brunt" "$c_brunt"
-printf 'ratio brunt/wrk req/s: %s\n' "$ratio"
-printf 'ratio brunt/wrk CPU per request over TLS: %s  %s\n' "$cratio" "$verdict"
+bench_cpu_verdict wrk 1.0 TLS

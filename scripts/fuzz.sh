@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.." || exit 2
 CLANG=${CLANG:-clang}
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 BUILD=${FUZZ_BUILD:-build-fuzz}
-PKGS=(libfyaml openssl libpcre2-8 sqlite3 libpq hiredis)
+PKGS=(libfyaml openssl libpcre2-8 sqlite3 libpq hiredis libdw zlib libprotobuf-c)
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 
@@ -42,7 +42,7 @@ if ! PKG_CFLAGS=$(pkg-config --cflags "${PKGS[@]}" 2>/dev/null) ||
 fi
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Isrc $PKG_CFLAGS $SAN"
+CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Isrc -I$BUILD/gen $PKG_CFLAGS $SAN"
 
 if (($# > 0)); then
     TARGETS=("$@")
@@ -80,7 +80,15 @@ needs_build() {
 
 # ---- the library ----------------------------------------------------------------------
 
-mapfile -t LIB_SRC < <(find src -name '*.c' ! -path src/brunt.c | sort)
+# pprof's profile.proto compiled by protoc-c, as the Makefile does it.
+mkdir -p "$BUILD/gen" || exit 2
+if [[ ! -f $BUILD/gen/profile.pb-c.c || proto/profile.proto -nt $BUILD/gen/profile.pb-c.c ]]; then
+    if ! protoc-c --c_out="$BUILD/gen" --proto_path=proto proto/profile.proto; then
+        say "protoc-c failed on proto/profile.proto (scripts/setup.sh installs protobuf-c-compiler)"
+        exit 2
+    fi
+fi
+mapfile -t LIB_SRC < <({ find src -name '*.c' ! -path src/brunt.c; echo "$BUILD/gen/profile.pb-c.c"; } | sort)
 OBJS=()
 BROKEN=()
 for src in "${LIB_SRC[@]}"; do

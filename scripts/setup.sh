@@ -14,8 +14,12 @@ set -euo pipefail
 PACKAGES=(
     build-essential pkg-config            # compiler, make, pkg-config
     libfyaml-dev libssl-dev libpcre2-dev  # libraries brunt links
+    libnghttp2-dev nghttp2-client         # HTTP/2 (nghttp2); h2load for bench/h2.sh
     libsqlite3-dev sqlite3                # the run history (sqlite3: its e2e test reads it)
     libpq-dev libhiredis-dev              # PostgreSQL and Redis probes
+    zlib1g-dev                            # gzip/deflate response bodies
+    libdw-dev libelf-dev                  # the profiler: symbols (elfutils)
+    libprotobuf-c-dev protobuf-c-compiler # the profiler: pprof protobuf (protoc-c at build)
     libcriterion-dev                      # unit tests
     postgresql postgresql-contrib         # PostgreSQL 15 for the probe's tests and the demo
     redis-server redis-tools              # Redis 7 for the probe's tests and the demo
@@ -23,9 +27,11 @@ PACKAGES=(
     clang-format                          # make format-check (part of make check)
     curl jq python3 procps iproute2       # end-to-end tests and benchmarks
     wrk nginx-light                       # benchmarks (make bench); nginx: test_tls
+    nghttp2-client                        # h2load: the open-model bench (bench/openmodel.sh)
     openssl ca-certificates               # test_tls makes certificates; the system CA store
     prometheus                            # the --prometheus end-to-end test scrapes brunt
     chromium libxml2-utils                # the HTML report in a browser; JUnit XML schema
+    golang-go                             # profile tests: a Go pprof service (net/http/pprof)
 )
 
 # The browser test drives chromium with playwright-core from npm (tests/browser, pinned

@@ -22,6 +22,8 @@ static void usage(FILE *f)
             "  compare BASE NEW     regression verdict between two result files (exit 110/111)\n"
             "  history FILE.db      the trend of the runs recorded with run --history\n"
             "  capacity --slo E URL the highest arrival rate held within objectives\n"
+            "  profile [flags]      where running processes (--pid) or a Go service's pprof\n"
+            "                       (--pprof URL) spend their CPU: top functions, flame graph\n"
             "  version              print the version\n"
             "  help                 this text\n"
             "\n"
@@ -57,6 +59,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "report") == 0) {
         return cli_report(argc - 1, argv + 1);
     }
+    if (strcmp(cmd, "profile") == 0) {
+        return cli_profile(argc - 1, argv + 1);
+    }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("brunt %s\n", BRUNT_VERSION);
         return EXIT_OK;
@@ -82,7 +87,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr,
             "brunt: unknown command '%s': expected run, serve, demo, report, compare, "
-            "history, capacity, version or help\n",
+            "history, capacity, profile, version or help\n",
             cmd);
     return EXIT_USAGE;
 }

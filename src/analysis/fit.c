@@ -173,9 +173,10 @@ const char *fit_trend_name(enum fit_trend trend)
 
 /* The shared part of both verdicts; unit_div scales y for the sentence. */
 static int verdict(const double *t, const double *y, size_t n, double t0, double t1,
-                   double min_rise, double limit, struct fit_verdict *out)
+                   double min_rise, double limit, double min_window_s, struct fit_verdict *out)
 {
     memset(out, 0, sizeof *out);
+    out->min_window_s = min_window_s > 0 ? min_window_s : FIT_MIN_WINDOW_S;
     out->t0 = t0;
     out->t1 = t1;
     out->hours_to_limit = -1;
@@ -189,7 +190,7 @@ static int verdict(const double *t, const double *y, size_t n, double t0, double
     }
     size_t m = gather(t, y, n, t0, t1, xs, ys);
     if (m < FIT_MIN_POINTS || fit_points(xs, ys, m, &out->line) < 0 ||
-        out->line.window_s < FIT_MIN_WINDOW_S) {
+        out->line.window_s < out->min_window_s) {
         out->trend = FIT_INSUFFICIENT;
         out->line.n = m;
         goto out;
@@ -211,9 +212,9 @@ out:
 }
 
 int fit_leak(const double *t, const double *bytes, size_t n, double t0, double t1,
-             double limit_bytes, struct fit_verdict *out)
+             double limit_bytes, double min_window_s, struct fit_verdict *out)
 {
-    int rc = verdict(t, bytes, n, t0, t1, 1024.0 * 1024.0, limit_bytes, out);
+    int rc = verdict(t, bytes, n, t0, t1, 1024.0 * 1024.0, limit_bytes, min_window_s, out);
     if (rc < 0) {
         return rc;
     }
@@ -222,7 +223,7 @@ int fit_leak(const double *t, const double *bytes, size_t n, double t0, double t
     if (out->trend == FIT_INSUFFICIENT) {
         snprintf(out->evidence, sizeof out->evidence,
                  "%zu samples over the steady window; a verdict needs %d over %.0f s", l->n,
-                 FIT_MIN_POINTS, FIT_MIN_WINDOW_S);
+                 FIT_MIN_POINTS, out->min_window_s);
     } else {
         char ttl[64] = "";
         if (out->hours_to_limit >= 0) {
@@ -238,9 +239,9 @@ int fit_leak(const double *t, const double *bytes, size_t n, double t0, double t
 }
 
 int fit_drift(const double *t, const double *y, size_t n, double t0, double t1, double min_rise,
-              struct fit_verdict *out)
+              double min_window_s, struct fit_verdict *out)
 {
-    int rc = verdict(t, y, n, t0, t1, min_rise, 0, out);
+    int rc = verdict(t, y, n, t0, t1, min_rise, 0, min_window_s, out);
     if (rc < 0) {
         return rc;
     }
@@ -248,7 +249,7 @@ int fit_drift(const double *t, const double *y, size_t n, double t0, double t1, 
     if (out->trend == FIT_INSUFFICIENT) {
         snprintf(out->evidence, sizeof out->evidence,
                  "%zu windows over the steady part; a verdict needs %d over %.0f s", l->n,
-                 FIT_MIN_POINTS, FIT_MIN_WINDOW_S);
+                 FIT_MIN_POINTS, out->min_window_s);
     } else {
         snprintf(out->evidence, sizeof out->evidence,
                  "%+.4g per hour over %.0f s (%zu windows, Theil-Sen; R² %.2f, Mann-Kendall z "

@@ -18,9 +18,11 @@
 #include <stddef.h>
 
 #define FIT_POINTS_MAX 2000
-#define FIT_MIN_POINTS 20     /* fewer: no verdict */
-#define FIT_MIN_WINDOW_S 20.0 /* a shorter window: no verdict */
-#define FIT_Z_GROWING 2.326   /* one-sided p < 0.01 */
+#define FIT_MIN_POINTS 20 /* fewer: no verdict */
+/* A shorter steady window gives no verdict: issue 8 asks for at least a minute.  The
+ * callers may set a shorter minimum (brunt run --steady-min), e.g. for a short test. */
+#define FIT_MIN_WINDOW_S 60.0
+#define FIT_Z_GROWING 2.326 /* one-sided p < 0.01 */
 
 struct fit_line {
     size_t n;         /* points used (after NaNs and binning) */
@@ -49,6 +51,7 @@ struct fit_verdict {
     double limit;          /* what y must stay under (0: none) */
     double hours_to_limit; /* at this pace, from the window's end (-1: never / no limit) */
     double t0, t1;         /* the window fitted (seconds since the load's start) */
+    double min_window_s;   /* the shortest window that gives a verdict */
     char evidence[320];    /* one sentence with the numbers */
 };
 
@@ -56,18 +59,20 @@ struct fit_verdict {
  * The leak verdict on memory (bytes) over t (seconds): "growing" when Mann–Kendall says
  * up (z > FIT_Z_GROWING) and the growth over the window exceeds both 1 MiB and three
  * times the median residual (so page-sized noise is not a leak).  limit_bytes (0: none)
- * gives the time to reach it.  Points outside [t0, t1] are ignored.  Returns 0 or -ENOMEM.
+ * gives the time to reach it.  Points outside [t0, t1] are ignored.  A window shorter
+ * than min_window_s seconds (0: FIT_MIN_WINDOW_S), or fewer than FIT_MIN_POINTS points,
+ * is FIT_INSUFFICIENT.  Returns 0 or -ENOMEM.
  */
 int fit_leak(const double *t, const double *bytes, size_t n, double t0, double t1,
-             double limit_bytes, struct fit_verdict *out);
+             double limit_bytes, double min_window_s, struct fit_verdict *out);
 
 /*
  * The drift verdict on a level (p95 in ms, an error rate 0..1) under constant load:
  * "growing" when Mann–Kendall says up and the rise over the window exceeds min_rise and
- * three times the median residual.  Returns 0 or -ENOMEM.
+ * three times the median residual.  min_window_s as for fit_leak().  Returns 0 or -ENOMEM.
  */
 int fit_drift(const double *t, const double *y, size_t n, double t0, double t1, double min_rise,
-              struct fit_verdict *out);
+              double min_window_s, struct fit_verdict *out);
 
 /* "insufficient data", "flat", "growing". */
 const char *fit_trend_name(enum fit_trend trend);

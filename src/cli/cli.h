@@ -12,6 +12,8 @@
 #ifndef BRUNT_CLI_CLI_H
 #define BRUNT_CLI_CLI_H
 
+#include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,6 +98,16 @@ int cli_history_after_run(const struct run_report *report, int code);
 int cli_history_baseline(const char *db_path, const char *which, const struct result_doc *cur,
                          struct result_doc **out, char *label, size_t label_len, char *err,
                          size_t err_len);
+int cli_profile(int argc, char **argv);
+
+struct flame;
+/*
+ * Writes fg as PREFIX.folded, PREFIX.svg (titled title, subtitle under it; NULL for none)
+ * and PREFIX.speedscope.json, each atomically (temp file, fsync, rename); the paths go
+ * into paths.  Returns 0, or -1 with a one-line message in err (cli/profile.c).
+ */
+int cli_profile_write(const struct flame *fg, const char *prefix, const char *title,
+                      const char *subtitle, char paths[3][PATH_MAX], char *err, size_t err_len);
 
 /* --- shared by the subcommands that build plans (cli/plan_build.c) --- */
 
@@ -152,6 +164,49 @@ int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_t
 struct probe;
 struct criterion;
 struct run_report;
+
+/* What `brunt run` profiles (cli/profile.c; docs/profile.md). */
+struct cli_profile {
+    bool on;                 /* --profile: sample the watched processes (perf) */
+    unsigned freq_hz;        /* --profile-freq; 0: PROFILE_DEFAULT_HZ */
+    bool user_only;          /* --profile-user-only */
+    bool window_set;         /* --profile-window FROM-TO (offsets from the start) */
+    uint64_t from_ns, to_ns; /* to 0: until the end */
+    const char *pprof;       /* --pprof URL: a Go service's net/http/pprof */
+    bool no_heap;            /* --pprof-no-heap */
+};
+
+struct proc_probe;
+struct probe_set;
+struct profile;
+struct pprof_probe;
+/* The profilers of one run, as cli_profile_add() made them (owned by the set). */
+struct cli_profile_run {
+    struct profile *prof;
+    struct pprof_probe *pp;
+};
+
+/*
+ * Parses --profile-window "FROM-TO" (durations from the load's start; TO may be empty:
+ * until the end) into o.  Returns 0 or EXIT_USAGE with the message printed.
+ */
+int cli_profile_window_flag(const char *arg, struct cli_profile *o);
+
+/*
+ * Adds the profilers o asks for to set (the perf sampler follows proc's processes),
+ * their window the one the user set or the steady phase of plan.  Returns EXIT_OK or an
+ * exit code with the message printed.  Call before probe_set_start().
+ */
+int cli_profile_add(const struct cli_profile *o, const struct plan *plan, struct probe_set *set,
+                    struct proc_probe *proc, struct cli_profile_run *out);
+
+/*
+ * After probe_set_stop(): writes each profile's folded stacks, SVG and speedscope files
+ * next to export_path (RESULT.profile.* / RESULT.pprof.*; ./brunt-profile.* without one)
+ * and tells the probes their paths, for the summary and the result.  Messages on stderr.
+ */
+void cli_profile_finish(struct cli_profile_run *r, struct probe_set *set, const char *export_path);
+
 struct cli_watch {
     const char *watch[16]; /* --watch PID|NAME */
     size_t n_watch;
@@ -159,10 +214,12 @@ struct cli_watch {
     struct spawn *spawned; /* already started by the caller (brunt demo): watched, not stopped */
     uint64_t ready_timeout_ns;  /* 0: SPAWN_READY_TIMEOUT_NS */
     uint64_t interval_ns;       /* --watch-interval; 0: PROBE_INTERVAL_NS */
+    uint64_t steady_min_ns;     /* --steady-min: shortest leak/drift window; 0: 60 s */
     bool machine;               /* watch the machine and brunt's own CPU */
     struct criterion *criteria; /* judged after the run (not owned) */
     size_t n_criteria;
-    struct probe *extra; /* more probes, owned by the set once passed (may be NULL) */
+    struct cli_profile profile; /* --profile, --pprof (cli/profile.c) */
+    struct probe *extra;        /* more probes, owned by the set once passed (may be NULL) */
     bool *extra_required;
     size_t n_extra;
     /* The engine's once-a-second tick (may be NULL), and a hook called after the load
@@ -217,5 +274,7 @@ void cli_warn_nofile(const struct plan *plan);
 
 /* Installs SIGINT/SIGTERM handlers that call engine_interrupt(); ignores SIGPIPE. */
 void cli_install_signals(void);
+/* Non-zero once one of those signals arrived: for waits outside the engine (--ready). */
+const volatile sig_atomic_t *cli_signalled(void);
 
 #endif

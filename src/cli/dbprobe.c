@@ -13,6 +13,7 @@
 
 #include "analysis/dbfind.h"
 #include "cli/cli.h"
+#include "core/text.h"
 #include "metrics/hist.h"
 #include "metrics/registry.h"
 #include "probe/dbutil.h"
@@ -260,7 +261,7 @@ char **cli_db_redact_argv(int argc, char **argv)
     for (int i = 0; ok && i < argc; i++) {
         const char *a = argv[i];
         bool redact = i > 0 && secret_flag(argv[i - 1]);
-        size_t cap = strlen(a) + 8;
+        size_t cap = 2 * strlen(a) + 8; /* room to widen short secrets to *** */
         out[i] = malloc(cap);
         if (out[i] == NULL) {
             ok = false;
@@ -272,6 +273,7 @@ char **cli_db_redact_argv(int argc, char **argv)
             dbutil_redact(a + k, out[i] + k, cap - k);
         } else {
             memcpy(out[i], a, strlen(a) + 1);
+            text_mask_secrets(out[i], cap); /* a DSN inside --spawn's command line */
         }
     }
     if (!ok) {

@@ -220,11 +220,16 @@ int cli_demo(int argc, char **argv)
     }
     snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
     snprintf(ready, sizeof ready, "%s/health", base);
-    struct spawn_options so = {.command = cmd, .ready = ready, .ready_timeout_ns = 10 * NS_PER_S};
+    struct spawn_options so = {.command = cmd,
+                               .ready = ready,
+                               .ready_timeout_ns = 10 * NS_PER_S,
+                               .cancel = cli_signalled()};
     struct spawn *target = NULL;
-    if (spawn_start(&so, &target, err, sizeof err) < 0) {
+    cli_install_signals(); /* before spawning: a ^C while waiting stops the target too */
+    int src = spawn_start(&so, &target, err, sizeof err);
+    if (src < 0) {
         fprintf(stderr, "brunt demo: cannot start the built-in target: %s\n", err);
-        return EXIT_INTERNAL;
+        return src == SPAWN_E_CANCELLED ? EXIT_INTERRUPTED : EXIT_INTERNAL;
     }
     fprintf(stderr,
             "brunt demo: built-in target on %s as PID %d (auction API, %s), watched\n"

@@ -220,10 +220,18 @@ void cli_warn_nofile(const struct plan *plan)
     }
 }
 
+static volatile sig_atomic_t g_signalled;
+
 static void on_signal(int sig)
 {
     (void)sig;
+    g_signalled = 1;
     engine_interrupt();
+}
+
+const volatile sig_atomic_t *cli_signalled(void)
+{
+    return &g_signalled;
 }
 
 void cli_install_signals(void)

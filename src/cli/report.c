@@ -111,6 +111,7 @@ int cli_write_reports(const char *doc, size_t len, const char *src, const char *
         code = rc == -ENOMEM ? EXIT_INTERNAL : EXIT_BAD_RESULT;
         goto out;
     }
+    (void)report_load_flames(m, src); /* the profiles' flame graphs, for the HTML */
     for (size_t i = 0; i < n; i++) {
         if (report_write_file(paths[i], m, err, sizeof err) < 0) {
             fprintf(stderr, "%s: %s\n", who, err);

@@ -31,6 +31,7 @@
 #include "output/result.h"
 #include "output/summary.h"
 #include "probe/probe.h"
+#include "probe/profile.h"
 #include "scenario/custom.h"
 #include "scenario/load.h"
 
@@ -61,12 +62,18 @@ static void run_usage(FILE *f)
                "      --max-queue D      open model: drop an iteration that waited D for a\n"
                "                         VU (default 10s)\n"
                "      --pipeline N       requests in flight per connection (default 1)\n"
+               "      --streams N        HTTP/2 (--http2): concurrent streams per connection\n"
+               "                         (default 1)\n"
                "scenario files (k6's flags):\n"
                "  -e, --env KEY=VALUE    sets ${KEY} for the file (repeatable)\n"
                "  -u, --vus N            VUs of the file's one scenario\n"
                "  -d, --duration D       the one scenario becomes constant-vus for D\n"
                "  -i, --iterations N     the one scenario becomes shared-iterations of N\n"
                "      --tag NAME=VALUE   a run-wide tag, recorded in the result (repeatable)\n"
+               "      --max-redirects N  redirects a request follows (k6's maxRedirects,\n"
+               "                         default 10; quick mode follows none and refuses it)\n"
+               "      --http-debug[=full] print requests and responses to stderr (heads;\n"
+               "                         full: bodies too, the first 2 KiB of each)\n"
                "  -                      read the scenario file from standard input\n"
                "request:\n"
                "  -m, --method M         (default GET)\n"
@@ -81,6 +88,9 @@ static void run_usage(FILE *f)
                "                         the system store\n"
                "      --cert FILE        client certificate (PEM), with --key FILE\n"
                "      --key FILE         the client certificate's private key (PEM)\n"
+               "HTTP/2 (also a file's options.http2):\n"
+               "      --http2            HTTP/2: h2 by ALPN over https:// (HTTP/1.1 if the\n"
+               "                         server declines), h2c with prior knowledge over http://\n"
                "verdict and output:\n"
                "      --threshold 'METRIC[{tag:value}]:EXPR[,abortOnFail][,delayAbortEval=D]'\n"
                "                         k6 syntax, repeatable: 'http_req_duration:p(95)<300'\n"
@@ -110,6 +120,8 @@ static void run_usage(FILE *f)
                "      --ready-timeout D  most time to wait for --ready (default 30s)\n"
                "      --spawn-log FILE   the target's stdout+stderr (default: a temp file)\n"
                "      --watch-interval D sampling interval, 100ms-60s (default 1s)\n"
+               "      --steady-min D     shortest steady window for the leak and drift\n"
+               "                         verdicts (default 1m; shorter: a short test)\n"
                "      --no-watch-machine do not watch the machine and brunt's own CPU\n"
                "      --postgres DSN     probe PostgreSQL (libpq URL or 'host=... dbname=...')\n"
                "      --redis URL        probe Redis: redis://[user:password@]host[:port][/db]\n"
@@ -117,6 +129,17 @@ static void run_usage(FILE *f)
                "                         them once more; writes are rolled back)\n"
                "      --postgres-settle D  most time to wait after the load for PostgreSQL's\n"
                "                         statistics to be flushed (1s-60s, default 11s)\n"
+               "\n"
+               "profiling (docs/profile.md):\n"
+               "      --profile          sample where the watched processes spend their CPU\n"
+               "                         (perf_event_open); top functions, flame graph\n"
+               "      --pprof URL        a Go service's net/http/pprof (http://host:port):\n"
+               "                         its CPU profile, heap before and after\n"
+               "      --profile-window FROM-TO  when, from the start (default: the steady\n"
+               "                         phase), e.g. 10s-40s; TO left out: until the end\n"
+               "      --profile-freq HZ  samples per second per thread (default 99)\n"
+               "      --profile-user-only  no kernel frames\n"
+               "      --pprof-no-heap    no heap profiles\n"
                "\n"
                "exit codes: 0 ok, 2 bad input, 3 target unreachable, 5 a report could not be\n"
                "written, 6 --watch matches no process, 7 --spawn never ready, 99 thresholds\n"
@@ -143,6 +166,7 @@ enum {
     OPT_READY,
     OPT_READY_TIMEOUT,
     OPT_SPAWN_LOG,
+    OPT_STEADY_MIN,
     OPT_WATCH_INTERVAL,
     OPT_NO_WATCH_MACHINE,
     OPT_CRITERION,
@@ -151,6 +175,8 @@ enum {
     OPT_PROMETHEUS_NAMES,
     OPT_PROMETHEUS_HOLD,
     OPT_INSECURE,
+    OPT_MAX_REDIRECTS,
+    OPT_HTTP_DEBUG,
     OPT_CACERT,
     OPT_CERT,
     OPT_KEY,
@@ -158,6 +184,14 @@ enum {
     OPT_REDIS,
     OPT_EXPLAIN_ANALYZE,
     OPT_POSTGRES_SETTLE,
+    OPT_HTTP2,
+    OPT_STREAMS,
+    OPT_PROFILE,
+    OPT_PPROF,
+    OPT_PROFILE_WINDOW,
+    OPT_PROFILE_FREQ,
+    OPT_PROFILE_USER_ONLY,
+    OPT_PPROF_NO_HEAP,
 };
 
 static const struct option run_options[] = {
@@ -189,6 +223,7 @@ static const struct option run_options[] = {
     {"ready", required_argument, NULL, OPT_READY},
     {"ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT},
     {"spawn-log", required_argument, NULL, OPT_SPAWN_LOG},
+    {"steady-min", required_argument, NULL, OPT_STEADY_MIN},
     {"watch-interval", required_argument, NULL, OPT_WATCH_INTERVAL},
     {"no-watch-machine", no_argument, NULL, OPT_NO_WATCH_MACHINE},
     {"criterion", required_argument, NULL, OPT_CRITERION},
@@ -200,6 +235,8 @@ static const struct option run_options[] = {
     {"vus", required_argument, NULL, 'u'},
     {"iterations", required_argument, NULL, 'i'},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"max-redirects", required_argument, NULL, OPT_MAX_REDIRECTS},
+    {"http-debug", optional_argument, NULL, OPT_HTTP_DEBUG},
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
@@ -207,6 +244,14 @@ static const struct option run_options[] = {
     {"redis", required_argument, NULL, OPT_REDIS},
     {"explain-analyze", no_argument, NULL, OPT_EXPLAIN_ANALYZE},
     {"postgres-settle", required_argument, NULL, OPT_POSTGRES_SETTLE},
+    {"http2", no_argument, NULL, OPT_HTTP2},
+    {"streams", required_argument, NULL, OPT_STREAMS},
+    {"profile", no_argument, NULL, OPT_PROFILE},
+    {"pprof", required_argument, NULL, OPT_PPROF},
+    {"profile-window", required_argument, NULL, OPT_PROFILE_WINDOW},
+    {"profile-freq", required_argument, NULL, OPT_PROFILE_FREQ},
+    {"profile-user-only", no_argument, NULL, OPT_PROFILE_USER_ONLY},
+    {"pprof-no-heap", no_argument, NULL, OPT_PPROF_NO_HEAP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -260,6 +305,9 @@ struct quick {
     /* https: --insecure, --cacert, --cert, --key (they override a file's options:) */
     bool insecure;
     const char *cacert, *cert, *key;
+    /* HTTP/2: --http2 (both modes), --streams N (quick mode) */
+    bool http2;
+    uint64_t streams;
     /* the database and the cache (cli/dbprobe.c) */
     struct cli_db db;
     struct probe db_probes[2];
@@ -271,6 +319,9 @@ static int quick_tls(const struct quick *q, struct plan *plan)
 {
     if (q->insecure) {
         plan->tls_insecure = true;
+    }
+    if (q->http2) {
+        plan->http2 = true;
     }
     const char *src[3] = {q->cacert, q->cert, q->key};
     char **dst[3] = {&plan->tls_cacert, &plan->tls_cert, &plan->tls_key};
@@ -425,7 +476,7 @@ static int parse_kv(const char *flag, const char *arg, const char **out, size_t 
     if (!env) {
         static const char *const own[] = {
             "scenario", "name",  "method", "status", "expected_response",
-            "group",    "check", "kind",   NULL};
+            "group",    "check", "kind",   "proto",  NULL};
         for (size_t i = 0; own[i] != NULL; i++) {
             if (strlen(own[i]) == kl && memcmp(own[i], arg, kl) == 0) {
                 return bad("--tag name", arg, "a name that is not one of brunt's own tags");
@@ -455,6 +506,20 @@ static void flag_name(int c, char *out, size_t cap)
         }
     }
     snprintf(out, cap, "?");
+}
+
+/* --http-debug's writer: one exchange's text in one write, so threads do not interleave
+ * inside it. */
+static void http_debug_write(const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t k = write(STDERR_FILENO, text, len);
+        if (k <= 0) {
+            return;
+        }
+        text += k;
+        len -= (size_t)k;
+    }
 }
 
 /* A scenario file is named *.yaml / *.yml, or is an existing file; a URL has a scheme. */
@@ -490,6 +555,7 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_MAX_VUS:
         case OPT_MAX_QUEUE:
         case OPT_PIPELINE:
+        case OPT_STREAMS:
             flag_name(c, q->model_flag, sizeof q->model_flag);
             break;
         case 'm':
@@ -513,6 +579,8 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case 'e':
         case 'u':
         case 'i':
+        case OPT_HTTP_DEBUG:
+        case OPT_MAX_REDIRECTS:
             if (q->file_flag[0] == '\0') {
                 flag_name(c, q->file_flag, sizeof q->file_flag);
             }
@@ -598,6 +666,27 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_INSECURE:
             q->insecure = true;
             break;
+        case OPT_HTTP2:
+            q->http2 = true;
+            break;
+        case OPT_STREAMS:
+            rc = parse_count("--streams", optarg, 1, 1024, &q->streams);
+            break;
+        case OPT_HTTP_DEBUG:
+            /* k6's --http-debug: heads; --http-debug=full: bodies too (capped) */
+            if (optarg == NULL || strcmp(optarg, "full") == 0) {
+                scenario_http_debug = optarg == NULL ? 1 : 2;
+                scenario_http_debug_write = http_debug_write;
+            } else {
+                rc = bad("--http-debug", optarg, "nothing, or =full");
+            }
+            break;
+        case OPT_MAX_REDIRECTS: {
+            uint64_t mr;
+            rc = parse_count("--max-redirects", optarg, 0, 100, &mr);
+            scenario_max_redirects = rc == 0 ? (int)mr : scenario_max_redirects;
+            break;
+        }
         case OPT_CACERT:
             q->cacert = optarg;
             break;
@@ -645,6 +734,9 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_READY_TIMEOUT:
             rc = parse_dur("--ready-timeout", optarg, false, &q->watch.ready_timeout_ns);
             break;
+        case OPT_STEADY_MIN:
+            rc = parse_dur("--steady-min", optarg, false, &q->watch.steady_min_ns);
+            break;
         case OPT_WATCH_INTERVAL:
             rc = parse_dur("--watch-interval", optarg, false, &q->watch.interval_ns);
             if (rc == 0 && (q->watch.interval_ns < PROBE_INTERVAL_MIN_NS ||
@@ -669,6 +761,27 @@ static int parse_flags(struct quick *q, int argc, char **argv)
             if (rc == 0 && (q->db.settle_ns < NS_PER_S || q->db.settle_ns > 60 * NS_PER_S)) {
                 rc = bad("--postgres-settle", optarg, "a duration from 1s to 60s");
             }
+            break;
+        case OPT_PROFILE:
+            q->watch.profile.on = true;
+            break;
+        case OPT_PPROF:
+            q->watch.profile.pprof = optarg;
+            break;
+        case OPT_PROFILE_WINDOW:
+            rc = cli_profile_window_flag(optarg, &q->watch.profile);
+            break;
+        case OPT_PROFILE_FREQ: {
+            uint64_t hz = 0;
+            rc = parse_count("--profile-freq", optarg, 1, PROFILE_MAX_HZ, &hz);
+            q->watch.profile.freq_hz = (unsigned)hz;
+            break;
+        }
+        case OPT_PROFILE_USER_ONLY:
+            q->watch.profile.user_only = true;
+            break;
+        case OPT_PPROF_NO_HEAP:
+            q->watch.profile.no_heap = true;
             break;
         case OPT_CRITERION:
             if (q->n_criteria == CRITERIA_MAX) {
@@ -718,6 +831,13 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         case OPT_TAG:
             /* One run-wide tag: on every sample, in the result, and in the history. */
             rc = parse_kv("--tag", optarg, q->tags, &q->n_tags, MAX_TAGS, false);
+            if (rc == 0) {
+                /* its name is a tag thresholds may filter on */
+                char tn[THRESHOLD_TAG_NAME_MAX + 1];
+                size_t kl = strcspn(optarg, "=");
+                snprintf(tn, sizeof tn, "%.*s", (int)kl, optarg);
+                (void)threshold_tag_name_add(tn);
+            }
             if (rc == 0 && cli_history_run_flag(NULL, optarg, err, sizeof err) < 0) {
                 fprintf(stderr, "brunt run: %s\n", err);
                 rc = EXIT_USAGE;
@@ -808,6 +928,18 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         fprintf(stderr, "brunt run: --pipeline works with the closed model only (-c)\n");
         return EXIT_USAGE;
     }
+    if (q->streams > 0 && !q->http2) {
+        fprintf(stderr, "brunt run: --streams needs --http2 (HTTP/1.1 has --pipeline)\n");
+        return EXIT_USAGE;
+    }
+    if (q->streams > 1 && (q->pipeline > 1 || q->open)) {
+        fprintf(stderr, "brunt run: --streams works with the closed model (-c) and without "
+                        "--pipeline\n");
+        return EXIT_USAGE;
+    }
+    if (q->streams > 1) {
+        q->pipeline = q->streams; /* the engine's requests in flight per connection */
+    }
     for (size_t i = 0; !q->open && i < q->n_stages; i++) {
         if (q->stages[i].target > 1000000) {
             char v[64];
@@ -885,6 +1017,8 @@ static int quick_plan(struct quick *q, struct plan **out, bool *unreachable)
     plan->timeout_ns = q->timeout_ns;
     plan->connect_timeout_ns = q->connect_timeout_ns;
     plan->grace_ns = q->grace_ns;
+    plan->run_tags = q->tags; /* --tag: on every sample */
+    plan->n_run_tags = q->n_tags;
     sc->graceful_stop_ns = q->grace_ns;
     sc->graceful_ramp_down_ns = q->grace_ns;
     sc->pipeline = (uint32_t)q->pipeline;
@@ -1576,6 +1710,8 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     if (q->threads_set) {
         plan->threads = (int)q->threads;
     }
+    plan->run_tags = q->tags; /* --tag: on every sample */
+    plan->n_run_tags = q->n_tags;
     if (q->timeout_set) {
         plan->timeout_ns = q->timeout_ns;
     }
@@ -1630,6 +1766,9 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
     }
     if (w->interval_ns == 0 && fo.has_watch_interval) {
         w->interval_ns = fo.watch_interval_ns;
+    }
+    if (w->steady_min_ns == 0 && fo.has_steady_min) {
+        w->steady_min_ns = fo.steady_min_ns;
     }
     if (!q->no_watch_machine && fo.has_watch_machine && !fo.watch_machine) {
         q->no_watch_machine = true;

@@ -20,6 +20,7 @@
 #include "analysis/fit.h"
 #include "cli/cli.h"
 #include "core/clock.h"
+#include "core/text.h"
 #include "engine/run.h"
 #include "metrics/criteria.h"
 #include "metrics/threshold.h"
@@ -35,6 +36,7 @@
 struct watch_run {
     struct probe_set *set;
     struct proc_probe *proc;       /* owned by set */
+    struct cli_profile_run prof;   /* the profilers, owned by set */
     struct machine_probe *machine; /* owned by set */
     struct spawn *sp;
     bool sp_owned; /* started here (--spawn), so stopped here */
@@ -101,8 +103,9 @@ static double steady_start_s(const struct plan *plan, double duration_s)
     return t0 < duration_s ? t0 : 0;
 }
 
-static void analyse(struct watch_run *wr, struct run_report *r)
+static void analyse(struct watch_run *wr, struct run_report *r, uint64_t steady_min_ns)
 {
+    double min_window_s = (double)steady_min_ns / 1e9; /* 0: FIT_MIN_WINDOW_S */
     double dur = (double)r->duration_ns / 1e9;
     double t0 = steady_start_s(r->plan, dur), t1 = dur;
     /* Memory of each watched target: RssAnon (file pages follow the page cache). */
@@ -133,7 +136,8 @@ static void analyse(struct watch_run *wr, struct run_report *r)
                                       row ? row->vus : 0);
         }
         struct fit_verdict fv;
-        if (fit_leak(t, v, n, t0, t1, proc_probe_memory_limit(wr->proc, i), &fv) == 0) {
+        if (fit_leak(t, v, n, t0, t1, proc_probe_memory_limit(wr->proc, i), min_window_s, &fv) ==
+            0) {
             proc_probe_set_analysis(wr->proc, i, &fv);
         }
         free(t);
@@ -157,10 +161,10 @@ static void analyse(struct watch_run *wr, struct run_report *r)
         }
         med = m > 0 ? med / (double)m : 0;
         double min_rise = med * 0.1 > 1 ? med * 0.1 : 1; /* 10 % and at least 1 ms */
-        if (fit_drift(t, p95, n, t0, t1, min_rise, &wr->latency) == 0) {
+        if (fit_drift(t, p95, n, t0, t1, min_rise, min_window_s, &wr->latency) == 0) {
             r->latency_trend = &wr->latency;
         }
-        if (fit_drift(t, er, n, t0, t1, 0.01, &wr->errors) == 0) {
+        if (fit_drift(t, er, n, t0, t1, 0.01, min_window_s, &wr->errors) == 0) {
             r->error_trend = &wr->errors;
         }
     }
@@ -179,20 +183,27 @@ static int watch_start(const struct cli_watch *w, const struct plan *plan, struc
             .ready = w->ready,
             .log_path = w->spawn_log,
             .ready_timeout_ns = w->ready_timeout_ns,
+            .cancel = cli_signalled(), /* ^C ends the wait at once (exit 105) */
         };
         int rc = spawn_start(&so, &wr->sp, err, sizeof err);
         if (rc < 0) {
             fprintf(stderr, "brunt run: %s\n", err);
-            return rc == SPAWN_E_READY ? EXIT_USAGE : EXIT_SPAWN;
+            return rc == SPAWN_E_READY       ? EXIT_USAGE
+                   : rc == SPAWN_E_CANCELLED ? EXIT_INTERRUPTED
+                                             : EXIT_SPAWN;
         }
         wr->sp_owned = true;
-        fprintf(stderr, "brunt run: spawned '%s' as PID %d (output: %s%s)\n", w->spawn,
+        char shown[1024];
+        snprintf(shown, sizeof shown, "%s", w->spawn);
+        text_mask_secrets(shown, sizeof shown);
+        fprintf(stderr, "brunt run: spawned '%s' as PID %d (output: %s%s)\n", shown,
                 (int)spawn_pid(wr->sp), spawn_log_path(wr->sp),
                 w->spawn_log == NULL ? ", removed after a clean run" : "");
     } else if (w->spawned != NULL) {
         wr->sp = w->spawned;
     }
-    bool any = wr->sp != NULL || w->n_watch > 0 || w->machine || w->n_extra > 0;
+    bool any = wr->sp != NULL || w->n_watch > 0 || w->machine || w->n_extra > 0 || w->profile.on ||
+               w->profile.pprof != NULL;
     if (!any) {
         return EXIT_OK;
     }
@@ -241,6 +252,10 @@ static int watch_start(const struct cli_watch *w, const struct plan *plan, struc
             return EXIT_USAGE;
         }
     }
+    code = cli_profile_add(&w->profile, plan, wr->set, wr->proc, &wr->prof);
+    if (code != EXIT_OK) {
+        return code;
+    }
     int rc = probe_set_start(wr->set, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "brunt run: %s\n", err);
@@ -267,6 +282,7 @@ static void watch_free(struct watch_run *wr)
 /* The watching of the one run in progress (cli_execute_watched() sets it). */
 static struct watch_run g_wr;
 static const struct cli_watch *g_watch;
+static const char *g_export_path; /* the result file, the profiles' files go beside it */
 
 void cli__watch_options(struct run_options *opts, struct progress *prog)
 {
@@ -298,12 +314,13 @@ void cli__watch_after_run(struct run_report *report)
 {
     if (g_wr.set != NULL) {
         probe_set_stop(g_wr.set);
+        cli_profile_finish(&g_wr.prof, g_wr.set, g_export_path);
     }
     if (g_watch == NULL) {
         return;
     }
     report->probes = g_wr.set;
-    analyse(&g_wr, report);
+    analyse(&g_wr, report, g_watch->steady_min_ns);
     if (g_watch->after_run != NULL) {
         g_watch->after_run(report, g_watch->hook_data);
     }
@@ -329,6 +346,7 @@ int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t 
     struct cli_watch none = {0};
     memset(&g_wr, 0, sizeof g_wr);
     g_watch = w != NULL ? w : &none;
+    g_export_path = export_path;
     cli_install_signals(); /* before spawning: a ^C while waiting stops the child too */
     int code = watch_start(g_watch, plan, &g_wr);
     if (code == EXIT_OK) {
@@ -337,5 +355,6 @@ int cli_execute_watched(struct plan *plan, struct threshold *thresholds, size_t 
     }
     watch_free(&g_wr);
     g_watch = NULL;
+    g_export_path = NULL;
     return code;
 }

@@ -83,3 +83,43 @@ int text_errf(char *err, size_t err_len, int rc, const char *fmt, ...)
     }
     return rc;
 }
+
+void text_mask_secrets(char *s, size_t cap)
+{
+    for (char *p = strstr(s, "://"); p != NULL; p = strstr(p, "://")) {
+        p += 3;
+        char *colon = NULL, *q = p;
+        for (; *q && *q != '@' && *q != '/' && *q != ' ' && *q != '\''; q++) {
+            if (*q == ':' && colon == NULL) {
+                colon = q;
+            }
+        }
+        if (*q != '@' || colon == NULL || (q - colon == 4 && memcmp(colon, ":***", 4) == 0)) {
+            continue;
+        }
+        if (strlen(s) + 4 >= cap) {
+            *colon = '\0'; /* no room to widen the mask: cut at the secret */
+            break;
+        }
+        memmove(colon + 4, q, strlen(q) + 1);
+        memcpy(colon, ":***", 4);
+        p = colon + 4;
+    }
+    /* libpq's key=value form: "password=SECRET" */
+    for (char *p = strstr(s, "password="); p != NULL; p = strstr(p, "password=")) {
+        p += 9;
+        char *q = p;
+        while (*q && *q != ' ' && *q != '\'' && *q != '"') {
+            q++;
+        }
+        if (q - p == 3 && memcmp(p, "***", 3) == 0) {
+            continue;
+        }
+        if (strlen(s) + 3 >= cap) {
+            *p = '\0';
+            break;
+        }
+        memmove(p + 3, q, strlen(q) + 1);
+        memcpy(p, "***", 3);
+    }
+}

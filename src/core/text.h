@@ -58,4 +58,10 @@ const char *text_suggest(const char *word, size_t len, const char *const *candid
 int text_errf(char *err, size_t err_len, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Masks, in place, the password of every URL in s ("scheme://user:SECRET@host" becomes
+ * "user:***@") and every libpq "password=SECRET".  A DSN can sit inside any argument (a
+ * --spawn command line), and what brunt prints or records never shows one.  s holds cap
+ * bytes; when there is no room to widen a mask, s is cut at the secret. */
+void text_mask_secrets(char *s, size_t cap);
+
 #endif

@@ -1,9 +1,11 @@
 /*
  * conn — a VU's connection: connecting over the origin's transport, writing the current
  * request batch, reading and parsing responses (heads and bodies, pipelined or not),
- * and the rules for a server that closes: a clean close before any byte of the answer
- * on a reused connection is re-sent once, pipelined requests behind a closing response
- * are re-sent on a new connection, anything else fails the requests in flight.
+ * and the rules for a server that closes: a close or a reset before any byte of the
+ * answer on a reused connection re-sends an idempotent request once, pipelined requests
+ * behind a closing response are re-sent on a new connection (every re-send counts in
+ * http_req_retries, the request itself once in http_reqs), anything else fails the
+ * requests in flight.
  *
  * The connection has no timers of its own: the VU's timer (vu.c) bounds connecting and
  * each request.  Only the worker's thread calls these.
@@ -16,9 +18,9 @@
 
 static void conn_connected(struct vu *vu);
 static void conn_handshake(struct vu *vu);
-static bool keep_span(struct vu *vu, const char *p, size_t n);
 static void unsolicited_bytes(struct vu *vu);
 static void resend_rest(struct vu *vu, uint64_t now);
+static bool may_resend(const struct vu *vu);
 static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now);
 static void conn_readable(struct vu *vu);
 static void conn_io_cb(struct loop *loop, struct loop_io *io, unsigned events);
@@ -29,6 +31,9 @@ void conn_close(struct vu *vu)
         return;
     }
     loop_io_del(vu->w->loop, &vu->io);
+    if (vu->h2 != NULL) {
+        conn_h2_free(vu);
+    }
     vu->tops->close(&vu->tc);
     vu->io.fd = -1;
     vu->cstate = CONN_CLOSED;
@@ -40,10 +45,14 @@ void conn_connect(struct vu *vu)
 {
     struct worker *w = vu->w;
     const struct step *st = &vu->sr->sc->steps[vu->step];
-    const struct origin *o = st->origin;
+    const struct origin *o = vu->hop_origin != NULL ? vu->hop_origin : st->origin;
+    const struct plan *plan = w->eng->plan;
     vu->tops = o->transport;
     vu->tc.cfg = o->transport_cfg;
-    vu->tc.cache = &w->tcache[o - w->eng->plan->origins];
+    /* A redirect may go to an origin of the step ops' own (plain TCP): no cache slot. */
+    bool in_plan = o >= plan->origins && o < plan->origins + plan->n_origins;
+    vu->tc.cache = in_plan ? &w->tcache[o - plan->origins] : NULL;
+    vu->conn_origin = o;
     vu->t_conn_start = loop_now_ns(w->loop);
     vu->t_conn_done = 0;
     int rc = vu->tops->connect(&vu->tc, (const struct sockaddr *)&o->addr, o->addr_len);
@@ -100,7 +109,7 @@ static void conn_handshake(struct vu *vu)
     vu->backoff_ns = 0; /* connects work again */
     vu->t_conn_done = vu->tops->handshake ? loop_clock_ns(vu->w->loop) : vu->t_hs_start;
     vu_timer_cancel(vu);
-    if (loop_io_set(vu->w->loop, &vu->io, LOOP_READ) < 0) {
+    if (loop_io_set(vu->w->loop, &vu->io, LOOP_READ) < 0 || conn_h2_start(vu) < 0) {
         fail_requests(vu, ERR_OTHER);
         return;
     }
@@ -111,6 +120,10 @@ static void conn_handshake(struct vu *vu)
 void conn_send(struct vu *vu)
 {
     struct worker *w = vu->w;
+    if (vu->h2 != NULL) {
+        conn_h2_send(vu);
+        return;
+    }
     if (vu->woff == 0) {
         /* The request timeout runs from the first byte sent: a server that stops
          * reading (a full socket buffer) times the request out too. */
@@ -139,6 +152,7 @@ void conn_send(struct vu *vu)
                 /* A keep-alive connection the server had closed before this request:
                  * not one byte of it left, so re-sending once is safe and honest. */
                 vu->retried = true;
+                series_add(S(w, vu->sr->s_retries), vu->inflight);
                 conn_close(vu);
                 conn_connect(vu);
                 return;
@@ -156,7 +170,7 @@ void conn_send(struct vu *vu)
 }
 
 /* Appends a body span to the kept body, up to the step's cap (beyond: truncated). */
-static bool keep_span(struct vu *vu, const char *p, size_t n)
+bool conn_keep_span(struct vu *vu, const char *p, size_t n)
 {
     if (vu->kept_len + n > vu->kept_max) {
         n = vu->kept_max - vu->kept_len;
@@ -194,10 +208,14 @@ static void unsolicited_bytes(struct vu *vu)
     step_done(vu);
 }
 
-/* Re-sends the requests still in flight on a new connection (the server closed). */
+/*
+ * Re-sends the requests still in flight on a new connection (the server closed): each
+ * counts once in http_req_retries, so what the server saw is http_reqs + retries at most.
+ */
 static void resend_rest(struct vu *vu, uint64_t now)
 {
     uint32_t rest = vu->inflight;
+    series_add(S(vu->w, vu->sr->s_retries), rest);
     conn_close(vu);
     vu->batch = rest;
     vu->inflight = rest;
@@ -208,6 +226,19 @@ static void resend_rest(struct vu *vu, uint64_t now)
     vu->t_req = now;
     vu_timer_cancel(vu);
     conn_connect(vu);
+}
+
+/*
+ * Whether the whole batch in flight may be sent again after its connection closed or
+ * was reset: the connection was reused (a server closing an idle keep-alive connection
+ * as the request left is the common, harmless case), not one byte of an answer came,
+ * this request was not re-sent before, and its method is idempotent (what browsers,
+ * Go's client and k6 do).  A fresh connection that fails is a fault worth seeing.
+ */
+static bool may_resend(const struct vu *vu)
+{
+    return vu->reused && !vu->retried && !vu->head_seen_bytes && vu->batch == vu->inflight &&
+           vu->sr->steps[vu->step].idempotent;
 }
 
 /*
@@ -308,7 +339,7 @@ static bool conn_parse(struct vu *vu, const char *data, size_t len, uint64_t now
                 fail_requests(vu, ERR_PROTOCOL);
                 return false;
             }
-            if (span_len > 0 && !keep_span(vu, span, span_len)) {
+            if (span_len > 0 && !conn_keep_span(vu, span, span_len)) {
                 fail_requests(vu, ERR_OTHER);
                 return false;
             }
@@ -353,7 +384,11 @@ static void conn_readable(struct vu *vu)
         if (n > 0) {
             series_add(S(w, vu->sr->s_recv), (double)n);
             if (vu->inflight == 0) {
-                conn_close(vu); /* idle connection got bytes: drop it quietly */
+                /* Bytes on an idle connection answer nothing: a protocol error of the
+                 * connection (not a request), which is closed so they are never taken
+                 * for the answer to the next request. */
+                series_add(S(w, vu->sr->s_err[ERR_PROTOCOL]), 1);
+                conn_close(vu);
                 return;
             }
             if (!conn_parse(vu, w->rbuf, (size_t)n, now)) {
@@ -384,21 +419,20 @@ static void conn_readable(struct vu *vu)
             }
             return;
         }
-        if (err == 0 && !vu->head_seen_bytes && vu->reused && !vu->retried &&
-            vu->batch == vu->inflight) {
+        if ((err == 0 || err == ECONNRESET) && may_resend(vu)) {
             /*
-             * A clean close (FIN, not a reset) of a reused keep-alive connection before
-             * any byte of the answer: the server closed it idle as the request left (the
-             * FIN was in flight).  Re-sent once, as HTTP clients do; a reset, or a second
-             * close, is an error.
+             * A close (FIN) or reset of a reused keep-alive connection before any byte of
+             * the answer: the server closed it idle as the request left, and its kernel
+             * reset the request that arrived after.  Re-sent once, as HTTP clients do, and
+             * counted in http_req_retries; a second failure is an error.
              */
             vu->retried = true;
             resend_rest(vu, now);
             return;
         }
         /*
-         * Anything else is an error, never retried: a reset, a close after part of the
-         * answer, or a close on a fresh connection — the server may well have received
+         * Anything else is an error, never retried: a close after part of the answer, a
+         * failure on a fresh connection or of a non-idempotent request — the server may well have received
          * the request, and such faults are what a load test is for.
          */
         if (err != 0) {
@@ -426,6 +460,10 @@ static void conn_io_cb(struct loop *loop, struct loop_io *io, unsigned events)
         if (events & (LOOP_WRITE | LOOP_ERROR | LOOP_READ)) {
             conn_handshake(vu);
         }
+        return;
+    }
+    if (vu->h2 != NULL) {
+        conn_h2_io(vu, events);
         return;
     }
     if (events & (LOOP_READ | LOOP_ERROR)) {

@@ -24,6 +24,7 @@ struct shard {
     struct registry *reg;
     uint32_t interval;     /* second index since the start of the load */
     uint64_t cpu_ns;       /* worker thread CPU during the interval */
+    uint64_t wait_ns;      /* ... and its time runnable but waiting for a CPU (schedstat) */
     uint32_t vus, vus_max; /* at the end of the interval */
     uint64_t started;      /* open model: iterations started in the interval */
     bool final;            /* the worker's last shard */

@@ -58,6 +58,9 @@ static void scen_set_active(struct scen_rt *sr, uint32_t want)
     if (want > sr->n_alloc) {
         sr->n_alloc = want;
     }
+    if (sr->active > sr->active_peak) {
+        sr->active_peak = sr->active;
+    }
 }
 
 static void scen_timer_cb(struct loop *loop, struct loop_timer *t)
@@ -68,6 +71,7 @@ static void scen_timer_cb(struct loop *loop, struct loop_timer *t)
         sr->started = true;
         sr->last_want = UINT32_MAX;
     }
+    sr->woke_ns = now; /* the open model's arrival window counts from here */
     if (sr->ex->catch_up != NULL) {
         sr->ex->catch_up(sr); /* arrivals due before the end start even when late */
     }
@@ -137,9 +141,13 @@ static int shared_init(struct scen_rt *sr)
     return 0;
 }
 
+/* The most VUs switched on during the second that ends: a run shorter than a second
+ * (whose only shard is published once every VU is off) still shows its VUs. */
 static uint32_t closed_vus_now(struct scen_rt *sr)
 {
-    return sr->active;
+    uint32_t peak = sr->active > sr->active_peak ? sr->active : sr->active_peak;
+    sr->active_peak = sr->active;
+    return peak;
 }
 
 static uint32_t closed_vus_max(const struct scen_rt *sr)
@@ -209,6 +217,19 @@ static void open_start(struct scen_rt *sr, struct vu *vu, uint64_t intended)
 }
 
 /*
+ * Arms the schedule's timer for when_ns.  Every finished iteration dispatches (and so
+ * re-arms) at the same instant as a rule: leaving a timer that is already right alone
+ * saves a heap update per request.
+ */
+static void arm_arrival_timer(struct scen_rt *sr, uint64_t when_ns)
+{
+    if (loop_timer_active(&sr->timer) && sr->timer.when_ns == when_ns) {
+        return;
+    }
+    loop_timer_start(sr->w->loop, &sr->timer, when_ns);
+}
+
+/*
  * The open model's heart: starts every iteration whose intended time has come, on an
  * idle VU, or queues it; serves the queue first, oldest first.
  */
@@ -239,7 +260,7 @@ void scen_open_dispatch(struct scen_rt *sr)
         }
         uint64_t intended = sr->start_ns + off;
         if (intended > now) {
-            loop_timer_start(w->loop, &sr->timer, intended);
+            arm_arrival_timer(sr, schedule_wake_ns(intended, sr->woke_ns, SCHEDULE_WINDOW_NS));
             return;
         }
         sr->next_k += stride;
@@ -415,7 +436,7 @@ void scen_finish(struct scen_rt *sr)
     scen_maybe_done(sr);
 }
 
-/* Ends every iteration still running: their requests are not counted. */
+/* Ends every iteration still running: their requests count as interrupted (vu.c). */
 void scen_hard_stop(struct scen_rt *sr)
 {
     for (uint32_t i = 0; i < sr->n_alloc; i++) {

@@ -18,7 +18,7 @@ int plan_origin_add(struct plan *plan, const char *url, bool resolve, bool *unre
     int rc = url_parse(url, &u);
     if (rc < 0) {
         snprintf(err, err_len, "bad URL '%s': %s (expected http[s]://host[:port]/path)", url,
-                 url_strerror(rc));
+                 brunt_strerror(rc));
         return -1;
     }
     for (size_t i = 0; i < plan->n_origins; i++) {
@@ -62,9 +62,11 @@ int plan_transport_prepare(struct plan *plan, char *err, size_t err_len)
         .cacert = plan->tls_cacert,
         .cert = plan->tls_cert,
         .key = plan->tls_key,
+        .alpn_h2 = plan->http2,
     };
     for (size_t i = 0; i < plan->n_origins; i++) {
         struct origin *o = &plan->origins[i];
+        o->http2 = plan->http2;
         if (o->transport != &transport_tls || o->transport_cfg != NULL) {
             continue;
         }
@@ -221,6 +223,7 @@ void plan_free(struct plan *plan)
             free(sc->steps[j].name);
             free(sc->steps[j].raw);
             free(sc->steps[j].group);
+            free(sc->steps[j].tags);
         }
         free(sc->steps);
         free(sc->stages);

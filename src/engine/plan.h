@@ -46,6 +46,9 @@ struct origin {
     /* The transport's configuration (TLS: the origin's SSL_CTX), built by
      * plan_transport_prepare(); NULL for plain TCP. */
     void *transport_cfg;
+    /* --http2: HTTP/2 on this origin (h2 by ALPN over TLS, h2c with prior knowledge over
+     * TCP); set by plan_transport_prepare() from plan.http2. */
+    bool http2;
 };
 
 enum step_kind { STEP_REQUEST, STEP_SLEEP };
@@ -59,8 +62,11 @@ struct step {
     char *raw;  /* the whole request, pre-rendered: head and body */
     size_t raw_len;
     size_t body_len;
-    bool head_request;   /* HEAD: the response has no body */
-    char *group;         /* the "group" tag (k6 style "::outer::inner"), or NULL */
+    bool head_request; /* HEAD: the response has no body */
+    char *group;       /* the "group" tag (k6 style "::outer::inner"), or NULL */
+    /* The step's own tags (scenario files' tags:), "key=value" pairs each ended by
+     * TAGS_SEP (metrics/registry.h), or NULL; on every sample of the step. */
+    char *tags;
     uint64_t timeout_ns; /* this step's request timeout; 0 = the plan's */
     /* When set, the request is rendered per VU by ops (engine/step.h; scenario files:
      * scenario/flow.c) instead of sending `raw`, and ops see the response.  ops_data is
@@ -107,8 +113,13 @@ struct plan {
     uint64_t connect_timeout_ns;
     uint64_t grace_ns; /* on SIGINT: wait this long for in-flight work */
     /* TLS settings of the https:// origins (strings owned by the plan; NULL = none). */
+    /* Run-wide tags (--tag), "key=value" each, on every sample; borrowed: they must
+     * outlive the run. */
+    const char *const *run_tags;
+    size_t n_run_tags;
     bool tls_insecure;
     char *tls_cacert, *tls_cert, *tls_key;
+    bool http2; /* --http2 / options.http2: every origin speaks HTTP/2 (engine/conn_h2.c) */
     /* Whatever built the plan may hang its own data here (compiled flows); plan_free()
      * calls owner_free(owner). */
     void *owner;

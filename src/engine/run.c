@@ -48,6 +48,8 @@ struct pending {
     uint32_t interval;
     struct registry *reg;
     uint32_t vus, vus_max;
+    uint64_t cpu_max_ns;  /* the busiest worker's CPU + run-queue wait in this second */
+    uint64_t wait_max_ns; /* the longest run-queue wait of a worker in this second */
 };
 
 struct coord {
@@ -109,6 +111,7 @@ static struct pending *pending_get(struct coord *c, uint32_t interval)
     free_slot->used = true;
     free_slot->interval = interval;
     free_slot->vus = free_slot->vus_max = 0;
+    free_slot->cpu_max_ns = free_slot->wait_max_ns = 0;
     return free_slot;
 }
 
@@ -131,6 +134,32 @@ static void trend_of(struct coord *c, const struct registry *reg, int metric, st
     t->p95 = (double)hist_quantile_ns(h, 0.95) / 1e6;
     t->p99 = (double)hist_quantile_ns(h, 0.99) / 1e6;
     t->max = (double)hist_max_ns(h) / 1e6;
+}
+
+/*
+ * Counts the second in p when a worker was short of CPU in it (on a core or waiting for
+ * one, over RUN_CPU_SHORT_BUSY of the second: busy itself; or waiting for one over
+ * RUN_CPU_SHORT_WAIT of it: kept off by neighbours)
+ * while requests left late (send-lag p99 at least RUN_SEND_LAG_MATERIAL_NS): the lag
+ * was brunt's, not only the target's (a target that keeps every VU busy makes
+ * iterations queue, which shows in the send lag too, but leaves brunt idle).
+ */
+static void note_cpu_short(struct coord *c, const struct pending *p)
+{
+    struct run_report *r = c->report;
+    if ((double)p->cpu_max_ns < RUN_CPU_SHORT_BUSY * (double)NS_PER_S &&
+        (double)p->wait_max_ns < RUN_CPU_SHORT_WAIT * (double)NS_PER_S) {
+        return;
+    }
+    struct ts_trend lag;
+    trend_of(c, p->reg, M_HTTP_REQ_SEND_LAG, &lag);
+    if (lag.count == 0 || lag.p99 * 1e6 < (double)RUN_SEND_LAG_MATERIAL_NS) {
+        return;
+    }
+    r->cpu_short_seconds++;
+    if (lag.p99 > r->cpu_short_lag_p99_ms) {
+        r->cpu_short_lag_p99_ms = lag.p99;
+    }
 }
 
 static void finalise_row(struct coord *c, struct pending *p)
@@ -164,6 +193,7 @@ static void finalise_row(struct coord *c, struct pending *p)
         row->data_received = counter_of(reg, M_DATA_RECEIVED);
         trend_of(c, reg, M_HTTP_REQ_DURATION, &row->duration);
         trend_of(c, reg, M_HTTP_REQ_LATENCY, &row->latency);
+        note_cpu_short(c, p);
         if (packed_second(reg, r->total, &row->packed, &row->packed_len) < 0) {
             run_report_add_warning(r, "out of memory keeping the per-second histograms");
         }
@@ -232,6 +262,12 @@ static void collect(struct coord *c)
                 (void)registry_merge(p->reg, s->reg);
                 p->vus += s->vus;
                 p->vus_max += s->vus_max;
+                if (s->cpu_ns + s->wait_ns > p->cpu_max_ns) {
+                    p->cpu_max_ns = s->cpu_ns + s->wait_ns;
+                }
+                if (s->wait_ns > p->wait_max_ns) {
+                    p->wait_max_ns = s->wait_ns;
+                }
             }
             c->worker_cpu_ns[w] += s->cpu_ns;
             c->started_total += s->started;
@@ -403,6 +439,26 @@ static void finish_report(struct coord *c, uint64_t end_ns, const struct rusage 
         double span = (double)measured_until / 1e9;
         r->target_rate = span > 0 ? (double)planned / span : 0;
         r->achieved_rate = span > 0 ? (double)c->started_total / span : 0;
+        /* Started is not answered: iterations cut off by the end did not complete. */
+        uint64_t completed = counter_of(r->total, M_ITERATIONS);
+        uint64_t cut = counter_of(r->total, M_ITERATIONS_INTERRUPTED);
+        r->completed_rate = span > 0 ? (double)completed / span : 0;
+        if (cut > 0) {
+            run_report_add_warning(r,
+                                   "%llu of %llu started iterations were interrupted by the "
+                                   "end of the run (completed %.1f/s; see "
+                                   "interrupted_iterations, http_errors kind interrupted)",
+                                   (unsigned long long)cut, (unsigned long long)c->started_total,
+                                   r->completed_rate);
+        }
+        if (r->cpu_short_seconds > 0) {
+            run_report_add_warning(r,
+                                   "brunt was short of CPU in %u s of the run (a worker busy or "
+                                   "waiting for a core) and requests left late "
+                                   "(http_req_send_lag p99 up to %.2f ms; latency still counts "
+                                   "from the intended start): give it more cores or -t threads",
+                                   r->cpu_short_seconds, r->cpu_short_lag_p99_ms);
+        }
         if ((double)c->started_total < 0.99 * (double)planned) {
             run_report_add_warning(
                 r,
@@ -473,7 +529,8 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
         }
         started++;
     }
-    int seen_interrupts = 0;
+    /* Interrupts are counted from this run's start (capacity calls engine_run again). */
+    int seen_interrupts = atomic_load(&g_interrupts), base_interrupts = seen_interrupts;
     uint64_t next_tick = c.eng.start_ns + NS_PER_S + 50 * NS_PER_MS;
     for (;;) {
         uint64_t now = clock_now_ns();
@@ -502,7 +559,7 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
         if (ints != seen_interrupts) {
             seen_interrupts = ints;
             report->interrupted = true;
-            stop_workers(&c, ints >= 2 ? STOP_NOW : STOP_GRACEFUL);
+            stop_workers(&c, ints - base_interrupts >= 2 ? STOP_NOW : STOP_GRACEFUL);
         }
         collect(&c);
         collect_feed(&c, opts);
@@ -538,12 +595,25 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
     for (size_t i = 0; i < n_thresholds; i++) {
         report->thresholds_failed = report->thresholds_failed || thresholds[i].failed;
     }
+    /* Whether any response came at all: a trend threshold without samples then means
+     * its tags matched none of them, not that nothing was answered. */
+    struct series answered = {.hist = c.scratch};
+    registry_aggregate(report->total, M_HTTP_REQ_DURATION, NULL, &answered);
+    bool any_answer = hist_count(c.scratch) > 0;
     for (size_t i = 0; i < n_thresholds; i++) {
         if (thresholds[i].evaluated && thresholds[i].no_samples) {
-            run_report_add_warning(report,
-                                   "threshold %s: '%s' matched no samples (a typo in the "
-                                   "metric's tags?)",
-                                   thresholds[i].metric_expr, thresholds[i].source);
+            if (thresholds[i].sent_requests && !any_answer) {
+                run_report_add_warning(report,
+                                       "threshold %s: '%s' failed with no samples: requests "
+                                       "were sent but none was answered (see http_errors)",
+                                       thresholds[i].metric_expr, thresholds[i].source);
+            } else {
+                run_report_add_warning(report,
+                                       "threshold %s: '%s' matched no samples%s: nothing recorded "
+                                       "this metric with these tags (check their spelling)",
+                                       thresholds[i].metric_expr, thresholds[i].source,
+                                       thresholds[i].sent_requests ? " and failed" : "");
+            }
         }
     }
     finish_report(&c, end_ns, &ru0);

@@ -52,6 +52,13 @@ struct run_progress {
 
 typedef void (*run_progress_cb)(const struct run_progress *p, void *data);
 
+/* http_req_send_lag counts as material (the summary shows it) from this p99 on. */
+#define RUN_SEND_LAG_MATERIAL_NS (1000 * 1000ull)
+/* A worker counts as short of CPU in a second when on a core or waiting for one (run
+ * queue, schedstat) for this share of it, or waiting alone for the second share. */
+#define RUN_CPU_SHORT_BUSY 0.9
+#define RUN_CPU_SHORT_WAIT 0.1
+
 struct run_report {
     const struct plan *plan;
     int argc;
@@ -68,10 +75,16 @@ struct run_report {
     bool scenario_abort; /* ... by the scenario (a feeder ran out: on_exhausted abort) */
     char abort_reason[256];
     bool thresholds_failed;
-    double target_rate;   /* open model: iterations/s asked (all scenarios); else 0 */
-    double achieved_rate; /* iterations started per second in the open model */
+    double target_rate;    /* open model: iterations/s asked (all scenarios); else 0 */
+    double achieved_rate;  /* iterations started per second in the open model */
+    double completed_rate; /* ... and completed (not interrupted) per second */
     double cpu_user_ms, cpu_sys_ms;
     double max_worker_busy; /* 0..1: the busiest worker's average share of a core */
+    /* Open model: seconds in which a worker was busy or waiting for a core (schedstat)
+     * over RUN_CPU_SHORT_BUSY of the second and http_req_send_lag's p99 reached RUN_SEND_LAG_MATERIAL_NS: brunt itself was
+     * short of CPU and requests left late (warned; `cpu.send_lag_cpu_bound`). */
+    uint32_t cpu_short_seconds;
+    double cpu_short_lag_p99_ms; /* the worst such second's send-lag p99 */
     char warnings[8][256];
     size_t n_warnings;
     int exit_code;

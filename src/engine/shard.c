@@ -5,6 +5,7 @@
  * code of a worker that takes a lock: the worker's mutex, held for a few pointer moves.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -33,6 +34,26 @@ void shard_free(struct shard *s)
     }
 }
 
+/*
+ * The worker thread's time runnable but waiting for a CPU, in ns (the second field of
+ * schedstat): with its CPU time, how much CPU it wanted.  A worker that neighbours keep
+ * off its core is short of CPU too, though its own CPU time stays low.  0 without it.
+ */
+uint64_t worker_wait_ns(struct worker *w)
+{
+    char buf[96];
+    unsigned long long run, wait;
+    if (w->schedstat_fd < 0) {
+        return 0;
+    }
+    ssize_t n = pread(w->schedstat_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    return sscanf(buf, "%llu %llu", &run, &wait) == 2 ? (uint64_t)wait : 0;
+}
+
 void worker_publish(struct worker *w, bool final)
 {
     struct shard *next = NULL;
@@ -57,6 +78,9 @@ void worker_publish(struct worker *w, bool final)
     uint64_t cpu = clock_thread_cpu_ns();
     s->cpu_ns = cpu - w->cpu_mark;
     w->cpu_mark = cpu;
+    uint64_t wait = worker_wait_ns(w);
+    s->wait_ns = wait > w->wait_mark ? wait - w->wait_mark : 0;
+    w->wait_mark = wait;
     s->interval = w->interval;
     s->final = final;
     s->vus = s->vus_max = 0;

@@ -24,6 +24,8 @@
 #include "core/dynbuf.h"
 #include "http/http1.h"
 
+struct origin; /* engine/plan.h */
+
 /* What iteration_begin and on_done tell the engine. */
 enum step_verdict {
     STEP_CONTINUE = 0,    /* go on with the next step */
@@ -66,6 +68,16 @@ struct step_ops {
     enum step_verdict (*on_done)(const void *step, void *vu, int status, uint64_t duration_ns,
                                  const char *body, size_t body_len, bool truncated,
                                  struct step_results *res);
+    /*
+     * A response of the step arrived whole (its samples are recorded): whether the step
+     * goes on with another request of its own (a redirect hop).  out holds the request
+     * just answered (the engine keeps a rendered request in out until the step's next
+     * render or follow); on true it holds the next request and *origin says where it
+     * goes (a plan origin, or one the ops own for as long as the VU state lives), and
+     * on_done is not called for this response: the step's checks see the final one.
+     * May be NULL (no hops).
+     */
+    bool (*follow)(const void *step, void *vu, struct dynbuf *out, const struct origin **origin);
 };
 
 /* Who a VU is, for the per-VU state (template variables `vu`, `scenario`, `seq`). */

@@ -53,6 +53,9 @@ struct transport_ops {
      * transport has none. */
     void (*cfg_free)(void *cfg);
     void (*cache_free)(void *cache);
+    /* Whether the handshake chose HTTP/2 by ALPN ("h2"); NULL when the transport has no
+     * negotiation (plain TCP: HTTP/2 there is h2c with prior knowledge, or none). */
+    bool (*alpn_h2)(struct transport_conn *c);
 };
 
 /* Plain TCP with TCP_NODELAY. */
@@ -65,6 +68,7 @@ struct transport_tls_opts {
     bool insecure;
     const char *cacert;
     const char *cert, *key;
+    bool alpn_h2; /* --http2: offer "h2" before "http/1.1" in ALPN */
 };
 
 /*

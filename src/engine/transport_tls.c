@@ -3,7 +3,7 @@
  *
  * One SSL_CTX per origin, built before the run (transport_tls_cfg_new: verification
  * against the system store or --cacert, the expected host or IP address, a client
- * certificate, ALPN http/1.1, TLS 1.2 at least); one SSL per connection.  Sessions are
+ * certificate, ALPN http/1.1, or h2 then http/1.1 with --http2, TLS 1.2 at least); one SSL per connection.  Sessions are
  * resumed from a per-worker, per-origin slot (transport_conn.cache): the client-side
  * new-session callback keeps the latest session there, so a VU that reconnects resumes
  * without any lock on the request path.  Reads and writes go straight between OpenSSL
@@ -88,7 +88,9 @@ int transport_tls_cfg_new(const char *host, bool ip_literal, const struct transp
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(ctx, tls_new_session);
     static const unsigned char alpn[] = "\x08http/1.1";
-    if (SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1) != 0) {
+    static const unsigned char alpn_h2[] = "\x02h2\x08http/1.1";
+    if ((opts->alpn_h2 ? SSL_CTX_set_alpn_protos(ctx, alpn_h2, sizeof alpn_h2 - 1)
+                       : SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1)) != 0) {
         snprintf(err, err_len, "cannot set up TLS: ALPN: %s", tls_last_error());
         goto out;
     }
@@ -347,6 +349,19 @@ static void tls_close(struct transport_conn *c)
     transport_tcp.close(c);
 }
 
+/* Whether the server picked "h2" from the ALPN list (only offered with --http2). */
+static bool tls_alpn_h2(struct transport_conn *c)
+{
+    struct tls_conn *t = c->state;
+    const unsigned char *proto = NULL;
+    unsigned int len = 0;
+    if (t == NULL) {
+        return false;
+    }
+    SSL_get0_alpn_selected(t->ssl, &proto, &len);
+    return len == 2 && memcmp(proto, "h2", 2) == 0;
+}
+
 const struct transport_ops transport_tls = {
     .name = "tls",
     .connect = tls_connect,
@@ -357,4 +372,5 @@ const struct transport_ops transport_tls = {
     .close = tls_close,
     .cfg_free = tls_cfg_free,
     .cache_free = tls_cache_free,
+    .alpn_h2 = tls_alpn_h2,
 };

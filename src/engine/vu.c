@@ -18,6 +18,7 @@
 
 static void vu_next_step(struct vu *vu);
 static void request_start(struct vu *vu);
+static void request_send(struct vu *vu, uint32_t batch);
 static void vu_begin_step(struct vu *vu);
 static void vu_iteration_done(struct vu *vu);
 static void vu_continue(struct vu *vu);
@@ -84,7 +85,11 @@ void fail_requests(struct vu *vu, enum err_kind kind)
 {
     uint64_t delay = 0;
     bool at_connect = vu->cstate != CONN_OPEN;
-    if (at_connect && (kind == ERR_REFUSED || kind == ERR_NOFILE || kind == ERR_CONNECT)) {
+    bool connect_kind = kind == ERR_REFUSED || kind == ERR_NOFILE || kind == ERR_CONNECT ||
+                        kind == ERR_TLS || kind == ERR_TLS_EXPIRED ||
+                        kind == ERR_TLS_UNKNOWN_ISSUER || kind == ERR_TLS_SELF_SIGNED ||
+                        kind == ERR_TLS_NAME_MISMATCH;
+    if (at_connect && connect_kind) {
         delay = vu->backoff_ns ? vu->backoff_ns : CONNECT_BACKOFF_MIN_NS;
         vu->backoff_ns = delay * 2 < CONNECT_BACKOFF_MAX_NS ? delay * 2 : CONNECT_BACKOFF_MAX_NS;
     }
@@ -96,12 +101,20 @@ void fail_requests(struct vu *vu, enum err_kind kind)
     vu_timer(vu, VT_CONTINUE, loop_now_ns(vu->w->loop) + delay);
 }
 
-/* The whole batch of the current step has its responses: move on. */
+/* The whole batch of the current step has its responses: move on (or hop). */
 void step_done(struct vu *vu)
 {
     vu_timer_cancel(vu);
     if (!vu->keep_alive) {
         conn_close(vu);
+    }
+    if (vu->hop) {
+        /* step_ops.follow put the redirect's request in sendbuf: same step, new request */
+        vu->hop = false;
+        vu->wbuf = vu->sendbuf.data;
+        vu->wunit = vu->sendbuf.len;
+        request_send(vu, 1);
+        return;
     }
     vu_next_step(vu);
     vu_continue(vu);
@@ -114,7 +127,7 @@ static void request_start(struct vu *vu)
     const struct step *st = &sr->sc->steps[vu->step];
     const struct step_rt *rt = &sr->steps[vu->step];
     uint32_t batch = vu->reserved;
-    vu->res.n = 0;
+    vu->hop_origin = NULL;
     if (rt->render != NULL) {
         batch = 1;
         vu->batch = vu->inflight = 1;
@@ -129,6 +142,20 @@ static void request_start(struct vu *vu)
         vu->wbuf = st->raw;
         vu->wunit = st->raw_len;
     }
+    request_send(vu, batch);
+}
+
+/* Sends wbuf (wunit bytes, batch times) as the current step's request, on a connection
+ * to its origin (the hop's, after a redirect). */
+static void request_send(struct vu *vu, uint32_t batch)
+{
+    const struct step *st = &vu->sr->sc->steps[vu->step];
+    const struct step_rt *rt = &vu->sr->steps[vu->step];
+    const struct origin *o = vu->hop_origin != NULL ? vu->hop_origin : st->origin;
+    if (vu->cstate != CONN_CLOSED && vu->conn_origin != o) {
+        conn_close(vu); /* a connection to another origin (an earlier step or hop) */
+    }
+    vu->res.n = 0;
     vu->keep_body = rt->body_cap > 0;
     vu->kept_max = rt->body_cap;
     vu->kept_len = 0;
@@ -309,17 +336,27 @@ void vu_init(struct scen_rt *sr, struct vu *vu, uint32_t local)
     vu->state = VU_OFF;
 }
 
-/* Ends vu's iteration where it stands: its request in flight is not counted. */
+/*
+ * Ends vu's iteration where it stands (the graceful stop or gracefulRampDown ran out, or
+ * a hard stop): nothing sent is left out of the verdict.  The requests it still waited
+ * for (connecting, sending or awaiting the answer) count in http_reqs as failed with
+ * kind interrupted, and the iteration in interrupted_iterations.
+ */
 void vu_interrupt(struct vu *vu)
 {
     struct scen_rt *sr = vu->sr;
     vu_timer_cancel(vu);
     loop_timer_stop(vu->w->loop, &vu->retire_timer);
-    conn_close(vu);
     if (vu->state == VU_BUSY) {
+        if (vu->inflight > 0) {
+            record_error(vu, ERR_INTERRUPTED, vu->inflight);
+            vu->inflight = 0;
+        }
+        series_add(S(vu->w, sr->s_interrupted), 1);
         sr->running--;
         sr->active--;
     }
+    conn_close(vu);
     vu->state = VU_OFF;
 }
 

@@ -39,24 +39,26 @@
 #define CONNECT_BACKOFF_MIN_NS (1 * NS_PER_MS)
 #define CONNECT_BACKOFF_MAX_NS (1 * NS_PER_S)
 
+/* The error kinds are the registry's (metrics/registry.h: the `kind` tag's values). */
 enum err_kind {
-    ERR_REFUSED,
-    ERR_RESET,
-    ERR_TIMEOUT,
-    ERR_PROTOCOL,
-    ERR_DNS,
-    ERR_TLS,
-    ERR_TLS_EXPIRED,
-    ERR_TLS_UNKNOWN_ISSUER,
-    ERR_TLS_SELF_SIGNED,
-    ERR_TLS_NAME_MISMATCH,
-    ERR_CONNECT,
-    ERR_NOFILE, /* no file descriptor for a socket (EMFILE, ENFILE) */
-    ERR_OTHER,
-    ERR_KINDS
+    ERR_REFUSED = ERROR_KIND_REFUSED,
+    ERR_RESET = ERROR_KIND_RESET,
+    ERR_TIMEOUT = ERROR_KIND_TIMEOUT,
+    ERR_PROTOCOL = ERROR_KIND_PROTOCOL,
+    ERR_DNS = ERROR_KIND_DNS,
+    ERR_TLS = ERROR_KIND_TLS,
+    ERR_TLS_EXPIRED = ERROR_KIND_TLS_EXPIRED,
+    ERR_TLS_UNKNOWN_ISSUER = ERROR_KIND_TLS_UNKNOWN_ISSUER,
+    ERR_TLS_SELF_SIGNED = ERROR_KIND_TLS_SELF_SIGNED,
+    ERR_TLS_NAME_MISMATCH = ERROR_KIND_TLS_NAME_MISMATCH,
+    ERR_CONNECT = ERROR_KIND_CONNECT,
+    ERR_NOFILE = ERROR_KIND_NOFILE,
+    ERR_INTERRUPTED = ERROR_KIND_INTERRUPTED,
+    ERR_H2_RST_STREAM = ERROR_KIND_H2_RST_STREAM, /* engine/conn_h2.c */
+    ERR_H2_GOAWAY = ERROR_KIND_H2_GOAWAY,
+    ERR_OTHER = ERROR_KIND_OTHER,
+    ERR_KINDS = ERROR_KIND_COUNT
 };
-
-extern const char *const err_kind_name[ERR_KINDS];
 
 enum conn_state { CONN_CLOSED, CONN_CONNECTING, CONN_HANDSHAKING, CONN_OPEN };
 enum vu_state { VU_OFF, VU_IDLE, VU_BUSY };
@@ -88,6 +90,7 @@ enum req_trend {
  */
 struct status_ix {
     int status;
+    bool h2; /* HTTP/2 samples: their own series, tagged proto=HTTP/2.0 */
     int reqs, failed, trend[RT_COUNT];
     uint32_t gen;
     struct series *p_reqs, *p_failed, *p_trend[RT_COUNT];
@@ -101,11 +104,12 @@ struct status_ix {
 struct step_rt {
     struct status_ix cache[STATUS_CACHE];
     int n_cache;
-    char name_tags[1024]; /* canonical tags without status/expected_response */
+    char name_tags[2048]; /* canonical tags without status/expected_response */
     int *checks;          /* series index of each check of the step */
     uint64_t expected[(STATUS_BITS + 63) / 64]; /* status_expected, asked once */
     uint64_t timeout_ns;                        /* 0: the plan's */
     size_t body_cap;                            /* response bytes kept for on_done */
+    bool idempotent; /* GET, HEAD, PUT, DELETE, OPTIONS, TRACE: may be re-sent (RFC 9110) */
     /* The step's per-request hooks (NULL for pre-rendered steps) and their data. */
     int (*render)(const void *step, void *vu, struct dynbuf *out);
     void (*on_head)(const void *step, void *vu, const struct http1_response *resp,
@@ -113,6 +117,7 @@ struct step_rt {
     enum step_verdict (*on_done)(const void *step, void *vu, int status, uint64_t duration_ns,
                                  const char *body, size_t body_len, bool truncated,
                                  struct step_results *res);
+    bool (*follow)(const void *step, void *vu, struct dynbuf *out, const struct origin **origin);
     const void *data;
 };
 
@@ -136,6 +141,7 @@ struct vu {
     const struct transport_ops *tops;
     struct loop_io io;
     enum conn_state cstate;
+    struct h2_conn *h2;  /* the HTTP/2 session on this connection (conn_h2.c); NULL: HTTP/1.1 */
     bool reused;         /* completed at least one response on this fd */
     bool retried;        /* the current request was re-sent after a stale close */
     uint64_t backoff_ns; /* wait after the next failed connect (0: none failed yet) */
@@ -166,6 +172,10 @@ struct vu {
     bool abort_iter;   /* on_fail: abort — skip the rest of this iteration */
     bool flow_stopped; /* the scenario ops stopped this VU (a feeder ran out) */
     struct step_results res;
+    /* redirect hops (step_ops.follow): where the connection goes and the next hop */
+    const struct origin *conn_origin; /* the origin of the open connection */
+    const struct origin *hop_origin;  /* the current hop's, NULL: the step's own */
+    bool hop;                         /* the response just recorded is followed */
 };
 
 struct scen_rt;
@@ -212,11 +222,13 @@ struct scen_rt {
     /* open model */
     struct arrival_schedule sched;
     uint64_t next_k;
+    uint64_t woke_ns; /* last wake of the scenario's timer: the arrival window's start */
     uint64_t *queue;
     size_t qcap, qhead, qlen;
     struct vu *idle;
     uint64_t started_iters;
     uint32_t running_peak;   /* most VUs inside an iteration since the last shard */
+    uint32_t active_peak;    /* closed model: most VUs switched on since the last shard */
     uint32_t flow_stopped;   /* closed model: VUs whose data feeder ran out */
     uint32_t stride;         /* workers taking part in this scenario */
     uint32_t last_want;      /* ramping-vus: VUs switched on at the last check */
@@ -224,7 +236,9 @@ struct scen_rt {
     struct loop_timer stop_timer;
     struct step_rt *steps;
     int s_iter, s_iter_dur, s_dropped, s_sent, s_recv, s_err[ERR_KINDS];
-    char scen_tags[256];
+    int s_interrupted, s_retries;
+    char scen_tags[1024];
+    int s_send_lag; /* http_req_send_lag, per scenario (reqmetrics.c) */
 };
 
 struct worker {
@@ -244,6 +258,8 @@ struct worker {
     struct loop_timer tick;
     uint32_t interval;
     uint64_t cpu_mark;
+    int schedstat_fd;   /* /proc/thread-self/schedstat of the worker thread, or -1 */
+    uint64_t wait_mark; /* its run-queue wait at the last shard */
     int seen_stop;
     struct loop_timer hard_timer;
     uint64_t rng;
@@ -285,6 +301,8 @@ int series_for(struct worker *w, int metric, const char *tags);
 bool status_expected(const struct step_rt *rt, int status);
 void record_response(struct vu *vu, uint64_t now);
 void record_error(struct vu *vu, enum err_kind kind, uint32_t requests);
+/* Adds the current request's send lag (intended start to first byte written). */
+void record_send_lag(struct vu *vu);
 
 /*
  * Builds sr's series (iterations, data, errors by kind, checks) and caches per step what
@@ -299,6 +317,21 @@ void reqm_fold_zeros(struct worker *w);
 void conn_close(struct vu *vu);
 void conn_connect(struct vu *vu);
 void conn_send(struct vu *vu);
+/* Appends a response-body span to the VU's kept body, up to the step's cap: false when
+ * out of memory. */
+bool conn_keep_span(struct vu *vu, const char *p, size_t n);
+
+/* --- HTTP/2 on the connection (conn_h2.c); conn.c hands over once the session runs --- */
+
+/* After the handshake: starts an HTTP/2 session when the origin speaks HTTP/2 (h2c, or
+ * "h2" chosen by ALPN), else leaves vu->h2 NULL.  0, or -ENOMEM. */
+int conn_h2_start(struct vu *vu);
+/* Submits the current step's batch as streams (first call per batch) and writes. */
+void conn_h2_send(struct vu *vu);
+/* The connection's loop events while the session runs. */
+void conn_h2_io(struct vu *vu, unsigned events);
+/* Frees the session (from conn_close, before the transport closes). */
+void conn_h2_free(struct vu *vu);
 
 /* --- the VU state machine (vu.c) --- */
 
@@ -325,5 +358,6 @@ int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario_plan *
 struct shard *shard_new(void);
 void shard_free(struct shard *s);
 void worker_publish(struct worker *w, bool final);
+uint64_t worker_wait_ns(struct worker *w);
 
 #endif

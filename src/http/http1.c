@@ -23,24 +23,6 @@
 /* The longest chunk-size line (with extensions) or trailer line the decoder accepts. */
 #define HTTP1_MAX_CHUNK_LINE 4096
 
-const char *http1_strerror(int err)
-{
-    switch (err) {
-    case 0:
-        return "success";
-    case HTTP1_PARTIAL:
-        return "incomplete HTTP message";
-    case HTTP1_EPROTO:
-        return "malformed HTTP message";
-    case HTTP1_ETOOLARGE:
-        return "HTTP head or framing line too large";
-    case HTTP1_ETOOMANY:
-        return "too many HTTP header fields";
-    default:
-        return brunt_strerror(err);
-    }
-}
-
 /* ---- character classes ---------------------------------------------------------- */
 
 /* tchar from RFC 9110 §5.6.2, as a table: one load per byte of every header name. */

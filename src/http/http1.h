@@ -33,9 +33,7 @@ enum http1_result {
     HTTP1_ETOOMANY = BRUNT_ETOOMANY,   /* more than HTTP1_MAX_HEADERS fields */
 };
 
-/* Returns a static description of an enum http1_result value (any other code:
- * brunt_strerror's). */
-const char *http1_strerror(int err);
+/* brunt_strerror() (core/error.h) names every enum http1_result value. */
 
 struct http1_header {
     const char *name;

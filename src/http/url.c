@@ -12,30 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *url_strerror(int err)
-{
-    switch (err) {
-    case 0:
-        return "success";
-    case URL_ESCHEME:
-        return "URL must start with http:// or https://";
-    case URL_EUSERINFO:
-        return "URL must not contain user:password@ (send credentials in a header)";
-    case URL_EHOST:
-        return "URL host is empty, too long or invalid";
-    case URL_EPORT:
-        return "URL port must be a number from 1 to 65535";
-    case URL_ETARGET:
-        return "URL path or query contains a space or control character";
-    case URL_ETOOLONG:
-        return "URL path and query are too long";
-    case URL_EDNS:
-        return "URL host could not be resolved";
-    default:
-        return brunt_strerror(err);
-    }
-}
-
 static char lower(char c)
 {
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;

@@ -49,8 +49,7 @@ struct url {
  */
 int url_parse(const char *s, struct url *out);
 
-/* A static description of a url_parse() / url_resolve() result. */
-const char *url_strerror(int err);
+/* brunt_strerror() (core/error.h) names every url_parse() / url_resolve() result. */
 
 /*
  * Resolves u's host and port (getaddrinfo, both address families, first answer) into

@@ -25,6 +25,10 @@ const char *const error_kind_name[ERROR_KIND_COUNT] = {
     "tls_self_signed",
     "tls_name_mismatch",
     "connect",
+    "nofile",
+    "interrupted",
+    "h2_rst_stream",
+    "h2_goaway",
     "other",
 };
 
@@ -51,6 +55,8 @@ struct metric_info metric_info[METRIC_MAX] = {
                            "open model: wait from the intended start until a VU was free"},
     [M_HTTP_REQ_LATENCY] = {"http_req_latency", METRIC_TREND, CONTAINS_TIME,
                             "queued + blocked + duration: what a user arriving on schedule felt"},
+    [M_HTTP_REQ_SEND_LAG] = {"http_req_send_lag", METRIC_TREND, CONTAINS_TIME,
+                             "from the intended start to the first byte written"},
     [M_ITERATIONS] = {"iterations", METRIC_COUNTER, CONTAINS_DEFAULT, "iterations completed"},
     [M_ITERATION_DURATION] = {"iteration_duration", METRIC_TREND, CONTAINS_TIME,
                               "time of one whole iteration"},
@@ -63,6 +69,12 @@ struct metric_info metric_info[METRIC_MAX] = {
     [M_CHECKS] = {"checks", METRIC_RATE, CONTAINS_DEFAULT, "share of checks that passed"},
     [M_ERRORS] = {"http_errors", METRIC_COUNTER, CONTAINS_DEFAULT,
                   "requests that failed with a network or protocol error, by kind (tag kind)"},
+    [M_ITERATIONS_INTERRUPTED] = {"interrupted_iterations", METRIC_COUNTER, CONTAINS_DEFAULT,
+                                  "iterations cut off by the end of the run (graceful stop or "
+                                  "gracefulRampDown ran out, second Ctrl-C)"},
+    [M_HTTP_REQ_RETRIES] = {"http_req_retries", METRIC_COUNTER, CONTAINS_DEFAULT,
+                            "requests sent again on a new connection after a reused one "
+                            "closed before any byte of the answer (counted once in http_reqs)"},
 };
 
 /* Metrics defined so far; entries from M_COUNT on own their name and desc strings. */

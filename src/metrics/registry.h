@@ -42,6 +42,7 @@ enum metric_id {
     M_HTTP_REQ_RECEIVING,
     M_HTTP_REQ_QUEUED,
     M_HTTP_REQ_LATENCY,
+    M_HTTP_REQ_SEND_LAG,
     M_ITERATIONS,
     M_ITERATION_DURATION,
     M_DROPPED_ITERATIONS,
@@ -51,6 +52,8 @@ enum metric_id {
     M_DATA_RECEIVED,
     M_CHECKS,
     M_ERRORS,
+    M_ITERATIONS_INTERRUPTED,
+    M_HTTP_REQ_RETRIES,
     M_COUNT
 };
 
@@ -66,7 +69,8 @@ struct metric_info {
 #define METRIC_MAX 256
 /* The kinds of network error: the values of the `kind` tag of the `errors` metric, in
  * one table for the engine that counts them and the outputs that print them (the
- * result lists every kind, in this order, with "other" last). */
+ * result lists every kind but "nofile" in this order, with "other" last, and "nofile"
+ * after them only when it happened). */
 enum error_kind {
     ERROR_KIND_REFUSED,
     ERROR_KIND_RESET,
@@ -79,6 +83,10 @@ enum error_kind {
     ERROR_KIND_TLS_SELF_SIGNED,
     ERROR_KIND_TLS_NAME_MISMATCH,
     ERROR_KIND_CONNECT,
+    ERROR_KIND_NOFILE,        /* no file descriptor for a socket (EMFILE, ENFILE) */
+    ERROR_KIND_INTERRUPTED,   /* still in flight when the run's hard end came */
+    ERROR_KIND_H2_RST_STREAM, /* HTTP/2: the server reset the stream */
+    ERROR_KIND_H2_GOAWAY,     /* HTTP/2: GOAWAY ended the connection with the stream open */
     ERROR_KIND_OTHER,
     ERROR_KIND_COUNT
 };

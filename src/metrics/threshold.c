@@ -245,7 +245,8 @@ static const char *th_suggest(const char *name, size_t len)
 
 /* The tags brunt itself puts on samples (docs/metrics.md). */
 static const char *const th_builtin_tags[] = {
-    "scenario", "name", "method", "status", "expected_response", "group", "check", "kind", NULL,
+    "scenario", "name",  "method", "status", "expected_response",
+    "group",    "check", "kind",   "proto",  NULL,
 };
 
 /* Tag names added with threshold_tag_name_add(): custom step tags and run-wide --tag. */

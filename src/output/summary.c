@@ -489,6 +489,9 @@ static void print_thresholds(const struct out *o, const struct run_report *r)
         return;
     }
     fprintf(o->f, "\n  %s\xe2\x96\x88 THRESHOLDS%s\n", col(o, C_BOLD), col(o, C_RESET));
+    /* A trend without samples: nothing was answered at all, or its tags matched nothing. */
+    struct series any;
+    bool answered = aggregate(o, r, M_HTTP_REQ_DURATION, "", &any);
     for (size_t i = 0; i < r->n_thresholds; i++) {
         const struct threshold *t = &r->thresholds[i];
         bool seen = false;
@@ -515,7 +518,10 @@ static void print_thresholds(const struct out *o, const struct run_report *r)
             fprintf(o->f, "    %s%s%s '%s' %s=%s%s%s\n", col(o, u->failed ? C_RED : C_GREEN),
                     u->failed ? "\xe2\x9c\x97" : "\xe2\x9c\x93", col(o, C_RESET),
                     u->source ? u->source : "", agg, obs, u->abort_on_fail ? " (abortOnFail)" : "",
-                    u->no_samples ? " (no samples: check the metric and its tags)" : "");
+                    !u->no_samples ? ""
+                    : u->sent_requests && !answered
+                        ? " (no samples: requests were sent, none was answered)"
+                        : " (no samples: check the metric and its tags)");
         }
     }
 }
@@ -912,8 +918,8 @@ static void print_metrics(const struct out *o, const struct run_report *r)
         M_HTTP_REQ_LATENCY,         M_HTTP_REQ_QUEUED,  M_HTTP_REQ_BLOCKED, M_HTTP_REQ_CONNECTING,
         M_HTTP_REQ_TLS_HANDSHAKING, M_HTTP_REQ_SENDING, M_HTTP_REQ_WAITING, M_HTTP_REQ_RECEIVING,
     };
-    static const int execution[] = {M_ITERATION_DURATION, M_ITERATIONS, M_DROPPED_ITERATIONS, M_VUS,
-                                    M_VUS_MAX};
+    static const int execution[] = {M_ITERATION_DURATION, M_ITERATIONS, M_ITERATIONS_INTERRUPTED,
+                                    M_DROPPED_ITERATIONS, M_VUS,        M_VUS_MAX};
     static const int network[] = {M_DATA_RECEIVED, M_DATA_SENT};
     static const int checks[] = {M_CHECKS};
     struct series s;
@@ -937,10 +943,16 @@ static void print_metrics(const struct out *o, const struct run_report *r)
         for (size_t i = 0; i < sizeof http_trends / sizeof http_trends[0]; i++) {
             print_metric(o, r, http_trends[i]);
         }
+        /* Send lag only when material: requests left a millisecond or more late. */
+        if (aggregate(o, r, M_HTTP_REQ_SEND_LAG, "", &s) &&
+            hist_quantile_ns(s.hist, 0.99) >= RUN_SEND_LAG_MATERIAL_NS) {
+            print_metric(o, r, M_HTTP_REQ_SEND_LAG);
+        }
         print_metric(o, r, M_HTTP_REQ_FAILED);
         if (print_metric(o, r, M_HTTP_REQS)) {
             print_statuses(o, r);
         }
+        print_metric(o, r, M_HTTP_REQ_RETRIES);
     }
     print_group(o, r, "EXECUTION", execution, sizeof execution / sizeof execution[0]);
     print_group(o, r, "NETWORK", network, sizeof network / sizeof network[0]);
@@ -954,12 +966,18 @@ static void print_tail(const struct out *o, const struct run_report *r)
 {
     bool blank = false;
     if (r->target_rate > 0) {
-        char t[32], a[32];
+        /* Started says whether the schedule held; completed, whether the target kept up
+         * (an iteration cut off by the end is started but never answered). */
+        char t[32], a[32], d[32];
         double share = r->achieved_rate / r->target_rate;
+        double done = r->completed_rate / r->target_rate;
         fmt_num3(r->target_rate, t, sizeof t);
         fmt_num3(r->achieved_rate, a, sizeof a);
-        fprintf(o->f, "\n  rate: target %s/s, achieved %s/s (%s%.1f%%%s)\n", t, a,
-                col(o, share < 0.99 ? C_YELLOW : C_GREEN), share * 100, col(o, C_RESET));
+        fmt_num3(r->completed_rate, d, sizeof d);
+        fprintf(o->f,
+                "\n  rate: target %s/s, started %s/s (%s%.1f%%%s), completed %s/s (%s%.1f%%%s)\n",
+                t, a, col(o, share < 0.99 ? C_YELLOW : C_GREEN), share * 100, col(o, C_RESET), d,
+                col(o, done < 0.99 ? C_YELLOW : C_GREEN), done * 100, col(o, C_RESET));
         blank = true;
     }
     size_t nw = r->n_warnings;

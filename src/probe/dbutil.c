@@ -3,6 +3,7 @@
  */
 #include "probe/dbutil.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -241,4 +242,72 @@ void dbutil_redact(const char *conn, char *out, size_t cap)
             p = q;
         }
     }
+}
+
+void dbutil_vnote(char *field, size_t cap, const char *fmt, va_list ap)
+{
+    char one[512];
+    vsnprintf(one, sizeof one < cap ? sizeof one : cap, fmt, ap);
+    size_t len = strlen(field);
+    if (strstr(field, one) == NULL && len + 2 + strlen(one) < cap) {
+        dbutil_fmt(field + len, cap - len, "%s%s", len ? "; " : "", one);
+    }
+}
+
+size_t dbutil_findings_copy(const struct finding *kept, size_t n, struct finding *out, size_t cap)
+{
+    size_t k = n < cap ? n : cap;
+    memcpy(out, kept, k * sizeof *out);
+    return k;
+}
+
+bool dbutil_summary_head(FILE *f, const char *what, const char *shown, const char *version,
+                         bool available, const char *error)
+{
+    fprintf(f, "\n  %s %s%s%s\n", what, shown, version[0] ? " " : "", version);
+    if (!available) {
+        fprintf(f, "    not measured: %s\n", error);
+    }
+    return available;
+}
+
+void dbutil_json_status(struct jsonw *w, bool available, const char *error)
+{
+    jsonw_key(w, "available");
+    jsonw_bool(w, available);
+    jsonw_key(w, "error");
+    jsonw_str(w, error[0] ? error : NULL);
+}
+
+void dbutil_json_run(struct jsonw *w, double duration_s, int restarts, uint64_t lost_samples)
+{
+    jsonw_key(w, "duration_s");
+    jsonw_num(w, duration_s);
+    jsonw_key(w, "restarts");
+    jsonw_int(w, restarts);
+    jsonw_key(w, "lost_samples");
+    jsonw_uint(w, lost_samples);
+}
+
+void dbutil_series_json(struct jsonw *w, const char *const *cols, size_t ncols, const void *rows,
+                        size_t nrows, dbutil_row_fn row)
+{
+    uint64_t v[16] = {0};
+    ncols = ncols < 16 ? ncols : 16;
+    jsonw_key(w, "series");
+    jsonw_obj_begin(w);
+    for (size_t c = 0; c < ncols; c++) {
+        jsonw_key(w, cols[c]);
+        jsonw_arr_begin(w);
+        for (size_t i = 0; i < nrows; i++) {
+            double t_s = row(rows, i, v);
+            if (c == 0) {
+                jsonw_num(w, round(t_s * 1000) / 1000);
+            } else {
+                jsonw_uint(w, v[c]);
+            }
+        }
+        jsonw_arr_end(w);
+    }
+    jsonw_obj_end(w);
 }

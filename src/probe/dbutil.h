@@ -10,6 +10,7 @@
 #ifndef BRUNT_PROBE_DBUTIL_H
 #define BRUNT_PROBE_DBUTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +46,35 @@ void dbutil_row(FILE *f, bool color, int indent, const char *label, const char *
 
 /* Prints findings under a "findings" heading (nothing when n == 0). */
 void dbutil_print_findings(FILE *f, bool color, const struct finding *fs, size_t n);
+
+/*
+ * Adds one note to field (cap bytes, NUL-terminated): notes accumulate "; "-separated,
+ * each once, up to the field's size (what no longer fits is dropped).
+ */
+void dbutil_vnote(char *field, size_t cap, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* Copies up to cap of the n findings kept into out; returns how many (the findings op). */
+size_t dbutil_findings_copy(const struct finding *kept, size_t n, struct finding *out, size_t cap);
+
+/* The summary section's heading "\n  WHAT SHOWN VERSION" and, when the probe measured
+ * nothing, "not measured: ERROR".  Returns available (print the rest when true). */
+bool dbutil_summary_head(FILE *f, const char *what, const char *shown, const char *version,
+                         bool available, const char *error);
+
+/* The JSON members every database probe has: "available" and "error" (null when ""). */
+void dbutil_json_status(struct jsonw *w, bool available, const char *error);
+/* ... and, when available, "duration_s", "restarts" and "lost_samples". */
+void dbutil_json_run(struct jsonw *w, double duration_s, int restarts, uint64_t lost_samples);
+
+/*
+ * The "series" member's object, columnar: a key per column, each an array over nrows
+ * rows.  Column 0 is "t_s" (seconds, rounded to ms), the rest unsigned counts; row(rows,
+ * i, v) returns row i's t_s and fills v[1..ncols-1].  ncols is at most 16.
+ */
+typedef double (*dbutil_row_fn)(const void *rows, size_t i, uint64_t *v);
+void dbutil_series_json(struct jsonw *w, const char *const *cols, size_t ncols, const void *rows,
+                        size_t nrows, dbutil_row_fn row);
 
 /* "512 B", "1.5 KiB", "12.3 MiB", "2.00 GiB". */
 void dbutil_fmt_bytes(double v, char *out, size_t cap);

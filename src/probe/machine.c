@@ -177,34 +177,6 @@ static double brunt_cpu_s(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-static void push(struct machine_probe *mp, uint64_t wall, const double *v)
-{
-    if (mp->n == mp->cap) {
-        if (mp->cap >= HISTORY_MAX) {
-            return;
-        }
-        size_t cap = mp->cap ? mp->cap * 2 : 256;
-        uint64_t *w = realloc(mp->wall, cap * sizeof *w);
-        if (w == NULL) {
-            return;
-        }
-        mp->wall = w;
-        for (int f = 0; f < MF_COUNT; f++) {
-            double *p = realloc(mp->hist[f], cap * sizeof *p);
-            if (p == NULL) {
-                return;
-            }
-            mp->hist[f] = p;
-        }
-        mp->cap = cap;
-    }
-    mp->wall[mp->n] = wall;
-    for (int f = 0; f < MF_COUNT; f++) {
-        mp->hist[f][mp->n] = v[f];
-    }
-    mp->n++;
-}
-
 static void machine_sample(void *self, uint64_t now_ns, struct registry *reg)
 {
     struct machine_probe *mp = self;
@@ -306,7 +278,8 @@ static void machine_sample(void *self, uint64_t now_ns, struct registry *reg)
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    push(mp, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec, v);
+    probe_history_push(&mp->wall, mp->hist, MF_COUNT, &mp->n, &mp->cap, HISTORY_MAX,
+                       (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec, v);
     pthread_mutex_lock(&mp->mu);
     mp->live.valid = true;
     mp->live.cpu = v[MF_CPU];
@@ -326,45 +299,14 @@ static void machine_stop(void *self)
     (void)self;
 }
 
-static int cmp_d(const void *a, const void *b)
+static void mstats_of(const struct machine_probe *mp, int f, struct probe_stats *s)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-struct mstats {
-    size_t n;
-    double min, avg, p95, max;
-};
-
-static void mstats_of(const struct machine_probe *mp, int f, struct mstats *s)
-{
-    memset(s, 0, sizeof *s);
-    double *tmp = malloc((mp->n ? mp->n : 1) * sizeof *tmp);
-    if (tmp == NULL) {
-        return;
-    }
-    double sum = 0;
-    for (size_t i = 0; i < mp->n; i++) {
-        if (!isnan(mp->hist[f][i])) {
-            tmp[s->n++] = mp->hist[f][i];
-            sum += mp->hist[f][i];
-        }
-    }
-    if (s->n > 0) {
-        qsort(tmp, s->n, sizeof *tmp, cmp_d);
-        s->min = tmp[0];
-        s->max = tmp[s->n - 1];
-        s->avg = sum / (double)s->n;
-        size_t rank = (size_t)ceil(0.95 * (double)s->n);
-        s->p95 = tmp[rank > 0 ? rank - 1 : 0];
-    }
-    free(tmp);
+    probe_stats_of(mp->hist[f], mp->n, s);
 }
 
 bool machine_probe_suspect(const struct machine_probe *mp, char *why, size_t cap)
 {
-    struct mstats brunt, cpu;
+    struct probe_stats brunt, cpu;
     mstats_of(mp, MF_BRUNT_CPU, &brunt);
     mstats_of(mp, MF_CPU, &cpu);
     why[0] = '\0';
@@ -425,7 +367,7 @@ static void machine_summary(void *self, FILE *f, bool color)
     fprintf(f, "\n  %smachine%s (%d CPU%s)\n", bold, reset, mp->n_cpus, mp->n_cpus == 1 ? "" : "s");
     fprintf(f, "    %-22s %10s %10s %10s %10s\n", "", "min", "avg", "p95", "max");
     for (int fi = 0; fi < MF_COUNT; fi++) {
-        struct mstats s;
+        struct probe_stats s;
         mstats_of(mp, fi, &s);
         if (s.n == 0) {
             continue;
@@ -438,7 +380,7 @@ static void machine_summary(void *self, FILE *f, bool color)
         fmt_mvalue(s.max, u, d, sizeof d);
         fprintf(f, "    %-22s %10s %10s %10s %10s\n", machine_figures[fi].label, a, b, c, d);
     }
-    struct mstats brunt;
+    struct probe_stats brunt;
     mstats_of(mp, MF_BRUNT_CPU, &brunt);
     if (brunt.n > 0 && mp->n_cpus > 0) {
         fprintf(f, "    the generator took %.1f%% of the machine's CPU on average\n",
@@ -480,23 +422,10 @@ static int machine_json(void *self, struct jsonw *w)
     jsonw_key(w, "summary");
     jsonw_obj_begin(w);
     for (int f = 0; f < MF_COUNT; f++) {
-        struct mstats s;
+        struct probe_stats s;
         mstats_of(mp, f, &s);
         jsonw_key(w, machine_figures[f].metric);
-        if (s.n == 0) {
-            jsonw_null(w);
-            continue;
-        }
-        jsonw_obj_begin(w);
-        jsonw_key(w, "min");
-        jsonw_num(w, s.min);
-        jsonw_key(w, "avg");
-        jsonw_num(w, s.avg);
-        jsonw_key(w, "p95");
-        jsonw_num(w, s.p95);
-        jsonw_key(w, "max");
-        jsonw_num(w, s.max);
-        jsonw_obj_end(w);
+        probe_stats_json(w, &s);
     }
     jsonw_obj_end(w);
     jsonw_key(w, "series");

@@ -14,6 +14,7 @@
 #include "probe/probe.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -489,4 +490,82 @@ void probe_findings_json(struct jsonw *w, const struct finding *f, size_t n)
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
+}
+
+void probe_history_push(uint64_t **wall, double **cols, size_t ncols, size_t *n, size_t *cap,
+                        size_t max, uint64_t wall_ns, const double *v)
+{
+    if (*n == *cap) {
+        if (*cap >= max) {
+            return;
+        }
+        size_t grown = *cap ? *cap * 2 : 256;
+        uint64_t *w = realloc(*wall, grown * sizeof *w);
+        if (w == NULL) {
+            return;
+        }
+        *wall = w;
+        for (size_t c = 0; c < ncols; c++) {
+            double *p = realloc(cols[c], grown * sizeof *p);
+            if (p == NULL) {
+                return;
+            }
+            cols[c] = p;
+        }
+        *cap = grown;
+    }
+    (*wall)[*n] = wall_ns;
+    for (size_t c = 0; c < ncols; c++) {
+        cols[c][*n] = v[c];
+    }
+    (*n)++;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void probe_stats_of(const double *v, size_t n, struct probe_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    double *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (tmp == NULL) {
+        return;
+    }
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isnan(v[i])) {
+            tmp[out->n++] = v[i];
+            sum += v[i];
+        }
+    }
+    if (out->n > 0) {
+        qsort(tmp, out->n, sizeof *tmp, cmp_double);
+        out->min = tmp[0];
+        out->max = tmp[out->n - 1];
+        out->avg = sum / (double)out->n;
+        size_t rank = (size_t)ceil(0.95 * (double)out->n);
+        out->p95 = tmp[rank > 0 ? rank - 1 : 0];
+    }
+    free(tmp);
+}
+
+void probe_stats_json(struct jsonw *w, const struct probe_stats *s)
+{
+    if (s->n == 0) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_obj_begin(w);
+    jsonw_key(w, "min");
+    jsonw_num(w, s->min);
+    jsonw_key(w, "avg");
+    jsonw_num(w, s->avg);
+    jsonw_key(w, "p95");
+    jsonw_num(w, s->p95);
+    jsonw_key(w, "max");
+    jsonw_num(w, s->max);
+    jsonw_obj_end(w);
 }

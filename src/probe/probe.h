@@ -176,4 +176,25 @@ uint64_t probe_set_samples(const struct probe_set *set);
  */
 int probe_define_metrics(void);
 
+/*
+ * The history a probe keeps for its summary and result: wall times (*wall) and ncols
+ * parallel columns (cols[c]), *n rows of *cap.  Appends one row (wall_ns, v[0..ncols));
+ * grows by doubling from 256 rows, to max rows at most (then, or when memory runs out,
+ * the row is dropped).  The probe's own thread.
+ */
+/* min / avg / p95 (nearest rank) / max over a column's non-NaN values; n of them. */
+struct probe_stats {
+    size_t n;
+    double min, avg, p95, max;
+};
+
+/* The statistics of v[0..n) into *out (all 0 and n = 0 when no value, or no memory). */
+void probe_stats_of(const double *v, size_t n, struct probe_stats *out);
+
+/* Writes {"min","avg","p95","max"} of s, or null when s->n is 0. */
+void probe_stats_json(struct jsonw *w, const struct probe_stats *s);
+
+void probe_history_push(uint64_t **wall, double **cols, size_t ncols, size_t *n, size_t *cap,
+                        size_t max, uint64_t wall_ns, const double *v);
+
 #endif

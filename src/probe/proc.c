@@ -19,6 +19,7 @@
  * per-thread CPU, and cgroup v1.
  */
 #include "probe/proc.h"
+#include "probe/proc_internal.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -37,11 +38,6 @@
 #include "core/clock.h"
 #include "probe/procfs.h"
 #include "probe/spawn.h"
-
-#define HASH_SIZE 16384 /* power of two, > PROC_MEMBERS_MAX + strangers we remember */
-#define STRANGERS_MAX 12000
-#define STRANGER_RESET_EVERY 30
-#define LIMITS_EVERY 10 /* re-read affinity and cgroup limits every N samples */
 
 const struct proc_figure_info proc_figures[PF_COUNT] = {
     [PF_CPU] = {"process_cpu", "CPU (of allowed)", "%"},
@@ -111,129 +107,6 @@ int proc_define_metrics(void)
     return 0;
 }
 
-struct member {
-    int pid;
-    uint64_t starttime;
-    int target;
-    int fd_stat, fd_status, fd_io, fd_fd;
-    bool seen, primed;
-    uint64_t utime, stime, majflt, vcs, ivcs, rd, wr, wait_ns;
-    uint64_t cutime, cstime; /* reaped children's CPU, ticks */
-    int ppid;
-};
-
-enum known_kind { K_FREE = 0, K_MEMBER, K_STRANGER };
-struct known {
-    int pid;
-    uint8_t kind;
-    int member; /* index into members for K_MEMBER */
-};
-
-struct series_hist {
-    double *v[PF_COUNT];
-    uint64_t *wall;
-    size_t n, cap;
-};
-
-struct target {
-    char what[PROC_LABEL_MAX]; /* as given */
-    char label[PROC_LABEL_MAX];
-    bool by_name;
-    int root_pid;
-    uint64_t root_start;
-    struct spawn *sp;
-    char cgroup[512]; /* v2 path, "" when unknown */
-    int fd_cpu_stat, fd_cpu_psi, fd_mem_psi;
-    double allowed_cpus; /* affinity, capped by cpu.max */
-    double mem_limit;    /* bytes */
-    bool mem_limit_cgroup;
-    double cpu_quota; /* cores from cpu.max, 0 = none */
-    int n_members;
-    bool ever_member;
-    struct procfs_cpu_stat cg_prev;
-    uint64_t psi_cpu_prev, psi_mem_prev;
-    bool cg_primed;
-    /* per-interval accumulation */
-    double acc[PF_COUNT];
-    bool have[PF_COUNT];
-    uint64_t exits;
-    /* CPU (ticks) of members that ended, as last seen: when a member reaps them its
-     * cutime/cstime jumps by their total, of which this much was counted already. */
-    uint64_t dead_user, dead_sys;
-    double reaped_user, reaped_sys; /* this interval's c-time growth of live members */
-    struct proc_death death;
-    struct series_hist hist;
-    struct proc_live live; /* under pp->mu */
-    bool has_leak;
-    struct fit_verdict leak;
-};
-
-#define FRESH_MAX 4096 /* processes first seen in one interval that are looked at */
-struct fresh {
-    int pid, ppid;
-    uint64_t starttime;
-    char comm[16];
-    bool done;
-};
-
-struct proc_probe {
-    struct fresh *fresh; /* FRESH_MAX, scratch of discover() */
-    struct target targets[PROC_TARGETS_MAX];
-    size_t n_targets;
-    struct member *members;
-    size_t n_members;
-    struct known *known;
-    size_t n_strangers;
-    uint64_t samples;
-    uint64_t prev_ns;
-    long hz;
-    double mem_total;
-    int self_pid;
-    int proc_fd; /* /proc, for openat */
-    bool denied_io, denied_fd, no_cgroup, no_schedstat;
-    pthread_mutex_t mu;
-    char unavailable[4][96];
-    size_t n_unavailable;
-};
-
-static uint32_t hash_pid(int pid)
-{
-    return ((uint32_t)pid * 2654435761u) & (HASH_SIZE - 1);
-}
-
-static struct known *known_find(struct proc_probe *pp, int pid, bool insert)
-{
-    uint32_t h = hash_pid(pid);
-    for (uint32_t i = 0; i < HASH_SIZE; i++) {
-        struct known *k = &pp->known[(h + i) & (HASH_SIZE - 1)];
-        if (k->kind != K_FREE && k->pid == pid) {
-            return k;
-        }
-        if (k->kind == K_FREE) {
-            if (!insert) {
-                return NULL;
-            }
-            k->pid = pid;
-            return k;
-        }
-    }
-    return NULL;
-}
-
-/* Rebuilds the table with members only (strangers forgotten; deletions compacted). */
-static void known_rebuild(struct proc_probe *pp)
-{
-    memset(pp->known, 0, HASH_SIZE * sizeof *pp->known);
-    pp->n_strangers = 0;
-    for (size_t i = 0; i < pp->n_members; i++) {
-        struct known *k = known_find(pp, pp->members[i].pid, true);
-        if (k != NULL) {
-            k->kind = K_MEMBER;
-            k->member = (int)i;
-        }
-    }
-}
-
 static void note_unavailable(struct proc_probe *pp, const char *what)
 {
     if (pp->n_unavailable < sizeof pp->unavailable / sizeof pp->unavailable[0]) {
@@ -254,7 +127,7 @@ static ssize_t pread_all(int fd, char *buf, size_t cap)
     return n;
 }
 
-static ssize_t read_at(int dirfd, const char *path, char *buf, size_t cap)
+ssize_t proc__read_at(int dirfd, const char *path, char *buf, size_t cap)
 {
     int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -268,7 +141,7 @@ static ssize_t read_at(int dirfd, const char *path, char *buf, size_t cap)
 
 static ssize_t read_path(const char *path, char *buf, size_t cap)
 {
-    return read_at(AT_FDCWD, path, buf, cap);
+    return proc__read_at(AT_FDCWD, path, buf, cap);
 }
 
 struct proc_probe *proc_probe_new(void)
@@ -340,80 +213,20 @@ size_t proc_probe_targets(const struct proc_probe *pp)
     return pp->n_targets;
 }
 
+size_t proc_probe_members(const struct proc_probe *pp, pid_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < pp->n_members && n < cap; i++) {
+        out[n++] = (pid_t)pp->members[i].pid;
+    }
+    return n;
+}
+
 const char *proc_probe_label(const struct proc_probe *pp, size_t i)
 {
     return i < pp->n_targets ? pp->targets[i].label : "";
 }
 
-static void member_close(struct member *m)
-{
-    int *fds[] = {&m->fd_stat, &m->fd_status, &m->fd_io, &m->fd_fd};
-    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
-        if (*fds[i] >= 0) {
-            close(*fds[i]);
-            *fds[i] = -1;
-        }
-    }
-}
-
-/* Adds a member; returns its index or -1 (cap, or it vanished). */
-static int member_add(struct proc_probe *pp, int pid, uint64_t starttime, int target)
-{
-    if (pp->n_members >= PROC_MEMBERS_MAX) {
-        return -1;
-    }
-    char path[32];
-    snprintf(path, sizeof path, "%d", pid);
-    int dfd = openat(pp->proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        return -1;
-    }
-    struct member *m = &pp->members[pp->n_members];
-    memset(m, 0, sizeof *m);
-    m->pid = pid;
-    m->starttime = starttime;
-    m->target = target;
-    m->fd_stat = openat(dfd, "stat", O_RDONLY | O_CLOEXEC);
-    m->fd_status = openat(dfd, "status", O_RDONLY | O_CLOEXEC);
-    m->fd_io = openat(dfd, "io", O_RDONLY | O_CLOEXEC);
-    m->fd_fd = openat(dfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    close(dfd);
-    if (m->fd_stat < 0) {
-        member_close(m);
-        return -1;
-    }
-    struct known *k = known_find(pp, pid, true);
-    if (k == NULL) {
-        member_close(m);
-        return -1;
-    }
-    k->kind = K_MEMBER;
-    k->member = (int)pp->n_members;
-    pp->targets[target].n_members++;
-    pp->targets[target].ever_member = true;
-    return (int)pp->n_members++;
-}
-
-/* Removes member i (swap with the last); the caller rebuilds the table afterwards. */
-static void member_del(struct proc_probe *pp, size_t i)
-{
-    struct member *m = &pp->members[i];
-    struct target *t = &pp->targets[m->target];
-    t->n_members--;
-    t->exits++;
-    /* Its CPU up to the last sample was counted; its parent, if a member, will see it
-     * all again in its cutime/cstime once it reaps it. */
-    struct known *pk = known_find(pp, m->ppid, false);
-    if (pk != NULL && pk->kind == K_MEMBER && m->primed) {
-        t->dead_user += m->utime + m->cutime;
-        t->dead_sys += m->stime + m->cstime;
-    }
-    member_close(m);
-    pp->members[i] = pp->members[pp->n_members - 1];
-    pp->n_members--;
-}
-
-/* Open file descriptors of a member: getdents over its kept fd directory. */
 static int count_fds(int dirfd)
 {
     if (lseek(dirfd, 0, SEEK_SET) < 0) {
@@ -470,7 +283,7 @@ static int tasks_scan(struct proc_probe *pp, int pid, bool with_ctx, uint64_t *w
         }
         char p2[300], buf[2048];
         snprintf(p2, sizeof p2, "%s/schedstat", de->d_name);
-        ssize_t r = read_at(dirfd(d), p2, buf, sizeof buf);
+        ssize_t r = proc__read_at(dirfd(d), p2, buf, sizeof buf);
         struct procfs_schedstat ss = {0};
         if (r <= 0 || procfs_parse_schedstat(buf, (size_t)r, &ss) < 0) {
             continue;
@@ -478,7 +291,7 @@ static int tasks_scan(struct proc_probe *pp, int pid, bool with_ctx, uint64_t *w
         *wait_ns += ss.wait_ns;
         if (with_ctx) {
             snprintf(p2, sizeof p2, "%s/status", de->d_name);
-            r = read_at(dirfd(d), p2, buf, sizeof buf);
+            r = proc__read_at(dirfd(d), p2, buf, sizeof buf);
             struct procfs_status st = {0};
             if (r > 0 && procfs_parse_status(buf, (size_t)r, &st) == 0) {
                 *vcs += st.voluntary_ctxt;
@@ -556,29 +369,10 @@ static void target_read_cgroup(struct proc_probe *pp, struct target *t)
 {
     char path[48], buf[1024];
     snprintf(path, sizeof path, "%d/cgroup", t->root_pid);
-    ssize_t n = read_at(pp->proc_fd, path, buf, sizeof buf);
+    ssize_t n = proc__read_at(pp->proc_fd, path, buf, sizeof buf);
     if (n <= 0 || procfs_parse_cgroup(buf, (size_t)n, t->cgroup, sizeof t->cgroup) < 0) {
         t->cgroup[0] = '\0';
     }
-}
-
-static void discover(struct proc_probe *pp);
-
-static int read_proc_stat(struct proc_probe *pp, int pid, struct procfs_stat *st)
-{
-    char path[32], buf[1024];
-    snprintf(path, sizeof path, "%d/stat", pid);
-    ssize_t n = read_at(pp->proc_fd, path, buf, sizeof buf);
-    if (n <= 0) {
-        return n < 0 ? (int)n : -EINVAL;
-    }
-    memset(st, 0, sizeof *st);
-    return procfs_parse_stat(buf, (size_t)n, st);
-}
-
-static bool comm_matches(const struct target *t, const char *comm)
-{
-    return t->by_name && strcmp(t->what, comm) == 0;
 }
 
 static int proc_start(void *self, char *err, size_t err_len)
@@ -608,18 +402,18 @@ static int proc_start(void *self, char *err, size_t err_len)
             continue;
         }
         struct procfs_stat st;
-        if (read_proc_stat(pp, t->root_pid, &st) < 0 || st.state == 'Z' || st.state == 'X') {
+        if (proc__read_proc_stat(pp, t->root_pid, &st) < 0 || st.state == 'Z' || st.state == 'X') {
             snprintf(err, err_len, "--watch %s: no process with PID %d", t->what, t->root_pid);
             return -ESRCH;
         }
         t->root_start = st.starttime;
-        if (member_add(pp, t->root_pid, st.starttime, (int)i) < 0) {
+        if (proc__member_add(pp, t->root_pid, st.starttime, (int)i) < 0) {
             snprintf(err, err_len, "--watch %s: cannot read /proc/%d", t->what, t->root_pid);
             return -ESRCH;
         }
     }
     /* Name targets and every descendant: one discovery pass now. */
-    discover(pp);
+    proc__discover(pp);
     for (size_t i = 0; i < pp->n_targets; i++) {
         struct target *t = &pp->targets[i];
         if (t->by_name && t->n_members == 0) {
@@ -645,145 +439,6 @@ static int proc_start(void *self, char *err, size_t err_len)
     }
     pp->prev_ns = clock_now_ns();
     return 0;
-}
-
-static void discover(struct proc_probe *pp)
-{
-    struct fresh *fresh = pp->fresh;
-    size_t n_fresh = 0;
-    if (lseek(pp->proc_fd, 0, SEEK_SET) < 0) {
-        return;
-    }
-    int dup_fd = dup(pp->proc_fd);
-    if (dup_fd < 0) {
-        return;
-    }
-    DIR *d = fdopendir(dup_fd);
-    if (d == NULL) {
-        close(dup_fd);
-        return;
-    }
-    rewinddir(d);
-    for (size_t i = 0; i < pp->n_members; i++) {
-        pp->members[i].seen = false;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] < '1' || de->d_name[0] > '9') {
-            continue;
-        }
-        int pid = atoi(de->d_name);
-        struct known *k = known_find(pp, pid, false);
-        if (k != NULL && k->kind == K_MEMBER) {
-            pp->members[k->member].seen = true;
-            continue;
-        }
-        if (k != NULL || pid == pp->self_pid || n_fresh >= FRESH_MAX) {
-            continue;
-        }
-        struct procfs_stat st;
-        if (read_proc_stat(pp, pid, &st) < 0 || st.state == 'Z') {
-            continue;
-        }
-        fresh[n_fresh].pid = pid;
-        fresh[n_fresh].ppid = st.ppid;
-        fresh[n_fresh].starttime = st.starttime;
-        memcpy(fresh[n_fresh].comm, st.comm, sizeof st.comm);
-        fresh[n_fresh].done = false;
-        n_fresh++;
-    }
-    closedir(d);
-    /* Join trees to a fixpoint: a child may be listed before its new parent. */
-    bool changed = true;
-    while (changed) {
-        changed = false;
-        for (size_t i = 0; i < n_fresh; i++) {
-            if (fresh[i].done) {
-                continue;
-            }
-            int target = -1;
-            struct known *pk = known_find(pp, fresh[i].ppid, false);
-            if (pk != NULL && pk->kind == K_MEMBER) {
-                target = pp->members[pk->member].target;
-            } else {
-                for (size_t t = 0; t < pp->n_targets; t++) {
-                    if (comm_matches(&pp->targets[t], fresh[i].comm)) {
-                        target = (int)t;
-                        break;
-                    }
-                }
-            }
-            if (target >= 0) {
-                int m = member_add(pp, fresh[i].pid, fresh[i].starttime, target);
-                if (m >= 0) {
-                    pp->members[m].ppid = fresh[i].ppid;
-                    pp->members[m].seen = true;
-                    pp->members[m].primed = pp->samples == 0; /* born before the first sample */
-                }
-                fresh[i].done = true;
-                changed = true;
-            }
-        }
-    }
-    for (size_t i = 0; i < n_fresh; i++) {
-        if (!fresh[i].done && pp->n_strangers < STRANGERS_MAX) {
-            struct known *k = known_find(pp, fresh[i].pid, true);
-            if (k != NULL && k->kind == K_FREE) {
-                k->kind = K_STRANGER;
-                pp->n_strangers++;
-            }
-        }
-    }
-}
-
-static void record_death(struct proc_probe *pp, struct target *t, int pid)
-{
-    if (t->death.died) {
-        return;
-    }
-    t->death.died = true;
-    t->death.t_s = -1;
-    t->death.pid = pid;
-    t->death.wall_ns = clock_wall_ns();
-    if (t->sp != NULL && pid == spawn_pid(t->sp)) {
-        bool sig;
-        int code;
-        if (spawn_poll(t->sp, &sig, &code) == 1) {
-            t->death.status_known = true;
-            t->death.signaled = sig;
-            t->death.code = code;
-        }
-    }
-    (void)pp;
-}
-
-static void hist_push(struct target *t, uint64_t wall, const double *v)
-{
-    struct series_hist *h = &t->hist;
-    if (h->n == h->cap) {
-        if (h->cap >= PROC_HISTORY_MAX) {
-            return;
-        }
-        size_t cap = h->cap ? h->cap * 2 : 256;
-        uint64_t *w = realloc(h->wall, cap * sizeof *w);
-        if (w == NULL) {
-            return;
-        }
-        h->wall = w;
-        for (int f = 0; f < PF_COUNT; f++) {
-            double *p = realloc(h->v[f], cap * sizeof *p);
-            if (p == NULL) {
-                return;
-            }
-            h->v[f] = p;
-        }
-        h->cap = cap;
-    }
-    h->wall[h->n] = wall;
-    for (int f = 0; f < PF_COUNT; f++) {
-        h->v[f][h->n] = v[f];
-    }
-    h->n++;
 }
 
 static uint64_t delta(uint64_t now, uint64_t before)
@@ -939,9 +594,9 @@ static void proc_sample(void *self, uint64_t now_ns, struct registry *reg)
     double dt_s = (double)(now_ns - pp->prev_ns) / 1e9;
     pp->prev_ns = now_ns;
     if (pp->samples > 0 && pp->samples % STRANGER_RESET_EVERY == 0) {
-        known_rebuild(pp);
+        proc__known_rebuild(pp);
     }
-    discover(pp);
+    proc__discover(pp);
     for (size_t i = 0; i < pp->n_targets; i++) {
         struct target *t = &pp->targets[i];
         memset(t->acc, 0, sizeof t->acc);
@@ -967,20 +622,20 @@ static void proc_sample(void *self, uint64_t now_ns, struct registry *reg)
         }
         struct target *t = &pp->targets[m->target];
         if (!t->by_name && m->pid == t->root_pid && m->starttime == t->root_start) {
-            record_death(pp, t, m->pid);
+            proc__record_death(pp, t, m->pid);
         }
-        member_del(pp, i);
+        proc__member_del(pp, i);
         removed = true;
     }
     if (removed) {
-        known_rebuild(pp);
+        proc__known_rebuild(pp);
     }
     uint64_t wall = clock_wall_ns();
     char tags[128];
     for (size_t i = 0; i < pp->n_targets; i++) {
         struct target *t = &pp->targets[i];
         if (t->by_name && t->ever_member && t->n_members == 0) {
-            record_death(pp, t, t->root_pid);
+            proc__record_death(pp, t, t->root_pid);
         }
         double v[PF_COUNT];
         bool alive = t->n_members > 0;
@@ -1018,7 +673,8 @@ static void proc_sample(void *self, uint64_t now_ns, struct registry *reg)
                 v[rates[r]] = NAN;
             }
         }
-        hist_push(t, wall, v);
+        probe_history_push(&t->hist.wall, t->hist.v, PF_COUNT, &t->hist.n, &t->hist.cap,
+                           PROC_HISTORY_MAX, wall, v);
         const char *k = "target";
         const char *val = t->label;
         if (tags_canon(tags, sizeof tags, &k, &val, 1) < 0) {
@@ -1113,7 +769,7 @@ static void proc_stop(void *self)
             bool sig;
             int code;
             if (spawn_poll(t->sp, &sig, &code) == 1) {
-                record_death(pp, t, spawn_pid(t->sp));
+                proc__record_death(pp, t, spawn_pid(t->sp));
                 t->death.status_known = true;
                 t->death.signaled = sig;
                 t->death.code = code;
@@ -1122,273 +778,7 @@ static void proc_stop(void *self)
     }
 }
 
-/* Statistics of one figure's history: min, avg, p95, max over the non-NaN values. */
-struct stats {
-    size_t n;
-    double min, avg, p95, max;
-};
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void figure_stats(const struct target *t, int f, struct stats *s)
-{
-    memset(s, 0, sizeof *s);
-    const struct series_hist *h = &t->hist;
-    double *tmp = malloc((h->n ? h->n : 1) * sizeof *tmp);
-    if (tmp == NULL) {
-        return;
-    }
-    double sum = 0;
-    for (size_t i = 0; i < h->n; i++) {
-        if (!isnan(h->v[f][i])) {
-            tmp[s->n++] = h->v[f][i];
-            sum += h->v[f][i];
-        }
-    }
-    if (s->n > 0) {
-        qsort(tmp, s->n, sizeof *tmp, cmp_d);
-        s->min = tmp[0];
-        s->max = tmp[s->n - 1];
-        s->avg = sum / (double)s->n;
-        size_t rank = (size_t)ceil(0.95 * (double)s->n);
-        s->p95 = tmp[rank > 0 ? rank - 1 : 0];
-    }
-    free(tmp);
-}
-
-static void fmt_value(double v, const char *unit, char *buf, size_t cap)
-{
-    if (unit[0] == 'B') {
-        const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-        int k = 0;
-        while (fabs(v) >= 1024 && k < 4) {
-            v /= 1024;
-            k++;
-        }
-        if (k == 0) {
-            snprintf(buf, cap, "%.0f %s%s", v, u[k], unit + 1);
-        } else {
-            snprintf(buf, cap, "%.1f %s%s", v, u[k], unit + 1);
-        }
-    } else if (strcmp(unit, "%") == 0) {
-        snprintf(buf, cap, "%.1f%%", v);
-    } else if (v < 100 && v != floor(v)) {
-        snprintf(buf, cap, "%.1f%s", v, unit);
-    } else {
-        snprintf(buf, cap, "%.0f%s", v, unit);
-    }
-}
-
-static void proc_summary(void *self, FILE *f, bool color)
-{
-    struct proc_probe *pp = self;
-    const char *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
-    for (size_t i = 0; i < pp->n_targets; i++) {
-        struct target *t = &pp->targets[i];
-        char limit[64];
-        fmt_value(t->mem_limit, "B", limit, sizeof limit);
-        fprintf(f, "\n  %swatched: %s%s (%s%s; may use %.2g CPU%s, memory limit %s%s)\n", bold,
-                t->label, reset, t->by_name ? "by name" : "PID ", t->by_name ? "" : t->what,
-                t->allowed_cpus, t->allowed_cpus == 1 ? "" : "s", limit,
-                t->mem_limit_cgroup ? " from memory.max" : " = RAM");
-        fprintf(f, "    %-22s %10s %10s %10s %10s\n", "", "min", "avg", "p95", "max");
-        for (int fi = 0; fi < PF_COUNT; fi++) {
-            struct stats s;
-            figure_stats(t, fi, &s);
-            if (s.n == 0) {
-                continue;
-            }
-            char a[32], b[32], c[32], d[32];
-            const char *u = proc_figures[fi].unit;
-            fmt_value(s.min, u, a, sizeof a);
-            fmt_value(s.avg, u, b, sizeof b);
-            fmt_value(s.p95, u, c, sizeof c);
-            fmt_value(s.max, u, d, sizeof d);
-            fprintf(f, "    %-22s %10s %10s %10s %10s\n", proc_figures[fi].label, a, b, c, d);
-        }
-        if (t->death.died) {
-            char when[96] = "";
-            if (t->death.t_s >= 0) {
-                snprintf(when, sizeof when, " %.1f s into the run, at %.0f req/s with %u VUs",
-                         t->death.t_s, t->death.rps, t->death.vus);
-            }
-            if (t->death.status_known && t->death.signaled) {
-                fprintf(f, "    %sended during the run%s%s: PID %d killed by signal %d (%s)\n",
-                        bold, reset, when, t->death.pid, t->death.code, strsignal(t->death.code));
-            } else if (t->death.status_known) {
-                fprintf(f, "    %sended during the run%s%s: PID %d exited with status %d\n", bold,
-                        reset, when, t->death.pid, t->death.code);
-            } else {
-                fprintf(f,
-                        "    %sended during the run%s%s: PID %d is gone (not brunt's child: "
-                        "status unknown)\n",
-                        bold, reset, when, t->death.pid);
-            }
-        }
-        if (t->has_leak) {
-            fprintf(f, "    memory: %s%s%s: %s\n", bold, fit_trend_name(t->leak.trend), reset,
-                    t->leak.evidence);
-        }
-    }
-    for (size_t i = 0; i < pp->n_unavailable; i++) {
-        fprintf(f, "    unavailable: %s\n", pp->unavailable[i]);
-    }
-}
-
-static void json_num_or_null(struct jsonw *w, double v)
-{
-    if (isnan(v) || isinf(v)) {
-        jsonw_null(w);
-    } else {
-        jsonw_num(w, v);
-    }
-}
-
-static size_t proc_findings(void *self, struct finding *out, size_t cap);
-
-static int proc_json(void *self, struct jsonw *w)
-{
-    struct proc_probe *pp = self;
-    struct finding fs[2 * PROC_TARGETS_MAX];
-    size_t nf = proc_findings(self, fs, sizeof fs / sizeof fs[0]);
-    jsonw_obj_begin(w);
-    jsonw_key(w, "findings");
-    probe_findings_json(w, fs, nf);
-    jsonw_key(w, "interval_samples");
-    jsonw_uint(w, pp->samples);
-    jsonw_key(w, "unavailable");
-    jsonw_arr_begin(w);
-    for (size_t i = 0; i < pp->n_unavailable; i++) {
-        jsonw_str(w, pp->unavailable[i]);
-    }
-    jsonw_arr_end(w);
-    jsonw_key(w, "targets");
-    jsonw_arr_begin(w);
-    for (size_t i = 0; i < pp->n_targets; i++) {
-        struct target *t = &pp->targets[i];
-        jsonw_obj_begin(w);
-        jsonw_key(w, "label");
-        jsonw_str(w, t->label);
-        jsonw_key(w, "watch");
-        jsonw_str(w, t->what);
-        jsonw_key(w, "by");
-        jsonw_str(w, t->sp != NULL ? "spawn" : t->by_name ? "name" : "pid");
-        jsonw_key(w, "pid");
-        jsonw_int(w, t->root_pid);
-        jsonw_key(w, "cgroup");
-        jsonw_str(w, t->cgroup[0] ? t->cgroup : NULL);
-        jsonw_key(w, "allowed_cpus");
-        jsonw_num(w, t->allowed_cpus);
-        jsonw_key(w, "cpu_quota_cores");
-        json_num_or_null(w, t->cpu_quota > 0 ? t->cpu_quota : NAN);
-        jsonw_key(w, "memory_limit_bytes");
-        jsonw_num(w, t->mem_limit);
-        jsonw_key(w, "memory_limit_from");
-        jsonw_str(w, t->mem_limit_cgroup ? "memory.max" : "MemTotal");
-        jsonw_key(w, "summary");
-        jsonw_obj_begin(w);
-        for (int f = 0; f < PF_COUNT; f++) {
-            struct stats s;
-            figure_stats(t, f, &s);
-            jsonw_key(w, proc_figures[f].metric);
-            if (s.n == 0) {
-                jsonw_null(w);
-                continue;
-            }
-            jsonw_obj_begin(w);
-            jsonw_key(w, "min");
-            jsonw_num(w, s.min);
-            jsonw_key(w, "avg");
-            jsonw_num(w, s.avg);
-            jsonw_key(w, "p95");
-            jsonw_num(w, s.p95);
-            jsonw_key(w, "max");
-            jsonw_num(w, s.max);
-            jsonw_obj_end(w);
-        }
-        jsonw_obj_end(w);
-        jsonw_key(w, "died");
-        if (t->death.died) {
-            jsonw_obj_begin(w);
-            jsonw_key(w, "pid");
-            jsonw_int(w, t->death.pid);
-            jsonw_key(w, "wall_ms");
-            jsonw_uint(w, t->death.wall_ns / 1000000);
-            jsonw_key(w, "t_s");
-            json_num_or_null(w, t->death.t_s >= 0 ? t->death.t_s : NAN);
-            jsonw_key(w, "rps");
-            json_num_or_null(w, t->death.t_s >= 0 ? t->death.rps : NAN);
-            jsonw_key(w, "vus");
-            jsonw_uint(w, t->death.vus);
-            jsonw_key(w, "exit_status");
-            if (t->death.status_known && !t->death.signaled) {
-                jsonw_int(w, t->death.code);
-            } else {
-                jsonw_null(w);
-            }
-            jsonw_key(w, "signal");
-            if (t->death.status_known && t->death.signaled) {
-                jsonw_int(w, t->death.code);
-            } else {
-                jsonw_null(w);
-            }
-            jsonw_obj_end(w);
-        } else {
-            jsonw_null(w);
-        }
-        jsonw_key(w, "memory_trend");
-        if (t->has_leak) {
-            jsonw_obj_begin(w);
-            jsonw_key(w, "verdict");
-            jsonw_str(w, fit_trend_name(t->leak.trend));
-            jsonw_key(w, "slope_mib_per_hour");
-            jsonw_num(w, t->leak.per_hour / (1024.0 * 1024.0));
-            jsonw_key(w, "r2");
-            jsonw_num(w, t->leak.line.r2);
-            jsonw_key(w, "mann_kendall_z");
-            jsonw_num(w, t->leak.line.mk_z);
-            jsonw_key(w, "samples");
-            jsonw_uint(w, t->leak.line.n);
-            jsonw_key(w, "window_s");
-            jsonw_num(w, t->leak.t1 - t->leak.t0);
-            jsonw_key(w, "hours_to_limit");
-            json_num_or_null(w, t->leak.hours_to_limit >= 0 ? t->leak.hours_to_limit : NAN);
-            jsonw_key(w, "evidence");
-            jsonw_str(w, t->leak.evidence);
-            jsonw_obj_end(w);
-        } else {
-            jsonw_null(w);
-        }
-        /* The per-interval series, columnar: wall_ms and one array per figure. */
-        jsonw_key(w, "series");
-        jsonw_obj_begin(w);
-        jsonw_key(w, "wall_ms");
-        jsonw_arr_begin(w);
-        for (size_t k = 0; k < t->hist.n; k++) {
-            jsonw_uint(w, t->hist.wall[k] / 1000000);
-        }
-        jsonw_arr_end(w);
-        for (int f = 0; f < PF_COUNT; f++) {
-            jsonw_key(w, proc_figures[f].metric);
-            jsonw_arr_begin(w);
-            for (size_t k = 0; k < t->hist.n; k++) {
-                json_num_or_null(w, t->hist.v[f][k]);
-            }
-            jsonw_arr_end(w);
-        }
-        jsonw_obj_end(w);
-        jsonw_obj_end(w);
-    }
-    jsonw_arr_end(w);
-    jsonw_obj_end(w);
-    return jsonw_error(w);
-}
-
-static size_t proc_findings(void *self, struct finding *out, size_t cap)
+size_t proc__findings(void *self, struct finding *out, size_t cap)
 {
     struct proc_probe *pp = self;
     size_t n = 0;
@@ -1425,7 +815,7 @@ static void proc_free(void *self)
 {
     struct proc_probe *pp = self;
     for (size_t i = 0; i < pp->n_members; i++) {
-        member_close(&pp->members[i]);
+        proc__member_close(&pp->members[i]);
     }
     for (size_t i = 0; i < pp->n_targets; i++) {
         struct target *t = &pp->targets[i];
@@ -1455,9 +845,9 @@ static const struct probe_ops proc_ops = {
     .start = proc_start,
     .sample = proc_sample,
     .stop = proc_stop,
-    .summary = proc_summary,
-    .to_json = proc_json,
-    .findings = proc_findings,
+    .summary = proc__summary,
+    .to_json = proc__json,
+    .findings = proc__findings,
     .free = proc_free,
 };
 

@@ -88,6 +88,14 @@ size_t proc_probe_targets(const struct proc_probe *pp);
 void proc_probe_live(struct proc_probe *pp, size_t i, struct proc_live *out);
 const char *proc_probe_label(const struct proc_probe *pp, size_t i);
 
+/*
+ * The PIDs of every process followed now, in all targets' trees: up to cap into out;
+ * returns how many were written.  For the profiler, which samples the same processes.
+ * The probe thread (after this watcher's sample()), or the main thread after start()
+ * and before the set's thread runs: the member list is only changed by sample().
+ */
+size_t proc_probe_members(const struct proc_probe *pp, pid_t *out, size_t cap);
+
 /* The memory limit that applies to target i (cgroup memory.max, else RAM), in bytes. */
 double proc_probe_memory_limit(const struct proc_probe *pp, size_t i);
 

@@ -161,22 +161,20 @@ static int kv_u64(const char *buf, size_t len, size_t pos, uint64_t *out)
     return scan_u64(buf, len, &pos, out);
 }
 
-int procfs_parse_status(const char *buf, size_t len, struct procfs_status *out)
+/* One key of a keyed file and where its value goes in the output struct. */
+struct keyed {
+    const char *key; /* with its separator: "VmRSS:", "usage_usec " */
+    size_t off;      /* of a uint64_t in the output struct */
+};
+
+/* The lines of buf that start with one of the n keys: each one's number (after white
+ * space; a " kB" after it is ignored) into out at its offset.  0 when any key was found,
+ * else -EINVAL.  status, io, cpu.stat and meminfo differ only in their keys. */
+static int parse_keyed(const char *buf, size_t len, const struct keyed *keys, size_t n, void *out)
 {
-    static const struct {
-        const char *key;
-        size_t off;
-    } keys[] = {
-        {"VmRSS:", offsetof(struct procfs_status, vm_rss_kb)},
-        {"RssAnon:", offsetof(struct procfs_status, rss_anon_kb)},
-        {"RssFile:", offsetof(struct procfs_status, rss_file_kb)},
-        {"Threads:", offsetof(struct procfs_status, threads)},
-        {"voluntary_ctxt_switches:", offsetof(struct procfs_status, voluntary_ctxt)},
-        {"nonvoluntary_ctxt_switches:", offsetof(struct procfs_status, nonvoluntary_ctxt)},
-    };
     int found = 0;
     for (size_t pos = 0; pos < len; pos = next_line(buf, len, pos)) {
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        for (size_t k = 0; k < n; k++) {
             if (starts_with(buf, len, pos, keys[k].key)) {
                 uint64_t v;
                 if (kv_u64(buf, len, pos + strlen(keys[k].key), &v) == 0) {
@@ -190,31 +188,28 @@ int procfs_parse_status(const char *buf, size_t len, struct procfs_status *out)
     return found > 0 ? 0 : -EINVAL;
 }
 
+int procfs_parse_status(const char *buf, size_t len, struct procfs_status *out)
+{
+    static const struct keyed keys[] = {
+        {"VmRSS:", offsetof(struct procfs_status, vm_rss_kb)},
+        {"RssAnon:", offsetof(struct procfs_status, rss_anon_kb)},
+        {"RssFile:", offsetof(struct procfs_status, rss_file_kb)},
+        {"Threads:", offsetof(struct procfs_status, threads)},
+        {"voluntary_ctxt_switches:", offsetof(struct procfs_status, voluntary_ctxt)},
+        {"nonvoluntary_ctxt_switches:", offsetof(struct procfs_status, nonvoluntary_ctxt)},
+    };
+    return parse_keyed(buf, len, keys, sizeof keys / sizeof keys[0], out);
+}
+
 int procfs_parse_io(const char *buf, size_t len, struct procfs_io *out)
 {
-    static const struct {
-        const char *key;
-        size_t off;
-    } keys[] = {
+    static const struct keyed keys[] = {
         {"rchar:", offsetof(struct procfs_io, rchar)},
         {"wchar:", offsetof(struct procfs_io, wchar)},
         {"read_bytes:", offsetof(struct procfs_io, read_bytes)},
         {"write_bytes:", offsetof(struct procfs_io, write_bytes)},
     };
-    int found = 0;
-    for (size_t pos = 0; pos < len; pos = next_line(buf, len, pos)) {
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-            if (starts_with(buf, len, pos, keys[k].key)) {
-                uint64_t v;
-                if (kv_u64(buf, len, pos + strlen(keys[k].key), &v) == 0) {
-                    memcpy((char *)out + keys[k].off, &v, sizeof v);
-                    found++;
-                }
-                break;
-            }
-        }
-    }
-    return found > 0 ? 0 : -EINVAL;
+    return parse_keyed(buf, len, keys, sizeof keys / sizeof keys[0], out);
 }
 
 int procfs_parse_schedstat(const char *buf, size_t len, struct procfs_schedstat *out)
@@ -283,10 +278,7 @@ int procfs_parse_max(const char *buf, size_t len, uint64_t *bytes)
 
 int procfs_parse_cpu_stat(const char *buf, size_t len, struct procfs_cpu_stat *out)
 {
-    static const struct {
-        const char *key;
-        size_t off;
-    } keys[] = {
+    static const struct keyed keys[] = {
         {"usage_usec ", offsetof(struct procfs_cpu_stat, usage_usec)},
         {"user_usec ", offsetof(struct procfs_cpu_stat, user_usec)},
         {"system_usec ", offsetof(struct procfs_cpu_stat, system_usec)},
@@ -294,20 +286,7 @@ int procfs_parse_cpu_stat(const char *buf, size_t len, struct procfs_cpu_stat *o
         {"nr_throttled ", offsetof(struct procfs_cpu_stat, nr_throttled)},
         {"throttled_usec ", offsetof(struct procfs_cpu_stat, throttled_usec)},
     };
-    int found = 0;
-    for (size_t pos = 0; pos < len; pos = next_line(buf, len, pos)) {
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-            if (starts_with(buf, len, pos, keys[k].key)) {
-                uint64_t v;
-                if (kv_u64(buf, len, pos + strlen(keys[k].key), &v) == 0) {
-                    memcpy((char *)out + keys[k].off, &v, sizeof v);
-                    found++;
-                }
-                break;
-            }
-        }
-    }
-    return found > 0 ? 0 : -EINVAL;
+    return parse_keyed(buf, len, keys, sizeof keys / sizeof keys[0], out);
 }
 
 int procfs_parse_psi(const char *buf, size_t len, struct procfs_psi *out)
@@ -379,29 +358,13 @@ int procfs_parse_proc_stat(const char *buf, size_t len, struct procfs_cpu *out)
 
 int procfs_parse_meminfo(const char *buf, size_t len, struct procfs_meminfo *out)
 {
-    static const struct {
-        const char *key;
-        size_t off;
-    } keys[] = {
+    static const struct keyed keys[] = {
         {"MemTotal:", offsetof(struct procfs_meminfo, mem_total_kb)},
         {"MemAvailable:", offsetof(struct procfs_meminfo, mem_available_kb)},
         {"SwapTotal:", offsetof(struct procfs_meminfo, swap_total_kb)},
         {"SwapFree:", offsetof(struct procfs_meminfo, swap_free_kb)},
     };
-    int found = 0;
-    for (size_t pos = 0; pos < len; pos = next_line(buf, len, pos)) {
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-            if (starts_with(buf, len, pos, keys[k].key)) {
-                uint64_t v;
-                if (kv_u64(buf, len, pos + strlen(keys[k].key), &v) == 0) {
-                    memcpy((char *)out + keys[k].off, &v, sizeof v);
-                    found++;
-                }
-                break;
-            }
-        }
-    }
-    return found > 0 ? 0 : -EINVAL;
+    return parse_keyed(buf, len, keys, sizeof keys / sizeof keys[0], out);
 }
 
 int procfs_parse_loadavg(const char *buf, size_t len, double *load1, double *load5, double *load15)

@@ -84,10 +84,16 @@ int spawn_poll(struct spawn *sp, bool *signaled, int *code)
     return sp->ended ? 1 : 0;
 }
 
-static void sleep_ns(uint64_t ns)
+static bool cancelled(const volatile sig_atomic_t *cancel)
+{
+    return cancel != NULL && *cancel != 0;
+}
+
+/* Sleeps ns, or less when a signal sets *cancel (nanosleep returns EINTR then). */
+static void sleep_ns(uint64_t ns, const volatile sig_atomic_t *cancel)
 {
     struct timespec ts = {(time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S)};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !cancelled(cancel)) {
     }
 }
 
@@ -100,7 +106,7 @@ int spawn_stop(struct spawn *sp, bool *signaled, int *code)
         (void)kill(sp->pid, SIGTERM);
         uint64_t deadline = clock_now_ns() + SPAWN_GRACE_NS;
         while (spawn_poll(sp, &s, &c) == 0 && clock_now_ns() < deadline) {
-            sleep_ns(20 * NS_PER_MS);
+            sleep_ns(20 * NS_PER_MS, NULL);
         }
         if (!sp->ended) {
             (void)kill(-sp->pid, SIGKILL);
@@ -402,6 +408,14 @@ int spawn_start(const struct spawn_options *o, struct spawn **out, char *err, si
             rc = SPAWN_E_EXITED;
             break;
         }
+        if (cancelled(o->cancel)) {
+            snprintf(err, err_len,
+                     "--spawn: interrupted while waiting for '%s' to be ready; it is stopped "
+                     "(log: %s)",
+                     o->command, sp->log_path);
+            rc = SPAWN_E_CANCELLED;
+            break;
+        }
         if (o->ready == NULL ? clock_now_ns() - t0 >= 200 * NS_PER_MS : ready_check(&r) == 1) {
             *out = sp;
             return 0;
@@ -413,7 +427,7 @@ int spawn_start(const struct spawn_options *o, struct spawn **out, char *err, si
             rc = SPAWN_E_TIMEOUT;
             break;
         }
-        sleep_ns(50 * NS_PER_MS);
+        sleep_ns(50 * NS_PER_MS, o->cancel);
     }
     sp->keep_log = true; /* the message names it */
     spawn_free(sp);

@@ -14,6 +14,7 @@
 #ifndef BRUNT_PROBE_SPAWN_H
 #define BRUNT_PROBE_SPAWN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,21 +30,26 @@ struct spawn_options {
     const char *log_path; /* stdout+stderr go here (NULL: a temp file, path kept) */
     uint64_t ready_timeout_ns;
     uint64_t grace_ns;
+    /* Set (non-zero) by a signal handler to end the wait at once (NULL: never). */
+    const volatile sig_atomic_t *cancel;
 };
 
 struct spawn;
 
 /* Ways spawn_start() fails (beyond negative errno), for the CLI's exit code. */
 enum spawn_error {
-    SPAWN_E_EXITED = -10001,  /* the command ended before it was ready */
-    SPAWN_E_TIMEOUT = -10002, /* not ready within ready_timeout_ns */
-    SPAWN_E_READY = -10003,   /* the --ready text is not a URL or port */
+    SPAWN_E_EXITED = -10001,    /* the command ended before it was ready */
+    SPAWN_E_TIMEOUT = -10002,   /* not ready within ready_timeout_ns */
+    SPAWN_E_READY = -10003,     /* the --ready text is not a URL or port */
+    SPAWN_E_CANCELLED = -10004, /* *cancel was set (^C) during the wait */
 };
 
 /*
  * Starts the command and waits until it is ready.  On success *out is the running child
  * and 0 is returned; on failure the child (if any) is stopped and reaped, *out is NULL,
- * and err holds one line (with the log's last line when the command exited).
+ * and err holds one line (with the log's last line when the command exited).  The wait
+ * looks at o->cancel between checks and a signal cuts its sleep short, so a ^C ends it
+ * within one ready check (SPAWN_E_CANCELLED).
  */
 int spawn_start(const struct spawn_options *o, struct spawn **out, char *err, size_t err_len);
 pid_t spawn_pid(const struct spawn *sp);

@@ -17,6 +17,17 @@
     var digits = Math.max(0, Math.ceil(v) - 2);
     return p.toFixed(digits) + '%';
   }
+  // Tick labels as the static SVG writes them: 12.5k, 1.2M.
+  function compact(v) {
+    var a = Math.abs(v);
+    if (a >= 1e6) {
+      return +(v / 1e6).toPrecision(3) + 'M';
+    }
+    if (a >= 1e4) {
+      return +(v / 1e3).toPrecision(3) + 'k';
+    }
+    return String(+v.toPrecision(6));
+  }
   data.charts.forEach(function (c) {
     var fig = document.getElementById(c.id);
     var svg = fig && fig.querySelector('svg');
@@ -46,7 +57,17 @@
       height: 260,
       series: series,
       scales: { x: { time: false } },
-      axes: [xAxis, { label: c.ylabel }],
+      // The y axis as wide as its longest tick label, so the axis title never covers
+      // a label like "125,000".
+      axes: [xAxis, {
+        label: c.ylabel,
+        values: function (u, splits) { return splits.map(compact); },
+        size: function (u, values) {
+          var w = 0;
+          (values || []).forEach(function (v) { w = Math.max(w, String(v).length); });
+          return Math.max(50, w * 7 + 30);
+        },
+      }],
       cursor: { drag: { x: true, y: false } },
     };
     var host = document.createElement('div');

@@ -17,27 +17,20 @@
 #include <string.h>
 
 #include "report/assets.h"
+#include "report/html_internal.h"
 #include "report/jtree.h"
 #include "report/report_internal.h"
 #include "report/svg.h"
 
-struct hb {
-    struct dynbuf *b;
-    int rc;
-    struct dynbuf js; /* the charts' data for the interactive layer: {"charts":[...]} */
-    size_t n_js;
-};
-
 /* Points per line in the data block; longer series are bucketed as the SVG is. */
 #define JS_MAX_POINTS 1800
 
-static void put(struct hb *h, const char *s)
+void html__put(struct hb *h, const char *s)
 {
     h->rc |= dynbuf_adds(h->b, s);
 }
 
-static void putf(struct hb *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct hb *h, const char *fmt, ...)
+void html__putf(struct hb *h, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -45,34 +38,17 @@ static void putf(struct hb *h, const char *fmt, ...)
     va_end(ap);
 }
 
-static void esc(struct hb *h, const char *s)
+void html__esc(struct hb *h, const char *s)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            put(h, "&amp;");
-            break;
-        case '<':
-            put(h, "&lt;");
-            break;
-        case '>':
-            put(h, "&gt;");
-            break;
-        case '"':
-            put(h, "&quot;");
-            break;
-        default:
-            h->rc |= dynbuf_addc(h->b, *s);
-        }
-    }
+    h->rc |= report__xml_escape(h->b, s);
 }
 
 /* A figure: formatted text with its raw value in data-value. */
-static void fig(struct hb *h, const char *name, double raw, const char *text)
+void html__fig(struct hb *h, const char *name, double raw, const char *text)
 {
-    putf(h, "<span data-fig=\"%s\" data-value=\"%.17g\">", name, isfinite(raw) ? raw : 0);
-    esc(h, text);
-    put(h, "</span>");
+    html__putf(h, "<span data-fig=\"%s\" data-value=\"%.17g\">", name, isfinite(raw) ? raw : 0);
+    html__esc(h, text);
+    html__put(h, "</span>");
 }
 
 /* A JSON string for the data block: '<' escaped so no "</script" can appear. */
@@ -147,7 +123,7 @@ static void js_chart(struct hb *h, const struct svg_chart *c, bool log_percentil
 }
 
 /* A chart both ways: static SVG now, and its data for the interactive layer. */
-static void chart(struct hb *h, const struct svg_chart *c, bool log_percentile)
+void html__chart(struct hb *h, const struct svg_chart *c, bool log_percentile)
 {
     h->rc |= svg_line_chart(h->b, c);
     js_chart(h, c, log_percentile);
@@ -167,76 +143,80 @@ static const char *const CSS =
     "caption{text-align:left;font-weight:600}pre{background:#f6f8fa;padding:10px;overflow:auto;"
     "font-size:12px}"
     ".sev-critical{color:#cf222e;font-weight:600}.sev-warning{color:#9a6700;font-weight:600}"
-    ".missing{color:#666}";
+    ".missing{color:#666}"
+    "section.probe-panel{border-top:2px solid #eee;margin-top:24px}section.probe-panel h3{"
+    "font-size:17px}h4{margin:16px 0 2px}table.panel-findings{width:100%}table.panel-findings "
+    "td.evidence{width:36%}";
 
 static void head(struct hb *h, const struct report_model *m)
 {
-    put(h, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-           "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-           "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\"><title>brunt "
-           "report: ");
-    esc(h, rt_title(m));
-    putf(h, "</title><style>%s</style></head><body>\n<h1>Performance report: ", CSS);
-    esc(h, rt_title(m));
+    html__put(h,
+              "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+              "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+              "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+              "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\"><title>brunt "
+              "report: ");
+    html__esc(h, rt_title(m));
+    html__putf(h, "</title><style>%s</style></head><body>\n<h1>Performance report: ", CSS);
+    html__esc(h, rt_title(m));
     char dur[32];
     report_fmt_ms(m->duration_ms, dur, sizeof dur);
-    put(h, "</h1>\n<p class=\"meta\">brunt ");
-    esc(h, m->version);
-    put(h, " · started ");
-    esc(h, m->start);
-    put(h, " · ran ");
-    fig(h, "duration_ms", m->duration_ms, dur);
-    put(h, " · ");
-    esc(h, m->hostname[0] ? m->hostname : "unknown host");
-    putf(h, " (%d cores, ", m->cores);
-    esc(h, m->kernel);
-    put(h, ")<br>");
-    esc(h, m->command);
-    put(h, "</p>\n");
+    html__put(h, "</h1>\n<p class=\"meta\">brunt ");
+    html__esc(h, m->version);
+    html__put(h, " · started ");
+    html__esc(h, m->start);
+    html__put(h, " · ran ");
+    html__fig(h, "duration_ms", m->duration_ms, dur);
+    html__put(h, " · ");
+    html__esc(h, m->hostname[0] ? m->hostname : "unknown host");
+    html__putf(h, " (%d cores, ", m->cores);
+    html__esc(h, m->kernel);
+    html__put(h, ")<br>");
+    html__esc(h, m->command);
+    html__put(h, "</p>\n");
 }
 
 static void summary(struct hb *h, const struct report_model *m)
 {
-    put(h, "<h2 id=\"summary\">Executive Summary</h2>\n<p>");
+    html__put(h, "<h2 id=\"summary\">Executive Summary</h2>\n<p>");
     struct dynbuf t;
     dynbuf_init(&t, 16384);
     h->rc |= rt_summary(m, &t);
-    esc(h, t.data ? t.data : "");
+    html__esc(h, t.data ? t.data : "");
     dynbuf_destroy(&t);
-    put(h, "</p>\n<p>");
+    html__put(h, "</p>\n<p>");
     char v[48];
-    put(h, "Requests: ");
+    html__put(h, "Requests: ");
     report_fmt_num(m->total_requests, v, sizeof v);
-    fig(h, "total_requests", m->total_requests, v);
-    put(h, " · throughput: ");
+    html__fig(h, "total_requests", m->total_requests, v);
+    html__put(h, " · throughput: ");
     report_fmt_rate(m->achieved_rps, v, sizeof v);
-    fig(h, "achieved_rps", m->achieved_rps, v);
+    html__fig(h, "achieved_rps", m->achieved_rps, v);
     const struct report_metric *d = report_metric(m, "http_req_duration");
     if (d != NULL) {
-        put(h, " · http_req_duration p95: ");
+        html__put(h, " · http_req_duration p95: ");
         report_fmt_ms(d->trend.p95, v, sizeof v);
-        fig(h, "http_req_duration.p95", d->trend.p95, v);
-        put(h, " · p99: ");
+        html__fig(h, "http_req_duration.p95", d->trend.p95, v);
+        html__put(h, " · p99: ");
         report_fmt_ms(d->trend.p99, v, sizeof v);
-        fig(h, "http_req_duration.p99", d->trend.p99, v);
+        html__fig(h, "http_req_duration.p99", d->trend.p99, v);
     }
-    put(h, " · failed: ");
+    html__put(h, " · failed: ");
     report_fmt_pct(m->failed_rate, v, sizeof v);
-    fig(h, "failed_rate", m->failed_rate, v);
-    put(h, "</p>\n");
+    html__fig(h, "failed_rate", m->failed_rate, v);
+    html__put(h, "</p>\n");
 }
 
 static void checks(struct hb *h, const struct report_model *m)
 {
-    put(h, "<h2 id=\"current\">Current Performance</h2>\n");
+    html__put(h, "<h2 id=\"current\">Current Performance</h2>\n");
     if (m->n_checks == 0) {
-        put(h, "<p class=\"missing\">No thresholds or success criteria were set: nothing to "
-               "judge against (--threshold 'http_req_duration:p(95)&lt;300', or a criteria: "
-               "table in the scenario).</p>\n");
+        html__put(h, "<p class=\"missing\">No thresholds or success criteria were set: nothing to "
+                     "judge against (--threshold 'http_req_duration:p(95)&lt;300', or a criteria: "
+                     "table in the scenario).</p>\n");
     } else {
-        put(h, "<table id=\"checks\"><tr><th>Metric</th><th>Current</th><th>Target</th>"
-               "<th>Status</th><th>Kind</th></tr>\n");
+        html__put(h, "<table id=\"checks\"><tr><th>Metric</th><th>Current</th><th>Target</th>"
+                     "<th>Status</th><th>Kind</th></tr>\n");
     }
     for (size_t i = 0; i < m->n_checks; i++) {
         const struct report_check *c = &m->checks[i];
@@ -244,37 +224,67 @@ static void checks(struct hb *h, const struct report_model *m)
         report_fmt_check_value(c, c->observed, v, sizeof v);
         const char *cls = !c->ok ? "fail" : c->warn ? "warn" : "ok";
         /* Words, not emoji: a headless browser or a CI server may lack the emoji font. */
-        const char *icon = !c->ok ? "✖ not met" : c->warn ? "▲ near its limit" : "✔ met";
-        put(h, "<tr><td><code>");
-        esc(h, c->metric);
-        putf(h, "</code></td><td class=\"n\" data-check=\"%zu\" data-value=\"%.17g\">", i,
-             isfinite(c->observed) ? c->observed : 0);
-        esc(h, c->evaluated ? v : "not evaluated");
-        put(h, c->no_samples ? " (no samples)" : "");
-        put(h, "</td><td>");
-        esc(h, c->expression);
+        const char *icon = !c->ok               ? "✖ not met"
+                           : !c->evaluated      ? "▲ not evaluated"
+                           : c->acceptable_only ? "▲ acceptable, not its target"
+                           : c->warn            ? "▲ near its limit"
+                                                : "✔ met";
+        html__put(h, "<tr><td><code>");
+        html__esc(h, c->metric);
+        html__putf(h, "</code></td><td class=\"n\" data-check=\"%zu\" data-value=\"%.17g\">", i,
+                   isfinite(c->observed) ? c->observed : 0);
+        html__esc(h, c->evaluated ? v : "not evaluated");
+        html__put(h, c->no_samples ? " (no samples)" : "");
+        html__put(h, "</td><td>");
+        html__esc(h, c->expression);
         if (c->acceptable[0]) {
-            put(h, " (acceptable ");
-            esc(h, c->acceptable);
-            put(h, ")");
+            html__put(h, " (acceptable ");
+            html__esc(h, c->acceptable);
+            html__put(h, ")");
         }
-        putf(h, "</td><td class=\"%s\">%s</td><td>%s</td></tr>\n", cls, icon, c->source);
+        html__putf(h, "</td><td class=\"%s\">%s</td><td>%s</td></tr>\n", cls, icon, c->source);
     }
     if (m->n_checks > 0) {
-        put(h, "</table>\n");
+        html__put(h, "</table>\n");
+    }
+    if (m->n_verdicts > 0) {
+        html__put(h, "<h3>Verdicts of the watch</h3>\n<table id=\"verdicts\"><tr><th>What</th>"
+                     "<th>Verdict</th><th>Slope</th><th>Evidence</th></tr>\n");
+        for (size_t i = 0; i < m->n_verdicts; i++) {
+            const struct report_verdict *v = &m->verdicts[i];
+            const char *cls = strcmp(v->verdict, "growing") == 0 ? "fail"
+                              : strcmp(v->verdict, "flat") == 0  ? "ok"
+                                                                 : "missing";
+            html__put(h, "<tr><td>");
+            html__esc(h, v->what);
+            html__putf(h, "</td><td class=\"%s\" data-verdict=\"%zu\">", cls, i);
+            html__esc(h, v->verdict);
+            html__put(h, "</td><td class=\"n\">");
+            if (isfinite(v->slope) && strcmp(v->verdict, "insufficient data") != 0) {
+                html__putf(h, "%.4g ", v->slope);
+                html__esc(h, v->unit);
+            } else {
+                html__put(h, "—");
+            }
+            html__put(h, "</td><td>");
+            html__esc(h, v->evidence);
+            html__put(h, "</td></tr>\n");
+        }
+        html__put(h, "</table>\n");
     }
     if (!m->has_criteria) {
-        put(h, "<p class=\"missing\">No success criteria in this run (a criteria: table in the "
-               "scenario sets target and acceptable levels).</p>\n");
+        html__put(h,
+                  "<p class=\"missing\">No success criteria in this run (a criteria: table in the "
+                  "scenario sets target and acceptable levels).</p>\n");
     }
 }
 
 static void time_charts(struct hb *h, const struct report_model *m)
 {
     size_t n = m->n_rows;
-    put(h, "<h2 id=\"charts\">Over time</h2>\n");
+    html__put(h, "<h2 id=\"charts\">Over time</h2>\n");
     if (n == 0) {
-        put(h, "<p class=\"missing\">The result has no time series.</p>\n");
+        html__put(h, "<p class=\"missing\">The result has no time series.</p>\n");
         return;
     }
     double *buf = calloc(n * 12, sizeof *buf);
@@ -320,7 +330,7 @@ static void time_charts(struct hb *h, const struct report_model *m)
         c.lines[c.n_lines++] = (struct svg_line){"corrected p95", "#fdae6b", l95, true, false};
         c.lines[c.n_lines++] = (struct svg_line){"corrected p99", "#fb6a4a", l99, true, false};
     }
-    chart(h, &c, false);
+    html__chart(h, &c, false);
     struct svg_chart t = {.id = "chart-throughput",
                           .title = "Throughput and failures per second",
                           .x_label = "seconds since the start",
@@ -331,7 +341,7 @@ static void time_charts(struct hb *h, const struct report_model *m)
     t.lines[t.n_lines++] = (struct svg_line){"requests/s", "#2ca02c", rps, false, true};
     t.lines[t.n_lines++] = (struct svg_line){"failed/s", "#d62728", fail, false, true};
     t.lines[t.n_lines++] = (struct svg_line){"network errors/s", "#9467bd", err, true, true};
-    chart(h, &t, false);
+    html__chart(h, &t, false);
     struct svg_chart v = {.id = "chart-vus",
                           .title = "Active virtual users",
                           .x_label = "seconds since the start",
@@ -340,11 +350,20 @@ static void time_charts(struct hb *h, const struct report_model *m)
                           .x = x,
                           .n = n};
     v.lines[v.n_lines++] = (struct svg_line){"VUs", "#8c564b", vus, false, true};
-    chart(h, &v, false);
-    /* Probe figures in the time series (target CPU, memory, database, cache...). */
-    /* At most 16 probe charts keep a one-hour page under 1 MB; the CSV has every column. */
-    size_t n_extra = m->n_extra < 16 ? m->n_extra : 16;
-    for (size_t j = 0; j < n_extra; j++) {
+    html__chart(h, &v, false);
+    /* Other numeric per-second members of the rows (a watcher's own figures).  The
+     * watch's per-target figures are charted in the process panel, from the probe's own
+     * series, so they are left out here.  At most 16 charts keep a one-hour page under
+     * 1 MB; the CSV has every column. */
+    size_t drawn = 0, more = 0;
+    for (size_t j = 0; j < m->n_extra; j++) {
+        if (m->extra_from_watch[j]) {
+            continue;
+        }
+        if (drawn == 16) {
+            more++;
+            continue;
+        }
         for (size_t i = 0; i < n; i++) {
             err[i] = m->rows[i].extra[j];
         }
@@ -359,16 +378,25 @@ static void time_charts(struct hb *h, const struct report_model *m)
                               .x = x,
                               .n = n};
         e.lines[e.n_lines++] = (struct svg_line){m->extra_names[j], "#17becf", err, false, true};
-        chart(h, &e, false);
+        html__chart(h, &e, false);
+        drawn++;
     }
-    if (m->n_extra > n_extra) {
-        putf(h, "<p class=\"note\">%zu more per-second figures are in the CSV report.</p>\n",
-             m->n_extra - n_extra);
+    if (more > 0) {
+        html__putf(h, "<p class=\"note\">%zu more per-second figures are in the CSV report.</p>\n",
+                   more);
     }
-    if (m->n_extra == 0) {
-        put(h, "<p class=\"missing\">Target CPU and memory, the machine's CPU, and database and "
-               "cache figures over time: not measured in this run (--watch, --postgres, "
-               "--redis).</p>\n");
+    if (rt_has_probe(m, "process") || rt_has_probe(m, "machine") || rt_has_probe(m, "postgres") ||
+        rt_has_probe(m, "redis")) {
+        html__put(h, "<p class=\"note\">The probes' figures over time (target CPU and memory, "
+                     "the machine, database and cache) are charted in their panels under "
+                     "<a href=\"#probes\">What the probes measured</a>.</p>\n");
+    }
+    if (drawn == 0 && !rt_has_probe(m, "process") && !rt_has_probe(m, "machine") &&
+        !rt_has_probe(m, "postgres") && !rt_has_probe(m, "redis")) {
+        html__put(h,
+                  "<p class=\"missing\">Target CPU and memory, the machine's CPU, and database and "
+                  "cache figures over time: not measured in this run (--watch, --postgres, "
+                  "--redis).</p>\n");
     }
     free(buf);
 }
@@ -412,13 +440,13 @@ static void spectrum_chart(struct hb *h, const struct report_model *m)
     if (sl->n > 0) {
         c.lines[c.n_lines++] = (struct svg_line){"http_req_latency", "#d62728", yl, true, false};
     }
-    chart(h, &c, true);
+    html__chart(h, &c, true);
     free(buf);
 }
 
 static void requests(struct hb *h, const struct report_model *m)
 {
-    put(h, "<h2 id=\"requests\">Requests</h2>\n");
+    html__put(h, "<h2 id=\"requests\">Requests</h2>\n");
     size_t nb = m->n_requests < 25 ? m->n_requests : 25;
     if (nb > 0) {
         double *vals = calloc(nb * 3, sizeof *vals);
@@ -449,8 +477,9 @@ static void requests(struct hb *h, const struct report_model *m)
         free(vals);
         free(labels);
     }
-    put(h, "<table id=\"requests-table\"><tr><th>Name</th><th>Count</th><th>p50</th>"
-           "<th>p95</th><th>p99</th><th>max</th><th>Errors</th><th>Share of time</th></tr>\n");
+    html__put(h,
+              "<table id=\"requests-table\"><tr><th>Name</th><th>Count</th><th>p50</th>"
+              "<th>p95</th><th>p99</th><th>max</th><th>Errors</th><th>Share of time</th></tr>\n");
     double total = 0;
     for (size_t i = 0; i < m->n_requests; i++) {
         total += m->requests[i].total_ms;
@@ -465,32 +494,33 @@ static void requests(struct hb *h, const struct report_model *m)
         report_fmt_ms(q->max_ms, mx, sizeof mx);
         report_fmt_num((double)q->failed, f, sizeof f);
         report_fmt_pct(total > 0 ? q->total_ms / total : NAN, s, sizeof s);
-        put(h, "<tr data-request=\"");
-        esc(h, q->name);
-        putf(h, "\" data-count=\"%llu\" data-p95=\"%.17g\" data-failed=\"%llu\"><td>",
-             (unsigned long long)q->count, q->p95_ms, (unsigned long long)q->failed);
+        html__put(h, "<tr data-request=\"");
+        html__esc(h, q->name);
+        html__putf(h, "\" data-count=\"%llu\" data-p95=\"%.17g\" data-failed=\"%llu\"><td>",
+                   (unsigned long long)q->count, q->p95_ms, (unsigned long long)q->failed);
         if (q->method[0]) {
-            esc(h, q->method);
-            put(h, " ");
+            html__esc(h, q->method);
+            html__put(h, " ");
         }
-        esc(h, q->name);
-        putf(h,
-             "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-             "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-             "<td class=\"n\">%s</td></tr>\n",
-             c, a, b, e, mx, f, s);
+        html__esc(h, q->name);
+        html__putf(h,
+                   "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
+                   "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
+                   "<td class=\"n\">%s</td></tr>\n",
+                   c, a, b, e, mx, f, s);
     }
-    put(h, "</table>\n");
+    html__put(h, "</table>\n");
 }
 
 static void findings(struct hb *h, const struct report_model *m)
 {
-    put(h, "<h2 id=\"bottlenecks\">Bottleneck Analysis</h2>\n");
+    html__put(h, "<h2 id=\"bottlenecks\">Bottleneck Analysis</h2>\n");
     if (m->n_findings == 0) {
-        put(h, "<p>No bottleneck showed in what was measured.</p>\n");
+        html__put(h, "<p>No bottleneck showed in what was measured.</p>\n");
     } else {
-        put(h, "<table id=\"findings\"><tr><th>#</th><th>Severity</th><th>Location</th>"
-               "<th>Impact</th><th>Evidence</th><th>Recommendation</th><th>Source</th></tr>\n");
+        html__put(h,
+                  "<table id=\"findings\"><tr><th>#</th><th>Severity</th><th>Location</th>"
+                  "<th>Impact</th><th>Evidence</th><th>Recommendation</th><th>Source</th></tr>\n");
     }
     for (size_t i = 0; i < m->n_findings; i++) {
         const struct finding *f = &m->findings[i];
@@ -499,200 +529,100 @@ static void findings(struct hb *h, const struct report_model *m)
             report_fmt_pct(f->impact, imp, sizeof imp);
         }
         const char *sev = report_severity_name(f->severity);
-        putf(h, "<tr><td>%zu</td><td class=\"sev-%s\">%s</td><td>", i + 1, sev, sev);
-        esc(h, f->location);
-        putf(h, "</td><td class=\"n\">%s</td><td>", imp);
-        esc(h, f->evidence);
-        put(h, "</td><td>");
-        esc(h, f->recommendation);
-        put(h, "</td><td>");
-        esc(h, f->probe);
-        put(h, ": <code>");
-        esc(h, f->kind);
-        put(h, "</code></td></tr>\n");
+        html__putf(h, "<tr><td>%zu</td><td class=\"sev-%s\">%s</td><td>", i + 1, sev, sev);
+        html__esc(h, f->location);
+        html__putf(h, "</td><td class=\"n\">%s</td><td>", imp);
+        html__esc(h, f->evidence);
+        html__put(h, "</td><td>");
+        html__esc(h, f->recommendation);
+        html__put(h, "</td><td>");
+        html__esc(h, f->probe);
+        html__put(h, ": <code>");
+        html__esc(h, f->kind);
+        html__put(h, "</code></td></tr>\n");
     }
     if (m->n_findings > 0) {
-        put(h, "</table>\n");
+        html__put(h, "</table>\n");
     }
-    put(h, "<h3>What was watched</h3>\n<ul>");
+    html__put(h, "<h3>What was watched</h3>\n<ul>");
     for (size_t i = 0; i < m->n_probes; i++) {
-        put(h, "<li>");
-        esc(h, m->probes[i].name);
-        putf(h, ": measured, %zu finding%s</li>", m->probes[i].n_findings,
-             m->probes[i].n_findings == 1 ? "" : "s");
+        html__put(h, "<li>");
+        html__esc(h, m->probes[i].name);
+        html__putf(h, ": measured, %zu finding%s</li>", m->probes[i].n_findings,
+                   m->probes[i].n_findings == 1 ? "" : "s");
     }
     char lines[8][160];
     size_t k = rt_not_measured(m, lines, 8);
     for (size_t i = 0; i < k; i++) {
-        put(h, "<li class=\"missing\">");
-        esc(h, lines[i]);
-        put(h, "</li>");
+        html__put(h, "<li class=\"missing\">");
+        html__esc(h, lines[i]);
+        html__put(h, "</li>");
     }
-    put(h, "</ul>\n");
-}
-
-#define TABLE_MAX_ROWS 25
-#define TABLE_MAX_COLS 8
-
-/* One array of flat objects inside a probe's member, as a table (its first rows, the
- * scalar columns of its first element). */
-static void probe_table(struct hb *h, const struct jtree *t, const struct jnode *arr)
-{
-    const struct jnode *first = jtree_first(t, arr);
-    const char *cols[TABLE_MAX_COLS];
-    char names[TABLE_MAX_COLS][48];
-    size_t nc = 0;
-    for (const struct jnode *c = jtree_first(t, first); c != NULL && nc < TABLE_MAX_COLS;
-         c = jtree_next(t, c)) {
-        if (c->val.type == JSON_OBJECT || c->val.type == JSON_ARRAY) {
-            continue;
-        }
-        struct jnode kn = {.val = c->key};
-        jtree_text(&kn, names[nc], sizeof names[nc]);
-        cols[nc] = names[nc];
-        nc++;
-    }
-    if (nc == 0) {
-        return;
-    }
-    struct jnode kn = {.val = arr->key};
-    char title[64];
-    jtree_text(&kn, title, sizeof title);
-    put(h, "<table class=\"probe\"><caption>");
-    esc(h, title);
-    putf(h, " (%u rows%s)</caption><tr>", arr->n_children,
-         arr->n_children > TABLE_MAX_ROWS ? ", the first 25 shown" : "");
-    for (size_t i = 0; i < nc; i++) {
-        put(h, "<th>");
-        esc(h, cols[i]);
-        put(h, "</th>");
-    }
-    put(h, "</tr>\n");
-    size_t row = 0;
-    for (const struct jnode *e = first; e != NULL && row < TABLE_MAX_ROWS;
-         e = jtree_next(t, e), row++) {
-        put(h, "<tr>");
-        for (size_t i = 0; i < nc; i++) {
-            char v[256];
-            const struct jnode *x = jtree_get(t, e, cols[i]);
-            jtree_text(x, v, sizeof v);
-            put(h, x != NULL && x->val.type == JSON_NUMBER ? "<td class=\"n\">" : "<td>");
-            esc(h, v);
-            put(h, "</td>");
-        }
-        put(h, "</tr>\n");
-    }
-    put(h, "</table>\n");
-}
-
-/* Each probe's section: its scalar figures and its tables (arrays of objects). */
-static void probes(struct hb *h, const struct report_model *m)
-{
-    if (m->n_probes == 0) {
-        return;
-    }
-    put(h, "<h2 id=\"probes\">What the probes measured</h2>\n");
-    for (size_t i = 0; i < m->n_probes; i++) {
-        const struct report_probe *p = &m->probes[i];
-        struct jtree t;
-        if (p->json == NULL || jtree_parse(&t, p->json, p->json_len) != 0) {
-            continue;
-        }
-        const struct jnode *root = jtree_at(&t, 0);
-        put(h, "<h3>");
-        esc(h, p->name);
-        put(h, "</h3>\n");
-        size_t scalars = 0;
-        for (const struct jnode *c = jtree_first(&t, root); c != NULL; c = jtree_next(&t, c)) {
-            if (c->val.type == JSON_NUMBER || c->val.type == JSON_STRING ||
-                c->val.type == JSON_TRUE || c->val.type == JSON_FALSE) {
-                char k[64], v[256];
-                struct jnode kn = {.val = c->key};
-                jtree_text(&kn, k, sizeof k);
-                jtree_text(c, v, sizeof v);
-                put(h, scalars++ == 0 ? "<table class=\"probe\">" : "");
-                put(h, "<tr><th>");
-                esc(h, k);
-                put(h, "</th><td>");
-                esc(h, v);
-                put(h, "</td></tr>");
-            }
-        }
-        put(h, scalars ? "</table>\n" : "");
-        for (const struct jnode *c = jtree_first(&t, root); c != NULL; c = jtree_next(&t, c)) {
-            bool is_findings = c->key.len == 10 && memcmp(c->key.start, "\"findings\"", 10) == 0;
-            const struct jnode *f = jtree_first(&t, c);
-            if (c->val.type == JSON_ARRAY && !is_findings && f != NULL &&
-                f->val.type == JSON_OBJECT) {
-                probe_table(h, &t, c);
-            }
-        }
-        jtree_free(&t);
-    }
+    html__put(h, "</ul>\n");
 }
 
 static void load(struct hb *h, const struct report_model *m)
 {
     char cfg[256], v[48];
     rt_load_config(m, cfg, sizeof cfg);
-    put(h, "<h2 id=\"load\">Load Test Results</h2>\n<table><tr><th>Configuration</th><td>");
-    esc(h, cfg);
-    put(h, "</td></tr><tr><th>Target</th><td>");
-    esc(h, m->method);
-    put(h, " ");
-    esc(h, rt_title(m));
-    put(h, "</td></tr><tr><th>Max throughput held</th><td>");
+    html__put(h, "<h2 id=\"load\">Load Test Results</h2>\n<table><tr><th>Configuration</th><td>");
+    html__esc(h, cfg);
+    html__put(h, "</td></tr><tr><th>Target</th><td>");
+    html__esc(h, m->method);
+    html__put(h, " ");
+    html__esc(h, rt_title(m));
+    html__put(h, "</td></tr><tr><th>Max throughput held</th><td>");
     if (isfinite(m->held_rps)) {
         report_fmt_rate(m->held_rps, v, sizeof v);
-        fig(h, "held_rps", m->held_rps, v);
-        putf(h, " (every second of a %.0f s window, errors &lt;= 1%%)", m->held_window_s);
+        html__fig(h, "held_rps", m->held_rps, v);
+        html__putf(h, " (every second of a %.0f s window, errors &lt;= 1%%)", m->held_window_s);
     } else {
-        put(h, "none: no window stayed at or under 1% errors");
+        html__put(h, "none: no window stayed at or under 1% errors");
     }
-    put(h, "</td></tr><tr><th>Breaking point</th><td>");
+    html__put(h, "</td></tr><tr><th>Breaking point</th><td>");
     if (m->breaking_found) {
         report_fmt_rate(m->breaking_rps, v, sizeof v);
-        esc(h, m->breaking_what);
-        putf(h, " at %s with %g VUs, %u s in", v, isfinite(m->breaking_vus) ? m->breaking_vus : 0,
-             m->breaking_t);
+        html__esc(h, m->breaking_what);
+        html__putf(h, " at %s with %g VUs, %u s in", v,
+                   isfinite(m->breaking_vus) ? m->breaking_vus : 0, m->breaking_t);
     } else {
-        put(h, "not reached: errors stayed at or under 1% every second");
+        html__put(h, "not reached: errors stayed at or under 1% every second");
     }
-    put(h, "</td></tr>");
+    html__put(h, "</td></tr>");
     if (isfinite(m->max_worker_busy)) {
-        putf(h, "<tr><th>brunt's busiest worker</th><td>%.0f%% busy</td></tr>",
-             m->max_worker_busy * 100);
+        html__putf(h, "<tr><th>brunt's busiest worker</th><td>%.0f%% busy</td></tr>",
+                   m->max_worker_busy * 100);
     }
-    put(h, "</table>\n");
+    html__put(h, "</table>\n");
     if (m->errors_total > 0 || m->n_warnings > 0) {
-        put(h, "<h3>Errors and warnings</h3><ul>");
+        html__put(h, "<h3>Errors and warnings</h3><ul>");
         for (size_t i = 0; i < m->n_error_kinds; i++) {
             if (m->errors[i].count > 0) {
-                put(h, "<li>");
-                esc(h, m->errors[i].kind);
-                putf(h, ": %.0f</li>", m->errors[i].count);
+                html__put(h, "<li>");
+                html__esc(h, m->errors[i].kind);
+                html__putf(h, ": %.0f</li>", m->errors[i].count);
             }
         }
         for (size_t i = 0; i < m->n_warnings; i++) {
-            put(h, "<li>warning: ");
-            esc(h, m->warnings[i]);
-            put(h, "</li>");
+            html__put(h, "<li>warning: ");
+            html__esc(h, m->warnings[i]);
+            html__put(h, "</li>");
         }
-        put(h, "</ul>\n");
+        html__put(h, "</ul>\n");
     }
 }
 
 static void monitoring(struct hb *h, const struct report_model *m)
 {
-    put(h, "<h2 id=\"monitoring\">Monitoring Recommendations</h2>\n<p>Prometheus alert rules "
-           "with limits from this run's objectives, or from what it measured where none was "
-           "set:</p><pre>");
+    html__put(h, "<h2 id=\"monitoring\">Monitoring Recommendations</h2>\n<p>Prometheus alert rules "
+                 "with limits from this run's objectives, or from what it measured where none was "
+                 "set:</p><pre>");
     struct dynbuf t;
     dynbuf_init(&t, 16384);
     h->rc |= rt_alert_rules(m, &t);
-    esc(h, t.data ? t.data : "");
+    html__esc(h, t.data ? t.data : "");
     dynbuf_destroy(&t);
-    put(h, "</pre>\n");
+    html__put(h, "</pre>\n");
 }
 
 /* The interactive layer: the charts' data, uPlot and charts.js, all inline. */
@@ -700,15 +630,18 @@ static void interactive(struct hb *h)
 {
     struct report_asset css = report_asset_uplot_css(), js = report_asset_uplot_js(),
                         init = report_asset_charts_js();
-    put(h, "<script type=\"application/json\" id=\"brunt-data\">{\"charts\":[");
+    html__put(h, "<script type=\"application/json\" id=\"brunt-data\">{\"charts\":[");
     h->rc |= dynbuf_add(h->b, h->js.data ? h->js.data : "", h->js.len);
-    put(h, "]}</script>\n<style>");
+    html__put(h, "]}</script>\n<style>");
     h->rc |= dynbuf_add(h->b, css.data, css.len);
-    put(h, ".uplot-host{margin-bottom:4px}</style>\n<script>");
+    html__put(h, ".uplot-host{margin-bottom:4px}"
+                 /* the page's table style must not box uPlot's legend cells */
+                 ".u-legend{font-size:12px}.u-legend th,.u-legend td{border:0;background:none;"
+                 "padding:1px 3px;font-weight:normal}</style>\n<script>");
     h->rc |= dynbuf_add(h->b, js.data, js.len);
-    put(h, "</script>\n<script>");
+    html__put(h, "</script>\n<script>");
     h->rc |= dynbuf_add(h->b, init.data, init.len);
-    put(h, "</script>\n");
+    html__put(h, "</script>\n");
 }
 
 int report_html(const struct report_model *m, struct dynbuf *out)
@@ -720,17 +653,18 @@ int report_html(const struct report_model *m, struct dynbuf *out)
     checks(&h, m);
     findings(&h, m);
     time_charts(&h, m);
-    put(&h, "<h2 id=\"distribution\">Latency distribution</h2>\n");
+    html__put(&h, "<h2 id=\"distribution\">Latency distribution</h2>\n");
     spectrum_chart(&h, m);
     requests(&h, m);
-    probes(&h, m);
+    html__probes(&h, m);
     load(&h, m);
     monitoring(&h, m);
-    put(&h, "<p class=\"note\">Generated by brunt from the result file; every figure here is "
-            "in it. Charts are static SVG; where scripts run, uPlot (MIT, embedded) makes them "
-            "zoomable (drag) with values on hover.</p>\n");
+    html__put(&h,
+              "<p class=\"note\">Generated by brunt from the result file; every figure here is "
+              "in it. Charts are static SVG; where scripts run, uPlot (MIT, embedded) makes them "
+              "zoomable (drag) with values on hover.</p>\n");
     interactive(&h);
-    put(&h, "</body></html>\n");
+    html__put(&h, "</body></html>\n");
     dynbuf_destroy(&h.js);
     return h.rc ? (h.rc == -ENOMEM ? -ENOMEM : -E2BIG) : 0;
 }

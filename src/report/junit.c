@@ -16,34 +16,11 @@
 
 #include "report/report_internal.h"
 
-static int xml_text(struct dynbuf *b, const char *s)
+/* The run's duration in seconds for time="" (0 when the result has none: "nan" is not a
+ * valid xs:decimal). */
+static double run_s(const struct report_model *m)
 {
-    int rc = 0;
-    for (; *s && rc == 0; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '&':
-            rc = dynbuf_adds(b, "&amp;");
-            break;
-        case '<':
-            rc = dynbuf_adds(b, "&lt;");
-            break;
-        case '>':
-            rc = dynbuf_adds(b, "&gt;");
-            break;
-        case '"':
-            rc = dynbuf_adds(b, "&quot;");
-            break;
-        case '\'':
-            rc = dynbuf_adds(b, "&apos;");
-            break;
-        default:
-            /* XML 1.0 forbids most control characters even as references. */
-            rc = (c < 0x20 && c != '\t' && c != '\n' && c != '\r') ? dynbuf_addc(b, ' ')
-                                                                   : dynbuf_addc(b, (char)c);
-        }
-    }
-    return rc;
+    return isfinite(m->duration_ms) && m->duration_ms > 0 ? m->duration_ms / 1000 : 0;
 }
 
 static int suite(const struct report_model *m, struct dynbuf *b, const char *kind, size_t from,
@@ -58,11 +35,11 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
     rc |= dynbuf_addf(b,
                       "  <testsuite name=\"brunt %s\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
                       "skipped=\"0\" time=\"%.3f\" timestamp=\"",
-                      kind, tests ? tests : 1, failures, m->duration_ms / 1000);
+                      kind, tests ? tests : 1, failures, run_s(m));
     /* JUnit's timestamp is ISO 8601 without a zone designator in the strict XSDs. */
     char ts[40];
     snprintf(ts, sizeof ts, "%.19s", m->start[0] ? m->start : "1970-01-01T00:00:00");
-    rc |= xml_text(b, ts);
+    rc |= report__xml_escape(b, ts);
     rc |= dynbuf_adds(b, "\">\n");
     if (tests == 0) {
         rc |= dynbuf_addf(b,
@@ -75,13 +52,13 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
         char v[48];
         report_fmt_check_value(c, c->observed, v, sizeof v);
         rc |= dynbuf_addf(b, "    <testcase classname=\"brunt.%s\" name=\"", kind);
-        rc |= xml_text(b, c->metric);
+        rc |= report__xml_escape(b, c->metric);
         rc |= dynbuf_adds(b, " ");
-        rc |= xml_text(b, c->expression);
-        rc |= dynbuf_addf(b, "\" time=\"%.3f\"", m->duration_ms / 1000);
+        rc |= report__xml_escape(b, c->expression);
+        rc |= dynbuf_addf(b, "\" time=\"%.3f\"", run_s(m));
         if (c->ok) {
             rc |= dynbuf_adds(b, ">\n      <system-out>observed ");
-            rc |= xml_text(b, v);
+            rc |= report__xml_escape(b, v);
             rc |= dynbuf_adds(b, c->warn ? " (within 10% of its limit)" : "");
             rc |= dynbuf_adds(b, "</system-out>\n    </testcase>\n");
             continue;
@@ -96,9 +73,9 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
                      c->acceptable[0] ? " (acceptable " : "", c->acceptable,
                      c->acceptable[0] ? ")" : "");
         }
-        rc |= xml_text(b, msg);
+        rc |= report__xml_escape(b, msg);
         rc |= dynbuf_addf(b, "\" type=\"%s\">", c->source);
-        rc |= xml_text(b, msg);
+        rc |= report__xml_escape(b, msg);
         if (c->no_samples) {
             rc |= dynbuf_adds(b, "; the metric had no samples (judged on 0, as k6 does)");
         }
@@ -108,22 +85,71 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
     return rc;
 }
 
+/*
+ * The watch's verdicts (leak of each target's memory, drift of p95 and of the error
+ * rate): one testcase each; "growing" is a failure carrying the evidence, "insufficient
+ * data" is skipped (the run was too short to judge).  The run's exit status does not
+ * depend on them; CI that wants them to gate reads this suite.
+ */
+static int verdict_suite(const struct report_model *m, struct dynbuf *b, size_t failures,
+                         size_t skipped)
+{
+    int rc = dynbuf_addf(b,
+                         "  <testsuite name=\"brunt verdicts\" tests=\"%zu\" failures=\"%zu\" "
+                         "errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
+                         m->n_verdicts, failures, skipped, run_s(m));
+    for (size_t i = 0; i < m->n_verdicts; i++) {
+        const struct report_verdict *v = &m->verdicts[i];
+        rc |= dynbuf_adds(b, "    <testcase classname=\"brunt.verdicts\" name=\"");
+        rc |= report__xml_escape(b, v->what);
+        rc |= dynbuf_addf(b, "\" time=\"%.3f\">\n      ", run_s(m));
+        if (strcmp(v->verdict, "growing") == 0) {
+            rc |= dynbuf_adds(b, "<failure message=\"growing: ");
+            rc |= report__xml_escape(b, v->evidence);
+            rc |= dynbuf_adds(b, "\" type=\"verdict\">");
+            rc |= report__xml_escape(b, v->evidence);
+            rc |= dynbuf_adds(b, "</failure>\n");
+        } else if (strcmp(v->verdict, "insufficient data") == 0) {
+            rc |= dynbuf_adds(b, "<skipped message=\"");
+            rc |= report__xml_escape(b, v->evidence);
+            rc |= dynbuf_adds(b, "\"/>\n");
+        } else {
+            rc |= dynbuf_adds(b, "<system-out>");
+            rc |= report__xml_escape(b, v->verdict);
+            rc |= dynbuf_adds(b, ": ");
+            rc |= report__xml_escape(b, v->evidence);
+            rc |= dynbuf_adds(b, "</system-out>\n");
+        }
+        rc |= dynbuf_adds(b, "    </testcase>\n");
+    }
+    rc |= dynbuf_adds(b, "  </testsuite>\n");
+    return rc;
+}
+
 int report_junit(const struct report_model *m, struct dynbuf *b)
 {
-    size_t failures = 0;
+    size_t failures = 0, v_failures = 0, skipped = 0;
     for (size_t i = 0; i < m->n_checks; i++) {
         failures += !m->checks[i].ok;
     }
+    for (size_t i = 0; i < m->n_verdicts; i++) {
+        v_failures += strcmp(m->verdicts[i].verdict, "growing") == 0;
+        skipped += strcmp(m->verdicts[i].verdict, "insufficient data") == 0;
+    }
     size_t suites_tests = (m->n_thresholds ? m->n_thresholds : 1) +
-                          (m->has_criteria ? (m->n_criteria ? m->n_criteria : 1) : 0);
+                          (m->has_criteria ? (m->n_criteria ? m->n_criteria : 1) : 0) +
+                          m->n_verdicts;
     int rc = dynbuf_addf(b,
                          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                          "<testsuites name=\"brunt\" tests=\"%zu\" failures=\"%zu\" "
-                         "errors=\"0\" skipped=\"0\" time=\"%.3f\">\n",
-                         suites_tests, failures, m->duration_ms / 1000);
+                         "errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
+                         suites_tests, failures + v_failures, skipped, run_s(m));
     rc |= suite(m, b, "thresholds", 0, m->n_thresholds);
     if (m->has_criteria) {
         rc |= suite(m, b, "criteria", m->n_thresholds, m->n_checks);
+    }
+    if (m->n_verdicts > 0) {
+        rc |= verdict_suite(m, b, v_failures, skipped);
     }
     rc |= dynbuf_adds(b, "</testsuites>\n");
     return rc ? -E2BIG : 0;

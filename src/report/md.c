@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report/jtree.h"
 #include "report/report_internal.h"
 
 struct md {
@@ -158,6 +159,31 @@ static void current(struct md *d, const struct report_model *m)
                "target and acceptable levels)");
     }
     put(d, "\n\n");
+    if (m->n_verdicts > 0) {
+        put(d, "**Verdicts of the watch**\n\n| What | Verdict | Slope | Evidence |\n"
+               "|---|---|---|---|\n");
+        for (size_t i = 0; i < m->n_verdicts; i++) {
+            const struct report_verdict *vd = &m->verdicts[i];
+            const char *icon = strcmp(vd->verdict, "growing") == 0 ? "❌ "
+                               : strcmp(vd->verdict, "flat") == 0  ? "✅ "
+                                                                   : "";
+            put(d, "| ");
+            cell(d, vd->what);
+            putf(d, " | %s", icon);
+            cell(d, vd->verdict);
+            put(d, " | ");
+            if (isfinite(vd->slope) && strcmp(vd->verdict, "insufficient data") != 0) {
+                putf(d, "%.4g ", vd->slope);
+                cell(d, vd->unit);
+            } else {
+                put(d, "—");
+            }
+            put(d, " | ");
+            cell(d, vd->evidence);
+            put(d, " |\n");
+        }
+        put(d, "\n");
+    }
 }
 
 static void bottlenecks(struct md *d, const struct report_model *m)
@@ -275,6 +301,223 @@ static void requests(struct md *d, const struct report_model *m)
     put(d, "\n");
 }
 
+/* A "| label | value |" row of a probe's figure table. */
+static void fig_row(struct md *d, const char *label, const char *value)
+{
+    put(d, "| ");
+    cell(d, label);
+    put(d, " | ");
+    cell(d, value);
+    put(d, " |\n");
+}
+
+/* A database probe's headline figures (report/probefigs.c) as a table. */
+static void md_figures(struct md *d, const struct jtree *t, const struct jnode *p,
+                       size_t (*figures)(const struct jtree *, const struct jnode *,
+                                         struct report_pfig *, size_t))
+{
+    struct report_pfig f[REPORT_MAX_PFIGS];
+    size_t n = figures(t, p, f, REPORT_MAX_PFIGS);
+    put(d, "| Figure | Value |\n|---|---|\n");
+    for (size_t i = 0; i < n; i++) {
+        fig_row(d, f[i].label, f[i].text);
+    }
+    put(d, "\n");
+}
+
+/* A database probe's heading; one that could not connect gets its error: false then. */
+static bool md_panel_open(struct md *d, const struct jtree *t, const struct jnode *p,
+                          const char *title)
+{
+    putf(d, "### %s\n\n", title);
+    if (jtree_bool(t, p, "available", true)) {
+        return true;
+    }
+    char s[256];
+    jtree_str(t, p, "error", s, sizeof s);
+    put(d, "Not measured: ");
+    cell(d, s[0] ? s : "the probe could not connect");
+    put(d, "\n\n");
+    return false;
+}
+
+static void md_postgres(struct md *d, const struct jtree *t, const struct jnode *p, size_t cap)
+{
+    if (!md_panel_open(d, t, p, "PostgreSQL")) {
+        return;
+    }
+    md_figures(d, t, p, report__pg_figures);
+    const struct jnode *q = jtree_get(t, p, "top_queries");
+    if (q != NULL && q->val.type == JSON_ARRAY && q->n_children > 0 && cap > 0) {
+        put(d, "| Query | Calls | Mean | Total | Share of database time "
+               "|\n|---|---:|---:|---:|---:|\n");
+        size_t i = 0;
+        for (const struct jnode *e = jtree_first(t, q); e != NULL && i < cap;
+             e = jtree_next(t, e), i++) {
+            char qt[124], c[32], mean[32], tot[32], sh[32];
+            jtree_str(t, e, "query", qt, sizeof qt);
+            if (strlen(qt) >= sizeof qt - 1) {
+                snprintf(qt + sizeof qt - 5, 5, "...");
+            }
+            report_fmt_num(report__jnum(t, e, "calls", NULL), c, sizeof c);
+            report_fmt_ms(report__jnum(t, e, "mean_ms", NULL), mean, sizeof mean);
+            report_fmt_ms(report__jnum(t, e, "total_ms", NULL), tot, sizeof tot);
+            report_fmt_pct(report__jnum(t, e, "share", NULL), sh, sizeof sh);
+            put(d, "| ");
+            cell(d, qt);
+            putf(d, " | %s | %s | %s | %s |\n", c, mean, tot, sh);
+        }
+        if (q->n_children > i) {
+            putf(d, "\n_%zu more queries in the HTML report._\n", (size_t)q->n_children - i);
+        }
+        put(d, "\n");
+    }
+    const struct jnode *tb = jtree_get(t, p, "tables");
+    if (tb != NULL && tb->val.type == JSON_ARRAY && tb->n_children > 0 && cap > 0) {
+        put(d, "| Table | Seq scans | Rows read by them | Index scans | Live rows |\n"
+               "|---|---:|---:|---:|---:|\n");
+        size_t i = 0;
+        for (const struct jnode *e = jtree_first(t, tb); e != NULL && i < cap;
+             e = jtree_next(t, e), i++) {
+            char sc[64], tn[128], a[32], b[32], c[32], l[32];
+            jtree_str(t, e, "schema", sc, sizeof sc);
+            jtree_str(t, e, "table", tn, sizeof tn);
+            report_fmt_num(report__jnum(t, e, "seq_scan", NULL), a, sizeof a);
+            report_fmt_num(report__jnum(t, e, "seq_tup_read", NULL), b, sizeof b);
+            report_fmt_num(report__jnum(t, e, "idx_scan", NULL), c, sizeof c);
+            report_fmt_num(report__jnum(t, e, "n_live_tup", NULL), l, sizeof l);
+            put(d, "| ");
+            cell(d, sc);
+            put(d, ".");
+            cell(d, tn);
+            putf(d, " | %s | %s | %s | %s |\n", a, b, c, l);
+        }
+        put(d, "\n");
+    }
+}
+
+static void md_redis(struct md *d, const struct jtree *t, const struct jnode *p, size_t cap)
+{
+    if (!md_panel_open(d, t, p, "Redis")) {
+        return;
+    }
+    md_figures(d, t, p, report__redis_figures);
+    const struct jnode *cmds = jtree_get(t, p, "commands");
+    if (cmds != NULL && cmds->val.type == JSON_ARRAY && cmds->n_children > 0 && cap > 0) {
+        put(d, "| Command | Calls | µs per call | Server p99 |\n|---|---:|---:|---:|\n");
+        size_t i = 0;
+        for (const struct jnode *e = jtree_first(t, cmds); e != NULL && i < cap;
+             e = jtree_next(t, e), i++) {
+            char cn[64], c[32], p99[32] = "—";
+            jtree_str(t, e, "command", cn, sizeof cn);
+            report_fmt_num(report__jnum(t, e, "calls", NULL), c, sizeof c);
+            double q99 = report__jnum(t, e, "latency_histogram", "p99_le_us");
+            if (isfinite(q99)) {
+                snprintf(p99, sizeof p99, "≤ %.0f µs", q99);
+            }
+            put(d, "| ");
+            cell(d, cn);
+            putf(d, " | %s | %.2f | %s |\n", c, report__jnum(t, e, "usec_per_call", NULL), p99);
+        }
+        put(d, "\n");
+    }
+}
+
+/* min / avg / p95 / max rows of a probe's "summary" object, for the figures named. */
+static void md_summary(struct md *d, const struct jtree *t, const struct jnode *sum,
+                       const char *const *keys, const char *const *labels, const bool *bytes,
+                       size_t n)
+{
+    if (sum == NULL || sum->val.type != JSON_OBJECT) {
+        return;
+    }
+    put(d, "| Figure | avg | p95 | max |\n|---|---:|---:|---:|\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct jnode *s = jtree_get(t, sum, keys[i]);
+        if (s == NULL || s->val.type != JSON_OBJECT) {
+            continue;
+        }
+        put(d, "| ");
+        cell(d, labels[i]);
+        static const char *const st[] = {"avg", "p95", "max"};
+        for (size_t k = 0; k < 3; k++) {
+            char v[32];
+            double x = report__jnum(t, s, st[k], NULL);
+            if (bytes[i]) {
+                report_fmt_bytes(x, v, sizeof v);
+            } else if (isfinite(x)) {
+                snprintf(v, sizeof v, "%.1f", x);
+            } else {
+                snprintf(v, sizeof v, "—");
+            }
+            putf(d, " | %s", v);
+        }
+        put(d, " |\n");
+    }
+    put(d, "\n");
+}
+
+static void md_process(struct md *d, const struct jtree *t, const struct jnode *p)
+{
+    static const char *const keys[] = {"process_cpu", "process_cpu_wait", "process_rss",
+                                       "process_threads", "process_fds"};
+    static const char *const labels[] = {"CPU (% of its CPUs)", "waiting for a CPU (% of a core)",
+                                         "resident memory", "threads", "open files"};
+    static const bool bytes[] = {false, false, true, false, false};
+    const struct jnode *ts = jtree_get(t, p, "targets");
+    for (const struct jnode *e = ts != NULL ? jtree_first(t, ts) : NULL; e != NULL;
+         e = jtree_next(t, e)) {
+        char label[64] = "";
+        jtree_str(t, e, "label", label, sizeof label);
+        put(d, "### Target `");
+        cell(d, label);
+        putf(d, "` (pid %.0f)\n\n", report__jnum(t, e, "pid", NULL));
+        md_summary(d, t, jtree_get(t, e, "summary"), keys, labels, bytes, 5);
+    }
+}
+
+static void md_machine(struct md *d, const struct jtree *t, const struct jnode *p)
+{
+    static const char *const keys[] = {"machine_cpu", "machine_cpu_iowait", "brunt_cpu",
+                                       "machine_load1", "machine_memory_available"};
+    static const char *const labels[] = {"CPU busy (%)", "I/O wait (%)",
+                                         "brunt's own CPU (% of a core)", "load average",
+                                         "memory available"};
+    static const bool bytes[] = {false, false, false, false, true};
+    putf(d, "### The machine (%.0f CPUs)\n\n", report__jnum(t, p, "cpus", NULL));
+    md_summary(d, t, jtree_get(t, p, "summary"), keys, labels, bytes, 5);
+}
+
+/* What the probes measured, one table each (their findings are in Bottleneck Analysis). */
+static void probes(struct md *d, const struct report_model *m)
+{
+    if (m->n_probes == 0) {
+        return;
+    }
+    put(d, "## What the probes measured\n\n");
+    size_t cap = d->max_findings < 10 ? d->max_findings : 10;
+    for (size_t i = 0; i < m->n_probes; i++) {
+        const struct report_probe *p = &m->probes[i];
+        struct jtree t;
+        if (p->json == NULL || jtree_parse(&t, p->json, p->json_len) != 0) {
+            continue;
+        }
+        const struct jnode *root = jtree_at(&t, 0);
+        if (root != NULL && root->val.type == JSON_OBJECT) {
+            if (strcmp(p->name, "postgres") == 0) {
+                md_postgres(d, &t, root, cap);
+            } else if (strcmp(p->name, "redis") == 0) {
+                md_redis(d, &t, root, cap);
+            } else if (strcmp(p->name, "process") == 0) {
+                md_process(d, &t, root);
+            } else if (strcmp(p->name, "machine") == 0) {
+                md_machine(d, &t, root);
+            }
+        }
+        jtree_free(&t);
+    }
+}
+
 static void errors(struct md *d, const struct report_model *m)
 {
     if (m->errors_total <= 0 && m->n_warnings == 0) {
@@ -331,6 +574,7 @@ static int render(const struct report_model *m, struct dynbuf *out, size_t max_r
     bottlenecks(&d, m);
     load(&d, m);
     requests(&d, m);
+    probes(&d, m);
     errors(&d, m);
     monitoring(&d, m);
     put(&d, "---\nGenerated by brunt from the result file; every figure above is in it.\n");

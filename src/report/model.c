@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "metrics/hist.h"
 #include "report/jtree.h"
 #include "report/report.h"
@@ -95,6 +96,7 @@ static void read_meta(struct rd *r, const struct jnode *root)
     {
         char word[512];
         jtree_text(a, word, sizeof word);
+        text_mask_secrets(word, sizeof word);
         int k = snprintf(m->command + off, sizeof m->command - off, "%s%s", off ? " " : "", word);
         if (k < 0 || (size_t)k >= sizeof m->command - off) {
             break;
@@ -457,6 +459,9 @@ static void read_checks(struct rd *r, const struct jnode *root)
                 c->observed = num(r, e, "current");
             }
             str(r, e, "acceptable", c->acceptable, sizeof c->acceptable);
+            if (strcmp(c->acceptable, c->expression) == 0) {
+                c->acceptable[0] = '\0'; /* no level of its own: the target alone */
+            }
             c->evaluated = jtree_bool(&r->t, e, "evaluated", isfinite(c->observed));
             c->no_samples = jtree_bool(&r->t, e, "no_samples", false);
             c->abort_on_fail = jtree_bool(&r->t, e, "abort_on_fail", false);
@@ -469,6 +474,12 @@ static void read_checks(struct rd *r, const struct jnode *root)
                 if (strcmp(status, "acceptable") == 0 || strcmp(status, "warn") == 0) {
                     c->ok = true;
                     c->warn = true;
+                    c->acceptable_only = true;
+                } else if (strcmp(status, "unjudged") == 0) {
+                    /* the watch could not judge it (no figure): not a failure of the run */
+                    c->ok = true;
+                    c->warn = true;
+                    c->evaluated = false;
                 } else if (strcmp(status, "fail") == 0 || strcmp(status, "failed") == 0) {
                     c->ok = false;
                     c->warn = false;
@@ -511,6 +522,24 @@ static bool is_known_col(const char *k, size_t n)
         }
     }
     return false;
+}
+
+/* Puts the number at c in row w's column named k, adding the column when it is new (up
+ * to REPORT_MAX_EXTRA_COLS; later ones are dropped). */
+static void extra_cell(struct report_model *m, struct report_row *w, const char *k,
+                       const struct jnode *c, bool from_watch)
+{
+    size_t j;
+    for (j = 0; j < m->n_extra && strcmp(m->extra_names[j], k) != 0; j++) {
+    }
+    if (j == m->n_extra && m->n_extra < REPORT_MAX_EXTRA_COLS) {
+        m->extra_from_watch[m->n_extra] = from_watch;
+        snprintf(m->extra_names[m->n_extra++], sizeof m->extra_names[0], "%s", k);
+    }
+    double v;
+    if (j < m->n_extra && json_span_number(&c->val, &v) == 0) {
+        w->extra[j] = v;
+    }
 }
 
 static int read_rows(struct rd *r, const struct jnode *root)
@@ -560,15 +589,26 @@ static int read_rows(struct rd *r, const struct jnode *root)
             char k[48];
             struct jnode kn = {.val = c->key};
             jtree_text(&kn, k, sizeof k);
-            size_t j;
-            for (j = 0; j < m->n_extra && strcmp(m->extra_names[j], k) != 0; j++) {
-            }
-            if (j == m->n_extra && m->n_extra < REPORT_MAX_EXTRA_COLS) {
-                snprintf(m->extra_names[m->n_extra++], sizeof m->extra_names[0], "%s", k);
-            }
-            double v;
-            if (j < m->n_extra && json_span_number(&c->val, &v) == 0) {
-                w->extra[j] = v;
+            extra_cell(m, w, k, c, false);
+        }
+        /* The watch's figures of that second, per target label (docs/result-format.md):
+         * "watch": {"LABEL": {"process_cpu": 41.2, ...}} -> column "process_cpu{LABEL}". */
+        EACH(r, get(r, e, "watch"), target)
+        {
+            char label[24];
+            struct jnode ln = {.val = target->key};
+            jtree_text(&ln, label, sizeof label);
+            EACH(r, is_obj(target) ? target : NULL, c)
+            {
+                if (c->val.type != JSON_NUMBER) {
+                    continue;
+                }
+                char fig[32], k[64];
+                struct jnode kn = {.val = c->key};
+                jtree_text(&kn, fig, sizeof fig);
+                snprintf(k, sizeof k, "%s{%s}", fig, label);
+                k[47] = '\0'; /* the column name's cap (extra_names) */
+                extra_cell(m, w, k, c, true);
             }
         }
     }
@@ -646,10 +686,48 @@ static void read_rest(struct rd *r, const struct jnode *root)
                 x->json_len = p->val.len;
             }
         }
+        const struct jnode *files = is_obj(p) ? get(r, p, "files") : NULL;
+        const struct jnode *svg = is_obj(files) ? get(r, files, "svg") : NULL;
+        if (svg != NULL && svg->val.type == JSON_STRING) {
+            jtree_text(svg, x->flame_path, sizeof x->flame_path);
+        }
         read_findings(r, get(r, p, "findings"), x->name);
         x->n_findings = m->n_findings - before;
     }
     read_findings(r, get(r, root, "findings"), "brunt");
+}
+
+static void add_verdict(struct rd *r, const struct jnode *v, const char *what,
+                        const char *slope_key, const char *unit)
+{
+    struct report_model *m = r->m;
+    if (!is_obj(v) || m->n_verdicts == REPORT_MAX_VERDICTS) {
+        return;
+    }
+    struct report_verdict *x = &m->verdicts[m->n_verdicts++];
+    snprintf(x->what, sizeof x->what, "%s", what);
+    str(r, v, "verdict", x->verdict, sizeof x->verdict);
+    str(r, v, "evidence", x->evidence, sizeof x->evidence);
+    x->slope = num(r, v, slope_key);
+    snprintf(x->unit, sizeof x->unit, "%s", unit);
+}
+
+/* The watch's verdicts: analysis.latency_p95_trend / error_rate_trend, and the leak fit
+ * of each watched target (probes.process.targets[].memory_trend). */
+static void read_verdicts(struct rd *r, const struct jnode *root)
+{
+    const struct jnode *an = get(r, root, "analysis");
+    add_verdict(r, get(r, an, "latency_p95_trend"), "p95 latency per second", "slope_per_hour",
+                "ms/h");
+    add_verdict(r, get(r, an, "error_rate_trend"), "error rate per second", "slope_per_hour", "/h");
+    const struct jnode *ts = get(r, get(r, get(r, root, "probes"), "process"), "targets");
+    EACH(r, is_arr(ts) ? ts : NULL, t)
+    {
+        char label[64], what[96];
+        str(r, t, "label", label, sizeof label);
+        snprintf(what, sizeof what, "memory of %s", label[0] ? label : "the target");
+        add_verdict(r, get(r, t, "memory_trend"), what, "slope_mib_per_hour", "MiB/h");
+    }
 }
 
 static int schema_version(struct rd *r, const struct jnode *root)
@@ -746,6 +824,7 @@ int report_read(const char *doc, size_t len, struct report_model *m, char *err, 
     }
     read_checks(&r, root);
     read_rest(&r, root);
+    read_verdicts(&r, root);
     const struct report_metric *reqs = report_metric(m, "http_reqs");
     const struct report_metric *dur = report_metric(m, "http_req_duration");
     bool any = (reqs != NULL && reqs->count > 0) || (dur != NULL && dur->trend.count > 0);
@@ -767,6 +846,7 @@ void report_model_free(struct report_model *m)
 {
     for (size_t i = 0; i < m->n_probes && i < REPORT_MAX_PROBES; i++) {
         free(m->probes[i].json);
+        free(m->probes[i].flame_svg);
     }
     free(m->metrics);
     free(m->requests);
@@ -783,4 +863,62 @@ const struct report_metric *report_metric(const struct report_model *m, const ch
         }
     }
     return NULL;
+}
+
+/* Reads path whole into *out (NUL-terminated, owned) when it is at most cap bytes. */
+static int read_small_file(const char *path, size_t cap, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = -1;
+    if (f == NULL) {
+        return -1;
+    }
+    buf = malloc(cap + 1);
+    if (buf == NULL) {
+        goto out;
+    }
+    n = fread(buf, 1, cap + 1, f);
+    if (ferror(f) || n > cap || n == 0) {
+        goto out;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    buf = NULL;
+    rc = 0;
+out:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+size_t report_load_flames(struct report_model *m, const char *doc_path)
+{
+    size_t loaded = 0;
+    for (size_t i = 0; i < m->n_probes && i < REPORT_MAX_PROBES; i++) {
+        struct report_probe *p = &m->probes[i];
+        if (p->flame_path[0] == '\0' || p->flame_svg != NULL) {
+            continue;
+        }
+        int rc = read_small_file(p->flame_path, REPORT_FLAME_MAX_BYTES, &p->flame_svg,
+                                 &p->flame_svg_len);
+        /* brunt run writes the files next to the result: PATH is relative to where it
+         * ran, so from elsewhere try the result's directory, with PATH, then its name. */
+        const char *slash = doc_path != NULL ? strrchr(doc_path, '/') : NULL;
+        const char *base = strrchr(p->flame_path, '/');
+        const char *tries[2] = {p->flame_path, base != NULL ? base + 1 : NULL};
+        for (int k = 0; k < 2 && rc < 0 && slash != NULL && p->flame_path[0] != '/'; k++) {
+            char alt[1024];
+            int w = tries[k] == NULL ? -1
+                                     : snprintf(alt, sizeof alt, "%.*s/%s", (int)(slash - doc_path),
+                                                doc_path, tries[k]);
+            if (w > 0 && (size_t)w < sizeof alt) {
+                rc = read_small_file(alt, REPORT_FLAME_MAX_BYTES, &p->flame_svg, &p->flame_svg_len);
+            }
+        }
+        loaded += rc == 0;
+    }
+    return loaded;
 }

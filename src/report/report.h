@@ -46,6 +46,7 @@
 #define REPORT_MAX_PROBES 16
 #define REPORT_SPECTRUM_MAX 128
 #define REPORT_MAX_EXTRA_COLS 32
+#define REPORT_MAX_VERDICTS 18
 
 /* Errors report_read returns (each with one line in err). */
 enum report_err {
@@ -86,11 +87,22 @@ struct report_check {
     char acceptable[64]; /* a criterion's acceptable level ("<300"), else "" */
     char source[12];     /* "threshold" or "criterion" */
     bool ok, evaluated, no_samples, abort_on_fail;
-    bool warn;       /* passed, but within 10% of its limit (or not evaluated) */
-    double observed; /* NAN when not evaluated */
-    double limit;    /* the expression's number, NAN when it has none */
-    char op[3];      /* "<", "<=", ">", ">=", "==", "!=" or "" */
-    char unit[4];    /* "ms" for time trends' aggregates, "%" for rates, "" else */
+    bool warn;            /* passed, but within 10% of its limit (or not evaluated) */
+    bool acceptable_only; /* a criterion that met its acceptable level, not its target */
+    double observed;      /* NAN when not evaluated */
+    double limit;         /* the expression's number, NAN when it has none */
+    char op[3];           /* "<", "<=", ">", ">=", "==", "!=" or "" */
+    char unit[4];         /* "ms" for time trends' aggregates, "%" for rates, "" else */
+};
+
+/* A trend verdict of the watch (issue 8): the leak fit of a target's memory, the drift of
+ * p95 latency and of the error rate over the steady window (docs/metrics.md). */
+struct report_verdict {
+    char what[96];    /* "memory of gunicorn", "p95 latency per second" */
+    char verdict[24]; /* "growing", "flat", "insufficient data" */
+    char evidence[320];
+    double slope;  /* per hour, in unit; NAN when absent */
+    char unit[16]; /* "MiB/h", "ms/h", "/h" */
 };
 
 struct report_row {
@@ -118,6 +130,11 @@ struct report_probe {
     size_t n_findings;
     char *json; /* the probe's member as written (owned), for its tables; may be NULL */
     size_t json_len;
+    /* A profile's flame graph: the member's files.svg as written ("" for none), and its
+     * contents once report_load_flames() read them (owned; NULL until then). */
+    char flame_path[512];
+    char *flame_svg;
+    size_t flame_svg_len;
 };
 
 struct report_model {
@@ -150,7 +167,8 @@ struct report_model {
     struct report_row *rows;
     size_t n_rows;
     double interval_ms;
-    char extra_names[REPORT_MAX_EXTRA_COLS][48]; /* per-second extra numeric members */
+    char extra_names[REPORT_MAX_EXTRA_COLS][48];  /* per-second extra numeric members */
+    bool extra_from_watch[REPORT_MAX_EXTRA_COLS]; /* a row's "watch" figure ("fig{label}") */
     size_t n_extra;
     struct report_spectrum spectrum_duration, spectrum_latency;
     struct {
@@ -165,6 +183,8 @@ struct report_model {
     size_t n_probes;
     bool has_probes;                              /* the document has a "probes" object */
     struct finding findings[REPORT_MAX_FINDINGS]; /* ranked: severity, then impact */
+    struct report_verdict verdicts[REPORT_MAX_VERDICTS];
+    size_t n_verdicts;
     size_t n_findings;
     /* derived by report_analyze */
     double total_requests, total_failed, failed_rate, achieved_rps;
@@ -205,6 +225,18 @@ const char *report_format_name(enum report_format f);
  * report_md keeps its output under REPORT_MD_MAX_CHARS characters, shortening the
  * longest tables (and saying so in the text) when the whole would not fit.
  */
+/* The largest flame-graph SVG report_load_flames() reads into a report. */
+#define REPORT_FLAME_MAX_BYTES (8u << 20)
+
+/*
+ * Reads the flame graph SVG each profile probe names (probes.NAME.files.svg) into m, so
+ * the HTML report shows it: the path as written (relative to the working directory, as
+ * brunt run writes it), else relative to the directory of doc_path (the result file;
+ * may be NULL), else its file name in that directory (the files lie beside the result).  A file that is missing, unreadable or over REPORT_FLAME_MAX_BYTES is
+ * left out (the report then names the path only).  Returns how many were read.
+ */
+size_t report_load_flames(struct report_model *m, const char *doc_path);
+
 int report_md(const struct report_model *m, struct dynbuf *out);
 int report_html(const struct report_model *m, struct dynbuf *out);
 int report_junit(const struct report_model *m, struct dynbuf *out);

@@ -25,4 +25,38 @@ size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t c
 /* Prometheus alert rules (YAML) derived from the run. */
 int rt_alert_rules(const struct report_model *m, struct dynbuf *b);
 
+/*
+ * Appends s as XML/HTML text, also valid inside a double- or single-quoted attribute:
+ * & < > " ' as entities, and the control characters XML 1.0 forbids (even as
+ * references) as spaces.  The one escaper of the HTML, SVG and JUnit renderers.
+ * Returns 0 or the dynbuf's error.
+ */
+int report__xml_escape(struct dynbuf *b, const char *s);
+
+/* Reading a probe's member (report/jtree.h): obj.a (.b when b is not NULL), or NULL. */
+struct jtree;
+struct jnode;
+const struct jnode *report__jpath(const struct jtree *t, const struct jnode *obj, const char *a,
+                                  const char *b);
+/* The number at n, or NAN when n is absent, null or not a number. */
+double report__jval(const struct jnode *n);
+/* The number at obj.a (.b), or NAN. */
+double report__jnum(const struct jtree *t, const struct jnode *obj, const char *a, const char *b);
+/* A headline figure of a probe's section: data-fig name ("" for text only), label, raw
+ * value (NAN for text only) and its text. */
+struct report_pfig {
+    char name[48], label[64];
+    double raw;
+    char text[200];
+};
+#define REPORT_MAX_PFIGS 16
+/* The figures of probes.postgres / probes.redis (report/probefigs.c); returns how many. */
+size_t report__pg_figures(const struct jtree *t, const struct jnode *p, struct report_pfig *out,
+                          size_t cap);
+size_t report__redis_figures(const struct jtree *t, const struct jnode *p, struct report_pfig *out,
+                             size_t cap);
+
+/* "1.50 MiB", "12.3 KiB", "512 B"; "—" for NAN. */
+void report_fmt_bytes(double bytes, char *out, size_t cap);
+
 #endif

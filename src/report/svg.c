@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report/report_internal.h"
 #include "report/svg.h"
 
 #define W 760.0
@@ -20,30 +21,6 @@
 #define MR 14.0
 #define MT 28.0
 #define MB 40.0
-
-static int add_esc(struct dynbuf *b, const char *s)
-{
-    int rc = 0;
-    for (; *s && rc == 0; s++) {
-        switch (*s) {
-        case '&':
-            rc = dynbuf_adds(b, "&amp;");
-            break;
-        case '<':
-            rc = dynbuf_adds(b, "&lt;");
-            break;
-        case '>':
-            rc = dynbuf_adds(b, "&gt;");
-            break;
-        case '"':
-            rc = dynbuf_adds(b, "&quot;");
-            break;
-        default:
-            rc = dynbuf_addc(b, *s);
-        }
-    }
-    return rc;
-}
 
 /* A "nice" step (1, 2 or 5 x 10^k) giving about n ticks over span. */
 static double nice_step(double span, int n)
@@ -98,12 +75,12 @@ int svg_line_chart(struct dynbuf *b, const struct svg_chart *c)
 #define SX(x) (ML + ((x)-xmin) / (xmax - xmin) * pw)
 #define SY(y) (MT + ph - (y) / ytop * ph)
     rc |= dynbuf_addf(b, "<figure class=\"chart\" id=\"%s\"><figcaption>", c->id);
-    rc |= add_esc(b, c->title);
+    rc |= report__xml_escape(b, c->title);
     rc |= dynbuf_addf(b,
                       "</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
                       "%.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"",
                       W, H, W, H);
-    rc |= add_esc(b, c->title);
+    rc |= report__xml_escape(b, c->title);
     rc |= dynbuf_addf(b, "\"><rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>",
                       W, H);
     /* grid and y labels */
@@ -129,7 +106,7 @@ int svg_line_chart(struct dynbuf *b, const struct svg_chart *c)
                               "stroke=\"#e3e3e3\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
                               "text-anchor=\"middle\" fill=\"#555\">",
                               SX(x), MT, SX(x), MT + ph, SX(x), MT + ph + 15);
-            rc |= add_esc(b, c->x_ticks[i].label);
+            rc |= report__xml_escape(b, c->x_ticks[i].label);
             rc |= dynbuf_adds(b, "</text>");
         }
     } else {
@@ -148,12 +125,12 @@ int svg_line_chart(struct dynbuf *b, const struct svg_chart *c)
                       "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" "
                       "fill=\"#333\">",
                       ML, MT + ph, W - MR, MT + ph, ML + pw / 2, H - 6);
-    rc |= add_esc(b, c->x_label);
+    rc |= report__xml_escape(b, c->x_label);
     rc |= dynbuf_addf(b,
                       "</text><text x=\"12\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" "
                       "fill=\"#333\" transform=\"rotate(-90 12 %.1f)\">",
                       MT + ph / 2, MT + ph / 2);
-    rc |= add_esc(b, c->y_label);
+    rc |= report__xml_escape(b, c->y_label);
     rc |= dynbuf_adds(b, "</text>");
     /* lines, downsampled */
     size_t step = c->n > SVG_MAX_POINTS ? (c->n + SVG_MAX_POINTS - 1) / SVG_MAX_POINTS : 1;
@@ -182,7 +159,7 @@ int svg_line_chart(struct dynbuf *b, const struct svg_chart *c)
             rc |= dynbuf_addf(b, "%.1f,%.1f ", SX(xs / (double)cnt), SY(y));
         }
         rc |= dynbuf_adds(b, "\"><title>");
-        rc |= add_esc(b, l->name);
+        rc |= report__xml_escape(b, l->name);
         rc |= dynbuf_adds(b, "</title></polyline>");
     }
     /* legend */
@@ -192,14 +169,14 @@ int svg_line_chart(struct dynbuf *b, const struct svg_chart *c)
                           "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"3\" fill=\"%s\"/>"
                           "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#333\">",
                           lx, 8.0, c->lines[k].color, lx + 18, 13.0);
-        rc |= add_esc(b, c->lines[k].name);
+        rc |= report__xml_escape(b, c->lines[k].name);
         rc |= dynbuf_adds(b, "</text>");
         lx += 30 + 6.5 * (double)strlen(c->lines[k].name);
     }
     rc |= dynbuf_adds(b, "</svg>");
     if (c->note != NULL && c->note[0]) {
         rc |= dynbuf_adds(b, "<p class=\"note\">");
-        rc |= add_esc(b, c->note);
+        rc |= report__xml_escape(b, c->note);
         rc |= dynbuf_adds(b, "</p>");
     }
     rc |= dynbuf_adds(b, "</figure>\n");
@@ -223,12 +200,12 @@ int svg_bar_chart(struct dynbuf *b, const struct svg_bars *c)
     double label_w = 230, row_h = 8.0 * (double)c->n_sets + 8, ph = row_h * (double)c->n;
     double h = ph + 50, pw = W - label_w - MR;
     rc |= dynbuf_addf(b, "<figure class=\"chart\" id=\"%s\"><figcaption>", c->id);
-    rc |= add_esc(b, c->title);
+    rc |= report__xml_escape(b, c->title);
     rc |= dynbuf_addf(b,
                       "</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
                       "%.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"",
                       W, h, W, h);
-    rc |= add_esc(b, c->title);
+    rc |= report__xml_escape(b, c->title);
     rc |= dynbuf_addf(b, "\"><rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>",
                       W, h);
     for (double v = 0; v <= top + step / 2; v += step) {
@@ -249,7 +226,7 @@ int svg_bar_chart(struct dynbuf *b, const struct svg_bars *c)
                           "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\" "
                           "fill=\"#333\">",
                           label_w - 6, y0 + row_h / 2);
-        rc |= add_esc(b, name);
+        rc |= report__xml_escape(b, name);
         rc |= dynbuf_adds(b, "</text>");
         for (size_t k = 0; k < c->n_sets; k++) {
             double v = c->values[i * c->n_sets + k];
@@ -268,7 +245,7 @@ int svg_bar_chart(struct dynbuf *b, const struct svg_bars *c)
                           "<rect x=\"%.1f\" y=\"6\" width=\"14\" height=\"7\" fill=\"%s\"/>"
                           "<text x=\"%.1f\" y=\"13\" font-size=\"11\" fill=\"#333\">",
                           lx, c->colors[k], lx + 18);
-        rc |= add_esc(b, c->set_names[k]);
+        rc |= report__xml_escape(b, c->set_names[k]);
         rc |= dynbuf_adds(b, "</text>");
         lx += 40 + 6.5 * (double)strlen(c->set_names[k]);
     }
@@ -276,7 +253,7 @@ int svg_bar_chart(struct dynbuf *b, const struct svg_bars *c)
                       "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" "
                       "fill=\"#333\">",
                       label_w + pw / 2, h - 4);
-    rc |= add_esc(b, c->x_label);
+    rc |= report__xml_escape(b, c->x_label);
     rc |= dynbuf_adds(b, "</text></svg></figure>\n");
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report/jtree.h"
 #include "report/report_internal.h"
 
 static int addf(struct dynbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -246,4 +247,69 @@ int rt_alert_rules(const struct report_model *m, struct dynbuf *b)
                    m->held_rps, cap);
     }
     return rc;
+}
+
+int report__xml_escape(struct dynbuf *b, const char *s)
+{
+    int rc = 0;
+    for (; *s && rc == 0; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '&':
+            rc = dynbuf_adds(b, "&amp;");
+            break;
+        case '<':
+            rc = dynbuf_adds(b, "&lt;");
+            break;
+        case '>':
+            rc = dynbuf_adds(b, "&gt;");
+            break;
+        case '"':
+            rc = dynbuf_adds(b, "&quot;");
+            break;
+        case '\'':
+            rc = dynbuf_adds(b, "&#39;");
+            break;
+        default:
+            rc = (c < 0x20 && c != '\t' && c != '\n' && c != '\r') ? dynbuf_addc(b, ' ')
+                                                                   : dynbuf_addc(b, (char)c);
+        }
+    }
+    return rc;
+}
+
+const struct jnode *report__jpath(const struct jtree *t, const struct jnode *obj, const char *a,
+                                  const char *b)
+{
+    const struct jnode *n = obj != NULL ? jtree_get(t, obj, a) : NULL;
+    return n != NULL && b != NULL ? jtree_get(t, n, b) : n;
+}
+
+double report__jval(const struct jnode *n)
+{
+    double v;
+    if (n == NULL || n->val.type != JSON_NUMBER || json_span_number(&n->val, &v) != 0) {
+        return NAN;
+    }
+    return v;
+}
+
+double report__jnum(const struct jtree *t, const struct jnode *obj, const char *a, const char *b)
+{
+    return report__jval(report__jpath(t, obj, a, b));
+}
+
+void report_fmt_bytes(double v, char *out, size_t cap)
+{
+    if (!isfinite(v)) {
+        snprintf(out, cap, "—");
+    } else if (v >= 1024.0 * 1024 * 1024) {
+        snprintf(out, cap, "%.2f GiB", v / (1024.0 * 1024 * 1024));
+    } else if (v >= 1024.0 * 1024) {
+        snprintf(out, cap, "%.2f MiB", v / (1024.0 * 1024));
+    } else if (v >= 1024.0) {
+        snprintf(out, cap, "%.1f KiB", v / 1024.0);
+    } else {
+        snprintf(out, cap, "%.0f B", v);
+    }
 }

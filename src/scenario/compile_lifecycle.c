@@ -118,6 +118,7 @@ static int compile_lifecycle(struct loader *L, struct ynode *n, const char *name
     struct scenario_plan *sc = &plan->scenarios[0];
     struct flow_scenario *fsc = &L->own->fscs[0];
     fsc->seed = 0x5e7a9ULL;
+    load__fsc_http(L, fsc);
     sc->name = strdup(name);
     if (sc->name == NULL) {
         return load__oom(L);

@@ -1,7 +1,7 @@
 /*
  * compile_options — the file-wide settings: `base_url:` (the origin and path prefix of
  * relative request URLs), `options:` (threads, timeout, connect_timeout, grace, and TLS: insecure, cacert,
- * cert, key; the
+ * cert, key; http2; the
  * command line overrides each) and `defaults:` (headers and timeout every scenario
  * starts from).  Load time, one thread.
  */
@@ -12,10 +12,11 @@
 #include "http/url.h"
 #include "scenario/load_internal.h"
 
-static const char *const OPTION_KEYS[] = {"threads", "timeout",  "connect_timeout",
-                                          "grace",   "insecure", "insecureSkipTLSVerify",
-                                          "cacert",  "cert",     "key",
-                                          NULL};
+static const char *const OPTION_KEYS[] = {"threads",        "timeout",      "connect_timeout",
+                                          "grace",          "insecure",     "insecureSkipTLSVerify",
+                                          "cacert",         "cert",         "key",
+                                          "max_redirects",  "maxRedirects", "no_cookies_reset",
+                                          "noCookiesReset", "http2",        NULL};
 
 /* A file path option, resolved against the scenario file's directory, into out. */
 static int option_path(struct loader *L, struct ynode *n, const char *what, char *out, size_t cap)
@@ -54,7 +55,7 @@ int load__compile_base_url(struct loader *L, struct ynode *n)
     int rc = url_parse(s, &u);
     if (rc < 0) {
         return load__err(L, n, "bad base_url '%s': %s (expected http[s]://host[:port][/path])", s,
-                         url_strerror(rc));
+                         brunt_strerror(rc));
     }
     size_t pl = strcspn(rest, "?#");
     while (pl > 0 && rest[pl - 1] == '/') {
@@ -113,6 +114,32 @@ int load__compile_options(struct loader *L, struct ynode *n)
             }
             o->has_insecure = true;
             o->insecure = b != 0;
+        }
+    }
+    if ((v = load__mget(n, "http2")) != NULL) {
+        int b;
+        if (load__get_enum(L, v, "http2", bools, &b) < 0) {
+            return -1;
+        }
+        o->http2 = b != 0;
+    }
+    /* Redirects and cookies (k6's maxRedirects and noCookiesReset, either spelling). */
+    const char *mr[] = {"max_redirects", "maxRedirects"};
+    const char *ncr[] = {"no_cookies_reset", "noCookiesReset"};
+    for (size_t i = 0; i < 2; i++) {
+        int b;
+        if ((v = load__mget(n, mr[i])) != NULL) {
+            if (load__get_u64(L, v, 0, 100, &u) < 0) {
+                return -1;
+            }
+            L->has_max_redirects = true;
+            L->max_redirects = (uint32_t)u;
+        }
+        if ((v = load__mget(n, ncr[i])) != NULL) {
+            if (load__get_enum(L, v, ncr[i], bools, &b) < 0) {
+                return -1;
+            }
+            L->no_cookies_reset = b != 0;
         }
     }
     if ((v = load__mget(n, "cacert")) != NULL &&

@@ -19,6 +19,8 @@
 #include "core/json.h"
 #include "core/parse.h"
 #include "http/reqhead.h"
+#include "metrics/registry.h"
+#include "metrics/threshold.h"
 #include "scenario/load_internal.h"
 
 /* Compiles src (text of node n starting at byte base) as a template. */
@@ -166,8 +168,9 @@ int load__split_url(struct loader *L, const struct ynode *n, const char *url, ch
 /* Request steps                                                                         */
 
 const char *const load__request_keys[] = {
-    "request", "name",  "headers", "query",  "body",    "json",      "form",      "timeout",
-    "extract", "check", "on_fail", "expect", "metrics", "body_file", "multipart", NULL,
+    "request", "name",      "headers",   "query",     "body",    "json",
+    "form",    "timeout",   "extract",   "check",     "on_fail", "expect",
+    "metrics", "body_file", "multipart", "redirects", "tags",    NULL,
 };
 
 struct hdr {
@@ -642,6 +645,52 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
     return 0;
 }
 
+/*
+ * A step's tags: (k6's request tags): names of letters, digits and _ that are not
+ * brunt's own, scalar values; at most 16, 900 bytes in all.  Stored as "k=v" pairs each
+ * ended by TAGS_SEP (engine/plan.h) and made known to threshold filters.
+ */
+static int compile_step_tags(struct loader *L, struct ynode *n, struct step *st)
+{
+    static const char *const own[] = {"scenario", "name",  "method", "status", "expected_response",
+                                      "group",    "check", "kind",   "proto",  NULL};
+    if (load__check_map(L, n, "tags", NULL) < 0) {
+        return -1;
+    }
+    if (n->n / 2 > 16) {
+        return load__err(L, n, "too many tags (at most 16 on a step)");
+    }
+    struct dynbuf b;
+    dynbuf_init(&b, 900);
+    for (size_t i = 0; i < n->n; i += 2) {
+        const char *k = n->kids[i]->s;
+        bool ok = k[0] != '\0' && !(k[0] >= '0' && k[0] <= '9') && strlen(k) <= 64;
+        for (const char *p = k; ok && *p; p++) {
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 *p == '_';
+        }
+        for (size_t j = 0; ok && own[j] != NULL; j++) {
+            ok = strcmp(own[j], k) != 0;
+        }
+        if (!ok) {
+            dynbuf_destroy(&b);
+            return load__err(L, n->kids[i],
+                             "bad tag name '%s' (expected letters, digits and _, at most 64, "
+                             "not one of brunt's own tags: scenario, name, method, status, "
+                             "expected_response, group, check, kind)",
+                             k);
+        }
+        const char *v = load__sval(L, n->kids[i + 1], "a tag value");
+        if (v == NULL || dynbuf_addf(&b, "%s=%s%c", k, v, TAGS_SEP) < 0) {
+            dynbuf_destroy(&b);
+            return v == NULL ? -1 : load__err(L, n, "tags too long (at most 900 bytes on a step)");
+        }
+        (void)threshold_tag_name_add(k);
+    }
+    st->tags = dynbuf_take(&b, NULL);
+    return 0;
+}
+
 /* The canonical tags of a step's custom-metric samples: name, scenario, group. */
 static const char *step_tags(const struct step *st, const char *scenario, char *out, size_t cap)
 {
@@ -756,6 +805,8 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     if (origin_get(L, req, origin_s, &st->origin) < 0) {
         goto done;
     }
+    fs->origin = st->origin;
+    fs->max_redirects = -1;
     struct ynode *q = load__mget(n, "query");
     if (q != NULL) {
         bool has_q = false;
@@ -967,6 +1018,16 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     if ((v = load__mget(n, "timeout")) != NULL &&
         load__get_duration(L, v, false, &fs->timeout_ns) < 0) {
         goto done;
+    }
+    if ((v = load__mget(n, "tags")) != NULL && compile_step_tags(L, v, st) < 0) {
+        goto done;
+    }
+    if ((v = load__mget(n, "redirects")) != NULL) {
+        uint64_t r;
+        if (load__get_u64(L, v, 0, 100, &r) < 0) {
+            goto done;
+        }
+        fs->max_redirects = scenario_max_redirects >= 0 ? scenario_max_redirects : (int32_t)r;
     }
     if ((v = load__mget(n, "expect")) != NULL && parse_expect(L, v, fs) < 0) {
         goto done;

@@ -140,6 +140,15 @@ static int parse_stages(struct loader *L, struct ynode *n, bool vus, struct scen
     return 0;
 }
 
+void load__fsc_http(struct loader *L, struct flow_scenario *fsc)
+{
+    fsc->max_redirects = scenario_max_redirects >= 0 ? (uint32_t)scenario_max_redirects
+                         : L->has_max_redirects      ? L->max_redirects
+                                                     : 10; /* k6's default */
+    fsc->no_cookies_reset = L->no_cookies_reset;
+    fsc->plan = L->plan;
+}
+
 static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n,
                             struct scenario_plan *sc, struct flow_scenario *fsc)
 {
@@ -453,6 +462,7 @@ int load__compile_scenarios(struct loader *L, struct ynode *sn)
         L->own->n_fscs = i + 1;
         struct flow_scenario *fsc = &L->own->fscs[i];
         fsc->seed = seed + i * 0x9e3779b97f4a7c15ULL;
+        load__fsc_http(L, fsc);
         if (compile_scenario(L, sn->kids[2 * i], sn->kids[2 * i + 1], &plan->scenarios[i], fsc) <
             0) {
             return -1;

@@ -8,6 +8,7 @@
  *       processes: [gunicorn, 4242, {spawn: {command: "...", ready: "http://..."}}]
  *       interval: 1s
  *       machine: true
+ *       steady_min: 1m
  *     criteria:
  *       - {metric: "http_req_duration:p(95)", target: "<400", acceptable: "<600"}
  */
@@ -131,9 +132,9 @@ static int compile_process(struct loader *L, struct ynode *it)
 
 int load__compile_watch(struct loader *L, struct ynode *n)
 {
-    static const char *const keys[] = {"processes",       "interval", "machine",
-                                       "postgres",        "redis",    "explain_analyze",
-                                       "postgres_settle", NULL};
+    static const char *const keys[] = {"processes",       "interval",   "machine",
+                                       "postgres",        "redis",      "explain_analyze",
+                                       "postgres_settle", "steady_min", NULL};
     struct scenario_file_opts *o = L->opts;
     if (load__check_map(L, n, "watch", keys) < 0) {
         return -1;
@@ -170,6 +171,13 @@ int load__compile_watch(struct loader *L, struct ynode *n)
         if (o->pg_settle_ns < NS_PER_S || o->pg_settle_ns > 60 * NS_PER_S) {
             return load__err(L, ps, "postgres_settle out of range (expected 1s to 60s)");
         }
+    }
+    struct ynode *sm = load__mget(n, "steady_min");
+    if (sm != NULL) {
+        if (load__get_duration(L, sm, false, &o->steady_min_ns) < 0) {
+            return -1;
+        }
+        o->has_steady_min = true;
     }
     struct ynode *procs = load__mget(n, "processes");
     struct ynode *iv = load__mget(n, "interval"), *mach = load__mget(n, "machine");

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "http/reqhead.h"
 #include "scenario/flow_internal.h"
 #include "scenario/load.h"
-#include "scenario/rng.h"
 
 void flow__step_destroy(struct flow_step *fs)
 {
@@ -54,6 +54,7 @@ int flow_vu_init(const struct flow_scenario *fsc, struct flow_vu *v, uint32_t vu
 {
     v->vu = vu_id;
     v->iter = 0;
+    v->fsc = fsc;
     v->scenario = scenario;
     v->seq = seq;
     v->seq_stride = seq_stride;
@@ -92,6 +93,7 @@ void flow_vu_destroy(struct flow_vu *v)
     if (v == NULL) {
         return;
     }
+    flow__http_free(v);
     for (size_t i = 0; i < v->n_vars; i++) {
         free(v->vars[i].val);
     }
@@ -204,7 +206,8 @@ bool flow_wants_body(const struct flow_step *fs)
 
 size_t flow_body_cap(const struct flow_step *fs)
 {
-    return fs->wants_body ? FLOW_BODY_CAP : 0;
+    /* --http-debug=full shows bodies: keep their first bytes even without checks */
+    return fs->wants_body ? FLOW_BODY_CAP : scenario_http_debug == 2 ? FLOW_DEBUG_BODY_BYTES : 0;
 }
 
 size_t flow_check_count(const struct flow_step *fs)
@@ -352,19 +355,39 @@ static uint64_t ops_timeout_ns(const void *step)
 
 static int ops_render(const void *step, void *vu, struct dynbuf *out)
 {
-    return flow_render(step, vu, out);
+    size_t start = out->len;
+    int rc = flow_render(step, vu, out);
+    rc = rc < 0 ? rc : flow__http_render(step, vu, out, start);
+    if (rc == 0 && scenario_http_debug) {
+        flow__http_debug_request(vu, out->data + start, out->len - start);
+    }
+    return rc;
 }
 
 static void ops_on_head(const void *step, void *vu, const struct http1_response *resp,
                         struct step_results *res)
 {
-    flow_on_head(step, vu, resp, res);
+    flow__http_debug_response(vu, resp);
+    if (!flow__http_head(step, vu, resp)) {
+        flow_on_head(step, vu, resp, res);
+    }
+}
+
+static bool ops_follow(const void *step, void *vu, struct dynbuf *out, const struct origin **origin)
+{
+    bool hop = flow__http_follow(step, vu, out, origin);
+    if (hop && scenario_http_debug) {
+        flow__http_debug_request(vu, out->data, out->len);
+    }
+    return hop;
 }
 
 static enum step_verdict ops_on_done(const void *step, void *vu, int status, uint64_t duration_ns,
                                      const char *body, size_t body_len, bool truncated,
                                      struct step_results *res)
 {
+    body = flow__http_body(vu, body, &body_len);
+    flow__http_debug_body(vu, status, body, body_len, truncated);
     enum flow_verdict v =
         flow_on_done(step, vu, status, duration_ns, body, body_len, truncated, res);
     return v == FLOW_ABORT_ITERATION ? STEP_ABORT_ITERATION : STEP_CONTINUE;
@@ -379,6 +402,7 @@ static const struct step_ops flow_step_ops = {
     .render = ops_render,
     .on_head = ops_on_head,
     .on_done = ops_on_done,
+    .follow = ops_follow,
 };
 
 static int ops_vu_new(const void *scenario, const struct step_vu_ident *id, void **out)
@@ -409,6 +433,7 @@ static enum step_verdict ops_iteration_begin(const void *scenario, void *vu, uin
 {
     struct flow_vu *v = vu;
     v->iter = iter;
+    flow__http_iteration(scenario, v);
     switch (flow_iteration_begin(scenario, v)) {
     case FLOW_STOP_VU:
         return STEP_STOP_VU;

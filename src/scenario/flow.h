@@ -27,6 +27,7 @@
 
 struct flow_step;     /* compiled request step: templates, extractions, checks */
 struct flow_scenario; /* compiled per-scenario state: variable names, feeders */
+struct flow_http;     /* a VU's cookie jar and redirect state (flow_http.c) */
 
 /* One per-VU variable (an extraction target).  Value bytes are owned by the VU. */
 struct flow_var {
@@ -47,6 +48,14 @@ struct flow_vu {
     size_t n_vars;
     int64_t *rows; /* per feeder: the current row, -1 before the first */
     size_t n_feeders;
+    /* HTTP beyond one exchange (scenario/flow_http.c): the scenario, the request in
+     * flight (the engine's buffer) and its origin, the answer's Content-Encoding (0
+     * none, 1 gzip, 2 deflate), and the jar and redirect state, made when first needed */
+    const struct flow_scenario *fsc;
+    const struct dynbuf *req;
+    const struct origin *cur;
+    uint8_t encoding;
+    struct flow_http *http;
 };
 
 /* What flow_iteration_begin / flow_on_done tell the engine. */

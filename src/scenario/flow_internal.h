@@ -12,6 +12,7 @@
 
 #include "core/version.h"
 #include "scenario/check.h"
+#include "scenario/cookie.h"
 #include "scenario/custom.h"
 #include "scenario/extract.h"
 #include "scenario/feeder.h"
@@ -61,8 +62,10 @@ struct flow_step {
     bool abort_on_fail;
     uint64_t timeout_ns; /* 0: the plan's */
     bool has_expect;
-    uint64_t expect_bits[10];  /* statuses 0..639 */
-    struct custom_step custom; /* the custom metrics the step feeds (scenario/custom.h) */
+    uint64_t expect_bits[10];    /* statuses 0..639 */
+    struct custom_step custom;   /* the custom metrics the step feeds (scenario/custom.h) */
+    const struct origin *origin; /* the step's origin (the plan's) */
+    int32_t max_redirects;       /* the step's `redirects:`; -1: the scenario's */
 };
 
 struct flow_scenario {
@@ -70,9 +73,39 @@ struct flow_scenario {
     char **var_names;              /* owned */
     struct feeder *const *feeders; /* the file's feeders (not owned) */
     size_t n_feeders;
-    bool *feeder_used; /* n_feeders: whether the scenario's templates use it (owned) */
-    uint64_t seed;     /* mixed with the VU number into the VU's PRNG seed */
+    bool *feeder_used;       /* n_feeders: whether the scenario's templates use it (owned) */
+    uint64_t seed;           /* mixed with the VU number into the VU's PRNG seed */
+    uint32_t max_redirects;  /* options.max_redirects (k6 maxRedirects), default 10 */
+    bool no_cookies_reset;   /* options.no_cookies_reset: keep the jar across iterations */
+    const struct plan *plan; /* for the origins a redirect may go to */
 };
+
+/* --- flow_http.c: redirects, the cookie jar, compressed bodies --- */
+
+/* After flow_render put a request in out (from start): notes it, adds the jar's
+ * Cookie line.  0 or a negative errno. */
+int flow__http_render(const struct flow_step *fs, struct flow_vu *v, struct dynbuf *out,
+                      size_t start);
+/* A final head arrived: Content-Encoding and Set-Cookie noted; true when it is a
+ * redirect the step follows (its checks wait for the final answer). */
+bool flow__http_head(const struct flow_step *fs, struct flow_vu *v,
+                     const struct http1_response *resp);
+/* The engine's step_ops.follow. */
+bool flow__http_follow(const struct flow_step *fs, struct flow_vu *v, struct dynbuf *out,
+                       const struct origin **origin);
+/* The body the checks see: body itself, or its inflated form (gzip, deflate), capped at
+ * FLOW_BODY_CAP; *len is updated. */
+const char *flow__http_body(struct flow_vu *v, const char *body, size_t *len);
+/* The start of an iteration (the jar is emptied unless no_cookies_reset). */
+void flow__http_iteration(const struct flow_scenario *fsc, struct flow_vu *v);
+void flow__http_free(struct flow_vu *v);
+/* --http-debug (scenario_http_debug, scenario/load.h): a request as sent, a response
+ * head, a response body (only with =full; the first FLOW_DEBUG_BODY_BYTES). */
+#define FLOW_DEBUG_BODY_BYTES 2048u
+void flow__http_debug_request(const struct flow_vu *v, const char *req, size_t len);
+void flow__http_debug_response(const struct flow_vu *v, const struct http1_response *resp);
+void flow__http_debug_body(const struct flow_vu *v, int status, const char *body, size_t len,
+                           bool truncated);
 
 /* Frees what a flow_step owns (not fs itself). */
 void flow__step_destroy(struct flow_step *fs);

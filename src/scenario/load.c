@@ -23,6 +23,9 @@
 #include "scenario/load_internal.h"
 
 bool scenario__skip_resolve = false;
+int scenario_max_redirects = -1;
+int scenario_http_debug = 0;
+void (*scenario_http_debug_write)(const char *text, size_t len) = NULL;
 
 /* The top-level keys, compiled in this order when present (data before the scenarios
  * that use its feeders; defaults before the scenarios that start from them). */
@@ -105,6 +108,7 @@ static int plan_options(struct loader *L)
     plan->connect_timeout_ns = o->has_connect_timeout ? o->connect_timeout_ns : 10 * NS_PER_S;
     plan->grace_ns = o->has_grace ? o->grace_ns : 5 * NS_PER_S;
     plan->tls_insecure = o->has_insecure && o->insecure;
+    plan->http2 = o->http2;
     char **dst[3] = {&plan->tls_cacert, &plan->tls_cert, &plan->tls_key};
     const char *src[3] = {o->cacert, o->cert, o->key};
     for (size_t i = 0; i < 3; i++) {

@@ -66,6 +66,8 @@ struct scenario_file_opts {
     uint64_t watch_interval_ns;
     bool has_watch_machine;
     bool watch_machine;
+    bool has_steady_min; /* steady_min: the shortest leak/drift window */
+    uint64_t steady_min_ns;
     /* watch: postgres, redis, explain_analyze, postgres_settle (the database probes) */
     char *pg_dsn, *redis_url;
     bool has_explain_analyze, explain_analyze;
@@ -77,6 +79,7 @@ struct scenario_file_opts {
      * cert and key (paths resolved against the file's directory; "" = not given). */
     bool has_insecure, insecure;
     char cacert[4096], cert[4096], key[4096];
+    bool http2; /* options.http2: HTTP/2 on every origin (as --http2) */
     /* The file's top-level name: ("" when none), shown in the summary and the result. */
     char test_name[SCENARIO_MAX_NAME_BYTES + 1];
     /* Output on failure: true when the error was a host name that did not resolve (the
@@ -149,6 +152,14 @@ size_t scenario_feeders_stopped(const struct plan *plan, const char **names, siz
 
 /* For the fuzz target only: when set, hosts are not resolved (no DNS at all). */
 extern bool scenario__skip_resolve;
+/* --max-redirects: when >= 0, the redirects every step follows at most, over the file's
+ * options.max_redirects and the steps' redirects: (set by the CLI before loading). */
+extern int scenario_max_redirects;
+/* --http-debug: 0 off, 1 request and response heads, 2 with bodies (the first
+ * FLOW_DEBUG_BODY_BYTES of each); each exchange's text goes to the writer the CLI sets
+ * (library layers never print), from the worker threads. */
+extern int scenario_http_debug;
+extern void (*scenario_http_debug_write)(const char *text, size_t len);
 
 /* --- per-step accessors for the engine (candidates for scenario/flow.h) --- */
 

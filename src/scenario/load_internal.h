@@ -93,6 +93,9 @@ struct loader {
     char *base_path;   /* its path without the trailing '/', "" for none */
     struct ynode *def_headers;
     uint64_t def_timeout_ns;
+    bool has_max_redirects; /* options: max_redirects, no_cookies_reset */
+    uint32_t max_redirects;
+    bool no_cookies_reset;
     /* The phase and the setup's values (compile_lifecycle.c). */
     enum scenario_phase phase;
     const struct scenario_load_in *in; /* may be NULL */
@@ -161,6 +164,8 @@ struct ynode *load__mkey_of(struct ynode *n, const struct ynode *v);
 /* Typed scalars: a duration (30s, 1m30s; 0 only with allow_zero), a whole number in
  * [min, max], a number in [min, max], one of words (*out its index).  0 or -1. */
 int load__get_duration(struct loader *L, struct ynode *n, bool allow_zero, uint64_t *out);
+/* Sets a scenario's redirect and cookie settings from the file's options and the CLI. */
+void load__fsc_http(struct loader *L, struct flow_scenario *fsc);
 int load__get_u64(struct loader *L, struct ynode *n, uint64_t min, uint64_t max, uint64_t *out);
 int load__get_double(struct loader *L, struct ynode *n, double min, double max, double *out);
 int load__get_enum(struct loader *L, struct ynode *n, const char *what, const char *const *words,

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/json.h"
 #include "core/rng.h"
@@ -677,6 +678,121 @@ static int h_bytes(struct conn *c, const struct req *rq, bool chunked)
     return 200;
 }
 
+/*
+ * /redirect/{n}: n > 0 answers ?status= (301, 302, 303, 307 or 308; default 302) with
+ * Location: /redirect/{n-1} and the same query; /redirect/0 answers 200 with the
+ * method and body length it received, so tests see what a client re-sent.
+ * /redirect-to?url=U&status=S answers S with Location: U (any URL, absolute or not).
+ */
+static int h_redirect(struct conn *c, const struct req *rq)
+{
+    struct server_thread *w = c->w;
+    uint64_t code = 302, n = 0;
+    const char *v;
+    size_t vl;
+    if (server__query_get(rq->query, rq->query_len, "status", &v, &vl) &&
+        (parse_dec(v, vl, 399, &code) < 0 || code < 300)) {
+        return server__respond_error(c, rq, 400, "status must be an integer from 300 to 399");
+    }
+    char loc[2048];
+    if (rq->route == R_REDIRECT_TO) {
+        if (!server__query_get(rq->query, rq->query_len, "url", &v, &vl) ||
+            server__form_decode(v, vl, loc, sizeof loc) <= 0) {
+            return server__respond_error(c, rq, 400, "url= is required (at most 2047 bytes)");
+        }
+    } else {
+        if (parse_dec(rq->param, rq->param_len, 100, &n) < 0) {
+            return server__respond_error(c, rq, 400, "n must be an integer from 0 to 100");
+        }
+        if (n == 0) {
+            server__body_reset(w);
+            body_addf(w, "{\"redirected\":true,\"method\":\"%.*s\",\"body_bytes\":%zu}",
+                      (int)rq->h->method_len, rq->h->method, rq->body_len);
+            server__respond_json(c, rq, 200);
+            return 200;
+        }
+        snprintf(loc, sizeof loc, "/redirect/%llu%s%.*s", (unsigned long long)(n - 1),
+                 rq->query_len > 0 ? "?" : "", (int)rq->query_len, rq->query);
+    }
+    char extra[2100];
+    snprintf(extra, sizeof extra, "Location: %s\r\n", loc);
+    server__body_reset(w);
+    server__respond(c, rq, (int)code, "text/plain", extra, false);
+    return (int)code;
+}
+
+/*
+ * /cookies/set?NAME=VALUE&...: 200 with one "Set-Cookie: NAME=VALUE; Path=/" per pair
+ * (at most 16); /cookies: 200 {"cookie":"<the Cookie header received, or empty>"}.
+ */
+static int h_cookies(struct conn *c, const struct req *rq)
+{
+    struct server_thread *w = c->w;
+    server__body_reset(w);
+    if (rq->route == R_COOKIES) {
+        const struct http1_header *h =
+            http1_find_header(rq->h->headers, rq->h->num_headers, "Cookie");
+        server__body_adds(w, "{\"cookie\":");
+        body_add_jstr(w, h != NULL ? h->value : "", h != NULL ? h->value_len : 0);
+        server__body_adds(w, "}");
+        server__respond_json(c, rq, 200);
+        return 200;
+    }
+    char extra[4096];
+    size_t at = 0;
+    const char *q = rq->query, *end = rq->query + rq->query_len;
+    for (int k = 0; q < end && k < 16; k++) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *stop = amp != NULL ? amp : end;
+        int len = (int)(stop - q);
+        int wrote = snprintf(extra + at, sizeof extra - at, "Set-Cookie: %.*s; Path=/\r\n", len, q);
+        if (wrote < 0 || (size_t)wrote >= sizeof extra - at || memchr(q, '\r', (size_t)len) ||
+            memchr(q, '\n', (size_t)len)) {
+            return server__respond_error(c, rq, 400, "too many or too long cookies");
+        }
+        at += (size_t)wrote;
+        q = stop + 1;
+    }
+    extra[at] = '\0';
+    server__body_adds(w, "{\"set\":true}");
+    server__respond(c, rq, 200, "application/json", extra, false);
+    return 200;
+}
+
+/* /gzip and /deflate: a JSON document compressed with that Content-Encoding (zlib). */
+static int h_compressed(struct conn *c, const struct req *rq)
+{
+    struct server_thread *w = c->w;
+    bool gz = rq->route == R_GZIP;
+    char plain[512];
+    int pl = snprintf(plain, sizeof plain,
+                      "{\"%s\":true,\"text\":\"brunt brunt brunt brunt brunt brunt brunt\"}",
+                      gz ? "gzipped" : "deflated");
+    unsigned char out[1024];
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    /* windowBits 15 + 16: a gzip wrapper; 15: zlib (what HTTP calls deflate). */
+    if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, gz ? 15 + 16 : 15, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
+        return server__respond_error(c, rq, 500, "zlib failed");
+    }
+    zs.next_in = (unsigned char *)plain;
+    zs.avail_in = (unsigned)pl;
+    zs.next_out = out;
+    zs.avail_out = sizeof out;
+    int zr = deflate(&zs, Z_FINISH);
+    size_t n = sizeof out - zs.avail_out;
+    deflateEnd(&zs);
+    if (zr != Z_STREAM_END) {
+        return server__respond_error(c, rq, 500, "zlib failed");
+    }
+    server__body_reset(w);
+    server__body_add(w, (const char *)out, n);
+    server__respond(c, rq, 200, "application/json",
+                    gz ? "Content-Encoding: gzip\r\n" : "Content-Encoding: deflate\r\n", false);
+    return 200;
+}
+
 /* ---- routing ---------------------------------------------------------------------- */
 
 static bool path_is(const struct req *rq, const char *p)
@@ -713,6 +829,11 @@ enum method_class server__route_match(struct req *rq)
         {"/api/v1/bids", R_BIDS, M_POST},
         {"/users/me", R_ME, M_GET},
         {"/items", R_ITEMS, M_GET},
+        {"/redirect-to", R_REDIRECT_TO, M_OTHER},
+        {"/cookies", R_COOKIES, M_GET},
+        {"/cookies/set", R_COOKIES_SET, M_GET},
+        {"/gzip", R_GZIP, M_GET},
+        {"/deflate", R_DEFLATE, M_GET},
         {"/__stats", R_STATS, M_GET},
         {"/__reset", R_RESET, M_POST},
     };
@@ -722,7 +843,7 @@ enum method_class server__route_match(struct req *rq)
     } param[] = {
         {"/api/v1/auctions/", R_AUCTION}, {"/delay/", R_DELAY},
         {"/status/", R_STATUS},           {"/bytes/", R_BYTES},
-        {"/chunked/", R_CHUNKED},
+        {"/chunked/", R_CHUNKED},         {"/redirect/", R_REDIRECT},
     };
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
         if (path_is(rq, exact[i].path)) {
@@ -733,7 +854,7 @@ enum method_class server__route_match(struct req *rq)
     for (size_t i = 0; i < sizeof param / sizeof param[0]; i++) {
         if (path_param(rq, param[i].prefix)) {
             rq->route = param[i].r;
-            return M_GET;
+            return param[i].r == R_REDIRECT ? M_OTHER : M_GET;
         }
     }
     rq->route = R_UNMATCHED;
@@ -766,6 +887,15 @@ int server__run_handler(struct conn *c, const struct req *rq, uint64_t *extra_de
         return h_bytes(c, rq, false);
     case R_CHUNKED:
         return h_bytes(c, rq, true);
+    case R_REDIRECT:
+    case R_REDIRECT_TO:
+        return h_redirect(c, rq);
+    case R_COOKIES:
+    case R_COOKIES_SET:
+        return h_cookies(c, rq);
+    case R_GZIP:
+    case R_DEFLATE:
+        return h_compressed(c, rq);
     default:
         return server__respond_error(c, rq, 404, "not found");
     }

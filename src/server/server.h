@@ -26,6 +26,13 @@
  *   GET  /chunked/{n}?chunk=SIZE             n bytes chunked in SIZE-byte chunks (default
  *                                            1024, <= 1 MiB), an extension on the first
  *                                            chunk and an "X-Trailer" trailer
+ *   ANY  /redirect/{n}?status=S              n > 0: S (301/302/303/307/308, default 302)
+ *                                            to /redirect/{n-1} (query kept); n = 0:
+ *                                            200 {"redirected","method","body_bytes"}
+ *   ANY  /redirect-to?url=U&status=S         S (default 302) with Location: U
+ *   GET  /cookies/set?NAME=VALUE&...         200, a Set-Cookie (Path=/) per pair (<= 16)
+ *   GET  /cookies                            200 {"cookie": the Cookie header received}
+ *   GET  /gzip, /deflate                     200 JSON with Content-Encoding gzip/deflate
  *   GET  /__stats, POST /__reset             counters; reset zeroes them (not the bids)
  *   anything else                            404 (unknown path) or 405 (wrong method)
  *

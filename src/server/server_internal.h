@@ -67,6 +67,12 @@ enum route {
     R_STATUS,
     R_BYTES,
     R_CHUNKED,
+    R_REDIRECT,
+    R_REDIRECT_TO,
+    R_COOKIES,
+    R_COOKIES_SET,
+    R_GZIP,
+    R_DEFLATE,
     R_UNMATCHED,
     R_INVALID,
     R_STATS, /* never counted */

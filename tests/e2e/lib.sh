@@ -20,6 +20,7 @@
 #   assert_within ACTUAL EXPECTED TOL MSG   |ACTUAL - EXPECTED| <= TOL
 #   assert_one_line FILE MSG       FILE holds exactly one non-empty line
 #   free_port                      print a loopback TCP port nobody listens on
+#   nginx_head DIR                 the head of an nginx.conf for a test nginx in DIR
 #   wait_exit PID SECONDS          wait for a background child; sets WAIT_RC (124: still
 #                                  running after SECONDS, then it is killed)
 #   alive PID                      the process runs (not exited, not a zombie)
@@ -309,4 +310,23 @@ show() {
         printf -- '--- %s\n' "$(basename "$f")"
         tail -n 60 "$f"
     done
+}
+
+# nginx_head DIR: the first lines of an nginx.conf for a test's nginx in DIR (one worker,
+# in the foreground, its pid, error log and temp paths in DIR), up to the open `http {`.
+nginx_head() {
+    cat <<CONF
+user root;
+worker_processes 1;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/nginx-error.log;
+events { worker_connections 1024; }
+http {
+    client_body_temp_path $1/nginx/body;
+    proxy_temp_path $1/nginx/proxy;
+    fastcgi_temp_path $1/nginx/fastcgi;
+    uwsgi_temp_path $1/nginx/uwsgi;
+    scgi_temp_path $1/nginx/scgi;
+CONF
 }

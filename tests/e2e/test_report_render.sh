@@ -45,7 +45,7 @@ grep -q 'not measured — run with --watch' r.md || fail "r.md does not say the 
 xmllint --noout --schema "$E2E_DIR/../junit.xsd" r.xml 2>xmllint.err ||
     fail "r.xml is not valid JUnit: $(cat xmllint.err)"
 n_th=$(jnum r.json '.thresholds | length')
-assert_eq "$n_th" "$(grep -c '<testcase ' r.xml)" "testcases vs thresholds"
+assert_eq "$n_th" "$(grep -c "<testcase classname=\"brunt.thresholds\"" r.xml)" "testcases vs thresholds"
 assert_eq 1 "$(grep -c '<failure ' r.xml)" "failures in r.xml"
 observed=$(jnum r.json '[.thresholds[] | select(.ok == false)][0].observed')
 in_xml=$(sed -n 's/.*<failure message="observed \([0-9,.]*\),.*/\1/p' r.xml | tr -d ,)

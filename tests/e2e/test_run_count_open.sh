@@ -14,4 +14,10 @@ assert_within "$n" 2000 20 "requests started by -R 500 over 4 s"
 assert_eq "$n" "$(jnum open.json .metrics.iterations.values.count)" "one request per iteration"
 assert_eq 0 "$(jnum open.json '.metrics.dropped_iterations.values.count // 0')" "dropped iterations against a fast target"
 assert_eq 0 "$(jnum open.json .metrics.http_req_failed.values.rate)" "http_req_failed rate"
+# Send lag (issue 14): one sample per request, never more than the latency it is part of.
+assert_eq "$n" "$(jnum open.json .metrics.http_req_send_lag.values.count)" "one send-lag sample per request"
+assert_le "$(jnum open.json '.metrics.http_req_send_lag.values.max')" \
+    "$(jnum open.json '.metrics.http_req_latency.values.max')" "send lag <= latency (max)"
+# meta.cpu.send_lag_cpu_bound is a bool (true only when this machine starved brunt).
+jval open.json .meta.cpu.send_lag_cpu_bound | grep -qx 'true\|false' || fail "send_lag_cpu_bound is not a bool"
 stop_target

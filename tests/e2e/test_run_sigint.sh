@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 2, 10f: SIGINT mid-run stops the load, waits for in-flight requests (grace), prints
 # the summary, writes a valid result marked interrupted, and exits 105. A second SIGINT
-# during the grace period stops at once and still writes the result.
+# during the grace period stops at once and still writes the result, with the requests it
+# cut off counted as interrupted.
 . "$(dirname "$0")/lib.sh"
 
 start_target
@@ -43,6 +44,7 @@ ls int.json.tmp.* >/dev/null 2>&1 && fail "a temporary result file was left behi
 
 # Second SIGINT: requests that take 20 s are in flight, grace is 30 s; the first SIGINT
 # starts the grace period, the second must end the run at once.
+base=$(stats_requests)
 log "brunt run -c 2 -d 60s --grace 30s --export int2.json $TARGET_URL/delay/20000 (background)"
 env --default-signal=INT "$BRUNT" run -c 2 -d 60s --grace 30s --export int2.json \
     "$TARGET_URL/delay/20000" >int2.out 2>int2.err &
@@ -70,4 +72,11 @@ assert_eq 105 "$WAIT_RC" "exit status after a second SIGINT"
 assert_le "$elapsed" 3000 "ms from the second SIGINT to exit"
 jq -e . int2.json >/dev/null || fail "int2.json is not valid JSON"
 assert_eq true "$(jval int2.json .meta.interrupted)" "meta.interrupted after a second SIGINT"
+# The two requests the second SIGINT cut off are in the verdict, not dropped: as many as
+# the server received, each failed with kind interrupted, each iteration interrupted.
+n=$(jnum int2.json .metrics.http_reqs.values.count)
+assert_eq "$(($(stats_requests) - base))" "$n" "brunt's http_reqs vs the requests the server received"
+assert_eq 2 "$n" "http_reqs after a second SIGINT (one in flight per VU)"
+assert_eq 2 "$(jnum int2.json .errors.interrupted)" "errors.interrupted after a second SIGINT"
+assert_eq 2 "$(jnum int2.json .metrics.interrupted_iterations.values.count)" "interrupted_iterations"
 stop_target

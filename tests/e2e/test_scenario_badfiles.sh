@@ -20,6 +20,9 @@ cases=(
     'feeder|base_url: ${BASE_URL}\ndata:\n  users: {file: missing.csv}\nscenarios: {}\n|feeder.yaml:3:17: data feeder '"'"'users'"'"': '
     'threshold|base_url: ${BASE_URL}\nscenarios:\n  s:\n    executor: constant-vus\n    duration: 1s\n    flow: [{request: GET /}]\nthresholds:\n  http_req_duration: ["p(95)<<300"]\n|threshold.yaml:8:24: bad threshold for http_req_duration'
     'env|base_url: ${NO_SUCH_BRUNT_VAR}\nscenarios: {}\n|env.yaml:1:11: environment variable NO_SUCH_BRUNT_VAR is not set'
+    'redirects|base_url: ${BASE_URL}\nscenarios:\n  s:\n    executor: constant-vus\n    duration: 1s\n    flow:\n      - request: GET /\n        redirects: 500\n|redirects.yaml:8:20: 500 is out of range (expected 0 to 100)'
+    'maxredirects|base_url: ${BASE_URL}\noptions: {max_redirects: abc}\nscenarios: {}\n|maxredirects.yaml:2:26: bad number'
+    'steptag|base_url: ${BASE_URL}\nscenarios:\n  s:\n    executor: constant-vus\n    duration: 1s\n    flow:\n      - request: GET /\n        tags: {status: x}\n|steptag.yaml:8:16: bad tag name '"'"'status'"'"''
 )
 for c in "${cases[@]}"; do
     IFS='|' read -r name yaml want <<<"$c"

@@ -29,6 +29,7 @@ runs=(
     "soak:DURATION=3s RATE=50"
     "csv-users:VUS=5 ITERATIONS=3 THINK=10ms"
     "k6-port:VUS=5 DURATION=3s THINK=50ms..100ms"
+    "k6-habits:VUS=2 ITERATIONS=5"
 )
 for r in "${runs[@]}"; do
     name=${r%%:*}

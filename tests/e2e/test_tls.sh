@@ -51,19 +51,8 @@ server() { # PORT CERT LOG
 CONF
 }
 {
+    nginx_head "$T"
     cat <<CONF
-user root;
-worker_processes 1;
-daemon off;
-pid $T/nginx.pid;
-error_log $T/nginx-error.log;
-events { worker_connections 1024; }
-http {
-    client_body_temp_path $T/nginx/body;
-    proxy_temp_path $T/nginx/proxy;
-    fastcgi_temp_path $T/nginx/fastcgi;
-    uwsgi_temp_path $T/nginx/uwsgi;
-    scgi_temp_path $T/nginx/scgi;
     log_format tls '\$connection \$connection_requests \$ssl_session_reused \$ssl_protocol \$status \$ssl_server_name \$ssl_alpn_protocol';
     log_format mtls '\$connection \$status \$ssl_client_verify';
     keepalive_requests 100000;

@@ -45,6 +45,33 @@ for m in "$M1" "$M2"; do
     fi
 done
 
+# ^C while waiting for --ready ends the wait at once: exit 105 (interrupted), one line,
+# and the command it started is stopped.  The wait would last 60 s; brunt is signalled
+# once the child (ground truth: /proc, a child of brunt's) exists.
+PORT=$(free_port)
+M3="sleep 32.$$$RANDOM"
+"$BRUNT" run -q -d 1s --ready-timeout 60s --spawn "$M3" --ready "port:$PORT" "$TARGET_URL/" \
+    >sigint.out 2>sigint.err &
+B=$!
+for ((i = 0; i < 200; i++)); do
+    pgrep -P "$B" -f "^$M3\$" >/dev/null && break
+    sleep 0.05
+done
+pgrep -P "$B" -f "^$M3\$" >/dev/null || fail "brunt did not start '$M3' within 10 s"
+t0=$(now_ms)
+kill -INT "$B"
+wait_exit "$B" 10
+waited=$(($(now_ms) - t0))
+_E2E_LAST_RUN=sigint
+assert_eq 105 "$WAIT_RC" "^C during the --ready wait: exit status"
+assert_le "$waited" 6000 "ms from SIGINT to exit (the child's SIGTERM is answered at once)"
+assert_one_line sigint.err "^C during the --ready wait: stderr"
+grep -q "interrupted while waiting for '$M3' to be ready" sigint.err ||
+    fail "stderr does not say the wait was interrupted: $(cat sigint.err)"
+if pgrep -f "^$M3\$" >/dev/null; then
+    fail "'$M3' is still running after the interrupted wait"
+fi
+
 # A criterion that meets neither level fails the run (99); one that meets only the
 # acceptable level warns and passes.
 brunt_run crit -q -t 1 -c 1 -d 1s --criterion 'http_reqs:count<1,<2' \

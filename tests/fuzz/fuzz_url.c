@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     int rc = url_parse(s, &u);
     check(rc <= 0 && rc >= URL_ETOOLONG);
-    check(url_strerror(rc) != NULL);
+    check(brunt_strerror(rc) != NULL);
     if (rc == 0) {
         size_t hl = strnlen(u.host, sizeof u.host);
         check(hl > 0 && hl <= URL_MAX_HOST);

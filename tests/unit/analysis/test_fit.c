@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "analysis/fit.h"
 
@@ -82,7 +83,7 @@ Test(fit, leak_is_growing_with_its_slope_and_time_to_limit)
         y[i] = 100 * MIB + 10 * MIB * i + 256 * 1024 * noise(&st);
     }
     struct fit_verdict v;
-    cr_assert_eq(fit_leak(t, y, 60, 0, 60, 2048 * MIB, &v), 0);
+    cr_assert_eq(fit_leak(t, y, 60, 0, 60, 2048 * MIB, 20, &v), 0);
     cr_assert_eq(v.trend, FIT_GROWING, "%s", v.evidence);
     cr_assert(fabs(v.per_hour / MIB - 36000) < 360, "slope %g MiB/h", v.per_hour / MIB);
     /* At 690 MiB at t=59, (2048 - 690) MiB / 10 MiB/s = 135.8 s. */
@@ -99,12 +100,12 @@ Test(fit, noise_and_a_plateau_are_flat)
         y[i] = 300 * MIB + 2 * MIB * noise(&st);
     }
     struct fit_verdict v;
-    cr_assert_eq(fit_leak(t, y, 60, 0, 60, 0, &v), 0);
+    cr_assert_eq(fit_leak(t, y, 60, 0, 60, 0, 20, &v), 0);
     cr_assert_eq(v.trend, FIT_FLAT, "%s", v.evidence);
     for (int i = 0; i < 60; i++) {
         y[i] = 300 * MIB;
     }
-    cr_assert_eq(fit_leak(t, y, 60, 0, 60, 0, &v), 0);
+    cr_assert_eq(fit_leak(t, y, 60, 0, 60, 0, 20, &v), 0);
     cr_assert_eq(v.trend, FIT_FLAT, "%s", v.evidence);
     cr_assert_float_eq(v.line.slope, 0, 1e-12);
 }
@@ -118,7 +119,7 @@ Test(fit, a_tiny_real_slope_below_a_mebibyte_is_flat)
         y[i] = 50 * MIB + 4096.0 * i;
     }
     struct fit_verdict v;
-    cr_assert_eq(fit_leak(t, y, 60, 0, 60, 0, &v), 0);
+    cr_assert_eq(fit_leak(t, y, 60, 0, 60, 0, 20, &v), 0);
     cr_assert_eq(v.trend, FIT_FLAT, "%s", v.evidence);
 }
 
@@ -130,9 +131,30 @@ Test(fit, window_and_point_count_gate_the_verdict)
         y[i] = 10 * MIB * i;
     }
     struct fit_verdict v;
-    cr_assert_eq(fit_leak(t, y, 60, 50, 60, 0, &v), 0);
+    cr_assert_eq(fit_leak(t, y, 60, 50, 60, 0, 20, &v), 0);
     cr_assert_eq(v.trend, FIT_INSUFFICIENT, "11 points: %s", v.evidence);
     cr_assert_str_eq(fit_trend_name(v.trend), "insufficient data");
+}
+
+Test(fit, the_default_window_is_a_minute)
+{
+    /* The same clear leak over 59 s and over 61 s: no verdict, then growing. */
+    double t[62], y[62];
+    for (int i = 0; i < 62; i++) {
+        t[i] = i;
+        y[i] = 10 * MIB * i;
+    }
+    struct fit_verdict v;
+    cr_assert_eq(fit_leak(t, y, 60, 0, 60, 0, 0, &v), 0);
+    cr_assert_eq(v.trend, FIT_INSUFFICIENT, "59 s: %s", v.evidence);
+    cr_assert_float_eq(v.min_window_s, FIT_MIN_WINDOW_S, 1e-9);
+    cr_assert(strstr(v.evidence, "over 60 s") != NULL, "%s", v.evidence);
+    cr_assert_eq(fit_leak(t, y, 62, 0, 62, 0, 0, &v), 0);
+    cr_assert_eq(v.trend, FIT_GROWING, "61 s: %s", v.evidence);
+    cr_assert_eq(fit_drift(t, y, 60, 0, 60, 1, 0, &v), 0);
+    cr_assert_eq(v.trend, FIT_INSUFFICIENT, "drift over 59 s: %s", v.evidence);
+    cr_assert_eq(fit_drift(t, y, 60, 0, 60, 1, 30, &v), 0);
+    cr_assert_eq(v.trend, FIT_GROWING, "drift over 59 s, 30 s asked: %s", v.evidence);
 }
 
 Test(fit, drift_needs_the_minimum_rise)
@@ -143,12 +165,12 @@ Test(fit, drift_needs_the_minimum_rise)
         y[i] = 100 + 0.01 * i; /* p95 rising 0.4 ms over 40 s */
     }
     struct fit_verdict v;
-    cr_assert_eq(fit_drift(t, y, 40, 0, 40, 10, &v), 0);
+    cr_assert_eq(fit_drift(t, y, 40, 0, 40, 10, 20, &v), 0);
     cr_assert_eq(v.trend, FIT_FLAT, "%s", v.evidence);
     for (int i = 0; i < 40; i++) {
         y[i] = 100 + 2.0 * i; /* 80 ms over 40 s */
     }
-    cr_assert_eq(fit_drift(t, y, 40, 0, 40, 10, &v), 0);
+    cr_assert_eq(fit_drift(t, y, 40, 0, 40, 10, 20, &v), 0);
     cr_assert_eq(v.trend, FIT_GROWING, "%s", v.evidence);
 }
 

@@ -34,9 +34,17 @@ struct harness {
     uint64_t now;
 };
 
+/* When > 0 before h_init: the origin speaks HTTP/2 (h2c, prior knowledge: the
+ * socketpair has no ALPN) and each iteration sends this many streams at once. */
+static uint32_t h_h2_streams;
+
 /* The server ends of the connections the worker made, in order. */
 static int h_peer[H_MAX_PEERS];
 static int h_connects;
+/* What the transport's handshake returns (0, or a negative BRUNT_ETLS_* code). */
+static int h_handshake_err;
+/* Requests per request step (--pipeline); 0 or 1: one. */
+static uint32_t h_pipeline;
 
 static int sp_connect(struct transport_conn *c, const struct sockaddr *addr, socklen_t len)
 {
@@ -65,7 +73,7 @@ static int sp_handshake(struct transport_conn *c, bool *want_write)
 {
     (void)c;
     *want_write = false;
-    return 0;
+    return h_handshake_err;
 }
 
 static ssize_t sp_read(struct transport_conn *c, void *buf, size_t len)
@@ -106,11 +114,14 @@ static uint64_t h_clock(void *data)
 #define H_REQUEST "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
 
 /*
- * Sets up a per-vu-iterations scenario of one VU and `iterations` iterations whose
- * steps are a request (H_REQUEST) and, when sleep_ns > 0, a sleep.  The clock starts at
- * 1000 s; timeouts are 1 s.
+ * Fills in the plan of a per-vu-iterations scenario of one VU and `iterations`
+ * iterations whose steps are a request (H_REQUEST) and, when sleep_ns > 0, a sleep.  The
+ * clock starts at 1000 s; timeouts are 1 s.  A test may change h->sc before h_worker().
  */
-static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
+/* Step ops for the first step (a rendered step), set before h_init; NULL: pre-rendered. */
+static const struct step_ops *h_ops;
+
+static void h_plan(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
 {
     memset(h, 0, sizeof *h);
     h_connects = 0;
@@ -124,6 +135,7 @@ static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
     st->name = (char *)"/";
     st->raw = (char *)H_REQUEST;
     st->raw_len = strlen(H_REQUEST);
+    st->ops = h_ops;
     h->sc.n_steps = 1;
     if (sleep_ns > 0) {
         h->steps[1].kind = STEP_SLEEP;
@@ -134,9 +146,14 @@ static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
     h->sc.executor = EXEC_PER_VU_ITERATIONS;
     h->sc.vus = 1;
     h->sc.iterations = iterations;
+    h->sc.pipeline = h_pipeline;
     h->sc.duration_ns = 600 * NS_PER_S;
     h->sc.graceful_stop_ns = NS_PER_S;
     h->sc.steps = h->steps;
+    if (h_h2_streams > 0) {
+        h->origin.http2 = true;
+        h->sc.pipeline = h_h2_streams;
+    }
     h->plan.scenarios = &h->sc;
     h->plan.n_scenarios = 1;
     h->plan.origins = &h->origin;
@@ -148,6 +165,11 @@ static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
     h->eng.plan = &h->plan;
     h->eng.n_workers = 1;
     h->eng.start_ns = h->now;
+}
+
+/* Makes the worker of h's plan, on the test's clock, its scenario starting now. */
+static void h_worker(struct harness *h)
+{
     h->eng.notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     cr_assert_geq(h->eng.notify_fd, 0);
     h->w = worker_new(&h->eng, 0);
@@ -157,8 +179,16 @@ static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
     h->vu = &h->sr->vus[0];
     h->sr->start_ns = h->now;
     h->sr->end_ns = h->now + h->sc.duration_ns;
+}
+
+/* h_plan() and h_worker(), and the one VU's first iteration started. */
+static void h_init(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
+{
+    h_plan(h, iterations, sleep_ns);
+    h_worker(h);
     h->sr->started = true;
     h->sr->active++;
+    h->sr->n_alloc = 1; /* as scen_set_active would have it */
     cr_assert(vu_start_iteration(h->vu, h->now), "the first iteration starts");
 }
 

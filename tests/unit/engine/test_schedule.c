@@ -106,3 +106,29 @@ Test(schedule, zero_rate_stage_plans_nothing)
     cr_assert_eq(schedule_total(&s), 0);
     cr_assert_eq(schedule_time_ns(&s, 0), UINT64_MAX);
 }
+
+Test(schedule, the_wake_is_never_before_the_arrival_nor_a_window_after_it)
+{
+    const uint64_t W = SCHEDULE_WINDOW_NS;
+    cr_assert(W > 0 && W <= NS_PER_MS, "the window is bounded: %llu ns", (unsigned long long)W);
+    /* Arrivals 5 a window: one wake per window, each within the window of the arrival. */
+    const uint64_t gap = W / 5;
+    uint64_t last = 1000 * NS_PER_S, wakes = 0, end = last + 100 * W;
+    for (uint64_t next = last + gap; next <= end; next += gap) {
+        uint64_t wake = schedule_wake_ns(next, last, W);
+        cr_assert_geq(wake, next, "never early: %llu < %llu", (unsigned long long)wake,
+                      (unsigned long long)next);
+        cr_assert_lt(wake - next, W, "late by %llu ns", (unsigned long long)(wake - next));
+        cr_assert_geq(wake, last + W, "at most one wake per window");
+        if (wake > last) {
+            while (next + gap <= wake) {
+                next += gap; /* the arrivals due by the wake start with it */
+            }
+            last = wake;
+            wakes++;
+        }
+    }
+    cr_expect_leq(wakes, 100, "wakes %llu for 100 windows", (unsigned long long)wakes);
+    /* Arrivals further apart than the window are exactly on time. */
+    cr_expect_eq(schedule_wake_ns(2 * NS_PER_S, NS_PER_S, W), 2 * NS_PER_S);
+}

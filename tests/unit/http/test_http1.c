@@ -394,7 +394,7 @@ static bool check_outcome(const struct rcase *c, const struct outcome *o, size_t
         return false;
     }
     cr_expect_eq(o->err, c->err, "%s [%s]: err %d (%s) vs %d (%s)", c->name, how, o->err,
-                 http1_strerror(o->err), c->err, http1_strerror(c->err));
+                 brunt_strerror(o->err), c->err, brunt_strerror(c->err));
     if (o->err != c->err) {
         return false;
     }
@@ -576,7 +576,7 @@ Test(http1_response, head_over_byte_cap_is_too_large)
     struct http1_response r;
     char *buf = head_of_size(HTTP1_MAX_HEAD_BYTES + 1);
     int rc = http1_parse_response(buf, HTTP1_MAX_HEAD_BYTES + 1, false, &r);
-    cr_expect_eq(rc, HTTP1_ETOOLARGE, "rc %d (%s)", rc, http1_strerror(rc));
+    cr_expect_eq(rc, HTTP1_ETOOLARGE, "rc %d (%s)", rc, brunt_strerror(rc));
     free(buf);
 }
 
@@ -588,9 +588,9 @@ Test(http1_response, partial_head_at_byte_cap_is_too_large_not_partial)
     int rc = http1_parse_response(buf, HTTP1_MAX_HEAD_BYTES - 1, false, &r);
     cr_expect_eq(rc, HTTP1_PARTIAL, "below cap rc %d", rc);
     rc = http1_parse_response(buf, HTTP1_MAX_HEAD_BYTES, false, &r);
-    cr_expect_eq(rc, HTTP1_ETOOLARGE, "at cap rc %d (%s)", rc, http1_strerror(rc));
+    cr_expect_eq(rc, HTTP1_ETOOLARGE, "at cap rc %d (%s)", rc, brunt_strerror(rc));
     rc = http1_parse_response(buf, HTTP1_MAX_HEAD_BYTES + 50, false, &r);
-    cr_expect_eq(rc, HTTP1_ETOOLARGE, "past cap rc %d (%s)", rc, http1_strerror(rc));
+    cr_expect_eq(rc, HTTP1_ETOOLARGE, "past cap rc %d (%s)", rc, brunt_strerror(rc));
     free(buf);
 }
 
@@ -624,10 +624,10 @@ Test(http1_response, one_field_over_max_is_too_many)
     size_t len;
     char *buf = head_with_fields(HTTP1_MAX_HEADERS + 1, &len);
     int rc = http1_parse_response(buf, len, false, &r);
-    cr_expect_eq(rc, HTTP1_ETOOMANY, "rc %d (%s)", rc, http1_strerror(rc));
+    cr_expect_eq(rc, HTTP1_ETOOMANY, "rc %d (%s)", rc, brunt_strerror(rc));
     /* Known as soon as the 101st field is complete, before the head ends. */
     rc = http1_parse_response(buf, len - 2, false, &r);
-    cr_expect_eq(rc, HTTP1_ETOOMANY, "prefix rc %d (%s)", rc, http1_strerror(rc));
+    cr_expect_eq(rc, HTTP1_ETOOMANY, "prefix rc %d (%s)", rc, brunt_strerror(rc));
     free(buf);
 }
 
@@ -806,8 +806,8 @@ Test(http1_body, strerror_names_every_result)
 {
     const int codes[] = {HTTP1_PARTIAL, HTTP1_EPROTO, HTTP1_ETOOLARGE, HTTP1_ETOOMANY};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
-        const char *s = http1_strerror(codes[i]);
-        cr_expect(s != NULL && strcmp(s, http1_strerror(-999)) != 0, "code %d: %s", codes[i], s);
+        const char *s = brunt_strerror(codes[i]);
+        cr_expect(s != NULL && strcmp(s, brunt_strerror(-999)) != 0, "code %d: %s", codes[i], s);
     }
 }
 

@@ -220,7 +220,7 @@ static bool check(const struct qcase *c, const struct req_outcome *o, size_t nou
         return false;
     }
     cr_expect_eq(o->err, c->err, "%s [%s]: err %d (%s) vs %d (%s)", c->name, how, o->err,
-                 http1_strerror(o->err), c->err, http1_strerror(c->err));
+                 brunt_strerror(o->err), c->err, brunt_strerror(c->err));
     if (o->err != c->err || c->err != 0) {
         return o->err == c->err;
     }
@@ -318,7 +318,7 @@ Test(http1_request, request_head_over_byte_cap_is_too_large)
     size_t n = (size_t)sprintf(buf, "GET /");
     memset(buf + n, 'a', sizeof buf - n);
     int rc = http1_parse_request(buf, sizeof buf, &r);
-    cr_expect_eq(rc, HTTP1_ETOOLARGE, "rc %d (%s)", rc, http1_strerror(rc));
+    cr_expect_eq(rc, HTTP1_ETOOLARGE, "rc %d (%s)", rc, brunt_strerror(rc));
     rc = http1_parse_request(buf, HTTP1_MAX_HEAD_BYTES - 1, &r);
     cr_expect_eq(rc, HTTP1_PARTIAL, "below the cap rc %d", rc);
 }
@@ -333,7 +333,7 @@ Test(http1_request, too_many_fields)
     }
     n += (size_t)sprintf(buf + n, "\r\n");
     int rc = http1_parse_request(buf, n, &r);
-    cr_expect_eq(rc, HTTP1_ETOOMANY, "rc %d (%s)", rc, http1_strerror(rc));
+    cr_expect_eq(rc, HTTP1_ETOOMANY, "rc %d (%s)", rc, brunt_strerror(rc));
 }
 
 Test(http1_request, headers_found_case_insensitively)

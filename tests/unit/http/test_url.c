@@ -81,8 +81,8 @@ Test(url, parse_table)
         struct url u;
         memset(&u, 0xAA, sizeof u);
         int rc = url_parse(c->in, &u);
-        cr_expect_eq(rc, c->err, "'%s': rc %d (%s) vs %d (%s)", c->in, rc, url_strerror(rc), c->err,
-                     url_strerror(c->err));
+        cr_expect_eq(rc, c->err, "'%s': rc %d (%s) vs %d (%s)", c->in, rc, brunt_strerror(rc),
+                     c->err, brunt_strerror(c->err));
         if (rc != 0 || c->err != 0) {
             continue;
         }
@@ -114,13 +114,13 @@ Test(url, host_of_255_bytes_is_the_limit)
     memset(buf + 7, 'a', 255);
     strcpy(buf + 7 + 255, "/x");
     int rc = url_parse(buf, &u);
-    cr_expect_eq(rc, 0, "255-byte host rc %d (%s)", rc, url_strerror(rc));
+    cr_expect_eq(rc, 0, "255-byte host rc %d (%s)", rc, brunt_strerror(rc));
     cr_expect_eq(strlen(u.host), 255, "host length %zu", strlen(u.host));
 
     memset(buf + 7, 'a', 256);
     strcpy(buf + 7 + 256, "/x");
     rc = url_parse(buf, &u);
-    cr_expect_eq(rc, URL_EHOST, "256-byte host rc %d (%s)", rc, url_strerror(rc));
+    cr_expect_eq(rc, URL_EHOST, "256-byte host rc %d (%s)", rc, brunt_strerror(rc));
 }
 
 Test(url, target_length_is_capped)
@@ -134,13 +134,13 @@ Test(url, target_length_is_capped)
     buf[pre] = '/';
     buf[pre + URL_MAX_TARGET - 1] = '\0';
     int rc = url_parse(buf, &u);
-    cr_expect_eq(rc, 0, "longest target rc %d (%s)", rc, url_strerror(rc));
+    cr_expect_eq(rc, 0, "longest target rc %d (%s)", rc, brunt_strerror(rc));
     cr_expect_eq(strlen(u.target), URL_MAX_TARGET - 1, "target length %zu", strlen(u.target));
 
     buf[pre + URL_MAX_TARGET - 1] = 'p';
     buf[pre + URL_MAX_TARGET] = '\0';
     rc = url_parse(buf, &u);
-    cr_expect_eq(rc, URL_ETOOLONG, "one more byte rc %d (%s)", rc, url_strerror(rc));
+    cr_expect_eq(rc, URL_ETOOLONG, "one more byte rc %d (%s)", rc, brunt_strerror(rc));
 }
 
 Test(url, percent_encoding_counts_against_the_cap)
@@ -153,7 +153,7 @@ Test(url, percent_encoding_counts_against_the_cap)
     memset(buf + pre, '\xe9', 2731);
     buf[pre + 2731] = '\0';
     int rc = url_parse(buf, &u);
-    cr_expect_eq(rc, URL_ETOOLONG, "rc %d (%s)", rc, url_strerror(rc));
+    cr_expect_eq(rc, URL_ETOOLONG, "rc %d (%s)", rc, brunt_strerror(rc));
 }
 
 Test(url, host_header_reports_short_buffer)
@@ -172,9 +172,9 @@ Test(url, host_header_reports_short_buffer)
 Test(url, strerror_names_every_error)
 {
     for (int e = URL_EDNS; e <= URL_ESCHEME; e++) {
-        cr_expect_str_neq(url_strerror(e), url_strerror(-100), "code %d", e);
+        cr_expect_str_neq(brunt_strerror(e), brunt_strerror(-100), "code %d", e);
     }
-    cr_expect_str_eq(url_strerror(URL_ESCHEME), "URL must start with http:// or https://");
+    cr_expect_str_eq(brunt_strerror(URL_ESCHEME), "URL must start with http:// or https://");
 }
 
 Test(url, resolves_ipv4_loopback)
@@ -184,7 +184,7 @@ Test(url, resolves_ipv4_loopback)
     socklen_t len = 0;
     cr_assert_eq(url_parse("http://127.0.0.1:8081/", &u), 0);
     int rc = url_resolve(&u, &ss, &len);
-    cr_assert_eq(rc, 0, "rc %d (%s)", rc, url_strerror(rc));
+    cr_assert_eq(rc, 0, "rc %d (%s)", rc, brunt_strerror(rc));
     cr_assert_eq(ss.ss_family, AF_INET, "family %d", ss.ss_family);
     cr_expect_eq(len, sizeof(struct sockaddr_in), "len %u", (unsigned)len);
     const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
@@ -200,7 +200,7 @@ Test(url, resolves_ipv6_literal)
     socklen_t len = 0;
     cr_assert_eq(url_parse("https://[::1]/", &u), 0);
     int rc = url_resolve(&u, &ss, &len);
-    cr_assert_eq(rc, 0, "rc %d (%s)", rc, url_strerror(rc));
+    cr_assert_eq(rc, 0, "rc %d (%s)", rc, brunt_strerror(rc));
     cr_assert_eq(ss.ss_family, AF_INET6, "family %d", ss.ss_family);
     const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
     cr_expect_eq(ntohs(sin6->sin6_port), 443, "port %u", ntohs(sin6->sin6_port));
@@ -214,7 +214,7 @@ Test(url, resolves_localhost)
     socklen_t len = 0;
     cr_assert_eq(url_parse("http://localhost:9/", &u), 0);
     int rc = url_resolve(&u, &ss, &len);
-    cr_assert_eq(rc, 0, "rc %d (%s)", rc, url_strerror(rc));
+    cr_assert_eq(rc, 0, "rc %d (%s)", rc, brunt_strerror(rc));
     cr_expect(ss.ss_family == AF_INET || ss.ss_family == AF_INET6, "family %d", ss.ss_family);
 }
 
@@ -226,5 +226,5 @@ Test(url, unresolvable_host_is_edns)
     /* .invalid never resolves (RFC 6761), and fails without the network. */
     cr_assert_eq(url_parse("http://no-such-host.invalid/", &u), 0);
     int rc = url_resolve(&u, &ss, &len);
-    cr_expect_eq(rc, URL_EDNS, "rc %d (%s)", rc, url_strerror(rc));
+    cr_expect_eq(rc, URL_EDNS, "rc %d (%s)", rc, brunt_strerror(rc));
 }

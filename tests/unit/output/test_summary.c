@@ -104,6 +104,7 @@ static void fixture_init(struct fixture *fx)
     fx->r.duration_ns = 2000000000ULL; /* 2 s */
     fx->r.target_rate = 1000;
     fx->r.achieved_rate = 950;
+    fx->r.completed_rate = 900;
     snprintf(fx->r.warnings[0], sizeof fx->r.warnings[0],
              "achieved rate 950/s is below 99%% of the target 1000/s");
     fx->r.n_warnings = 1;
@@ -249,7 +250,7 @@ Test(summary, rate_line_and_warnings)
     struct fixture fx;
     fixture_init(&fx);
     char *s = render(&fx, false);
-    EXPECT_LINE(s, "rate: target 1000/s, achieved 950/s (95.0%)");
+    EXPECT_LINE(s, "rate: target 1000/s, started 950/s (95.0%), completed 900/s (90.0%)");
     EXPECT_LINE(s, "  WARN achieved rate 950/s is below 99% of the target 1000/s\n");
     free(s);
     registry_free(fx.r.total);

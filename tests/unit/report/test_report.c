@@ -320,7 +320,8 @@ Test(report, optional_sections_are_read_when_present)
     dynbuf_init(&b, 1 << 24);
     cr_assert_eq(report_md(m, &b), 0);
     cr_assert(strstr(b.data, "orders") != NULL, "the probe's finding is in the Markdown");
-    cr_assert(strstr(b.data, "PostgreSQL") == NULL, "PostgreSQL was measured: not 'not measured'");
+    cr_assert(strstr(b.data, "run with --postgres") == NULL,
+              "PostgreSQL was measured: not 'not measured'");
     cr_assert(strstr(b.data, "--watch") != NULL, "processes were not watched");
     dynbuf_reset(&b);
     cr_assert_eq(report_html(m, &b), 0);
@@ -402,4 +403,170 @@ Test(report, a_failed_write_leaves_no_file)
     cr_assert_str_eq(buf, "hello");
     unlink(file);
     rmdir(path);
+}
+
+/* The probes' panels read the shapes probe/pg.c, redis.c, proc.c and machine.c write
+ * (docs/result-format.md): figures, per-second series as charts, tables, verdicts. */
+Test(report, probe_panels_show_the_probes_figures_series_and_verdicts)
+{
+    const char *doc =
+        "{\"schema\":\"brunt-result/1\",\"meta\":{\"start\":\"2026-12-02T03:00:00.000Z\","
+        "\"command\":[\"brunt\",\"run\",\"--spawn\",\"serve --postgres "
+        "'postgresql://u:s3cret@h/db' --dsn 'host=h password=hunter2 dbname=x'\"]},"
+        "\"metrics\":{\"http_reqs\":{\"type\":\"counter\",\"values\":{\"count\":5,\"rate\":1}}},"
+        "\"analysis\":{\"latency_p95_trend\":{\"verdict\":\"growing\",\"slope_per_hour\":12.5,"
+        "\"evidence\":\"p95 grew 12.5 ms/h\"},\"error_rate_trend\":null},"
+        "\"probes\":{\"postgres\":{\"available\":true,\"version\":\"15.18\",\"calls\":2214,"
+        "\"db_time_ms\":2595.5,\"database_stats\":{\"commits_per_s\":515.2,"
+        "\"cache_hit_ratio\":0.99},\"activity\":{\"connections_max\":8,\"max_connections\":50},"
+        "\"top_queries\":[{\"query\":\"SELECT 1 FROM t WHERE a < $1\",\"calls\":1920,"
+        "\"mean_ms\":1.28,\"total_ms\":2460,\"share\":0.949}],"
+        "\"series\":{\"t_s\":[1,2,3],\"connections\":[8,8,8],\"calls\":[700,650,null]},"
+        "\"findings\":[]},"
+        "\"redis\":{\"available\":true,\"totals\":{\"ops\":490,\"hit_rate\":0.5,"
+        "\"keyspace_hits\":96,\"keyspace_misses\":96},\"commands\":[{\"command\":\"get\","
+        "\"calls\":192,\"usec_per_call\":4.4}],\"series\":{\"t_s\":[1,2],\"ops\":[162,140]},"
+        "\"findings\":[{\"severity\":\"warning\",\"kind\":\"hit_rate\",\"location\":\"r\","
+        "\"evidence\":\"keyspace hit rate 50.0%\",\"recommendation\":\"x\",\"impact\":0.5}]},"
+        "\"process\":{\"targets\":[{\"label\":\"app\",\"pid\":42,\"summary\":{"
+        "\"process_cpu\":{\"min\":1,\"avg\":2,\"p95\":3,\"max\":4}},\"memory_trend\":{"
+        "\"verdict\":\"flat\",\"slope_mib_per_hour\":0.1,\"evidence\":\"flat rss\"},"
+        "\"series\":{\"wall_ms\":[1796180401000,1796180402000],\"process_cpu\":[null,2]}}]}},"
+        "\"timeseries\":{\"rows\":[{\"t\":0,\"http_reqs\":5,"
+        "\"watch\":{\"app\":{\"process_cpu\":2.5}}}]}}";
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    cr_assert(strstr(m->command, "s3cret") == NULL && strstr(m->command, "u:***@h") != NULL,
+              "the URL's password is masked: %s", m->command);
+    cr_assert(strstr(m->command, "hunter2") == NULL && strstr(m->command, "password=***") != NULL,
+              "the key=value password is masked: %s", m->command);
+    cr_assert_eq(m->n_verdicts, 2, "p95 drift and app's memory (null error trend skipped)");
+    cr_assert_str_eq(m->verdicts[0].verdict, "growing");
+    cr_assert_str_eq(m->verdicts[1].what, "memory of app");
+    cr_assert_eq(m->n_extra, 1);
+    cr_assert_str_eq(m->extra_names[0], "process_cpu{app}");
+    cr_assert(m->extra_from_watch[0]);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_html(m, &b), 0);
+    const char *want[] = {
+        "data-fig=\"postgres.calls\" data-value=\"2214\"",
+        "data-fig=\"redis.hit_rate\" data-value=\"0.5\"",
+        "data-fig=\"process.app.process_cpu.avg\" data-value=\"2\"",
+        "data-pg-calls=\"1920\"",
+        "data-redis-calls=\"192\"",
+        "SELECT 1 FROM t WHERE a &lt; $1",
+        "id=\"chart-pg-connections\"",
+        "id=\"chart-redis-ops\"",
+        "id=\"chart-process-cpu-0\"",
+        "\"name\":\"statements/"
+        "s\",\"color\":\"#9467bd\",\"dashed\":false,\"y\":[700,650,null]" /* per sample of 1 s */
+        ,
+        "keyspace hit rate 50.0%",
+        "id=\"verdicts\"",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        cr_assert(strstr(b.data, want[i]) != NULL, "the HTML lacks %s", want[i]);
+    }
+    cr_assert(strstr(b.data, "process_cpu{app} over time") == NULL,
+              "the watch's figures are charted in the process panel, not twice");
+    cr_assert(strstr(b.data, "s3cret") == NULL);
+    dynbuf_reset(&b);
+    cr_assert_eq(report_md(m, &b), 0);
+    cr_assert(strstr(b.data, "| Statements | 2,214 |") != NULL, "%s", b.data);
+    cr_assert(strstr(b.data, "| Hit rate | 50.0% (96 hits, 96 misses) |") != NULL);
+    cr_assert(strstr(b.data, "| get | 192 | 4.40 |") != NULL);
+    cr_assert(strstr(b.data, "| p95 latency per second | ❌ growing | 12.5 ms/h |") != NULL);
+    dynbuf_reset(&b);
+    cr_assert_eq(report_junit(m, &b), 0);
+    cr_assert(strstr(b.data, "<testsuite name=\"brunt verdicts\" tests=\"2\" failures=\"1\"") !=
+                  NULL,
+              "%s", b.data);
+    cr_assert(strstr(b.data,
+                     "<failure message=\"growing: p95 grew 12.5 ms/h\" type=\"verdict\">") != NULL);
+    dynbuf_destroy(&b);
+    model_free(m);
+}
+
+/* The one escaper of HTML, SVG and JUnit: markup, both quotes, forbidden controls. */
+Test(report, xml_escape_covers_markup_quotes_and_controls)
+{
+    struct report_model *m = calloc(1, sizeof *m);
+    const char *doc =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":"
+        "\"counter\",\"values\":{\"count\":1}}},\"thresholds\":[{\"metric\":"
+        "\"a<b>&'\\\"\\u0001\",\"expression\":\"count<0\",\"ok\":false,\"observed\":1}]}";
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 20);
+    cr_assert_eq(report_junit(m, &b), 0);
+    cr_assert(strstr(b.data, "a&lt;b&gt;&amp;&#39;&quot;  count") != NULL, "%s", b.data);
+    dynbuf_destroy(&b);
+    model_free(m);
+}
+
+/* probes.profile (docs/profile.md, the profile branch's shape): the hottest functions as a
+ * table and bars; a result without it renders as before (the guard). */
+Test(report, profile_panel_when_the_result_has_a_profile)
+{
+    const char *doc =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":5,\"rate\":1}}},\"probes\":{\"profile\":{\"source\":\"perf\","
+        "\"samples\":2931,\"frequency_hz\":99,\"top\":[{\"function\":\"server_burn_cpu\","
+        "\"module\":\"brunt\",\"file\":\"src/server/service.c\",\"line\":20,\"self\":2710,"
+        "\"total\":2712,\"self_share\":0.9246,\"total_share\":0.9253}],"
+        "\"files\":{\"svg\":\"run.profile.svg\"}}}}";
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_html(m, &b), 0);
+    cr_assert(strstr(b.data, "data-profile-self=\"0.92459999") != NULL);
+    cr_assert(strstr(b.data, "src/server/service.c:20") != NULL);
+    cr_assert(strstr(b.data, "id=\"chart-profile-top\"") != NULL);
+    cr_assert(strstr(b.data, "run.profile.svg") != NULL);
+    cr_assert(strstr(b.data, "not measured — run with --profile") == NULL);
+    dynbuf_destroy(&b);
+    model_free(m);
+}
+
+Test(report, a_profiles_flame_graph_is_read_beside_the_result_and_embedded)
+{
+    char dir[] = "/tmp/brunt-report-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char svg_path[128], doc_path[128];
+    snprintf(svg_path, sizeof svg_path, "%s/run.profile.svg", dir);
+    snprintf(doc_path, sizeof doc_path, "%s/run.json", dir);
+    /* "Man" is "TWFu" in base64; the bytes must come through whole. */
+    const char svg[] = "<svg>Man</svg>";
+    FILE *f = fopen(svg_path, "w");
+    cr_assert_not_null(f);
+    fputs(svg, f);
+    fclose(f);
+    /* As brunt run wrote it from another directory: files.svg is relative to there. */
+    const char *doc = "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":"
+                      "\"counter\",\"values\":{\"count\":5,\"rate\":1}}},"
+                      "\"probes\":{\"profile\":{\"source\":\"perf\",\"files\":{\"svg\":"
+                      "\"out/run.profile.svg\"}},\"pprof\":{\"files\":{\"svg\":\"gone.svg\"}}}}";
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(m->probes[0].flame_path, "out/run.profile.svg");
+    cr_assert_eq(report_load_flames(m, doc_path), 1, "the one that exists");
+    cr_assert_eq(m->probes[0].flame_svg_len, strlen(svg));
+    cr_assert_str_eq(m->probes[0].flame_svg, svg);
+    cr_assert_null(m->probes[1].flame_svg);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_html(m, &b), 0);
+    cr_assert(strstr(b.data, "data:image/svg+xml;base64,PHN2Zz5NYW48L3N2Zz4=\"") != NULL,
+              "the SVG as a data: URL");
+    cr_assert(strstr(b.data, "gone.svg</code>; not found") != NULL, "a missing file is named");
+    dynbuf_destroy(&b);
+    model_free(m);
+    unlink(svg_path);
+    rmdir(dir);
 }

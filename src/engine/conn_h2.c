@@ -1,0 +1,580 @@
+/*
+ * conn_h2 — HTTP/2 on a VU's connection, with nghttp2 (RFC 9113).
+ *
+ * conn.c connects and runs the transport's handshake as for HTTP/1.1; then, when the
+ * origin speaks HTTP/2 (--http2: "h2" chosen by ALPN over TLS, or h2c with prior
+ * knowledge over TCP), conn_h2_start() puts an nghttp2 client session on the connection
+ * and conn.c hands every later event here.  nghttp2 does the framing, HPACK, SETTINGS,
+ * PING, flow control (its automatic WINDOW_UPDATEs) and the peer's stream limit (streams
+ * beyond SETTINGS_MAX_CONCURRENT_STREAMS wait inside the session); this file only moves
+ * bytes (nghttp2_session_mem_recv / mem_send over the transport, non-blocking) and turns
+ * streams into requests.
+ *
+ * A request step's batch (1, or --streams N in quick mode: the same depth the engine
+ * uses for pipelining) becomes N streams submitted at once.  The step's rendered
+ * HTTP/1.1 request is read back with http1_parse_request() into HTTP/2 fields
+ * (:method, :path, :scheme, :authority from Host, connection-specific fields dropped;
+ * nghttp2 lower-cases the names), so scenario flows and quick mode need nothing new.  A chunked request
+ * body is not supported (brunt renders Content-Length).  Each stream that ends is one
+ * sample with the same metrics as HTTP/1.1: sending from the batch's first write to
+ * the stream's last frame serialised, waiting to its first response frame, receiving
+ * to its end.  Errors: a stream the server resets is `h2_rst_stream`; one left open
+ * when the server ends the connection with GOAWAY is `h2_goaway`; a stream the server
+ * refused unprocessed (REFUSED_STREAM, or above a GOAWAY's last stream id: nginx after
+ * keepalive_requests) is re-sent once, as RFC 9113 8.7 allows: on the same connection
+ * when it goes on (streams sent before the server's SETTINGS named a lower stream
+ * limit), else on a new one.
+ *
+ * Callbacks run inside mem_recv / mem_send and only record; closing the connection or
+ * moving the VU on happens after those calls return.  Only the worker's thread calls
+ * these.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "engine/worker_internal.h"
+
+#define H2_OUT_BYTES (16 * 1024) /* frames gathered into one write */
+#define H2_NV_MAX (HTTP1_MAX_HEADERS + 4)
+#define H2_WINDOW_BYTES (16 * 1024 * 1024) /* our stream and connection windows */
+
+struct h2_stream {
+    struct h2_conn *h;
+    int status;
+    uint64_t t_sent, t_first;
+    size_t body_off;
+    bool head_over; /* its fields passed HTTP/1.1's caps: a protocol error, as there */
+};
+
+struct h2_conn {
+    nghttp2_session *s;
+    struct vu *vu;
+    /* the current batch */
+    struct h2_stream *streams;
+    uint32_t n_cap;
+    uint32_t refused; /* streams refused unprocessed: re-sent once */
+    bool active;      /* a batch is in the session */
+    bool got_bytes;   /* a frame of some stream's answer arrived */
+    bool goaway;      /* the server sent GOAWAY: no new streams on this connection */
+    const char *body; /* the request body every stream of the batch sends */
+    size_t body_len;
+    /* output gathered from mem_send: out[off..len) still to write; pend is the rest of
+     * mem_send's last chunk (valid until the next mem_send) */
+    const uint8_t *pend;
+    size_t pend_len;
+    size_t off, len;
+    uint8_t out[H2_OUT_BYTES];
+    /* The response fields of the HEADERS block being read, for a flow's on_head: names
+     * and values in hb (grown as needed, up to HTTP1_MAX_HEAD_BYTES like an HTTP/1.1
+     * head), their offsets in w->resp.headers until the block ends (hb may move). */
+    struct dynbuf hb;
+};
+
+static struct h2_stream *stream_of(nghttp2_session *s, int32_t id)
+{
+    return nghttp2_session_get_stream_user_data(s, id);
+}
+
+static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, void *data)
+{
+    struct h2_conn *h = data;
+    struct h2_stream *st = stream_of(s, frame->hd.stream_id);
+    if (st != NULL && st->t_first == 0) {
+        st->t_first = loop_now_ns(h->vu->w->loop);
+    }
+    h->got_bytes = true;
+    dynbuf_reset(&h->hb);
+    h->vu->w->resp.num_headers = 0;
+    return 0;
+}
+
+/* Keeps one response field in hb for on_head (flows that check headers): false past
+ * HTTP/1.1's caps (HTTP1_MAX_HEADERS fields, HTTP1_MAX_HEAD_BYTES) or out of memory. */
+static bool keep_field(struct h2_conn *h, const uint8_t *name, size_t name_len,
+                       const uint8_t *value, size_t value_len)
+{
+    struct http1_response *resp = &h->vu->w->resp;
+    size_t at = h->hb.len;
+    if (resp->num_headers == HTTP1_MAX_HEADERS || dynbuf_add(&h->hb, name, name_len) < 0 ||
+        dynbuf_add(&h->hb, value, value_len) < 0) {
+        return false;
+    }
+    struct http1_header *f = &resp->headers[resp->num_headers++];
+    f->name = NULL; /* offsets until the block ends: hb may still move */
+    f->name_len = name_len;
+    f->value = (const char *)(uintptr_t)(at + name_len);
+    f->value_len = value_len;
+    return true;
+}
+
+/* The block has ended: the offsets of keep_field become pointers into hb. */
+static void fields_fix(struct h2_conn *h)
+{
+    struct http1_response *resp = &h->vu->w->resp;
+    for (size_t i = 0; i < resp->num_headers; i++) {
+        struct http1_header *f = &resp->headers[i];
+        size_t value_at = (size_t)(uintptr_t)f->value;
+        f->value = h->hb.data + value_at;
+        f->name = f->value - f->name_len;
+    }
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name,
+                     size_t name_len, const uint8_t *value, size_t value_len, uint8_t flags,
+                     void *data)
+{
+    (void)flags;
+    struct h2_conn *h = data;
+    struct h2_stream *st = stream_of(s, frame->hd.stream_id);
+    if (st == NULL || frame->hd.type != NGHTTP2_HEADERS) {
+        return 0;
+    }
+    if (name_len == 7 && memcmp(name, ":status", 7) == 0) {
+        int status = 0;
+        for (size_t i = 0; i < value_len && i < 3; i++) {
+            status = status * 10 + (value[i] - '0');
+        }
+        if (status >= 200) {
+            st->status = status; /* a 1xx is interim: the final HEADERS follows */
+        }
+        return 0;
+    }
+    if (h->vu->sr->steps[h->vu->step].on_head != NULL &&
+        !keep_field(h, name, name_len, value, value_len)) {
+        st->head_over = true;
+    }
+    return 0;
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *data)
+{
+    struct h2_conn *h = data;
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
+        h->goaway = true;
+        return 0;
+    }
+    if (frame->hd.type != NGHTTP2_HEADERS || !(frame->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
+        return 0;
+    }
+    struct h2_stream *st = stream_of(s, frame->hd.stream_id);
+    struct vu *vu = h->vu;
+    const struct step_rt *rt = &vu->sr->steps[vu->step];
+    if (st != NULL && st->status >= 200 && rt->on_head != NULL &&
+        frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+        struct http1_response *resp = &vu->w->resp;
+        fields_fix(h);
+        resp->minor_version = 1;
+        resp->status = st->status;
+        resp->reason = NULL;
+        resp->reason_len = 0;
+        resp->framing = HTTP1_BODY_NONE;
+        resp->content_length = 0;
+        resp->keep_alive = true;
+        rt->on_head(rt->data, vu->sv, resp, &vu->res);
+    }
+    return 0;
+}
+
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
+                         size_t len, void *user)
+{
+    (void)flags;
+    struct h2_conn *h = user;
+    if (stream_of(s, id) != NULL && h->vu->keep_body &&
+        !conn_keep_span(h->vu, (const char *)data, len)) {
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    return 0;
+}
+
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void *data)
+{
+    struct h2_conn *h = data;
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        struct h2_stream *st = stream_of(s, frame->hd.stream_id);
+        if (st != NULL) {
+            st->t_sent = loop_clock_ns(h->vu->w->loop);
+        }
+    }
+    return 0;
+}
+
+/* A stream ended: one sample (a response or an error), or a refusal to re-send. */
+static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_code, void *data)
+{
+    struct h2_conn *h = data;
+    struct h2_stream *st = stream_of(s, id);
+    struct vu *vu = h->vu;
+    if (st == NULL || vu->inflight == 0) {
+        return 0;
+    }
+    (void)nghttp2_session_set_stream_user_data(s, id, NULL);
+    if (error_code == NGHTTP2_REFUSED_STREAM && !vu->retried) {
+        h->refused++; /* not processed by the server: safe to send again */
+        return 0;
+    }
+    vu->inflight--;
+    if (error_code == NGHTTP2_NO_ERROR && st->status >= 200 && !st->head_over) {
+        vu->status = st->status;
+        vu->t_sent = st->t_sent ? st->t_sent : vu->t_send;
+        vu->t_first = st->t_first;
+        record_response(vu, loop_now_ns(vu->w->loop));
+        vu->reused = true;
+        return 0;
+    }
+    enum err_kind kind = ERR_H2_RST_STREAM;
+    if (error_code == NGHTTP2_NO_ERROR) {
+        kind = ERR_PROTOCOL; /* ended without a final response, or too large a head */
+    } else if (h->goaway && error_code == NGHTTP2_REFUSED_STREAM) {
+        kind = ERR_H2_GOAWAY;
+    }
+    record_error(vu, kind, 1);
+    return 0;
+}
+
+static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *data)
+{
+    (void)s;
+    (void)id;
+    (void)data;
+    struct h2_stream *st = src->ptr;
+    struct h2_conn *h = st->h;
+    size_t n = h->body_len - st->body_off;
+    if (n > len) {
+        n = len;
+    }
+    memcpy(buf, h->body + st->body_off, n);
+    st->body_off += n;
+    if (st->body_off == h->body_len) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    }
+    return (ssize_t)n;
+}
+
+int conn_h2_start(struct vu *vu)
+{
+    const struct origin *o = vu->conn_origin; /* the step's, or a redirect's */
+    if (!o->http2 || (vu->tops->alpn_h2 != NULL && !vu->tops->alpn_h2(&vu->tc))) {
+        return 0; /* HTTP/1.1: not asked for, or the server did not choose h2 */
+    }
+    /* nghttp2 copies the callbacks into the session: the table lives for this call. */
+    nghttp2_session_callbacks *cbs;
+    if (nghttp2_session_callbacks_new(&cbs) != 0) {
+        return -ENOMEM;
+    }
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    struct h2_conn *h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        nghttp2_session_callbacks_del(cbs);
+        return -ENOMEM;
+    }
+    h->vu = vu;
+    dynbuf_init(&h->hb, HTTP1_MAX_HEAD_BYTES);
+    int rc = nghttp2_session_client_new(&h->s, cbs, h);
+    nghttp2_session_callbacks_del(cbs);
+    if (rc != 0) {
+        dynbuf_destroy(&h->hb);
+        free(h);
+        return -ENOMEM;
+    }
+    const nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_WINDOW_BYTES},
+    };
+    if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, settings, 2) != 0 ||
+        nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, H2_WINDOW_BYTES) != 0) {
+        nghttp2_session_del(h->s);
+        dynbuf_destroy(&h->hb);
+        free(h);
+        return -ENOMEM;
+    }
+    vu->h2 = h;
+    return 0;
+}
+
+void conn_h2_free(struct vu *vu)
+{
+    struct h2_conn *h = vu->h2;
+    nghttp2_session_del(h->s);
+    dynbuf_destroy(&h->hb);
+    free(h->streams);
+    free(h);
+    vu->h2 = NULL;
+}
+
+/*
+ * Writes what the session has to send: gathers mem_send's chunks into out and writes it.
+ * 0 when all is written or the socket is full (then the loop waits for writable too), or
+ * a negative errno (a write failed, -EPROTO from the session).
+ */
+static int h2_flush(struct vu *vu)
+{
+    struct h2_conn *h = vu->h2;
+    struct worker *w = vu->w;
+    for (;;) {
+        while (h->len < sizeof h->out) {
+            if (h->pend_len == 0) {
+                ssize_t n = nghttp2_session_mem_send(h->s, &h->pend);
+                if (n < 0) {
+                    return -EPROTO;
+                }
+                if (n == 0) {
+                    break;
+                }
+                h->pend_len = (size_t)n;
+            }
+            size_t take = sizeof h->out - h->len;
+            if (take > h->pend_len) {
+                take = h->pend_len;
+            }
+            memcpy(h->out + h->len, h->pend, take);
+            h->len += take;
+            h->pend += take;
+            h->pend_len -= take;
+        }
+        if (h->off == h->len) {
+            break;
+        }
+        ssize_t k = vu->tops->write(&vu->tc, h->out + h->off, h->len - h->off);
+        if (k == -EAGAIN) {
+            if (!(vu->io.events & LOOP_WRITE) &&
+                loop_io_set(w->loop, &vu->io, LOOP_READ | LOOP_WRITE) < 0) {
+                return -ENOMEM;
+            }
+            return 0;
+        }
+        if (k < 0) {
+            return (int)k;
+        }
+        series_add(S(w, vu->sr->s_sent), (double)k);
+        h->off += (size_t)k;
+        if (h->off == h->len) {
+            h->off = h->len = 0;
+        }
+    }
+    if ((vu->io.events & LOOP_WRITE) && loop_io_set(w->loop, &vu->io, LOOP_READ) < 0) {
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Whether name[0..len) is a field HTTP/2 forbids (RFC 9113 8.2.2) or carries otherwise. */
+static bool field_dropped(const char *name, size_t len)
+{
+    static const char *const drop[] = {"host",    "connection",       "keep-alive",
+                                       "upgrade", "proxy-connection", "transfer-encoding"};
+    for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) {
+        if (strlen(drop[i]) == len && strncasecmp(drop[i], name, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static nghttp2_nv nv_of(const char *name, size_t name_len, const char *value, size_t value_len)
+{
+    return (nghttp2_nv){(uint8_t *)name, (uint8_t *)value, name_len, value_len,
+                        NGHTTP2_NV_FLAG_NONE};
+}
+
+/*
+ * Submits the batch: the rendered request wbuf[0..wunit) as vu->batch streams.  0, or
+ * -EINVAL (a request HTTP/2 cannot carry as brunt renders it), -ENOMEM.
+ */
+static int h2_submit(struct vu *vu)
+{
+    struct h2_conn *h = vu->h2;
+    struct http1_request req;
+    int r = http1_parse_request(vu->wbuf, vu->wunit, &req);
+    if (r <= 0 || req.framing == HTTP1_BODY_CHUNKED) {
+        return -EINVAL;
+    }
+    const struct origin *o = vu->conn_origin; /* the step's, or a redirect's */
+    nghttp2_nv nv[H2_NV_MAX];
+    size_t n = 0;
+    const char *auth = o->url.host;
+    size_t auth_len = strlen(auth);
+    for (size_t i = 0; i < req.num_headers; i++) {
+        const struct http1_header *f = &req.headers[i];
+        if (f->name_len == 4 && strncasecmp(f->name, "host", 4) == 0) {
+            auth = f->value;
+            auth_len = f->value_len;
+        }
+    }
+    nv[n++] = nv_of(":method", 7, req.method, req.method_len);
+    nv[n++] = nv_of(":path", 5, req.target, req.target_len);
+    nv[n++] = o->url.tls ? nv_of(":scheme", 7, "https", 5) : nv_of(":scheme", 7, "http", 4);
+    nv[n++] = nv_of(":authority", 10, auth, auth_len);
+    for (size_t i = 0; i < req.num_headers; i++) {
+        const struct http1_header *f = &req.headers[i];
+        if (field_dropped(f->name, f->name_len)) {
+            continue;
+        }
+        /* nghttp2 lower-cases the names as it copies them (nghttp2_submit_request). */
+        nv[n++] = nv_of(f->name, f->name_len, f->value, f->value_len);
+    }
+    h->body = vu->wbuf + r;
+    h->body_len = vu->wunit - (size_t)r;
+    if (vu->batch > h->n_cap) {
+        struct h2_stream *p = realloc(h->streams, vu->batch * sizeof *p);
+        if (p == NULL) {
+            return -ENOMEM;
+        }
+        h->streams = p;
+        h->n_cap = vu->batch;
+    }
+    h->refused = 0;
+    h->got_bytes = false;
+    h->active = true;
+    for (uint32_t i = 0; i < vu->batch; i++) {
+        struct h2_stream *st = &h->streams[i];
+        memset(st, 0, sizeof *st);
+        st->h = h;
+        nghttp2_data_provider prd = {.source.ptr = st, .read_callback = read_body};
+        /* nghttp2 copies the fields: nv may be reused at once. */
+        if (nghttp2_submit_request(h->s, NULL, nv, n, h->body_len ? &prd : NULL, st) < 0) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void conn_h2_send(struct vu *vu)
+{
+    struct worker *w = vu->w;
+    if (vu->woff == 0 && vu->inflight > 0) {
+        uint64_t timeout = vu->sr->steps[vu->step].timeout_ns;
+        vu->t_send = loop_clock_ns(w->loop);
+        vu_timer(vu, VT_REQUEST, vu->t_send + (timeout ? timeout : w->eng->plan->timeout_ns));
+        int rc = h2_submit(vu);
+        if (rc < 0) {
+            fail_requests(vu, ERR_OTHER);
+            return;
+        }
+        vu->woff = vu->wlen; /* the batch is in the session now */
+    }
+    int rc = h2_flush(vu);
+    if (rc < 0) {
+        fail_requests(vu, rc == -EPROTO || rc == -ENOMEM ? ERR_OTHER : errno_kind(-rc));
+        return;
+    }
+    vu->t_sent = loop_clock_ns(w->loop);
+}
+
+/* Sends the refused streams of the batch again on a new connection (once). */
+static void h2_resend(struct vu *vu, uint32_t count)
+{
+    conn_close(vu);
+    vu->retried = true;
+    vu->batch = vu->inflight = count;
+    vu->woff = 0;
+    vu->wlen = (size_t)count * vu->wunit;
+    vu->t_req = loop_now_ns(vu->w->loop);
+    vu_timer_cancel(vu);
+    conn_connect(vu);
+}
+
+/* After input was processed: the batch is over (move on), or waits for more. */
+static void h2_progress(struct vu *vu)
+{
+    struct h2_conn *h = vu->h2;
+    if (vu->inflight > h->refused) {
+        return;
+    }
+    h->active = false;
+    if (h->refused > 0 && !h->goaway && nghttp2_session_want_read(h->s)) {
+        /* Refused while the connection goes on: streams sent before the server's
+         * SETTINGS arrived, above its SETTINGS_MAX_CONCURRENT_STREAMS.  nghttp2 knows the
+         * limit now and queues them within it: submitted again here, once. */
+        uint32_t count = h->refused;
+        vu->retried = true;
+        vu->batch = vu->inflight = count;
+        vu->woff = 0;
+        vu->wlen = (size_t)count * vu->wunit;
+        conn_h2_send(vu);
+        return;
+    }
+    if (h->refused > 0) {
+        h2_resend(vu, h->refused);
+        return;
+    }
+    vu->keep_alive = !h->goaway && nghttp2_session_want_read(h->s);
+    step_done(vu);
+}
+
+/* The peer closed the connection, or it failed with kind: end the batch. */
+static void h2_closed(struct vu *vu, enum err_kind kind)
+{
+    struct h2_conn *h = vu->h2;
+    if (vu->inflight == 0) {
+        conn_close(vu); /* an idle connection the server closed */
+        return;
+    }
+    if (!h->got_bytes && vu->reused && !vu->retried) {
+        /* A reused connection closed before any answer (an idle close in flight): the
+         * batch is re-sent once, as for HTTP/1.1 (conn.c). */
+        h2_resend(vu, vu->inflight);
+        return;
+    }
+    if (h->goaway) {
+        fail_requests(vu, ERR_H2_GOAWAY);
+    } else {
+        fail_requests(vu, kind);
+    }
+}
+
+void conn_h2_io(struct vu *vu, unsigned events)
+{
+    struct worker *w = vu->w;
+    if (events & (LOOP_READ | LOOP_ERROR)) {
+        for (;;) {
+            ssize_t n = vu->tops->read(&vu->tc, w->rbuf, READ_BUF_BYTES);
+            if (n == -EAGAIN) {
+                break;
+            }
+            if (n <= 0) {
+                h2_closed(vu, n < 0 ? errno_kind((int)-n) : ERR_RESET);
+                return;
+            }
+            series_add(S(w, vu->sr->s_recv), (double)n);
+            ssize_t used = nghttp2_session_mem_recv(vu->h2->s, (const uint8_t *)w->rbuf, (size_t)n);
+            if (used < 0) {
+                if (vu->inflight == 0) {
+                    conn_close(vu);
+                } else {
+                    fail_requests(vu,
+                                  used == NGHTTP2_ERR_CALLBACK_FAILURE ? ERR_OTHER : ERR_PROTOCOL);
+                }
+                return;
+            }
+            if (n < READ_BUF_BYTES) {
+                break;
+            }
+        }
+    }
+    /* Answers to what arrived (SETTINGS and PING acks, WINDOW_UPDATEs), and the rest of
+     * the batch when the socket was full. */
+    int rc = h2_flush(vu);
+    if (rc < 0) {
+        h2_closed(vu, rc == -EPROTO || rc == -ENOMEM ? ERR_OTHER : errno_kind(-rc));
+        return;
+    }
+    if (!vu->h2->active) {
+        if (vu->h2->goaway || !nghttp2_session_want_read(vu->h2->s)) {
+            conn_close(vu); /* idle, and the server wants it gone */
+        }
+        return;
+    }
+    h2_progress(vu);
+}

@@ -1,0 +1,143 @@
+/*
+ * probefigs — the headline figures of the database probes' sections, read once from a
+ * probe's member (docs/result-format.md: probes.postgres, probes.redis) as a list of
+ * (name, label, raw value, text), so the HTML panel and the Markdown table show the same
+ * figures in the same words.  No I/O; internal to report/.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report/jtree.h"
+#include "report/report_internal.h"
+
+struct figs {
+    struct report_pfig *out;
+    size_t n, cap;
+};
+
+/* Appends one figure; text is formatted by the caller. */
+static struct report_pfig *add(struct figs *f, const char *name, const char *label, double raw)
+{
+    if (f->n == f->cap) {
+        return NULL;
+    }
+    struct report_pfig *x = &f->out[f->n++];
+    snprintf(x->name, sizeof x->name, "%s", name);
+    snprintf(x->label, sizeof x->label, "%s", label);
+    x->raw = raw;
+    x->text[0] = '\0';
+    return x;
+}
+
+static void add_str(struct figs *f, const struct jtree *t, const struct jnode *p, const char *key,
+                    const char *label)
+{
+    struct report_pfig *x = add(f, "", label, NAN);
+    if (x != NULL) {
+        jtree_str(t, p, key, x->text, sizeof x->text);
+    }
+}
+
+static void add_count(struct figs *f, const char *name, const char *label, double v)
+{
+    struct report_pfig *x = add(f, name, label, v);
+    if (x != NULL) {
+        report_fmt_num(v, x->text, sizeof x->text);
+    }
+}
+
+size_t report__pg_figures(const struct jtree *t, const struct jnode *p, struct report_pfig *out,
+                          size_t cap)
+{
+    struct figs f = {out, 0, cap};
+    struct report_pfig *x;
+    const struct jnode *ds = jtree_get(t, p, "database_stats"), *ac = jtree_get(t, p, "activity");
+    add_str(&f, t, p, "dsn", "Server");
+    add_str(&f, t, p, "version", "Version");
+    double v = report__jnum(t, p, "db_time_ms", NULL);
+    if ((x = add(&f, "postgres.db_time_ms", "Database time", v)) != NULL) {
+        report_fmt_ms(v, x->text, sizeof x->text);
+    }
+    add_count(&f, "postgres.calls", "Statements", report__jnum(t, p, "calls", NULL));
+    v = report__jnum(t, ds, "commits_per_s", NULL);
+    if ((x = add(&f, "postgres.commits_per_s", "Commits", v)) != NULL) {
+        snprintf(x->text, sizeof x->text, "%.1f/s", v);
+    }
+    v = report__jnum(t, ds, "cache_hit_ratio", NULL);
+    if ((x = add(&f, "postgres.cache_hit_ratio", "Buffer cache hit ratio", v)) != NULL) {
+        report_fmt_pct(v, x->text, sizeof x->text);
+    }
+    v = report__jnum(t, ac, "connections_max", NULL);
+    if ((x = add(&f, "postgres.connections_max", "Connections at peak", v)) != NULL) {
+        char a[32], b[32];
+        report_fmt_num(v, a, sizeof a);
+        report_fmt_num(report__jnum(t, ac, "max_connections", NULL), b, sizeof b);
+        snprintf(x->text, sizeof x->text, "%s of %s max_connections", a, b);
+    }
+    add_count(&f, "postgres.lock_wait_samples", "Samples with a lock wait",
+              report__jnum(t, ac, "lock_wait_samples", NULL));
+    add_count(&f, "postgres.deadlocks", "Deadlocks", report__jnum(t, ds, "deadlocks", NULL));
+    add_count(&f, "postgres.temp_files", "Temporary files",
+              report__jnum(t, ds, "temp_files", NULL));
+    v = report__jnum(t, p, "probe_cost", "statements_per_s");
+    if ((x = add(&f, "postgres.probe_statements_per_s", "The probe's own load", v)) != NULL) {
+        snprintf(x->text, sizeof x->text, "%.1f statements/s", v);
+    }
+    return f.n;
+}
+
+size_t report__redis_figures(const struct jtree *t, const struct jnode *p, struct report_pfig *out,
+                             size_t cap)
+{
+    struct figs f = {out, 0, cap};
+    struct report_pfig *x;
+    const struct jnode *to = jtree_get(t, p, "totals"), *me = jtree_get(t, p, "memory"),
+                       *cl = jtree_get(t, p, "clients");
+    char a[48], b[48];
+    add_str(&f, t, p, "url", "Server");
+    add_str(&f, t, p, "version", "Version");
+    double v = report__jnum(t, to, "ops", NULL);
+    if ((x = add(&f, "redis.ops", "Commands", v)) != NULL) {
+        report_fmt_num(v, a, sizeof a);
+        snprintf(x->text, sizeof x->text, "%s (%.1f/s on average, peak %.0f/s)", a,
+                 report__jnum(t, to, "ops_per_s", NULL),
+                 report__jnum(t, to, "ops_per_s_max", NULL));
+    }
+    v = report__jnum(t, to, "hit_rate", NULL);
+    if ((x = add(&f, "redis.hit_rate", "Hit rate", v)) != NULL) {
+        report_fmt_pct(v, a, sizeof a);
+        snprintf(x->text, sizeof x->text,
+                 isfinite(v) ? "%s (%.0f hits, %.0f misses)" : "no key lookups", a,
+                 report__jnum(t, to, "keyspace_hits", NULL),
+                 report__jnum(t, to, "keyspace_misses", NULL));
+    }
+    add_count(&f, "redis.evicted_keys", "Evicted keys", report__jnum(t, to, "evicted_keys", NULL));
+    add_count(&f, "redis.expired_keys", "Expired keys", report__jnum(t, to, "expired_keys", NULL));
+    add_count(&f, "redis.rejected_connections", "Rejected connections",
+              report__jnum(t, to, "rejected_connections", NULL));
+    add_count(&f, "redis.error_replies", "Error replies",
+              report__jnum(t, to, "error_replies", NULL));
+    v = report__jnum(t, me, "used_max_bytes", NULL);
+    if ((x = add(&f, "redis.used_max_bytes", "Memory at peak", v)) != NULL) {
+        double mm = report__jnum(t, me, "maxmemory_bytes", NULL);
+        char pol[48] = "";
+        jtree_str(t, me, "maxmemory_policy", pol, sizeof pol);
+        report_fmt_bytes(v, a, sizeof a);
+        report_fmt_bytes(mm, b, sizeof b);
+        snprintf(x->text, sizeof x->text, "%s (%s%s, %s)", a,
+                 mm > 0 ? "maxmemory " : "no maxmemory", mm > 0 ? b : "", pol);
+    }
+    v = report__jnum(t, me, "fragmentation_max", NULL);
+    if ((x = add(&f, "redis.fragmentation_max", "Fragmentation ratio (peak)", v)) != NULL) {
+        snprintf(x->text, sizeof x->text, "%.2f", v);
+    }
+    v = report__jnum(t, cl, "connected_max", NULL);
+    if ((x = add(&f, "redis.connected_max", "Clients at peak", v)) != NULL) {
+        snprintf(x->text, sizeof x->text, "%.0f connected, %.0f blocked", v,
+                 report__jnum(t, cl, "blocked_max", NULL));
+    }
+    add_count(&f, "redis.probe_commands", "The probe's own commands",
+              report__jnum(t, to, "probe_commands", NULL));
+    return f.n;
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# test_profile_run.sh — `brunt run --watch PID --profile` against `brunt serve --burn`:
+# the profile is taken inside the window asked for, server_burn_cpu tops it with the
+# share of the server's CPU that /__stats says was burned (/proc CPU as the whole), the
+# folded stacks, SVG and speedscope files land next to the result and the summary names
+# them, "probes.profile" is in the result with a hot_function finding, and the HTML report
+# holds the flame graph and names the function in its findings.  Then: --profile without anything watched
+# is refused, and a bad --profile-window too.
+source "$(dirname "$0")/lib.sh"
+
+tck=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$TARGET_PID/stat"; }
+
+start_target -t 1 --burn 2ms
+c0=$(cpu_ticks)
+b0=$(stats_get .burn.cpu_ns)
+brunt_run r1 -q -t 1 -c 2 -d 5s --watch "$TARGET_PID" --profile --profile-freq 499 \
+    --profile-window 1s-4s --export r1.json --report r1.html "$TARGET_URL/"
+c1=$(cpu_ticks)
+b1=$(stats_get .burn.cpu_ns)
+assert_eq 0 "$RC" "exit status of brunt run --profile"
+jval r1.json '.probes.profile' >/dev/null
+dur=$(jnum r1.json .probes.profile.duration_s)
+assert_le "$dur" 3.05 "seconds between the first and last kept sample (window 1s-4s)"
+assert_ge "$dur" 2.5 "seconds between the first and last kept sample (window 1s-4s)"
+assert_ge "$(jnum r1.json .probes.profile.outside_window)" 1 "samples read outside the window and dropped"
+designed=$(awk -v b=$((b1 - b0)) -v c=$((c1 - c0)) -v hz="$tck" \
+    'BEGIN { printf "%.3f", b / (c / hz * 1e9) }')
+got=$(jval r1.json '[.probes.profile.top[] | select(.function == "server_burn_cpu") | .total_share][0]')
+assert_within "$got" "$designed" 0.10 "server_burn_cpu's share vs /__stats burn over /proc CPU"
+for f in folded svg speedscope; do
+    path=$(jval r1.json ".probes.profile.files.$f")
+    [[ -s $path ]] || fail "the $f file '$path' named in the result does not exist"
+done
+assert_eq r1.profile.svg "$(jval r1.json .probes.profile.files.svg)" "the SVG next to the result"
+xmllint --noout r1.profile.svg || fail "r1.profile.svg is not well-formed XML"
+grep -q "flame graph: r1.profile.svg" r1.out || fail "the summary does not print the SVG path"
+grep -q "server_burn_cpu" r1.out || fail "the summary does not name server_burn_cpu"
+# The bottleneck section: a hot_function finding names server_burn_cpu, in the result and
+# in the HTML report's findings table.
+assert_eq "server_burn_cpu in brunt" \
+    "$(jval r1.json '[.probes.profile.findings[] | select(.kind == "hot_function")][0].location')" \
+    "the hot_function finding's location"
+grep -q '<td>server_burn_cpu in brunt</td>' r1.html ||
+    fail "the HTML report's findings do not name server_burn_cpu"
+# The flame graph inside the HTML report: the very SVG file, as a data: URL.
+grep -o 'data:image/svg+xml;base64,[A-Za-z0-9+/=]*' r1.html | head -1 |
+    sed 's|^data:image/svg+xml;base64,||' | base64 -d >embedded.svg ||
+    fail "no flame graph in the HTML report"
+cmp -s embedded.svg r1.profile.svg || fail "the HTML report's flame graph is not r1.profile.svg"
+grep -q '>server_burn_cpu</text>' r1.profile.svg ||
+    fail "the SVG has no static label for server_burn_cpu (the report's picture runs no script)"
+# brunt report from another directory finds the SVG beside the result.
+mkdir -p elsewhere
+(cd elsewhere && "$BRUNT" report ../r1.json -o again.html 2>/dev/null) ||
+    fail "brunt report ../r1.json failed"
+grep -q 'data:image/svg+xml;base64,' elsewhere/again.html ||
+    fail "brunt report run elsewhere did not find the flame graph beside the result"
+stop_target
+
+# --- refusals ------------------------------------------------------------------------------
+start_target
+brunt_run r2 -q -d 1s --profile "$TARGET_URL/"
+assert_eq 2 "$RC" "exit status of --profile with nothing watched"
+assert_one_line "$E2E_TMP/r2.err" "--profile without --watch"
+grep -q -- "--watch" r2.err || fail "the message does not point at --watch: $(cat r2.err)"
+for bad in "5s-2s" "x-3s" "10s"; do
+    brunt_run r3 -q -d 1s --watch "$TARGET_PID" --profile --profile-window "$bad" "$TARGET_URL/"
+    assert_eq 2 "$RC" "exit status of --profile-window '$bad'"
+    assert_one_line "$E2E_TMP/r3.err" "--profile-window '$bad'"
+done
+stop_target
+log "ok"
