@@ -223,7 +223,7 @@ static void check_pgss(struct pgprobe *p)
         dbutil_fmt(p->st.pgss_note, sizeof p->st.pgss_note,
                    "pg_stat_statements is not installed in database %s, so there are no "
                    "per-query figures: add shared_preload_libraries = 'pg_stat_statements' to "
-                   "postgresql.conf, restart PostgreSQL, then pg__run CREATE EXTENSION "
+                   "postgresql.conf, restart PostgreSQL, then run CREATE EXTENSION "
                    "pg_stat_statements; in %s",
                    p->st.database, p->st.database);
         return;
@@ -481,7 +481,7 @@ static void sample_pgss(struct pgprobe *p, uint64_t now_ns, struct registry *reg
     if (!p->st.pgss_available || pg__read_pgss(p, false, &a, &n) != 0) {
         return;
     }
-    /* The second of the pg__run this sample closes: calls since the last sample. */
+    /* The second of the run this sample closes: calls since the last sample. */
     uint64_t since = now_ns > p->run_start_ns ? now_ns - p->run_start_ns : 0;
     size_t sec = since >= NS_PER_S ? (size_t)(since / NS_PER_S) - 1 : 0;
     uint64_t total = 0;
@@ -519,7 +519,7 @@ static void pp_sample(void *self, uint64_t now_ns, struct registry *reg)
     }
     if (p->conn == NULL || sample_activity(p, reg, &row) != 0) {
         if (p->last_err[0]) {
-            pg__note(p, "postgres: lost the connection during the pg__run: %s", p->last_err);
+            pg__note(p, "postgres: lost the connection during the run: %s", p->last_err);
         }
         p->st.lost_samples++;
         return;

@@ -50,7 +50,7 @@ struct track {
 
 struct pgprobe {
     char *dsn;
-    char secret[256]; /* the password, to pg__scrub libpq's messages */
+    char secret[256]; /* the password, to scrub libpq's messages */
     bool explain_analyze;
     uint64_t settle_max_ns;
     PGconn *conn;

@@ -303,7 +303,7 @@ void pg__stop(void *self)
             p->st.xact_commit > p->st.own_xacts ? p->st.xact_commit - p->st.own_xacts : 0;
         uint64_t looked = p->st.blks_hit + p->st.blks_read;
         p->st.cache_hit_ratio = looked ? (double)p->st.blks_hit / (double)looked : -1;
-        /* Tables: deltas, only those scanned during the pg__run. */
+        /* Tables: deltas, only those scanned during the run. */
         p->st.tables = calloc(ntbl ? ntbl : 1, sizeof *p->st.tables);
         for (size_t i = 0; p->st.tables && i < ntbl; i++) {
             struct pg_table t = tbl[i];

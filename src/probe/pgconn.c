@@ -233,7 +233,7 @@ int pg__connect_server(struct pgprobe *p, char *err, size_t err_len)
         p->st.reserved_connections = atoi(PQgetvalue(r, 0, 5));
         if (p->start_time[0] && strcmp(p->start_time, PQgetvalue(r, 0, 6)) != 0) {
             p->st.restarts++;
-            pg__note(p, "postgres: the server restarted during the pg__run (postmaster start time "
+            pg__note(p, "postgres: the server restarted during the run (postmaster start time "
                         "changed); counters may have restarted, deltas are from the restart on");
         }
         dbutil_fmt(p->start_time, sizeof p->start_time, "%s", PQgetvalue(r, 0, 6));

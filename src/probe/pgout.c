@@ -111,10 +111,10 @@ void pg__summary(void *self, FILE *f, bool color)
         dbutil_row(f, color, 4, label, buf);
     }
     if (s->pgss_available && s->pgss_note[0]) {
-        fprintf(f, "    pg__note: %s\n", s->pgss_note);
+        fprintf(f, "    note: %s\n", s->pgss_note);
     }
     if (s->error[0]) {
-        fprintf(f, "    pg__note: %s\n", s->error);
+        fprintf(f, "    note: %s\n", s->error);
     }
     dbutil_fmt(buf, sizeof buf, "%.1f statements a second while sampling, %llu in all",
                s->samples ? (double)s->probe_sample_statements / (double)s->samples : 0,
@@ -167,7 +167,7 @@ int pg__to_json(void *self, struct jsonw *w)
         jsonw_bool(w, s->pgss_available);
         jsonw_key(w, "all_roles_visible");
         jsonw_bool(w, s->pgss_all_visible);
-        jsonw_key(w, "pg__note");
+        jsonw_key(w, "note");
         jsonw_str(w, s->pgss_note[0] ? s->pgss_note : NULL);
         jsonw_obj_end(w);
         jsonw_key(w, "database_stats");

@@ -793,7 +793,7 @@ out:
 static int op_start(void *self, char *err, size_t err_len)
 {
     struct pprof_probe *pp = self;
-    char herr[512] = "";
+    char herr[256] = "";
     if (pp->offsets) {
         uint64_t now = clock_now_ns();
         pp->from_ns = now + pp->from_off_ns;

@@ -50,7 +50,7 @@ int redis_probe_define_metrics(void)
                               "clients blocked in BLPOP and the like, once a second");
     m_lat = dbutil_define("redis_cmd_latency", METRIC_TREND, CONTAINS_TIME,
                           "time Redis spent per command (LATENCY HISTOGRAM, power-of-two "
-                          "buckets, each call at its bucket's upper bound), tag redis__cmd");
+                          "buckets, each call at its bucket's upper bound), tag cmd");
 
     return m_lat < 0 ? -EEXIST : 0;
 }
@@ -213,7 +213,7 @@ static void account(struct rprobe *p, const struct rinfo *cur, struct registry *
     p->prev = *cur;
 }
 
-/* Records the one-second server-side latency per command into reg (tag redis__cmd). */
+/* Records the one-second server-side latency per command into reg (tag cmd). */
 static void account_hist(struct rprobe *p, const struct rhist *cur, size_t n, struct registry *reg)
 {
     if (reg == NULL || p->m_lat < 0) {
@@ -224,7 +224,7 @@ static void account_hist(struct rprobe *p, const struct rhist *cur, size_t n, st
             continue;
         }
         const struct rhist *old = redis__hist_find(p->h_prev, p->nh_prev, cur[i].name);
-        const char *keys[1] = {"redis__cmd"};
+        const char *keys[1] = {"cmd"};
         const char *vals[1] = {cur[i].name};
         char tags[96];
         if (tags_canon(tags, sizeof tags, keys, vals, 1) < 0) {

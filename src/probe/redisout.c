@@ -89,7 +89,7 @@ void redis__summary(void *self, FILE *f, bool color)
         dbutil_row(f, color, 4, "slowlog", buf);
     }
     if (s->error[0]) {
-        fprintf(f, "    redis__note: %s\n", s->error);
+        fprintf(f, "    note: %s\n", s->error);
     }
     dbutil_print_findings(f, color, p->findings, p->nfindings);
 }

@@ -65,6 +65,10 @@ static int step_kind_of(struct loader *L, struct ynode *n, int *kind)
         *kind = k;
     }
     if (*kind < 0) {
+        if (n->n > 0 && n->kids[0]->type != Y_SCALAR) {
+            return load__err(L, n->kids[0], "found %s as a key in a step (expected a word)",
+                             load__ytype_name(n->kids[0]));
+        }
         if (n->n > 0) {
             const char *s = load__suggest(n->kids[0]->s, STEP_KINDS);
             if (s == NULL) {

@@ -109,6 +109,9 @@ const char *load__suggest(const char *w, const char *const *words)
 {
     const char *best = NULL;
     int best_d = 99;
+    if (w == NULL) {
+        return NULL;
+    }
     size_t lw = strlen(w);
     int limit = lw <= 3 ? 1 : lw <= 6 ? 2 : 3;
     for (size_t i = 0; words[i] != NULL; i++) {

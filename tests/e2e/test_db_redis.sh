@@ -60,6 +60,8 @@ assert_eq 300 "$(jval "$j" '.probes.redis.commands[] | select(.command == "set")
     "SET calls"
 assert_eq 300 "$(jval "$j" '.probes.redis.commands[] | select(.command == "set") | .latency_histogram.calls')" \
     "LATENCY HISTOGRAM delta counts every SET"
+assert_eq 300 "$(jval "$j" '.metrics["redis_cmd_latency|cmd=set"].count')" \
+    "redis_cmd_latency tagged cmd=set counts every SET"
 assert_eq 0 "$(jval "$j" '[.probes.redis.commands[] | select(.command == "info")] | length')" \
     "the probe's own INFO is not in the table"
 assert_ge "$(jnum "$j" .probes.redis.slowlog.added)" 600 "SLOWLOG entries added during the run"

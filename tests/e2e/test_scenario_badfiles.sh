@@ -23,6 +23,7 @@ cases=(
     'redirects|base_url: ${BASE_URL}\nscenarios:\n  s:\n    executor: constant-vus\n    duration: 1s\n    flow:\n      - request: GET /\n        redirects: 500\n|redirects.yaml:8:20: 500 is out of range (expected 0 to 100)'
     'maxredirects|base_url: ${BASE_URL}\noptions: {max_redirects: abc}\nscenarios: {}\n|maxredirects.yaml:2:26: bad number'
     'steptag|base_url: ${BASE_URL}\nscenarios:\n  s:\n    executor: constant-vus\n    duration: 1s\n    flow:\n      - request: GET /\n        tags: {status: x}\n|steptag.yaml:8:16: bad tag name '"'"'status'"'"''
+    'mapkey|base_url: ${BASE_URL}\nscenarios:\n  s:\n    executor: constant-vus\n    duration: 1s\n    flow:\n      - {request: GET /}: x\n|mapkey.yaml:7:9: found a mapping as a key in a step (expected a word)'
 )
 for c in "${cases[@]}"; do
     IFS='|' read -r name yaml want <<<"$c"
