@@ -1098,29 +1098,6 @@ int cli__write_run_reports(const struct run_report *report, const struct cli_out
     return code;
 }
 
-/* Merges the custom metrics' samples into the run's totals and judges their thresholds. */
-static void judge_custom(struct run_report *r)
-{
-    uint64_t lost = 0;
-    if (r->total == NULL) {
-        return;
-    }
-    if (custom_collect(r->total, &lost) < 0 || lost > 0) {
-        run_report_add_warning(r, "custom metrics: %llu samples lost for want of memory",
-                               (unsigned long long)(lost ? lost : 1));
-    }
-    double elapsed_s = (double)r->duration_ns / 1e9;
-    for (size_t i = 0; i < r->n_thresholds; i++) {
-        struct threshold *t = &r->thresholds[i];
-        if (!metric_info[t->metric].custom) {
-            continue;
-        }
-        if (!threshold_eval(t, r->total, elapsed_s, NULL) && t->evaluated) {
-            r->thresholds_failed = true;
-        }
-    }
-}
-
 int cli_execute(struct plan *plan, struct threshold *thresholds, size_t n_thresholds,
                 const char *export_path, bool quiet, bool no_summary, int argc, char **argv,
                 const struct cli_outputs *outs)
@@ -1168,38 +1145,15 @@ int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_t
         opts.tick_data = prom;
     }
     struct run_report report;
-    /* Thresholds on custom metrics are judged after the run, once their samples are
-     * collected (scenario/custom.h); the engine judges the others as they come. */
-    struct threshold *eng_th = calloc(n_thresholds + 1, sizeof *eng_th);
-    size_t n_eng = 0;
-    if (eng_th == NULL) {
-        progress_free(prog);
-        return EXIT_INTERNAL;
-    }
-    for (size_t i = 0; i < n_thresholds; i++) {
-        if (!metric_info[thresholds[i].metric].custom) {
-            eng_th[n_eng++] = thresholds[i]; /* shares the strings; copied back below */
-        }
-    }
-    custom_reset();
-    int rc = engine_run(plan, eng_th, n_eng, &opts, &report);
+    int rc = engine_run(plan, thresholds, n_thresholds, &opts, &report);
     progress_finish(prog);
     progress_free(prog);
-    for (size_t i = 0, j = 0; i < n_thresholds; i++) {
-        if (!metric_info[thresholds[i].metric].custom) {
-            thresholds[i] = eng_th[j++];
-        }
-    }
-    free(eng_th);
-    report.thresholds = thresholds;
-    report.n_thresholds = n_thresholds;
     if (rc < 0) {
         fprintf(stderr, "brunt: the run could not start: %s\n", strerror(-rc));
         run_report_destroy(&report);
         prom_stop(prom);
         return EXIT_INTERNAL;
     }
-    judge_custom(&report);
     cli__watch_after_run(&report); /* probes stopped, leak/drift fits, criteria */
     /* A feeder with on_exhausted: stop_vu that ran out ended VUs early: say so. */
     const char *ran_out[4];
@@ -1449,9 +1403,7 @@ static int run_lifecycle(const struct quick *q, struct plan *plan, const char *w
     cli_install_signals();
     struct run_options opts = {0};
     struct run_report report;
-    custom_reset();
     int rc = engine_run(plan, NULL, 0, &opts, &report);
-    custom_reset(); /* the setup's own custom samples are not the test's */
     if (rc < 0) {
         fprintf(stderr, "brunt: the %s could not start: %s\n", what, strerror(-rc));
         run_report_destroy(&report);
@@ -1680,16 +1632,6 @@ static int run_scenario_file(struct quick *q, int argc, char **argv)
                n_th + q->n_thresholds, n_th + q->n_thresholds == 1 ? "" : "s");
         code = EXIT_OK;
         goto out;
-    }
-    for (size_t i = 0; i < n_th; i++) {
-        if (metric_info[th[i].metric].custom && th[i].abort_on_fail) {
-            fprintf(stderr,
-                    "brunt run: %s: threshold %s: '%s': abortOnFail is not available on custom "
-                    "metrics (they are judged at the end of the run)\n",
-                    q->url, th[i].metric_expr, th[i].source);
-            code = SCENARIO_EXIT_INVALID;
-            goto out;
-        }
     }
     if (fo.has_setup) {
         /* setup: once, one VU; its values become the scenarios' constants, so the plan

@@ -7,6 +7,7 @@
  * up by name.  Only the worker's thread calls these.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,7 +188,7 @@ static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uin
     return ix;
 }
 
-/* Counts the check results the flow gave for the current step. */
+/* Counts the check results and the samples the flow gave for the current step. */
 static void record_checks(struct vu *vu)
 {
     struct step_rt *rt = &vu->sr->steps[vu->step];
@@ -195,6 +196,29 @@ static void record_checks(struct vu *vu)
         series_rate(S(vu->w, rt->checks[vu->res.index[i]]), vu->res.pass[i]);
     }
     vu->res.n = 0;
+    for (size_t i = 0; i < vu->res.n_samples; i++) {
+        size_t k = vu->res.sample_index[i];
+        if (k >= rt->n_samples) {
+            continue;
+        }
+        struct series *s = S(vu->w, rt->samples[k]);
+        double v = vu->res.sample_value[i];
+        switch (metric_info[s->metric].type) {
+        case METRIC_RATE:
+            series_rate(s, v != 0);
+            break;
+        case METRIC_COUNTER:
+            series_add(s, v);
+            break;
+        case METRIC_GAUGE:
+            series_gauge(s, v);
+            break;
+        case METRIC_TREND:
+            series_trend_ns(s, v <= 0 ? 0 : (uint64_t)llround(v));
+            break;
+        }
+    }
+    vu->res.n_samples = 0;
 }
 
 /* Lets a rendered step see the end of its request (status 0: it failed). */
@@ -392,6 +416,17 @@ int reqm_scen_init(struct worker *w, struct scen_rt *sr)
                 return -EINVAL;
             }
             sr->steps[k].checks[c] = series_for(w, M_CHECKS, tags);
+        }
+        /* The step's own sample series (custom metrics), with the tags the ops give. */
+        size_t ns = ops->sample_count != NULL ? ops->sample_count(st->ops_data) : 0;
+        for (size_t c = 0; c < ns && c < STEP_MAX_SAMPLES; c++) {
+            const char *tags = "";
+            int metric = ops->sample_series(st->ops_data, c, &tags);
+            if (metric < 0 || metric >= metric_count()) {
+                return -EINVAL;
+            }
+            rt->samples[c] = series_for(w, metric, tags != NULL ? tags : "");
+            rt->n_samples = c + 1;
         }
     }
     sr->s_iter = series_for(w, M_ITERATIONS, sr->scen_tags);

@@ -36,10 +36,17 @@ enum step_verdict {
 
 /* The check results of one response, filled by the ops, recorded by the engine. */
 #define STEP_MAX_CHECKS 32
+#define STEP_MAX_SAMPLES 32
 struct step_results {
     size_t n;
     uint8_t index[STEP_MAX_CHECKS]; /* check index within the step (check_name) */
     bool pass[STEP_MAX_CHECKS];
+    /* The samples the step adds to its own metrics (scenario files' custom metrics):
+     * sample index (sample_series) and value; a rate's value is 0 (false) or 1 (true), a
+     * trend's is in the histogram's unit (ns, or v * 1e6 for plain numbers). */
+    size_t n_samples;
+    uint8_t sample_index[STEP_MAX_SAMPLES];
+    double sample_value[STEP_MAX_SAMPLES];
 };
 
 struct step_ops {
@@ -53,6 +60,14 @@ struct step_ops {
     size_t (*body_cap)(const void *step);
     /* The step's request timeout; 0 is the plan's. */
     uint64_t (*timeout_ns)(const void *step);
+    /*
+     * Number of samples series the step feeds (at most STEP_MAX_SAMPLES), and the metric
+     * id and canonical tag set of each: the engine records the samples on_done gives
+     * into its own per-second registries, so they are in the one-second rows and the
+     * live thresholds like the built-in metrics.  May be NULL (none).
+     */
+    size_t (*sample_count)(const void *step);
+    int (*sample_series)(const void *step, size_t i, const char **tags);
 
     /* --- per request; vu is the VU state scenario_ops.vu_new made (or NULL) --- */
     /* Appends the whole request (head and body) to out: 0 or a negative errno. */

@@ -104,8 +104,10 @@ struct status_ix {
 struct step_rt {
     struct status_ix cache[STATUS_CACHE];
     int n_cache;
-    char name_tags[2048]; /* canonical tags without status/expected_response */
-    int *checks;          /* series index of each check of the step */
+    char name_tags[2048];          /* canonical tags without status/expected_response */
+    int *checks;                   /* series index of each check of the step */
+    int samples[STEP_MAX_SAMPLES]; /* series index of each of its sample series */
+    size_t n_samples;
     uint64_t expected[(STATUS_BITS + 63) / 64]; /* status_expected, asked once */
     uint64_t timeout_ns;                        /* 0: the plan's */
     size_t body_cap;                            /* response bytes kept for on_done */

@@ -1,13 +1,6 @@
 /*
- * custom — custom metrics: declarations, per-step feeds, and the per-thread registries
- * their samples go to until the engine records flow-supplied samples (custom.h).
- *
- * Each feed gets a global slot number at compile time.  A worker thread's registry
- * (struct custom_shard) keeps, per slot, the index of the feed's series in it, filled on
- * the thread's first sample of that feed; so a sample costs one thread-local load, one
- * array read and the series update, and allocates only the first time.  The shards are
- * chained on a list under a mutex taken when a thread makes its shard and when
- * custom_collect() or custom_reset() walks them, never per sample.
+ * custom — custom metrics: declarations, per-step feeds, and the samples one response
+ * adds, handed to the engine in struct step_results (custom.h).
  */
 #include "scenario/custom.h"
 
@@ -19,18 +12,6 @@
 #include <string.h>
 
 #include "core/text.h"
-
-struct custom_shard {
-    struct registry *reg;
-    int idx[CUSTOM_MAX_SLOTS]; /* series index + 1 per slot; 0: not made yet */
-    uint64_t lost;             /* samples that found no memory */
-    struct custom_shard *next;
-};
-
-static pthread_mutex_t shard_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct custom_shard *shards;
-static _Thread_local struct custom_shard *my_shard;
-static _Thread_local bool my_shard_failed;
 
 /* Which metric ids are custom, and how many feed slots are handed out. */
 static bool is_custom[METRIC_MAX];
@@ -292,28 +273,6 @@ void custom_step_destroy(struct custom_step *cs)
 
 /* --- feeding --- */
 
-static struct custom_shard *shard_get(void)
-{
-    if (my_shard != NULL || my_shard_failed) {
-        return my_shard;
-    }
-    struct custom_shard *sh = calloc(1, sizeof *sh);
-    if (sh != NULL && (sh->reg = registry_new()) == NULL) {
-        free(sh);
-        sh = NULL;
-    }
-    if (sh == NULL) {
-        my_shard_failed = true;
-        return NULL;
-    }
-    pthread_mutex_lock(&shard_lock);
-    sh->next = shards;
-    shards = sh;
-    pthread_mutex_unlock(&shard_lock);
-    my_shard = sh;
-    return sh;
-}
-
 /* The value of f for this response; false when it adds nothing. */
 static bool feed_value(const struct custom_feed *f, const struct flow_vu *v, int status,
                        uint64_t duration_ns, double *out)
@@ -453,21 +412,20 @@ void custom_capture_reset(void)
 }
 
 void custom_step_feed(const struct custom_step *cs, const struct flow_vu *v, int status,
-                      uint64_t duration_ns, const char *body, size_t body_len)
+                      uint64_t duration_ns, const char *body, size_t body_len,
+                      struct step_results *res)
 {
     if (cs != NULL && cs->n_capture > 0) {
         capture_vu(cs, v); /* a setup step: once per response of a one-VU flow */
     }
-    if (cs == NULL || cs->n == 0) {
+    if (cs == NULL || cs->n == 0 || res == NULL) {
         return;
     }
-    struct custom_shard *sh = shard_get();
-    for (size_t i = 0; i < cs->n; i++) {
+    for (size_t i = 0; i < cs->n && res->n_samples < STEP_MAX_SAMPLES; i++) {
         const struct custom_feed *f = &cs->feeds[i];
         double value = 0;
-        bool hit = false;
         if (f->value == CUSTOM_V_CHECK) {
-            hit = cond_holds(&f->ck, status, duration_ns, body, body_len);
+            value = cond_holds(&f->ck, status, duration_ns, body, body_len) ? 1 : 0;
         } else {
             if (f->has_cond && !cond_holds(&f->ck, status, duration_ns, body, body_len)) {
                 continue;
@@ -475,78 +433,32 @@ void custom_step_feed(const struct custom_step *cs, const struct flow_vu *v, int
             if (!feed_value(f, v, status, duration_ns, &value)) {
                 continue;
             }
-        }
-        if (sh == NULL) {
-            continue; /* no memory for this thread's registry: nothing to count into */
-        }
-        int ix = sh->idx[f->slot] - 1;
-        if (ix < 0) {
-            ix = registry_get(sh->reg, f->metric, f->tags);
-            if (ix < 0) {
-                sh->lost++;
-                continue;
+            if (metric_info[f->metric].type == METRIC_TREND) {
+                double x = value < 0 ? 0 : value > CUSTOM_TREND_MAX ? CUSTOM_TREND_MAX : value;
+                value = (double)llround(x * 1e6);
             }
-            sh->idx[f->slot] = ix + 1;
         }
-        struct series *s = registry_at(sh->reg, ix);
-        switch (metric_info[f->metric].type) {
-        case METRIC_RATE:
-            series_rate(s, hit);
-            break;
-        case METRIC_COUNTER:
-            series_add(s, value);
-            break;
-        case METRIC_GAUGE:
-            series_gauge(s, value);
-            break;
-        case METRIC_TREND: {
-            double x = value < 0 ? 0 : value > CUSTOM_TREND_MAX ? CUSTOM_TREND_MAX : value;
-            series_trend_ns(s, (uint64_t)llround(x * 1e6));
-            break;
-        }
-        }
+        res->sample_index[res->n_samples] = (uint8_t)i;
+        res->sample_value[res->n_samples++] = value;
     }
 }
 
-int custom_collect(struct registry *dst, uint64_t *lost)
+size_t custom_step_series_count(const struct custom_step *cs)
 {
-    int rc = 0;
-    uint64_t l = 0;
-    pthread_mutex_lock(&shard_lock);
-    for (struct custom_shard *sh = shards; sh != NULL; sh = sh->next) {
-        if (dst != NULL && rc == 0 && registry_merge(dst, sh->reg) < 0) {
-            rc = -ENOMEM;
-        }
-        registry_reset(sh->reg);
-        l += sh->lost;
-        sh->lost = 0;
-    }
-    pthread_mutex_unlock(&shard_lock);
-    if (lost != NULL) {
-        *lost = l;
-    }
-    return rc;
+    return cs != NULL ? cs->n : 0;
 }
 
-void custom_reset(void)
+int custom_step_series(const struct custom_step *cs, size_t i, const char **tags)
 {
-    (void)custom_collect(NULL, NULL);
+    if (cs == NULL || i >= cs->n) {
+        return -1;
+    }
+    *tags = cs->feeds[i].tags != NULL ? cs->feeds[i].tags : "";
+    return cs->feeds[i].metric;
 }
 
 void custom_shutdown(void)
 {
-    pthread_mutex_lock(&shard_lock);
-    struct custom_shard *sh = shards;
-    shards = NULL;
-    pthread_mutex_unlock(&shard_lock);
-    while (sh != NULL) {
-        struct custom_shard *next = sh->next;
-        registry_free(sh->reg);
-        free(sh);
-        sh = next;
-    }
-    my_shard = NULL;
-    my_shard_failed = false;
     memset(is_custom, 0, sizeof is_custom);
     n_custom = 0;
     n_slots = 0;

@@ -26,16 +26,14 @@
  * as 0 and a larger one as the top.  Thresholds, the summary and the result read trends
  * divided by 1e6 (milliseconds for time trends).
  *
- * Where the samples go: the engine records the built-in metrics into its workers'
- * registries; until it records flow-supplied samples too, each worker thread records its
- * custom samples into a registry of its own here (created on the thread's first sample,
- * no lock afterwards), and custom_collect() merges them into the run's totals once the
- * workers have been joined (after engine_run()).  So custom metrics are judged at the end
- * of the run: they have no one-second rows and a threshold on them cannot abortOnFail
- * (the loader refuses that).
+ * Where the samples go: custom_step_feed() puts them in the step's struct step_results
+ * (engine/step.h); the engine records them into its workers' per-second registries like
+ * the built-in metrics, so custom metrics have one-second rows (counters, rates and
+ * trends; gauges are left out of the rows as the built-in ones are) and their thresholds
+ * are judged live, abortOnFail included.
  *
  * Threads: definitions and compilation before a run on one thread; custom_step_feed()
- * on any worker thread; custom_collect()/custom_reset() when no worker runs.
+ * on any worker thread.
  */
 #ifndef BRUNT_SCENARIO_CUSTOM_H
 #define BRUNT_SCENARIO_CUSTOM_H
@@ -44,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/step.h"
 #include "metrics/registry.h"
 #include "scenario/check.h"
 #include "scenario/flow.h"
@@ -136,24 +135,19 @@ void custom_step_destroy(struct custom_step *cs);
 
 /*
  * Feeds cs's metrics for one response of the step (status 0: a network error, no
- * duration).  head is the response head or NULL, body the kept body or NULL.  Records
- * into the calling thread's registry (created on its first sample; when that fails the
- * samples are counted as lost, see custom_collect).  Worker threads.
+ * duration).  body is the kept body or NULL.  Appends the samples to res (sample index:
+ * the feed's index in cs; a trend's value already scaled to the histogram's unit).
+ * Worker threads.
  */
 void custom_step_feed(const struct custom_step *cs, const struct flow_vu *v, int status,
-                      uint64_t duration_ns, const char *body, size_t body_len);
+                      uint64_t duration_ns, const char *body, size_t body_len,
+                      struct step_results *res);
 
-/*
- * Merges every thread's custom samples into dst and empties them.  Returns 0, or
- * -ENOMEM; *lost (may be NULL) gets the samples that could not be recorded for want of
- * memory.  Only when no worker thread runs (after engine_run()).
- */
-int custom_collect(struct registry *dst, uint64_t *lost);
+/* The step's sample series for the engine (step_ops.sample_count/sample_series). */
+size_t custom_step_series_count(const struct custom_step *cs);
+int custom_step_series(const struct custom_step *cs, size_t i, const char **tags);
 
-/* Empties every thread's samples (before a run). */
-void custom_reset(void);
-
-/* Frees every thread's registry and forgets the declarations' custom marks (tests, exit). */
+/* Forgets the declarations' custom marks (tests, exit). */
 void custom_shutdown(void);
 
 #endif

@@ -315,7 +315,7 @@ enum flow_verdict flow_on_done(const struct flow_step *fs, struct flow_vu *v, in
         }
         add_result(res, i, pass);
     }
-    custom_step_feed(&fs->custom, v, status, duration_ns, body, body != NULL ? body_len : 0);
+    custom_step_feed(&fs->custom, v, status, duration_ns, body, body != NULL ? body_len : 0, res);
     if (fs->abort_on_fail) {
         for (size_t i = 0; i < res->n; i++) {
             if (!res->pass[i]) {
@@ -336,6 +336,16 @@ static size_t ops_check_count(const void *step)
 static const char *ops_check_name(const void *step, size_t i)
 {
     return flow_check_name(step, i);
+}
+
+static size_t ops_sample_count(const void *step)
+{
+    return custom_step_series_count(&((const struct flow_step *)step)->custom);
+}
+
+static int ops_sample_series(const void *step, size_t i, const char **tags)
+{
+    return custom_step_series(&((const struct flow_step *)step)->custom, i, tags);
 }
 
 static bool ops_status_expected(const void *step, int status)
@@ -396,6 +406,8 @@ static enum step_verdict ops_on_done(const void *step, void *vu, int status, uin
 static const struct step_ops flow_step_ops = {
     .check_count = ops_check_count,
     .check_name = ops_check_name,
+    .sample_count = ops_sample_count,
+    .sample_series = ops_sample_series,
     .status_expected = ops_status_expected,
     .body_cap = ops_body_cap,
     .timeout_ns = ops_timeout_ns,

@@ -5,7 +5,6 @@
  * and from several threads at once.
  */
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "metrics/threshold.h"
@@ -34,6 +33,34 @@ static void agg(const struct registry *reg, int m, struct series *s)
 }
 
 TestSuite(custom, .fini = teardown);
+
+/* Feeds one response and records its samples into reg as the engine does (reqmetrics.c). */
+static void feed_into(struct registry *reg, const struct custom_step *cs, const struct flow_vu *v,
+                      int status, uint64_t duration_ns, const char *body, size_t body_len)
+{
+    struct step_results res = {0};
+    custom_step_feed(cs, v, status, duration_ns, body, body_len, &res);
+    for (size_t i = 0; i < res.n_samples; i++) {
+        const char *tags = "";
+        int metric = custom_step_series(cs, res.sample_index[i], &tags);
+        struct series *s = registry_at(reg, registry_get(reg, metric, tags));
+        double x = res.sample_value[i];
+        switch (metric_info[metric].type) {
+        case METRIC_RATE:
+            series_rate(s, x != 0);
+            break;
+        case METRIC_COUNTER:
+            series_add(s, x);
+            break;
+        case METRIC_GAUGE:
+            series_gauge(s, x);
+            break;
+        case METRIC_TREND:
+            series_trend_ns(s, (uint64_t)x);
+            break;
+        }
+    }
+}
 
 Test(custom, declares_every_type_and_refuses_builtins)
 {
@@ -121,18 +148,13 @@ Test(custom, feeds_record_exactly)
 
     struct flow_var var = {.val = (char *)"12.5", .len = 4, .cap = 4, .set = true};
     struct flow_vu v = {.vars = &var, .n_vars = 1};
-    custom_reset();
-    custom_step_feed(&cs, &v, 200, 10 * MS, "ok", 2);  /* fine */
-    custom_step_feed(&cs, &v, 500, 30 * MS, "bad", 3); /* server error */
-    custom_step_feed(&cs, &v, 0, 0, NULL, 0);          /* network error: status 0 */
-    var.set = false;
-    custom_step_feed(&cs, &v, 404, 20 * MS, "ok", 2); /* variable not set: no gauge sample */
-
     struct registry *reg = registry_new();
     cr_assert(reg != NULL);
-    uint64_t lost = 1;
-    cr_assert_eq(custom_collect(reg, &lost), 0);
-    cr_expect_eq(lost, 0, "lost %llu", (unsigned long long)lost);
+    feed_into(reg, &cs, &v, 200, 10 * MS, "ok", 2);  /* fine */
+    feed_into(reg, &cs, &v, 500, 30 * MS, "bad", 3); /* server error */
+    feed_into(reg, &cs, &v, 0, 0, NULL, 0);          /* network error: status 0 */
+    var.set = false;
+    feed_into(reg, &cs, &v, 404, 20 * MS, "ok", 2); /* variable not set: no gauge sample */
     struct series s = {0};
     agg(reg, rate, &s);
     cr_expect(s.total == 4 && s.trues == 3, "errors: %llu of %llu (want 3 of 4)",
@@ -167,56 +189,7 @@ Test(custom, feeds_record_exactly)
     cr_expect(threshold_eval(&th, reg, 1, NULL), "tagged errors rate %g", th.observed);
     threshold_destroy(&th);
 
-    /* Collecting empties the threads' registries. */
-    registry_free(reg);
-    reg = registry_new();
-    cr_assert_eq(custom_collect(reg, NULL), 0);
-    s = (struct series){0};
-    agg(reg, rate, &s);
-    cr_expect_eq(s.total, 0, "samples left after a collect: %llu", (unsigned long long)s.total);
     hist_free(h);
-    registry_free(reg);
-    custom_step_destroy(&cs);
-}
-
-struct worker_arg {
-    const struct custom_step *cs;
-    int n;
-};
-
-static void *worker(void *p)
-{
-    struct worker_arg *a = p;
-    struct flow_vu v = {0};
-    for (int i = 0; i < a->n; i++) {
-        custom_step_feed(a->cs, &v, i % 4 == 0 ? 500 : 200, MS, NULL, 0);
-    }
-    return NULL;
-}
-
-Test(custom, threads_record_into_their_own_registries_and_merge_exactly)
-{
-    char err[256] = "";
-    int rate = custom_define("errors", "rate", false, NULL, err, sizeof err);
-    cr_assert(rate >= 0, "%s", err);
-    struct custom_step cs = {0};
-    cr_assert_eq(
-        custom_feed_compile(&cs, "errors", "status != 200", TAGS, NULL, NULL, err, sizeof err), 0,
-        "%s", err);
-    pthread_t t[4];
-    struct worker_arg a = {&cs, 10000};
-    for (int i = 0; i < 4; i++) {
-        cr_assert_eq(pthread_create(&t[i], NULL, worker, &a), 0);
-    }
-    for (int i = 0; i < 4; i++) {
-        pthread_join(t[i], NULL);
-    }
-    struct registry *reg = registry_new();
-    cr_assert_eq(custom_collect(reg, NULL), 0);
-    struct series s = {0};
-    agg(reg, rate, &s);
-    cr_expect(s.total == 40000 && s.trues == 10000, "%llu of %llu (want 10000 of 40000)",
-              (unsigned long long)s.trues, (unsigned long long)s.total);
     registry_free(reg);
     custom_step_destroy(&cs);
 }
