@@ -7,7 +7,6 @@
  * up by name.  Only the worker's thread calls these.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,22 +200,7 @@ static void record_checks(struct vu *vu)
         if (k >= rt->n_samples) {
             continue;
         }
-        struct series *s = S(vu->w, rt->samples[k]);
-        double v = vu->res.sample_value[i];
-        switch (metric_info[s->metric].type) {
-        case METRIC_RATE:
-            series_rate(s, v != 0);
-            break;
-        case METRIC_COUNTER:
-            series_add(s, v);
-            break;
-        case METRIC_GAUGE:
-            series_gauge(s, v);
-            break;
-        case METRIC_TREND:
-            series_trend_ns(s, v <= 0 ? 0 : (uint64_t)llround(v));
-            break;
-        }
+        series_record(S(vu->w, rt->samples[k]), vu->res.sample_value[i]);
     }
     vu->res.n_samples = 0;
 }

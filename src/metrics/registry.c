@@ -403,6 +403,24 @@ size_t registry_aggregate(const struct registry *reg, int metric, const char *fi
     return n;
 }
 
+void series_record(struct series *s, double v)
+{
+    switch (metric_info[s->metric].type) {
+    case METRIC_RATE:
+        series_rate(s, v != 0);
+        break;
+    case METRIC_COUNTER:
+        series_add(s, v);
+        break;
+    case METRIC_GAUGE:
+        series_gauge(s, v);
+        break;
+    case METRIC_TREND:
+        series_trend_ns(s, v <= 0 ? 0 : (uint64_t)llround(v));
+        break;
+    }
+}
+
 void series_gauge(struct series *s, double v)
 {
     if (s->total == 0 || v < s->gmin) {

@@ -191,6 +191,9 @@ static inline void series_trend_ns(struct series *s, uint64_t ns)
     hist_record(s->hist, ns);
 }
 void series_gauge(struct series *s, double v);
+/* One sample by the series' metric type: a rate's v is true when not 0, a counter adds v,
+ * a gauge is set to v, a trend records v (ns, rounded; below 0 as 0). */
+void series_record(struct series *s, double v);
 
 /*
  * Trend values live in the histogram as integers: nanoseconds for time trends and

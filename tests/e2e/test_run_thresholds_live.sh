@@ -32,18 +32,25 @@ thresholds:
 YAML
 }
 
+# Runs scenario NAME, which a custom abortOnFail threshold must stop (exit 99, aborted,
+# the reason naming the metric), and checks the server saw exactly brunt's http_reqs.
+run_aborted() {
+    local before after
+    before=$(stats_requests)
+    brunt_run "$1" -q --export "$1.json" "$E2E_TMP/$1.yaml"
+    after=$(stats_requests)
+    assert_eq 99 "$RC" "$1: exit status of a custom abortOnFail stop"
+    assert_eq true "$(jval "$1.json" .meta.aborted)" "$1: meta.aborted"
+    reason=$(jval "$1.json" .meta.abort_reason)
+    [[ $reason == *hits* ]] || fail "$1: meta.abort_reason '$reason' does not name the metric"
+    reqs=$(jnum "$1.json" .metrics.http_reqs.values.count)
+    assert_eq "$((after - before))" "$reqs" "$1: requests the server saw vs brunt's http_reqs"
+}
+
 # abortOnFail on a custom counter: fails in the first second, the run stops at once.
 scenario abort '{threshold: "count<20", abort_on_fail: true}'
-before=$(stats_requests)
-brunt_run abort -q --export abort.json "$E2E_TMP/abort.yaml"
-after=$(stats_requests)
-assert_eq 99 "$RC" "exit status of a custom abortOnFail stop"
-assert_eq true "$(jval abort.json .meta.aborted)" "meta.aborted"
-reason=$(jval abort.json .meta.abort_reason)
-[[ $reason == *hits* ]] || fail "meta.abort_reason '$reason' does not name the custom metric"
+run_aborted abort
 assert_le "$(jnum abort.json .meta.duration_ms)" 6000 "meta.duration_ms of the aborted 30 s run"
-reqs=$(jnum abort.json .metrics.http_reqs.values.count)
-assert_eq "$((after - before))" "$reqs" "requests the server saw vs brunt's http_reqs"
 assert_eq "$reqs" "$(jnum abort.json .metrics.hits.values.count)" "hits (one per response) vs http_reqs"
 assert_eq false "$(jval abort.json .thresholds[0].ok)" "the aborting threshold failed"
 grep -q 'hits' abort.out || fail "the summary does not show the custom threshold"
@@ -61,13 +68,8 @@ assert_eq "$reqs" "$row_n" "home_time samples over the rows vs http_reqs"
 
 # delayAbortEval=4s: the same failing threshold cannot stop the run before 4 s.
 scenario delayed '{threshold: "count<20", abort_on_fail: true, delay_abort_eval: 4s}'
-before=$(stats_requests)
-brunt_run delayed -q --export delayed.json "$E2E_TMP/delayed.yaml"
-after=$(stats_requests)
-assert_eq 99 "$RC" "exit status of a delayed abort"
-assert_eq true "$(jval delayed.json .meta.aborted)" "meta.aborted (delayed)"
+run_aborted delayed
 assert_ge "$(jnum delayed.json .meta.duration_ms)" 4000 "duration_ms with delayAbortEval=4s"
 assert_le "$(jnum delayed.json .meta.duration_ms)" 9000 "duration_ms with delayAbortEval=4s"
-assert_eq "$((after - before))" "$(jnum delayed.json .metrics.http_reqs.values.count)" "requests the server saw vs http_reqs (delayed)"
 
 stop_target

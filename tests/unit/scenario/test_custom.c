@@ -43,22 +43,7 @@ static void feed_into(struct registry *reg, const struct custom_step *cs, const 
     for (size_t i = 0; i < res.n_samples; i++) {
         const char *tags = "";
         int metric = custom_step_series(cs, res.sample_index[i], &tags);
-        struct series *s = registry_at(reg, registry_get(reg, metric, tags));
-        double x = res.sample_value[i];
-        switch (metric_info[metric].type) {
-        case METRIC_RATE:
-            series_rate(s, x != 0);
-            break;
-        case METRIC_COUNTER:
-            series_add(s, x);
-            break;
-        case METRIC_GAUGE:
-            series_gauge(s, x);
-            break;
-        case METRIC_TREND:
-            series_trend_ns(s, (uint64_t)x);
-            break;
-        }
+        series_record(registry_at(reg, registry_get(reg, metric, tags)), res.sample_value[i]);
     }
 }
 
