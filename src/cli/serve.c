@@ -6,8 +6,9 @@
  * flushed at once, so scripts can start it with --port 0 and read the port back.  On
  * a signal the server stops cleanly and, unless --quiet, one summary line goes to
  * stderr.  Signals are taken synchronously (blocked, then sigwaitinfo), so nothing
- * runs in a signal handler.  Exit codes: 0 after a signal, 1 when the port is taken or
- * the server cannot start, 2 for a bad flag or value.
+ * runs in a signal handler.  With --tls-cert/--tls-key the line says https://.  Exit
+ * codes: 0 after a signal, 1 when the port is taken or the server cannot start, 2 for a
+ * bad flag or value (an unreadable, invalid or mismatched TLS certificate or key too).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -55,6 +56,8 @@ static const char serve_usage[] =
     "  --db-missing-index    no index on brunt_bids(auction_id): reads scan every bid\n"
     "  --db-n-plus-one       the auction listing counts each auction's bids on its own\n"
     "  --db-cache-miss       one miss in ten is cached, for 1 ms: reads mostly miss\n"
+    "  --tls-cert FILE       serve HTTPS with this PEM certificate chain (ALPN http/1.1;\n"
+    "  --tls-key FILE        ... and its PEM private key; both or neither; /__stats tls)\n"
     "  -q, --quiet           no summary on exit\n"
     "  -h, --help            this help\n"
     "\n"
@@ -85,6 +88,8 @@ enum {
     OPT_DB_MISSING_INDEX,
     OPT_DB_N_PLUS_ONE,
     OPT_DB_CACHE_MISS,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
 };
 
 __attribute__((format(printf, 1, 2))) static int serve_fail(const char *fmt, ...)
@@ -162,6 +167,8 @@ static int serve_parse(int argc, char **argv, struct server_options *o, bool *qu
         {"db-missing-index", no_argument, NULL, OPT_DB_MISSING_INDEX},
         {"db-n-plus-one", no_argument, NULL, OPT_DB_N_PLUS_ONE},
         {"db-cache-miss", no_argument, NULL, OPT_DB_CACHE_MISS},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -257,6 +264,12 @@ static int serve_parse(int argc, char **argv, struct server_options *o, bool *qu
         case OPT_DB_CACHE_MISS:
             o->db_cache_miss = true;
             break;
+        case OPT_TLS_CERT:
+            o->tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            o->tls_key = optarg;
+            break;
         case 'q':
             *quiet = true;
             break;
@@ -295,6 +308,9 @@ static int serve_parse(int argc, char **argv, struct server_options *o, bool *qu
     if ((o->service_slots > 0) != (o->service_time_ns > 0)) {
         return serve_fail("--service-slots and --service-time go together: expected both "
                           "or neither");
+    }
+    if ((o->tls_cert != NULL) != (o->tls_key != NULL)) {
+        return serve_fail("--tls-cert and --tls-key go together: expected both or neither");
     }
     if ((o->pg_dsn != NULL) != (o->redis_url != NULL)) {
         return serve_fail("--postgres and --redis go together: expected both or neither");
@@ -336,6 +352,11 @@ int cli_serve(int argc, char **argv)
     o.error = dberr;
     o.error_len = sizeof dberr;
     int err = server_start(&o, &t);
+    if (err == -ENOKEY) {
+        fprintf(stderr, "%s\n", dberr);
+        rc = EXIT_USAGE;
+        goto out;
+    }
     if (err < 0 && dberr[0] != '\0') {
         fprintf(stderr, "%s\n", dberr);
         rc = EXIT_UNREACHABLE;
@@ -365,8 +386,8 @@ int cli_serve(int argc, char **argv)
     }
     uint64_t started = clock_now_ns();
     bool v6 = strchr(o.host, ':') != NULL;
-    printf("brunt serve: listening on http://%s%s%s:%u\n", v6 ? "[" : "", o.host, v6 ? "]" : "",
-           (unsigned)server_port(t));
+    printf("brunt serve: listening on %s://%s%s%s:%u\n", o.tls_cert != NULL ? "https" : "http",
+           v6 ? "[" : "", o.host, v6 ? "]" : "", (unsigned)server_port(t));
     fflush(stdout);
 
     /* Only SIGINT or SIGTERM ends the wait.  A failed wait is said once and tried again

@@ -381,9 +381,11 @@ static size_t in_make_room(struct conn *c)
     return c->in.cap - c->in.len;
 }
 
-static void conn_read(struct conn *c)
+/* Reads and handles what arrived; returns the bytes read (not while lingering). */
+static size_t conn_read(struct conn *c)
 {
     struct server_thread *w = c->w;
+    size_t got = 0;
     if (c->lingering) {
         for (;;) {
             ssize_t n = read(c->io.fd, w->in_scratch, SRV_READ_CHUNK);
@@ -391,7 +393,7 @@ static void conn_read(struct conn *c)
                 c->linger_bytes += (uint64_t)n;
                 if (c->linger_bytes > SRV_LINGER_BYTES) {
                     c->dead = true;
-                    return;
+                    return 0;
                 }
                 continue;
             }
@@ -401,7 +403,7 @@ static void conn_read(struct conn *c)
             if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
                 c->dead = true;
             }
-            return;
+            return 0;
         }
     }
     for (int i = 0; i < 16; i++) {
@@ -412,11 +414,12 @@ static void conn_read(struct conn *c)
         if (room == 0) {
             break;
         }
-        ssize_t n = read(c->io.fd, c->in.p + c->in.len, room);
+        ssize_t n = c->w->t->io->recv(c, c->in.p + c->in.len, room);
         if (n > 0) {
             c->in.len += (size_t)n;
+            got += (size_t)n;
             conn_process(c);
-            if ((size_t)n < room) {
+            if ((size_t)n < room && server__tls_pending(c) == 0) {
                 break;
             }
             continue;
@@ -434,6 +437,7 @@ static void conn_read(struct conn *c)
         break;
     }
     in_unborrow(c);
+    return got;
 }
 
 /* ---- writing answers -------------------------------------------------------------- */
@@ -582,13 +586,13 @@ static void conn_flush(struct conn *c)
             pace_wait(c);
             return;
         }
-        ssize_t k = send(c->io.fd, src, n, MSG_NOSIGNAL);
+        ssize_t k = w->t->io->send(c, src, n);
         if (k < 0) {
             if (errno == EINTR) {
                 continue;
             }
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->want_write = true;
+                c->want_write = !c->tls_wants_read;
             } else {
                 c->dead = true;
             }
@@ -626,6 +630,7 @@ void server__conn_destroy(struct conn *c)
     }
     loop_io_del(w->loop, &c->io);
     loop_timer_stop(w->loop, &c->timer);
+    server__tls_conn_free(c);
     close(c->io.fd);
     server__held_del(c);
     if (c->prev != NULL) {
@@ -664,6 +669,7 @@ static void conn_close_now(struct conn *c, enum close_mode mode)
     }
     /* Lingering close: stop sending, then drain what the peer still sends, so the last
      * answer is not destroyed by a reset triggered by unread input. */
+    server__tls_close_notify(c);
     if (shutdown(c->io.fd, SHUT_WR) < 0) {
         c->dead = true;
         return;
@@ -704,6 +710,10 @@ void server__conn_update(struct conn *c)
             break;
         }
         if (c->in.p != NULL && c->in.len > c->in_off && conn_process(c) > 0) {
+            continue;
+        }
+        /* Requests OpenSSL decrypted already raise no epoll event: read them now. */
+        if (server__tls_pending(c) > 0 && !conn_blocked(c) && !c->peer_eof && conn_read(c) > 0) {
             continue;
         }
         if (c->peer_eof) {
@@ -760,8 +770,11 @@ void server__conn_update(struct conn *c)
         }
     }
     unsigned ev = 0;
-    if (c->lingering || (!conn_blocked(c) && !c->peer_eof)) {
+    if (c->lingering || (!conn_blocked(c) && !c->peer_eof) || c->tls_wants_read) {
         ev |= LOOP_READ;
+    }
+    if (!c->tls_ready) {
+        ev = c->tls_wants_write ? LOOP_WRITE : LOOP_READ; /* the handshake's direction */
     }
     if (c->want_write && !w->stalled) {
         ev |= LOOP_WRITE;
@@ -777,8 +790,15 @@ void server__conn_io_cb(struct loop *loop, struct loop_io *io, unsigned events)
     struct conn *c = io->data;
     if (events & LOOP_ERROR) {
         c->dead = true;
+    } else if (!c->tls_ready) {
+        int r = server__tls_handshake(c);
+        if (r < 0) {
+            c->dead = true;
+        } else if (r > 0) {
+            (void)conn_read(c); /* the first request may have come with the Finished */
+        }
     } else if (events & LOOP_READ) {
-        conn_read(c);
+        (void)conn_read(c);
     }
     server__conn_update(c);
 }

@@ -68,6 +68,13 @@ static void listen_cb(struct loop *loop, struct loop_io *io, unsigned events)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->w = w;
         c->io.fd = fd;
+        if (server__tls_conn_init(c) < 0) {
+            server__tls_conn_free(c);
+            atomic_fetch_sub(&t->open_conns, 1);
+            close(fd);
+            free(c);
+            continue;
+        }
         c->io.cb = server__conn_io_cb;
         c->io.data = c;
         c->timer.cb = server__conn_timer_cb;
@@ -135,6 +142,9 @@ static int check_options(const struct server_options *o)
         return -EINVAL;
     }
     if (o->delay_ns > INT64_MAX / 2 || o->delay_max_ns > INT64_MAX / 2) {
+        return -EINVAL;
+    }
+    if ((o->tls_cert != NULL) != (o->tls_key != NULL)) {
         return -EINVAL;
     }
     if ((o->service_slots > 0) != (o->service_time_ns > 0) || o->service_slots > SERVER_MAX_SLOTS ||
@@ -296,6 +306,16 @@ int server_start(const struct server_options *o, struct server **out)
     if (err < 0) {
         goto fail;
     }
+    {
+        char tlserr[512] = "";
+        err = server__tls_init(t, tlserr, sizeof tlserr);
+        if (err < 0) {
+            if (o->error != NULL && o->error_len > 0) {
+                snprintf(o->error, o->error_len, "%s", tlserr);
+            }
+            goto fail;
+        }
+    }
     if (o->pg_dsn != NULL) {
         char dberr[512] = "";
         err = server__db_start(t, dberr, sizeof dberr);
@@ -394,5 +414,6 @@ void server_free(struct server *t)
     server__db_free(t);
     pthread_mutex_destroy(&t->stats_lock);
     server__service_destroy(t);
+    server__tls_destroy(t);
     free(t);
 }

@@ -104,7 +104,11 @@
  * The burn comes first, on the thread; the service hold and delay_ns add up, both
  * counted from the moment the request was received whole.
  *
- * Left out: TLS, HTTP/2, persistent state, idle-connection timeouts.
+ * TLS (tls_cert and tls_key, both or neither): every connection is HTTPS, the
+ * handshake done without blocking in the thread's loop, ALPN http/1.1 only.  /__stats
+ * then has "tls": {"handshakes", "resumed" (of those, sessions resumed), "failed"}.
+ *
+ * Left out: HTTP/2, client certificates, persistent state, idle-connection timeouts.
  */
 #ifndef BRUNT_SERVER_SERVER_H
 #define BRUNT_SERVER_SERVER_H
@@ -142,7 +146,9 @@ struct server_options {
     bool db_missing_index; /* no index on brunt_bids(auction_id) */
     bool db_n_plus_one;    /* the listing reads each auction's bid count on its own */
     bool db_cache_miss;    /* one miss in ten cached, for 1 ms: reads mostly miss */
-    char *error;           /* out: when start fails on the database, one line (may be NULL) */
+    const char *tls_cert;  /* PEM certificate chain: HTTPS on every connection (or NULL) */
+    const char *tls_key;   /* PEM private key of tls_cert */
+    char *error; /* out: when start fails on the database or TLS, one line (may be NULL) */
     size_t error_len;
 };
 
@@ -157,7 +163,9 @@ void server_options_default(struct server_options *o);
  * host:port, and starts the server threads.  Returns 0 with *out set, -EINVAL for bad
  * options (rates outside [0, 1] or summing over 1, stall_for >= stall_every, threads
  * or max_conns out of range, service_slots or service_time_ns without the other or out
- * of range, burn_cpu_ns above SERVER_MAX_BURN_NS, a host that is not a numeric address), -EADDRINUSE when
+ * of range, burn_cpu_ns above SERVER_MAX_BURN_NS, a host that is not a numeric address,
+ * tls_cert without tls_key or the reverse), -ENOKEY when the TLS certificate or key
+ * cannot be loaded or do not match (one line in o->error), -EADDRINUSE when
  * the port is taken, or another negative errno.  Call from one thread at a time.
  */
 int server_start(const struct server_options *o, struct server **out);

@@ -9,6 +9,8 @@
  *   routes.c     the routes and their answers (server.h lists them)
  *   stats.c      the per-thread counters and /__stats, /__reset
  *   auction.c    the auction store and login tokens
+ *   tls.c        --tls-cert/--tls-key: the server's SSL_CTX, the non-blocking
+ *                handshake, and the byte I/O ops (plain socket or TLS) conn.c uses
  *
  * A connection belongs to the thread that accepted it; everything here is called on
  * that thread unless its contract says otherwise.
@@ -21,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/clock.h"
 #include "core/loop.h"
@@ -100,6 +103,9 @@ enum counter {
     C_SVC_REQUESTS,
     C_SVC_QUEUED,
     C_SVC_WAIT_NS,
+    C_TLS_HANDSHAKES, /* TLS handshakes completed */
+    C_TLS_RESUMED,    /* ... of which resumed a session */
+    C_TLS_FAILED,     /* TLS handshakes that failed (the connection was closed) */
     C_ANS_COUNT,
     C_ANS_SUM_NS,
     C_ANS0, /* + bucket, 0..SRV_ANS_BUCKETS-1: the answer-time histogram */
@@ -138,9 +144,26 @@ enum timer_kind { T_NONE, T_HOLD, T_PACE, T_LINGER };
 enum read_state { RS_HEAD, RS_BODY };
 
 struct server_thread;
+struct conn;
+struct ssl_st;
+struct ssl_ctx_st;
+
+/*
+ * How a connection moves bytes, chosen once at start (tls.c): the plain socket or TLS.
+ * recv and send behave as read(2) and send(2): a count, 0 at the peer's end (recv), or
+ * -1 with errno (EAGAIN when it would block, another errno when the connection broke).
+ */
+struct srv_io_ops {
+    ssize_t (*recv)(struct conn *c, void *buf, size_t n);
+    ssize_t (*send)(struct conn *c, const void *buf, size_t n);
+};
 
 struct conn {
     struct loop_io io;
+    struct ssl_st *ssl;   /* TLS only: NULL on a plain server */
+    bool tls_ready;       /* TLS handshake done */
+    bool tls_wants_read;  /* the last SSL_write waits for input */
+    bool tls_wants_write; /* the last SSL_read or handshake waits for output room */
     struct loop_timer timer;
     struct server_thread *w;
     struct conn *prev, *next;           /* the worker's list of connections */
@@ -212,6 +235,8 @@ struct server_thread {
 
 struct server {
     struct server_options o;
+    const struct srv_io_ops *io; /* plain or TLS (tls.c) */
+    struct ssl_ctx_st *tls_ctx;  /* NULL without --tls-cert */
     int listen_fd;
     uint16_t port;
     uint64_t start_ns;
@@ -268,6 +293,32 @@ void server__conn_destroy(struct conn *c);
 void server__conn_update(struct conn *c);
 void server__conn_io_cb(struct loop *loop, struct loop_io *io, unsigned events);
 void server__conn_timer_cb(struct loop *loop, struct loop_timer *timer);
+
+/* ---- tls.c ---------------------------------------------------------------------- */
+
+/*
+ * Sets t->io, and with o.tls_cert builds t->tls_ctx from the certificate chain and key
+ * (PEM, checked to match; TLS 1.2 at least; ALPN http/1.1).  Returns 0, or -ENOKEY with
+ * one line in err (which file, what is wrong, what was expected).
+ */
+int server__tls_init(struct server *t, char *err, size_t err_len);
+void server__tls_destroy(struct server *t);
+/* A new connection's TLS state (server side); 0 or -ENOMEM.  Nothing on a plain server. */
+int server__tls_conn_init(struct conn *c);
+/* Frees c's TLS state (no alert is sent). */
+void server__tls_conn_free(struct conn *c);
+/*
+ * Advances c's handshake.  Returns 1 when done (counted), 0 while it waits (c's
+ * tls_wants_write says for which direction), or -1 when it failed (counted; c is to be
+ * closed).
+ */
+int server__tls_handshake(struct conn *c);
+/* Bytes OpenSSL has decrypted for c that no recv has taken yet (epoll cannot see them). */
+size_t server__tls_pending(const struct conn *c);
+/* Sends a close_notify alert, best effort, before a graceful close. */
+void server__tls_close_notify(struct conn *c);
+/* The "tls" member of /__stats (nothing on a plain server). */
+void server__tls_stats_json(struct server *t, const uint64_t *s, struct jsonw *w);
 
 /* ---- faults.c -------------------------------------------------------------------- */
 

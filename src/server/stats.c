@@ -238,6 +238,7 @@ int server_stats_json(struct server *t, struct jsonw *w)
     jsonw_uint(w, s[C_CONN_REJECTED]);
     jsonw_key(w, "connections_open");
     jsonw_int(w, atomic_load(&t->open_conns));
+    server__tls_stats_json(t, s, w);
     jsonw_key(w, "bids");
     jsonw_obj_begin(w);
     jsonw_key(w, "accepted");
