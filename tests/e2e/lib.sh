@@ -10,7 +10,8 @@
 #   start_target [serve flags...]  start `brunt serve --port 0 ...`; sets TARGET_URL,
 #                                  TARGET_PORT, TARGET_PID; stopped on exit
 #   stop_target                    stop the current target (SIGTERM, then SIGKILL)
-#   target_stats                   print the target's GET /__stats JSON
+#   target_stats                   print the target's GET /__stats JSON (over https with
+#                                  --cacert $TARGET_CACERT when that is set)
 #   stats_requests                 requests the target served (its /__stats .requests)
 #   stats_get JQ_PATH              any number from /__stats
 #   jnum FILE JQ_PATH              a number from a JSON file (fails if not a number)
@@ -126,7 +127,7 @@ start_target() {
     _E2E_PIDS+=("$TARGET_PID")
     line=
     for ((i = 0; i < 200; i++)); do
-        line=$(grep -m1 -oE 'brunt serve: listening on http://(127\.0\.0\.1|\[::1\]):[0-9]+' "$out" || true)
+        line=$(grep -m1 -oE 'brunt serve: listening on https?://(127\.0\.0\.1|\[::1\]):[0-9]+' "$out" || true)
         [[ -n $line ]] && break
         if ! alive "$TARGET_PID"; then
             local rc=0
@@ -168,7 +169,7 @@ assert_target_alive() {
 # target_stats: print the target's /__stats document (JSON).
 target_stats() {
     [[ -n $TARGET_URL ]] || fail "target_stats: no target running"
-    curl -sS --fail --max-time 5 "$TARGET_URL/__stats" ||
+    curl -sS --fail --max-time 5 ${TARGET_CACERT:+--cacert "$TARGET_CACERT"} "$TARGET_URL/__stats" ||
         fail "GET $TARGET_URL/__stats failed"
 }
 
