@@ -279,6 +279,14 @@ static void thread_destroy(struct server_thread *w)
     free(w->leak_blocks);
 }
 
+/* Copies a start failure's line to o->error, when the caller gave one. */
+static void error_out(const struct server_options *o, const char *line)
+{
+    if (o->error != NULL && o->error_len > 0) {
+        snprintf(o->error, o->error_len, "%s", line);
+    }
+}
+
 int server_start(const struct server_options *o, struct server **out)
 {
     int err = check_options(o);
@@ -310,9 +318,7 @@ int server_start(const struct server_options *o, struct server **out)
         char tlserr[512] = "";
         err = server__tls_init(t, tlserr, sizeof tlserr);
         if (err < 0) {
-            if (o->error != NULL && o->error_len > 0) {
-                snprintf(o->error, o->error_len, "%s", tlserr);
-            }
+            error_out(o, tlserr);
             goto fail;
         }
     }
@@ -320,9 +326,7 @@ int server_start(const struct server_options *o, struct server **out)
         char dberr[512] = "";
         err = server__db_start(t, dberr, sizeof dberr);
         if (err < 0) {
-            if (o->error != NULL && o->error_len > 0) {
-                snprintf(o->error, o->error_len, "%s", dberr);
-            }
+            error_out(o, dberr);
             goto fail;
         }
     }
