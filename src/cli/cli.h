@@ -170,6 +170,7 @@ struct cli_profile {
     bool on;                 /* --profile: sample the watched processes (perf) */
     unsigned freq_hz;        /* --profile-freq; 0: PROFILE_DEFAULT_HZ */
     bool user_only;          /* --profile-user-only */
+    bool dwarf;              /* --profile-unwind dwarf (default fp) */
     bool window_set;         /* --profile-window FROM-TO (offsets from the start) */
     uint64_t from_ns, to_ns; /* to 0: until the end */
     const char *pprof;       /* --pprof URL: a Go service's net/http/pprof */
@@ -191,6 +192,13 @@ struct cli_profile_run {
  * until the end) into o.  Returns 0 or EXIT_USAGE with the message printed.
  */
 int cli_profile_window_flag(const char *arg, struct cli_profile *o);
+
+/*
+ * Parses an unwinding method ("fp" or "dwarf") for command cmd's flag flag into *dwarf.
+ * Returns 0 or EXIT_USAGE with the message printed (also for dwarf on a machine
+ * symbols_unwind() does not support).
+ */
+int cli_profile_unwind_flag(const char *cmd, const char *flag, const char *arg, bool *dwarf);
 
 /*
  * Adds the profilers o asks for to set (the perf sampler follows proc's processes),

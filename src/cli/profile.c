@@ -28,6 +28,7 @@
 #include "probe/probe.h"
 #include "probe/proc.h"
 #include "probe/profile.h"
+#include "probe/symbols.h"
 
 #define PROFILE_MAX_OUTPUT (256u << 20)
 
@@ -148,6 +149,9 @@ static void usage(FILE *f)
             "  -d, --duration D  how long to profile (default 10s)\n"
             "  --freq HZ         samples per second per thread (default %d, at most %d)\n"
             "  --user-only       never sample kernel frames\n"
+            "  --unwind fp|dwarf user call chains by frame pointers (default) or DWARF CFI\n"
+            "                    (copies 8 KiB of stack per sample; for code without frame\n"
+            "                    pointers)\n"
             "  --no-heap         --pprof: skip the heap profiles before and after\n"
             "  -o, --out PREFIX  where the files go (default ./profile)\n"
             "  --export FILE     the profile as JSON (the result's probes.profile member)\n"
@@ -155,7 +159,7 @@ static void usage(FILE *f)
             PROFILE_MAX_PIDS, PROFILE_DEFAULT_HZ, PROFILE_MAX_HZ);
 }
 
-enum { OPT_PID = 256, OPT_PPROF, OPT_FREQ, OPT_USER_ONLY, OPT_NO_HEAP, OPT_EXPORT };
+enum { OPT_PID = 256, OPT_PPROF, OPT_FREQ, OPT_USER_ONLY, OPT_NO_HEAP, OPT_EXPORT, OPT_UNWIND };
 
 int cli_profile(int argc, char **argv)
 {
@@ -165,6 +169,7 @@ int cli_profile(int argc, char **argv)
         {"duration", required_argument, NULL, 'd'},
         {"freq", required_argument, NULL, OPT_FREQ},
         {"user-only", no_argument, NULL, OPT_USER_ONLY},
+        {"unwind", required_argument, NULL, OPT_UNWIND},
         {"no-heap", no_argument, NULL, OPT_NO_HEAP},
         {"export", required_argument, NULL, OPT_EXPORT},
         {"out", required_argument, NULL, 'o'},
@@ -179,7 +184,7 @@ int cli_profile(int argc, char **argv)
     const char *export_path = NULL;
     uint64_t duration_ns = 10 * NS_PER_S, v;
     unsigned freq = PROFILE_DEFAULT_HZ;
-    bool user_only = false, quiet = false, heap = true;
+    bool user_only = false, quiet = false, heap = true, dwarf = false;
     int opt;
     optind = 0;
     opterr = 0;
@@ -215,6 +220,11 @@ int cli_profile(int argc, char **argv)
             break;
         case OPT_NO_HEAP:
             heap = false;
+            break;
+        case OPT_UNWIND:
+            if (cli_profile_unwind_flag("brunt profile", "--unwind", optarg, &dwarf) != EXIT_OK) {
+                return EXIT_USAGE;
+            }
             break;
         case OPT_EXPORT:
             export_path = optarg;
@@ -259,8 +269,11 @@ int cli_profile(int argc, char **argv)
         }
         probe = pprof_probe(pp);
     } else {
-        struct profile_opts po = {
-            .pids = pids, .n_pids = n_pids, .freq_hz = freq, .user_only = user_only};
+        struct profile_opts po = {.pids = pids,
+                                  .n_pids = n_pids,
+                                  .freq_hz = freq,
+                                  .user_only = user_only,
+                                  .dwarf = dwarf};
         prof = profile_new(&po);
         if (prof == NULL) {
             fprintf(stderr, "brunt profile: out of memory\n");
@@ -334,6 +347,21 @@ int cli_profile(int argc, char **argv)
 }
 
 /* ---- brunt run --profile / --pprof -------------------------------------------------------- */
+
+int cli_profile_unwind_flag(const char *cmd, const char *flag, const char *arg, bool *dwarf)
+{
+    if (strcmp(arg, "fp") != 0 && strcmp(arg, "dwarf") != 0) {
+        fprintf(stderr, "%s: bad %s '%s': expected fp (frame pointers) or dwarf\n", cmd, flag, arg);
+        return EXIT_USAGE;
+    }
+    *dwarf = strcmp(arg, "dwarf") == 0;
+    if (*dwarf && !symbols_unwind_supported()) {
+        fprintf(stderr, "%s: %s dwarf: DWARF unwinding is implemented for x86-64 only\n", cmd,
+                flag);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
 
 int cli_profile_window_flag(const char *arg, struct cli_profile *o)
 {
@@ -436,7 +464,8 @@ int cli_profile_add(const struct cli_profile *o, const struct plan *plan, struct
         struct profile_opts po = {.pids_cb = members_cb,
                                   .pids_data = proc,
                                   .freq_hz = o->freq_hz,
-                                  .user_only = o->user_only};
+                                  .user_only = o->user_only,
+                                  .dwarf = o->dwarf};
         struct profile *prof = profile_new(&po);
         if (prof == NULL) {
             fprintf(stderr, "brunt run: out of memory setting up the profiler\n");

@@ -139,6 +139,8 @@ static void run_usage(FILE *f)
                "                         phase), e.g. 10s-40s; TO left out: until the end\n"
                "      --profile-freq HZ  samples per second per thread (default 99)\n"
                "      --profile-user-only  no kernel frames\n"
+               "      --profile-unwind fp|dwarf  user call chains by frame pointers (default)\n"
+               "                         or DWARF CFI (8 KiB of stack copied per sample)\n"
                "      --pprof-no-heap    no heap profiles\n"
                "\n"
                "exit codes: 0 ok, 2 bad input, 3 target unreachable, 5 a report could not be\n"
@@ -191,6 +193,7 @@ enum {
     OPT_PROFILE_WINDOW,
     OPT_PROFILE_FREQ,
     OPT_PROFILE_USER_ONLY,
+    OPT_PROFILE_UNWIND,
     OPT_PPROF_NO_HEAP,
 };
 
@@ -251,6 +254,7 @@ static const struct option run_options[] = {
     {"profile-window", required_argument, NULL, OPT_PROFILE_WINDOW},
     {"profile-freq", required_argument, NULL, OPT_PROFILE_FREQ},
     {"profile-user-only", no_argument, NULL, OPT_PROFILE_USER_ONLY},
+    {"profile-unwind", required_argument, NULL, OPT_PROFILE_UNWIND},
     {"pprof-no-heap", no_argument, NULL, OPT_PPROF_NO_HEAP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -779,6 +783,10 @@ static int parse_flags(struct quick *q, int argc, char **argv)
         }
         case OPT_PROFILE_USER_ONLY:
             q->watch.profile.user_only = true;
+            break;
+        case OPT_PROFILE_UNWIND:
+            rc = cli_profile_unwind_flag("brunt run", "--profile-unwind", optarg,
+                                         &q->watch.profile.dwarf);
             break;
         case OPT_PPROF_NO_HEAP:
             q->watch.profile.no_heap = true;

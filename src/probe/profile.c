@@ -26,7 +26,8 @@
 #include "core/text.h"
 #include "probe/symbols.h"
 
-#define RING_DATA_PAGES 16 /* 64 KiB per thread: ~30 s of 99 Hz samples 20 frames deep */
+#define RING_DATA_PAGES 16   /* 64 KiB per thread: ~30 s of 99 Hz samples 20 frames deep */
+#define RING_DWARF_PAGES 256 /* 1 MiB: ~120 samples of 8 KiB stack, a 1 s poll at 99 Hz */
 #define ENABLE_LEAD_NS (1500 * NS_PER_MS) /* polls are ~1 s apart: enable a bit early */
 
 struct pthread_ev {
@@ -56,6 +57,7 @@ struct profile {
     size_t n_procs;
     unsigned freq_hz;
     bool user_only;
+    bool dwarf;  /* REGS_USER | STACK_USER, unwound with libdwfl */
     bool kernel; /* events include kernel frames */
     bool started, stopped, enabled;
     uint64_t from_ns, to_ns; /* atomically read; to 0 = open */
@@ -105,6 +107,7 @@ struct profile *profile_new(const struct profile_opts *opts)
     p->pids_data = opts->pids_data;
     p->freq_hz = opts->freq_hz ? opts->freq_hz : PROFILE_DEFAULT_HZ;
     p->user_only = opts->user_only;
+    p->dwarf = opts->dwarf;
     p->page = (size_t)sysconf(_SC_PAGESIZE);
     p->ht_cap = 1024;
     p->ht = calloc(p->ht_cap, sizeof *p->ht);
@@ -317,6 +320,12 @@ static void fill_attr(const struct profile *p, struct perf_event_attr *a, bool k
     a->exclude_hv = 1;
     a->use_clockid = 1;
     a->clockid = CLOCK_MONOTONIC;
+    if (p->dwarf) {
+        a->sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+        a->sample_regs_user = SYMBOLS_UNWIND_REGS_MASK;
+        a->sample_stack_user = PROFILE_DWARF_STACK;
+        a->exclude_callchain_user = 1; /* the user frames come from the unwinding */
+    }
 }
 
 /* Opens and maps an event on tid; 0 or a negative errno. */
@@ -346,7 +355,7 @@ static int thread_open(struct profile *p, pid_t pid, pid_t tid)
         }
         return rc;
     }
-    size_t pages = RING_DATA_PAGES;
+    size_t pages = p->dwarf ? RING_DWARF_PAGES : RING_DATA_PAGES;
     void *ring = MAP_FAILED;
     while (ring == MAP_FAILED && pages >= 1) {
         ring = mmap(NULL, (pages + 1) * p->page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -483,6 +492,53 @@ static void ring_copy(const char *data, size_t size, uint64_t pos, void *dst, si
     memcpy((char *)dst + first, data, n - first);
 }
 
+/*
+ * After the kernel chain (n words of chain[]): the sample's abi, user registers, and
+ * user stack copy (rest[0..len)).  Unwinds them and appends PERF_CONTEXT_USER and the
+ * user frames to chain (up to cap words).  Returns the new length; the kernel part alone
+ * when there are no user registers (a kernel thread) or nothing unwinds, and 0 when that
+ * leaves nothing (the ip alone then stands in).
+ */
+static size_t dwarf_user_chain(struct profile *p, const struct pthread_ev *t, const char *rest,
+                               size_t len, uint64_t *chain, size_t n, size_t cap)
+{
+    uint64_t abi, regs[SYMBOLS_UNWIND_NREGS], size, dyn = 0;
+    if (len < 8) {
+        return n;
+    }
+    memcpy(&abi, rest, 8);
+    rest += 8;
+    len -= 8;
+    if (abi != PERF_SAMPLE_REGS_ABI_64 || len < sizeof regs + 8) {
+        return n; /* no user registers, or a 32-bit process: not unwound */
+    }
+    memcpy(regs, rest, sizeof regs);
+    memcpy(&size, rest + sizeof regs, 8);
+    rest += sizeof regs + 8;
+    len -= sizeof regs + 8;
+    if (size > len || (size > 0 && len - size < 8)) {
+        return n;
+    }
+    if (size > 0) {
+        memcpy(&dyn, rest + size, 8); /* how much of the copy is real stack */
+        if (dyn > size) {
+            dyn = size;
+        }
+    }
+    if (n + 2 > cap) {
+        return n;
+    }
+    size_t got = symbols_unwind(p->syms, t->pid, t->tid, regs, rest, (size_t)dyn, chain + n + 1,
+                                cap - n - 1);
+    if (got == 0) {
+        chain[n + 1] = regs[8]; /* the sampled user ip (perf's IP register) at least */
+        got = 1;
+        p->st.unwind_failed++;
+    }
+    chain[n] = (uint64_t)PERF_CONTEXT_USER;
+    return n + 1 + got;
+}
+
 static void handle_sample(struct profile *p, const struct pthread_ev *t, const char *rec,
                           size_t len)
 {
@@ -512,6 +568,10 @@ static void handle_sample(struct profile *p, const struct pthread_ev *t, const c
     uint64_t chain[PERF_MAX_STACK_DEPTH + 8];
     size_t n = nr < sizeof chain / sizeof chain[0] ? (size_t)nr : sizeof chain / sizeof chain[0];
     memcpy(chain, rec + 32, n * 8);
+    if (p->dwarf) {
+        n = dwarf_user_chain(p, t, rec + 32 + nr * 8, len - 32 - nr * 8, chain, n,
+                             sizeof chain / sizeof chain[0]);
+    }
     if (n == 0) { /* no chain: the sampled ip alone, in user context */
         chain[0] = (uint64_t)PERF_CONTEXT_USER;
         chain[1] = ip;
@@ -907,7 +967,8 @@ static void op_summary(void *self, FILE *f, bool color)
     double secs = p->st.last_ns > p->st.first_ns
                       ? (double)(p->st.last_ns - p->st.first_ns) / (double)NS_PER_S
                       : 0.0;
-    fprintf(f, "  CPU profile (perf, %u Hz%s): %llu samples over %.1f s of %u thread%s", p->freq_hz,
+    fprintf(f, "  CPU profile (perf, %u Hz%s%s): %llu samples over %.1f s of %u thread%s",
+            p->freq_hz, p->dwarf ? ", DWARF unwinding" : "",
             p->st.kernel ? "" : ", user stacks only", (unsigned long long)p->st.samples, secs,
             p->st.threads_seen, p->st.threads_seen == 1 ? "" : "s");
     if (p->st.lost > 0 || p->st.dropped > 0) {
@@ -952,7 +1013,13 @@ static int op_to_json(void *self, struct jsonw *w)
     jsonw_key(w, "frequency_hz");
     jsonw_uint(w, p->freq_hz);
     jsonw_key(w, "unwind");
-    jsonw_str(w, "frame-pointer");
+    jsonw_str(w, p->dwarf ? "dwarf" : "frame-pointer");
+    if (p->dwarf) {
+        jsonw_key(w, "stack_copy_bytes");
+        jsonw_uint(w, PROFILE_DWARF_STACK);
+        jsonw_key(w, "unwind_failed");
+        jsonw_uint(w, p->st.unwind_failed);
+    }
     jsonw_key(w, "kernel_stacks");
     jsonw_bool(w, p->st.kernel);
     jsonw_key(w, "unit");

@@ -22,9 +22,13 @@
  * enabled only around it, so the target pays nothing outside.
  *
  * Cost: the kernel walks the frame-pointer chain at each sample (a few µs); measured in
- * docs/profile.md.  DWARF unwinding (REGS_USER|STACK_USER) is not implemented: code
- * built without frame pointers shows its leaf function correctly and its callers
- * partially.
+ * docs/profile.md.  Code built without frame pointers shows its leaf function correctly
+ * and its callers partially, unless opts.dwarf: then each sample also carries the user
+ * registers and PROFILE_DWARF_STACK bytes of the user stack (PERF_SAMPLE_REGS_USER |
+ * PERF_SAMPLE_STACK_USER; the kernel's chain keeps only kernel frames,
+ * exclude_callchain_user), the ring is 1 MiB per thread, and each poll unwinds the user
+ * part with libdwfl from the modules' CFI (symbols_unwind) while the process still runs;
+ * the sample is stored as the chain it gives, like a frame-pointer one.  x86-64 only.
  *
  * Threads: profile_start/_stop/_free on one thread; profile_poll on the probe thread;
  * profile_set_window from any thread before the window begins (it is read atomically).
@@ -47,6 +51,7 @@
 #define PROFILE_MAX_PIDS 256     /* processes followed (a --pid list, or a watched tree) */
 #define PROFILE_MAX_THREADS 1024 /* events open at once; more threads are counted */
 #define PROFILE_MAX_STACK_WORDS (4u << 20) /* 32 MiB of distinct raw stacks */
+#define PROFILE_DWARF_STACK 8192           /* user stack bytes copied per sample (dwarf) */
 
 /*
  * Where the processes to sample come from when they change during the run (the process
@@ -62,6 +67,7 @@ struct profile_opts {
     void *pids_data;
     unsigned freq_hz; /* 0 = PROFILE_DEFAULT_HZ */
     bool user_only;   /* never sample kernel frames */
+    bool dwarf;       /* DWARF unwinding of user stacks (PROFILE_DWARF_STACK copied) */
 };
 
 /* What the sampler saw. */
@@ -70,6 +76,7 @@ struct profile_stats {
     uint64_t outside_window;    /* read but outside the window */
     uint64_t lost;              /* PERF_RECORD_LOST: the ring overflowed */
     uint64_t dropped;           /* past PROFILE_MAX_STACK_WORDS */
+    uint64_t unwind_failed;     /* dwarf: samples whose user stack did not unwind at all */
     unsigned threads_seen;      /* threads that had an event at some point */
     unsigned threads_skipped;   /* threads past PROFILE_MAX_THREADS or whose open failed */
     unsigned procs_exited;      /* watched processes gone before the end */

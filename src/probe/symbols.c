@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+struct unwind_ctx;
+
 struct jit_sym {
     uint64_t start, end;
     char *name;
@@ -25,6 +27,7 @@ struct proc {
     size_t maps_len;
     Dwfl *dwfl;
     bool dwfl_tried;
+    bool attached; /* dwfl_attach_state() done on dwfl (symbols_unwind) */
     struct jit_sym *jit;
     size_t n_jit;
     bool jit_tried;
@@ -49,6 +52,9 @@ struct symbols {
     bool ksyms_tried;
     struct centry *cache;
     size_t cache_cap, cache_used;
+    /* The sample symbols_unwind() is unwinding: every attached Dwfl's callbacks get &uw
+     * (struct symbols does not move; the procs array does). */
+    struct unwind_ctx *uw;
 };
 
 static const Dwfl_Callbacks proc_callbacks = {
@@ -85,6 +91,7 @@ static void proc_reset(struct proc *p)
     }
     p->dwfl = NULL;
     p->dwfl_tried = false;
+    p->attached = false;
 }
 
 static void cache_drop_pid(struct symbols *s, pid_t pid)
@@ -554,4 +561,131 @@ void symbols_lookup(struct symbols *s, pid_t pid, uint64_t ip, bool kernel, bool
     s->cache[h] = (struct centry){key, ip, sym};
     s->cache_used++;
     *out = sym;
+}
+
+/* ---- DWARF unwinding of a sampled user stack ----------------------------------------------- */
+
+/*
+ * One sample's registers and stack copy, which the thread callbacks read.  Each process's
+ * Dwfl is attached once (dwfl_attach_state) with a pointer to its proc's unwind state;
+ * every symbols_unwind() call fills that state in and asks libdwfl for the one thread.
+ */
+struct unwind_ctx {
+    pid_t tid;
+    const uint64_t *regs; /* SYMBOLS_UNWIND_NREGS, in perf's order */
+    const unsigned char *stack;
+    size_t stack_len;
+    uint64_t sp; /* the address of stack[0] */
+    uint64_t *out;
+    size_t n, cap;
+};
+
+#if defined(__x86_64__)
+/* perf_regs.h order: AX BX CX DX SI DI BP SP IP, then R8..R15 -> DWARF 0..15, 16 = RIP. */
+enum { PR_AX, PR_BX, PR_CX, PR_DX, PR_SI, PR_DI, PR_BP, PR_SP, PR_IP };
+#define PR_R8 9
+#endif
+
+bool symbols_unwind_supported(void)
+{
+#if defined(__x86_64__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+static pid_t uw_next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
+{
+    struct unwind_ctx *c = *(struct unwind_ctx **)dwfl_arg;
+    (void)dwfl;
+    if (*thread_argp != NULL) {
+        return 0; /* one thread: the sampled one */
+    }
+    *thread_argp = c;
+    return c->tid;
+}
+
+static bool uw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *dwfl_arg)
+{
+    const struct unwind_ctx *c = *(struct unwind_ctx **)dwfl_arg;
+    (void)dwfl;
+    /* Only the copy the kernel took at the sample: the live stack has moved on since. */
+    if (addr < c->sp || addr - c->sp > c->stack_len || c->stack_len - (addr - c->sp) < 8) {
+        return false;
+    }
+    uint64_t v;
+    memcpy(&v, c->stack + (addr - c->sp), 8);
+    *result = v;
+    return true;
+}
+
+static bool uw_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+#if defined(__x86_64__)
+    const struct unwind_ctx *c = thread_arg;
+    const uint64_t *r = c->regs;
+    Dwarf_Word dw[17] = {r[PR_AX], r[PR_DX], r[PR_CX], r[PR_BX], r[PR_SI], r[PR_DI],
+                         r[PR_BP], r[PR_SP], 0,        0,        0,        0,
+                         0,        0,        0,        0,        r[PR_IP]};
+    for (int i = 0; i < 8; i++) {
+        dw[8 + i] = r[PR_R8 + i];
+    }
+    return dwfl_thread_state_registers(thread, 0, 17, dw);
+#else
+    (void)thread;
+    (void)thread_arg;
+    return false;
+#endif
+}
+
+static const Dwfl_Thread_Callbacks unwind_callbacks = {
+    .next_thread = uw_next_thread,
+    .memory_read = uw_memory_read,
+    .set_initial_registers = uw_set_initial_registers,
+};
+
+static int uw_frame(Dwfl_Frame *state, void *arg)
+{
+    struct unwind_ctx *c = arg;
+    Dwarf_Addr pc;
+    bool activation = false;
+    if (!dwfl_frame_pc(state, &pc, &activation) || pc == 0) {
+        return DWARF_CB_ABORT;
+    }
+    /* A frame that is not an activation holds a return address, as a frame-pointer
+     * chain does; symbols_lookup(return_address) looks up pc - 1 for it. */
+    c->out[c->n++] = (uint64_t)pc;
+    return c->n < c->cap ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+size_t symbols_unwind(struct symbols *s, pid_t pid, pid_t tid, const uint64_t *regs,
+                      const void *stack, size_t stack_len, uint64_t *out, size_t cap)
+{
+    struct proc *p = proc_find(s, pid);
+    if (!symbols_unwind_supported() || p == NULL || cap == 0) {
+        return 0;
+    }
+    Dwfl *d = proc_dwfl(p);
+    if (d == NULL) {
+        return 0;
+    }
+    if (!p->attached) {
+        /* ELF NULL: libdwfl takes the machine from the process's modules. */
+        p->attached = dwfl_attach_state(d, NULL, pid, &unwind_callbacks, &s->uw);
+        if (!p->attached) {
+            return 0;
+        }
+    }
+#if defined(__x86_64__)
+    struct unwind_ctx c = {tid, regs, stack, stack_len, regs[PR_SP], out, 0, cap};
+#else
+    struct unwind_ctx c = {tid, regs, stack, stack_len, 0, out, 0, cap};
+#endif
+    s->uw = &c;
+    /* -1 where the unwinding stops early (no CFI, the end of the copy): the frames
+     * gathered up to there are the answer. */
+    (void)dwfl_getthread_frames(d, tid, uw_frame, &c);
+    s->uw = NULL;
+    return c.n;
 }

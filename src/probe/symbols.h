@@ -71,4 +71,22 @@ int symbols_read_maps(struct symbols *s, pid_t pid);
 void symbols_lookup(struct symbols *s, pid_t pid, uint64_t ip, bool kernel, bool return_address,
                     struct symbol *out);
 
+/*
+ * DWARF unwinding of one PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER sample of thread
+ * tid of pid (x86-64 only: symbols_unwind_supported()).  regs: SYMBOLS_UNWIND_NREGS user
+ * registers in perf's order (SYMBOLS_UNWIND_REGS_MASK); stack[0..stack_len): the copy of
+ * the user stack from the sampled SP up.  libdwfl (dwfl_attach_state once per process,
+ * dwfl_getthread_frames per sample) walks the CFI of the process's modules (.eh_frame or
+ * .debug_frame), reading memory from that copy alone.  Writes the frames' pcs to
+ * out[0..cap), leaf first (the sampled ip, then return addresses), and returns how many:
+ * 0 when nothing could be unwound (no maps recorded for pid yet, an unsupported machine);
+ * a chain cut short where the CFI or the copy ends.  Needs pid's maps, recorded while it
+ * runs (symbols_read_maps).
+ */
+#define SYMBOLS_UNWIND_REGS_MASK 0xff01ffull /* AX..IP (bits 0-8), R8..R15 (16-23) */
+#define SYMBOLS_UNWIND_NREGS 17
+bool symbols_unwind_supported(void);
+size_t symbols_unwind(struct symbols *s, pid_t pid, pid_t tid, const uint64_t *regs,
+                      const void *stack, size_t stack_len, uint64_t *out, size_t cap);
+
 #endif
