@@ -55,8 +55,8 @@ for i in $(seq "$PAIRS"); do
     if [[ $v == regression* || $v == critical* ]]; then
         caught=$((caught + 1))
     fi
-    echo "pair $i: same build p99 $p99_same (exit of same: $( ((rc >= 0)) && echo ok)); slowed p99: $v"
+    echo "pair $i: load $(cut -d' ' -f1 /proc/loadavg); same build p99 $p99_same; slowed p99: $v"
 done
 echo "false alarms: $false_alarms of $PAIRS pairs (criterion: at most 1 in 20)"
 echo "25% p99 slowdown caught: $caught of $PAIRS pairs (criterion: at least 19 of 20)"
-echo "runs of ${RUN_S}s, 100 connections; $((3 * PAIRS)) runs in $(($(date +%s) - start)) s"
+echo "runs of ${RUN_S}s, 100 connections; $((3 * PAIRS)) runs in $(($(date +%s) - start)) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
