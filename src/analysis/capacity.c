@@ -4,6 +4,7 @@
 #include "analysis/capacity.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -41,6 +42,7 @@ static struct cap_step *run(struct search *s, double rate, uint64_t dur, bool co
     }
     struct cap_step *st = &res->steps[res->n_steps];
     memset(st, 0, sizeof *st);
+    st->target_cpu_pct = st->db_conn_pct = NAN; /* not watched unless the callback says */
     st->rate = rate;
     st->confirm = confirm;
     int rc = s->cb(rate, dur, confirm, st, s->data);
@@ -168,4 +170,99 @@ int capacity_search(const struct cap_options *o, cap_step_cb step, void *data,
         }
     }
     return s.err;
+}
+
+const char *cap_cause_name(enum cap_cause c)
+{
+    switch (c) {
+    case CAP_CAUSE_NONE:
+        return "none";
+    case CAP_CAUSE_LATENCY:
+        return "latency";
+    case CAP_CAUSE_ERRORS:
+        return "errors";
+    case CAP_CAUSE_BACKLOG:
+        return "backlog";
+    case CAP_CAUSE_GENERATOR_CPU:
+        return "brunt's CPU";
+    case CAP_CAUSE_TARGET_CPU:
+        return "target CPU";
+    case CAP_CAUSE_DB_CONNECTIONS:
+        return "db connections";
+    }
+    return "?";
+}
+
+static double use_of(const struct cap_step *st, enum cap_cause c)
+{
+    return c == CAP_CAUSE_GENERATOR_CPU ? 100 * st->busy
+           : c == CAP_CAUSE_TARGET_CPU  ? st->target_cpu_pct
+                                        : st->db_conn_pct;
+}
+
+void capacity_what_broke(const struct cap_result *res, double saturated_pct,
+                         struct cap_cause_info *out)
+{
+    static const enum cap_cause resources[3] = {CAP_CAUSE_GENERATOR_CPU, CAP_CAUSE_TARGET_CPU,
+                                                CAP_CAUSE_DB_CONNECTIONS};
+    static const char *const what[3] = {"brunt's own CPU (its busiest worker, of a core)",
+                                        "the target's CPU (used and waited for, of the CPUs "
+                                        "it may use)",
+                                        "the database's connections (of max_connections)"};
+    memset(out, 0, sizeof *out);
+    const struct cap_step *fb = res->first_broke;
+    if (fb == NULL) {
+        snprintf(out->text, sizeof out->text, "nothing broke");
+        return;
+    }
+    int best = -1;
+    const struct cap_step *at = NULL;
+    for (int r = 0; r < 3; r++) {
+        const struct cap_step *low = NULL;
+        for (size_t i = 0; i < res->n_steps; i++) {
+            const struct cap_step *st = &res->steps[i];
+            double u = use_of(st, resources[r]);
+            if (st->rate <= fb->rate && isfinite(u) && u >= saturated_pct &&
+                (low == NULL || st->rate < low->rate)) {
+                low = st;
+            }
+        }
+        if (low != NULL && (at == NULL || low->rate < at->rate)) {
+            best = r;
+            at = low;
+        }
+    }
+    if (at != NULL) {
+        out->cause = resources[best];
+        out->rate = at->rate;
+        out->use_pct = use_of(at, resources[best]);
+        snprintf(out->text, sizeof out->text, "%s: %.0f%% at %.1f/s%s", what[best], out->use_pct,
+                 at->rate, at->pass ? " (while the objectives still held)" : "");
+        return;
+    }
+    const char *b = fb->n_broke ? fb->broke[0] : "";
+    out->cause = strstr(b, "failed") != NULL || strstr(b, "error") != NULL ? CAP_CAUSE_ERRORS
+                 : strncmp(b, "backlog", 7) == 0 || strncmp(b, "achieved", 8) == 0 ||
+                         strstr(b, "dropped") != NULL
+                     ? CAP_CAUSE_BACKLOG
+                     : CAP_CAUSE_LATENCY;
+    /* the watched resources' peaks, so "none saturated" says how far they were */
+    char peaks[200] = "";
+    size_t len = 0;
+    for (int r = 1; r < 3; r++) {
+        double peak = NAN;
+        for (size_t i = 0; i < res->n_steps; i++) {
+            double u = use_of(&res->steps[i], resources[r]);
+            if (res->steps[i].rate <= fb->rate && isfinite(u) && !(u <= peak)) {
+                peak = u;
+            }
+        }
+        if (isfinite(peak) && len < sizeof peaks) {
+            int n = snprintf(
+                peaks + len, sizeof peaks - len, "%s%s at most %.0f%%",
+                len ? ", " : "; none saturated: ", r == 1 ? "target CPU" : "db connections", peak);
+            len += n > 0 ? (size_t)n : 0;
+        }
+    }
+    snprintf(out->text, sizeof out->text, "%s (%.150s)%s", cap_cause_name(out->cause), b, peaks);
 }

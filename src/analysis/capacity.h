@@ -35,6 +35,11 @@ struct cap_step {
     double completed; /* responses per second over the measured window */
     double p50_ms, p95_ms, p99_ms, error_rate;
     double busy; /* the busiest generator worker's share of a core, 0..1 */
+    /* Resources watched over the judged window, % of what there is (NAN, as the search
+     * leaves them for the callback: not watched): the target's CPU demand (used plus
+     * waited for in the run queue, of the CPUs it may use: --watch) and the database's
+     * client connections of max_connections (--postgres). */
+    double target_cpu_pct, db_conn_pct;
     bool pass;
     bool aborted;                   /* stopped early: overloaded */
     bool confirm;                   /* a confirmation step */
@@ -80,5 +85,39 @@ struct cap_result {
  */
 int capacity_search(const struct cap_options *o, cap_step_cb step, void *data,
                     struct cap_result *res);
+
+/*
+ * What broke first.  The objectives (latency, errors) are the symptoms; a resource at
+ * its limit is the cause when there is one.  Of the resources the steps watched (brunt's
+ * own busiest worker, the target's CPU, the database's connections), the one that reached
+ * saturated_pct (90 by default) at the lowest rate, at or below the rate that broke,
+ * is named; ties go in that order (brunt first: then the step measured brunt, not the
+ * target).  With none saturated, the first objective the breaking step lists is
+ * classified (latency, errors, backlog).
+ */
+enum cap_cause {
+    CAP_CAUSE_NONE, /* nothing broke */
+    CAP_CAUSE_LATENCY,
+    CAP_CAUSE_ERRORS,
+    CAP_CAUSE_BACKLOG, /* fewer answers than arrivals, iterations dropped or late */
+    CAP_CAUSE_GENERATOR_CPU,
+    CAP_CAUSE_TARGET_CPU,
+    CAP_CAUSE_DB_CONNECTIONS,
+};
+
+struct cap_cause_info {
+    enum cap_cause cause;
+    double rate;    /* the rate at which that resource first reached the level (0: none) */
+    double use_pct; /* its use there */
+    char text[320]; /* one sentence: "the target's CPU: 96% of its CPUs at 400/s" */
+};
+
+#define CAP_SATURATED_PCT 90.0
+
+void capacity_what_broke(const struct cap_result *res, double saturated_pct,
+                         struct cap_cause_info *out);
+
+/* "none", "latency", "errors", "backlog", "brunt's CPU", "target CPU", "db connections". */
+const char *cap_cause_name(enum cap_cause c);
 
 #endif

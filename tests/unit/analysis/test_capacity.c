@@ -123,3 +123,75 @@ Test(capacity, budget_and_max)
     cr_assert_leq(r.test_ns, o.budget_ns);
     cr_assert_eq(r.n_steps, 3);
 }
+
+/* A model whose resources rise with the rate: the target's CPU reaches 100% at cpu_full,
+ * the database's connections at db_full (0: not watched). */
+struct res_model {
+    struct model m;
+    double cpu_full, db_full, busy_full;
+};
+
+static int res_step(double rate, uint64_t dur, bool confirm, struct cap_step *out, void *data)
+{
+    struct res_model *rm = data;
+    int rc = step(rate, dur, confirm, out, &rm->m);
+    if (rm->cpu_full > 0) {
+        out->target_cpu_pct = fmin(100, 100 * rate / rm->cpu_full);
+    }
+    if (rm->db_full > 0) {
+        out->db_conn_pct = fmin(100, 100 * rate / rm->db_full);
+    }
+    if (rm->busy_full > 0) {
+        out->busy = fmin(1, rate / rm->busy_full);
+    }
+    return rc;
+}
+
+Test(capacity, what_broke_first_names_the_resource_saturated_at_the_lowest_rate)
+{
+    struct cap_options o;
+    struct cap_result r;
+    struct cap_cause_info ci;
+    opts(&o);
+    /* CPU full at 400/s (90% at 360/s), connections full at 1000/s, the objectives
+     * break at 420/s: the target's CPU */
+    struct res_model a = {.m = {.cap = 420}, .cpu_full = 400, .db_full = 1000};
+    cr_assert_eq(capacity_search(&o, res_step, &a, &r), 0);
+    capacity_what_broke(&r, CAP_SATURATED_PCT, &ci);
+    cr_assert_eq(ci.cause, CAP_CAUSE_TARGET_CPU, "%s", ci.text);
+    cr_assert_geq(ci.use_pct, 90);
+    cr_assert_geq(ci.rate, 360);
+    cr_assert_leq(ci.rate, r.broke);
+    cr_assert(strstr(ci.text, "target's CPU") != NULL, "%s", ci.text);
+    /* the connections run out first */
+    struct res_model b = {.m = {.cap = 420}, .cpu_full = 2000, .db_full = 300};
+    cr_assert_eq(capacity_search(&o, res_step, &b, &r), 0);
+    capacity_what_broke(&r, CAP_SATURATED_PCT, &ci);
+    cr_assert_eq(ci.cause, CAP_CAUSE_DB_CONNECTIONS, "%s", ci.text);
+    /* brunt itself first, even when the target's CPU is as busy */
+    struct res_model c = {.m = {.cap = 420}, .cpu_full = 400, .busy_full = 400};
+    cr_assert_eq(capacity_search(&o, res_step, &c, &r), 0);
+    capacity_what_broke(&r, CAP_SATURATED_PCT, &ci);
+    cr_assert_eq(ci.cause, CAP_CAUSE_GENERATOR_CPU, "%s", ci.text);
+}
+
+Test(capacity, what_broke_first_falls_back_to_the_objective)
+{
+    struct cap_options o;
+    struct cap_result r;
+    struct cap_cause_info ci;
+    opts(&o);
+    /* CPU at most 42% when the latency objective broke */
+    struct res_model a = {.m = {.cap = 420}, .cpu_full = 1000};
+    cr_assert_eq(capacity_search(&o, res_step, &a, &r), 0);
+    capacity_what_broke(&r, CAP_SATURATED_PCT, &ci);
+    cr_assert_eq(ci.cause, CAP_CAUSE_LATENCY, "%s", ci.text);
+    cr_assert(strstr(ci.text, "none saturated: target CPU at most") != NULL, "%s", ci.text);
+    cr_assert(strstr(ci.text, "db connections") == NULL, "not watched: %s", ci.text);
+    /* nothing broke */
+    struct res_model n = {.m = {.cap = 1e9}};
+    o.max = 100;
+    cr_assert_eq(capacity_search(&o, res_step, &n, &r), 0);
+    capacity_what_broke(&r, CAP_SATURATED_PCT, &ci);
+    cr_assert_eq(ci.cause, CAP_CAUSE_NONE);
+}
