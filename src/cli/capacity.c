@@ -30,6 +30,7 @@
 
 #include "analysis/capacity.h"
 #include "cli/cli.h"
+#include "cli/dbprobe.h"
 #include "core/clock.h"
 #include "core/file.h"
 #include "core/json.h"
@@ -38,10 +39,14 @@
 #include "metrics/packed.h"
 #include "metrics/threshold.h"
 #include "output/result.h"
+#include "probe/pg.h"
+#include "probe/probe.h"
+#include "probe/proc.h"
 #include "scenario/load.h"
 
 #define MAX_SLOS 32
 #define MAX_CAP_HEADERS 64
+#define MAX_CAP_WATCH 8
 
 struct cap_ctx {
     struct plan *plan;
@@ -55,6 +60,9 @@ struct cap_ctx {
     bool drain;        /* the last step broke: let the target work off its backlog first */
     double base_ms;    /* a lone request's duration, measured before the search */
     uint64_t drain_ns; /* time spent draining, in all */
+    const char *watch[MAX_CAP_WATCH]; /* --watch PID|NAME: the target's CPU per step */
+    size_t n_watch;
+    const char *pg_dsn; /* --postgres DSN: the database's connections per step */
 };
 
 /*
@@ -204,6 +212,102 @@ static double q_ms(const struct registry *reg, int metric, double q, struct hist
     return hist_count(h) ? (double)hist_quantile_ns(h, q) / 1e6 : NAN;
 }
 
+/* ---- the resources a step watched ------------------------------------------------ */
+
+/*
+ * The probes of one step: a fresh set per step (each step is its own engine run, whose
+ * start the set's intervals are aligned to).  NULL when nothing is watched; exits the
+ * search (NULL with *failed) when a required probe cannot start.
+ */
+static struct probe_set *step_probes(const struct cap_ctx *c, bool *failed)
+{
+    char err[1024];
+    *failed = false;
+    if (c->n_watch == 0 && c->pg_dsn == NULL) {
+        return NULL;
+    }
+    struct probe_set *ps = probe_set_new(PROBE_INTERVAL_NS);
+    if (ps == NULL) {
+        goto fail;
+    }
+    if (c->n_watch > 0) {
+        struct proc_probe *pp = proc_probe_new();
+        if (pp == NULL) {
+            goto fail;
+        }
+        for (size_t i = 0; i < c->n_watch; i++) {
+            (void)proc_probe_add(pp, c->watch[i], NULL, NULL); /* checked by the flag */
+        }
+        if (probe_set_add(ps, proc_probe_as_probe(pp), true) < 0) {
+            goto fail;
+        }
+    }
+    if (c->pg_dsn != NULL) {
+        /* the closing snapshot (query statistics) is not used here: no settling wait */
+        struct pg_probe_config cfg = {.dsn = c->pg_dsn, .settle_max_ns = 1};
+        struct probe p;
+        if (pg_probe_new(&cfg, &p, err, sizeof err) < 0 || probe_set_add(ps, p, true) < 0) {
+            fprintf(stderr, "brunt capacity: %s\n", err);
+            goto fail;
+        }
+    }
+    if (probe_set_start(ps, err, sizeof err) < 0) {
+        fprintf(stderr, "brunt capacity: %s\n", err);
+        goto fail;
+    }
+    return ps;
+fail:
+    probe_set_free(ps);
+    *failed = true;
+    return NULL;
+}
+
+static double series_mean(const struct registry *reg, int metric, const char *tags)
+{
+    int i = metric >= 0 ? registry_find(reg, metric, tags) : -1;
+    const struct series *s = i >= 0 ? registry_at_const(reg, i) : NULL;
+    return s != NULL && s->hist != NULL && hist_count(s->hist) > 0
+               ? hist_mean_ns(s->hist) / metric_trend_div(metric)
+               : NAN;
+}
+
+/*
+ * The busiest watched target's CPU demand over the window, % of the CPUs it may use:
+ * what it used (process_cpu) scaled by (used + waited for in the run queue) / used, so a
+ * target starved of CPU by a busy machine shows as saturated too.  NAN: not watched.
+ */
+static double target_cpu_demand(const struct registry *reg)
+{
+    int m_cpu = metric_lookup("process_cpu", 11), m_core = metric_lookup("process_cpu_core", 16),
+        m_wait = metric_lookup("process_cpu_wait", 16);
+    double best = NAN;
+    for (size_t i = 0; reg != NULL && m_cpu >= 0 && i < registry_len(reg); i++) {
+        const struct series *s = registry_at_const(reg, (int)i);
+        if (s->metric != m_cpu) {
+            continue;
+        }
+        double cpu = series_mean(reg, m_cpu, s->tags), core = series_mean(reg, m_core, s->tags),
+               wait = series_mean(reg, m_wait, s->tags);
+        double d = isfinite(core) && core > 0 && isfinite(wait) ? cpu * (1 + wait / core) : cpu;
+        d = d > 100 ? 100 : d;
+        best = isfinite(d) && !(d <= best) ? d : best;
+    }
+    return best;
+}
+
+/* The database's client connections, % of max_connections, over the window. */
+static double db_connections(const struct registry *reg)
+{
+    int m = metric_lookup("pg_connections_used", 19);
+    double best = NAN;
+    for (size_t i = 0; reg != NULL && m >= 0 && i < registry_len(reg); i++) {
+        const struct series *s = registry_at_const(reg, (int)i);
+        double v = s->metric == m ? series_mean(reg, m, s->tags) : NAN;
+        best = isfinite(v) && !(v <= best) ? v : best;
+    }
+    return best;
+}
+
 /* ---- one step -------------------------------------------------------------------- */
 
 static int run_step(double rate, uint64_t dur, bool confirm, struct cap_step *out, void *data)
@@ -255,8 +359,21 @@ static int run_step(double rate, uint64_t dur, bool confirm, struct cap_step *ou
     th[n_th].delay_abort_eval_ns = c->settle_ns;
     size_t i_dropped = n_th++;
 
+    bool probes_failed;
+    struct probe_set *ps = step_probes(c, &probes_failed);
+    if (probes_failed) {
+        rc = -ESRCH;
+        goto out;
+    }
+    struct run_feed feed;
+    struct run_options ro = {0};
+    if (ps != NULL) {
+        probe_set_feed(ps, &feed);
+        ro.feed = &feed;
+    }
     struct run_report rep;
-    rc = engine_run(c->plan, th, n_th, NULL, &rep);
+    rc = engine_run(c->plan, th, n_th, ps != NULL ? &ro : NULL, &rep);
+    probe_set_free(ps); /* stops the sampling first */
     if (rc < 0) {
         run_report_destroy(&rep);
         goto out;
@@ -294,6 +411,12 @@ static int run_step(double rate, uint64_t dur, bool confirm, struct cap_step *ou
     out->p50_ms = q_ms(judge, M_HTTP_REQ_DURATION, 0.50, scratch);
     out->p95_ms = q_ms(judge, M_HTTP_REQ_DURATION, 0.95, scratch);
     out->p99_ms = q_ms(judge, M_HTTP_REQ_DURATION, 0.99, scratch);
+    if (c->n_watch > 0) {
+        out->target_cpu_pct = target_cpu_demand(judge);
+    }
+    if (c->pg_dsn != NULL) {
+        out->db_conn_pct = db_connections(judge);
+    }
     out->pass = true;
     /* objectives over the window; those the window lacks (per-phase trends) over the
      * whole step */
@@ -363,17 +486,30 @@ out:
 
 /* ---- output ---------------------------------------------------------------------- */
 
-static void print_table(FILE *f, const struct cap_result *res)
+static void print_table(FILE *f, const struct cap_result *res, const struct cap_ctx *c)
 {
-    fprintf(f, "\n  %10s %10s %10s %10s %10s %10s %7s %6s  %s\n", "rate/s", "achieved", "served/s",
-            "p50 ms", "p95 ms", "p99 ms", "errors", "ran", "verdict");
+    fprintf(f, "\n  %10s %10s %10s %10s %10s %10s %7s %6s", "rate/s", "achieved", "served/s",
+            "p50 ms", "p95 ms", "p99 ms", "errors", "ran");
+    if (c->n_watch > 0) {
+        fprintf(f, " %6s", "cpu");
+    }
+    if (c->pg_dsn != NULL) {
+        fprintf(f, " %6s", "db con");
+    }
+    fprintf(f, "  verdict\n");
     for (size_t i = 0; i < res->n_steps; i++) {
         const struct cap_step *s = &res->steps[i];
-        fprintf(f, "  %10.1f %10.1f %10.1f %10.2f %10.2f %10.2f %6.2f%% %5.1fs  %s%s%s%s\n",
-                s->rate, s->achieved, s->completed, s->p50_ms, s->p95_ms, s->p99_ms,
-                100 * s->error_rate, (double)s->ran_ns / 1e9, s->pass ? "held" : "broke",
-                s->confirm ? " (confirm)" : "", s->aborted ? " (stopped early)" : "",
-                s->n_broke && !s->pass ? "" : "");
+        fprintf(f, "  %10.1f %10.1f %10.1f %10.2f %10.2f %10.2f %6.2f%% %5.1fs", s->rate,
+                s->achieved, s->completed, s->p50_ms, s->p95_ms, s->p99_ms, 100 * s->error_rate,
+                (double)s->ran_ns / 1e9);
+        if (c->n_watch > 0) {
+            fprintf(f, " %5.0f%%", s->target_cpu_pct);
+        }
+        if (c->pg_dsn != NULL) {
+            fprintf(f, " %5.0f%%", s->db_conn_pct);
+        }
+        fprintf(f, "  %s%s%s%s\n", s->pass ? "held" : "broke", s->confirm ? " (confirm)" : "",
+                s->aborted ? " (stopped early)" : "", s->n_broke && !s->pass ? "" : "");
     }
 }
 
@@ -393,9 +529,11 @@ static int write_result(const char *path, const struct cap_result *res, const st
     jsonw_key(&w, "command");
     jsonw_arr_begin(&w);
     jsonw_str(&w, "brunt");
+    char **shown = cli_db_redact_argv(argc, argv); /* no --postgres password in the file */
     for (int i = 0; i < argc; i++) {
-        jsonw_str(&w, argv[i]);
+        jsonw_str(&w, shown != NULL ? shown[i] : "?");
     }
+    cli_db_free_argv(argc, shown);
     jsonw_arr_end(&w);
     jsonw_key(&w, "start_unix_ms");
     jsonw_num(&w, (double)(start_wall / NS_PER_MS));
@@ -451,6 +589,10 @@ static int write_result(const char *path, const struct cap_result *res, const st
         jsonw_num(&w, s->error_rate);
         jsonw_key(&w, "generator_busy");
         jsonw_num(&w, s->busy);
+        jsonw_key(&w, "target_cpu_pct");
+        jsonw_num(&w, s->target_cpu_pct);
+        jsonw_key(&w, "db_connections_pct");
+        jsonw_num(&w, s->db_conn_pct);
         jsonw_key(&w, "held");
         jsonw_bool(&w, s->pass);
         jsonw_key(&w, "confirm");
@@ -496,6 +638,19 @@ static int write_result(const char *path, const struct cap_result *res, const st
     jsonw_bool(&w, res->hit_budget);
     jsonw_key(&w, "generator_bound");
     jsonw_bool(&w, res->generator_bound);
+    struct cap_cause_info why;
+    capacity_what_broke(res, CAP_SATURATED_PCT, &why);
+    jsonw_key(&w, "what_broke_first");
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "cause");
+    jsonw_str(&w, cap_cause_name(why.cause));
+    jsonw_key(&w, "rate");
+    jsonw_num(&w, why.rate > 0 ? why.rate : NAN);
+    jsonw_key(&w, "use_pct");
+    jsonw_num(&w, why.rate > 0 ? why.use_pct : NAN);
+    jsonw_key(&w, "text");
+    jsonw_str(&w, why.text);
+    jsonw_obj_end(&w);
     jsonw_key(&w, "interrupted");
     jsonw_bool(&w, res->interrupted);
     jsonw_obj_end(&w);
@@ -536,6 +691,9 @@ static void capacity_usage(FILE *f)
                "  -m, --method M       -H 'Name: value'  -b BODY   the request (URL mode)\n"
                "      --timeout D      request timeout (default 10s)\n"
                "      --export FILE    write the capacity result (JSON, brunt-capacity/1)\n"
+               "      --watch PID|NAME the target's processes: its CPU per step, and what\n"
+               "                       broke first when it saturated (repeatable)\n"
+               "      --postgres DSN   the database: its connections per step likewise\n"
                "  -q, --quiet          no line per step\n"
                "\n"
                "Exit: 0 a rate held (confirmed), 114 nothing held or not known to the\n"
@@ -561,7 +719,9 @@ int cli_capacity(int argc, char **argv)
         O_BUDGET,
         O_MAXVUS,
         O_TIMEOUT,
-        O_EXPORT
+        O_EXPORT,
+        O_WATCH,
+        O_POSTGRES
     };
     static const struct option opts[] = {
         {"slo", required_argument, NULL, O_SLO},
@@ -580,6 +740,8 @@ int cli_capacity(int argc, char **argv)
         {"body", required_argument, NULL, 'b'},
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"export", required_argument, NULL, O_EXPORT},
+        {"watch", required_argument, NULL, O_WATCH},
+        {"postgres", required_argument, NULL, O_POSTGRES},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
@@ -594,6 +756,11 @@ int cli_capacity(int argc, char **argv)
     int ch, code = EXIT_USAGE;
 
     cap_options_default(&o);
+    /* the probes' metrics, so an objective may name them (process_cpu:avg<80) */
+    if (probe_define_metrics() < 0 || pg_probe_define_metrics() < 0) {
+        fprintf(stderr, "brunt capacity: out of memory\n");
+        return EXIT_INTERNAL;
+    }
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":c:t:m:H:b:qh", opts, NULL)) != -1) {
@@ -677,6 +844,22 @@ int cli_capacity(int argc, char **argv)
             break;
         case O_EXPORT:
             export_path = optarg;
+            break;
+        case O_WATCH: {
+            struct proc_probe *pp = proc_probe_new();
+            int wrc = pp != NULL ? proc_probe_add(pp, optarg, NULL, NULL) : -ENOMEM;
+            if (pp != NULL) {
+                proc_probe_as_probe(pp).ops->free(pp);
+            }
+            if (wrc < 0 || c.n_watch >= MAX_CAP_WATCH) {
+                return bad_flag("--watch", optarg,
+                                "a PID or a command name of at most 15 bytes, at most 8 targets");
+            }
+            c.watch[c.n_watch++] = optarg;
+            break;
+        }
+        case O_POSTGRES:
+            c.pg_dsn = optarg;
             break;
         case 'q':
             c.quiet = true;
@@ -790,6 +973,12 @@ int cli_capacity(int argc, char **argv)
         code = pr == -2 ? EXIT_USAGE : EXIT_UNREACHABLE;
         goto out;
     }
+    bool watch_failed;
+    probe_set_free(step_probes(&c, &watch_failed)); /* before minutes of search, not after */
+    if (watch_failed) {
+        code = c.pg_dsn != NULL && c.n_watch == 0 ? EXIT_UNREACHABLE : EXIT_WATCH;
+        goto out;
+    }
     cli_raise_nofile();
     cli_install_signals();
     uint64_t start_wall = clock_wall_ns();
@@ -814,7 +1003,7 @@ int cli_capacity(int argc, char **argv)
     for (size_t i = 0; i < c.n_slos; i++) {
         printf("  objective: %s\n", c.slo_src[i]);
     }
-    print_table(stdout, res);
+    print_table(stdout, res, &c);
     printf("\n");
     if (res->held > 0) {
         printf("  held:   %.1f/s%s\n", res->held,
@@ -834,9 +1023,12 @@ int cli_capacity(int argc, char **argv)
     } else {
         printf("  broke:  nothing up to %.1f/s\n", res->held);
     }
+    struct cap_cause_info why;
+    capacity_what_broke(res, CAP_SATURATED_PCT, &why);
     if (res->first_broke != NULL) {
+        printf("  what broke first: %s\n", why.text);
         for (size_t k = 0; k < res->first_broke->n_broke; k++) {
-            printf("  %s %s\n", k == 0 ? "what broke first:" : "                 ",
+            printf("  %s %s\n", k == 0 ? "  objectives:    " : "                 ",
                    res->first_broke->broke[k]);
         }
     }

@@ -13,7 +13,8 @@ log "the server's capacity: $slots slots of $time_ns ns = $cap/s"
 
 RC=0
 timeout -k 5 120 "$BRUNT" capacity -q --slo 'http_req_duration:p(95)<300' --slo 'http_req_failed:rate<0.01' \
-    --from 25 --precision 10 --step 3s --settle 1s --confirm 3s --export cap.json "$TARGET_URL/" \
+    --from 25 --precision 10 --step 3s --settle 1s --confirm 3s --export cap.json \
+    --watch "$TARGET_PID" "$TARGET_URL/" \
     >cap.out 2>cap.err || RC=$?
 cat cap.out
 assert_eq 0 "$RC" "exit status: a rate held and was confirmed"
@@ -28,6 +29,13 @@ assert_le "$(jnum cap.json .result.test_time_ms)" 60000 "test time"
 grep -q "held:   $(printf '%.1f' "$held")/s (confirmed)" cap.out || fail "the output's held rate differs from the result's"
 assert_eq brunt-capacity/1 "$(jval cap.json .schema)" "schema"
 assert_ge "$(jnum cap.json '.steps | length')" 4 "steps in the result"
+# what broke first: the slots (the service sleeps in them), not the target's CPU, which
+# the watch saw low on every step (test_capacity_cpu.sh has the CPU-bound case)
+cause=$(jval cap.json .result.what_broke_first.cause)
+[[ $cause == backlog || $cause == latency ]] || fail "what broke first: '$cause', expected backlog or latency"
+assert_lt "$(jnum cap.json '[.steps[].target_cpu_pct] | max')" 60 "the target's CPU while it sleeps"
+assert_ge "$(jnum cap.json '[.steps[].target_cpu_pct] | min')" 0 "the target's CPU was measured"
+grep -q "none saturated: target CPU at most" cap.out || fail "the output does not say the CPU was not saturated"
 
 bad() { # bad NAME EXPECTED_RC WORDS ARGS...
     local name=$1 want=$2 words=$3
@@ -44,4 +52,6 @@ bad badmetric 2 'bad --slo' --slo 'http_req_durtion:p(95)<300' "$TARGET_URL/"
 bad badprec 2 'expected a percentage' --slo 'http_req_failed:rate<0.01' --precision 0 "$TARGET_URL/"
 bad noexportdir 2 'not writable' --slo 'http_req_failed:rate<0.01' --export /nonexistent/dir/c.json "$TARGET_URL/"
 bad notarget 2 'neither a URL' --slo 'http_req_failed:rate<0.01' nothing
+bad nowatch 6 "no process is named" -q --slo 'http_req_failed:rate<0.01' --watch no-such-comm "$TARGET_URL/"
+bad badwatch 2 'expected a PID or a command name' --slo 'http_req_failed:rate<0.01' --watch this-name-is-far-too-long "$TARGET_URL/"
 bad unreachable 3 '' -q --slo 'http_req_failed:rate<0.01' "http://127.0.0.1:$(free_port)/"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# brunt capacity --watch (issue 12, "what broke first"): a target that spends 2 ms of CPU
+# on every request, pinned to one core, saturates its CPU before anything else: the
+# breaking step shows the target's CPU at 90% or more and the result names the target's
+# CPU as what broke first.  The first step's CPU is bounded below by the server's own
+# work (requests x 2 ms, from its /__stats) over the step.
+. "$(dirname "$0")/lib.sh"
+
+start_target --burn 2ms
+taskset -p -c 0 "$TARGET_PID" >/dev/null || fail "taskset could not pin the target"
+
+RC=0
+timeout -k 5 150 "$BRUNT" capacity -q --slo 'http_req_duration:p(95)<100' \
+    --from 20 --precision 10 --step 3s --settle 1s --confirm 3s --watch "$TARGET_PID" \
+    --export cap.json "$TARGET_URL/" >cap.out 2>cap.err || RC=$?
+cat cap.out
+[[ $RC == 0 || $RC == 114 ]] || fail "exit $RC: $(cat cap.err)"
+assert_eq "target CPU" "$(jval cap.json .result.what_broke_first.cause)" "what broke first"
+assert_ge "$(jnum cap.json .result.what_broke_first.use_pct)" 90 "the CPU at saturation"
+grep -q "what broke first: the target's CPU" cap.out || fail "the output does not name the CPU"
+# the first step at 20/s: the server's own CPU per request (its /__stats burn counters)
+# times 20/s is a floor of what brunt saw (the requests' parsing comes on top)
+per_req_ns=$(echo "$(stats_get .burn.cpu_ns) / $(stats_get .burn.requests)" | bc -l)
+floor=$(echo "20 * $per_req_ns / 10000000 * 0.9" | bc -l)
+first=$(jnum cap.json '.steps[0].target_cpu_pct')
+assert_ge "$first" "$floor" "the first step's CPU (the server's work: ${per_req_ns} ns a request at 20/s)"
+assert_lt "$first" 60 "the first step's CPU"
