@@ -428,6 +428,59 @@ static void figures(const struct runu *r, size_t g, const size_t *picked, size_t
     f->count = count;
 }
 
+/* ---- the median window ----------------------------------------------------------- */
+
+/*
+ * A second in which the machine stalled (the generator or the target descheduled, a
+ * noisy neighbour) holds hundreds of requests late by the stall: merged into the run, it
+ * alone can move the run's p99, and the bootstrap, drawing it zero to three times, widens
+ * the interval until a real 25% slowdown reads "no change".  The quantile rows therefore
+ * judge the median over the windows of each window's own quantile (the typical second's
+ * p99), which a minority of stalled seconds cannot move, whenever every window of both
+ * runs has at least CMP_WINDOW_MIN_SAMPLES requests of the group (so that a window's p99
+ * rests on its own tail).  Otherwise (a group of a few requests a second) they judge the
+ * quantiles of the merged windows.  The mean and the throughput always judge the merge.
+ */
+static bool window_quantiles(const struct runu *r, size_t g, uint64_t *dense, double (*wq)[3])
+{
+    if (r->n_units < 3) {
+        return false;
+    }
+    for (size_t k = 0; k < r->n_units; k++) {
+        struct figs f;
+        figures(r, g, &k, 1, dense, &f);
+        if (f.count < CMP_WINDOW_MIN_SAMPLES) {
+            return false;
+        }
+        wq[k][0] = f.p50;
+        wq[k][1] = f.p95;
+        wq[k][2] = f.p99;
+    }
+    return true;
+}
+
+/* The median over windows picked[0..n) (n <= CMP_MAX_UNITS) of each of the 3 quantiles. */
+static void median_windows(const double (*wq)[3], const size_t *picked, size_t n, double *out)
+{
+    double v[CMP_MAX_UNITS];
+    for (int q = 0; q < 3; q++) {
+        for (size_t k = 0; k < n; k++) {
+            v[k] = wq[picked[k]][q];
+        }
+        /* insertion sort: n is at most 60 */
+        for (size_t i = 1; i < n; i++) {
+            double x = v[i];
+            size_t j = i;
+            while (j > 0 && v[j - 1] > x) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = x;
+        }
+        out[q] = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+}
+
 /* ---- the bootstrap --------------------------------------------------------------- */
 
 static uint64_t rng_next(uint64_t *s)
@@ -623,6 +676,7 @@ int compare_runs(const struct result_doc *a, const struct result_doc *b,
     struct dense dn = {0};
     uint64_t *scratch = NULL;
     size_t *pa = NULL, *pb = NULL;
+    double(*wqa)[3] = NULL, (*wqb)[3] = NULL;
     double *ratios = NULL;
     size_t cap = 0;
     int rc = -1;
@@ -680,8 +734,10 @@ int compare_runs(const struct result_doc *a, const struct result_doc *b,
     R = R > CMP_MAX_RESAMPLES ? CMP_MAX_RESAMPLES : R;
     pa = malloc(ua.n_units * sizeof *pa);
     pb = malloc(ub.n_units * sizeof *pb);
+    wqa = malloc(ua.n_units * sizeof *wqa);
+    wqb = malloc(ub.n_units * sizeof *wqb);
     ratios = malloc((size_t)R * 5 * sizeof *ratios);
-    if (pa == NULL || pb == NULL || ratios == NULL) {
+    if (pa == NULL || pb == NULL || ratios == NULL || wqa == NULL || wqb == NULL) {
         snprintf(err, err_len, "compare: out of memory");
         goto out;
     }
@@ -713,6 +769,15 @@ int compare_runs(const struct result_doc *a, const struct result_doc *b,
         if (fa.count == 0 && fb.count == 0) {
             continue;
         }
+        /* the quantiles of each window, and whether every window has enough requests
+         * for them to mean something (then the quantile rows judge the median window) */
+        bool windowed =
+            window_quantiles(&ua, gi, scratch, wqa) && window_quantiles(&ub, gi, scratch, wqb);
+        double mwa[3], mwb[3];
+        if (windowed) {
+            median_windows(wqa, pa, ua.n_units, mwa);
+            median_windows(wqb, pb, ub.n_units, mwb);
+        }
         uint64_t rng = o->seed * 0x9e3779b97f4a7c15ull + gi;
         for (unsigned rep = 0; rep < R; rep++) {
             struct figs xa, xb;
@@ -720,6 +785,13 @@ int compare_runs(const struct result_doc *a, const struct result_doc *b,
             resample(ub.n_units, out->block_cur, &rng, pb);
             figures(&ua, gi, pa, ua.n_units, scratch, &xa);
             figures(&ub, gi, pb, ub.n_units, scratch, &xb);
+            if (windowed) {
+                double ma[3], mb[3];
+                median_windows(wqa, pa, ua.n_units, ma);
+                median_windows(wqb, pb, ub.n_units, mb);
+                xa.p50 = ma[0], xa.p95 = ma[1], xa.p99 = ma[2];
+                xb.p50 = mb[0], xb.p95 = mb[1], xb.p99 = mb[2];
+            }
             ratios[0 * R + rep] = xb.p50 / xa.p50;
             ratios[1 * R + rep] = xb.p95 / xa.p95;
             ratios[2 * R + rep] = xb.p99 / xa.p99;
@@ -742,6 +814,10 @@ int compare_runs(const struct result_doc *a, const struct result_doc *b,
             row->base = base[m];
             row->cur = cur[m];
             row->change = ratio_change(base[m], cur[m]);
+            row->windowed = windowed && m < 3;
+            if (row->windowed) { /* the change the interval is about */
+                row->change = ratio_change(mwa[m], mwb[m]);
+            }
             interval(&ratios[(size_t)m * R], R, o->confidence, blocks, &row->lo, &row->hi);
             row->verdict = judge_ratio(row->lo, row->hi, m != 4, o);
         }
@@ -840,6 +916,8 @@ out:
     free(dn.hi);
     free(scratch);
     free(pa);
+    free(wqa);
+    free(wqb);
     free(pb);
     free(ratios);
     if (rc < 0) {

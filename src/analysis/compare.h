@@ -8,7 +8,9 @@
  * are enough) are grouped into at most CMP_MAX_UNITS windows; a moving-block bootstrap
  * resamples windows of each run independently, merges the resampled windows' compact
  * histograms exactly, and yields the distribution of the ratio new/base of each figure
- * (latency p50, p95, p99 and mean; throughput) per request name.  The severity limits
+ * (latency p50, p95, p99 and mean; throughput) per request name; the quantiles are taken
+ * per window and their median over the windows is compared, when every window holds
+ * enough requests (CMP_WINDOW_MIN_SAMPLES), so that a few stalled seconds cannot decide.  The severity limits
  * apply to the bound of the interval, not to the point estimate: a regression when the
  * lower bound of a latency ratio exceeds 1 + regression (critical: 1 + critical), an
  * improvement when the upper bound is below 1 / (1 + regression).  Throughput is judged
@@ -33,6 +35,7 @@
 #define CMP_MAX_GROUPS 256 /* request names compared one by one (the rest: in "all") */
 #define CMP_MAX_RESAMPLES 100000
 #define CMP_MAX_NOTES 16
+#define CMP_WINDOW_MIN_SAMPLES 100 /* requests in every window for the median-window rows */
 
 enum cmp_verdict {
     CMP_NA, /* not judged (missing in one run, too few samples, informational) */
@@ -68,6 +71,8 @@ struct cmp_row {
     double base, cur; /* point estimates in unit */
     double change;    /* cur / base - 1 (NAN when base is 0); for rates cur - base */
     double lo, hi;    /* ratio interval (latency, throughput); z for rates in lo; else NAN */
+    bool windowed;    /* a quantile judged as the median window's (change and interval of
+                       * that; base and cur stay the runs' own quantiles): see compare.c */
     enum cmp_verdict verdict;
 };
 

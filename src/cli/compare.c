@@ -317,6 +317,8 @@ static int print_json(FILE *f, const char *base_label, const struct result_doc *
             jsonw_num(&w, row->lo);
             jsonw_key(&w, "ratio_high");
             jsonw_num(&w, row->hi);
+            jsonw_key(&w, "statistic");
+            jsonw_str(&w, row->windowed ? "median window" : "run");
         }
         jsonw_key(&w, "verdict");
         jsonw_str(&w, row->kind == CMP_INFO ? "info" : cmp_verdict_name(row->verdict));

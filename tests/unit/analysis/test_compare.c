@@ -161,6 +161,47 @@ Test(compare, a_spike_in_the_baseline_widens_the_interval)
     result_doc_free(b);
 }
 
+Test(compare, a_stalled_second_in_the_baseline_does_not_hide_a_slowdown)
+{
+    /* bench/compare.sh's case: 100..200 ms against 100..250 ms (p99 +25%), 15 s runs (14
+     * windows), one baseline second 10x slower.  Merged, that second alone is the
+     * baseline's p99; the median window is not moved by it, and a spike-free same build
+     * stays no change */
+    struct result_doc *a = run(15, 650, 100, 200, 1, 7, 0, 1);
+    struct result_doc *s = run(15, 650, 100, 250, 1, -1, 0, 2);
+    struct result_doc *b = run(15, 650, 100, 200, 1, -1, 0, 3);
+    struct cmp_report rep;
+    compare(a, s, &rep);
+    const struct cmp_row *p99 = row_of(&rep, "p99");
+    cr_assert(p99->windowed, "650 requests a second: the median window");
+    cr_assert_eq(p99->verdict, CMP_REGRESSION, "p99 %g..%g: %s", p99->lo, p99->hi,
+                 cmp_verdict_name(p99->verdict));
+    cr_assert_float_eq(p99->change, 0.25, 0.02);
+    cmp_report_destroy(&rep);
+    compare(a, b, &rep);
+    cr_assert_eq(rep.worst, CMP_SAME, "same build: %s", cmp_verdict_name(rep.worst));
+    cmp_report_destroy(&rep);
+    compare(b, a, &rep);
+    cr_assert_neq(row_of(&rep, "p99")->verdict, CMP_REGRESSION);
+    cmp_report_destroy(&rep);
+    result_doc_free(a);
+    result_doc_free(s);
+    result_doc_free(b);
+}
+
+Test(compare, few_requests_a_second_judge_the_merged_run)
+{
+    struct result_doc *a = run(20, 20, 10, 20, 1, -1, 0, 1), *b = run(20, 20, 10, 20, 2, -1, 0, 2);
+    struct cmp_report rep;
+    compare(a, b, &rep);
+    const struct cmp_row *p99 = row_of(&rep, "p99");
+    cr_assert(!p99->windowed, "20 requests a second: too few for a window's p99");
+    cr_assert_eq(p99->verdict, CMP_CRITICAL, "x2: %s", cmp_verdict_name(p99->verdict));
+    cmp_report_destroy(&rep);
+    result_doc_free(a);
+    result_doc_free(b);
+}
+
 Test(compare, error_rates_by_two_proportion_test)
 {
     struct result_doc *a = run(10, 1000, 10, 20, 1, -1, 1, 1);
