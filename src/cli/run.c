@@ -1153,6 +1153,7 @@ int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_t
         opts.tick_data = prom;
     }
     struct run_report report;
+    const struct scenario_plan *bp = cli_breakpoint_arm(plan, thresholds, n_thresholds);
     int rc = engine_run(plan, thresholds, n_thresholds, &opts, &report);
     progress_finish(prog);
     progress_free(prog);
@@ -1185,6 +1186,7 @@ int cli_execute_info(struct plan *plan, struct threshold *thresholds, size_t n_t
     report.exit_code = code;
     if (!no_summary) {
         summary_print_info(stdout, &report, info, isatty(STDOUT_FILENO));
+        cli_breakpoint_print(stdout, bp, &report);
         fflush(stdout);
     }
     if (export_path != NULL && result_write_info(export_path, &report, info, err, sizeof err) < 0) {

@@ -92,7 +92,9 @@ struct scenario_plan {
     uint32_t pre_allocated_vus; /* open model: VUs (connections) made before the start */
     uint32_t max_vus;           /* open model: cap; beyond it iterations queue */
     uint64_t max_queue_ns;      /* open model: a queued iteration is dropped after this */
-    uint32_t pipeline;          /* requests in flight per connection (quick mode) */
+    bool breakpoint;   /* a scenario file's `breakpoint` executor: a ramping arrival rate the
+                      * CLI stops at the thresholds' first failure (analysis/breakpoint.h) */
+    uint32_t pipeline; /* requests in flight per connection (quick mode) */
     struct stage *stages;
     size_t n_stages;
     struct step *steps;

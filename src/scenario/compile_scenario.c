@@ -73,8 +73,10 @@ static const char *const EXECUTORS[] = {
     "ramping-arrival-rate",
     "per-vu-iterations",
     "shared-iterations",
+    "breakpoint", /* BREAKPOINT_EX: ramping-arrival-rate stopped where the thresholds break */
     NULL,
 };
+#define BREAKPOINT_EX 6
 
 /* Indexed by enum executor_kind: the keys each executor takes. */
 static const unsigned EXEC_KEYS[] = {
@@ -86,6 +88,8 @@ static const unsigned EXEC_KEYS[] = {
                                   KB(K_PRE_ALLOCATED_VUS) | KB(K_MAX_VUS) | KB(K_MAX_QUEUE),
     [EXEC_PER_VU_ITERATIONS] = COMMON | KB(K_VUS) | KB(K_ITERATIONS) | KB(K_MAX_DURATION),
     [EXEC_SHARED_ITERATIONS] = COMMON | KB(K_VUS) | KB(K_ITERATIONS) | KB(K_MAX_DURATION),
+    [BREAKPOINT_EX] = COMMON | KB(K_START_RATE) | KB(K_TIME_UNIT) | KB(K_STAGES) |
+                      KB(K_PRE_ALLOCATED_VUS) | KB(K_MAX_VUS) | KB(K_MAX_QUEUE),
 };
 
 static const char *const SCEN_DEFAULT_KEYS[] = {"headers", "timeout", NULL};
@@ -191,15 +195,16 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
         return load__err(L, key,
                          "scenario '%s' has no executor (expected executor: one of "
                          "constant-vus, ramping-vus, constant-arrival-rate, "
-                         "ramping-arrival-rate, per-vu-iterations, shared-iterations)",
+                         "ramping-arrival-rate, per-vu-iterations, shared-iterations, breakpoint)",
                          name);
     }
     int ex;
     if (load__get_enum(L, v[K_EXECUTOR], "executor", EXECUTORS, &ex) < 0) {
         return -1;
     }
-    sc->executor = (enum executor_kind)ex;
     const char *exn = EXECUTORS[ex];
+    sc->breakpoint = ex == BREAKPOINT_EX;
+    sc->executor = sc->breakpoint ? EXEC_RAMPING_ARRIVAL_RATE : (enum executor_kind)ex;
     for (int k = 0; k < K_COUNT; k++) {
         if (v[k] != NULL && !(EXEC_KEYS[ex] & KB(k))) {
             char list[400];
@@ -308,9 +313,9 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
             }
             if (v[K_STAGES] == NULL) {
                 return load__err(L, key,
-                                 "scenario '%s' (ramping-arrival-rate) has no stages "
+                                 "scenario '%s' (%s) has no stages "
                                  "(expected stages: [{duration: 1m, target: 100}])",
-                                 name);
+                                 name, exn);
             }
             if (parse_stages(L, v[K_STAGES], false, sc) < 0) {
                 return -1;

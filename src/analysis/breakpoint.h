@@ -1,0 +1,36 @@
+/*
+ * breakpoint — the `breakpoint` executor's answer: a scenario file's ramping arrival rate
+ * that the CLI stops at the thresholds' first failure (every threshold is armed with
+ * abortOnFail), after which this says at what rate it broke.  k6 leaves the same idea to
+ * a ramping-arrival-rate scenario plus abortOnFail thresholds and the user's arithmetic;
+ * brunt does the arithmetic.  `brunt capacity` answers the same question with fewer
+ * test minutes (steps and bisection); a breakpoint ramp is one run, inside a scenario.
+ *
+ * The thresholds are judged once a second over the run so far, so the rate at the stop
+ * is an upper bound on the breaking point and the rate one second earlier (the last
+ * evaluation that passed) the rate that still held.  No I/O, no printing.
+ */
+#ifndef BRUNT_ANALYSIS_BREAKPOINT_H
+#define BRUNT_ANALYSIS_BREAKPOINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/plan.h"
+
+/* The ramp's arrival rate, iterations per second, t_ns after the scenario's start. */
+double breakpoint_rate_at(const struct scenario_plan *sc, uint64_t t_ns);
+
+struct bp_result {
+    bool broke;      /* the thresholds failed before the ramp's end */
+    double t_s;      /* when the run stopped, seconds after the scenario's start */
+    double broke_at; /* the rate then, iterations/s */
+    double held;     /* the rate one second earlier, /s (0 when it broke in the first) */
+    double peak;     /* the ramp's highest rate, /s */
+};
+
+/* From the scenario and how long the run lasted (aborted: stopped by a threshold). */
+void breakpoint_judge(const struct scenario_plan *sc, uint64_t ran_ns, bool aborted,
+                      struct bp_result *out);
+
+#endif
