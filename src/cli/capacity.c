@@ -30,6 +30,7 @@
 
 #include "analysis/breakpoint.h"
 #include "analysis/capacity.h"
+#include "analysis/usl.h"
 #include "cli/cli.h"
 #include "cli/dbprobe.h"
 #include "core/clock.h"
@@ -64,6 +65,7 @@ struct cap_ctx {
     const char *watch[MAX_CAP_WATCH]; /* --watch PID|NAME: the target's CPU per step */
     size_t n_watch;
     const char *pg_dsn; /* --postgres DSN: the database's connections per step */
+    bool closed;        /* --concurrency: the step's "rate" is a number of VUs */
 };
 
 /*
@@ -326,7 +328,8 @@ static int run_step(double rate, uint64_t dur, bool confirm, struct cap_step *ou
         drain(c);
         c->drain = false;
     }
-    sc->executor = EXEC_CONSTANT_ARRIVAL_RATE;
+    sc->executor = c->closed ? EXEC_CONSTANT_VUS : EXEC_CONSTANT_ARRIVAL_RATE;
+    sc->vus = c->closed ? (uint32_t)rate : 0;
     sc->rate = rate;
     sc->start_rate = rate;
     sc->time_unit_ns = NS_PER_S;
@@ -442,7 +445,7 @@ static int run_step(double rate, uint64_t dur, bool confirm, struct cap_step *ou
             add_broke(out, "%.100s (observed %g)", what, c->file_th[i].observed);
         }
     }
-    if (th[i_dropped].failed) {
+    if (!c->closed && th[i_dropped].failed) {
         out->pass = false;
         add_broke(out, "%s: the service fell behind the arrival rate (%g iterations dropped)",
                   "backlog", th[i_dropped].observed);
@@ -454,7 +457,8 @@ static int run_step(double rate, uint64_t dur, bool confirm, struct cap_step *ou
         per_iter += sc->steps[k].kind == STEP_REQUEST;
     }
     per_iter = per_iter > 0 ? per_iter : 1;
-    if (judge_s > 0 && (out->completed * judge_s + 2) < 0.98 * rate * per_iter * judge_s) {
+    if (!c->closed && judge_s > 0 &&
+        (out->completed * judge_s + 2) < 0.98 * rate * per_iter * judge_s) {
         out->pass = false;
         add_broke(out, "backlog: the service answered %.1f/s of the %.1f/s asked", out->completed,
                   rate * per_iter);
@@ -472,7 +476,7 @@ static int run_step(double rate, uint64_t dur, bool confirm, struct cap_step *ou
     hist_free(scratch);
     registry_free(win);
     run_report_destroy(&rep);
-    c->drain = !out->pass;
+    c->drain = !out->pass && !c->closed; /* a closed model leaves no backlog behind */
     if (!c->quiet) {
         fprintf(stderr, "  step %8.1f/s  %-5s %5.1fs  p95 %8.2f ms  served %8.1f/s%s%s\n", rate,
                 out->pass ? "held" : "broke", (double)out->ran_ns / 1e9, out->p95_ms,
@@ -489,8 +493,9 @@ out:
 
 static void print_table(FILE *f, const struct cap_result *res, const struct cap_ctx *c)
 {
-    fprintf(f, "\n  %10s %10s %10s %10s %10s %10s %7s %6s", "rate/s", "achieved", "served/s",
-            "p50 ms", "p95 ms", "p99 ms", "errors", "ran");
+    fprintf(f, "\n  %10s %10s %10s %10s %10s %10s %7s %6s", c->closed ? "VUs" : "rate/s",
+            c->closed ? "iter/s" : "achieved", "served/s", "p50 ms", "p95 ms", "p99 ms", "errors",
+            "ran");
     if (c->n_watch > 0) {
         fprintf(f, " %6s", "cpu");
     }
@@ -514,9 +519,86 @@ static void print_table(FILE *f, const struct cap_result *res, const struct cap_
     }
 }
 
+/* ---- the closed model: concurrency steps and the USL fit --------------------------- */
+
+#define MAX_CONCURRENCY 32
+
+/*
+ * Runs one closed-model step per concurrency in ns[0..n) (constant VUs, each with one
+ * request in flight), into res->steps (rate = the VUs), while the budget lasts; fits the
+ * Universal Scalability Law to (VUs, served/s) of the steps brunt itself could drive.
+ * held: the highest concurrency whose step met the objectives; broke: the lowest that did
+ * not.  Returns 0 or the first negative errno of a step.
+ */
+static int closed_search(struct cap_ctx *c, const struct cap_options *o, const double *ns, size_t n,
+                         struct cap_result *res, struct usl_fit *fit, int *fit_rc)
+{
+    double x[MAX_CONCURRENCY], v[MAX_CONCURRENCY];
+    size_t m = 0;
+    memset(res, 0, sizeof *res);
+    for (size_t i = 0; i < n && res->n_steps < CAP_MAX_STEPS; i++) {
+        if (res->test_ns + o->step_ns > o->budget_ns) {
+            res->hit_budget = true;
+            break;
+        }
+        struct cap_step *st = &res->steps[res->n_steps];
+        memset(st, 0, sizeof *st);
+        st->target_cpu_pct = st->db_conn_pct = NAN;
+        st->rate = ns[i];
+        int rc = run_step(ns[i], o->step_ns, false, st, c);
+        if (rc < 0) {
+            return rc;
+        }
+        res->n_steps++;
+        res->test_ns += st->ran_ns;
+        if (st->interrupted) {
+            res->interrupted = true;
+            break;
+        }
+        if (st->pass && st->rate > res->held) {
+            res->held = st->rate;
+        }
+        if (!st->pass && (res->broke == 0 || st->rate < res->broke)) {
+            res->broke = st->rate;
+            res->first_broke = st;
+        }
+        if (st->generator_bound) {
+            res->generator_bound = true; /* brunt's figure, not the target's: not fitted */
+        } else if (!st->aborted) {
+            v[m] = st->rate;
+            x[m++] = st->completed;
+        }
+    }
+    *fit_rc = usl_fit(v, x, m, fit);
+    return 0;
+}
+
+static void print_usl(FILE *f, const struct usl_fit *u, int rc)
+{
+    if (rc < 0) {
+        fprintf(f,
+                "  USL: not fitted (it needs %d steps at 2 or more concurrencies that ran to "
+                "their end)\n",
+                USL_MIN_POINTS);
+        return;
+    }
+    fprintf(f,
+            "  USL fit over %zu steps: lambda %.1f/s per VU, sigma %.4f (contention), kappa "
+            "%.6f (coherency), R² %.3f\n",
+            u->n, u->lambda, u->sigma, u->kappa, u->r2);
+    if (isfinite(u->n_peak)) {
+        fprintf(f, "  predicted peak: %.1f/s at %.0f VUs (beyond it throughput falls)\n", u->x_peak,
+                u->n_peak);
+    } else if (isfinite(u->x_peak)) {
+        fprintf(f, "  no peak: throughput levels off towards %.1f/s (kappa 0)\n", u->x_peak);
+    } else {
+        fprintf(f, "  no peak: throughput still grows linearly with the VUs\n");
+    }
+}
+
 static int write_result(const char *path, const struct cap_result *res, const struct cap_options *o,
-                        const struct cap_ctx *c, int argc, char **argv, uint64_t start_wall,
-                        char *err, size_t err_len)
+                        const struct cap_ctx *c, const struct usl_fit *usl, int argc, char **argv,
+                        uint64_t start_wall, char *err, size_t err_len)
 {
     struct jsonw w;
     jsonw_init(&w, 2, 64u << 20);
@@ -641,6 +723,29 @@ static int write_result(const char *path, const struct cap_result *res, const st
     jsonw_bool(&w, res->generator_bound);
     struct cap_cause_info why;
     capacity_what_broke(res, CAP_SATURATED_PCT, &why);
+    jsonw_key(&w, "model");
+    jsonw_str(&w, c->closed ? "closed" : "open");
+    jsonw_key(&w, "usl");
+    if (usl != NULL) {
+        jsonw_obj_begin(&w);
+        jsonw_key(&w, "points");
+        jsonw_num(&w, (double)usl->n);
+        jsonw_key(&w, "lambda");
+        jsonw_num(&w, usl->lambda);
+        jsonw_key(&w, "sigma");
+        jsonw_num(&w, usl->sigma);
+        jsonw_key(&w, "kappa");
+        jsonw_num(&w, usl->kappa);
+        jsonw_key(&w, "r2");
+        jsonw_num(&w, usl->r2);
+        jsonw_key(&w, "peak_vus");
+        jsonw_num(&w, isfinite(usl->n_peak) ? usl->n_peak : NAN);
+        jsonw_key(&w, "peak_throughput");
+        jsonw_num(&w, isfinite(usl->x_peak) ? usl->x_peak : NAN);
+        jsonw_obj_end(&w);
+    } else {
+        jsonw_null(&w);
+    }
     jsonw_key(&w, "what_broke_first");
     jsonw_obj_begin(&w);
     jsonw_key(&w, "cause");
@@ -695,6 +800,9 @@ static void capacity_usage(FILE *f)
                "      --watch PID|NAME the target's processes: its CPU per step, and what\n"
                "                       broke first when it saturated (repeatable)\n"
                "      --postgres DSN   the database: its connections per step likewise\n"
+               "      --concurrency LIST  the closed model instead: one step per number of\n"
+               "                       VUs (1,2,4,8,16), and the Universal Scalability Law\n"
+               "                       fitted to their throughput (sigma, kappa, the peak)\n"
                "  -q, --quiet          no line per step\n"
                "\n"
                "Exit: 0 a rate held (confirmed), 114 nothing held or not known to the\n"
@@ -722,7 +830,8 @@ int cli_capacity(int argc, char **argv)
         O_TIMEOUT,
         O_EXPORT,
         O_WATCH,
-        O_POSTGRES
+        O_POSTGRES,
+        O_CONCURRENCY
     };
     static const struct option opts[] = {
         {"slo", required_argument, NULL, O_SLO},
@@ -743,12 +852,15 @@ int cli_capacity(int argc, char **argv)
         {"export", required_argument, NULL, O_EXPORT},
         {"watch", required_argument, NULL, O_WATCH},
         {"postgres", required_argument, NULL, O_POSTGRES},
+        {"concurrency", required_argument, NULL, O_CONCURRENCY},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     struct cap_options o;
     struct cap_ctx c = {.settle_ns = 2 * NS_PER_S};
+    double conc[MAX_CONCURRENCY];
+    size_t n_conc = 0;
     const char *method = "GET", *body = NULL, *export_path = NULL;
     const char *headers[MAX_CAP_HEADERS];
     size_t n_headers = 0;
@@ -862,6 +974,27 @@ int cli_capacity(int argc, char **argv)
         case O_POSTGRES:
             c.pg_dsn = optarg;
             break;
+        case O_CONCURRENCY: {
+            /* "1,2,4,8": the closed model, one step per number of VUs */
+            char *dup = strdup(optarg), *save = NULL;
+            n_conc = 0;
+            for (char *tok = dup ? strtok_r(dup, ",", &save) : NULL; tok != NULL;
+                 tok = strtok_r(NULL, ",", &save)) {
+                if (parse_u64(tok, &u) < 0 || u < 1 || u > 50000 || n_conc >= MAX_CONCURRENCY) {
+                    free(dup);
+                    return bad_flag("--concurrency", optarg,
+                                    "a list of at most 32 VU counts from 1 to 50000, such as "
+                                    "1,2,4,8,16");
+                }
+                conc[n_conc++] = (double)u;
+            }
+            free(dup);
+            if (n_conc == 0) {
+                return bad_flag("--concurrency", optarg, "a list such as 1,2,4,8,16");
+            }
+            c.closed = true;
+            break;
+        }
         case 'q':
             c.quiet = true;
             break;
@@ -993,7 +1126,10 @@ int cli_capacity(int argc, char **argv)
         code = EXIT_INTERNAL;
         goto out;
     }
-    int rc = capacity_search(&o, run_step, &c, res);
+    struct usl_fit usl;
+    int usl_rc = -EINVAL;
+    int rc = c.closed ? closed_search(&c, &o, conc, n_conc, res, &usl, &usl_rc)
+                      : capacity_search(&o, run_step, &c, res);
     if (rc < 0) {
         fprintf(stderr, "brunt capacity: a step could not run: %s\n", strerror(-rc));
         free(res);
@@ -1006,7 +1142,17 @@ int cli_capacity(int argc, char **argv)
     }
     print_table(stdout, res, &c);
     printf("\n");
-    if (res->held > 0) {
+    if (c.closed) {
+        print_usl(stdout, &usl, usl_rc);
+        if (res->held > 0) {
+            printf("  held:   %.0f VUs (the most that met the objectives)\n", res->held);
+        } else {
+            printf("  held:   nothing (even %.0f VUs broke)\n", res->broke);
+        }
+        if (res->broke > 0) {
+            printf("  broke:  %.0f VUs\n", res->broke);
+        }
+    } else if (res->held > 0) {
         printf("  held:   %.1f/s%s\n", res->held,
                res->confirmed ? " (confirmed)"
                : o.confirm_ns ? " (NOT confirmed)"
@@ -1014,7 +1160,9 @@ int cli_capacity(int argc, char **argv)
     } else {
         printf("  held:   nothing (even %.3g/s broke)\n", res->broke);
     }
-    if (res->broke > 0) {
+    if (c.closed) {
+        /* said above */
+    } else if (res->broke > 0) {
         printf("  broke:  %.1f/s", res->broke);
         if (res->upper > 0 && res->upper < res->broke) {
             printf(" (overloaded, the service served %.1f/s: the capacity is at most that)",
@@ -1036,18 +1184,20 @@ int cli_capacity(int argc, char **argv)
     printf("  test time: %.1f s of load in %zu steps (+ %.1f s waiting for the target to drain "
            "after the steps that broke)%s%s%s%s\n",
            (double)res->test_ns / 1e9, res->n_steps, (double)c.drain_ns / 1e9,
-           res->precise ? "" : "; NOT known to the precision",
+           res->precise || c.closed ? "" : "; NOT known to the precision",
            res->hit_budget ? " (budget spent)" : "", res->hit_max ? " (reached --max)" : "",
            res->generator_bound ? " (brunt ran out of CPU: add -t threads)" : "");
     printf("\n");
     fflush(stdout);
     code =
         res->interrupted ? EXIT_INTERRUPTED
+        : c.closed       ? (res->held > 0 ? EXIT_OK : EXIT_NO_CAPACITY)
         : res->held > 0 && (res->precise || res->hit_max) && (res->confirmed || o.confirm_ns == 0)
             ? EXIT_OK
             : EXIT_NO_CAPACITY;
     if (export_path != NULL &&
-        write_result(export_path, res, &o, &c, argc, argv, start_wall, err, sizeof err) < 0) {
+        write_result(export_path, res, &o, &c, c.closed && usl_rc == 0 ? &usl : NULL, argc, argv,
+                     start_wall, err, sizeof err) < 0) {
         fprintf(stderr, "brunt capacity: --export %s: %s\n", export_path, err);
         code = code == EXIT_OK ? EXIT_INTERNAL : code;
     }

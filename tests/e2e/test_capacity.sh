@@ -37,6 +37,21 @@ assert_lt "$(jnum cap.json '[.steps[].target_cpu_pct] | max')" 60 "the target's 
 assert_ge "$(jnum cap.json '[.steps[].target_cpu_pct] | min')" 0 "the target's CPU was measured"
 grep -q "none saturated: target CPU at most" cap.out || fail "the output does not say the CPU was not saturated"
 
+# the closed model: 1, 2, 5 and 10 VUs against 5 slots of 50 ms serve 20, 40, 100 and
+# 100 requests/s; the USL fitted to them levels off or peaks near the capacity
+RC=0
+timeout -k 5 120 "$BRUNT" capacity -q --concurrency 1,2,5,10 --slo 'http_req_duration:p(95)<1000' \
+    --step 3s --settle 1s --export closed.json "$TARGET_URL/" >closed.out 2>closed.err || RC=$?
+cat closed.out
+assert_eq 0 "$RC" "closed model: exit"
+assert_eq closed "$(jval closed.json .result.model)" "the model"
+assert_within "$(jnum closed.json '.steps[0].served')" 20 3 "one VU serves 1 / 50 ms"
+assert_within "$(jnum closed.json '.steps[3].served')" "$cap" "$(echo "$cap * 0.1" | bc -l)" "10 VUs: the capacity"
+assert_eq 4 "$(jnum closed.json .result.usl.points)" "points fitted"
+peak=$(jnum closed.json '.result.usl.peak_throughput')
+assert_within "$peak" "$cap" "$(echo "$cap * 0.3" | bc -l)" "the USL's peak (or asymptote) near the capacity"
+grep -q 'USL fit over 4 steps' closed.out || fail "the USL line is missing"
+
 bad() { # bad NAME EXPECTED_RC WORDS ARGS...
     local name=$1 want=$2 words=$3
     shift 3
@@ -54,4 +69,5 @@ bad noexportdir 2 'not writable' --slo 'http_req_failed:rate<0.01' --export /non
 bad notarget 2 'neither a URL' --slo 'http_req_failed:rate<0.01' nothing
 bad nowatch 6 "no process is named" -q --slo 'http_req_failed:rate<0.01' --watch no-such-comm "$TARGET_URL/"
 bad badwatch 2 'expected a PID or a command name' --slo 'http_req_failed:rate<0.01' --watch this-name-is-far-too-long "$TARGET_URL/"
+bad badconc 2 'a list of at most 32 VU counts' --slo 'http_req_failed:rate<0.01' --concurrency 1,x "$TARGET_URL/"
 bad unreachable 3 '' -q --slo 'http_req_failed:rate<0.01' "http://127.0.0.1:$(free_port)/"
