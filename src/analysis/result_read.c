@@ -456,6 +456,12 @@ static int read_record(struct rd *r, const struct json_span *e, struct rr_rec *r
             double x;
             ok = span_num(&v, &x);
             rec->sum = rec->sum_ns = x;
+        } else if (json_span_is(&k, "value")) {
+            ok = span_num(&v, &rec->sum);
+        } else if (json_span_is(&k, "lo")) {
+            ok = span_num(&v, &rec->lo);
+        } else if (json_span_is(&k, "hi")) {
+            ok = span_num(&v, &rec->hi);
         } else if (json_span_is(&k, "trues")) {
             ok = span_u64(&v, &rec->trues);
         } else if (json_span_is(&k, "min")) {

@@ -47,7 +47,8 @@ struct rr_bucket {
 /* One series' record for one second. */
 struct rr_rec {
     uint32_t series;   /* index into result_doc.series */
-    double sum;        /* counter: the second's increment */
+    double sum;        /* counter: the second's increment; gauge: its last value */
+    double lo, hi;     /* gauge: the second's extremes */
     uint64_t trues, n; /* rate: trues of n; counter, trend: samples */
     uint64_t min_ns, max_ns;
     double sum_ns; /* trend */

@@ -158,6 +158,7 @@ int packed_second(const struct registry *second, const struct registry *total, u
             any = packed_keeps_trend(s->metric) && s->hist != NULL && hist_count(s->hist) > 0;
             break;
         case METRIC_GAUGE:
+            any = s->total > 0;
             break;
         }
         if (!any) {
@@ -175,6 +176,11 @@ int packed_second(const struct registry *second, const struct registry *total, u
             stage_varint(&st, s->total);
         } else if (type == METRIC_RATE) {
             stage_varint(&st, s->trues);
+            stage_varint(&st, s->total);
+        } else if (type == METRIC_GAUGE) {
+            stage_double(&st, s->sum);
+            stage_double(&st, s->gmin);
+            stage_double(&st, s->gmax);
             stage_varint(&st, s->total);
         } else {
             stage_varint(&st, hist_count(s->hist));
@@ -227,6 +233,10 @@ int packed_next(const uint8_t *p, size_t len, size_t *off, struct packed_rec *re
     switch (type) {
     case METRIC_COUNTER:
         ok = get_double(p, len, &o, &rec->sum) && packed_get_varint(p, len, &o, &rec->total);
+        break;
+    case METRIC_GAUGE:
+        ok = get_double(p, len, &o, &rec->sum) && get_double(p, len, &o, &rec->gmin) &&
+             get_double(p, len, &o, &rec->gmax) && packed_get_varint(p, len, &o, &rec->total);
         break;
     case METRIC_RATE:
         ok = packed_get_varint(p, len, &o, &rec->trues) &&

@@ -22,11 +22,13 @@
  * Record layout (internal to the process; the result file spells it out as JSON):
  *   varint series index (in the run's total registry), byte metric type, then
  *   counter: 8-byte double sum, varint samples; rate: varint trues, varint total;
+ *   gauge: 8-byte double last value, 8-byte double min, 8-byte double max, varint samples;
  *   trend: varint count, 8-byte double sum_ns, varint min_ns, varint max_ns,
  *          varint n_buckets, n_buckets x (varint index delta, varint count)
  *   (the first delta is the first index itself).
  *
- * Left out: gauges (the row holds vus/vus_max), and trends other than those listed
+ * Gauges (custom gauge metrics, probe levels) keep the second's last value and its
+ * extremes.  Left out: trends other than those listed
  * (iteration_duration and the per-phase trends blocked/connecting/... would triple the
  * size for little use; their run totals stay exact in the metrics).
  * No locking: one owner at a time.
@@ -70,7 +72,8 @@ int packed_second(const struct registry *second, const struct registry *total, u
 struct packed_rec {
     uint32_t series;
     enum metric_type type;
-    double sum;            /* counter */
+    double sum;            /* counter; gauge: the last value */
+    double gmin, gmax;     /* gauge: the second's extremes */
     uint64_t trues, total; /* rate: trues of total; counter: total = samples */
     uint64_t count, min_ns, max_ns;
     double sum_ns;    /* trend */

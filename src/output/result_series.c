@@ -142,7 +142,13 @@ static int add_record(struct dynbuf *b, const struct packed_rec *rec)
         break;
     }
     case METRIC_GAUGE:
-        rc = rc ? rc : dynbuf_addc(b, '}');
+        rc = rc ? rc : dynbuf_adds(b, ",\"value\":");
+        rc = rc ? rc : add_num(b, rec->sum);
+        rc = rc ? rc : dynbuf_adds(b, ",\"lo\":");
+        rc = rc ? rc : add_num(b, rec->gmin);
+        rc = rc ? rc : dynbuf_adds(b, ",\"hi\":");
+        rc = rc ? rc : add_num(b, rec->gmax);
+        rc = rc ? rc : dynbuf_addf(b, ",\"n\":%" PRIu64 "}", rec->total);
         break;
     }
     return rc;

@@ -119,6 +119,36 @@ Test(packed, a_second_packs_and_decodes_by_total_index)
     registry_free(total);
 }
 
+Test(packed, a_gauge_keeps_its_last_value_and_extremes)
+{
+    int g = metric_define("test_packed_gauge", METRIC_GAUGE, CONTAINS_DEFAULT, "a test gauge");
+    cr_assert_geq(g, 0);
+    struct registry *total = registry_new(), *sec = registry_new();
+    struct series *s = get(sec, g, "");
+    series_gauge(s, 7.5);
+    series_gauge(s, -2);
+    series_gauge(s, 3.25);
+    get(sec, g, "name=unset"); /* never set that second: left out */
+    cr_assert_eq(registry_merge(total, sec), 0);
+    uint8_t *p;
+    size_t len, off = 0;
+    cr_assert_eq(packed_second(sec, total, &p, &len), 0);
+    struct packed_rec rec;
+    cr_assert_eq(packed_next(p, len, &off, &rec), 1);
+    cr_assert_eq(rec.type, METRIC_GAUGE);
+    cr_assert_float_eq(rec.sum, 3.25, 1e-12);
+    cr_assert_float_eq(rec.gmin, -2, 1e-12);
+    cr_assert_float_eq(rec.gmax, 7.5, 1e-12);
+    cr_assert_eq(rec.total, 3);
+    cr_assert_eq(packed_next(p, len, &off, &rec), 0, "one record only");
+    /* truncated: refused, never read past the end */
+    size_t o2 = 0;
+    cr_assert_eq(packed_next(p, len - 1, &o2, &rec), -EINVAL);
+    free(p);
+    registry_free(sec);
+    registry_free(total);
+}
+
 /* Coarsening is exact per bucket: packing two seconds and adding their compact counts
  * gives the compact counts of one second that saw both. */
 Test(packed, coarse_histograms_merge_exactly)
