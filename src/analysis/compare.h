@@ -50,7 +50,7 @@ struct cmp_options {
     double critical;     /* fraction: 0.50 */
     double err_limit;    /* error-rate increase that matters, absolute: 0.001 (0.1 pp) */
     double err_critical; /* 0.01 (1 pp) */
-    double confidence;   /* of the intervals: 0.95 */
+    double confidence;   /* of each bound, one-sided: 0.95 (together a 90% interval) */
     double alpha;        /* of the two-proportion test, one-sided: 0.001 */
     unsigned resamples;  /* bootstrap replicates: 2000 */
     uint64_t seed;

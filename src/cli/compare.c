@@ -38,7 +38,7 @@ static void compare_usage(FILE *f)
             "                         (default 0.1); --error-critical PP (default 1)\n"
             "  --metric NAME          latency trend: http_req_duration (default) or\n"
             "                         http_req_latency (corrected for coordinated omission)\n"
-            "  --confidence PCT       interval confidence (default 95)\n"
+            "  --confidence PCT       confidence of each bound, one-sided (default 95)\n"
             "  --resamples N          bootstrap replicates (default 2000)\n"
             "  --seed N               seed of the bootstrap (default 1)\n"
             "  --force                compare runs of different load shapes anyway\n"
@@ -202,8 +202,8 @@ static void print_md(FILE *f, const char *base_label, const char *new_label,
         return;
     }
     fprintf(f,
-            " %zu regressed, %zu critical, %zu improved. A change counts when the %.0f%% "
-            "interval's bound passes +%.0f%% (critical +%.0f%%).\n\n",
+            " %zu regressed, %zu critical, %zu improved. A change counts when its one-sided "
+            "%.0f%% bound passes +%.0f%% (critical +%.0f%%).\n\n",
             reg, crit, imp, o->confidence * 100, pct(o->regression), pct(o->critical));
     fprintf(f, "| request | figure | baseline | new | change | interval | verdict |\n");
     fprintf(f, "|---|---|---:|---:|---:|---|---|\n");
