@@ -2,15 +2,18 @@
 # brunt capacity --watch (issue 12, "what broke first"): a target that spends 2 ms of CPU
 # on every request, pinned to one core, saturates its CPU before anything else: the
 # breaking step shows the target's CPU at 90% or more and the result names the target's
-# CPU as what broke first.  The first step's CPU is bounded below by the server's own
-# work (requests x 2 ms, from its /__stats) over the step.
+# CPU as what broke first (the latency objective is loose, 1 s, so that a stall of this
+# shared machine does not break it before the queue does).  The first step's CPU is
+# bounded below by the server's own work (requests x 2 ms, from its /__stats).
 . "$(dirname "$0")/lib.sh"
 
 start_target --burn 2ms
 taskset -p -c 0 "$TARGET_PID" >/dev/null || fail "taskset could not pin the target"
 
 RC=0
-timeout -k 5 150 "$BRUNT" capacity -q --slo 'http_req_duration:p(95)<100' \
+# brunt on the other core, one worker: the target's core is its own, so what saturates
+# is the target and not a generator competing for its CPU
+timeout -k 5 150 taskset -c 1 "$BRUNT" capacity -q -t 1 --slo 'http_req_duration:p(95)<1000' \
     --from 20 --precision 10 --step 3s --settle 1s --confirm 3s --watch "$TARGET_PID" \
     --export cap.json "$TARGET_URL/" >cap.out 2>cap.err || RC=$?
 cat cap.out
