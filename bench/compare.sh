@@ -16,6 +16,9 @@
 # slowdown caught in at least 19 of 20.
 #
 #   BRUNT=build/brunt nice bench/compare.sh [PAIRS=20] [RUN_S=15]
+#
+# BENCH_KEEP=DIR keeps each pair's three results as DIR/N/{a,b,s}.json, so that another
+# method (or build) of compare can be judged afterwards on the very same runs.
 set -euo pipefail
 BRUNT=${BRUNT:-build/brunt}
 PAIRS=${1:-20}
@@ -45,6 +48,11 @@ for i in $(seq "$PAIRS"); do
     run "$pb" "$work/a.json"
     run "$pb" "$work/b.json"
     run "$ps" "$work/s.json"
+    if [[ -n ${BENCH_KEEP:-} ]]; then
+        mkdir -p "$BENCH_KEEP/$i"
+        cp "$work/a.json" "$work/b.json" "$work/s.json" "$BENCH_KEEP/$i/"
+        cut -d' ' -f1-3 /proc/loadavg >"$BENCH_KEEP/$i/loadavg"
+    fi
     rc=0
     "$BRUNT" compare --format json "$work/a.json" "$work/b.json" >"$work/same.json" || rc=$?
     p99_same=$(jq -r '[.rows[] | select(.request == "all requests" and .figure == "p99")][0] | "\(.change_pct | floor)% [\(.ratio_low) .. \(.ratio_high)]"' "$work/same.json")

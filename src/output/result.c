@@ -301,6 +301,8 @@ int result_to_json_info(const struct run_report *r, const struct run_info *info,
     put_verdict(w, r->latency_trend);
     jsonw_key(w, "error_rate_trend");
     put_verdict(w, r->error_trend);
+    jsonw_key(w, "breakpoint");
+    result__put_breakpoint(w, r);
     jsonw_obj_end(w);
     /* brunt's own findings: latency or errors drifting up under the same load. */
     struct finding fs[2];

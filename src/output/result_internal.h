@@ -38,4 +38,7 @@ int result__put_metrics(struct jsonw *w, const struct run_report *r);
 
 int result__put_timeseries(struct jsonw *w, const struct run_report *r);
 
+/* analysis.breakpoint: a breakpoint ramp's finding, or null (output/result_breakpoint.c). */
+void result__put_breakpoint(struct jsonw *w, const struct run_report *r);
+
 #endif

@@ -580,7 +580,18 @@ static void load(struct hb *h, const struct report_model *m)
         html__put(h, "none: no window stayed at or under 1% errors");
     }
     html__put(h, "</td></tr><tr><th>Breaking point</th><td>");
-    if (m->breaking_found) {
+    if (m->bp_present) {
+        /* The ramp's own finding, its figures marked for a reader (tests, scripts). */
+        char bp[512];
+        rt_breakpoint(m, bp, sizeof bp);
+        html__esc(h, bp);
+        html__put(h, "<span hidden>");
+        html__fig(h, "bp_broke", m->bp_broke, m->bp_broke ? "broke" : "held");
+        html__fig(h, "bp_broke_at_rate", m->bp_broke_at, "");
+        html__fig(h, "bp_held_rate", m->bp_held, "");
+        html__fig(h, "bp_t_s", m->bp_t_s, "");
+        html__put(h, "</span>");
+    } else if (m->breaking_found) {
         report_fmt_rate(m->breaking_rps, v, sizeof v);
         html__esc(h, m->breaking_what);
         html__putf(h, " at %s with %g VUs, %u s in", v,

@@ -252,7 +252,13 @@ static void load(struct md *d, const struct report_model *m)
     } else {
         put(d, "| Max throughput held | none: no window stayed at or under 1% errors |\n");
     }
-    if (m->breaking_found) {
+    if (m->bp_present) {
+        char bp[512];
+        rt_breakpoint(m, bp, sizeof bp);
+        put(d, "| Breaking point | ");
+        cell(d, bp);
+        put(d, " |\n");
+    } else if (m->breaking_found) {
         char br[48];
         report_fmt_rate(m->breaking_rps, br, sizeof br);
         putf(d, "| Breaking point | %s at %s with %g VUs, %u s in (%.1f%% errors that second) |\n",

@@ -730,6 +730,40 @@ static void read_verdicts(struct rd *r, const struct jnode *root)
     }
 }
 
+/* analysis.breakpoint: what a breakpoint ramp found (null or absent: nothing). */
+static void read_breakpoint(struct rd *r, const struct jnode *root)
+{
+    struct report_model *m = r->m;
+    const struct jnode *bp = get(r, get(r, root, "analysis"), "breakpoint");
+    if (!is_obj(bp)) {
+        return;
+    }
+    m->bp_present = true;
+    m->bp_broke = jtree_bool(&r->t, bp, "broke", false);
+    str(r, bp, "scenario", m->bp_scenario, sizeof m->bp_scenario);
+    m->bp_peak = num(r, bp, "peak_rate");
+    m->bp_t_s = num(r, bp, "t_s");
+    m->bp_reached = num(r, bp, "reached_rate");
+    m->bp_broke_at = num(r, bp, "broke_at_rate");
+    m->bp_held = num(r, bp, "held_rate");
+    m->bp_vus = num(r, bp, "vus");
+    size_t l = 0;
+    EACH(r, get(r, bp, "what_broke"), w)
+    {
+        char th[96] = "", ex[64] = "";
+        double obs = num(r, w, "observed");
+        str(r, w, "threshold", th, sizeof th);
+        str(r, w, "expression", ex, sizeof ex);
+        if (l < sizeof m->bp_what) {
+            l += (size_t)snprintf(m->bp_what + l, sizeof m->bp_what - l, "%s%s %s", l ? "; " : "",
+                                  th, ex);
+        }
+        if (l < sizeof m->bp_what && isfinite(obs)) {
+            l += (size_t)snprintf(m->bp_what + l, sizeof m->bp_what - l, " (observed %.4g)", obs);
+        }
+    }
+}
+
 static int schema_version(struct rd *r, const struct jnode *root)
 {
     char s[64];
@@ -825,6 +859,7 @@ int report_read(const char *doc, size_t len, struct report_model *m, char *err, 
     read_checks(&r, root);
     read_rest(&r, root);
     read_verdicts(&r, root);
+    read_breakpoint(&r, root);
     const struct report_metric *reqs = report_metric(m, "http_reqs");
     const struct report_metric *dur = report_metric(m, "http_req_duration");
     bool any = (reqs != NULL && reqs->count > 0) || (dur != NULL && dur->trend.count > 0);

@@ -195,6 +195,12 @@ struct report_model {
     double breaking_rps, breaking_vus, breaking_err_rate;
     char breaking_what[160]; /* "errors passed 1%" */
     bool objectives_met;     /* every threshold and criterion passed */
+    /* A breakpoint ramp's own finding (analysis.breakpoint of the result, read as is):
+     * the arrival rate it broke at and the rate a second before, iterations/s. */
+    bool bp_present, bp_broke;
+    char bp_scenario[64];
+    double bp_peak, bp_t_s, bp_reached, bp_broke_at, bp_held, bp_vus;
+    char bp_what[240]; /* "http_req_latency p(95)<300 (observed 607.9)", joined by "; " */
 };
 
 /*

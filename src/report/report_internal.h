@@ -16,6 +16,10 @@
 const char *rt_title(const struct report_model *m);
 /* "closed model (ramping-vus), 50 VUs at most, for 20.00s, 2 worker threads". */
 void rt_load_config(const struct report_model *m, char *out, size_t cap);
+/* A breakpoint ramp's finding as a sentence (m->bp_present), e.g. "http_req_latency
+ * p(95)<300 (observed 607.9) broke at an arrival rate of 143.1/s with 37 VUs, 13.8 s into
+ * the breakpoint ramp 'ramp' (to 300/s); 133.4/s held a second before". */
+void rt_breakpoint(const struct report_model *m, char *out, size_t cap);
 /* The executive summary as plain sentences.  0, or the dynbuf's error. */
 int rt_summary(const struct report_model *m, struct dynbuf *b);
 /* True when a "probes" member's name starts with prefix. */

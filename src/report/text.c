@@ -25,6 +25,25 @@ const char *rt_title(const struct report_model *m)
     return m->url[0] ? m->url : "the scenario";
 }
 
+void rt_breakpoint(const struct report_model *m, char *out, size_t cap)
+{
+    double peak = isfinite(m->bp_peak) ? m->bp_peak : 0;
+    if (!m->bp_broke) {
+        snprintf(out, cap,
+                 "not reached: the breakpoint ramp '%s' held its thresholds up to an arrival "
+                 "rate of %.1f/s (it ramps to %.1f/s)",
+                 m->bp_scenario, isfinite(m->bp_reached) ? m->bp_reached : 0, peak);
+        return;
+    }
+    snprintf(out, cap,
+             "%s broke at an arrival rate of %.1f/s with %g VUs, %.1f s into the breakpoint "
+             "ramp '%s' (to %.1f/s); %.1f/s held a second before",
+             m->bp_what[0] ? m->bp_what : "the thresholds",
+             isfinite(m->bp_broke_at) ? m->bp_broke_at : 0, isfinite(m->bp_vus) ? m->bp_vus : 0,
+             isfinite(m->bp_t_s) ? m->bp_t_s : 0, m->bp_scenario, peak,
+             isfinite(m->bp_held) ? m->bp_held : 0);
+}
+
 void rt_load_config(const struct report_model *m, char *out, size_t cap)
 {
     char dur[32];
@@ -106,7 +125,11 @@ int rt_summary(const struct report_model *m, struct dynbuf *b)
         rc |= addf(b, "; corrected for coordinated omission (http_req_latency) p99 was %s", lp99);
     }
     rc |= addf(b, "; %s of requests failed. ", err);
-    if (m->breaking_found) {
+    if (m->bp_present) {
+        char bp[512];
+        rt_breakpoint(m, bp, sizeof bp);
+        rc |= addf(b, "Breaking point: %s. ", bp);
+    } else if (m->breaking_found) {
         char br[48];
         report_fmt_rate(m->breaking_rps, br, sizeof br);
         if (m->n_rows > 0 && m->breaking_t == m->rows[0].t) {

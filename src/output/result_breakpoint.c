@@ -1,0 +1,96 @@
+/*
+ * result_breakpoint — `analysis.breakpoint` of the result: what a scenario file's
+ * `breakpoint` ramp found (analysis/breakpoint.h does the arithmetic): the rate it broke
+ * at, the rate that held a second before, the VUs then and which thresholds broke, or
+ * that nothing broke up to the rate reached.  null when no scenario is a breakpoint
+ * ramp.  The same figures as the summary's "breakpoint ·" lines, so a report or a script
+ * reads them from the file instead of the terminal.
+ */
+#include <stddef.h>
+
+#include "analysis/breakpoint.h"
+#include "engine/plan.h"
+#include "engine/run.h"
+#include "metrics/registry.h"
+#include "metrics/threshold.h"
+#include "output/result_internal.h"
+
+/* The metric name of a threshold's "name{tags}" as written, into buf. */
+static void metric_name(const char *expr, char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; expr[i] != '\0' && expr[i] != '{' && i + 1 < len; i++) {
+        buf[i] = expr[i];
+    }
+    buf[i] = '\0';
+}
+
+void result__put_breakpoint(struct jsonw *w, const struct run_report *r)
+{
+    const struct scenario_plan *sc = NULL;
+    for (size_t i = 0; r->plan != NULL && i < r->plan->n_scenarios && sc == NULL; i++) {
+        sc = r->plan->scenarios[i].breakpoint ? &r->plan->scenarios[i] : NULL;
+    }
+    if (sc == NULL) {
+        jsonw_null(w);
+        return;
+    }
+    struct bp_result b;
+    breakpoint_judge(sc, r->duration_ns, r->aborted && r->thresholds_failed, &b);
+    uint64_t ramp_ns = r->duration_ns > sc->start_time_ns ? r->duration_ns - sc->start_time_ns : 0;
+    jsonw_obj_begin(w);
+    jsonw_key(w, "scenario");
+    jsonw_str(w, sc->name);
+    jsonw_key(w, "peak_rate");
+    jsonw_num(w, b.peak);
+    jsonw_key(w, "broke");
+    jsonw_bool(w, b.broke);
+    jsonw_key(w, "t_s");
+    jsonw_num(w, b.t_s);
+    jsonw_key(w, "reached_rate");
+    jsonw_num(w, breakpoint_rate_at(sc, ramp_ns));
+    jsonw_key(w, "broke_at_rate");
+    if (b.broke) {
+        jsonw_num(w, b.broke_at);
+    } else {
+        jsonw_null(w);
+    }
+    jsonw_key(w, "held_rate");
+    if (b.broke) {
+        jsonw_num(w, b.held);
+    } else {
+        jsonw_null(w);
+    }
+    jsonw_key(w, "vus");
+    if (r->n_rows > 0) {
+        jsonw_uint(w, r->rows[r->n_rows - 1].vus);
+    } else {
+        jsonw_null(w);
+    }
+    jsonw_key(w, "what_broke");
+    jsonw_arr_begin(w);
+    for (size_t i = 0; b.broke && i < r->n_thresholds; i++) {
+        const struct threshold *t = &r->thresholds[i];
+        char name[128];
+        if (!t->failed) {
+            continue;
+        }
+        metric_name(t->metric_expr, name, sizeof name);
+        jsonw_obj_begin(w);
+        jsonw_key(w, "metric");
+        jsonw_str(w, name);
+        jsonw_key(w, "threshold");
+        jsonw_str(w, t->metric_expr);
+        jsonw_key(w, "expression");
+        jsonw_str(w, t->source);
+        jsonw_key(w, "observed");
+        if (t->evaluated && !t->no_samples) {
+            jsonw_num(w, t->observed);
+        } else {
+            jsonw_null(w);
+        }
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+    jsonw_obj_end(w);
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The breakpoint executor's finding in the result file and the reports (issues 11, 12).
+# `brunt serve --service-slots 5 --service-time 50ms` holds exactly 100 requests/s (its
+# /__stats says so; beyond that a FIFO queue grows).  A breakpoint ramp from 20/s to
+# 300/s in 20 s breaks its latency threshold (p(95) < 1 s, judged over the run so far)
+# some seconds past the capacity.  Checked:
+#  - analysis.breakpoint in the result: broke, the rate it broke at above the server's
+#    capacity and below the ramp's peak, the rate that held below it, what broke named
+#    with the threshold's own observed value;
+#  - the figures against the server's count: a server of capacity C answers a ramp's
+#    arrivals while they are below C and C a second after, so its count says how long
+#    the ramp ran before it stopped (t_s, and so broke_at_rate = the ramp's rate then);
+#  - the Markdown "Load Test Results" row and the HTML figures carry the same numbers,
+#    also when rendered later with `brunt report`;
+#  - a ramp that stays under the capacity breaks nothing: "not reached", the rate it
+#    reached, and the server's count equal to brunt's;
+#  - a run without a breakpoint ramp has "breakpoint": null and keeps the report's own
+#    breaking-point row.
+. "$(dirname "$0")/lib.sh"
+
+start_target --service-slots 5 --service-time 50ms
+cap=$(echo "$(stats_get .service.slots) * 1000000000 / $(stats_get .service.time_ns)" | bc -l)
+log "the server's capacity: $cap/s"
+
+ramp() { # FILE START PEAK RAMP: a breakpoint scenario file
+    cat >"$1" <<YAML
+name: bp
+base_url: $TARGET_URL
+scenarios:
+  ramp:
+    executor: breakpoint
+    start_rate: $2
+    time_unit: 1s
+    pre_allocated_vus: 50
+    max_vus: 2000
+    stages:
+      - {duration: $4, target: $3}
+    flow:
+      - request: GET /
+thresholds:
+  http_req_latency: ["p(95)<1000"]
+  http_req_failed: ["rate<0.01"]
+YAML
+}
+
+# --- a ramp past the capacity breaks --------------------------------------------------
+ramp up.yaml 20 300 20s
+before=$(stats_requests)
+brunt_run up up.yaml --export up.json --report up.md --report up.html
+tail -5 up.out
+assert_eq 99 "$RC" "exit: the thresholds broke"
+served=$(($(stats_requests) - before))
+assert_eq true "$(jval up.json .analysis.breakpoint.broke)" "analysis.breakpoint.broke"
+assert_eq ramp "$(jval up.json .analysis.breakpoint.scenario)" "the ramp's scenario"
+assert_eq 300 "$(jnum up.json .analysis.breakpoint.peak_rate)" "the ramp's peak"
+broke=$(jnum up.json .analysis.breakpoint.broke_at_rate)
+held=$(jnum up.json .analysis.breakpoint.held_rate)
+t_s=$(jnum up.json .analysis.breakpoint.t_s)
+log "broke at $broke/s, $t_s s in; held $held/s"
+assert_ge "$broke" "$cap" "it broke above the server's capacity"
+assert_lt "$broke" 300 "and before the ramp's peak"
+assert_lt "$held" "$broke" "the rate that held is below the rate that broke"
+# the ramp is linear: the rate a second before is the rate at the stop less 14/s
+assert_within "$held" "$(echo "$broke - 14" | bc -l)" 0.01 "held = broke_at - one second of ramp"
+assert_within "$(jnum up.json .analysis.breakpoint.reached_rate)" "$broke" 0.001 "reached = broke_at"
+assert_eq "http_req_latency p(95)<1000" \
+    "$(jval up.json '.analysis.breakpoint.what_broke | map(.threshold + " " + .expression) | join(",")')" \
+    "what broke"
+obs=$(jnum up.json '.analysis.breakpoint.what_broke[0].observed')
+assert_eq "$(jnum up.json '.thresholds[] | select(.expression == "p(95)<1000") | .observed')" "$obs" \
+    "what broke's observed value is the threshold's"
+assert_ge "$obs" 1000 "the observed p95 passed 1 s"
+# The server's own count against the ramp brunt says it ran: below the capacity the
+# server answers the arrivals (20/s + 14/s each second), above it the capacity, so over
+# t_s seconds it answers the arrivals up to t_c = (cap - 20) / 14 s plus cap x (t_s - t_c).
+# A stop one second off would be off by 100 requests (about 9%).
+t_c=$(echo "($cap - 20) / 14" | bc -l)
+expect=$(echo "20 * $t_c + 7 * $t_c * $t_c + $cap * ($t_s - $t_c)" | bc -l)
+log "server answered $served; the ramp to $broke/s over $t_s s through a $cap/s server: $expect"
+assert_within "$served" "$expect" "$(echo "$expect * 0.03 + 5" | bc -l)" \
+    "the server's count vs the ramp and stop brunt reports"
+assert_eq "$(jnum up.json .metrics.http_reqs.values.count)" "$served" "brunt's requests vs the server's"
+vus=$(jnum up.json .analysis.breakpoint.vus)
+assert_eq "$(jnum up.json '.timeseries.rows[-1].vus')" "$vus" "the VUs at the stop: the last row's"
+
+# the reports: the same figures
+row=$(grep '^| Breaking point |' up.md) || fail "up.md has no Breaking point row"
+log "$row"
+want=$(printf 'http_req_latency p(95)&lt;1000 (observed %.4g) broke at an arrival rate of %.1f/s with %s VUs, %.1f s into the breakpoint ramp' \
+    "$obs" "$broke" "$vus" "$t_s")
+[[ $row == "| Breaking point | $want"* ]] || fail "the Markdown row: expected '$want', got '$row'"
+printf -v held1 '%.1f' "$held"
+[[ $row == *"; $held1/s held a second before |" ]] || fail "the held rate $held1 is not in '$row'"
+grep -q "Breaking point: http_req_latency" up.md || fail "the executive summary has no breaking point"
+fig() { grep -o "data-fig=\"$2\" data-value=\"[^\"]*\"" "$1" | sed 's/.*data-value="\(.*\)"/\1/'; }
+assert_eq 1 "$(fig up.html bp_broke)" "html: broke"
+assert_within "$(fig up.html bp_broke_at_rate)" "$broke" 1e-9 "html: the rate it broke at"
+assert_within "$(fig up.html bp_held_rate)" "$held" 1e-9 "html: the rate that held"
+RC=0
+timeout -k 5 30 "$BRUNT" report up.json -o later.md >/dev/null 2>later.err || RC=$?
+assert_eq 0 "$RC" "brunt report on the saved result"
+assert_eq "$row" "$(grep '^| Breaking point |' later.md)" "brunt report later: the same row"
+
+# --- a ramp under the capacity breaks nothing -------------------------------------------
+ramp low.yaml 10 50 4s
+before=$(stats_requests)
+brunt_run low low.yaml --export low.json --report low.md
+assert_eq 0 "$RC" "exit: nothing broke"
+served=$(($(stats_requests) - before))
+assert_eq false "$(jval low.json .analysis.breakpoint.broke)" "analysis.breakpoint.broke"
+assert_eq null "$(jval low.json .analysis.breakpoint.broke_at_rate)" "no rate it broke at"
+assert_eq 50 "$(jnum low.json .analysis.breakpoint.reached_rate)" "it reached the ramp's end"
+assert_eq "$(jnum low.json .metrics.http_reqs.values.count)" "$served" "brunt's requests vs the server's"
+assert_within "$served" 120 4 "the server received the ramp's 4 x (10 + 50) / 2 arrivals"
+grep -q "^| Breaking point | not reached: the breakpoint ramp 'ramp' held its thresholds up to an arrival rate of 50.0/s" low.md ||
+    fail "the Markdown row: $(grep '^| Breaking point' low.md)"
+
+# --- no breakpoint ramp: null, and the report's own row ---------------------------------
+brunt_run plain -q -R 20 -d 2s --export plain.json --report plain.md "$TARGET_URL/"
+assert_eq 0 "$RC" "a plain run"
+assert_eq null "$(jval plain.json .analysis.breakpoint)" "analysis.breakpoint without a ramp"
+grep -q '^| Breaking point | not reached: errors stayed' plain.md ||
+    fail "the plain run's row: $(grep '^| Breaking point' plain.md)"
+stop_target
