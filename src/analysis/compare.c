@@ -35,6 +35,7 @@ void cmp_options_default(struct cmp_options *o)
         .resamples = 2000,
         .seed = 1,
         .metric = "http_req_duration",
+        .window_q = CMP_WINDOW_Q,
         .force = false,
     };
 }
@@ -459,13 +460,18 @@ static bool window_quantiles(const struct runu *r, size_t g, uint64_t *dense, do
     return true;
 }
 
-/* The median over windows picked[0..n) (n <= CMP_MAX_UNITS) of each of the 3 quantiles. */
-static void median_windows(const double (*wq)[3], const size_t *picked, size_t n, double *out)
+/* The q-quantile (0 < q <= 0.5; 0.5 the median; linear between order statistics) over
+ * windows picked[0..n) (n <= CMP_MAX_UNITS) of each of the 3 quantiles. */
+static void quantile_windows(const double (*wq)[3], const size_t *picked, size_t n, double q,
+                             double *out)
 {
-    double v[CMP_MAX_UNITS];
-    for (int q = 0; q < 3; q++) {
-        for (size_t k = 0; k < n; k++) {
-            v[k] = wq[picked[k]][q];
+    double v[CMP_MAX_UNITS] = {0};
+    double h = n > 0 ? q * (double)(n - 1) : 0;
+    size_t lo = (size_t)floor(h);
+    double frac = h - (double)lo;
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < n; i++) {
+            v[i] = wq[picked[i]][k];
         }
         /* insertion sort: n is at most 60 */
         for (size_t i = 1; i < n; i++) {
@@ -477,7 +483,7 @@ static void median_windows(const double (*wq)[3], const size_t *picked, size_t n
             }
             v[j] = x;
         }
-        out[q] = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+        out[k] = n == 0 ? NAN : lo + 1 < n ? v[lo] + frac * (v[lo + 1] - v[lo]) : v[lo];
     }
 }
 
@@ -779,9 +785,10 @@ int compare_runs(const struct result_doc *a, const struct result_doc *b,
         bool windowed =
             window_quantiles(&ua, gi, scratch, wqa) && window_quantiles(&ub, gi, scratch, wqb);
         double mwa[3], mwb[3];
+        double wq = o->window_q > 0 && o->window_q <= 0.5 ? o->window_q : CMP_WINDOW_Q;
         if (windowed) {
-            median_windows(wqa, pa, ua.n_units, mwa);
-            median_windows(wqb, pb, ub.n_units, mwb);
+            quantile_windows(wqa, pa, ua.n_units, wq, mwa);
+            quantile_windows(wqb, pb, ub.n_units, wq, mwb);
         }
         uint64_t rng = o->seed * 0x9e3779b97f4a7c15ull + gi;
         for (unsigned rep = 0; rep < R; rep++) {
@@ -792,8 +799,8 @@ int compare_runs(const struct result_doc *a, const struct result_doc *b,
             figures(&ub, gi, pb, ub.n_units, scratch, &xb);
             if (windowed) {
                 double ma[3], mb[3];
-                median_windows(wqa, pa, ua.n_units, ma);
-                median_windows(wqb, pb, ub.n_units, mb);
+                quantile_windows(wqa, pa, ua.n_units, wq, ma);
+                quantile_windows(wqb, pb, ub.n_units, wq, mb);
                 xa.p50 = ma[0], xa.p95 = ma[1], xa.p99 = ma[2];
                 xb.p50 = mb[0], xb.p95 = mb[1], xb.p99 = mb[2];
             }

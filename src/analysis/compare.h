@@ -35,7 +35,10 @@
 #define CMP_MAX_GROUPS 256 /* request names compared one by one (the rest: in "all") */
 #define CMP_MAX_RESAMPLES 100000
 #define CMP_MAX_NOTES 16
-#define CMP_WINDOW_MIN_SAMPLES 100 /* requests in every window for the median-window rows */
+#define CMP_WINDOW_MIN_SAMPLES 100 /* requests in every window for the windowed rows */
+/* Which quantile over the windows of each window's own p50/p95/p99 the quantile rows
+ * judge (compare.c, "the low window"): 0.5 is the median window. */
+#define CMP_WINDOW_Q 0.25
 
 enum cmp_verdict {
     CMP_NA, /* not judged (missing in one run, too few samples, informational) */
@@ -55,6 +58,7 @@ struct cmp_options {
     unsigned resamples;  /* bootstrap replicates: 2000 */
     uint64_t seed;
     const char *metric; /* the latency trend: "http_req_duration" */
+    double window_q;    /* the windowed rows' quantile over windows: CMP_WINDOW_Q */
     bool force;         /* compare different load shapes anyway */
 };
 

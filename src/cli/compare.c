@@ -41,6 +41,9 @@ static void compare_usage(FILE *f)
             "  --confidence PCT       confidence of each bound, one-sided (default 95)\n"
             "  --resamples N          bootstrap replicates (default 2000)\n"
             "  --seed N               seed of the bootstrap (default 1)\n"
+            "  --window-quantile PCT  the p50/p95/p99 rows judge this quantile over the\n"
+            "                         windows of each window's own figure (default 25;\n"
+            "                         50: the median window)\n"
             "  --force                compare runs of different load shapes anyway\n"
             "  --history FILE.db      take the baseline from a run history (brunt run --history)\n"
             "  --baseline last|best|TAG   which run: the latest (default), the fastest p95,\n"
@@ -273,6 +276,8 @@ static int print_json(FILE *f, const char *base_label, const struct result_doc *
     jsonw_num(&w, o->confidence);
     jsonw_key(&w, "resamples");
     jsonw_uint(&w, o->resamples);
+    jsonw_key(&w, "window_quantile");
+    jsonw_num(&w, o->window_q);
     jsonw_key(&w, "windows");
     jsonw_arr_begin(&w);
     jsonw_uint(&w, r->units_base);
@@ -318,7 +323,15 @@ static int print_json(FILE *f, const char *base_label, const struct result_doc *
             jsonw_key(&w, "ratio_high");
             jsonw_num(&w, row->hi);
             jsonw_key(&w, "statistic");
-            jsonw_str(&w, row->windowed ? "median window" : "run");
+            if (row->windowed && o->window_q == 0.5) {
+                jsonw_str(&w, "median window");
+            } else if (row->windowed) {
+                char st[32];
+                snprintf(st, sizeof st, "window q%g", o->window_q * 100);
+                jsonw_str(&w, st);
+            } else {
+                jsonw_str(&w, "run");
+            }
         }
         jsonw_key(&w, "verdict");
         jsonw_str(&w, row->kind == CMP_INFO ? "info" : cmp_verdict_name(row->verdict));
@@ -381,6 +394,7 @@ int cli_compare(int argc, char **argv)
         {"confidence", required_argument, NULL, 'k'},
         {"resamples", required_argument, NULL, 'n'},
         {"seed", required_argument, NULL, 's'},
+        {"window-quantile", required_argument, NULL, 'w'},
         {"force", no_argument, NULL, 'F'},
         {"history", required_argument, NULL, 'H'},
         {"baseline", required_argument, NULL, 'b'},
@@ -462,6 +476,11 @@ int cli_compare(int argc, char **argv)
                 return EXIT_USAGE;
             }
             o.seed = u;
+            break;
+        case 'w':
+            if (parse_pct("--window-quantile", optarg, 50, &o.window_q) < 0) {
+                return EXIT_USAGE;
+            }
             break;
         case 'F':
             o.force = true;
