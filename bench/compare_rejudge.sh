@@ -36,9 +36,11 @@ done
 for i in "${ids[@]}"; do
     for j in "${ids[@]}"; do
         [[ $i != "$j" && -f $dir/$i/s.json && -f $dir/$j/s.json ]] || continue
-        read -r rc _ < <(judge "$dir/$i/a.json" "$dir/$j/b.json" "${opts[@]}")
-        xn=$((xn + 1))
-        ((rc == 110 || rc == 111)) && xfa=$((xfa + 1))
+        for same in "$dir/$i/a.json $dir/$j/b.json" "$dir/$i/b.json $dir/$j/a.json"; do
+            read -r rc _ < <(judge ${same} "${opts[@]}")
+            xn=$((xn + 1))
+            ((rc == 110 || rc == 111)) && xfa=$((xfa + 1))
+        done
         read -r _ v < <(judge "$dir/$i/a.json" "$dir/$j/s.json" "${opts[@]}")
         xs=$((xs + 1))
         [[ $v == regression || $v == critical ]] && xc=$((xc + 1))

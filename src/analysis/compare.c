@@ -429,18 +429,21 @@ static void figures(const struct runu *r, size_t g, const size_t *picked, size_t
     f->count = count;
 }
 
-/* ---- the median window ----------------------------------------------------------- */
+/* ---- the low windows ------------------------------------------------------------ */
 
 /*
  * A second in which the machine stalled (the generator or the target descheduled, a
  * noisy neighbour) holds hundreds of requests late by the stall: merged into the run, it
  * alone can move the run's p99, and the bootstrap, drawing it zero to three times, widens
  * the interval until a real 25% slowdown reads "no change".  The quantile rows therefore
- * judge the median over the windows of each window's own quantile (the typical second's
- * p99), which a minority of stalled seconds cannot move, whenever every window of both
- * runs has at least CMP_WINDOW_MIN_SAMPLES requests of the group (so that a window's p99
- * rests on its own tail).  Otherwise (a group of a few requests a second) they judge the
- * quantiles of the merged windows.  The mean and the throughput always judge the merge.
+ * judge a low quantile (o->window_q, CMP_WINDOW_Q: the 10th percentile) over the windows
+ * of each window's own quantile, whenever every window of both runs has at least
+ * CMP_WINDOW_MIN_SAMPLES requests of the group (so that a window's p99 rests on its own
+ * tail).  Interference only ever adds latency, so the least disturbed seconds show the
+ * build, and a real slowdown moves them too; the median window (window_q 0.5), used
+ * before, gave way when half the baseline's seconds were disturbed (bench/README.md).
+ * Otherwise (a group of a few requests a second) they judge the quantiles of the merged
+ * windows.  The mean and the throughput always judge the merge.
  */
 static bool window_quantiles(const struct runu *r, size_t g, uint64_t *dense, double (*wq)[3])
 {

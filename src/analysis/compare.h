@@ -9,8 +9,9 @@
  * resamples windows of each run independently, merges the resampled windows' compact
  * histograms exactly, and yields the distribution of the ratio new/base of each figure
  * (latency p50, p95, p99 and mean; throughput) per request name; the quantiles are taken
- * per window and their median over the windows is compared, when every window holds
- * enough requests (CMP_WINDOW_MIN_SAMPLES), so that a few stalled seconds cannot decide.  The severity limits
+ * per window and a low quantile of them over the windows (CMP_WINDOW_Q) is compared,
+ * when every window holds enough requests (CMP_WINDOW_MIN_SAMPLES), so that stalled
+ * seconds, which only ever add latency, cannot decide.  The severity limits
  * apply to the bound of the interval, not to the point estimate: a regression when the
  * lower bound of a latency ratio exceeds 1 + regression (critical: 1 + critical), an
  * improvement when the upper bound is below 1 / (1 + regression).  Throughput is judged
@@ -38,7 +39,7 @@
 #define CMP_WINDOW_MIN_SAMPLES 100 /* requests in every window for the windowed rows */
 /* Which quantile over the windows of each window's own p50/p95/p99 the quantile rows
  * judge (compare.c, "the low window"): 0.5 is the median window. */
-#define CMP_WINDOW_Q 0.25
+#define CMP_WINDOW_Q 0.10
 
 enum cmp_verdict {
     CMP_NA, /* not judged (missing in one run, too few samples, informational) */

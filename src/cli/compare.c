@@ -42,7 +42,7 @@ static void compare_usage(FILE *f)
             "  --resamples N          bootstrap replicates (default 2000)\n"
             "  --seed N               seed of the bootstrap (default 1)\n"
             "  --window-quantile PCT  the p50/p95/p99 rows judge this quantile over the\n"
-            "                         windows of each window's own figure (default 25;\n"
+            "                         windows of each window's own figure (default 10;\n"
             "                         50: the median window)\n"
             "  --force                compare runs of different load shapes anyway\n"
             "  --history FILE.db      take the baseline from a run history (brunt run --history)\n"

@@ -85,3 +85,12 @@ assert_one_line badflag.err "error for --regression abc"
 compare_run onefile a1.json
 assert_eq 2 "$RC" "one file only"
 assert_one_line onefile.err "error for one file"
+compare_run badq --window-quantile 60 a1.json a2.json
+assert_eq 2 "$RC" "--window-quantile 60 (at most 50)"
+assert_one_line badq.err "error for --window-quantile 60"
+# the quantile over windows is settable, and the JSON says which statistic a row judged
+compare_run median --format json --window-quantile 50 a1.json b1.json
+assert_eq 111 "$RC" "the median window: still critical"
+assert_eq 0.5 "$(jval median.out .options.window_quantile)" "options.window_quantile"
+st=$(jval median.out '.rows[] | select(.request == "all requests" and .figure == "p99") | .statistic')
+[[ $st == "median window" || $st == run ]] || fail "p99 statistic with --window-quantile 50: $st"

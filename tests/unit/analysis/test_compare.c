@@ -212,8 +212,8 @@ Test(compare, a_baseline_slowed_in_half_its_seconds_does_not_hide_a_slowdown)
 {
     /* What bench/compare.sh saw on a loaded machine: the baseline's p99 30% high in 7 of
      * its 14 windows (the machine's interference only ever adds latency).  Its median
-     * window is a slowed one, so the median cannot tell the real +25% from noise; the
-     * lower quartile of the windows is a clean second's, and catches it. */
+     * window is a slowed one, so the median cannot tell the real +25% from noise; the low
+     * windows (CMP_WINDOW_Q) are clean seconds, and catch it. */
     double slow[15];
     for (int t = 0; t < 15; t++) {
         slow[t] = t % 2 == 1 ? 1.3 : 1; /* windows 1..14: the odd seconds, 7 of 14 */
@@ -228,8 +228,8 @@ Test(compare, a_baseline_slowed_in_half_its_seconds_does_not_hide_a_slowdown)
     compare_q(a, s, CMP_WINDOW_Q, &rep);
     p99 = row_of(&rep, "p99");
     cr_assert(p99->windowed);
-    cr_assert_eq(p99->verdict, CMP_REGRESSION, "the lower quartile: p99 %g..%g: %s", p99->lo,
-                 p99->hi, cmp_verdict_name(p99->verdict));
+    cr_assert_eq(p99->verdict, CMP_REGRESSION, "the low windows: p99 %g..%g: %s", p99->lo, p99->hi,
+                 cmp_verdict_name(p99->verdict));
     cr_assert_float_eq(p99->change, 0.25, 0.02);
     cmp_report_destroy(&rep);
     result_doc_free(a);
@@ -238,9 +238,9 @@ Test(compare, a_baseline_slowed_in_half_its_seconds_does_not_hide_a_slowdown)
 
 Test(compare, a_new_run_slowed_in_most_seconds_is_no_false_alarm)
 {
-    /* The same build, the new run 30% slow in 10 of its 14 windows: its lower quartile
-     * still rests on clean seconds, so no regression.  The limit: past about three quarters of the seconds slowed, the lower
-     * quartile moves too (docs/compare.md). */
+    /* The same build, the new run 30% slow in 10 of its 14 windows: its low windows are
+     * still clean seconds, so no regression.  The limit: with about 90% of the seconds
+     * slowed, the low windows move too (docs/compare.md). */
     double slow[15];
     for (int t = 0; t < 15; t++) {
         slow[t] = t >= 1 && t <= 10 ? 1.3 : 1;
