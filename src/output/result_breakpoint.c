@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "analysis/breakpoint.h"
+#include "core/clock.h"
 #include "engine/plan.h"
 #include "engine/run.h"
 #include "metrics/registry.h"
@@ -61,9 +62,14 @@ void result__put_breakpoint(struct jsonw *w, const struct run_report *r)
     } else {
         jsonw_null(w);
     }
+    /* The VUs of the last whole second: a last, partial one ends as the VUs wind down. */
     jsonw_key(w, "vus");
-    if (r->n_rows > 0) {
-        jsonw_uint(w, r->rows[r->n_rows - 1].vus);
+    size_t last = r->n_rows;
+    if (last > 1 && (uint64_t)(r->rows[last - 1].t + 1) * NS_PER_S > r->duration_ns) {
+        last--;
+    }
+    if (last > 0) {
+        jsonw_uint(w, r->rows[last - 1].vus);
     } else {
         jsonw_null(w);
     }
