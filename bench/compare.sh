@@ -10,8 +10,8 @@
 # verdict, on any figure, is a false alarm) and one against SLOW (compared with the first
 # BASE run: caught when p99 gets a regression or critical verdict).  Each run is RUN_S
 # seconds with 100 connections (about 650 requests a second): 15 s gives compare 14
-# one-second windows, enough for the median window of its quantile rows to shrug off a
-# few stalled seconds (6 s gives 5).  Prints a line per pair with the load average, the
+# one-second windows, enough for the low windows its quantile rows judge to find
+# undisturbed seconds (6 s gives 5; 30 s gives 29).  Prints a line per pair with the load average, the
 # counts and the criterion of issue 12: at most one false alarm in 20 pairs, the
 # slowdown caught in at least 19 of 20.
 #
