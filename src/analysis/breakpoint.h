@@ -29,8 +29,18 @@ struct bp_result {
     double peak;     /* the ramp's highest rate, /s */
 };
 
-/* From the scenario and how long the run lasted (aborted: stopped by a threshold). */
+/* From the scenario and how long the ramp ran (aborted: stopped by a threshold).  ran_ns
+ * is when the stop was asked for (run_report.stop_after_ns), not the end of the run: the
+ * requests in flight drain after it (seconds, against an overloaded target), and the
+ * ramp's rate at the end of the drain is one no arrival was sent at. */
 void breakpoint_judge(const struct scenario_plan *sc, uint64_t ran_ns, bool aborted,
                       struct bp_result *out);
+
+/* The ns after the load's start the ramp ran for: the stop when one was asked for
+ * (stop_after_ns), else the run's duration. */
+static inline uint64_t breakpoint_ran_ns(uint64_t stop_after_ns, uint64_t duration_ns)
+{
+    return stop_after_ns > 0 && stop_after_ns < duration_ns ? stop_after_ns : duration_ns;
+}
 
 #endif

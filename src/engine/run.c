@@ -433,6 +433,7 @@ static void finish_report(struct coord *c, uint64_t end_ns, const struct rusage 
     /* Arrivals planned after a stop (SIGINT, abort) were never meant to start. */
     uint64_t load_end = plan_length_ns(plan);
     uint64_t ran = c->stop_ns ? c->stop_ns - c->eng.start_ns : r->duration_ns;
+    r->stop_after_ns = c->stop_ns ? c->stop_ns - c->eng.start_ns : 0;
     uint64_t measured_until = ran < load_end ? ran : load_end;
     uint64_t planned = planned_starts(plan, measured_until);
     if (planned > 0) {

@@ -75,6 +75,10 @@ struct run_report {
     bool scenario_abort; /* ... by the scenario (a feeder ran out: on_exhausted abort) */
     char abort_reason[256];
     bool thresholds_failed;
+    /* When a stop was first asked for (an abortOnFail threshold, SIGINT), ns after the
+     * start of the load; 0 when the run ended on its own.  In-flight work drains after
+     * it, so duration_ns is later (analysis/breakpoint.h: the rate at the stop). */
+    uint64_t stop_after_ns;
     double target_rate;    /* open model: iterations/s asked (all scenarios); else 0 */
     double achieved_rate;  /* iterations started per second in the open model */
     double completed_rate; /* ... and completed (not interrupted) per second */

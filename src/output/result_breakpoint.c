@@ -37,8 +37,9 @@ void result__put_breakpoint(struct jsonw *w, const struct run_report *r)
         return;
     }
     struct bp_result b;
-    breakpoint_judge(sc, r->duration_ns, r->aborted && r->thresholds_failed, &b);
-    uint64_t ramp_ns = r->duration_ns > sc->start_time_ns ? r->duration_ns - sc->start_time_ns : 0;
+    uint64_t ran = breakpoint_ran_ns(r->stop_after_ns, r->duration_ns);
+    breakpoint_judge(sc, ran, r->aborted && r->thresholds_failed, &b);
+    uint64_t ramp_ns = ran > sc->start_time_ns ? ran - sc->start_time_ns : 0;
     jsonw_obj_begin(w);
     jsonw_key(w, "scenario");
     jsonw_str(w, sc->name);
@@ -62,14 +63,14 @@ void result__put_breakpoint(struct jsonw *w, const struct run_report *r)
     } else {
         jsonw_null(w);
     }
-    /* The VUs of the last whole second: a last, partial one ends as the VUs wind down. */
+    /* The VUs at the end of the last whole second before the stop: after it they drain. */
     jsonw_key(w, "vus");
-    size_t last = r->n_rows;
-    if (last > 1 && (uint64_t)(r->rows[last - 1].t + 1) * NS_PER_S > r->duration_ns) {
-        last--;
+    size_t last = 0;
+    while (last < r->n_rows && (uint64_t)(r->rows[last].t + 1) * NS_PER_S <= ran) {
+        last++;
     }
-    if (last > 0) {
-        jsonw_uint(w, r->rows[last - 1].vus);
+    if (r->n_rows > 0) {
+        jsonw_uint(w, r->rows[last > 0 ? last - 1 : 0].vus);
     } else {
         jsonw_null(w);
     }
