@@ -117,7 +117,7 @@ run_stray() {
     ok=$(jnum "$name.json" '.metrics.http_reqs.values.count - (.metrics.http_req_failed.values.passes // 0)')
     proto=$(jnum "$name.json" .errors.protocol)
     log "$mode --pipeline $depth: received $received, stray answers $extras; brunt: http_reqs $n, successes $ok, errors.protocol $proto"
-    assert_ge "$extras" 100 "stray answers the server sent ($mode, --pipeline $depth)"
+    assert_ge "$extras" 20 "stray answers the server sent ($mode, --pipeline $depth)"
     assert_eq "$received" "$n" "brunt's http_reqs vs the requests the server received ($mode, --pipeline $depth)"
     assert_le "$ok" "$received" "brunt's successes vs the requests the server received ($mode, --pipeline $depth)"
     assert_ge "$proto" 1 "errors.protocol: stray answers seen ($mode, --pipeline $depth)"
