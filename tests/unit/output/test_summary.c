@@ -412,3 +412,34 @@ Test(summary, responses_by_status_say_which_failed)
     free(s);
     registry_free(fx.r.total);
 }
+
+/* Issue 7, item 13: one share is printed with one rounding everywhere in a summary (the
+ * failed rate, the row of the failing status and the threshold's observed value were
+ * 23.5% and 23.6% of the same 471 of 2001). */
+Test(summary, one_share_is_rounded_the_same_everywhere)
+{
+    struct fixture fx;
+    char line[512];
+    fixture_init(&fx);
+    struct registry *reg = registry_new();
+    add_status(reg, "200", "true", 1530);
+    add_status(reg, "500", "false", 471);
+    int failed = series(reg, M_HTTP_REQ_FAILED, NULL, NULL);
+    for (int i = 0; i < 2001; i++) {
+        series_rate(registry_at(reg, failed), i < 471);
+    }
+    registry_free(fx.r.total);
+    fx.r.total = reg;
+    fx.th[1].observed = 471.0 / 2001.0; /* 23.538% */
+    char *s = render(&fx, false);
+    cr_assert(find_line(s, "http_req_failed.", line, sizeof line), "no failed row:\n%s", s);
+    cr_expect(strstr(line, "23.54%") != NULL, "failed row: %s", line);
+    cr_assert(find_line(s, "{ status:500 }", line, sizeof line), "no 500 row:\n%s", s);
+    cr_expect(strstr(line, "23.54%") != NULL, "500 row: %s", line);
+    cr_assert(find_line(s, "'rate<0.001'", line, sizeof line), "no threshold line:\n%s", s);
+    cr_expect(strstr(line, "23.54%") != NULL, "threshold line: %s", line);
+    cr_expect(strstr(s, "23.5%") == NULL && strstr(s, "23.6%") == NULL,
+              "a one-decimal rounding of the same share:\n%s", s);
+    free(s);
+    registry_free(fx.r.total);
+}
