@@ -1,5 +1,12 @@
 #!/usr/bin/env bash
-# Issue 7, item 3: no phantom answers. A server that sends one extra, unsolicited response
+# Issue 7, item 3: no phantom requests, no phantom answers.
+#
+# A server that closes each keep-alive connection after its answer without saying so
+# (no Connection: close): the next request goes into a closed socket, and is re-sent once
+# on a new connection (http_req_retries), so -c 1 -n 200 is 200 requests counted, 200
+# received, none failed.
+#
+# A server that sends one extra, unsolicited response
 # after every 7th request it receives: the extra answers nothing, so it never adds a
 # request or a success. Ground truth is the server's own count of the requests it
 # received whole: brunt's http_reqs equal it (a stray answer is never a request), the
@@ -135,3 +142,69 @@ for mode in batch split late; do
         fi
     done
 done
+
+# --- a server that closes every connection after one answer, without Connection: close
+cat >"$E2E_TMP/closer.py" <<'PY'
+import os, signal, socket, sys, threading
+lock = threading.Lock()
+received = 0
+
+def handle(c):
+    global received
+    buf = b""
+    while True:
+        try:
+            d = c.recv(65536)
+        except OSError:
+            break
+        if not d:
+            break
+        buf += d
+        if b"\r\n\r\n" in buf:
+            with lock:
+                received += 1
+            try:
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            except OSError:
+                pass
+            break
+    c.close()
+
+def term(*_):
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write("%d\n" % received)
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    os._exit(0)
+
+signal.signal(signal.SIGTERM, term)
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(128)
+print("listening on %d" % s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=handle, args=(c,), daemon=True).start()
+PY
+: >"$E2E_TMP/closer.srv"
+python3 "$E2E_TMP/closer.py" "$E2E_TMP/closer.count" >"$E2E_TMP/closer.srv" &
+pid=$!
+_E2E_PIDS+=("$pid")
+port=
+for ((i = 0; i < 200; i++)); do
+    port=$(awk '/^listening on/ { print $3 }' "$E2E_TMP/closer.srv")
+    [[ -n $port ]] && break
+    alive "$pid" || fail "the closing server exited before listening"
+    sleep 0.05
+done
+[[ -n $port ]] || fail "the closing server did not listen within 10 s"
+brunt_run closer -q -c 1 -n 200 --no-watch --export closer.json "http://127.0.0.1:$port/"
+assert_eq 0 "$RC" "exit status against a server closing after each answer"
+kill -TERM "$pid"
+wait_exit "$pid" 10
+assert_eq 0 "$WAIT_RC" "the closing server's exit"
+assert_eq 200 "$(cat "$E2E_TMP/closer.count")" "requests the closing server received"
+assert_eq 200 "$(jnum closer.json .metrics.http_reqs.values.count)" "brunt's http_reqs against the closing server"
+assert_eq 0 "$(jnum closer.json .metrics.http_req_failed.values.rate)" "failed rate (each request sent into a closed socket is re-sent once)"
+assert_eq 0 "$(jnum closer.json '[.errors[]] | add')" "errors against the closing server"
+assert_ge "$(jnum closer.json .metrics.http_req_retries.values.count)" 1 "http_req_retries (the re-sends are shown)"
+assert_le "$(jnum closer.json .metrics.http_req_retries.values.count)" 199 "http_req_retries: at most one per request after the first"
