@@ -100,8 +100,8 @@ Test(http_debug, failed_shows_only_the_exchanges_that_failed)
               "no request block: %s", written.data);
     cr_expect(strstr(written.data, "response:\nHTTP/1.1 409 Conflict\nX-Why: outbid") != NULL,
               "no response head: %s", written.data);
-    cr_expect(strstr(written.data, "response body (6 bytes):\noutbid") != NULL,
-              "no body: %s", written.data);
+    cr_expect(strstr(written.data, "response body (6 bytes):\noutbid") != NULL, "no body: %s",
+              written.data);
     cr_expect(strstr(written.data, "200 OK") == NULL, "the passing exchange leaked in: %s",
               written.data);
 
