@@ -20,6 +20,10 @@
 # answer before it and nothing is pipelined, every one is.
 . "$(dirname "$0")/lib.sh"
 
+# stray.py EVERY MODE COUNT_FILE: an HTTP/1.1 server that counts the requests it received
+# whole and, after every EVERY-th (0: never), sends one extra answer: in the same write
+# (batch), in a write of its own (split) or 1 ms later (late); MODE close answers one
+# request per connection and closes it. Writes "received extras open" on SIGTERM.
 cat >"$E2E_TMP/stray.py" <<'PY'
 import os, signal, socket, sys, threading, time
 every, mode, count_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -44,11 +48,18 @@ def handle(c):
                 buf = buf[i + 4:]
                 with lock:
                     received += 1
-                    extra = received % every == 0
+                    extra = every > 0 and received % every == 0
                     extras += extra
                 if mode == "batch":
                     out.append(RESP * (2 if extra else 1))
                     continue
+                if mode == "close":
+                    # closes after one answer without saying so (no Connection: close)
+                    try:
+                        c.sendall(RESP)
+                    except OSError:
+                        pass
+                    raise EOFError
                 if dead:
                     continue  # the client went away: keep counting what it sent
                 try:
@@ -64,7 +75,7 @@ def handle(c):
                     c.sendall(b"".join(out))
                 except OSError:
                     dead = True
-    except OSError:
+    except (OSError, EOFError):
         pass
     c.close()
     with lock:
@@ -95,28 +106,40 @@ while True:
     threading.Thread(target=handle, args=(c,), daemon=True).start()
 PY
 
-# run_stray MODE PIPELINE: one run against a fresh stray server; checks the counts.
-run_stray() {
-    local mode=$1 depth=$2 name=stray-$1-$2 pid port i received extras active
+# start_py NAME EVERY MODE: starts stray.py (its count in NAME.count) and waits, bounded,
+# for its port; sets PY_PID and PY_PORT.  stop_py NAME: SIGTERM, and the count is written.
+start_py() {
+    local name=$1 i
     rm -f "$E2E_TMP/$name.count"
     : >"$E2E_TMP/$name.srv"
-    python3 "$E2E_TMP/stray.py" 7 "$mode" "$E2E_TMP/$name.count" >"$E2E_TMP/$name.srv" &
-    pid=$!
-    _E2E_PIDS+=("$pid")
-    port=
+    python3 "$E2E_TMP/stray.py" "$2" "$3" "$E2E_TMP/$name.count" >"$E2E_TMP/$name.srv" &
+    PY_PID=$!
+    _E2E_PIDS+=("$PY_PID")
+    PY_PORT=
     for ((i = 0; i < 200; i++)); do
-        port=$(awk '/^listening on/ { print $3 }' "$E2E_TMP/$name.srv")
-        [[ -n $port ]] && break
-        alive "$pid" || fail "the stray server ($mode) exited before listening"
+        PY_PORT=$(awk '/^listening on/ { print $3 }' "$E2E_TMP/$name.srv")
+        [[ -n $PY_PORT ]] && return 0
+        alive "$PY_PID" || fail "the $name server exited before listening"
         sleep 0.05
     done
-    [[ -n $port ]] || fail "the stray server ($mode) did not listen within 10 s"
+    fail "the $name server did not listen within 10 s"
+}
+
+stop_py() {
+    kill -TERM "$PY_PID"
+    wait_exit "$PY_PID" 10
+    assert_eq 0 "$WAIT_RC" "the $1 server's exit"
+    [[ -s $E2E_TMP/$1.count ]] || fail "the $1 server wrote no count"
+}
+
+# run_stray MODE PIPELINE: one run against a fresh stray server; checks the counts.
+run_stray() {
+    local mode=$1 depth=$2 name=stray-$1-$2 received extras active
+    start_py "$name" 7 "$mode"
     brunt_run "$name" -q -c 4 -d 1s --pipeline "$depth" --no-watch --export "$name.json" \
-        "http://127.0.0.1:$port/"
+        "http://127.0.0.1:$PY_PORT/"
     assert_eq 0 "$RC" "exit status ($mode, --pipeline $depth)"
-    kill -TERM "$pid"
-    wait_exit "$pid" 10
-    assert_eq 0 "$WAIT_RC" "the stray server's exit ($mode)"
+    stop_py "$name"
     read -r received extras active <"$E2E_TMP/$name.count"
     assert_eq 0 "$active" "connections the stray server still had open ($mode)"
     local n ok proto
@@ -144,65 +167,12 @@ for mode in batch split late; do
 done
 
 # --- a server that closes every connection after one answer, without Connection: close
-cat >"$E2E_TMP/closer.py" <<'PY'
-import os, signal, socket, sys, threading
-lock = threading.Lock()
-received = 0
-
-def handle(c):
-    global received
-    buf = b""
-    while True:
-        try:
-            d = c.recv(65536)
-        except OSError:
-            break
-        if not d:
-            break
-        buf += d
-        if b"\r\n\r\n" in buf:
-            with lock:
-                received += 1
-            try:
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            except OSError:
-                pass
-            break
-    c.close()
-
-def term(*_):
-    with open(sys.argv[1] + ".tmp", "w") as f:
-        f.write("%d\n" % received)
-    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-    os._exit(0)
-
-signal.signal(signal.SIGTERM, term)
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(128)
-print("listening on %d" % s.getsockname()[1], flush=True)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=handle, args=(c,), daemon=True).start()
-PY
-: >"$E2E_TMP/closer.srv"
-python3 "$E2E_TMP/closer.py" "$E2E_TMP/closer.count" >"$E2E_TMP/closer.srv" &
-pid=$!
-_E2E_PIDS+=("$pid")
-port=
-for ((i = 0; i < 200; i++)); do
-    port=$(awk '/^listening on/ { print $3 }' "$E2E_TMP/closer.srv")
-    [[ -n $port ]] && break
-    alive "$pid" || fail "the closing server exited before listening"
-    sleep 0.05
-done
-[[ -n $port ]] || fail "the closing server did not listen within 10 s"
-brunt_run closer -q -c 1 -n 200 --no-watch --export closer.json "http://127.0.0.1:$port/"
+start_py closer 0 close
+brunt_run closer -q -c 1 -n 200 --no-watch --export closer.json "http://127.0.0.1:$PY_PORT/"
 assert_eq 0 "$RC" "exit status against a server closing after each answer"
-kill -TERM "$pid"
-wait_exit "$pid" 10
-assert_eq 0 "$WAIT_RC" "the closing server's exit"
-assert_eq 200 "$(cat "$E2E_TMP/closer.count")" "requests the closing server received"
+stop_py closer
+read -r received extras active <"$E2E_TMP/closer.count"
+assert_eq 200 "$received" "requests the closing server received"
 assert_eq 200 "$(jnum closer.json .metrics.http_reqs.values.count)" "brunt's http_reqs against the closing server"
 assert_eq 0 "$(jnum closer.json .metrics.http_req_failed.values.rate)" "failed rate (each request sent into a closed socket is re-sent once)"
 assert_eq 0 "$(jnum closer.json '[.errors[]] | add')" "errors against the closing server"
