@@ -50,37 +50,6 @@ static inline bool is_field_char(unsigned char c)
     return field_char_table[c];
 }
 
-/*
- * Whether all n bytes at p are field-chars, eight at a time: a word with no byte below
- * 0x20 and none equal to 0x7f holds only field-chars (bytes from 0x80 up are obs-text,
- * allowed).  The word test may report a byte that is fine (a tab, or a borrow into a
- * higher byte); such a word is checked byte by byte, so the answer is the table's.
- * A response head is mostly field values: this is most of its parsing.
- */
-static bool all_field_chars(const char *p, size_t n)
-{
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w, del;
-        memcpy(&w, p + i, sizeof w);
-        del = w ^ (0x7f * ones);
-        if ((((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & highs) {
-            for (size_t k = i; k < i + 8; k++) {
-                if (!is_field_char((unsigned char)p[k])) {
-                    return false;
-                }
-            }
-        }
-    }
-    for (; i < n; i++) {
-        if (!is_field_char((unsigned char)p[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static bool is_ows(char c)
 {
     return c == ' ' || c == '\t';
@@ -282,8 +251,10 @@ static int parse_field(const char *line, size_t len, struct http1_header *h, str
         return HTTP1_EPROTO; /* includes white space between name and colon */
     }
     size_t a = colon + 1, b = len;
-    if (!all_field_chars(line + a, b - a)) {
-        return HTTP1_EPROTO;
+    for (size_t i = a; i < b; i++) {
+        if (!is_field_char((unsigned char)line[i])) {
+            return HTTP1_EPROTO;
+        }
     }
     while (a < b && is_ows(line[a])) {
         a++;
