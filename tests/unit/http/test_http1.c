@@ -847,9 +847,9 @@ Test(http1_head_end, empty_first_line_and_bare_lf)
 }
 
 /*
- * Field values are checked eight bytes at a time (all_field_chars): every byte a
- * field-char may not be (controls other than tab, DEL) is refused at every position of
- * a value long enough to span words, and tab and obs-text (0x80-0xff) are accepted.
+ * Every byte a field value may not hold (controls other than tab, DEL) is refused at
+ * every position of a 30-byte value (one that would span words if the check ever went
+ * word by word), and tab and obs-text (0x80-0xff) are accepted.
  */
 Test(http1_response, field_value_bytes_are_checked_at_every_position)
 {
