@@ -249,6 +249,10 @@ static int thread_init(struct server *t, struct server_thread *w, int index)
     if (err < 0) {
         return err;
     }
+    err = server__ws_thread_init(w);
+    if (err < 0) {
+        return err;
+    }
     w->accept_timer.cb = accept_resume_cb;
     w->accept_timer.data = w;
     w->stall_timer.cb = server__stall_cb;
@@ -262,6 +266,7 @@ static int thread_init(struct server *t, struct server_thread *w, int index)
 
 static void thread_destroy(struct server_thread *w)
 {
+    server__ws_thread_destroy(w);
     if (w->loop != NULL) {
         loop_io_del(w->loop, &w->listen_io);
         loop_io_del(w->loop, &w->stop_io);
@@ -343,6 +348,7 @@ int server_start(const struct server_options *o, struct server **out)
     t->n_threads = o->threads;
     for (int i = 0; i < o->threads; i++) {
         t->threads[i].stop_io.fd = -1;
+        t->threads[i].inbox_io.fd = -1;
     }
     for (int i = 0; i < o->threads; i++) {
         err = thread_init(t, &t->threads[i], i);
