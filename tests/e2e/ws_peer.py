@@ -8,10 +8,12 @@ Debian's package, so run by /usr/bin/python3) driving `brunt serve`'s /ws/ endpo
   ws_peer.py room BASE ROOM N M   N members of /ws/room/ROOM each send M messages; every
                                   member must receive all N*M, each sender's in order
   ws_peer.py idle BASE N PID      N idle sessions held open: prints the server's RSS
-                                  growth per session (KiB) from /proc/PID/status
+                                  growth per session (KiB) from /proc/PID/status and the
+                                  sessions /__stats says are open meanwhile
   ws_peer.py raw HOST PORT CASE   a hand-made client: CASE unmasked (expects close 1002),
                                   toolarge (expects 1009), badutf8 (1007), badclose (1002)
 
+BASE is ws://HOST:PORT or wss://HOST:PORT (then $WS_CAFILE is the CA to trust).
 Prints one JSON line of what it did (the test compares it with /__stats) and exits 1 with
 a line on stderr when the server answered wrong.  Every wait is bounded.
 """
@@ -21,8 +23,10 @@ import json
 import os
 import resource
 import socket
+import ssl
 import struct
 import sys
+import urllib.request
 
 import websockets
 
@@ -34,16 +38,28 @@ def die(msg):
     sys.exit(1)
 
 
-def opts():
-    return dict(compression=None, max_size=2 ** 21, ping_interval=None, open_timeout=TIMEOUT,
-                close_timeout=TIMEOUT)
+def opts(base):
+    o = dict(compression=None, max_size=2 ** 21, ping_interval=None, open_timeout=TIMEOUT,
+             close_timeout=TIMEOUT)
+    if base.startswith("wss://"):
+        o["ssl"] = ssl.create_default_context(cafile=os.environ["WS_CAFILE"])
+    return o
+
+
+def server_stats(base):
+    """GET /__stats of the server behind base (ws:// -> http://, wss:// -> https://)."""
+    url = "http" + base[2:] + "/__stats"
+    ctx = ssl.create_default_context(cafile=os.environ["WS_CAFILE"]) if base.startswith(
+        "wss://") else None
+    with urllib.request.urlopen(url, timeout=TIMEOUT, context=ctx) as r:
+        return json.load(r)
 
 
 async def echo(base, n, m):
     out = {"sessions": n, "messages": 0, "bytes": 0, "fragmented": 0, "pings": 0}
 
     async def one(i):
-        async with websockets.connect(base + "/ws/echo", **opts()) as ws:
+        async with websockets.connect(base + "/ws/echo", **opts(base)) as ws:
             for j in range(m):
                 if j % 3 == 0:
                     msg = bytes((i + j + k) % 256 for k in range(1 + (j * 37) % 300))
@@ -75,7 +91,7 @@ async def echo(base, n, m):
 
 async def room(base, name, n, m):
     url = "%s/ws/room/%s" % (base, name)
-    members = [await websockets.connect(url, **opts()) for _ in range(n)]
+    members = [await websockets.connect(url, **opts(base)) for _ in range(n)]
     # Every 101 has arrived, so every member is in the room before anyone sends.
     got = [[] for _ in range(n)]
 
@@ -115,23 +131,22 @@ async def idle(base, n, pid):
     if soft < n + 64:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 64), hard))
     # Warm up: the first session touches the thread's scratch buffers.
-    first = await websockets.connect(base + "/ws/echo", **opts())
+    first = await websockets.connect(base + "/ws/echo", **opts(base))
     await first.send("warm")
     await asyncio.wait_for(first.recv(), TIMEOUT)
     before = rss_kib(pid)
     conns = []
     for k in range(0, n, 100):
-        conns += await asyncio.gather(*(websockets.connect(base + "/ws/echo", **opts())
+        conns += await asyncio.gather(*(websockets.connect(base + "/ws/echo", **opts(base))
                                         for _ in range(min(100, n - k))))
     # One round trip on the last session: the server has handled every upgrade before.
     await conns[-1].send("last")
     await asyncio.wait_for(conns[-1].recv(), TIMEOUT)
     after = rss_kib(pid)
+    held = (await asyncio.get_running_loop().run_in_executor(None, server_stats, base))
     print(json.dumps({"sessions": n + 1, "rss_before_kib": before, "rss_after_kib": after,
-                      "kib_per_session": (after - before) / n}))
-    sys.stdout.flush()
-    # Held until the test has read /__stats: it closes our stdin.
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+                      "kib_per_session": (after - before) / n,
+                      "server_open": held["websocket"]["sessions"]["open"]}))
     await asyncio.gather(*(c.close() for c in conns + [first]))
 
 
