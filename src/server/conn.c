@@ -717,7 +717,8 @@ void server__conn_update_one(struct conn *c)
             continue;
         }
         /* Requests OpenSSL decrypted already raise no epoll event: read them now. */
-        if (server__tls_pending(c) > 0 && !server__conn_blocked(c) && !c->peer_eof && conn_read(c) > 0) {
+        if (server__tls_pending(c) > 0 && !server__conn_blocked(c) && !c->peer_eof &&
+            conn_read(c) > 0) {
             continue;
         }
         if (c->peer_eof) {

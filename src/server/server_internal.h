@@ -122,12 +122,12 @@ enum counter {
     C_WS_MSG_OUT,     /* data messages queued to a session (echoes and room deliveries) */
     C_WS_BYTES_IN,    /* their payload bytes */
     C_WS_BYTES_OUT,
-    C_WS_FRAGMENTS,   /* data frames that were part of a fragmented message */
-    C_WS_PINGS,       /* pings received (each answered by a pong) */
-    C_WS_PONGS,       /* pongs received */
-    C_WS_CLOSE_RECV,  /* close frames received */
-    C_WS_DROPPED,     /* room deliveries dropped: a member too slow, a thread's inbox full */
-    C_WS_CLOSE_1000,  /* close frames sent, by code */
+    C_WS_FRAGMENTS,  /* data frames that were part of a fragmented message */
+    C_WS_PINGS,      /* pings received (each answered by a pong) */
+    C_WS_PONGS,      /* pongs received */
+    C_WS_CLOSE_RECV, /* close frames received */
+    C_WS_DROPPED,    /* room deliveries dropped: a member too slow, a thread's inbox full */
+    C_WS_CLOSE_1000, /* close frames sent, by code */
     C_WS_CLOSE_1002,
     C_WS_CLOSE_1007,
     C_WS_CLOSE_1009,

@@ -52,14 +52,14 @@ struct srv_ws_room {
 
 struct srv_ws {
     struct conn *c;
-    struct srv_ws_room *room;           /* NULL on /ws/echo */
+    struct srv_ws_room *room; /* NULL on /ws/echo */
     struct srv_ws *room_prev, *room_next;
     struct srv_ws *kick_prev, *kick_next;
     bool on_kick;
     bool close_sent;
-    bool fragmented;        /* the open message's fragments are in msg */
+    bool fragmented; /* the open message's fragments are in msg */
     struct ws_assembly asm_;
-    struct tbuf msg;        /* the fragments so far (owned), while a message is open */
+    struct tbuf msg; /* the fragments so far (owned), while a message is open */
 };
 
 /* A broadcast on its way to the other threads: one copy, referenced by each inbox. */
@@ -143,8 +143,8 @@ int server__ws_check_upgrade(const struct http1_request *h, const char **key, si
     const struct http1_header *k =
         http1_find_header(h->headers, h->num_headers, "Sec-WebSocket-Key");
     /* 16 bytes in base64: 22 characters of the alphabet, then "==". */
-    bool ok = k != NULL && k->value_len == WS_KEY_BYTES && k->value[22] == '=' &&
-              k->value[23] == '=';
+    bool ok =
+        k != NULL && k->value_len == WS_KEY_BYTES && k->value[22] == '=' && k->value[23] == '=';
     for (size_t i = 0; ok && i < 22; i++) {
         ok = is_b64(k->value[i]);
     }
@@ -153,8 +153,9 @@ int server__ws_check_upgrade(const struct http1_request *h, const char **key, si
         ok = false;
     }
     if (!ok) {
-        *why = k == NULL ? "expected a Sec-WebSocket-Key" : "Sec-WebSocket-Key is not 16 bytes "
-                                                           "in base64";
+        *why = k == NULL ? "expected a Sec-WebSocket-Key"
+                         : "Sec-WebSocket-Key is not 16 bytes "
+                           "in base64";
         return 400;
     }
     *key = k->value;
@@ -356,8 +357,10 @@ static void close_out(struct conn *c, int code, const uint8_t *reason, size_t re
         if (reason_len > sizeof p - 2) {
             reason_len = sizeof p - 2;
         }
-        memcpy(p + 2, reason, reason_len);
-        n += reason_len;
+        if (reason_len > 0) {
+            memcpy(p + 2, reason, reason_len);
+            n += reason_len;
+        }
     }
     int idx = code == 1000   ? C_WS_CLOSE_1000
               : code == 1002 ? C_WS_CLOSE_1002
@@ -378,8 +381,8 @@ static void close_error(struct conn *c, int code, const char *why)
 }
 
 /* Delivers a message to this thread's members of the room called name. */
-static void room_deliver(struct server_thread *w, const char *name, size_t name_len,
-                         uint8_t opcode, const uint8_t *payload, size_t len)
+static void room_deliver(struct server_thread *w, const char *name, size_t name_len, uint8_t opcode,
+                         const uint8_t *payload, size_t len)
 {
     struct srv_ws_room *r = room_find(w, name, name_len);
     if (r == NULL) {
@@ -711,12 +714,9 @@ void server__ws_stats_json(struct server *t, const uint64_t *s, struct jsonw *w)
         const char *name;
         int idx;
     } sess[] = {{"opened", C_WS_OPENED}, {"closed", C_WS_CLOSED}},
-      msgs[] = {{"received", C_WS_MSG_IN},
-                {"sent", C_WS_MSG_OUT},
-                {"bytes_received", C_WS_BYTES_IN},
-                {"bytes_sent", C_WS_BYTES_OUT},
-                {"fragments", C_WS_FRAGMENTS},
-                {"dropped", C_WS_DROPPED}},
+      msgs[] = {{"received", C_WS_MSG_IN},         {"sent", C_WS_MSG_OUT},
+                {"bytes_received", C_WS_BYTES_IN}, {"bytes_sent", C_WS_BYTES_OUT},
+                {"fragments", C_WS_FRAGMENTS},     {"dropped", C_WS_DROPPED}},
       ctrl[] = {{"pings", C_WS_PINGS}, {"pongs", C_WS_PONGS}, {"closes_received", C_WS_CLOSE_RECV}},
       codes[] = {{"1000", C_WS_CLOSE_1000},
                  {"1002", C_WS_CLOSE_1002},
