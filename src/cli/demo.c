@@ -208,7 +208,7 @@ int cli_demo(int argc, char **argv)
      * as threads of this one: then its CPU and memory are its own in /proc, apart from
      * the generator's, and the demo shows --spawn and the watchers as a user meets them.
      */
-    char self[4096], cmd[8400], base[64], ready[96], err[1024];
+    char self[4096], cmd[8800], base[64], ready[96], err[1024];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl <= 0) {
         fprintf(stderr, "brunt demo: cannot find this program (/proc/self/exe)\n");
