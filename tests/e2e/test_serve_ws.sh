@@ -115,13 +115,7 @@ assert_target_alive
 stop_target
 
 # --- the same over TLS: wss:// ----------------------------------------------------------------
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
-key "$T/ca.key"
-openssl req -x509 -new -key "$T/ca.key" -out "$T/ca.crt" -days 2 -subj /CN=brunt-ws-test-ca 2>/dev/null
-key "$T/srv.key"
-openssl req -new -key "$T/srv.key" -out "$T/srv.csr" -subj /CN=localhost 2>/dev/null
-openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -set_serial 77 -days 2 \
-    -extfile <(echo "subjectAltName=IP:127.0.0.1") -out "$T/srv.crt" 2>/dev/null
+test_cert "$T" 77
 start_target --tls-cert "$T/srv.crt" --tls-key "$T/srv.key"
 TARGET_CACERT=$T/ca.crt
 export WS_CAFILE=$T/ca.crt
