@@ -3,8 +3,8 @@
 # real peer, python3-websockets (tests/e2e/ws_peer.py, Debian's /usr/bin/python3). Every
 # echo and broadcast is checked by the peer, and /__stats' websocket counters must equal
 # what the peer did. Bad upgrades get 400/426; unmasked, oversized, non-UTF-8 frames and
-# a bad close code get their close codes; idle sessions cost little server memory; the
-# same over TLS (wss://).
+# a bad close code get their close codes; a member that never reads is dropped, not the
+# room; idle sessions cost little server memory; the same over TLS (wss://).
 . "$(dirname "$0")/lib.sh"
 T=$E2E_TMP
 PY=/usr/bin/python3
@@ -103,6 +103,20 @@ assert_eq 2 "$(stats_get '.websocket.closes_sent["1002"]')" "unmasked frame and 
 assert_eq 1 "$(stats_get '.websocket.closes_sent["1009"]')" "a frame over 1 MiB: 1009"
 assert_eq 1 "$(stats_get '.websocket.closes_sent["1007"]')" "text that is not UTF-8: 1007"
 assert_eq 0 "$(stats_get '.websocket.messages.received')" "no bad frame counted as a message"
+
+# --- a member that never reads is dropped (reset) at 8 MiB unsent; the room goes on -------
+curl -sS --fail --max-time 5 -X POST "$TARGET_URL/__reset" >/dev/null
+ws slow slow "$B" slow-room 20
+assert_eq true "$(jval "$T/slow.json" .slow_member_reset)" "the slow member's connection was reset"
+wait_closed
+assert_eq 1 "$(stats_get '.websocket.messages.dropped')" "one delivery dropped: the slow member is gone after it"
+assert_eq 20 "$(stats_get '.websocket.messages.received')" "the sender's 20 messages"
+sent=$(stats_get '.websocket.messages.sent')
+# The sender's own 20 copies, and to the slow member at least the 8 that fit in 8 MiB
+# unsent (more when the kernel took some), never all 20.
+assert_ge "$sent" 28 "20 copies to the sender and at least 8 to the slow member"
+assert_le "$sent" 39 "not every message reached the slow member"
+assert_eq 2 "$(stats_get '.websocket.sessions.closed')" "both sessions ended"
 
 # --- idle sessions cost little: server RSS growth per session ---------------------------------
 ws idle idle "$B" 1000 "$TARGET_PID"

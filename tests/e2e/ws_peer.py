@@ -10,6 +10,9 @@ Debian's package, so run by /usr/bin/python3) driving `brunt serve`'s /ws/ endpo
   ws_peer.py idle BASE N PID      N idle sessions held open: prints the server's RSS
                                   growth per session (KiB) from /proc/PID/status and the
                                   sessions /__stats says are open meanwhile
+  ws_peer.py slow BASE ROOM K     a member of ROOM that never reads, and a sender of K
+                                  messages of 1 MiB that reads its own: the server must
+                                  drop (reset) the slow member, not the room
   ws_peer.py raw HOST PORT CASE   a hand-made client: CASE unmasked (expects close 1002),
                                   toolarge (expects 1009), badutf8 (1007), badclose (1002)
 
@@ -150,12 +153,38 @@ async def idle(base, n, pid):
     await asyncio.gather(*(c.close() for c in conns + [first]))
 
 
-def raw(host, port, case):
-    s = socket.create_connection((host, port), timeout=TIMEOUT)
+async def slow(base, name, k):
+    host, port = base.split("//")[1].rsplit(":", 1)
+    lazy = socket.socket()
+    lazy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # little room in the kernel
+    lazy.settimeout(TIMEOUT)
+    lazy.connect((host, int(port)))
+    upgrade(lazy, host, int(port), "/ws/room/" + name)
+    async with websockets.connect("%s/ws/room/%s" % (base, name), **opts(base)) as ws:
+        for j in range(k):
+            msg = bytes([j % 256]) * (2 ** 20 - 64)
+            await ws.send(msg)
+            got = await asyncio.wait_for(ws.recv(), TIMEOUT)
+            if got != msg:
+                die("message %d: the sender's own copy differs" % j)
+    # The lazy member was reset: reading ends in ECONNRESET (after what the kernel kept).
+    reset = False
+    try:
+        while lazy.recv(65536):
+            pass
+    except ConnectionResetError:
+        reset = True
+    except socket.timeout:
+        die("the slow member was neither reset nor closed")
+    print(json.dumps({"sent": k, "slow_member_reset": reset}))
+
+
+def upgrade(s, host, port, path):
+    """Sends an upgrade on socket s and reads the 101; returns the bytes after it."""
     key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall(("GET /ws/echo HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-               % (host, port, key)).encode())
+               % (path, host, port, key)).encode())
     buf = b""
     while b"\r\n\r\n" not in buf:
         d = s.recv(4096)
@@ -165,6 +194,12 @@ def raw(host, port, case):
     head, _, buf = buf.partition(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 101"):
         die("the upgrade got %r" % head[:40])
+    return buf
+
+
+def raw(host, port, case):
+    s = socket.create_connection((host, port), timeout=TIMEOUT)
+    buf = upgrade(s, host, port, "/ws/echo")
 
     def frame(op, payload, mask=True, fin=True):
         b0 = (0x80 if fin else 0) | op
@@ -215,6 +250,8 @@ def main():
         asyncio.run(room(a[1], a[2], int(a[3]), int(a[4])))
     elif len(a) == 4 and a[0] == "idle":
         asyncio.run(idle(a[1], int(a[2]), int(a[3])))
+    elif len(a) == 4 and a[0] == "slow":
+        asyncio.run(slow(a[1], a[2], int(a[3])))
     elif len(a) == 4 and a[0] == "raw":
         raw(a[1], int(a[2]), a[3])
     else:
