@@ -154,3 +154,122 @@ Test(websocket, close_codes_answered)
         cr_expect_eq(code, cases[i].code, "case %zu: %d, expected %d", i, code, cases[i].code);
     }
 }
+
+/* ---- a room across two server threads, over socket pairs ---------------------------- */
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/ws.h"
+
+/* A session of thread w on one end of a socket pair, upgraded into room "r"; *peer
+ * gets the other end, the 101 read from it. */
+static struct conn *room_session(struct server_thread *w, int *peer)
+{
+    int sp[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp), 0);
+    struct conn *c = calloc(1, sizeof *c);
+    cr_assert_not_null(c);
+    c->w = w;
+    c->io.fd = sp[0];
+    c->io.cb = server__conn_io_cb;
+    c->io.data = c;
+    c->timer.cb = server__conn_timer_cb;
+    c->timer.data = c;
+    c->out_hold = NONE;
+    c->paced_from = NONE;
+    cr_assert_eq(server__tls_conn_init(c), 0);
+    c->next = w->conns;
+    if (w->conns != NULL) {
+        w->conns->prev = c;
+    }
+    w->conns = c;
+    atomic_fetch_add(&w->t->open_conns, 1);
+    static const char head[] = "GET /ws/room/r HTTP/1.1\r\nUpgrade: websocket\r\n"
+                               "Connection: Upgrade\r\nSec-WebSocket-Key: " GOOD_KEY "\r\n"
+                               "Sec-WebSocket-Version: 13\r\n\r\n";
+    struct http1_request h;
+    cr_assert_eq(http1_parse_request(head, sizeof head - 1, &h), (int)sizeof head - 1);
+    struct req rq = {.h = &h, .keep_alive = true, .minor = 1, .route = R_WS_ROOM};
+    rq.param = "r";
+    rq.param_len = 1;
+    cr_assert_eq(server__ws_upgrade(c, &rq), 101);
+    server__conn_update(c);
+    char buf[512];
+    ssize_t n = read(sp[1], buf, sizeof buf - 1);
+    cr_assert_gt(n, 0);
+    buf[n] = '\0';
+    cr_assert(strstr(buf, "HTTP/1.1 101 ") == buf, "the upgrade answered: %s", buf);
+    cr_assert(strstr(buf, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") != NULL);
+    *peer = sp[1];
+    return c;
+}
+
+static uint64_t count(struct server_thread *w, int idx)
+{
+    return atomic_load(&w->cnt.c[idx]);
+}
+
+Test(websocket, a_room_message_reaches_members_on_another_thread)
+{
+    static struct server t;
+    static struct server_thread w[2];
+    char err[128];
+    memset(&t, 0, sizeof t);
+    memset(w, 0, sizeof w);
+    t.n_threads = 2;
+    t.threads = w;
+    cr_assert_eq(server__tls_init(&t, err, sizeof err), 0);
+    for (int i = 0; i < 2; i++) {
+        w[i].t = &t;
+        w[i].index = i;
+        w[i].in_scratch = malloc(SRV_READ_CHUNK);
+        w[i].out_scratch = malloc(SRV_OUT_SCRATCH);
+        cr_assert_eq(loop_new(&w[i].loop), 0);
+        cr_assert_eq(server__ws_thread_init(&w[i]), 0);
+    }
+    int pa, pb;
+    struct conn *a = room_session(&w[0], &pa);
+    struct conn *b = room_session(&w[1], &pb);
+    (void)a;
+    (void)b;
+    /* A's client sends a masked "hi". */
+    static const uint8_t mask[4] = {1, 2, 3, 4};
+    uint8_t frame[8];
+    size_t hl = ws_frame_head(frame, true, WS_OP_TEXT, 2, mask);
+    memcpy(frame + hl, "hi", 2);
+    ws_mask(frame + hl, 2, mask, 0);
+    cr_assert_eq(write(pa, frame, hl + 2), (ssize_t)(hl + 2));
+    /* Thread 0 reads it, delivers to A and posts to thread 1, which delivers to B. */
+    cr_assert_gt(loop_run_once(w[0].loop, 1000000000), 0);
+    cr_assert_gt(loop_run_once(w[1].loop, 1000000000), 0);
+    const uint8_t want[] = {0x81, 0x02, 'h', 'i'};
+    uint8_t got[16];
+    cr_assert_eq(read(pa, got, sizeof got), (ssize_t)sizeof want, "the sender's own copy");
+    cr_assert(memcmp(got, want, sizeof want) == 0);
+    cr_assert_eq(read(pb, got, sizeof got), (ssize_t)sizeof want, "the other thread's member");
+    cr_assert(memcmp(got, want, sizeof want) == 0);
+    cr_expect_eq(count(&w[0], C_WS_MSG_IN), 1u);
+    cr_expect_eq(count(&w[0], C_WS_MSG_OUT), 1u);
+    cr_expect_eq(count(&w[1], C_WS_MSG_OUT), 1u);
+    cr_expect_eq(count(&w[1], C_WS_MSG_IN), 0u);
+    cr_expect_eq(atomic_load(&t.ws_open), 2);
+    for (int i = 0; i < 2; i++) {
+        while (w[i].conns != NULL) {
+            server__conn_destroy(w[i].conns);
+        }
+        cr_expect_eq(count(&w[i], C_WS_CLOSED), 1u);
+        for (size_t k = 0; k < SRV_WS_ROOM_BUCKETS; k++) {
+            cr_expect_null(w[i].rooms[k], "thread %d's room is freed with its last member", i);
+        }
+        server__ws_thread_destroy(&w[i]);
+        loop_free(w[i].loop);
+        free(w[i].in_scratch);
+        free(w[i].out_scratch);
+        free(w[i].body.p);
+    }
+    cr_expect_eq(atomic_load(&t.ws_open), 0);
+    server__tls_destroy(&t);
+    close(pa);
+    close(pb);
+}
