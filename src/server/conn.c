@@ -625,6 +625,33 @@ static void conn_flush(struct conn *c)
 
 /* ---- connection lifetime ---------------------------------------------------------- */
 
+struct conn *server__conn_new(struct server_thread *w, int fd)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return NULL;
+    }
+    c->w = w;
+    c->io.fd = fd;
+    if (server__tls_conn_init(c) < 0) {
+        server__tls_conn_free(c);
+        free(c);
+        return NULL;
+    }
+    c->io.cb = server__conn_io_cb;
+    c->io.data = c;
+    c->timer.cb = server__conn_timer_cb;
+    c->timer.data = c;
+    c->out_hold = NONE;
+    c->paced_from = NONE;
+    c->next = w->conns;
+    if (w->conns != NULL) {
+        w->conns->prev = c;
+    }
+    w->conns = c;
+    return c;
+}
+
 void server__conn_destroy(struct conn *c)
 {
     struct server_thread *w = c->w;

@@ -58,34 +58,14 @@ static void listen_cb(struct loop *loop, struct loop_io *io, unsigned events)
             close(fd);
             continue;
         }
-        struct conn *c = calloc(1, sizeof *c);
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct conn *c = server__conn_new(w, fd);
         if (c == NULL) {
             atomic_fetch_sub(&t->open_conns, 1);
             close(fd);
             continue;
         }
-        int one = 1;
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        c->w = w;
-        c->io.fd = fd;
-        if (server__tls_conn_init(c) < 0) {
-            server__tls_conn_free(c);
-            atomic_fetch_sub(&t->open_conns, 1);
-            close(fd);
-            free(c);
-            continue;
-        }
-        c->io.cb = server__conn_io_cb;
-        c->io.data = c;
-        c->timer.cb = server__conn_timer_cb;
-        c->timer.data = c;
-        c->out_hold = NONE;
-        c->paced_from = NONE;
-        c->next = w->conns;
-        if (w->conns != NULL) {
-            w->conns->prev = c;
-        }
-        w->conns = c;
         if (loop_io_set(loop, &c->io, LOOP_READ) < 0) {
             server__conn_destroy(c);
         }

@@ -330,6 +330,10 @@ void server__out_addf(struct conn *c, const char *fmt, ...) __attribute__((forma
 bool server__conn_blocked(const struct conn *c);
 /* Takes c off its thread's list of connections held by a stall. */
 void server__held_del(struct conn *c);
+/* A new connection of thread w on socket fd (its TLS state too on a TLS server), on w's
+ * list and counted by the caller in open_conns; NULL when out of memory (fd is left
+ * open).  Nothing is watched yet: the caller sets the events. */
+struct conn *server__conn_new(struct server_thread *w, int fd);
 /* Closes and frees c at once. */
 void server__conn_destroy(struct conn *c);
 /* Brings c's reading, writing, timers and close in line with its state. */

@@ -168,22 +168,8 @@ static struct conn *room_session(struct server_thread *w, int *peer)
 {
     int sp[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp), 0);
-    struct conn *c = calloc(1, sizeof *c);
+    struct conn *c = server__conn_new(w, sp[0]);
     cr_assert_not_null(c);
-    c->w = w;
-    c->io.fd = sp[0];
-    c->io.cb = server__conn_io_cb;
-    c->io.data = c;
-    c->timer.cb = server__conn_timer_cb;
-    c->timer.data = c;
-    c->out_hold = NONE;
-    c->paced_from = NONE;
-    cr_assert_eq(server__tls_conn_init(c), 0);
-    c->next = w->conns;
-    if (w->conns != NULL) {
-        w->conns->prev = c;
-    }
-    w->conns = c;
     atomic_fetch_add(&w->t->open_conns, 1);
     static const char head[] = "GET /ws/room/r HTTP/1.1\r\nUpgrade: websocket\r\n"
                                "Connection: Upgrade\r\nSec-WebSocket-Key: " GOOD_KEY "\r\n"
