@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 9, item 4: `brunt serve` speaks WebSocket (/ws/echo, /ws/room/{name}), driven by a
-# real peer, python3-websockets (tests/e2e/ws_peer.py, Debian's /usr/bin/python3). Every
+# real peer, python3-websockets (tests/e2e/ws_serve_peer.py, Debian's /usr/bin/python3). Every
 # echo and broadcast is checked by the peer, and /__stats' websocket counters must equal
 # what the peer did. Bad upgrades get 400/426; unmasked, oversized, non-UTF-8 frames and
 # a bad close code get their close codes; a member that never reads is dropped, not the
@@ -8,14 +8,14 @@
 . "$(dirname "$0")/lib.sh"
 T=$E2E_TMP
 PY=/usr/bin/python3
-PEER=$(dirname "$0")/ws_peer.py
+PEER=$(dirname "$0")/ws_serve_peer.py
 $PY -c 'import websockets' 2>/dev/null || fail "python3-websockets is not installed (scripts/setup.sh installs it)"
 
 ws() { # NAME ARGS...: run the peer, its JSON line into $T/NAME.json
     local name=$1 rc=0
     shift
     timeout 90 $PY "$PEER" "$@" >"$T/$name.json" 2>"$T/$name.err" || rc=$?
-    [[ $rc == 0 ]] || fail "ws_peer $*: exit $rc: $(tail -3 "$T/$name.err")"
+    [[ $rc == 0 ]] || fail "ws_serve_peer $*: exit $rc: $(tail -3 "$T/$name.err")"
 }
 # wait_closed: the server has ended every session (sessions.open is 0), bounded.
 wait_closed() {

@@ -2,18 +2,18 @@
 """A WebSocket peer for tests/e2e/test_serve_ws.sh: a real client (python3-websockets,
 Debian's package, so run by /usr/bin/python3) driving `brunt serve`'s /ws/ endpoints.
 
-  ws_peer.py echo BASE N M        N sessions on /ws/echo, M messages each (text, binary,
+  ws_serve_peer.py echo BASE N M        N sessions on /ws/echo, M messages each (text, binary,
                                   and every 4th fragmented); each echo must equal what was
                                   sent; a ping per session; a normal close (1000)
-  ws_peer.py room BASE ROOM N M   N members of /ws/room/ROOM each send M messages; every
+  ws_serve_peer.py room BASE ROOM N M   N members of /ws/room/ROOM each send M messages; every
                                   member must receive all N*M, each sender's in order
-  ws_peer.py idle BASE N PID      N idle sessions held open: prints the server's RSS
+  ws_serve_peer.py idle BASE N PID      N idle sessions held open: prints the server's RSS
                                   growth per session (KiB) from /proc/PID/status and the
                                   sessions /__stats says are open meanwhile
-  ws_peer.py slow BASE ROOM K     a member of ROOM that never reads, and a sender of K
+  ws_serve_peer.py slow BASE ROOM K     a member of ROOM that never reads, and a sender of K
                                   messages of 1 MiB that reads its own: the server must
                                   drop (reset) the slow member, not the room
-  ws_peer.py raw HOST PORT CASE   a hand-made client: CASE unmasked (expects close 1002),
+  ws_serve_peer.py raw HOST PORT CASE   a hand-made client: CASE unmasked (expects close 1002),
                                   toolarge (expects 1009), badutf8 (1007), badclose (1002)
 
 BASE is ws://HOST:PORT or wss://HOST:PORT (then $WS_CAFILE is the CA to trust).
@@ -37,7 +37,7 @@ TIMEOUT = 20
 
 
 def die(msg):
-    print("ws_peer: " + msg, file=sys.stderr)
+    print("ws_serve_peer: " + msg, file=sys.stderr)
     sys.exit(1)
 
 
