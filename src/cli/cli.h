@@ -274,10 +274,10 @@ bool cli__watch_has_tick(void);
 
 struct run_report;
 /* The limits of thresholds on time trends, in seconds, as extra Prometheus bucket edges
- * (cli/run.c); returns how many went into out. */
+ * (cli/run_execute.c); returns how many went into out. */
 size_t cli__threshold_bounds(const struct threshold *th, size_t n, double *out, size_t cap);
 
-/* Writes the reports outs asks for from the run's result (cli/run.c); an exit code. */
+/* Writes the reports outs asks for from the run's result (cli/run_execute.c); an exit code. */
 int cli__write_run_reports(const struct run_report *report, const struct cli_outputs *outs);
 
 /* Raises RLIMIT_NOFILE to its hard limit; returns the new soft limit. */
