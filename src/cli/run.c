@@ -9,21 +9,12 @@
 #include <stdlib.h>
 
 #include "cli/run_internal.h"
-#include "core/clock.h"
 #include "probe/probe.h"
 
 int cli_run(int argc, char **argv)
 {
-    struct quick q = {
-        .connections = 10,
-        .duration_ns = 10 * NS_PER_S,
-        .max_queue_ns = 10 * NS_PER_S,
-        .pipeline = 1,
-        .method = "GET",
-        .timeout_ns = 30 * NS_PER_S,
-        .connect_timeout_ns = 10 * NS_PER_S,
-        .grace_ns = 5 * NS_PER_S,
-    };
+    struct quick q;
+    run__quick_init(&q);
     struct plan *plan = NULL;
     char **shown = NULL;
     /* Probe metrics exist before any threshold or criterion names one. */

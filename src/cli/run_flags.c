@@ -126,6 +126,20 @@ static void run_usage(FILE *f)
                "teardown failed, 108 aborted by the scenario, 1 internal error\n");
 }
 
+void run__quick_init(struct quick *q)
+{
+    *q = (struct quick){
+        .connections = 10,
+        .duration_ns = 10 * NS_PER_S,
+        .max_queue_ns = 10 * NS_PER_S,
+        .pipeline = 1,
+        .method = "GET",
+        .timeout_ns = 30 * NS_PER_S,
+        .connect_timeout_ns = 10 * NS_PER_S,
+        .grace_ns = 5 * NS_PER_S,
+    };
+}
+
 enum {
     OPT_MAX_VUS = 256,
     OPT_MAX_QUEUE,

@@ -89,8 +89,12 @@ struct quick {
     size_t n_db;
 };
 
+/* Sets q to brunt run's defaults (the ones run_usage() states): -c 10, -d 10s, GET,
+ * --timeout 30s, --connect-timeout 10s, --grace 5s, --max-queue 10s, --pipeline 1. */
+void run__quick_init(struct quick *q);
+
 /*
- * Parses argv into q (whose defaults the caller set) and checks every flag and their
+ * Parses argv into q (run__quick_init's defaults first) and checks every flag and their
  * combinations, except --threshold (run__parse_threshold_flags) and --ready without
  * --spawn (run__check_ready).  Returns 0, -1 after printing --help on stdout, or an exit
  * code (EXIT_USAGE) after one line on stderr.
