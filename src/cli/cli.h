@@ -78,7 +78,7 @@ int cli_write_reports(const char *doc, size_t len, const char *src, const char *
 int cli_compare(int argc, char **argv);
 int cli_history(int argc, char **argv);
 int cli_capacity(int argc, char **argv);
-/* The breakpoint executor (cli/capacity.c, analysis/breakpoint.h): arms every threshold
+/* The breakpoint executor (cli/breakpoint.c, analysis/breakpoint.h): arms every threshold
  * th[0..n) with abortOnFail when a scenario of plan is a breakpoint ramp, and returns that
  * scenario (NULL: none); after the run, prints where it broke on f. */
 struct threshold;
