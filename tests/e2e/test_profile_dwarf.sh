@@ -16,9 +16,15 @@ abc='brunt_test_chain_a;brunt_test_chain_b;brunt_test_chain_c'
 RC=0
 "$BRUNT" profile --pid "$CHAIN_PID" -d 3s -q -o fp --export fp.json 2>fp.err || RC=$?
 assert_eq 0 "$RC" "exit status, frame pointers (stderr: $(head -c 300 fp.err))"
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+tck=$(getconf CLK_TCK)
+before=$(cpu_ticks "$CHAIN_PID")
+t_before=$(now_ms)
 RC=0
 "$BRUNT" profile --pid "$CHAIN_PID" -d 3s --unwind dwarf -o dw --export dw.json \
     >dw.out 2>dw.err || RC=$?
+after=$(cpu_ticks "$CHAIN_PID")
+t_after=$(now_ms)
 assert_eq 0 "$RC" "exit status, dwarf (stderr: $(head -c 300 dw.err))"
 kill -KILL "$CHAIN_PID" 2>/dev/null || true
 wait "$CHAIN_PID" 2>/dev/null || true
@@ -30,7 +36,12 @@ assert_eq brunt_test_chain_c "$(jval fp.json '.top[0].function')" "fp: the leaf 
 assert_eq brunt_test_chain_c "$(jval dw.json '.top[0].function')" "dwarf: the leaf is right"
 ! grep -q "$abc" fp.folded || fail "fp: the frame-pointer chain has a;b;c without frame pointers?"
 samples=$(jnum dw.json .samples)
-assert_ge "$samples" 100 "dwarf: samples"
+# 99 samples per second of chain's CPU: its CPU rate over the command (a loaded machine
+# gives it less than a core) times the sampled span, less a quarter for unevenness.
+in_window=$(awk -v t=$((after - before)) -v hz="$tck" -v ms=$((t_after - t_before)) \
+    -v d="$(jnum dw.json .duration_s)" 'BEGIN { printf "%d", t / hz / (ms / 1000) * d * 99 }')
+assert_ge "$samples" "$((in_window * 3 / 4))" "dwarf: samples vs 99 Hz x the CPU /proc counted"
+assert_ge "$samples" 30 "dwarf: samples"
 with=$(awk -v s="$abc" 'index($0, s) { n += $NF } END { print n + 0 }' dw.folded)
 # Nearly every sample unwinds to main: allow 5 % for samples taken at instants the CFI
 # does not cover exactly (none were seen in practice).
