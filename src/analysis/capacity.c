@@ -264,10 +264,5 @@ void capacity_what_broke(const struct cap_result *res, double saturated_pct,
             len += n > 0 ? (size_t)n : 0;
         }
     }
-    /* The sentence may be cut at its cap (text[320]), on purpose; the return value is
-     * checked so gcc -O1 (the sanitizer build, -Werror in CI) does not call it a bug. */
-    if (snprintf(out->text, sizeof out->text, "%s (%.150s)%s", cap_cause_name(out->cause), b,
-                 peaks) < 0) {
-        out->text[0] = '\0';
-    }
+    snprintf(out->text, sizeof out->text, "%s (%.150s)%s", cap_cause_name(out->cause), b, peaks);
 }
