@@ -49,8 +49,9 @@ static void run_usage(FILE *f)
                "      --tag NAME=VALUE   a run-wide tag, recorded in the result (repeatable)\n"
                "      --max-redirects N  redirects a request follows (k6's maxRedirects,\n"
                "                         default 10; quick mode follows none and refuses it)\n"
-               "      --http-debug[=full] print requests and responses to stderr (heads;\n"
-               "                         full: bodies too, the first 2 KiB of each)\n"
+               "      --http-debug[=full|failed] print requests and responses to stderr\n"
+               "                         (heads; full: bodies too, the first 2 KiB of each;\n"
+               "                         failed: as full, only the exchanges that failed)\n"
                "  -                      read the scenario file from standard input\n"
                "request:\n"
                "  -m, --method M         (default GET)\n"
@@ -588,12 +589,13 @@ int run__parse_flags(struct quick *q, int argc, char **argv)
             rc = parse_count("--streams", optarg, 1, 1024, &q->streams);
             break;
         case OPT_HTTP_DEBUG:
-            /* k6's --http-debug: heads; --http-debug=full: bodies too (capped) */
-            if (optarg == NULL || strcmp(optarg, "full") == 0) {
-                scenario_http_debug = optarg == NULL ? 1 : 2;
+            /* k6's --http-debug: heads; =full: bodies too (capped); =failed: as full,
+             * only the exchanges that failed */
+            if (optarg == NULL || strcmp(optarg, "full") == 0 || strcmp(optarg, "failed") == 0) {
+                scenario_http_debug = optarg == NULL ? 1 : strcmp(optarg, "full") == 0 ? 2 : 3;
                 scenario_http_debug_write = http_debug_write;
             } else {
-                rc = bad("--http-debug", optarg, "nothing, or =full");
+                rc = bad("--http-debug", optarg, "nothing, =full or =failed");
             }
             break;
         case OPT_MAX_REDIRECTS: {
