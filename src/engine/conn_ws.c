@@ -41,8 +41,16 @@
 #define WS_HEAD_ROOM WS_MAX_HEAD_BYTES
 
 /* The series of a connect step's sessions (step_rt.ws). */
-enum ws_series { WSS_SESSIONS, WSS_SENT, WSS_RECEIVED, WSS_DURATION, WSS_CONNECTING, WSS_PING,
-                 WSS_LATENCY, WSS_COUNT };
+enum ws_series {
+    WSS_SESSIONS,
+    WSS_SENT,
+    WSS_RECEIVED,
+    WSS_DURATION,
+    WSS_CONNECTING,
+    WSS_PING,
+    WSS_LATENCY,
+    WSS_COUNT
+};
 
 enum ws_state { WSC_UPGRADING, WSC_OPEN, WSC_CLOSING };
 
@@ -50,15 +58,16 @@ struct ws_conn {
     enum ws_state state;
     uint32_t open_step; /* the connect step: its series */
     char accept[WS_ACCEPT_BYTES + 1];
-    uint64_t t_open;   /* the 101 arrived (0: not yet) */
-    uint64_t t_msg;    /* the last message was written (0: none this session) */
-    uint64_t t_ping;   /* a ping is waiting for its pong (0: none) */
-    bool out_step;     /* wbuf holds the current step's frame (or the upgrade) */
-    bool advancing;    /* a step ended: consume nothing until the next one begins */
+    uint64_t t_open; /* the 101 arrived (0: not yet) */
+    uint64_t t_msg;  /* the last message was written (0: none this session) */
+    uint64_t t_ping; /* a ping is waiting for its pong (0: none) */
+    uint64_t t_read; /* the clock at the last read: when what it brought arrived */
+    bool out_step;   /* wbuf holds the current step's frame (or the upgrade) */
+    bool advancing;  /* a step ended: consume nothing until the next one begins */
     bool close_sent, close_rcvd;
-    uint16_t close_code;          /* the server's (1005: none given) */
-    struct ws_assembly in;        /* reassembly of the server's fragmented messages */
-    uint8_t *rx; /* bytes not consumed yet (lazily allocated, freed when empty) */
+    uint16_t close_code;   /* the server's (1005: none given) */
+    struct ws_assembly in; /* reassembly of the server's fragmented messages */
+    uint8_t *rx;           /* bytes not consumed yet (lazily allocated, freed when empty) */
     size_t rx_len, rx_cap;
     uint8_t *msg; /* the fragments so far of a fragmented message (lazily) */
     size_t msg_len, msg_cap;
@@ -78,9 +87,9 @@ static struct series *ws_series(struct vu *vu, enum ws_series k)
 
 void conn_ws_series_init(struct worker *w, struct step_rt *rt, const char *tags)
 {
-    static const int metric[WSS_COUNT] = {M_WS_SESSIONS,   M_WS_MSGS_SENT,  M_WS_MSGS_RECEIVED,
-                                          M_WS_SESSION_DURATION, M_WS_CONNECTING, M_WS_PING,
-                                          M_WS_MSG_LATENCY};
+    static const int metric[WSS_COUNT] = {
+        M_WS_SESSIONS,   M_WS_MSGS_SENT, M_WS_MSGS_RECEIVED, M_WS_SESSION_DURATION,
+        M_WS_CONNECTING, M_WS_PING,      M_WS_MSG_LATENCY};
     for (int k = 0; k < WSS_COUNT; k++) {
         rt->ws[k] = series_for(w, metric[k], tags);
     }
@@ -315,7 +324,7 @@ static enum ws_outcome ws_message(struct vu *vu, const uint8_t *msg, size_t len,
         return WO_MORE;
     }
     if (ws->t_msg != 0) {
-        series_trend_ns(ws_series(vu, WSS_LATENCY), diff(loop_now_ns(vu->w->loop), ws->t_msg));
+        series_trend_ns(ws_series(vu, WSS_LATENCY), diff(ws->t_read, ws->t_msg));
     }
     ws_flow_done(vu, 101, (const char *)msg, len);
     return WO_MATCHED;
@@ -332,7 +341,7 @@ static enum ws_outcome ws_control(struct vu *vu, uint8_t op, const uint8_t *pl, 
     }
     if (op == WS_OP_PONG) {
         if (ws->t_ping != 0) {
-            series_trend_ns(ws_series(vu, WSS_PING), diff(loop_now_ns(vu->w->loop), ws->t_ping));
+            series_trend_ns(ws_series(vu, WSS_PING), diff(ws->t_read, ws->t_ping));
             ws->t_ping = 0;
         }
         return WO_MORE;
@@ -509,8 +518,7 @@ static bool ws_feed(struct vu *vu, const uint8_t *d, size_t n, bool force)
             return ws_after(vu, WO_FAILED, ERR_WS_PROTOCOL);
         }
         /* Frames kept past WS_HOLD_BYTES are consumed (counted) whatever the step. */
-        out = ws_consume(vu, ws->rx, ws->rx_len, &used, &kind,
-                         force || ws->rx_len > WS_HOLD_BYTES);
+        out = ws_consume(vu, ws->rx, ws->rx_len, &used, &kind, force || ws->rx_len > WS_HOLD_BYTES);
         if (used > 0) {
             rx_drop(ws, used);
         }
@@ -539,7 +547,7 @@ static bool ws_upgrade_bytes(struct vu *vu, const uint8_t *d, size_t n)
         ws_fail(vu, ERR_WS_HANDSHAKE);
         return false;
     }
-    uint64_t now = loop_now_ns(w->loop);
+    uint64_t now = ws->t_read;
     rx_drop(ws, (size_t)r); /* frames right behind the 101 wait for a reading step */
     ws->state = WSC_OPEN;
     ws->t_open = now;
@@ -586,6 +594,8 @@ void conn_ws_io(struct vu *vu, unsigned events)
                 return;
             }
             series_add(S(w, vu->sr->s_recv), (double)n);
+            /* The clock itself, as for sends: latency is from write to read. */
+            vu->ws->t_read = loop_clock_ns(w->loop);
             bool alive = vu->ws->state == WSC_UPGRADING
                              ? ws_upgrade_bytes(vu, (const uint8_t *)w->rbuf, (size_t)n)
                              : ws_feed(vu, (const uint8_t *)w->rbuf, (size_t)n, false);

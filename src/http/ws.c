@@ -195,8 +195,8 @@ int ws_upgrade_check(const struct http1_response *resp, const char *accept)
         http1_find_header(resp->headers, resp->num_headers, "Sec-WebSocket-Accept");
     size_t al = strlen(accept);
     if (up == NULL || !list_has_token(up->value, up->value_len, "websocket") || co == NULL ||
-        !list_has_token(co->value, co->value_len, "upgrade") || ac == NULL ||
-        ac->value_len != al || memcmp(ac->value, accept, al) != 0) {
+        !list_has_token(co->value, co->value_len, "upgrade") || ac == NULL || ac->value_len != al ||
+        memcmp(ac->value, accept, al) != 0) {
         return WS_EPROTO;
     }
     if (http1_find_header(resp->headers, resp->num_headers, "Sec-WebSocket-Extensions") != NULL ||
