@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """ws_peer.py — a WebSocket peer for brunt's end-to-end tests (python3-websockets).
 
-Usage: ws_peer.py PORT_FILE
+Usage: ws_peer.py PORT_FILE [CERT KEY]
+
+With CERT and KEY it speaks TLS (wss://).
 
 Listens on 127.0.0.1 on a free port (written to PORT_FILE once it listens) and serves:
   /echo        every text or binary message is sent back as it came
@@ -28,6 +30,7 @@ ROOM = set()
 
 
 async def process_request(path, headers):
+    path = path.split("?", 1)[0]
     if path == "/__stats":
         body = json.dumps(STATS).encode()
         return http.HTTPStatus.OK, [("Content-Type", "application/json")], body
@@ -44,6 +47,7 @@ async def process_request(path, headers):
 
 
 async def handler(ws, path):
+    path = path.split("?", 1)[0]
     STATS["sessions"] += 1
     STATS["open"] += 1
     try:
@@ -74,11 +78,16 @@ async def handler(ws, path):
             STATS["closed_normal"] += 1
 
 
-async def main(port_file):
+async def main(port_file, cert=None, key=None):
+    ctx = None
+    if cert is not None:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
     stop = asyncio.get_running_loop().create_future()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
     async with websockets.serve(handler, "127.0.0.1", 0, process_request=process_request,
-                                max_size=2**20, ping_interval=None) as server:
+                                max_size=2**20, ping_interval=None, ssl=ctx) as server:
         port = server.sockets[0].getsockname()[1]
         with open(port_file + ".tmp", "w") as f:
             f.write(f"{port}\n")
@@ -88,4 +97,4 @@ async def main(port_file):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(*sys.argv[1:4]))
