@@ -124,6 +124,23 @@ assert_eq 306 "$sent" "deliveries: 6 messages x 51 other members"
 assert_eq 52 "$(jnum room.json '.metrics.ws_sessions.values.count')" "room sessions"
 assert_eq 0 "$(peer_stat "$P" .open)" "no session left open on the server"
 
+# --- 2b. examples/ws-room.yaml, shortened: the same ground truth -------------------------
+before_sent=$(peer_stat "$P" .sent)
+before_recv=$(peer_stat "$P" .received)
+_E2E_LAST_RUN=example
+RC=0
+env WS_URL="ws://127.0.0.1:$P" MEMBERS=100 SPEAKERS=2 HOLD=5s JOIN=1s SPEAK=2s \
+    timeout -k 5 120 "$BRUNT" run --export example.json "$E2E_DIR/../../examples/ws-room.yaml" \
+    >"$E2E_TMP/example.out" 2>"$E2E_TMP/example.err" || RC=$?
+assert_eq 0 "$RC" "exit status of examples/ws-room.yaml (its thresholds pass)"
+assert_eq "$(($(peer_stat "$P" .received) - before_recv))" \
+    "$(jnum example.json '.metrics.ws_msgs_sent.values.count')" "example: ws_msgs_sent = server received"
+assert_eq "$(($(peer_stat "$P" .sent) - before_sent))" \
+    "$(jnum example.json '.metrics.ws_msgs_received.values.count')" "example: ws_msgs_received = server sent"
+assert_ge "$(jnum example.json '.metrics.ws_msgs_received.values.count')" 100 "example: members heard the speakers"
+assert_eq 100 "$(jval example.json '[.metrics.ws_sessions.series[] | select(.tags.name == "member") | .values.count] | add')" "example: member sessions"
+assert_eq 0 "$(peer_stat "$P" .open)" "example: no session left open"
+
 # --- 3. bad upgrades and an abnormal close: their error kinds ------------------------------
 cat >"$E2E_TMP/bad.yaml" <<YAML
 scenarios:
