@@ -154,6 +154,9 @@ void conn_ws_fail(struct vu *vu, enum err_kind kind)
         ws_flow_done(vu, 0, NULL, 0);
     }
     vu->abort_iter = true; /* fail_requests closes and moves on */
+    if (vu->cstate == CONN_CLOSED) {
+        conn_ws_free(vu); /* a connect that failed at once: conn_close will not see it */
+    }
 }
 
 void conn_ws_free(struct vu *vu)
@@ -698,7 +701,7 @@ static void ws_connect(struct vu *vu)
     vu->wlen = vu->wunit = vu->sendbuf.len;
     vu->woff = 0;
     ws->out_step = true;
-    vu->inflight = 1;
+    vu->inflight = 0; /* a session is no request: an interrupted one is not in http_reqs */
     vu->keep_alive = true;
     vu->hop_origin = NULL;
     vu->t_req = loop_now_ns(w->loop);
