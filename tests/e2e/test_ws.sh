@@ -141,6 +141,38 @@ assert_ge "$(jnum example.json '.metrics.ws_msgs_received.values.count')" 100 "e
 assert_eq 100 "$(jval example.json '[.metrics.ws_sessions.series[] | select(.tags.name == "member") | .values.count] | add')" "example: member sessions"
 assert_eq 0 "$(peer_stat "$P" .open)" "example: no session left open"
 
+# --- 2c. fragments and server pings; a protocol error -----------------------------------
+cat >"$E2E_TMP/frag.yaml" <<YAML
+scenarios:
+  frag:
+    executor: shared-iterations
+    vus: 2
+    iterations: 6
+    flow:
+      - ws_connect: ws://127.0.0.1:$P/frag
+      - ws_send: 'a message that comes back in three pieces {{ vu }}'
+      - ws_wait: "body matches ^a message that comes back in three pieces [0-9]+$"
+        timeout: 5s
+      - ws_close:
+  garbage:
+    executor: shared-iterations
+    vus: 1
+    iterations: 3
+    flow:
+      - ws_connect: ws://127.0.0.1:$P/garbage
+      - ws_send: hi
+      - ws_wait: any
+        timeout: 5s
+      - ws_close:
+YAML
+before_pongs=$(peer_stat "$P" .pongs)
+brunt_run frag "$E2E_TMP/frag.yaml" --export frag.json
+assert_eq 0 "$RC" "exit status of the fragments run"
+assert_eq 6 "$(($(peer_stat "$P" .pongs) - before_pongs))" "the server's pings were answered"
+assert_eq 6 "$(jval frag.json '[.metrics.checks.series[] | select(.tags.scenario == "frag") | .values.passes] | add')" "reassembled messages matched"
+assert_eq 3 "$(jnum frag.json '.errors.ws_protocol')" "errors{kind:ws_protocol}: a reserved opcode"
+assert_eq 0 "$(jnum frag.json '.errors.timeout')" "no wait timed out"
+
 # --- 3. bad upgrades and an abnormal close: their error kinds ------------------------------
 cat >"$E2E_TMP/bad.yaml" <<YAML
 scenarios:

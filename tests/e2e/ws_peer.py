@@ -8,6 +8,9 @@ With CERT and KEY it speaks TLS (wss://).
 Listens on 127.0.0.1 on a free port (written to PORT_FILE once it listens) and serves:
   /echo        every text or binary message is sent back as it came
   /room        a broadcast room: a message from one member goes to every other member
+  /frag        each message comes back in three fragments, after a ping from the server
+               (the server counts the pongs it got in "pongs")
+  /garbage     after the first message, a frame with a reserved opcode (a protocol error)
   /close4000   the session is closed at once with code 4000 (an abnormal close for brunt)
   /bad         answers the upgrade with 200, not 101
   /badaccept   answers 101 with a wrong Sec-WebSocket-Accept
@@ -25,7 +28,7 @@ import sys
 
 import websockets
 
-STATS = {"sessions": 0, "received": 0, "sent": 0, "closed_normal": 0, "open": 0}
+STATS = {"sessions": 0, "received": 0, "sent": 0, "closed_normal": 0, "open": 0, "pongs": 0}
 ROOM = set()
 
 
@@ -61,6 +64,16 @@ async def handler(ws, path):
             if path == "/echo":
                 await ws.send(msg)
                 STATS["sent"] += 1
+            elif path == "/frag":
+                pong = await ws.ping()
+                await asyncio.wait_for(pong, 10)
+                STATS["pongs"] += 1
+                third = max(1, len(msg) // 3)
+                await ws.send(iter([msg[:third], msg[third:2 * third], msg[2 * third:]]))
+                STATS["sent"] += 1
+            elif path == "/garbage":
+                ws.transport.write(b"\x83\x00")  # opcode 3 is reserved
+                return
             elif path == "/room":
                 for other in list(ROOM):
                     if other is not ws:
