@@ -14,10 +14,11 @@
  * read from the worker's shared read buffer; only bytes that cannot be used yet (a frame
  * that straddles reads, a fragmented message, frames that arrive while the VU is not in
  * a step that reads) are copied into a buffer of the session's, which is freed as soon
- * as it is empty, so an idle listener holds none.  Frames are consumed only during the
+ * as it is empty, so an idle listener holds none.  Messages are consumed only during the
  * steps that read (wait, listen, close): what arrives between them is kept, at most
  * WS_HOLD_BYTES beyond a frame (past that it is consumed and counted, unmatched), so a
- * wait also sees the messages that came before it began.
+ * wait also sees the messages that came before it began.  Control frames are taken at
+ * once (a ping answered, a close honoured) unless kept messages are ahead of them.
  *
  * Failures end the session and skip the rest of the iteration (its later steps would
  * have no session): a bad upgrade is errors{kind:ws_handshake}, a frame that breaks the
@@ -182,17 +183,20 @@ static void ws_end(struct vu *vu)
     bool normal = !ws->close_rcvd || code == 1000 || code == 1001 || code == 1005;
     const struct step *st = cur_step(vu);
     bool in_close = st != NULL && st->kind == STEP_WS && st->ws_op == WS_STEP_CLOSE;
+    bool advancing = ws->advancing;
     if (!normal) {
         ws_fail(vu, ERR_WS_CLOSED);
         return;
     }
     conn_close(vu);
-    if (in_close || (st != NULL && st->kind == STEP_WS && st->ws_op == WS_STEP_LISTEN)) {
-        ws_advance(vu); /* the close step is done; a listen ends with its session */
-    } else if (st != NULL && st->kind == STEP_WS && st->ws_op == WS_STEP_WAIT) {
-        ws_fail(vu, ERR_WS_CLOSED); /* closed before the message came */
+    if (advancing || st == NULL || st->kind != STEP_WS) {
+        return; /* between steps, or a sleep: a later step finds no session */
     }
-    /* other steps (a sleep): a later step finds no session */
+    if (in_close || st->ws_op == WS_STEP_LISTEN) {
+        ws_advance(vu); /* the close step is done; a listen ends with its session */
+    } else {
+        ws_fail(vu, ERR_WS_CLOSED); /* a wait before its message, a send not yet written */
+    }
 }
 
 /*
@@ -363,9 +367,10 @@ static enum ws_outcome ws_control(struct vu *vu, uint8_t op, const uint8_t *pl, 
 }
 
 /*
- * Consumes whole frames from p[0..n) (*used says how many bytes), while frames are
- * consumed now (or always, with force).  Stops at a partial frame, at a match, at the
- * session's end or a failure (the error kind in *kind).
+ * Consumes whole frames from p[0..n) (*used says how many bytes): control frames always,
+ * data frames while the step reads (or always, with force).  Stops at a partial frame,
+ * at a data frame not read now, at a match, at the session's end or a failure (the
+ * error kind in *kind).
  */
 static enum ws_outcome ws_consume(struct vu *vu, const uint8_t *p, size_t n, size_t *used,
                                   enum err_kind *kind, bool force)
@@ -373,7 +378,7 @@ static enum ws_outcome ws_consume(struct vu *vu, const uint8_t *p, size_t n, siz
     struct ws_conn *ws = vu->ws;
     size_t at = 0;
     enum ws_outcome out = WO_MORE;
-    while (out == WO_MORE && at < n && (force || ws_consuming(vu))) {
+    while (out == WO_MORE && at < n) {
         struct ws_frame f;
         int h = ws_frame_parse(p + at, n - at, false, WS_MAX_MESSAGE_BYTES, &f);
         if (h == WS_PARTIAL) {
@@ -386,6 +391,9 @@ static enum ws_outcome ws_consume(struct vu *vu, const uint8_t *p, size_t n, siz
         }
         if (f.payload_len > n - at - (size_t)h) {
             break; /* the payload is still coming */
+        }
+        if (f.opcode < WS_OP_CLOSE && !force && !ws_consuming(vu)) {
+            break; /* data waits for a reading step; control frames ahead of it do not */
         }
         const uint8_t *pl = p + at + h;
         size_t plen = (size_t)f.payload_len;
@@ -510,7 +518,7 @@ static bool ws_feed(struct vu *vu, const uint8_t *d, size_t n, bool force)
     enum err_kind kind = ERR_OTHER;
     size_t used = 0;
     enum ws_outcome out;
-    if (ws->rx_len == 0 && n > 0 && (force || ws_consuming(vu))) {
+    if (ws->rx_len == 0 && n > 0) {
         out = ws_consume(vu, d, n, &used, &kind, force);
         if (out != WO_FAILED && !rx_append(ws, d + used, n - used)) {
             kind = ERR_WS_PROTOCOL;
