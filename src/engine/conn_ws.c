@@ -652,6 +652,9 @@ static void ws_send_frame(struct vu *vu, uint8_t opcode)
     if (opcode == WS_OP_PING) {
         vu->ws->t_ping = loop_clock_ns(vu->w->loop);
     }
+    /* A peer that stops reading times the step out (fail_requests -> conn_ws_fail). */
+    uint64_t t = vu->sr->steps[vu->step].timeout_ns;
+    vu_timer(vu, VT_REQUEST, loop_now_ns(vu->w->loop) + (t ? t : vu->w->eng->plan->timeout_ns));
     (void)ws_flush(vu);
 }
 
