@@ -105,7 +105,11 @@ void fail_requests(struct vu *vu, enum err_kind kind)
         delay = vu->backoff_ns ? vu->backoff_ns : CONNECT_BACKOFF_MIN_NS;
         vu->backoff_ns = delay * 2 < CONNECT_BACKOFF_MAX_NS ? delay * 2 : CONNECT_BACKOFF_MAX_NS;
     }
-    record_error(vu, kind, vu->inflight ? vu->inflight : 1);
+    if (vu->sr->sc->steps[vu->step].kind == STEP_WS) {
+        conn_ws_fail(vu, kind); /* the session's error (conn_ws.c), not a request's */
+    } else {
+        record_error(vu, kind, vu->inflight ? vu->inflight : 1);
+    }
     vu->inflight = 0;
     conn_close(vu);
     vu_timer_cancel(vu);
@@ -164,7 +168,7 @@ static void request_send(struct vu *vu, uint32_t batch)
     const struct step *st = &vu->sr->sc->steps[vu->step];
     const struct step_rt *rt = &vu->sr->steps[vu->step];
     const struct origin *o = vu->hop_origin != NULL ? vu->hop_origin : st->origin;
-    if (vu->cstate != CONN_CLOSED && vu->conn_origin != o) {
+    if (vu->cstate != CONN_CLOSED && (vu->conn_origin != o || vu->ws != NULL)) {
         conn_close(vu); /* a connection to another origin (an earlier step or hop) */
     }
     vu->res.n = 0;
@@ -196,6 +200,10 @@ static void vu_begin_step(struct vu *vu)
         request_start(vu);
         return;
     }
+    if (st->kind == STEP_WS) {
+        conn_ws_step(vu);
+        return;
+    }
     uint64_t d = st->sleep_min_ns;
     if (st->sleep_max_ns > st->sleep_min_ns) {
         d = rng_range(&vu->w->rng, st->sleep_min_ns, st->sleep_max_ns);
@@ -208,6 +216,9 @@ static void vu_iteration_done(struct vu *vu)
     struct worker *w = vu->w;
     struct scen_rt *sr = vu->sr;
     uint64_t now = loop_now_ns(w->loop);
+    if (vu->ws != NULL) {
+        conn_close(vu); /* a session the flow left open ends with its iteration */
+    }
     series_add(S(w, sr->s_iter), 1);
     series_trend_ns(S(w, sr->s_iter_dur), diff(now, vu->iter_start_ns));
     vu->iter++;
@@ -250,6 +261,9 @@ static void vu_timer_cb(struct loop *loop, struct loop_timer *t)
         break;
     case VT_CONTINUE:
         vu_continue(vu);
+        break;
+    case VT_WS:
+        conn_ws_timer(vu);
         break;
     case VT_NONE:
         break;
