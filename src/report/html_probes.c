@@ -806,25 +806,22 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
                           const struct jnode *p, const struct report_probe *rp)
 {
     const char *name = rp->name;
-    char src[32] = "", unit[32] = "samples", s[256];
-    jtree_str(t, p, "source", src, sizeof src);
-    jtree_str(t, p, "unit", unit, sizeof unit);
+    char s[256];
     html__putf(h,
                "<section class=\"probe-panel\" id=\"panel-%s\"><h3>CPU profile of the "
-               "target</h3>\n<p class=\"meta\">",
+               "target</h3>\n",
                strcmp(name, "pprof") == 0 ? "pprof" : "profile");
-    double n = report__jnum(t, p, "samples", NULL);
-    snprintf(s, sizeof s, "%s: %.0f samples", src[0] ? src : name, isfinite(n) ? n : 0);
-    html__esc(h, s);
-    double hz = report__jnum(t, p, "frequency_hz", NULL),
-           dur = report__jnum(t, p, "duration_s", NULL);
-    if (isfinite(hz)) {
-        html__putf(h, " at %.0f Hz", hz);
+    struct report_pfig f[REPORT_MAX_PFIGS];
+    size_t nf = report__profile_figures(t, p, name, f, REPORT_MAX_PFIGS);
+    html__put(h, "<table class=\"panel\">\n");
+    for (size_t i = 0; i < nf; i++) {
+        if (f[i].name[0]) {
+            kv(h, f[i].name, f[i].label, f[i].raw, f[i].text);
+        } else {
+            kv_text(h, f[i].label, f[i].text);
+        }
     }
-    if (isfinite(dur)) {
-        html__putf(h, " over %.1f s", dur);
-    }
-    html__put(h, ".</p>\n");
+    html__put(h, "</table>\n");
     const struct jnode *top = jtree_get(t, p, "top");
     size_t k = 0;
     static const char *labels_buf[PANEL_MAX_TABLE_ROWS];
@@ -873,8 +870,36 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
                                 .colors = {"#d62728", "#ff7f0e"},
                                 .n_sets = 2};
         h->rc |= svg_bar_chart(h->b, &bars);
-    } else {
+    } else if (jtree_get(t, p, "error") == NULL) {
         html__put(h, "<p class=\"missing\">The profile holds no samples.</p>\n");
+    }
+    /* pprof: where the live heap grew between the heap profiles before and after. */
+    const struct jnode *growth = report__jpath(t, p, "heap", "growth");
+    if (growth != NULL && growth->val.type == JSON_ARRAY && growth->n_children > 0) {
+        html__put(h, "<table class=\"panel\" id=\"heap-growth\"><caption>Where the live heap "
+                     "grew (allocation sites, after minus before)</caption><tr><th>Function"
+                     "</th><th>Where</th><th>Grew by</th></tr>\n");
+        size_t i = 0;
+        for (const struct jnode *e = jtree_first(t, growth); e != NULL && i < PANEL_MAX_TABLE_ROWS;
+             e = jtree_next(t, e), i++) {
+            char fn[96] = "", file[160] = "", by[32];
+            jtree_str(t, e, "function", fn, sizeof fn);
+            jtree_str(t, e, "file", file, sizeof file);
+            double bytes = report__jnum(t, e, "bytes", NULL);
+            report_fmt_bytes(bytes, by, sizeof by);
+            html__put(h, "<tr><td><code>");
+            html__esc(h, fn);
+            html__put(h, "</code></td><td>");
+            if (file[0]) {
+                snprintf(s, sizeof s, "%s:%.0f", file, report__jnum(t, e, "line", NULL));
+                html__esc(h, s);
+            } else {
+                html__esc(h, "—");
+            }
+            html__putf(h, "</td><td class=\"n\" data-heap-growth=\"%.17g\">%s</td></tr>\n",
+                       isfinite(bytes) ? bytes : 0, by);
+        }
+        html__put(h, "</table>\n");
     }
     flame(h, rp);
     probe_findings(h, m, name);

@@ -55,6 +55,9 @@ size_t report__pg_figures(const struct jtree *t, const struct jnode *p, struct r
                           size_t cap);
 size_t report__redis_figures(const struct jtree *t, const struct jnode *p, struct report_pfig *out,
                              size_t cap);
+/* The figures of probes.profile / probes.pprof (name: the member's name), heap included. */
+size_t report__profile_figures(const struct jtree *t, const struct jnode *p, const char *name,
+                               struct report_pfig *out, size_t cap);
 
 /* "1.50 MiB", "12.3 KiB", "512 B"; "—" for NAN. */
 void report_fmt_bytes(double bytes, char *out, size_t cap);

@@ -137,17 +137,19 @@ int rt_summary(const struct report_model *m, struct dynbuf *b)
     return rc;
 }
 
-/* The probe kinds the report has sections for, and how to get each. */
+/* The probe kinds the report has sections for, and how to get each; alt: another probe
+ * member that measures the same (a Go service's pprof is a CPU profile too). */
 static const struct {
-    const char *prefix, *what, *how;
+    const char *prefix, *alt, *what, *how;
 } probe_kinds[] = {
-    {"process", "the target's processes (CPU, memory, threads, file descriptors)",
+    {"process", NULL, "the target's processes (CPU, memory, threads, file descriptors)",
      "run with --watch PID|NAME or --spawn CMD"},
-    {"machine", "the machine (CPU, memory, pressure)", "run with --watch"},
-    {"postgres", "PostgreSQL (top queries, scans, cache hit ratio, locks)",
+    {"machine", NULL, "the machine (CPU, memory, pressure)", "run with --watch"},
+    {"postgres", NULL, "PostgreSQL (top queries, scans, cache hit ratio, locks)",
      "run with --postgres DSN"},
-    {"redis", "Redis (hit ratio, commands, slow log)", "run with --redis URL"},
-    {"profile", "a CPU profile of the target", "run with --profile"},
+    {"redis", NULL, "Redis (hit ratio, commands, slow log)", "run with --redis URL"},
+    {"profile", "pprof", "a CPU profile of the target",
+     "run with --profile (and --watch), or --pprof URL for a Go service"},
 };
 
 bool rt_has_probe(const struct report_model *m, const char *prefix)
@@ -164,7 +166,8 @@ size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t c
 {
     size_t n = 0;
     for (size_t i = 0; i < sizeof probe_kinds / sizeof probe_kinds[0] && n < cap; i++) {
-        if (!rt_has_probe(m, probe_kinds[i].prefix)) {
+        if (!rt_has_probe(m, probe_kinds[i].prefix) &&
+            (probe_kinds[i].alt == NULL || !rt_has_probe(m, probe_kinds[i].alt))) {
             snprintf(lines[n++], 160, "%s: not measured — %s", probe_kinds[i].what,
                      probe_kinds[i].how);
         }

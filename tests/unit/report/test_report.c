@@ -570,3 +570,67 @@ Test(report, a_profiles_flame_graph_is_read_beside_the_result_and_embedded)
     unlink(svg_path);
     rmdir(dir);
 }
+
+/* probes.pprof alone (issue 13): the Markdown and the HTML show the hottest functions, the
+ * live heap before and after with where it grew, the flame graph's file, and do not say
+ * a CPU profile was not measured (a Go service's pprof is one); a failed profile shows its
+ * error, not "no samples". */
+Test(report, pprof_section_with_heap_in_markdown_and_html)
+{
+    const char *doc =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":5,\"rate\":1}}},\"probes\":{\"pprof\":{\"source\":\"pprof\","
+        "\"url\":\"http://127.0.0.1:6060\",\"seconds\":4,\"unit\":\"nanoseconds\","
+        "\"samples\":590,\"top\":[{\"function\":\"main.bruntGoHotSpin\",\"module\":null,"
+        "\"file\":\"/src/main.go\",\"line\":29,\"self\":4,\"total\":4,\"self_share\":0.7,"
+        "\"total_share\":0.71},{\"function\":\"a|b*c\",\"module\":null,\"file\":null,"
+        "\"line\":0,\"self\":1,\"total\":1,\"self_share\":0.2,\"total_share\":0.2}],"
+        "\"files\":{\"svg\":\"run.pprof.svg\"},\"heap\":{\"inuse_before_bytes\":1048576,"
+        "\"inuse_after_bytes\":22020096,\"growth\":[{\"function\":\"main.bruntGoLeak\","
+        "\"file\":\"/src/main.go\",\"line\":47,\"bytes\":20971520}]}}}}";
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_md(m, &b), 0);
+    cr_assert(strstr(b.data, "### CPU profile of the target (pprof)") != NULL, "%s", b.data);
+    cr_assert(strstr(b.data, "| `main.bruntGoHotSpin` | /src/main.go:29 | 70.0% | 71.0% |") != NULL,
+              "%s", b.data);
+    cr_assert(strstr(b.data, "| `a\\|b*c` | — | 20.0% | 20.0% |") != NULL, "%s", b.data);
+    cr_assert(strstr(b.data, "| Live heap before the load | 1.00 MiB |") != NULL, "%s", b.data);
+    cr_assert(strstr(b.data, "| Live heap after the load | 21.00 MiB (+20.00 MiB) |") != NULL, "%s",
+              b.data);
+    cr_assert(strstr(b.data, "| `main.bruntGoLeak` | /src/main.go:47 | 20.00 MiB |") != NULL, "%s",
+              b.data);
+    cr_assert(strstr(b.data, "Flame graph: `run.pprof.svg`") != NULL, "%s", b.data);
+    cr_assert(strstr(b.data, "a CPU profile of the target: not measured") == NULL, "%s", b.data);
+    dynbuf_reset(&b);
+    cr_assert_eq(report_html(m, &b), 0);
+    cr_assert(strstr(b.data, "data-fig=\"pprof.heap.inuse_after_bytes\" data-value=\"22020096\"") !=
+              NULL);
+    cr_assert(strstr(b.data, "data-fig=\"pprof.samples\" data-value=\"590\"") != NULL);
+    cr_assert(strstr(b.data, "data-heap-growth=\"20971520\"") != NULL);
+    cr_assert(strstr(b.data, "<code>main.bruntGoLeak</code>") != NULL);
+    cr_assert(strstr(b.data, "a CPU profile of the target: not measured") == NULL);
+    dynbuf_destroy(&b);
+    model_free(m);
+
+    const char *failed =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":5,\"rate\":1}}},\"probes\":{\"profile\":{\"source\":\"perf\","
+        "\"error\":\"kernel.perf_event_paranoid is 3\"}}}";
+    m = calloc(1, sizeof *m);
+    cr_assert_eq(report_read(failed, strlen(failed), m, err, sizeof err), 0, "%s", err);
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_html(m, &b), 0);
+    cr_assert(strstr(b.data, "<th>Not measured</th><td>kernel.perf_event_paranoid is 3</td>") !=
+              NULL);
+    cr_assert(strstr(b.data, "holds no samples") == NULL);
+    dynbuf_reset(&b);
+    cr_assert_eq(report_md(m, &b), 0);
+    cr_assert(strstr(b.data, "| Not measured | kernel.perf_event_paranoid is 3 |") != NULL, "%s",
+              b.data);
+    dynbuf_destroy(&b);
+    model_free(m);
+}
