@@ -8,7 +8,7 @@
 # item 1): the Markdown has the profile's top functions, the heap before and after and
 # where it grew, the flame graph's file, and its Bottleneck Analysis names the hot
 # function (runtime.asyncPreempt folded into what it interrupted) and the leaking one; the HTML's figures equal the result's, and it embeds the
-# very SVG file the run wrote.  Neither says that a CPU profile was not measured.
+# very SVG file the run wrote, which headless Chromium draws.  Neither says that a CPU profile was not measured.
 source "$(dirname "$0")/lib.sh"
 
 command -v go >/dev/null || fail "go is missing (scripts/setup.sh installs golang-go)"
@@ -114,5 +114,14 @@ grep -o 'data:image/svg+xml;base64,[A-Za-z0-9+/=]*' r.html | head -1 |
     sed 's|^data:image/svg+xml;base64,||' | base64 -d >embedded.svg ||
     fail "no flame graph in the HTML report"
 cmp -s embedded.svg r.pprof.svg || fail "the HTML report's flame graph is not r.pprof.svg"
+# In a real browser (tests/browser/report.mjs): no console error, every chart and the
+# flame graph drew, with scripts on and off.
+[[ -x /usr/bin/chromium && -d $E2E_DIR/../browser/node_modules/playwright-core ]] ||
+    fail "chromium or playwright-core is missing (scripts/setup.sh)"
+RC=0
+EXPECT_FLAMES=1 timeout -k 5 90 node "$E2E_DIR/../browser/report.mjs" r.html r.json "$E2E_TMP" \
+    >browser.out 2>&1 || RC=$?
+cat browser.out
+assert_eq 0 "$RC" "browser checks of the pprof report"
 kill "$GO_PID"
 log "ok"
