@@ -198,6 +198,44 @@ static double limit_of(const struct report_model *m, const char *metric, const c
     return NAN;
 }
 
+/*
+ * The largest p95 CPU (in cores) and RSS (bytes) of the watched targets
+ * (probes.process.targets[].summary), with the label of each target they came from;
+ * false when nothing was watched.
+ */
+static bool watched_peaks(const struct report_model *m, double *cores, char *cpu_label, double *rss,
+                          char *rss_label, size_t label_cap)
+{
+    *cores = NAN;
+    *rss = NAN;
+    for (size_t i = 0; i < m->n_probes; i++) {
+        const struct report_probe *p = &m->probes[i];
+        struct jtree t;
+        if (strcmp(p->name, "process") != 0 || p->json == NULL ||
+            jtree_parse(&t, p->json, p->json_len) != 0) {
+            continue;
+        }
+        const struct jnode *ts = jtree_get(&t, jtree_at(&t, 0), "targets");
+        for (const struct jnode *e = ts != NULL && ts->val.type == JSON_ARRAY ? jtree_first(&t, ts)
+                                                                              : NULL;
+             e != NULL; e = jtree_next(&t, e)) {
+            const struct jnode *sum = jtree_get(&t, e, "summary");
+            double c = report__jnum(&t, sum, "process_cpu_core", "p95") / 100, /* % of a core */
+                r = report__jnum(&t, sum, "process_rss", "max");
+            if (isfinite(c) && (!isfinite(*cores) || c > *cores)) {
+                *cores = c;
+                jtree_str(&t, e, "label", cpu_label, label_cap);
+            }
+            if (isfinite(r) && (!isfinite(*rss) || r > *rss)) {
+                *rss = r;
+                jtree_str(&t, e, "label", rss_label, label_cap);
+            }
+        }
+        jtree_free(&t);
+    }
+    return isfinite(*cores) || isfinite(*rss);
+}
+
 int rt_alert_rules(const struct report_model *m, struct dynbuf *b)
 {
     int rc = 0;
@@ -248,6 +286,30 @@ int rt_alert_rules(const struct report_model *m, struct dynbuf *b)
                    "        for: 10m\n"
                    "        labels: {severity: warning}\n",
                    m->held_rps, cap);
+    }
+    /* What the watched target used under this load: half as much again is worth a page
+     * (the names are those of the Prometheus client libraries' process collector). */
+    double cores, rss;
+    char cpu_label[64] = "", rss_label[64] = "";
+    if (watched_peaks(m, &cores, cpu_label, &rss, rss_label, sizeof cpu_label)) {
+        if (isfinite(cores) && cores > 0) {
+            rc |= addf(b,
+                       "      - alert: ProcessCpuHigh\n"
+                       "        # 1.5 x the p95 CPU of %s in this run (%.2f cores)\n"
+                       "        expr: rate(process_cpu_seconds_total[5m]) > %g\n"
+                       "        for: 10m\n"
+                       "        labels: {severity: warning}\n",
+                       cpu_label, cores, round_up2(cores * 1.5));
+        }
+        if (isfinite(rss) && rss > 0) {
+            rc |= addf(b,
+                       "      - alert: ProcessMemoryHigh\n"
+                       "        # 1.5 x the largest RSS of %s in this run (%.1f MiB)\n"
+                       "        expr: process_resident_memory_bytes > %.0f\n"
+                       "        for: 10m\n"
+                       "        labels: {severity: warning}\n",
+                       rss_label, rss / 1048576, round_up2(rss * 1.5));
+        }
     }
     return rc;
 }

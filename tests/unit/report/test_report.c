@@ -634,3 +634,29 @@ Test(report, pprof_section_with_heap_in_markdown_and_html)
     dynbuf_destroy(&b);
     model_free(m);
 }
+
+/* What to monitor: a watched target's p95 CPU and largest RSS become alert rules with half
+ * as much again as their limit (rounded up to two digits), naming the target. */
+Test(report, alert_rules_for_the_watched_targets_cpu_and_memory)
+{
+    const char *doc =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":5,\"rate\":1}}},\"probes\":{\"process\":{\"targets\":["
+        "{\"label\":\"api\",\"pid\":7,\"summary\":{\"process_cpu_core\":{\"p95\":35.6},"
+        "\"process_rss\":{\"max\":9609216}}},{\"label\":\"db\",\"pid\":8,\"summary\":{"
+        "\"process_cpu_core\":{\"p95\":12},\"process_rss\":{\"max\":52428800}}}]}}}";
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_md(m, &b), 0);
+    cr_assert(strstr(b.data, "# 1.5 x the p95 CPU of api in this run (0.36 cores)\n"
+                             "        expr: rate(process_cpu_seconds_total[5m]) > 0.54\n") != NULL,
+              "%s", b.data);
+    cr_assert(strstr(b.data, "# 1.5 x the largest RSS of db in this run (50.0 MiB)\n"
+                             "        expr: process_resident_memory_bytes > 79000000\n") != NULL,
+              "%s", b.data);
+    dynbuf_destroy(&b);
+    model_free(m);
+}
