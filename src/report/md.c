@@ -231,6 +231,35 @@ static void bottlenecks(struct md *d, const struct report_model *m)
     put(d, "\n");
 }
 
+/* The optimisation plan: what to do first, from the critical and warning findings. */
+static void plan(struct md *d, const struct report_model *m)
+{
+    put(d, "## Optimisation Plan\n\n");
+    size_t steps[64];
+    size_t n = rt_plan(m, steps, d->max_findings < 64 ? d->max_findings : 64);
+    if (n == 0) {
+        put(d, "Nothing to optimise showed in what was measured (no critical or warning "
+               "finding).\n\n");
+        return;
+    }
+    put(d, "In order (the most severe and largest impact first), from the findings above:\n\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct finding *f = &m->findings[steps[i]];
+        putf(d, "%zu. **", i + 1);
+        cell(d, f->location);
+        put(d, "**: ");
+        cell(d, f->recommendation);
+        putf(d, " (finding %zu", steps[i] + 1);
+        if (f->impact >= 0) {
+            char p[32];
+            report_fmt_pct(f->impact, p, sizeof p);
+            putf(d, ", impact %s", p);
+        }
+        put(d, ")\n");
+    }
+    put(d, "\n");
+}
+
 static void load(struct md *d, const struct report_model *m)
 {
     char cfg[256], v[48];
@@ -671,6 +700,7 @@ static int render(const struct report_model *m, struct dynbuf *out, size_t max_r
     summary(&d, m);
     current(&d, m);
     bottlenecks(&d, m);
+    plan(&d, m);
     load(&d, m);
     requests(&d, m);
     probes(&d, m);

@@ -22,6 +22,11 @@ int rt_summary(const struct report_model *m, struct dynbuf *b);
 bool rt_has_probe(const struct report_model *m, const char *prefix);
 /* One line per source that was not measured, with how to measure it. */
 size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t cap);
+/*
+ * The optimisation plan: indexes into m->findings (ranked: severity, then impact) of the
+ * critical and warning findings, one per distinct recommendation, at most cap.
+ */
+size_t rt_plan(const struct report_model *m, size_t *steps, size_t cap);
 /* Prometheus alert rules (YAML) derived from the run. */
 int rt_alert_rules(const struct report_model *m, struct dynbuf *b);
 

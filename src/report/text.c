@@ -175,6 +175,25 @@ size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t c
     return n;
 }
 
+size_t rt_plan(const struct report_model *m, size_t *steps, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_findings && n < cap; i++) {
+        const struct finding *f = &m->findings[i];
+        if (f->severity == FINDING_INFO || f->recommendation[0] == '\0') {
+            continue;
+        }
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++) {
+            seen = strcmp(m->findings[steps[k]].recommendation, f->recommendation) == 0;
+        }
+        if (!seen) {
+            steps[n++] = i;
+        }
+    }
+    return n;
+}
+
 /* Rounds v up to two significant digits (a limit a person would write). */
 static double round_up2(double v)
 {

@@ -28,7 +28,7 @@ assert_eq "$served" "$reqs" "requests in the result vs served by the target"
 chars=$(wc -m <r.md)
 assert_lt "$chars" 65536 "Markdown characters"
 for h in '## Executive Summary' '## Current Performance' '## Bottleneck Analysis' \
-    '## Load Test Results' '## Requests' '## Monitoring Recommendations'; do
+    '## Optimisation Plan' '## Load Test Results' '## Requests' '## Monitoring Recommendations'; do
     grep -qF "$h" r.md || fail "r.md lacks the section '$h'"
 done
 md_reqs=$(sed -n 's/^| Requests | \([0-9,]*\) |$/\1/p' r.md | tr -d ,)
@@ -45,7 +45,7 @@ grep -q 'not measured — run with --watch' r.md || fail "r.md does not say the 
 # observed value, the load and its request count as the result has them.
 summary=$(sed -n '/^## Executive Summary/,/^## /p' r.md | tr '\n' ' ')
 n_obj=$(jnum r.json '(.thresholds | length) + (.criteria // [] | length)')
-[[ $summary == *"1 of $n_obj objectives were not met: http_reqs count<10 was "* ]] ||
+[[ $summary == *"1 of $n_obj objectives were not met: http_reqs count&lt;10 was "* ]] ||
     fail "the summary's verdict (1 of $n_obj not met, http_reqs count<10): $summary"
 reqs_fmt=$(python3 -c "print(f'{$reqs:,}')")
 [[ $summary == *"completed $reqs_fmt requests"* ]] || fail "the summary's request count ($reqs_fmt): $summary"

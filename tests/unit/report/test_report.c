@@ -660,3 +660,62 @@ Test(report, alert_rules_for_the_watched_targets_cpu_and_memory)
     dynbuf_destroy(&b);
     model_free(m);
 }
+
+/* A short run whose closing second held no request: the max throughput held is over the
+ * seconds with load (4 of them here), not a 5-second window that says "0 req/s". */
+Test(report, held_rate_leaves_out_the_empty_closing_seconds)
+{
+    const char *doc =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":38,\"rate\":8.75}}},\"timeseries\":{\"rows\":["
+        "{\"t\":0,\"http_reqs\":10,\"rps\":10,\"failed\":0},"
+        "{\"t\":1,\"http_reqs\":12,\"rps\":12,\"failed\":0},"
+        "{\"t\":2,\"http_reqs\":12,\"rps\":12,\"failed\":0},"
+        "{\"t\":3,\"http_reqs\":4,\"rps\":4,\"failed\":0},"
+        "{\"t\":4,\"http_reqs\":0,\"rps\":0,\"failed\":0}]}}";
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    cr_assert_float_eq(m->held_window_s, 4, 1e-9, "window %g", m->held_window_s);
+    cr_assert_float_eq(m->held_rps, 4, 1e-9, "held %g", m->held_rps);
+    model_free(m);
+}
+
+/* The optimisation plan: the critical and warning findings' recommendations in their
+ * rank, each once, naming its finding; info findings are not steps. */
+Test(report, optimisation_plan_from_the_ranked_findings)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    struct report_model *m = read_ok(&fx);
+    cr_assert_gt(m->n_findings, 0);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_md(m, &b), 0);
+    const char *plan = strstr(b.data, "## Optimisation Plan\n");
+    cr_assert_not_null(plan, "%s", b.data);
+    const char *end = strstr(plan, "## Load Test Results");
+    cr_assert_not_null(end);
+    size_t steps = 0;
+    for (size_t i = 0; i < m->n_findings; i++) {
+        const struct finding *f = &m->findings[i];
+        char line[512];
+        snprintf(line, sizeof line, "**%s**: %s (finding %zu", f->location, f->recommendation,
+                 i + 1);
+        const char *at = strstr(plan, line);
+        if (f->severity == FINDING_INFO) {
+            cr_assert(at == NULL || at > end, "info finding %zu is a step", i + 1);
+        } else {
+            cr_assert(at != NULL && at < end, "no step for finding %zu: %s\n%s", i + 1, line, plan);
+            steps++;
+        }
+    }
+    cr_assert_gt(steps, 0);
+    dynbuf_reset(&b);
+    cr_assert_eq(report_html(m, &b), 0);
+    cr_assert(strstr(b.data, "<h2 id=\"plan\">Optimisation Plan</h2>") != NULL);
+    cr_assert(strstr(b.data, "<li data-finding=\"1\"><strong>") != NULL, "the first finding");
+    dynbuf_destroy(&b);
+    model_free(m);
+    fixture_destroy(&fx);
+}
