@@ -407,13 +407,9 @@ static bool panel_open(struct hb *h, const struct jtree *t, const struct jnode *
     return false;
 }
 
-/* A database probe's headline figures (report/probefigs.c) as a table. */
-static void figure_table(struct hb *h, const struct jtree *t, const struct jnode *p,
-                         size_t (*figures)(const struct jtree *, const struct jnode *,
-                                           struct report_pfig *, size_t))
+/* Headline figures (report/probefigs.c) as a table: data-fig where they have a name. */
+static void pfig_table(struct hb *h, const struct report_pfig *f, size_t n)
 {
-    struct report_pfig f[REPORT_MAX_PFIGS];
-    size_t n = figures(t, p, f, REPORT_MAX_PFIGS);
     html__put(h, "<table class=\"panel\">\n");
     for (size_t i = 0; i < n; i++) {
         if (f[i].name[0]) {
@@ -423,6 +419,15 @@ static void figure_table(struct hb *h, const struct jtree *t, const struct jnode
         }
     }
     html__put(h, "</table>\n");
+}
+
+/* A database probe's headline figures as a table. */
+static void figure_table(struct hb *h, const struct jtree *t, const struct jnode *p,
+                         size_t (*figures)(const struct jtree *, const struct jnode *,
+                                           struct report_pfig *, size_t))
+{
+    struct report_pfig f[REPORT_MAX_PFIGS];
+    pfig_table(h, f, figures(t, p, f, REPORT_MAX_PFIGS));
 }
 
 static void postgres_panel(struct hb *h, const struct report_model *m, const struct jtree *t,
@@ -812,16 +817,7 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
                "target</h3>\n",
                strcmp(name, "pprof") == 0 ? "pprof" : "profile");
     struct report_pfig f[REPORT_MAX_PFIGS];
-    size_t nf = report__profile_figures(t, p, name, f, REPORT_MAX_PFIGS);
-    html__put(h, "<table class=\"panel\">\n");
-    for (size_t i = 0; i < nf; i++) {
-        if (f[i].name[0]) {
-            kv(h, f[i].name, f[i].label, f[i].raw, f[i].text);
-        } else {
-            kv_text(h, f[i].label, f[i].text);
-        }
-    }
-    html__put(h, "</table>\n");
+    pfig_table(h, f, report__profile_figures(t, p, name, f, REPORT_MAX_PFIGS));
     const struct jnode *top = jtree_get(t, p, "top");
     size_t k = 0;
     static const char *labels_buf[PANEL_MAX_TABLE_ROWS];

@@ -340,18 +340,23 @@ static void fig_row(struct md *d, const char *label, const char *value)
     put(d, " |\n");
 }
 
-/* A database probe's headline figures (report/probefigs.c) as a table. */
-static void md_figures(struct md *d, const struct jtree *t, const struct jnode *p,
-                       size_t (*figures)(const struct jtree *, const struct jnode *,
-                                         struct report_pfig *, size_t))
+/* Headline figures (report/probefigs.c) as a Figure | Value table. */
+static void md_pfig_table(struct md *d, const struct report_pfig *f, size_t n)
 {
-    struct report_pfig f[REPORT_MAX_PFIGS];
-    size_t n = figures(t, p, f, REPORT_MAX_PFIGS);
     put(d, "| Figure | Value |\n|---|---|\n");
     for (size_t i = 0; i < n; i++) {
         fig_row(d, f[i].label, f[i].text);
     }
     put(d, "\n");
+}
+
+/* A database probe's headline figures as a table. */
+static void md_figures(struct md *d, const struct jtree *t, const struct jnode *p,
+                       size_t (*figures)(const struct jtree *, const struct jnode *,
+                                         struct report_pfig *, size_t))
+{
+    struct report_pfig f[REPORT_MAX_PFIGS];
+    md_pfig_table(d, f, figures(t, p, f, REPORT_MAX_PFIGS));
 }
 
 /* A database probe's heading; one that could not connect gets its error: false then. */
@@ -562,12 +567,7 @@ static void md_profile(struct md *d, const struct jtree *t, const struct jnode *
     putf(d, "### CPU profile of the target (%s)\n\n",
          strcmp(rp->name, "pprof") == 0 ? "pprof" : "perf");
     struct report_pfig f[REPORT_MAX_PFIGS];
-    size_t nf = report__profile_figures(t, p, rp->name, f, REPORT_MAX_PFIGS);
-    put(d, "| Figure | Value |\n|---|---|\n");
-    for (size_t i = 0; i < nf; i++) {
-        fig_row(d, f[i].label, f[i].text);
-    }
-    put(d, "\n");
+    md_pfig_table(d, f, report__profile_figures(t, p, rp->name, f, REPORT_MAX_PFIGS));
     const struct jnode *top = jtree_get(t, p, "top");
     if (top != NULL && top->val.type == JSON_ARRAY && top->n_children > 0 && cap > 0) {
         put(d, "| Function | Where | Self | Total |\n|---|---|---:|---:|\n");

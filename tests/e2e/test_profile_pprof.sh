@@ -8,23 +8,7 @@
 # listening, a bad URL.
 source "$(dirname "$0")/lib.sh"
 
-command -v go >/dev/null || fail "go is missing (scripts/setup.sh installs golang-go)"
-export GOCACHE=$E2E_TMP/gocache GOPATH=$E2E_TMP/gopath GO111MODULE=off GOFLAGS= \
-    GOTOOLCHAIN=local GOPROXY=off CGO_ENABLED=0
-cp "$(dirname "$0")/profile/gosvc.go" main.go
-go build -o gosvc main.go || fail "cannot build the Go service"
-
-./gosvc port.txt >gosvc.out 2>gosvc.err &
-GO_PID=$!
-_E2E_PIDS+=("$GO_PID")
-for ((i = 0; i < 200; i++)); do # bounded: until the service has written its port
-    [[ -s port.txt ]] && break
-    sleep 0.05
-done
-[[ -s port.txt ]] || fail "the Go service wrote no port: $(cat gosvc.err)"
-URL=http://127.0.0.1:$(cat port.txt)
-
-hits() { curl -sS --max-time 5 "$URL/hits" | jq -r --arg p "$1" '.[$p] // 0'; }
+. "$E2E_DIR/profile/gosvc.sh" # builds and starts the Go service: GO_PID, URL, hits
 tck=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$GO_PID/stat"; }
 c0=$(cpu_ticks)
