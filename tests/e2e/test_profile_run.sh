@@ -68,6 +68,15 @@ grep -o 'data:image/svg+xml;base64,[A-Za-z0-9+/=]*' r1.html | head -1 |
 cmp -s embedded.svg r1.profile.svg || fail "the HTML report's flame graph is not r1.profile.svg"
 grep -q '>server_burn_cpu</text>' r1.profile.svg ||
     fail "the SVG has no static label for server_burn_cpu (the report's picture runs no script)"
+# The SVG file itself is interactive, in a real browser (tests/browser/flame.mjs): hover,
+# click to zoom, Escape, and a search whose "Matched" share is the result's total share.
+[[ -x /usr/bin/chromium && -d $E2E_DIR/../browser/node_modules/playwright-core ]] ||
+    fail "chromium or playwright-core is missing (scripts/setup.sh)"
+RC=0
+timeout -k 5 90 node "$E2E_DIR/../browser/flame.mjs" r1.profile.svg r1.json server_burn_cpu \
+    >flame.out 2>&1 || RC=$?
+cat flame.out
+assert_eq 0 "$RC" "the flame graph's zoom and search in Chromium"
 # brunt report from another directory finds the SVG beside the result.
 mkdir -p elsewhere
 (cd elsewhere && "$BRUNT" report ../r1.json -o again.html 2>/dev/null) ||
