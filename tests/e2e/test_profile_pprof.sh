@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 tck=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$GO_PID/stat"; }
 c0=$(cpu_ticks)
-"$BRUNT" profile --pprof "$URL" -d 4s -o g1 --export g1.json >g1.out 2>g1.err &
+"$BRUNT" profile --pprof "$URL" -d 6s -o g1 --export g1.json >g1.out 2>g1.err &
 PROF_PID=$!
 _E2E_PIDS+=("$PROF_PID")
 for ((i = 0; i < 200; i++)); do # bounded: until brunt has asked for the CPU profile
@@ -26,6 +26,8 @@ leaks=20
 for ((i = 0; i < leaks; i++)); do
     curl -sS --max-time 5 "$URL/leak" >/dev/null || fail "GET /leak failed"
 done
+# Every leak before the heap profile after it (a loaded machine can make 20 curls slow).
+assert_eq 1 "$(hits /debug/pprof/heap)" "heap profiles fetched when the $leaks leaks were done (the CPU profile's 6 s were too short?)"
 wait_exit "$PROF_PID" 60
 c1=$(cpu_ticks)
 assert_eq 0 "$WAIT_RC" "exit status of brunt profile --pprof (stderr: $(head -c 500 g1.err))"
