@@ -803,6 +803,25 @@ static void flame(struct hb *h, const struct report_probe *p)
     html__put(h, "</figcaption></figure>\n");
 }
 
+/* A profile row's first two cells: the function, and file:line, else its module, else —. */
+static void fn_where_cells(struct hb *h, const struct jtree *t, const struct jnode *e)
+{
+    char fn[96] = "", file[160] = "", mod[64] = "", s[256];
+    jtree_str(t, e, "function", fn, sizeof fn);
+    jtree_str(t, e, "file", file, sizeof file);
+    jtree_str(t, e, "module", mod, sizeof mod);
+    html__put(h, "<tr><td><code>");
+    html__esc(h, fn);
+    html__put(h, "</code></td><td>");
+    if (file[0]) {
+        snprintf(s, sizeof s, "%s:%.0f", file, report__jnum(t, e, "line", NULL));
+        html__esc(h, s);
+    } else {
+        html__esc(h, mod[0] ? mod : "—");
+    }
+    html__put(h, "</td>");
+}
+
 /*
  * probes.profile / probes.pprof (docs/profile.md): the hottest functions as a table and
  * bars of their share of the samples, and the flame graph (flame()).
@@ -811,7 +830,6 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
                           const struct jnode *p, const struct report_probe *rp)
 {
     const char *name = rp->name;
-    char s[256];
     html__putf(h,
                "<section class=\"probe-panel\" id=\"panel-%s\"><h3>CPU profile of the "
                "target</h3>\n",
@@ -829,10 +847,8 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
                      "</tr>\n");
         for (const struct jnode *e = jtree_first(t, top); e != NULL && k < PANEL_MAX_TABLE_ROWS;
              e = jtree_next(t, e), k++) {
-            char fn[96] = "", file[160] = "", mod[64] = "", a[32], b[32];
+            char fn[96] = "", a[32], b[32];
             jtree_str(t, e, "function", fn, sizeof fn);
-            jtree_str(t, e, "file", file, sizeof file);
-            jtree_str(t, e, "module", mod, sizeof mod);
             double self = report__jnum(t, e, "self_share", NULL),
                    tot = report__jnum(t, e, "total_share", NULL);
             report_fmt_pct(self, a, sizeof a);
@@ -841,17 +857,9 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
             labels_buf[k] = names[k];
             vals[2 * k] = isfinite(self) ? self * 100 : 0;
             vals[2 * k + 1] = isfinite(tot) ? tot * 100 : 0;
-            html__put(h, "<tr><td><code>");
-            html__esc(h, fn);
-            html__put(h, "</code></td><td>");
-            if (file[0]) {
-                snprintf(s, sizeof s, "%s:%.0f", file, report__jnum(t, e, "line", NULL));
-                html__esc(h, s);
-            } else {
-                html__esc(h, mod[0] ? mod : "—");
-            }
+            fn_where_cells(h, t, e);
             html__putf(h,
-                       "</td><td class=\"n\" data-profile-self=\"%.17g\">%s</td><td "
+                       "<td class=\"n\" data-profile-self=\"%.17g\">%s</td><td "
                        "class=\"n\">%s</td></tr>\n",
                        isfinite(self) ? self : 0, a, b);
         }
@@ -878,21 +886,11 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
         size_t i = 0;
         for (const struct jnode *e = jtree_first(t, growth); e != NULL && i < PANEL_MAX_TABLE_ROWS;
              e = jtree_next(t, e), i++) {
-            char fn[96] = "", file[160] = "", by[32];
-            jtree_str(t, e, "function", fn, sizeof fn);
-            jtree_str(t, e, "file", file, sizeof file);
+            char by[32];
             double bytes = report__jnum(t, e, "bytes", NULL);
             report_fmt_bytes(bytes, by, sizeof by);
-            html__put(h, "<tr><td><code>");
-            html__esc(h, fn);
-            html__put(h, "</code></td><td>");
-            if (file[0]) {
-                snprintf(s, sizeof s, "%s:%.0f", file, report__jnum(t, e, "line", NULL));
-                html__esc(h, s);
-            } else {
-                html__esc(h, "—");
-            }
-            html__putf(h, "</td><td class=\"n\" data-heap-growth=\"%.17g\">%s</td></tr>\n",
+            fn_where_cells(h, t, e);
+            html__putf(h, "<td class=\"n\" data-heap-growth=\"%.17g\">%s</td></tr>\n",
                        isfinite(bytes) ? bytes : 0, by);
         }
         html__put(h, "</table>\n");
