@@ -23,9 +23,13 @@ c0_cpu=$(cpu_ticks) # the CPU profile runs from about here (the first heap profi
 assert_eq 1 "$(hits /debug/pprof/heap)" "heap profiles fetched before the load"
 assert_eq 1 "$(hits /debug/pprof/profile)" "CPU profiles asked for"
 leaks=20
+# One curl, one connection: 20 curl processes outlasted the profile on a loaded machine.
+args=()
 for ((i = 0; i < leaks; i++)); do
-    curl -sS --max-time 5 "$URL/leak" >/dev/null || fail "GET /leak failed"
+    args+=(-o /dev/null "$URL/leak")
 done
+curl -sS --max-time 20 "${args[@]}" || fail "GET /leak failed"
+assert_eq "$leaks" "$(hits /leak)" "GET /leak served"
 # Every leak before the heap profile after it (a loaded machine can make 20 curls slow).
 assert_eq 1 "$(hits /debug/pprof/heap)" "heap profiles fetched when the $leaks leaks were done (the CPU profile's 6 s were too short?)"
 wait_exit "$PROF_PID" 60
