@@ -134,8 +134,9 @@ struct vu {
     uint64_t iter; /* iterations completed by this VU */
     uint32_t step;
     uint64_t iter_start_ns, intended_ns, queued_ns;
-    struct loop_timer timer;
+    struct loop_timer timer; /* lazy: armed at or before deadline_ns (vu.c) */
     enum vu_timer timer_kind;
+    uint64_t deadline_ns;           /* when timer_kind is due */
     struct loop_timer retire_timer; /* ramping-vus: gracefulRampDown deadline */
     struct vu *next_idle;
     /* the connection: its transport (the origin's) and the loop's registration of its fd */

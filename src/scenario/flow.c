@@ -207,7 +207,7 @@ bool flow_wants_body(const struct flow_step *fs)
 size_t flow_body_cap(const struct flow_step *fs)
 {
     /* --http-debug=full shows bodies: keep their first bytes even without checks */
-    return fs->wants_body ? FLOW_BODY_CAP : scenario_http_debug == 2 ? FLOW_DEBUG_BODY_BYTES : 0;
+    return fs->wants_body ? FLOW_BODY_CAP : scenario_http_debug >= 2 ? FLOW_DEBUG_BODY_BYTES : 0;
 }
 
 size_t flow_check_count(const struct flow_step *fs)
@@ -369,6 +369,7 @@ static int ops_render(const void *step, void *vu, struct dynbuf *out)
     int rc = flow_render(step, vu, out);
     rc = rc < 0 ? rc : flow__http_render(step, vu, out, start);
     if (rc == 0 && scenario_http_debug) {
+        flow__http_debug_settle(vu, false); /* an exchange cut off before its end */
         flow__http_debug_request(vu, out->data + start, out->len - start);
     }
     return rc;
@@ -400,6 +401,13 @@ static enum step_verdict ops_on_done(const void *step, void *vu, int status, uin
     flow__http_debug_body(vu, status, body, body_len, truncated);
     enum flow_verdict v =
         flow_on_done(step, vu, status, duration_ns, body, body_len, truncated, res);
+    if (scenario_http_debug == 3) {
+        bool failed = status == 0 || !flow_status_expected(step, status);
+        for (size_t i = 0; i < res->n; i++) {
+            failed = failed || !res->pass[i];
+        }
+        flow__http_debug_settle(vu, failed);
+    }
     return v == FLOW_ABORT_ITERATION ? STEP_ABORT_ITERATION : STEP_CONTINUE;
 }
 

@@ -23,9 +23,11 @@ RC=0
 assert_eq 0 "$RC" "exit status, frame pointers (stderr: $(head -c 300 fp.err))"
 RC=0
 c0=$(cpu_ticks)
+t_before=$(now_ms)
 "$BRUNT" profile --pid "$CHAIN_PID" -d 5s --unwind dwarf -o dw --export dw.json \
     >dw.out 2>dw.err || RC=$?
 c1=$(cpu_ticks)
+t_after=$(now_ms)
 assert_eq 0 "$RC" "exit status, dwarf (stderr: $(head -c 300 dw.err))"
 # 999 Hz: more DWARF samples a second than the ring holds, when chain gets most of a core.
 RC=0
@@ -45,12 +47,17 @@ assert_eq brunt_test_chain_c "$(jval dw.json '.top[0].function')" "dwarf: the le
 ! grep -q "$abc" fp.folded || fail "fp: the frame-pointer chain has a;b;c without frame pointers?"
 samples=$(jnum dw.json .samples)
 # 99 per CPU second /proc counted around the command (which also covers start-up and
-# symbols, so at most that), and at least 10 for the share below to mean something (at
-# load average 18 this machine gave chain 5 % of a core: 15 samples in 3 s).
+# symbols, so at most that); at least 99 per second of chain's CPU rate over the command
+# (a loaded machine gives it less than a core) times the sampled span, less a quarter for
+# unevenness; and at least 10 for the share below to mean something (at load average 18
+# this machine gave chain 5 % of a core: 15 samples in 3 s).
 cpu_s=$(awk -v t=$((c1 - c0)) -v hz="$tck" 'BEGIN { printf "%.3f", t / hz }')
 log "dwarf: $samples samples, chain used $cpu_s s of CPU around the command"
 assert_le "$samples" "$(awk -v c="$cpu_s" 'BEGIN { printf "%d", c * 99 + 10 }')" \
     "dwarf: samples vs 99 Hz x the CPU seconds /proc counted"
+in_window=$(awk -v t=$((c1 - c0)) -v hz="$tck" -v ms=$((t_after - t_before)) \
+    -v d="$(jnum dw.json .duration_s)" 'BEGIN { printf "%d", t / hz / (ms / 1000) * d * 99 }')
+assert_ge "$samples" "$((in_window * 3 / 4))" "dwarf: samples vs 99 Hz x the CPU /proc counted"
 assert_ge "$samples" 10 "dwarf: samples"
 with=$(awk -v s="$abc" 'index($0, s) { n += $NF } END { print n + 0 }' dw.folded)
 # Nearly every sample unwinds to main: allow 5 % for samples taken at instants the CFI
