@@ -50,7 +50,7 @@ pct() { awk -v s="$1" 'BEGIN { printf "%.1f%%", s * 100 }'; }
 row=$(grep -F '| `main.bruntGoHotSpin` | ' r.md | head -1) || fail "r.md's top table has no main.bruntGoHotSpin"
 [[ $row == *"| $(pct "$hot_self") |"* ]] || fail "r.md's self share of main.bruntGoHotSpin ($(pct "$hot_self")): $row"
 mib() { awk -v b="$1" 'BEGIN { printf "%.2f MiB", b / 1048576 }'; }
-row=$(grep -F '| `main.bruntGoLeak` | ' r.md | head -1) || fail "r.md has no heap growth row for main.bruntGoLeak"
+row=$(grep -F '| `main.bruntGoLeak` | ' r.md | grep -F ' MiB |' | head -1) || fail "r.md has no heap growth row for main.bruntGoLeak"
 [[ $row == *"| $(mib "$grew") |"* ]] || fail "r.md's heap growth of main.bruntGoLeak ($(mib "$grew")): $row"
 before=$(jnum r.json $p.heap.inuse_before_bytes)
 after=$(jnum r.json $p.heap.inuse_after_bytes)
