@@ -87,12 +87,13 @@ struct h2_conn {
     bool goaway;      /* the server sent GOAWAY: no new streams on this connection */
     /* Rolling streams (h2_may_roll): each stream that ends is replaced at once by a
      * stream of the next iteration, as h2load keeps -m streams in flight, instead of the
-     * connection idling until the batch's slowest stream ends.  left counts the streams
-     * the current iteration still waits for (completions, in the order they come),
-     * early those that ended past it (the next iteration's), adopt the open streams the
-     * next iteration takes over when it starts (h2_submit). */
+     * connection idling until the batch's slowest stream ends.  An iteration is the
+     * batch's number of answers in the order they come: left counts those the current
+     * iteration still waits for, early those that came past it (the next iteration's);
+     * next_out the next iteration's streams already sent (at most a batch), adopt the
+     * open streams when the next iteration starts (h2_submit). */
     bool rolling;
-    uint32_t left, early, adopt;
+    uint32_t left, early, next_out, adopt;
     /* the request's fields, built from wbuf once while the step's bytes stay the same */
     const char *nv_wbuf;
     size_t nv_wunit, n_nv;
@@ -360,9 +361,10 @@ static int submit_stream(struct h2_conn *h, struct h2_stream *st);
 
 /*
  * Replaces the stream in slot st, which just ended, by one of the next iteration (while
- * rolling): sent with the output of this read, timed from now.  When the VU may not
- * start another iteration (the run stops, a ramp-down), the current one takes what is
- * in flight and ends when it drains.
+ * rolling): sent with the output of this read, timed from now.  The first one begins the
+ * next iteration, so only when the VU may start one; once begun, an iteration gets its
+ * whole batch even if the run stops meanwhile (an iteration under way runs to its end),
+ * so every iteration is a batch of requests.
  */
 static void roll_stream(struct h2_conn *h, struct h2_stream *st)
 {
@@ -375,7 +377,10 @@ static void roll_stream(struct h2_conn *h, struct h2_stream *st)
     if (!h->rolling) {
         return;
     }
-    if (h->goaway || !vu_may_start_iteration(vu)) {
+    if (h->next_out >= vu->batch) {
+        return; /* the next iteration is out: its successor begins after it starts */
+    }
+    if (h->goaway || (h->next_out == 0 && !vu_may_start_iteration(vu))) {
         h->rolling = false;
         return;
     }
@@ -385,6 +390,7 @@ static void roll_stream(struct h2_conn *h, struct h2_stream *st)
         h->rolling = false;
         return;
     }
+    h->next_out++;
     vu->inflight++;
 }
 
@@ -682,9 +688,10 @@ static int h2_submit(struct vu *vu)
     uint32_t open = h->adopt;
     h->adopt = 0;
     if (open > 0 && vu->batch <= h->n_cap) {
-        /* A rolling connection's next iteration: its open streams count, the free slots
-         * get new ones. */
-        uint32_t want = vu->batch > open ? vu->batch - open : 0;
+        /* A rolling connection's next iteration: the streams sent for it count, the rest
+         * of its batch goes into free slots. */
+        uint32_t want = vu->batch > h->next_out ? vu->batch - h->next_out : 0;
+        h->next_out = 0;
         vu->inflight = open;
         for (uint32_t i = 0; i < h->n_cap && want > 0; i++) {
             struct h2_stream *st = &h->streams[i];
@@ -714,7 +721,7 @@ static int h2_submit(struct vu *vu)
     h->active = true;
     h->rolling = h2_may_roll(vu);
     h->left = vu->batch;
-    h->early = 0;
+    h->early = h->next_out = 0;
     for (uint32_t i = 0; i < h->n_cap; i++) {
         h->streams[i].busy = false;
     }
@@ -769,14 +776,14 @@ static void h2_progress(struct vu *vu)
     struct h2_conn *h = vu->h2;
     if (h->rolling && h->left == 0 && vu->inflight > 0) {
         /* The iteration has its batch of answers while the next one's streams are in
-         * flight: it ends, and the next starts with them (h2_submit). */
-        if (vu_may_start_iteration(vu)) {
-            h->adopt = vu->inflight;
-            vu->keep_alive = true;
-            step_done(vu);
-            return;
-        }
-        h->rolling = false; /* the VU stops: this iteration takes them, and drains */
+         * flight: it ends, and the next, under way, starts with them (h2_submit), even
+         * when the VU stops after it (carry). */
+        h->adopt = vu->inflight;
+        vu->keep_alive = true;
+        vu->carry = h->next_out > 0;
+        step_done(vu);
+        vu->carry = false;
+        return;
     }
     if (vu->inflight > h->refused) {
         return;
