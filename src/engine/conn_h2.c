@@ -859,6 +859,11 @@ void conn_h2_io(struct vu *vu, unsigned events)
             }
         }
     }
+    struct h2_conn *h = vu->h2;
+    if (h->rolling && h->left == 0 && vu->inflight > 0) {
+        h2_progress(vu); /* the next iteration starts: its write (conn_h2_send) takes all */
+        return;
+    }
     /* Answers to what arrived (SETTINGS and PING acks, WINDOW_UPDATEs), and the rest of
      * the batch when the socket was full. */
     int rc = h2_flush(vu);
