@@ -11,7 +11,9 @@
  * streams into requests.
  *
  * A request step's batch (1, or --streams N in quick mode: the same depth the engine
- * uses for pipelining) becomes N streams submitted at once.  The step's rendered
+ * uses for pipelining) becomes N streams submitted at once; in quick mode's shape
+ * (h2_may_roll) each stream that ends is replaced at once by one of the next iteration,
+ * so N stay in flight.  The step's rendered
  * HTTP/1.1 request is read back with http1_parse_request() into HTTP/2 fields
  * (:method, :path, :scheme, :authority from Host, connection-specific fields dropped;
  * nghttp2 lower-cases the names), so scenario flows and quick mode need nothing new.  A chunked request
