@@ -742,12 +742,25 @@ void conn_h2_send(struct vu *vu)
     struct worker *w = vu->w;
     if (vu->woff == 0 && vu->inflight > 0) {
         uint64_t timeout = vu->sr->steps[vu->step].timeout_ns;
+        timeout = timeout ? timeout : w->eng->plan->timeout_ns;
         vu->t_send = loop_clock_ns(w->loop);
-        vu_timer(vu, VT_REQUEST, vu->t_send + (timeout ? timeout : w->eng->plan->timeout_ns));
+        vu_timer(vu, VT_REQUEST, vu->t_send + timeout);
         int rc = h2_submit(vu);
         if (rc < 0) {
             fail_requests(vu, ERR_OTHER);
             return;
+        }
+        if (vu->h2->rolling) {
+            /* The request timeout runs from the oldest stream in flight: one that hangs
+             * times out even while the others keep the iterations rolling. */
+            struct h2_conn *h = vu->h2;
+            uint64_t oldest = vu->t_send;
+            for (uint32_t i = 0; i < h->n_cap; i++) {
+                if (h->streams[i].busy && h->streams[i].t.t_send < oldest) {
+                    oldest = h->streams[i].t.t_send;
+                }
+            }
+            vu_timer(vu, VT_REQUEST, oldest + timeout);
         }
         vu->woff = vu->wlen; /* the batch is in the session now */
     }
