@@ -85,6 +85,9 @@ int transport_tls_cfg_new(const char *host, bool ip_literal, const struct transp
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
+    /* One read(2) takes what the socket holds (several records), not a header and a body
+     * per record; tls_read stops when OpenSSL holds nothing more. */
+    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(ctx, tls_new_session);
     static const unsigned char alpn[] = "\x08http/1.1";
@@ -304,6 +307,11 @@ static ssize_t tls_read(struct transport_conn *c, void *buf, size_t len)
         int r = SSL_read(t->ssl, (char *)buf + got, want);
         if (r > 0) {
             got += (size_t)r;
+            if (!SSL_has_pending(t->ssl)) {
+                /* Nothing buffered: another SSL_read would only meet EAGAIN.  Bytes still
+                 * in the socket wake the (level-triggered) loop again. */
+                break;
+            }
             continue;
         }
         if (got > 0) {
