@@ -85,9 +85,6 @@ int transport_tls_cfg_new(const char *host, bool ip_literal, const struct transp
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
-    /* One read(2) takes what the socket holds (several records), not a header and a body
-     * per record; tls_read stops when OpenSSL holds nothing more. */
-    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(ctx, tls_new_session);
     static const unsigned char alpn[] = "\x08http/1.1";
@@ -255,6 +252,11 @@ static int tls_handshake(struct transport_conn *c, bool *want_write)
     int r = SSL_do_handshake(t->ssl);
     if (r == 1) {
         t->ready = true;
+        /* From now on one read(2) takes what the socket holds (several records), not a
+         * header and a body per record; tls_read stops when OpenSSL holds nothing more.
+         * Not during the handshake: records read ahead behind its last message would sit
+         * in OpenSSL with no readable event to fetch them. */
+        SSL_set_read_ahead(t->ssl, 1);
         return 0;
     }
     int e = SSL_get_error(t->ssl, r);
