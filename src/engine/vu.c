@@ -344,6 +344,9 @@ bool vu_may_start_iteration(struct vu *vu)
 {
     struct scen_rt *sr = vu->sr;
     struct worker *w = vu->w;
+    if (vu->carry) {
+        return true; /* under way already (HTTP/2 streams sent for it: conn_h2.c) */
+    }
     if (sr->finished || vu->retire || vu->flow_stopped || w->seen_stop != STOP_NONE) {
         return false;
     }

@@ -186,6 +186,9 @@ struct vu {
     const struct origin *conn_origin; /* the origin of the open connection */
     const struct origin *hop_origin;  /* the current hop's, NULL: the step's own */
     bool hop;                         /* the response just recorded is followed */
+    /* conn_h2.c: the next iteration's streams are out, so it starts even when the VU
+     * would stop now (vu_may_start_iteration) */
+    bool carry;
 };
 
 struct scen_rt;
