@@ -32,6 +32,7 @@ PACKAGES=(
     prometheus                            # the --prometheus end-to-end test scrapes brunt
     chromium libxml2-utils                # the HTML report in a browser; JUnit XML schema
     golang-go                             # profile tests: a Go pprof service (net/http/pprof)
+    python3-websockets                    # WebSocket peer of test_ws (no .pc: not in PKGS)
 )
 
 # The browser test drives chromium with playwright-core from npm (tests/browser, pinned

@@ -247,7 +247,7 @@ void capacity_what_broke(const struct cap_result *res, double saturated_pct,
                      ? CAP_CAUSE_BACKLOG
                      : CAP_CAUSE_LATENCY;
     /* the watched resources' peaks, so "none saturated" says how far they were */
-    char peaks[200] = "";
+    char peaks[120] = "";
     size_t len = 0;
     for (int r = 1; r < 3; r++) {
         double peak = NAN;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h" /* rng_next: splitmix64, good enough to pick blocks */
 #include "metrics/packed.h"
 
 void cmp_options_default(struct cmp_options *o)
@@ -492,15 +493,6 @@ static void quantile_windows(const double (*wq)[3], const size_t *picked, size_t
 
 /* ---- the bootstrap --------------------------------------------------------------- */
 
-static uint64_t rng_next(uint64_t *s)
-{
-    /* splitmix64: small, fast, good enough to pick blocks */
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static size_t block_len(size_t n_units)
 {
     size_t l = (size_t)floor(cbrt((double)n_units) + 1e-9);
@@ -793,7 +785,7 @@ int compare_runs(const struct result_doc *a, const struct result_doc *b,
             quantile_windows(wqa, pa, ua.n_units, wq, mwa);
             quantile_windows(wqb, pb, ub.n_units, wq, mwb);
         }
-        uint64_t rng = o->seed * 0x9e3779b97f4a7c15ull + gi;
+        uint64_t rng = o->seed * RNG_GOLDEN + gi;
         for (unsigned rep = 0; rep < R; rep++) {
             struct figs xa, xb;
             resample(ua.n_units, out->block_base, &rng, pa);

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "engine/plan.h"
 
@@ -77,7 +78,7 @@ int cli_write_reports(const char *doc, size_t len, const char *src, const char *
 int cli_compare(int argc, char **argv);
 int cli_history(int argc, char **argv);
 int cli_capacity(int argc, char **argv);
-/* The breakpoint executor (cli/capacity.c, analysis/breakpoint.h): arms every threshold
+/* The breakpoint executor (cli/breakpoint.c, analysis/breakpoint.h): arms every threshold
  * th[0..n) with abortOnFail when a scenario of plan is a breakpoint ramp, and returns that
  * scenario (NULL: none); after the run, prints where it broke on f. */
 struct threshold;
@@ -273,10 +274,10 @@ bool cli__watch_has_tick(void);
 
 struct run_report;
 /* The limits of thresholds on time trends, in seconds, as extra Prometheus bucket edges
- * (cli/run.c); returns how many went into out. */
+ * (cli/run_execute.c); returns how many went into out. */
 size_t cli__threshold_bounds(const struct threshold *th, size_t n, double *out, size_t cap);
 
-/* Writes the reports outs asks for from the run's result (cli/run.c); an exit code. */
+/* Writes the reports outs asks for from the run's result (cli/run_execute.c); an exit code. */
 int cli__write_run_reports(const struct run_report *report, const struct cli_outputs *outs);
 
 /* Raises RLIMIT_NOFILE to its hard limit; returns the new soft limit. */

@@ -8,6 +8,10 @@
  *
  * The scenario file is built into the binary (.incbin, below), so the demo runs the very
  * example the docs show, wherever the binary is.
+ *
+ * With --tls the target serves HTTPS with a throwaway self-signed certificate made for
+ * the run (cli/demo_tls.c, in a private directory under /tmp removed at the end), and the
+ * run trusts that certificate alone, as `--cacert` would: verification stays on.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -20,6 +24,7 @@
 
 #include "cli/cli.h"
 #include "cli/dbprobe.h"
+#include "cli/demo_tls.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "metrics/threshold.h"
@@ -46,8 +51,8 @@ extern const char brunt_demo_yaml_end[];
 
 static void demo_usage(FILE *f)
 {
-    fprintf(f, "usage: brunt demo [--export FILE] [--report FILE...] [-q] [--postgres DSN "
-               "--redis URL]\n"
+    fprintf(f, "usage: brunt demo [--export FILE] [--report FILE...] [-q] [--tls] [--postgres "
+               "DSN --redis URL]\n"
                "  starts the built-in target and runs examples/auction-bidding.yaml at it for\n"
                "  20 s (ramp to 50 bidders, hold, ramp down), then prints the summary and\n"
                "  writes the reports (default brunt-demo.html and brunt-demo.md)\n"
@@ -58,6 +63,8 @@ static void demo_usage(FILE *f)
                "  --postgres DSN  the target keeps auctions and bids in this PostgreSQL (its\n"
                "  --redis URL     brunt_* tables, made fresh) and bids through this Redis;\n"
                "                  both are probed (make demo starts throwaway ones)\n"
+               "  --tls           over HTTPS: the target gets a throwaway self-signed\n"
+               "                  certificate, which the run trusts as --cacert would\n"
                "  -q, --quiet     no live progress\n");
 }
 
@@ -107,15 +114,22 @@ static int shell_quote(const char *s, char *out, size_t cap)
 int cli_demo(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"export", required_argument, NULL, 'e'},   {"quiet", no_argument, NULL, 'q'},
-        {"report", required_argument, NULL, 'r'},   {"no-report", no_argument, NULL, 'N'},
-        {"postgres", required_argument, NULL, 'P'}, {"redis", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"export", required_argument, NULL, 'e'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"report", required_argument, NULL, 'r'},
+        {"no-report", no_argument, NULL, 'N'},
+        {"postgres", required_argument, NULL, 'P'},
+        {"redis", required_argument, NULL, 'R'},
+        {"tls", no_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *export_path = NULL;
     struct cli_outputs outs = {0};
     bool no_report = false;
     bool quiet = false;
+    bool tls = false;
+    struct demo_tls cert = {0};
     struct cli_db db = {0};
     int c;
     optind = 1;
@@ -140,6 +154,9 @@ int cli_demo(int argc, char **argv)
             break;
         case 'N':
             no_report = true;
+            break;
+        case 'T':
+            tls = true;
             break;
         case 'P':
             db.pg_dsn = optarg;
@@ -191,7 +208,7 @@ int cli_demo(int argc, char **argv)
      * as threads of this one: then its CPU and memory are its own in /proc, apart from
      * the generator's, and the demo shows --spawn and the watchers as a user meets them.
      */
-    char self[4096], cmd[8400], base[64], ready[96], err[1024];
+    char self[4096], cmd[8800], base[64], ready[96], err[1024];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl <= 0) {
         fprintf(stderr, "brunt demo: cannot find this program (/proc/self/exe)\n");
@@ -203,23 +220,39 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "brunt demo: no free port on 127.0.0.1\n");
         return EXIT_INTERNAL;
     }
+    char tls_flags[300] = "";
+    if (tls) {
+        if (demo_tls_make(&cert, err, sizeof err) < 0) {
+            fprintf(stderr, "brunt demo: %s\n", err);
+            return EXIT_INTERNAL;
+        }
+        /* mkdtemp's names need no quoting. */
+        snprintf(tls_flags, sizeof tls_flags, " --tls-cert '%s' --tls-key '%s'", cert.cert,
+                 cert.key);
+    }
     if (db.pg_dsn != NULL) {
         /* Auctions and bids in PostgreSQL, the bid's compare-and-set in Redis. */
         char qdsn[2100], qurl[2100];
         if (shell_quote(db.pg_dsn, qdsn, sizeof qdsn) < 0 ||
             shell_quote(db.redis_url, qurl, sizeof qurl) < 0) {
             fprintf(stderr, "brunt demo: --postgres or --redis is too long\n");
+            demo_tls_remove(&cert);
             return EXIT_USAGE;
         }
         snprintf(cmd, sizeof cmd,
-                 "'%s' serve -q --port %u --threads 2 --postgres %s --redis %s --db-pool 8", self,
-                 port, qdsn, qurl);
+                 "'%s' serve -q --port %u --threads 2 --postgres %s --redis %s --db-pool 8%s", self,
+                 port, qdsn, qurl, tls_flags);
     } else {
-        snprintf(cmd, sizeof cmd, "'%s' serve -q --port %u --delay 2ms --delay-max 8ms", self,
-                 port);
+        snprintf(cmd, sizeof cmd, "'%s' serve -q --port %u --delay 2ms --delay-max 8ms%s", self,
+                 port, tls_flags);
     }
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
-    snprintf(ready, sizeof ready, "%s/health", base);
+    snprintf(base, sizeof base, "%s://127.0.0.1:%u", tls ? "https" : "http", port);
+    /* The ready check speaks plain HTTP: over TLS it waits for the port to accept. */
+    if (tls) {
+        snprintf(ready, sizeof ready, "port:%u", port);
+    } else {
+        snprintf(ready, sizeof ready, "%s/health", base);
+    }
     struct spawn_options so = {.command = cmd,
                                .ready = ready,
                                .ready_timeout_ns = 10 * NS_PER_S,
@@ -229,7 +262,14 @@ int cli_demo(int argc, char **argv)
     int src = spawn_start(&so, &target, err, sizeof err);
     if (src < 0) {
         fprintf(stderr, "brunt demo: cannot start the built-in target: %s\n", err);
+        demo_tls_remove(&cert);
         return src == SPAWN_E_CANCELLED ? EXIT_INTERRUPTED : EXIT_INTERNAL;
+    }
+    if (tls) {
+        fprintf(stderr,
+                "brunt demo: over HTTPS with a throwaway self-signed certificate (%s), trusted "
+                "by the run as --cacert would\n",
+                cert.cert);
     }
     fprintf(stderr,
             "brunt demo: built-in target on %s as PID %d (auction API, %s), watched\n"
@@ -253,6 +293,8 @@ int cli_demo(int argc, char **argv)
                              "examples/auction-bidding.yaml", ".", &plan, &th, &n_th, &fo, err,
                              sizeof err) < 0) {
         fprintf(stderr, "brunt demo: %s\n", err);
+        code = EXIT_INTERNAL;
+    } else if (tls && (free(plan->tls_cacert), (plan->tls_cacert = strdup(cert.cert)) == NULL)) {
         code = EXIT_INTERNAL;
     } else {
         struct cli_watch w = {.spawned = target, .machine = true};
@@ -281,9 +323,12 @@ int cli_demo(int argc, char **argv)
     /* The target's own account, over HTTP: requests served and the auction invariant. */
     char *stats = malloc(65536);
     int status = 0;
-    if (stats != NULL &&
-        spawn_http_get(strcat(strcpy(ready, base), "/__stats"), &status, stats, 65536) == 0 &&
-        status == 200) {
+    int got = -1;
+    if (stats != NULL) {
+        got = tls ? demo_tls_get(cert.cert, port, "/__stats", &status, stats, 65536)
+                  : spawn_http_get(strcat(strcpy(ready, base), "/__stats"), &status, stats, 65536);
+    }
+    if (got == 0 && status == 200) {
         struct json_span v;
         size_t len = strlen(stats);
         bool ok = json_get_member(stats, len, "invariant_ok", &v) == 0 && v.type == JSON_TRUE;
@@ -299,6 +344,7 @@ int cli_demo(int argc, char **argv)
     }
     free(stats);
     spawn_free(target);
+    demo_tls_remove(&cert);
     for (size_t i = 0; i < n_dbp; i++) {
         dbp[i].ops->free(dbp[i].self);
     }

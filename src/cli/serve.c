@@ -63,7 +63,9 @@ static const char serve_usage[] =
     "\n"
     "Routes: GET / /health, POST /auth/login, GET /api/v1/auctions[/{id}],\n"
     "POST /api/v1/bids, GET /users/me /items (Bearer token), GET /delay/{ms}\n"
-    "/status/{code} /bytes/{n} /chunked/{n}?chunk=SIZE, GET /__stats, POST /__reset.\n";
+    "/status/{code} /bytes/{n} /chunked/{n}?chunk=SIZE, GET /__stats, POST /__reset.\n"
+    "WebSocket: GET /ws/echo (every message echoed), GET /ws/room/{name} (each message\n"
+    "to every member, the sender included); /__stats websocket.\n";
 
 enum {
     OPT_HOST = 256,

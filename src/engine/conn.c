@@ -34,6 +34,7 @@ void conn_close(struct vu *vu)
     if (vu->h2 != NULL) {
         conn_h2_free(vu);
     }
+    conn_ws_free(vu); /* a WebSocket session ends with its connection */
     vu->tops->close(&vu->tc);
     vu->io.fd = -1;
     vu->cstate = CONN_CLOSED;
@@ -109,6 +110,15 @@ static void conn_handshake(struct vu *vu)
     vu->backoff_ns = 0; /* connects work again */
     vu->t_conn_done = vu->tops->handshake ? loop_clock_ns(vu->w->loop) : vu->t_hs_start;
     vu_timer_cancel(vu);
+    if (vu->ws != NULL) {
+        /* A WebSocket connect step: the upgrade request instead (conn_ws.c). */
+        if (loop_io_set(vu->w->loop, &vu->io, LOOP_READ) < 0) {
+            fail_requests(vu, ERR_OTHER);
+            return;
+        }
+        conn_ws_connected(vu);
+        return;
+    }
     if (loop_io_set(vu->w->loop, &vu->io, LOOP_READ) < 0 || conn_h2_start(vu) < 0) {
         fail_requests(vu, ERR_OTHER);
         return;
@@ -464,6 +474,10 @@ static void conn_io_cb(struct loop *loop, struct loop_io *io, unsigned events)
     }
     if (vu->h2 != NULL) {
         conn_h2_io(vu, events);
+        return;
+    }
+    if (vu->ws != NULL) {
+        conn_ws_io(vu, events);
         return;
     }
     if (events & (LOOP_READ | LOOP_ERROR)) {

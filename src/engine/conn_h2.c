@@ -11,7 +11,9 @@
  * streams into requests.
  *
  * A request step's batch (1, or --streams N in quick mode: the same depth the engine
- * uses for pipelining) becomes N streams submitted at once.  The step's rendered
+ * uses for pipelining) becomes N streams submitted at once; in quick mode's shape
+ * (h2_may_roll) each stream that ends is replaced at once by one of the next iteration,
+ * so N stay in flight.  The step's rendered
  * HTTP/1.1 request is read back with http1_parse_request() into HTTP/2 fields
  * (:method, :path, :scheme, :authority from Host, connection-specific fields dropped;
  * nghttp2 lower-cases the names), so scenario flows and quick mode need nothing new.  A chunked request
@@ -42,16 +44,41 @@
 #define H2_NV_MAX (HTTP1_MAX_HEADERS + 4)
 #define H2_WINDOW_BYTES (16 * 1024 * 1024) /* our stream and connection windows */
 
+/* When a stream's request was queued, sent and connected (the VU's fields of the same
+ * names when it was submitted): its sample is timed by these, not by a later batch's. */
+struct h2_times {
+    uint64_t t_req, t_send, t_conn_start, t_hs_start, t_conn_done, intended_ns;
+};
+
 struct h2_stream {
     struct h2_conn *h;
     int status;
+    bool busy;      /* the slot holds an open stream */
+    bool head_over; /* its fields passed HTTP/1.1's caps: a protocol error, as there */
     uint64_t t_sent, t_first;
     size_t body_off;
-    bool head_over; /* its fields passed HTTP/1.1's caps: a protocol error, as there */
+    struct h2_times t;
+};
+
+/*
+ * nghttp2's memory on one session: every stream, frame, header copy and received field
+ * is an allocation of its own (about a dozen per request), which glibc's malloc/free made
+ * a tenth of the worker's instructions.  Blocks up to H2_POOL_MAX bytes come from free
+ * lists by power-of-two class and go back to them, larger ones from malloc; all of it is
+ * given back when the session ends (pool_destroy).  A block carries its class and
+ * capacity in the 16 bytes before it (16-byte alignment kept).
+ */
+#define H2_POOL_MIN_SHIFT 5 /* the smallest class: 32 bytes */
+#define H2_POOL_CLASSES 8   /* 32 .. 4096 bytes */
+#define H2_POOL_MAX ((size_t)1 << (H2_POOL_MIN_SHIFT + H2_POOL_CLASSES - 1))
+
+struct h2_pool {
+    void *free[H2_POOL_CLASSES];
 };
 
 struct h2_conn {
     nghttp2_session *s;
+    struct h2_pool pool;
     struct vu *vu;
     /* the current batch */
     struct h2_stream *streams;
@@ -60,6 +87,19 @@ struct h2_conn {
     bool active;      /* a batch is in the session */
     bool got_bytes;   /* a frame of some stream's answer arrived */
     bool goaway;      /* the server sent GOAWAY: no new streams on this connection */
+    /* Rolling streams (h2_may_roll): each stream that ends is replaced at once by a
+     * stream of the next iteration, as h2load keeps -m streams in flight, instead of the
+     * connection idling until the batch's slowest stream ends.  An iteration is the
+     * batch's number of answers in the order they come: left counts those the current
+     * iteration still waits for, early those that came past it (the next iteration's);
+     * next_out the next iteration's streams already sent (at most a batch), adopt the
+     * open streams when the next iteration starts (h2_submit). */
+    bool rolling;
+    uint32_t left, early, next_out, adopt;
+    /* the request's fields, built from wbuf once while the step's bytes stay the same */
+    const char *nv_wbuf;
+    size_t nv_wunit, n_nv;
+    nghttp2_nv nv[H2_NV_MAX];
     const char *body; /* the request body every stream of the batch sends */
     size_t body_len;
     /* output gathered from mem_send: out[off..len) still to write; pend is the rest of
@@ -72,7 +112,103 @@ struct h2_conn {
      * and values in hb (grown as needed, up to HTTP1_MAX_HEAD_BYTES like an HTTP/1.1
      * head), their offsets in w->resp.headers until the block ends (hb may move). */
     struct dynbuf hb;
+    /* the stream whose HEADERS block is being read (on_begin_headers), and whether its
+     * fields are kept for the step's on_head */
+    int32_t hd_id;
+    struct h2_stream *hd_st;
+    bool hd_keep;
 };
+
+static unsigned pool_class(size_t size)
+{
+    if (size <= ((size_t)1 << H2_POOL_MIN_SHIFT)) {
+        return 0;
+    }
+    if (size > H2_POOL_MAX) {
+        return H2_POOL_CLASSES;
+    }
+    /* the smallest c with 32 << c >= size */
+    unsigned bits = (unsigned)(sizeof(unsigned long) * 8) - (unsigned)__builtin_clzl(size - 1);
+    return bits - H2_POOL_MIN_SHIFT;
+}
+
+static void *pool_malloc(size_t size, void *data)
+{
+    struct h2_pool *p = data;
+    unsigned c = pool_class(size);
+    if (c < H2_POOL_CLASSES && p->free[c] != NULL) {
+        void **b = p->free[c];
+        p->free[c] = *b;
+        return b;
+    }
+    size_t cap = c < H2_POOL_CLASSES ? (size_t)1 << (H2_POOL_MIN_SHIFT + c) : size;
+    if (cap > SIZE_MAX - 16) {
+        return NULL;
+    }
+    uint64_t *raw = malloc(16 + cap);
+    if (raw == NULL) {
+        return NULL;
+    }
+    raw[0] = c;
+    raw[1] = cap;
+    return raw + 2;
+}
+
+static void pool_free(void *ptr, void *data)
+{
+    struct h2_pool *p = data;
+    if (ptr == NULL) {
+        return;
+    }
+    uint64_t *raw = (uint64_t *)ptr - 2;
+    if (raw[0] >= H2_POOL_CLASSES) {
+        free(raw);
+        return;
+    }
+    *(void **)ptr = p->free[raw[0]];
+    p->free[raw[0]] = ptr;
+}
+
+static void *pool_calloc(size_t n, size_t size, void *data)
+{
+    if (size != 0 && n > SIZE_MAX / size) {
+        return NULL;
+    }
+    void *b = pool_malloc(n * size, data);
+    if (b != NULL) {
+        memset(b, 0, n * size);
+    }
+    return b;
+}
+
+static void *pool_realloc(void *ptr, size_t size, void *data)
+{
+    if (ptr == NULL) {
+        return pool_malloc(size, data);
+    }
+    size_t cap = (size_t)((uint64_t *)ptr)[-1];
+    if (size <= cap) {
+        return ptr;
+    }
+    void *b = pool_malloc(size, data);
+    if (b != NULL) {
+        memcpy(b, ptr, cap);
+        pool_free(ptr, data);
+    }
+    return b;
+}
+
+/* Gives the free lists' blocks back (after nghttp2_session_del returned every block). */
+static void pool_destroy(struct h2_pool *p)
+{
+    for (unsigned c = 0; c < H2_POOL_CLASSES; c++) {
+        while (p->free[c] != NULL) {
+            void **b = p->free[c];
+            p->free[c] = *b;
+            free((uint64_t *)b - 2);
+        }
+    }
+}
 
 static struct h2_stream *stream_of(nghttp2_session *s, int32_t id)
 {
@@ -86,6 +222,9 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, void
     if (st != NULL && st->t_first == 0) {
         st->t_first = loop_now_ns(h->vu->w->loop);
     }
+    h->hd_id = frame->hd.stream_id;
+    h->hd_st = st;
+    h->hd_keep = h->vu->sr->steps[h->vu->step].on_head != NULL;
     h->got_bytes = true;
     dynbuf_reset(&h->hb);
     h->vu->w->resp.num_headers = 0;
@@ -129,7 +268,9 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
 {
     (void)flags;
     struct h2_conn *h = data;
-    struct h2_stream *st = stream_of(s, frame->hd.stream_id);
+    /* A block's fields follow its on_begin_headers: the stream looked up there. */
+    struct h2_stream *st =
+        frame->hd.stream_id == h->hd_id ? h->hd_st : stream_of(s, frame->hd.stream_id);
     if (st == NULL || frame->hd.type != NGHTTP2_HEADERS) {
         return 0;
     }
@@ -143,8 +284,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
         }
         return 0;
     }
-    if (h->vu->sr->steps[h->vu->step].on_head != NULL &&
-        !keep_field(h, name, name_len, value, value_len)) {
+    if (h->hd_keep && !keep_field(h, name, name_len, value, value_len)) {
         st->head_over = true;
     }
     return 0;
@@ -155,6 +295,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *d
     struct h2_conn *h = data;
     if (frame->hd.type == NGHTTP2_GOAWAY) {
         h->goaway = true;
+        h->rolling = false;
         return 0;
     }
     if (frame->hd.type != NGHTTP2_HEADERS || !(frame->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
@@ -204,6 +345,57 @@ static int on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void *d
     return 0;
 }
 
+/* Swaps the VU's request times with the stream's (before and after its sample). */
+static void swap_times(struct vu *vu, struct h2_times *t)
+{
+    struct h2_times v = {vu->t_req,      vu->t_send,      vu->t_conn_start,
+                         vu->t_hs_start, vu->t_conn_done, vu->intended_ns};
+    vu->t_req = t->t_req;
+    vu->t_send = t->t_send;
+    vu->t_conn_start = t->t_conn_start;
+    vu->t_hs_start = t->t_hs_start;
+    vu->t_conn_done = t->t_conn_done;
+    vu->intended_ns = t->intended_ns;
+    *t = v;
+}
+
+static int submit_stream(struct h2_conn *h, struct h2_stream *st);
+
+/*
+ * Replaces the stream in slot st, which just ended, by one of the next iteration (while
+ * rolling): sent with the output of this read, timed from now.  The first one begins the
+ * next iteration, so only when the VU may start one; once begun, an iteration gets its
+ * whole batch even if the run stops meanwhile (an iteration under way runs to its end),
+ * so every iteration is a batch of requests.
+ */
+static void roll_stream(struct h2_conn *h, struct h2_stream *st)
+{
+    struct vu *vu = h->vu;
+    if (h->left > 0) {
+        h->left--;
+    } else {
+        h->early++;
+    }
+    if (!h->rolling) {
+        return;
+    }
+    if (h->next_out >= vu->batch) {
+        return; /* the next iteration is out: its successor begins after it starts */
+    }
+    if (h->goaway || (h->next_out == 0 && !vu_may_start_iteration(vu))) {
+        h->rolling = false;
+        return;
+    }
+    uint64_t now = loop_now_ns(vu->w->loop);
+    st->t = (struct h2_times){.t_req = now, .t_send = now, .intended_ns = now};
+    if (submit_stream(h, st) < 0) {
+        h->rolling = false;
+        return;
+    }
+    h->next_out++;
+    vu->inflight++;
+}
+
 /* A stream ended: one sample (a response or an error), or a refusal to re-send. */
 static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_code, void *data)
 {
@@ -214,26 +406,34 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_code, 
         return 0;
     }
     (void)nghttp2_session_set_stream_user_data(s, id, NULL);
+    if (id == h->hd_id) {
+        h->hd_st = NULL;
+    }
+    st->busy = false;
     if (error_code == NGHTTP2_REFUSED_STREAM && !vu->retried) {
         h->refused++; /* not processed by the server: safe to send again */
+        h->rolling = false;
         return 0;
     }
     vu->inflight--;
+    swap_times(vu, &st->t);
     if (error_code == NGHTTP2_NO_ERROR && st->status >= 200 && !st->head_over) {
         vu->status = st->status;
         vu->t_sent = st->t_sent ? st->t_sent : vu->t_send;
         vu->t_first = st->t_first;
         record_response(vu, loop_now_ns(vu->w->loop));
         vu->reused = true;
-        return 0;
+    } else {
+        enum err_kind kind = ERR_H2_RST_STREAM;
+        if (error_code == NGHTTP2_NO_ERROR) {
+            kind = ERR_PROTOCOL; /* ended without a final response, or too large a head */
+        } else if (h->goaway && error_code == NGHTTP2_REFUSED_STREAM) {
+            kind = ERR_H2_GOAWAY;
+        }
+        record_error(vu, kind, 1);
     }
-    enum err_kind kind = ERR_H2_RST_STREAM;
-    if (error_code == NGHTTP2_NO_ERROR) {
-        kind = ERR_PROTOCOL; /* ended without a final response, or too large a head */
-    } else if (h->goaway && error_code == NGHTTP2_REFUSED_STREAM) {
-        kind = ERR_H2_GOAWAY;
-    }
-    record_error(vu, kind, 1);
+    swap_times(vu, &st->t);
+    roll_stream(h, st);
     return 0;
 }
 
@@ -281,9 +481,12 @@ int conn_h2_start(struct vu *vu)
     }
     h->vu = vu;
     dynbuf_init(&h->hb, HTTP1_MAX_HEAD_BYTES);
-    int rc = nghttp2_session_client_new(&h->s, cbs, h);
+    /* nghttp2 copies the allocator into the session; its pool lives in h. */
+    nghttp2_mem mem = {&h->pool, pool_malloc, pool_free, pool_calloc, pool_realloc};
+    int rc = nghttp2_session_client_new3(&h->s, cbs, h, NULL, &mem);
     nghttp2_session_callbacks_del(cbs);
     if (rc != 0) {
+        pool_destroy(&h->pool);
         dynbuf_destroy(&h->hb);
         free(h);
         return -ENOMEM;
@@ -295,6 +498,7 @@ int conn_h2_start(struct vu *vu)
     if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, settings, 2) != 0 ||
         nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, H2_WINDOW_BYTES) != 0) {
         nghttp2_session_del(h->s);
+        pool_destroy(&h->pool);
         dynbuf_destroy(&h->hb);
         free(h);
         return -ENOMEM;
@@ -307,6 +511,7 @@ void conn_h2_free(struct vu *vu)
 {
     struct h2_conn *h = vu->h2;
     nghttp2_session_del(h->s);
+    pool_destroy(&h->pool);
     dynbuf_destroy(&h->hb);
     free(h->streams);
     free(h);
@@ -389,10 +594,11 @@ static nghttp2_nv nv_of(const char *name, size_t name_len, const char *value, si
 }
 
 /*
- * Submits the batch: the rendered request wbuf[0..wunit) as vu->batch streams.  0, or
- * -EINVAL (a request HTTP/2 cannot carry as brunt renders it), -ENOMEM.
+ * Builds the request's HTTP/2 fields from the rendered HTTP/1.1 request wbuf[0..wunit)
+ * into h->nv (pointing into wbuf and the origin).  0, or -EINVAL (a request HTTP/2 cannot
+ * carry as brunt renders it).
  */
-static int h2_submit(struct vu *vu)
+static int build_fields(struct vu *vu)
 {
     struct h2_conn *h = vu->h2;
     struct http1_request req;
@@ -401,7 +607,7 @@ static int h2_submit(struct vu *vu)
         return -EINVAL;
     }
     const struct origin *o = vu->conn_origin; /* the step's, or a redirect's */
-    nghttp2_nv nv[H2_NV_MAX];
+    nghttp2_nv *nv = h->nv;
     size_t n = 0;
     const char *auth = o->url.host;
     size_t auth_len = strlen(auth);
@@ -424,8 +630,86 @@ static int h2_submit(struct vu *vu)
         /* nghttp2 lower-cases the names as it copies them (nghttp2_submit_request). */
         nv[n++] = nv_of(f->name, f->name_len, f->value, f->value_len);
     }
+    h->n_nv = n;
     h->body = vu->wbuf + r;
     h->body_len = vu->wunit - (size_t)r;
+    /* A pre-rendered step's bytes stay put for the run: its fields are built once.  A
+     * rendered request (sendbuf) changes in place, so it is read again every time. */
+    h->nv_wbuf = vu->wbuf == vu->sendbuf.data ? NULL : vu->wbuf;
+    h->nv_wunit = vu->wunit;
+    return 0;
+}
+
+/* Submits one stream of the request h->nv in slot st (its times set).  0 or -ENOMEM. */
+static int submit_stream(struct h2_conn *h, struct h2_stream *st)
+{
+    st->h = h;
+    st->status = 0;
+    st->t_sent = st->t_first = 0;
+    st->body_off = 0;
+    st->head_over = false;
+    nghttp2_data_provider prd = {.source.ptr = st, .read_callback = read_body};
+    /* nghttp2 copies the fields: nv may be reused at once. */
+    if (nghttp2_submit_request(h->s, NULL, h->nv, h->n_nv, h->body_len ? &prd : NULL, st) < 0) {
+        return -ENOMEM;
+    }
+    st->busy = true;
+    return 0;
+}
+
+/*
+ * Whether the current step's streams roll (each one that ends replaced at once): quick
+ * mode's shape only, where an iteration is nothing but this batch of the same request
+ * — one pre-rendered step without hooks, a closed model whose VUs iterate until the run
+ * stops (no request budget to share), not a re-send.
+ */
+static bool h2_may_roll(const struct vu *vu)
+{
+    const struct scen_rt *sr = vu->sr;
+    const struct step_rt *rt = &sr->steps[vu->step];
+    return vu->batch > 1 && !vu->retried && sr->sc->n_steps == 1 && sr->sc->ops == NULL &&
+           !sr->limited && rt->render == NULL && rt->on_head == NULL && rt->on_done == NULL &&
+           rt->follow == NULL && vu->wbuf != vu->sendbuf.data &&
+           (sr->sc->executor == EXEC_CONSTANT_VUS || sr->sc->executor == EXEC_RAMPING_VUS);
+}
+
+/*
+ * Submits the batch: the rendered request wbuf[0..wunit) as vu->batch streams, less the
+ * streams of a rolling connection the new iteration takes over.  0, or -EINVAL (a
+ * request HTTP/2 cannot carry as brunt renders it), -ENOMEM.
+ */
+static int h2_submit(struct vu *vu)
+{
+    struct h2_conn *h = vu->h2;
+    if ((h->nv_wbuf != vu->wbuf || h->nv_wunit != vu->wunit || h->nv_wbuf == NULL) &&
+        build_fields(vu) < 0) {
+        return -EINVAL;
+    }
+    struct h2_times t = {vu->t_req,      vu->t_send,      vu->t_conn_start,
+                         vu->t_hs_start, vu->t_conn_done, vu->intended_ns};
+    uint32_t open = h->adopt;
+    h->adopt = 0;
+    if (open > 0 && vu->batch <= h->n_cap) {
+        /* A rolling connection's next iteration: the streams sent for it count, the rest
+         * of its batch goes into free slots. */
+        uint32_t want = vu->batch > h->next_out ? vu->batch - h->next_out : 0;
+        h->next_out = 0;
+        vu->inflight = open;
+        for (uint32_t i = 0; i < h->n_cap && want > 0; i++) {
+            struct h2_stream *st = &h->streams[i];
+            if (!st->busy) {
+                st->t = t;
+                if (submit_stream(h, st) < 0) {
+                    return -ENOMEM;
+                }
+                vu->inflight++;
+                want--;
+            }
+        }
+        h->left = vu->batch > h->early ? vu->batch - h->early : 0;
+        h->early = 0;
+        return 0;
+    }
     if (vu->batch > h->n_cap) {
         struct h2_stream *p = realloc(h->streams, vu->batch * sizeof *p);
         if (p == NULL) {
@@ -437,13 +721,16 @@ static int h2_submit(struct vu *vu)
     h->refused = 0;
     h->got_bytes = false;
     h->active = true;
+    h->rolling = h2_may_roll(vu);
+    h->left = vu->batch;
+    h->early = h->next_out = 0;
+    for (uint32_t i = 0; i < h->n_cap; i++) {
+        h->streams[i].busy = false;
+    }
     for (uint32_t i = 0; i < vu->batch; i++) {
         struct h2_stream *st = &h->streams[i];
-        memset(st, 0, sizeof *st);
-        st->h = h;
-        nghttp2_data_provider prd = {.source.ptr = st, .read_callback = read_body};
-        /* nghttp2 copies the fields: nv may be reused at once. */
-        if (nghttp2_submit_request(h->s, NULL, nv, n, h->body_len ? &prd : NULL, st) < 0) {
+        st->t = t;
+        if (submit_stream(h, st) < 0) {
             return -ENOMEM;
         }
     }
@@ -455,12 +742,25 @@ void conn_h2_send(struct vu *vu)
     struct worker *w = vu->w;
     if (vu->woff == 0 && vu->inflight > 0) {
         uint64_t timeout = vu->sr->steps[vu->step].timeout_ns;
+        timeout = timeout ? timeout : w->eng->plan->timeout_ns;
         vu->t_send = loop_clock_ns(w->loop);
-        vu_timer(vu, VT_REQUEST, vu->t_send + (timeout ? timeout : w->eng->plan->timeout_ns));
+        vu_timer(vu, VT_REQUEST, vu->t_send + timeout);
         int rc = h2_submit(vu);
         if (rc < 0) {
             fail_requests(vu, ERR_OTHER);
             return;
+        }
+        if (vu->h2->rolling) {
+            /* The request timeout runs from the oldest stream in flight: one that hangs
+             * times out even while the others keep the iterations rolling. */
+            struct h2_conn *h = vu->h2;
+            uint64_t oldest = vu->t_send;
+            for (uint32_t i = 0; i < h->n_cap; i++) {
+                if (h->streams[i].busy && h->streams[i].t.t_send < oldest) {
+                    oldest = h->streams[i].t.t_send;
+                }
+            }
+            vu_timer(vu, VT_REQUEST, oldest + timeout);
         }
         vu->woff = vu->wlen; /* the batch is in the session now */
     }
@@ -489,6 +789,17 @@ static void h2_resend(struct vu *vu, uint32_t count)
 static void h2_progress(struct vu *vu)
 {
     struct h2_conn *h = vu->h2;
+    if (h->rolling && h->left == 0 && vu->inflight > 0) {
+        /* The iteration has its batch of answers while the next one's streams are in
+         * flight: it ends, and the next, under way, starts with them (h2_submit), even
+         * when the VU stops after it (carry). */
+        h->adopt = vu->inflight;
+        vu->keep_alive = true;
+        vu->carry = h->next_out > 0;
+        step_done(vu);
+        vu->carry = false;
+        return;
+    }
     if (vu->inflight > h->refused) {
         return;
     }
@@ -562,6 +873,11 @@ void conn_h2_io(struct vu *vu, unsigned events)
                 break;
             }
         }
+    }
+    struct h2_conn *h = vu->h2;
+    if (h->rolling && h->left == 0 && vu->inflight > 0) {
+        h2_progress(vu); /* the next iteration starts: its write (conn_h2_send) takes all */
+        return;
     }
     /* Answers to what arrived (SETTINGS and PING acks, WINDOW_UPDATEs), and the rest of
      * the batch when the socket was full. */

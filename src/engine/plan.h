@@ -51,7 +51,17 @@ struct origin {
     bool http2;
 };
 
-enum step_kind { STEP_REQUEST, STEP_SLEEP };
+enum step_kind { STEP_REQUEST, STEP_SLEEP, STEP_WS };
+
+/* What a STEP_WS step does on the VU's WebSocket session (engine/conn_ws.c). */
+enum ws_step_op {
+    WS_STEP_CONNECT, /* upgrade: ops->render gives the GET head, origin says where */
+    WS_STEP_SEND,    /* ops->render gives the payload; ws_binary: a binary message */
+    WS_STEP_WAIT,    /* until a message ops->ws_match accepts, at most the step's timeout */
+    WS_STEP_PING,    /* a ping; its pong is timed in ws_ping when it comes */
+    WS_STEP_LISTEN,  /* hold the session for ws_listen_ns, counting what arrives */
+    WS_STEP_CLOSE,   /* close frame ws_close_code, the server's close, the end */
+};
 
 struct step {
     enum step_kind kind;
@@ -75,6 +85,11 @@ struct step {
     const void *ops_data;
     /* STEP_SLEEP: uniform in [sleep_min_ns, sleep_max_ns] */
     uint64_t sleep_min_ns, sleep_max_ns;
+    /* STEP_WS (origin, name, group, tags, timeout_ns and ops as a request's) */
+    enum ws_step_op ws_op;
+    bool ws_binary;
+    uint16_t ws_close_code;
+    uint64_t ws_listen_ns;
 };
 
 struct scenario_plan {

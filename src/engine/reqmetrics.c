@@ -54,7 +54,6 @@ static size_t add_pairs(const char *list, const char *const *strs, size_t n_strs
 
 static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uint32_t step,
                                        int status, bool h2);
-static void record_checks(struct vu *vu);
 static void step_ops_done(struct vu *vu, int status, uint64_t duration_ns);
 
 const char *tag_short(struct tag_buf *buf, const char *v)
@@ -188,7 +187,7 @@ static struct status_ix *status_series(struct worker *w, struct scen_rt *sr, uin
 }
 
 /* Counts the check results and the samples the flow gave for the current step. */
-static void record_checks(struct vu *vu)
+void reqm_record_checks(struct vu *vu)
 {
     struct step_rt *rt = &vu->sr->steps[vu->step];
     for (size_t i = 0; i < vu->res.n; i++) {
@@ -215,7 +214,7 @@ static void step_ops_done(struct vu *vu, int status, uint64_t duration_ns)
     enum step_verdict v =
         rt->on_done(rt->data, vu->sv, status, duration_ns, status ? vu->kept : NULL,
                     status ? vu->kept_len : 0, vu->kept_trunc, &vu->res);
-    record_checks(vu);
+    reqm_record_checks(vu);
     if (v == STEP_ABORT_ITERATION) {
         vu->abort_iter = true;
     }
@@ -335,10 +334,10 @@ int reqm_scen_init(struct worker *w, struct scen_rt *sr)
     }
     for (size_t k = 0; k < sc->n_steps; k++) {
         const struct step *st = &sc->steps[k];
-        if (st->kind != STEP_REQUEST) {
+        if (st->kind == STEP_SLEEP) {
             continue;
         }
-        const char *method = tag_short(&tb_method, st->method);
+        const char *method = tag_short(&tb_method, st->method != NULL ? st->method : "");
         const char *name = tag_short(&tb_name, st->name);
         const char *group = tag_short(&tb_group, st->group);
         const char *nk[TAGS_MAX_PAIRS] = {"method", "name", "scenario", "group"};
@@ -379,6 +378,7 @@ int reqm_scen_init(struct worker *w, struct scen_rt *sr)
         rt->on_head = ops->on_head;
         rt->on_done = ops->on_done;
         rt->follow = ops->follow;
+        rt->ws_match = ops->ws_match;
         rt->data = st->ops_data;
         /* One `checks` series per check: tags check, name, scenario (and group). */
         size_t nc = ops->check_count(st->ops_data);
@@ -400,6 +400,21 @@ int reqm_scen_init(struct worker *w, struct scen_rt *sr)
                 return -EINVAL;
             }
             sr->steps[k].checks[c] = series_for(w, M_CHECKS, tags);
+        }
+        if (st->kind == STEP_WS && st->ws_op == WS_STEP_CONNECT) {
+            /* A session's series: the checks' tags without check (conn_ws.c). */
+            const char *wk[TAGS_MAX_PAIRS] = {"name", "scenario", "group"};
+            const char *wv[TAGS_MAX_PAIRS] = {name, scen, group};
+            size_t m = st->group != NULL ? 3 : 2;
+            for (size_t e = own; e < n && m < TAGS_MAX_PAIRS; e++) {
+                wk[m] = nk[e];
+                wv[m++] = nv[e];
+            }
+            char tags[2400];
+            if (tags_canon(tags, sizeof tags, wk, wv, m) < 0) {
+                return -EINVAL;
+            }
+            conn_ws_series_init(w, rt, tags);
         }
         /* The step's own sample series (custom metrics), with the tags the ops give. */
         size_t ns = ops->sample_count != NULL ? ops->sample_count(st->ops_data) : 0;

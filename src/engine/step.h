@@ -93,6 +93,12 @@ struct step_ops {
      * May be NULL (no hops).
      */
     bool (*follow)(const void *step, void *vu, struct dynbuf *out, const struct origin **origin);
+    /*
+     * WebSocket wait steps: whether the message msg[0..len) (binary or text) is the one
+     * the step waits for.  Evaluates only, records nothing: on a match the engine calls
+     * on_done with status 101 and the message as the body.  May be NULL (any message).
+     */
+    bool (*ws_match)(const void *step, void *vu, const char *msg, size_t len, bool binary);
 };
 
 /* Who a VU is, for the per-VU state (template variables `vu`, `scenario`, `seq`). */

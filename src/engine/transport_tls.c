@@ -252,6 +252,11 @@ static int tls_handshake(struct transport_conn *c, bool *want_write)
     int r = SSL_do_handshake(t->ssl);
     if (r == 1) {
         t->ready = true;
+        /* From now on one read(2) takes what the socket holds (several records), not a
+         * header and a body per record; tls_read stops when OpenSSL holds nothing more.
+         * Not during the handshake: records read ahead behind its last message would sit
+         * in OpenSSL with no readable event to fetch them. */
+        SSL_set_read_ahead(t->ssl, 1);
         return 0;
     }
     int e = SSL_get_error(t->ssl, r);
@@ -304,6 +309,11 @@ static ssize_t tls_read(struct transport_conn *c, void *buf, size_t len)
         int r = SSL_read(t->ssl, (char *)buf + got, want);
         if (r > 0) {
             got += (size_t)r;
+            if (!SSL_has_pending(t->ssl)) {
+                /* Nothing buffered: another SSL_read would only meet EAGAIN.  Bytes still
+                 * in the socket wake the (level-triggered) loop again. */
+                break;
+            }
             continue;
         }
         if (got > 0) {

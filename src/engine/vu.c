@@ -32,16 +32,28 @@ static void vu_next_step(struct vu *vu)
     vu->step = vu->abort_iter ? (uint32_t)vu->sr->sc->n_steps : vu->step + 1;
 }
 
+/*
+ * The VU's one timer is lazy, as the kernel's TCP timers are: vu->deadline_ns is when the
+ * current kind is due, and the loop timer may be armed earlier than that (never later).
+ * A request's timeout is seconds away and most requests end long before it, so starting
+ * one (a later deadline behind an armed timer) and cancelling it (the kind back to
+ * VT_NONE) touch no heap: two heap updates less per request.  An early fire re-arms for
+ * the deadline (vu_timer_cb), at most once per timeout of the first request behind it;
+ * a fire with nothing due does nothing.
+ */
 void vu_timer(struct vu *vu, enum vu_timer kind, uint64_t when_ns)
 {
     vu->timer_kind = kind;
+    vu->deadline_ns = when_ns;
+    if (loop_timer_active(&vu->timer) && vu->timer.when_ns <= when_ns) {
+        return; /* fires early and re-arms for when_ns */
+    }
     loop_timer_start(vu->w->loop, &vu->timer, when_ns);
 }
 
 void vu_timer_cancel(struct vu *vu)
 {
-    loop_timer_stop(vu->w->loop, &vu->timer);
-    vu->timer_kind = VT_NONE;
+    vu->timer_kind = VT_NONE; /* an armed timer fires with nothing due (lazy) */
 }
 
 enum err_kind errno_kind(int err)
@@ -93,7 +105,11 @@ void fail_requests(struct vu *vu, enum err_kind kind)
         delay = vu->backoff_ns ? vu->backoff_ns : CONNECT_BACKOFF_MIN_NS;
         vu->backoff_ns = delay * 2 < CONNECT_BACKOFF_MAX_NS ? delay * 2 : CONNECT_BACKOFF_MAX_NS;
     }
-    record_error(vu, kind, vu->inflight ? vu->inflight : 1);
+    if (vu->sr->sc->steps[vu->step].kind == STEP_WS) {
+        conn_ws_fail(vu, kind); /* the session's error (conn_ws.c), not a request's */
+    } else {
+        record_error(vu, kind, vu->inflight ? vu->inflight : 1);
+    }
     vu->inflight = 0;
     conn_close(vu);
     vu_timer_cancel(vu);
@@ -152,7 +168,7 @@ static void request_send(struct vu *vu, uint32_t batch)
     const struct step *st = &vu->sr->sc->steps[vu->step];
     const struct step_rt *rt = &vu->sr->steps[vu->step];
     const struct origin *o = vu->hop_origin != NULL ? vu->hop_origin : st->origin;
-    if (vu->cstate != CONN_CLOSED && vu->conn_origin != o) {
+    if (vu->cstate != CONN_CLOSED && (vu->conn_origin != o || vu->ws != NULL)) {
         conn_close(vu); /* a connection to another origin (an earlier step or hop) */
     }
     vu->res.n = 0;
@@ -184,6 +200,10 @@ static void vu_begin_step(struct vu *vu)
         request_start(vu);
         return;
     }
+    if (st->kind == STEP_WS) {
+        conn_ws_step(vu);
+        return;
+    }
     uint64_t d = st->sleep_min_ns;
     if (st->sleep_max_ns > st->sleep_min_ns) {
         d = rng_range(&vu->w->rng, st->sleep_min_ns, st->sleep_max_ns);
@@ -196,6 +216,9 @@ static void vu_iteration_done(struct vu *vu)
     struct worker *w = vu->w;
     struct scen_rt *sr = vu->sr;
     uint64_t now = loop_now_ns(w->loop);
+    if (vu->ws != NULL) {
+        conn_close(vu); /* a session the flow left open ends with its iteration */
+    }
     series_add(S(w, sr->s_iter), 1);
     series_trend_ns(S(w, sr->s_iter_dur), diff(now, vu->iter_start_ns));
     vu->iter++;
@@ -217,9 +240,15 @@ static void vu_continue(struct vu *vu)
 
 static void vu_timer_cb(struct loop *loop, struct loop_timer *t)
 {
-    (void)loop;
     struct vu *vu = t->data;
     enum vu_timer kind = vu->timer_kind;
+    if (kind == VT_NONE) {
+        return; /* cancelled lazily */
+    }
+    if (vu->deadline_ns > loop_now_ns(loop)) {
+        loop_timer_start(loop, &vu->timer, vu->deadline_ns); /* an early (lazy) fire */
+        return;
+    }
     vu->timer_kind = VT_NONE;
     switch (kind) {
     case VT_CONNECT:
@@ -232,6 +261,9 @@ static void vu_timer_cb(struct loop *loop, struct loop_timer *t)
         break;
     case VT_CONTINUE:
         vu_continue(vu);
+        break;
+    case VT_WS:
+        conn_ws_timer(vu);
         break;
     case VT_NONE:
         break;
@@ -312,6 +344,9 @@ bool vu_may_start_iteration(struct vu *vu)
 {
     struct scen_rt *sr = vu->sr;
     struct worker *w = vu->w;
+    if (vu->carry) {
+        return true; /* under way already (HTTP/2 streams sent for it: conn_h2.c) */
+    }
     if (sr->finished || vu->retire || vu->flow_stopped || w->seen_stop != STOP_NONE) {
         return false;
     }

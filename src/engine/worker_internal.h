@@ -56,13 +56,16 @@ enum err_kind {
     ERR_INTERRUPTED = ERROR_KIND_INTERRUPTED,
     ERR_H2_RST_STREAM = ERROR_KIND_H2_RST_STREAM, /* engine/conn_h2.c */
     ERR_H2_GOAWAY = ERROR_KIND_H2_GOAWAY,
+    ERR_WS_HANDSHAKE = ERROR_KIND_WS_HANDSHAKE, /* engine/conn_ws.c */
+    ERR_WS_PROTOCOL = ERROR_KIND_WS_PROTOCOL,
+    ERR_WS_CLOSED = ERROR_KIND_WS_CLOSED,
     ERR_OTHER = ERROR_KIND_OTHER,
     ERR_KINDS = ERROR_KIND_COUNT
 };
 
 enum conn_state { CONN_CLOSED, CONN_CONNECTING, CONN_HANDSHAKING, CONN_OPEN };
 enum vu_state { VU_OFF, VU_IDLE, VU_BUSY };
-enum vu_timer { VT_NONE, VT_CONNECT, VT_REQUEST, VT_SLEEP, VT_CONTINUE };
+enum vu_timer { VT_NONE, VT_CONNECT, VT_REQUEST, VT_SLEEP, VT_CONTINUE, VT_WS };
 enum parse_phase { PH_HEAD, PH_BODY };
 
 /* The timing trends every response adds a sample to. */
@@ -120,7 +123,10 @@ struct step_rt {
                                  const char *body, size_t body_len, bool truncated,
                                  struct step_results *res);
     bool (*follow)(const void *step, void *vu, struct dynbuf *out, const struct origin **origin);
+    bool (*ws_match)(const void *step, void *vu, const char *msg, size_t len, bool binary);
     const void *data;
+    /* A WebSocket connect step: the series of its sessions (conn_ws.c, enum ws_series). */
+    int ws[8];
 };
 
 struct scen_rt;
@@ -134,8 +140,9 @@ struct vu {
     uint64_t iter; /* iterations completed by this VU */
     uint32_t step;
     uint64_t iter_start_ns, intended_ns, queued_ns;
-    struct loop_timer timer;
+    struct loop_timer timer; /* lazy: armed at or before deadline_ns (vu.c) */
     enum vu_timer timer_kind;
+    uint64_t deadline_ns;           /* when timer_kind is due */
     struct loop_timer retire_timer; /* ramping-vus: gracefulRampDown deadline */
     struct vu *next_idle;
     /* the connection: its transport (the origin's) and the loop's registration of its fd */
@@ -144,6 +151,7 @@ struct vu {
     struct loop_io io;
     enum conn_state cstate;
     struct h2_conn *h2;  /* the HTTP/2 session on this connection (conn_h2.c); NULL: HTTP/1.1 */
+    struct ws_conn *ws;  /* the WebSocket session on this connection (conn_ws.c), or NULL */
     bool reused;         /* completed at least one response on this fd */
     bool retried;        /* the current request was re-sent after a stale close */
     uint64_t backoff_ns; /* wait after the next failed connect (0: none failed yet) */
@@ -178,6 +186,9 @@ struct vu {
     const struct origin *conn_origin; /* the origin of the open connection */
     const struct origin *hop_origin;  /* the current hop's, NULL: the step's own */
     bool hop;                         /* the response just recorded is followed */
+    /* conn_h2.c: the next iteration's streams are out, so it starts even when the VU
+     * would stop now (vu_may_start_iteration) */
+    bool carry;
 };
 
 struct scen_rt;
@@ -311,6 +322,8 @@ void record_send_lag(struct vu *vu);
  * its ops answer once (expected statuses, timeout, body cap, hooks).  0 or -errno.
  */
 int reqm_scen_init(struct worker *w, struct scen_rt *sr);
+/* Counts the check results and samples the step ops put in vu->res (then empties it). */
+void reqm_record_checks(struct vu *vu);
 /* Records the zero samples counted since the last call into the current shard. */
 void reqm_fold_zeros(struct worker *w);
 
@@ -334,6 +347,24 @@ void conn_h2_send(struct vu *vu);
 void conn_h2_io(struct vu *vu, unsigned events);
 /* Frees the session (from conn_close, before the transport closes). */
 void conn_h2_free(struct vu *vu);
+
+/* --- WebSocket on the connection (conn_ws.c) --- */
+
+/* Runs the current STEP_WS step (vu.c's vu_begin_step). */
+void conn_ws_step(struct vu *vu);
+/* The transport is up (conn.c, instead of conn_send): writes the upgrade request. */
+void conn_ws_connected(struct vu *vu);
+/* The connection's loop events while a session is upgrading or open. */
+void conn_ws_io(struct vu *vu, unsigned events);
+/* The VU's timer fired with VT_WS (a wait's timeout, a listen's end, the close wait). */
+void conn_ws_timer(struct vu *vu);
+/* A connect or I/O failure during a WebSocket step (from fail_requests): recorded as
+ * the session's error, the session ended and the rest of the iteration skipped. */
+void conn_ws_fail(struct vu *vu, enum err_kind kind);
+/* Ends the session at once (conn_close): duration recorded, state freed. */
+void conn_ws_free(struct vu *vu);
+/* The session's series for a connect step (reqmetrics.c, at setup): tags as checks'. */
+void conn_ws_series_init(struct worker *w, struct step_rt *rt, const char *tags);
 
 /* --- the VU state machine (vu.c) --- */
 

@@ -3,7 +3,9 @@
  * uses OpenSSL's SHA-1 and base64, which brunt links for TLS anyway.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -156,4 +158,50 @@ int ws_accept_make(const char *key, size_t key_len, char out[WS_ACCEPT_BYTES + 1
     }
     EVP_MD_CTX_free(ctx);
     return rc;
+}
+
+/* Whether the comma-separated list v[0..len) holds token tok (case-insensitive). */
+static bool list_has_token(const char *v, size_t len, const char *tok)
+{
+    size_t tl = strlen(tok), i = 0;
+    while (i < len) {
+        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) {
+            i++;
+        }
+        size_t s = i;
+        while (i < len && v[i] != ',') {
+            i++;
+        }
+        size_t e = i;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t')) {
+            e--;
+        }
+        if (e - s == tl && strncasecmp(v + s, tok, tl) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int ws_upgrade_check(const struct http1_response *resp, const char *accept)
+{
+    if (resp->status != 101) {
+        return WS_EPROTO;
+    }
+    const struct http1_header *up = http1_find_header(resp->headers, resp->num_headers, "Upgrade");
+    const struct http1_header *co =
+        http1_find_header(resp->headers, resp->num_headers, "Connection");
+    const struct http1_header *ac =
+        http1_find_header(resp->headers, resp->num_headers, "Sec-WebSocket-Accept");
+    size_t al = strlen(accept);
+    if (up == NULL || !list_has_token(up->value, up->value_len, "websocket") || co == NULL ||
+        !list_has_token(co->value, co->value_len, "upgrade") || ac == NULL || ac->value_len != al ||
+        memcmp(ac->value, accept, al) != 0) {
+        return WS_EPROTO;
+    }
+    if (http1_find_header(resp->headers, resp->num_headers, "Sec-WebSocket-Extensions") != NULL ||
+        http1_find_header(resp->headers, resp->num_headers, "Sec-WebSocket-Protocol") != NULL) {
+        return WS_EPROTO;
+    }
+    return 0;
 }

@@ -7,8 +7,9 @@
  * the bytes received so far and returns its length, WS_PARTIAL, or a named negative
  * error; the payload that follows is the caller's to read (it may straddle reads, so
  * ws_mask() takes the payload offset to keep the mask's phase).  Extensions are not
- * negotiated, so any RSV bit is an error.  What it leaves out: the HTTP side of the
- * upgrade (http1 parses the 101), UTF-8 checks of text (core/utf8), compression.
+ * negotiated, so any RSV bit is an error.  The client's check of the upgrade's answer
+ * (ws_upgrade_check) takes the head http1 parsed.  What it leaves out: UTF-8 checks of
+ * text (core/utf8), compression.
  */
 #ifndef BRUNT_HTTP_WS_H
 #define BRUNT_HTTP_WS_H
@@ -18,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "http/http1.h"
 
 #define WS_MAX_HEAD_BYTES 14     /* 2 + 8 (64-bit length) + 4 (mask) */
 #define WS_MAX_CONTROL_BYTES 125 /* a control frame's payload, RFC 6455 5.5 */
@@ -97,5 +99,14 @@ void ws_key_make(const uint8_t nonce[16], char out[WS_KEY_BYTES + 1]);
  * key and the RFC's GUID, WS_ACCEPT_BYTES characters and a NUL.  Returns 0 or -ENOMEM.
  */
 int ws_accept_make(const char *key, size_t key_len, char out[WS_ACCEPT_BYTES + 1]);
+
+/*
+ * The client's check of the server's answer to its upgrade (RFC 6455 4.1): status 101,
+ * "Upgrade: websocket" (case-insensitive), a Connection header naming the "upgrade"
+ * token, and Sec-WebSocket-Accept equal to accept (what ws_accept_make gave for the
+ * key sent).  No extension or subprotocol was offered, so one answered is refused too.
+ * Returns 0 or WS_EPROTO.  Allocates nothing.
+ */
+int ws_upgrade_check(const struct http1_response *resp, const char *accept);
 
 #endif

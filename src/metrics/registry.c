@@ -29,6 +29,9 @@ const char *const error_kind_name[ERROR_KIND_COUNT] = {
     "interrupted",
     "h2_rst_stream",
     "h2_goaway",
+    "ws_handshake",
+    "ws_protocol",
+    "ws_closed",
     "other",
 };
 
@@ -75,6 +78,19 @@ struct metric_info metric_info[METRIC_MAX] = {
     [M_HTTP_REQ_RETRIES] = {"http_req_retries", METRIC_COUNTER, CONTAINS_DEFAULT,
                             "requests sent again on a new connection after a reused one "
                             "closed before any byte of the answer (counted once in http_reqs)"},
+    [M_WS_SESSIONS] = {"ws_sessions", METRIC_COUNTER, CONTAINS_DEFAULT,
+                       "WebSocket sessions opened (a valid 101 answered the upgrade)"},
+    [M_WS_MSGS_SENT] = {"ws_msgs_sent", METRIC_COUNTER, CONTAINS_DEFAULT,
+                        "WebSocket messages sent (text and binary)"},
+    [M_WS_MSGS_RECEIVED] = {"ws_msgs_received", METRIC_COUNTER, CONTAINS_DEFAULT,
+                            "WebSocket messages received (text and binary, whole)"},
+    [M_WS_SESSION_DURATION] = {"ws_session_duration", METRIC_TREND, CONTAINS_TIME,
+                               "WebSocket session: the 101 to the end of the connection"},
+    [M_WS_CONNECTING] = {"ws_connecting", METRIC_TREND, CONTAINS_TIME,
+                         "WebSocket connect: TCP (and TLS) plus the upgrade, to the 101"},
+    [M_WS_PING] = {"ws_ping", METRIC_TREND, CONTAINS_TIME, "WebSocket ping to its pong"},
+    [M_WS_MSG_LATENCY] = {"ws_msg_latency", METRIC_TREND, CONTAINS_TIME,
+                          "WebSocket message sent to the reply a wait step matched"},
 };
 
 /* Metrics defined so far; entries from M_COUNT on own their name and desc strings. */

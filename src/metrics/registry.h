@@ -54,6 +54,14 @@ enum metric_id {
     M_ERRORS,
     M_ITERATIONS_INTERRUPTED,
     M_HTTP_REQ_RETRIES,
+    /* WebSocket (engine/conn_ws.c), k6's names and brunt's message latency */
+    M_WS_SESSIONS,
+    M_WS_MSGS_SENT,
+    M_WS_MSGS_RECEIVED,
+    M_WS_SESSION_DURATION,
+    M_WS_CONNECTING,
+    M_WS_PING,
+    M_WS_MSG_LATENCY,
     M_COUNT
 };
 
@@ -87,6 +95,9 @@ enum error_kind {
     ERROR_KIND_INTERRUPTED,   /* still in flight when the run's hard end came */
     ERROR_KIND_H2_RST_STREAM, /* HTTP/2: the server reset the stream */
     ERROR_KIND_H2_GOAWAY,     /* HTTP/2: GOAWAY ended the connection with the stream open */
+    ERROR_KIND_WS_HANDSHAKE,  /* WebSocket: the upgrade was not a valid 101 (listed when seen) */
+    ERROR_KIND_WS_PROTOCOL,   /* WebSocket: a frame broke RFC 6455 (listed when seen) */
+    ERROR_KIND_WS_CLOSED,     /* WebSocket: the server ended the session abnormally */
     ERROR_KIND_OTHER,
     ERROR_KIND_COUNT
 };

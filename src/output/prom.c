@@ -286,8 +286,10 @@ static int render_metric(struct dynbuf *b, const struct registry *reg, int m, en
             for (size_t i = 0; i < n; i++) {
                 const struct series *s = registry_at_const(reg, (int)i);
                 if (s->metric == m && s->hist != NULL && hist_count(s->hist) > 0) {
-                    rc |= sample(b, names, mi->name, trend_stats[k].suffix, s->tags, NULL, NULL,
-                                 trend_stat(s, trend_stats[k].q, time ? 1e-9 : 1));
+                    rc |= sample(
+                        b, names, mi->name, trend_stats[k].suffix, s->tags, NULL, NULL,
+                        /* stored: ns, or millionths of the unit shown */
+                        trend_stat(s, trend_stats[k].q, time ? 1e-9 : 1 / metric_trend_div(m)));
                 }
             }
         }

@@ -180,7 +180,9 @@ static void put_errors(struct jsonw *w, const struct run_report *r)
     }
     jsonw_obj_begin(w);
     for (size_t j = 0; j < ERROR_KIND_COUNT; j++) {
-        if (j != ERROR_KIND_NOFILE) {
+        bool when_seen = j == ERROR_KIND_NOFILE || j == ERROR_KIND_WS_HANDSHAKE ||
+                         j == ERROR_KIND_WS_PROTOCOL || j == ERROR_KIND_WS_CLOSED;
+        if (!when_seen) {
             jsonw_key(w, error_kind_name[j]);
             jsonw_num(w, known[j]);
         }
@@ -188,6 +190,12 @@ static void put_errors(struct jsonw *w, const struct run_report *r)
     if (known[ERROR_KIND_NOFILE] > 0) { /* listed after the others, only when it happened */
         jsonw_key(w, error_kind_name[ERROR_KIND_NOFILE]);
         jsonw_num(w, known[ERROR_KIND_NOFILE]);
+    }
+    for (size_t j = ERROR_KIND_WS_HANDSHAKE; j <= ERROR_KIND_WS_CLOSED; j++) {
+        if (known[j] > 0) { /* WebSocket kinds: after nofile, only when they happened */
+            jsonw_key(w, error_kind_name[j]);
+            jsonw_num(w, known[j]);
+        }
     }
     for (size_t j = 0; j < n_extra; j++) {
         jsonw_keyn(w, extra[j].kind, extra[j].len);

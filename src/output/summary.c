@@ -954,6 +954,10 @@ static void print_metrics(const struct out *o, const struct run_report *r)
         }
         print_metric(o, r, M_HTTP_REQ_RETRIES);
     }
+    static const int websocket[] = {M_WS_CONNECTING,       M_WS_MSG_LATENCY, M_WS_PING,
+                                    M_WS_SESSION_DURATION, M_WS_SESSIONS,    M_WS_MSGS_RECEIVED,
+                                    M_WS_MSGS_SENT};
+    print_group(o, r, "WEBSOCKET", websocket, sizeof websocket / sizeof websocket[0]);
     print_group(o, r, "EXECUTION", execution, sizeof execution / sizeof execution[0]);
     print_group(o, r, "NETWORK", network, sizeof network / sizeof network[0]);
     print_custom(o, r);

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "probe/procfs.h"
 
 #define HISTORY_MAX 604800
@@ -279,7 +280,7 @@ static void machine_sample(void *self, uint64_t now_ns, struct registry *reg)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     probe_history_push(&mp->wall, mp->hist, MF_COUNT, &mp->n, &mp->cap, HISTORY_MAX,
-                       (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec, v);
+                       (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec, v);
     pthread_mutex_lock(&mp->mu);
     mp->live.valid = true;
     mp->live.cpu = v[MF_CPU];

@@ -318,6 +318,17 @@ int pprof_decode(const void *data, size_t len, const char *value_type, struct fl
                                          file != NULL && file[0] ? file : NULL, line, false};
             }
         }
+        /* Go's asynchronous preemption (a signal that makes a spinning goroutine call
+         * runtime.asyncPreempt) sits on top of the function it interrupted, and a profile
+         * taken on a busy machine can put half its samples there: the CPU was the
+         * interrupted function's, so the trampoline's frame is dropped (its callees, the
+         * scheduler, would keep their own frames above it; it has none in practice). */
+        if (n > 1 && frames[0].name != NULL &&
+            strcmp(frames[0].name, "runtime.asyncPreempt") == 0) {
+            memmove(frames, frames + 1, (n - 1) * sizeof frames[0]);
+            n--;
+            info->preempt_folded += (uint64_t)v;
+        }
         for (size_t a = 0, b = n - 1; a < b; a++, b--) {
             struct flame_frame t = frames[a];
             frames[a] = frames[b];
@@ -951,6 +962,8 @@ static int op_to_json(void *self, struct jsonw *w)
         jsonw_uint(w, pp->cpu_info.counted ? pp->cpu_info.counted : pp->cpu_info.samples);
         jsonw_key(w, "total");
         jsonw_uint(w, flame_total(pp->cpu));
+        jsonw_key(w, "async_preempt_folded");
+        jsonw_uint(w, pp->cpu_info.preempt_folded);
         jsonw_key(w, "top");
         profile_json_top(pp->cpu, w, PROFILE_JSON_ROWS);
         profile_json_files(w, pp->files);

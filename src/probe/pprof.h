@@ -41,6 +41,8 @@ struct pprof_info {
     uint64_t samples;  /* sample records read */
     uint64_t counted;  /* the sum of the "samples" (count) values, when the profile has them */
     uint64_t negative; /* samples with a negative value (skipped) */
+    uint64_t preempt_folded; /* weight whose leaf was runtime.asyncPreempt, given to the
+                              * function it interrupted (pprof_decode) */
 };
 
 /*

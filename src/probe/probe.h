@@ -45,11 +45,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "metrics/registry.h"
 
 /* The default sampling interval. */
-#define PROBE_INTERVAL_NS 1000000000ull
+#define PROBE_INTERVAL_NS NS_PER_S
 
 /* One finding: a known pathology seen in what a probe measured, with its evidence. */
 enum finding_severity { FINDING_INFO, FINDING_WARNING, FINDING_CRITICAL };
@@ -103,9 +104,9 @@ struct probe {
  * of second k join row k.  Probes compute rates over the time they measured themselves
  * (now_ns minus their previous sample), so a late wake-up skews nothing.
  */
-#define PROBE_SET_MAX 16                   /* probes in one set */
-#define PROBE_INTERVAL_MIN_NS 100000000ull /* 100 ms: below it /proc walks dominate */
-#define PROBE_INTERVAL_MAX_NS 60000000000ull
+#define PROBE_SET_MAX 16                        /* probes in one set */
+#define PROBE_INTERVAL_MIN_NS (100 * NS_PER_MS) /* 100 ms: below it /proc walks dominate */
+#define PROBE_INTERVAL_MAX_NS (60 * NS_PER_S)
 
 struct probe_set;
 struct run_feed; /* engine/run.h */

@@ -975,6 +975,20 @@ static void op_summary(void *self, FILE *f, bool color)
         fprintf(f, ", %llu lost", (unsigned long long)(p->st.lost + p->st.dropped));
     }
     fprintf(f, "\n");
+    if (p->st.lost > 0) {
+        /* The kernel dropped samples because a ring filled between two polls: the shares
+         * are of what was kept, so say how much that was and what to change. */
+        uint64_t taken = p->st.lost + p->st.samples + p->st.outside_window;
+        fprintf(f,
+                "    warning: %llu of %llu samples lost (%.0f%%): the ring filled between "
+                "polls; %s\n",
+                (unsigned long long)p->st.lost, (unsigned long long)taken,
+                100.0 * (double)p->st.lost / (double)taken,
+                p->dwarf
+                    ? "a DWARF sample is ~8.4 KiB: lower --profile-freq (brunt profile --freq) "
+                      "below 199 Hz (99 Hz fits)"
+                    : "lower --profile-freq (brunt profile --freq)");
+    }
     if (flame_total(p->flame) == 0) {
         fprintf(f, "    no samples: the process used no CPU in the window\n");
     } else {

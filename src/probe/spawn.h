@@ -20,9 +20,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/clock.h"
+
 #define SPAWN_CMD_MAX 4096
-#define SPAWN_READY_TIMEOUT_NS (30ull * 1000000000ull) /* default bound on the wait */
-#define SPAWN_GRACE_NS (5ull * 1000000000ull)          /* SIGTERM to SIGKILL */
+#define SPAWN_READY_TIMEOUT_NS (30 * NS_PER_S) /* default bound on the wait */
+#define SPAWN_GRACE_NS (5 * NS_PER_S)          /* SIGTERM to SIGKILL */
 
 struct spawn_options {
     const char *command;  /* for /bin/sh -c */

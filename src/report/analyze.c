@@ -42,10 +42,16 @@ static double row_err_share(const struct report_row *w)
 static void held_and_breaking(struct report_model *m)
 {
     size_t n = m->n_rows;
-    size_t win = n < HELD_WINDOW_S ? n : HELD_WINDOW_S;
+    /* Seconds after the last request (the closing second of a run, or a ramp down to
+     * nothing) held no load: a window over them would say "0 req/s held". */
+    size_t n_load = n;
+    while (n_load > 0 && m->rows[n_load - 1].http_reqs == 0) {
+        n_load--;
+    }
+    size_t win = n_load < HELD_WINDOW_S ? n_load : HELD_WINDOW_S;
     m->held_rps = NAN;
     m->held_window_s = (double)win;
-    for (size_t i = 0; win > 0 && i + win <= n; i++) {
+    for (size_t i = 0; win > 0 && i + win <= n_load; i++) {
         double lo = INFINITY;
         bool ok = true;
         for (size_t j = i; j < i + win && ok; j++) {

@@ -561,6 +561,36 @@ static void findings(struct hb *h, const struct report_model *m)
     html__put(h, "</ul>\n");
 }
 
+/* The optimisation plan (report/text.c rt_plan): what to do first. */
+static void plan(struct hb *h, const struct report_model *m)
+{
+    html__put(h, "<h2 id=\"plan\">Optimisation Plan</h2>\n");
+    size_t steps[64];
+    size_t n = rt_plan(m, steps, 64);
+    if (n == 0) {
+        html__put(h, "<p>Nothing to optimise showed in what was measured (no critical or "
+                     "warning finding).</p>\n");
+        return;
+    }
+    html__put(h, "<p>In order (the most severe and largest impact first), from the findings "
+                 "above:</p>\n<ol id=\"plan-steps\">");
+    for (size_t i = 0; i < n; i++) {
+        const struct finding *f = &m->findings[steps[i]];
+        html__putf(h, "<li data-finding=\"%zu\"><strong>", steps[i] + 1);
+        html__esc(h, f->location);
+        html__put(h, "</strong>: ");
+        html__esc(h, f->recommendation);
+        html__putf(h, " (finding %zu", steps[i] + 1);
+        if (f->impact >= 0) {
+            char p[32];
+            report_fmt_pct(f->impact, p, sizeof p);
+            html__putf(h, ", impact %s", p);
+        }
+        html__put(h, ")</li>");
+    }
+    html__put(h, "</ol>\n");
+}
+
 static void load(struct hb *h, const struct report_model *m)
 {
     char cfg[256], v[48];
@@ -663,6 +693,7 @@ int report_html(const struct report_model *m, struct dynbuf *out)
     summary(&h, m);
     checks(&h, m);
     findings(&h, m);
+    plan(&h, m);
     time_charts(&h, m);
     html__put(&h, "<h2 id=\"distribution\">Latency distribution</h2>\n");
     spectrum_chart(&h, m);

@@ -407,13 +407,9 @@ static bool panel_open(struct hb *h, const struct jtree *t, const struct jnode *
     return false;
 }
 
-/* A database probe's headline figures (report/probefigs.c) as a table. */
-static void figure_table(struct hb *h, const struct jtree *t, const struct jnode *p,
-                         size_t (*figures)(const struct jtree *, const struct jnode *,
-                                           struct report_pfig *, size_t))
+/* Headline figures (report/probefigs.c) as a table: data-fig where they have a name. */
+static void pfig_table(struct hb *h, const struct report_pfig *f, size_t n)
 {
-    struct report_pfig f[REPORT_MAX_PFIGS];
-    size_t n = figures(t, p, f, REPORT_MAX_PFIGS);
     html__put(h, "<table class=\"panel\">\n");
     for (size_t i = 0; i < n; i++) {
         if (f[i].name[0]) {
@@ -423,6 +419,15 @@ static void figure_table(struct hb *h, const struct jtree *t, const struct jnode
         }
     }
     html__put(h, "</table>\n");
+}
+
+/* A database probe's headline figures as a table. */
+static void figure_table(struct hb *h, const struct jtree *t, const struct jnode *p,
+                         size_t (*figures)(const struct jtree *, const struct jnode *,
+                                           struct report_pfig *, size_t))
+{
+    struct report_pfig f[REPORT_MAX_PFIGS];
+    pfig_table(h, f, figures(t, p, f, REPORT_MAX_PFIGS));
 }
 
 static void postgres_panel(struct hb *h, const struct report_model *m, const struct jtree *t,
@@ -798,6 +803,25 @@ static void flame(struct hb *h, const struct report_probe *p)
     html__put(h, "</figcaption></figure>\n");
 }
 
+/* A profile row's first two cells: the function, and file:line, else its module, else —. */
+static void fn_where_cells(struct hb *h, const struct jtree *t, const struct jnode *e)
+{
+    char fn[96] = "", file[160] = "", mod[64] = "", s[256];
+    jtree_str(t, e, "function", fn, sizeof fn);
+    jtree_str(t, e, "file", file, sizeof file);
+    jtree_str(t, e, "module", mod, sizeof mod);
+    html__put(h, "<tr><td><code>");
+    html__esc(h, fn);
+    html__put(h, "</code></td><td>");
+    if (file[0]) {
+        snprintf(s, sizeof s, "%s:%.0f", file, report__jnum(t, e, "line", NULL));
+        html__esc(h, s);
+    } else {
+        html__esc(h, mod[0] ? mod : "—");
+    }
+    html__put(h, "</td>");
+}
+
 /*
  * probes.profile / probes.pprof (docs/profile.md): the hottest functions as a table and
  * bars of their share of the samples, and the flame graph (flame()).
@@ -806,25 +830,12 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
                           const struct jnode *p, const struct report_probe *rp)
 {
     const char *name = rp->name;
-    char src[32] = "", unit[32] = "samples", s[256];
-    jtree_str(t, p, "source", src, sizeof src);
-    jtree_str(t, p, "unit", unit, sizeof unit);
     html__putf(h,
                "<section class=\"probe-panel\" id=\"panel-%s\"><h3>CPU profile of the "
-               "target</h3>\n<p class=\"meta\">",
+               "target</h3>\n",
                strcmp(name, "pprof") == 0 ? "pprof" : "profile");
-    double n = report__jnum(t, p, "samples", NULL);
-    snprintf(s, sizeof s, "%s: %.0f samples", src[0] ? src : name, isfinite(n) ? n : 0);
-    html__esc(h, s);
-    double hz = report__jnum(t, p, "frequency_hz", NULL),
-           dur = report__jnum(t, p, "duration_s", NULL);
-    if (isfinite(hz)) {
-        html__putf(h, " at %.0f Hz", hz);
-    }
-    if (isfinite(dur)) {
-        html__putf(h, " over %.1f s", dur);
-    }
-    html__put(h, ".</p>\n");
+    struct report_pfig f[REPORT_MAX_PFIGS];
+    pfig_table(h, f, report__profile_figures(t, p, name, f, REPORT_MAX_PFIGS));
     const struct jnode *top = jtree_get(t, p, "top");
     size_t k = 0;
     static const char *labels_buf[PANEL_MAX_TABLE_ROWS];
@@ -836,10 +847,8 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
                      "</tr>\n");
         for (const struct jnode *e = jtree_first(t, top); e != NULL && k < PANEL_MAX_TABLE_ROWS;
              e = jtree_next(t, e), k++) {
-            char fn[96] = "", file[160] = "", mod[64] = "", a[32], b[32];
+            char fn[96] = "", a[32], b[32];
             jtree_str(t, e, "function", fn, sizeof fn);
-            jtree_str(t, e, "file", file, sizeof file);
-            jtree_str(t, e, "module", mod, sizeof mod);
             double self = report__jnum(t, e, "self_share", NULL),
                    tot = report__jnum(t, e, "total_share", NULL);
             report_fmt_pct(self, a, sizeof a);
@@ -848,17 +857,9 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
             labels_buf[k] = names[k];
             vals[2 * k] = isfinite(self) ? self * 100 : 0;
             vals[2 * k + 1] = isfinite(tot) ? tot * 100 : 0;
-            html__put(h, "<tr><td><code>");
-            html__esc(h, fn);
-            html__put(h, "</code></td><td>");
-            if (file[0]) {
-                snprintf(s, sizeof s, "%s:%.0f", file, report__jnum(t, e, "line", NULL));
-                html__esc(h, s);
-            } else {
-                html__esc(h, mod[0] ? mod : "—");
-            }
+            fn_where_cells(h, t, e);
             html__putf(h,
-                       "</td><td class=\"n\" data-profile-self=\"%.17g\">%s</td><td "
+                       "<td class=\"n\" data-profile-self=\"%.17g\">%s</td><td "
                        "class=\"n\">%s</td></tr>\n",
                        isfinite(self) ? self : 0, a, b);
         }
@@ -873,8 +874,26 @@ static void profile_panel(struct hb *h, const struct report_model *m, const stru
                                 .colors = {"#d62728", "#ff7f0e"},
                                 .n_sets = 2};
         h->rc |= svg_bar_chart(h->b, &bars);
-    } else {
+    } else if (jtree_get(t, p, "error") == NULL) {
         html__put(h, "<p class=\"missing\">The profile holds no samples.</p>\n");
+    }
+    /* pprof: where the live heap grew between the heap profiles before and after. */
+    const struct jnode *growth = report__jpath(t, p, "heap", "growth");
+    if (growth != NULL && growth->val.type == JSON_ARRAY && growth->n_children > 0) {
+        html__put(h, "<table class=\"panel\" id=\"heap-growth\"><caption>Where the live heap "
+                     "grew (allocation sites, after minus before)</caption><tr><th>Function"
+                     "</th><th>Where</th><th>Grew by</th></tr>\n");
+        size_t i = 0;
+        for (const struct jnode *e = jtree_first(t, growth); e != NULL && i < PANEL_MAX_TABLE_ROWS;
+             e = jtree_next(t, e), i++) {
+            char by[32];
+            double bytes = report__jnum(t, e, "bytes", NULL);
+            report_fmt_bytes(bytes, by, sizeof by);
+            fn_where_cells(h, t, e);
+            html__putf(h, "<td class=\"n\" data-heap-growth=\"%.17g\">%s</td></tr>\n",
+                       isfinite(bytes) ? bytes : 0, by);
+        }
+        html__put(h, "</table>\n");
     }
     flame(h, rp);
     probe_findings(h, m, name);

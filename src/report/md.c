@@ -231,6 +231,35 @@ static void bottlenecks(struct md *d, const struct report_model *m)
     put(d, "\n");
 }
 
+/* The optimisation plan: what to do first, from the critical and warning findings. */
+static void plan(struct md *d, const struct report_model *m)
+{
+    put(d, "## Optimisation Plan\n\n");
+    size_t steps[64];
+    size_t n = rt_plan(m, steps, d->max_findings < 64 ? d->max_findings : 64);
+    if (n == 0) {
+        put(d, "Nothing to optimise showed in what was measured (no critical or warning "
+               "finding).\n\n");
+        return;
+    }
+    put(d, "In order (the most severe and largest impact first), from the findings above:\n\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct finding *f = &m->findings[steps[i]];
+        putf(d, "%zu. **", i + 1);
+        cell(d, f->location);
+        put(d, "**: ");
+        cell(d, f->recommendation);
+        putf(d, " (finding %zu", steps[i] + 1);
+        if (f->impact >= 0) {
+            char p[32];
+            report_fmt_pct(f->impact, p, sizeof p);
+            putf(d, ", impact %s", p);
+        }
+        put(d, ")\n");
+    }
+    put(d, "\n");
+}
+
 static void load(struct md *d, const struct report_model *m)
 {
     char cfg[256], v[48];
@@ -317,18 +346,23 @@ static void fig_row(struct md *d, const char *label, const char *value)
     put(d, " |\n");
 }
 
-/* A database probe's headline figures (report/probefigs.c) as a table. */
-static void md_figures(struct md *d, const struct jtree *t, const struct jnode *p,
-                       size_t (*figures)(const struct jtree *, const struct jnode *,
-                                         struct report_pfig *, size_t))
+/* Headline figures (report/probefigs.c) as a Figure | Value table. */
+static void md_pfig_table(struct md *d, const struct report_pfig *f, size_t n)
 {
-    struct report_pfig f[REPORT_MAX_PFIGS];
-    size_t n = figures(t, p, f, REPORT_MAX_PFIGS);
     put(d, "| Figure | Value |\n|---|---|\n");
     for (size_t i = 0; i < n; i++) {
         fig_row(d, f[i].label, f[i].text);
     }
     put(d, "\n");
+}
+
+/* A database probe's headline figures as a table. */
+static void md_figures(struct md *d, const struct jtree *t, const struct jnode *p,
+                       size_t (*figures)(const struct jtree *, const struct jnode *,
+                                         struct report_pfig *, size_t))
+{
+    struct report_pfig f[REPORT_MAX_PFIGS];
+    md_pfig_table(d, f, figures(t, p, f, REPORT_MAX_PFIGS));
 }
 
 /* A database probe's heading; one that could not connect gets its error: false then. */
@@ -494,6 +528,98 @@ static void md_machine(struct md *d, const struct jtree *t, const struct jnode *
     md_summary(d, t, jtree_get(t, p, "summary"), keys, labels, bytes, 5);
 }
 
+/*
+ * s as a code span: inside one Markdown escapes nothing, so only a backtick (as ') and,
+ * in a table, a pipe (GFM's \|) are changed; a function name keeps its * and <>.
+ */
+static void code_cell(struct md *d, const char *s)
+{
+    put(d, "`");
+    for (; *s; s++) {
+        if (*s == '|') {
+            put(d, "\\|");
+        } else if (*s == '`') {
+            put(d, "'");
+        } else if (*s == '\n' || *s == '\r') {
+            put(d, " ");
+        } else if (dynbuf_addc(d->b, *s) < 0) {
+            d->rc = -E2BIG;
+        }
+    }
+    put(d, "`");
+}
+
+/* "file:line", the module, or "—": where a profile's function is. */
+static void md_where(struct md *d, const struct jtree *t, const struct jnode *e)
+{
+    char file[160] = "", mod[64] = "", s[192];
+    jtree_str(t, e, "file", file, sizeof file);
+    jtree_str(t, e, "module", mod, sizeof mod);
+    if (file[0]) {
+        snprintf(s, sizeof s, "%s:%.0f", file, report__jnum(t, e, "line", NULL));
+        cell(d, s);
+    } else {
+        cell(d, mod[0] ? mod : "—");
+    }
+}
+
+/*
+ * probes.profile / probes.pprof: how it was taken, the hottest functions (at most cap),
+ * the heap before and after (pprof) and where it grew, and the flame graph's file.
+ */
+static void md_profile(struct md *d, const struct jtree *t, const struct jnode *p,
+                       const struct report_probe *rp, size_t cap)
+{
+    putf(d, "### CPU profile of the target (%s)\n\n",
+         strcmp(rp->name, "pprof") == 0 ? "pprof" : "perf");
+    struct report_pfig f[REPORT_MAX_PFIGS];
+    md_pfig_table(d, f, report__profile_figures(t, p, rp->name, f, REPORT_MAX_PFIGS));
+    const struct jnode *top = jtree_get(t, p, "top");
+    if (top != NULL && top->val.type == JSON_ARRAY && top->n_children > 0 && cap > 0) {
+        put(d, "| Function | Where | Self | Total |\n|---|---|---:|---:|\n");
+        size_t i = 0;
+        for (const struct jnode *e = jtree_first(t, top); e != NULL && i < cap;
+             e = jtree_next(t, e), i++) {
+            char fn[128] = "", a[32], b[32];
+            jtree_str(t, e, "function", fn, sizeof fn);
+            report_fmt_pct(report__jnum(t, e, "self_share", NULL), a, sizeof a);
+            report_fmt_pct(report__jnum(t, e, "total_share", NULL), b, sizeof b);
+            put(d, "| ");
+            code_cell(d, fn);
+            put(d, " | ");
+            md_where(d, t, e);
+            putf(d, " | %s | %s |\n", a, b);
+        }
+        if (top->n_children > i) {
+            putf(d, "\n_%zu more functions in the HTML report and the result._\n",
+                 (size_t)top->n_children - i);
+        }
+        put(d, "\n");
+    }
+    const struct jnode *growth = report__jpath(t, p, "heap", "growth");
+    if (growth != NULL && growth->val.type == JSON_ARRAY && growth->n_children > 0 && cap > 0) {
+        put(d, "| Live heap grew in | Where | By |\n|---|---|---:|\n");
+        size_t i = 0;
+        for (const struct jnode *e = jtree_first(t, growth); e != NULL && i < cap;
+             e = jtree_next(t, e), i++) {
+            char fn[128] = "", by[32];
+            jtree_str(t, e, "function", fn, sizeof fn);
+            report_fmt_bytes(report__jnum(t, e, "bytes", NULL), by, sizeof by);
+            put(d, "| ");
+            code_cell(d, fn);
+            put(d, " | ");
+            md_where(d, t, e);
+            putf(d, " | %s |\n", by);
+        }
+        put(d, "\n");
+    }
+    if (rp->flame_path[0] != '\0') {
+        put(d, "Flame graph: ");
+        code_cell(d, rp->flame_path);
+        put(d, " (interactive SVG: zoom, search); the folded stacks beside it.\n\n");
+    }
+}
+
 /* What the probes measured, one table each (their findings are in Bottleneck Analysis). */
 static void probes(struct md *d, const struct report_model *m)
 {
@@ -518,6 +644,8 @@ static void probes(struct md *d, const struct report_model *m)
                 md_process(d, &t, root);
             } else if (strcmp(p->name, "machine") == 0) {
                 md_machine(d, &t, root);
+            } else if (strcmp(p->name, "profile") == 0 || strcmp(p->name, "pprof") == 0) {
+                md_profile(d, &t, root, p, cap);
             }
         }
         jtree_free(&t);
@@ -578,6 +706,7 @@ static int render(const struct report_model *m, struct dynbuf *out, size_t max_r
     summary(&d, m);
     current(&d, m);
     bottlenecks(&d, m);
+    plan(&d, m);
     load(&d, m);
     requests(&d, m);
     probes(&d, m);

@@ -141,3 +141,90 @@ size_t report__redis_figures(const struct jtree *t, const struct jnode *p, struc
               report__jnum(t, to, "probe_commands", NULL));
     return f.n;
 }
+
+/*
+ * probes.profile / probes.pprof (docs/result-format.md): how the profile was taken and
+ * what it holds, then for pprof the live heap before and after the load.  Figures are
+ * named NAME.samples, NAME.lost, NAME.heap.inuse_before_bytes, ... (NAME: the probe's
+ * member, "profile" or "pprof").  A member that holds only an error gives that error.
+ */
+/* add_str(), left out when the member is absent or empty. */
+static void add_str_present(struct figs *f, const struct jtree *t, const struct jnode *p,
+                            const char *key, const char *label)
+{
+    add_str(f, t, p, key, label);
+    if (f->n > 0 && f->out[f->n - 1].text[0] == '\0') {
+        f->n--;
+    }
+}
+
+size_t report__profile_figures(const struct jtree *t, const struct jnode *p, const char *name,
+                               struct report_pfig *out, size_t cap)
+{
+    struct figs f = {out, 0, cap};
+    struct report_pfig *x;
+    char fn[48], a[48], b[48];
+    const struct jnode *err = jtree_get(t, p, "error");
+    if (err != NULL && err->val.type == JSON_STRING) {
+        add_str(&f, t, p, "error", "Not measured");
+    } else {
+        add_str_present(&f, t, p, "source", "Source");
+        add_str_present(&f, t, p, "url", "URL");
+        add_str_present(&f, t, p, "unwind", "Call chains");
+        double v = report__jnum(t, p, "samples", NULL);
+        snprintf(fn, sizeof fn, "%s.samples", name);
+        if ((x = add(&f, fn, "Samples", v)) != NULL) {
+            report_fmt_num(v, a, sizeof a);
+            double hz = report__jnum(t, p, "frequency_hz", NULL),
+                   dur = report__jnum(t, p, "duration_s", NULL),
+                   sec = report__jnum(t, p, "seconds", NULL);
+            if (isfinite(hz) && isfinite(dur)) {
+                snprintf(x->text, sizeof x->text, "%s at %.0f Hz over %.1f s", a, hz, dur);
+            } else if (isfinite(sec)) {
+                snprintf(x->text, sizeof x->text, "%s over %.0f s (the service's own rate)", a,
+                         sec);
+            } else {
+                snprintf(x->text, sizeof x->text, "%s", a);
+            }
+        }
+        /* What the kernel could not fit in a ring, or what would not unwind: shown only
+         * when there was some, as a caveat on the shares. */
+        static const struct {
+            const char *key, *label;
+        } caveats[] = {{"lost", "Samples lost (ring full between polls)"},
+                       {"unwind_failed", "Samples whose stack did not unwind"},
+                       {"dropped", "Samples dropped (past brunt's caps)"}};
+        for (size_t i = 0; i < sizeof caveats / sizeof caveats[0]; i++) {
+            v = report__jnum(t, p, caveats[i].key, NULL);
+            if (isfinite(v) && v > 0) {
+                snprintf(fn, sizeof fn, "%s.%s", name, caveats[i].key);
+                add_count(&f, fn, caveats[i].label, v);
+            }
+        }
+    }
+    const struct jnode *heap = jtree_get(t, p, "heap");
+    if (heap != NULL && heap->val.type == JSON_OBJECT) {
+        const struct jnode *herr = jtree_get(t, heap, "error");
+        if (herr != NULL && herr->val.type == JSON_STRING) {
+            if ((x = add(&f, "", "Live heap", NAN)) != NULL) {
+                char e[160] = "";
+                jtree_str(t, heap, "error", e, sizeof e);
+                snprintf(x->text, sizeof x->text, "not compared: %s", e);
+            }
+        } else {
+            double before = report__jnum(t, heap, "inuse_before_bytes", NULL),
+                   after = report__jnum(t, heap, "inuse_after_bytes", NULL);
+            snprintf(fn, sizeof fn, "%s.heap.inuse_before_bytes", name);
+            if ((x = add(&f, fn, "Live heap before the load", before)) != NULL) {
+                report_fmt_bytes(before, x->text, sizeof x->text);
+            }
+            snprintf(fn, sizeof fn, "%s.heap.inuse_after_bytes", name);
+            if ((x = add(&f, fn, "Live heap after the load", after)) != NULL) {
+                report_fmt_bytes(after, a, sizeof a);
+                report_fmt_bytes(fabs(after - before), b, sizeof b);
+                snprintf(x->text, sizeof x->text, "%s (%s%s)", a, after >= before ? "+" : "−", b);
+            }
+        }
+    }
+    return f.n;
+}

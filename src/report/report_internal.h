@@ -26,6 +26,11 @@ int rt_summary(const struct report_model *m, struct dynbuf *b);
 bool rt_has_probe(const struct report_model *m, const char *prefix);
 /* One line per source that was not measured, with how to measure it. */
 size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t cap);
+/*
+ * The optimisation plan: indexes into m->findings (ranked: severity, then impact) of the
+ * critical and warning findings, one per distinct recommendation, at most cap.
+ */
+size_t rt_plan(const struct report_model *m, size_t *steps, size_t cap);
 /* Prometheus alert rules (YAML) derived from the run. */
 int rt_alert_rules(const struct report_model *m, struct dynbuf *b);
 
@@ -59,6 +64,9 @@ size_t report__pg_figures(const struct jtree *t, const struct jnode *p, struct r
                           size_t cap);
 size_t report__redis_figures(const struct jtree *t, const struct jnode *p, struct report_pfig *out,
                              size_t cap);
+/* The figures of probes.profile / probes.pprof (name: the member's name), heap included. */
+size_t report__profile_figures(const struct jtree *t, const struct jnode *p, const char *name,
+                               struct report_pfig *out, size_t cap);
 
 /* "1.50 MiB", "12.3 KiB", "512 B"; "—" for NAN. */
 void report_fmt_bytes(double bytes, char *out, size_t cap);

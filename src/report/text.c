@@ -160,17 +160,19 @@ int rt_summary(const struct report_model *m, struct dynbuf *b)
     return rc;
 }
 
-/* The probe kinds the report has sections for, and how to get each. */
+/* The probe kinds the report has sections for, and how to get each; alt: another probe
+ * member that measures the same (a Go service's pprof is a CPU profile too). */
 static const struct {
-    const char *prefix, *what, *how;
+    const char *prefix, *alt, *what, *how;
 } probe_kinds[] = {
-    {"process", "the target's processes (CPU, memory, threads, file descriptors)",
+    {"process", NULL, "the target's processes (CPU, memory, threads, file descriptors)",
      "run with --watch PID|NAME or --spawn CMD"},
-    {"machine", "the machine (CPU, memory, pressure)", "run with --watch"},
-    {"postgres", "PostgreSQL (top queries, scans, cache hit ratio, locks)",
+    {"machine", NULL, "the machine (CPU, memory, pressure)", "run with --watch"},
+    {"postgres", NULL, "PostgreSQL (top queries, scans, cache hit ratio, locks)",
      "run with --postgres DSN"},
-    {"redis", "Redis (hit ratio, commands, slow log)", "run with --redis URL"},
-    {"profile", "a CPU profile of the target", "run with --profile"},
+    {"redis", NULL, "Redis (hit ratio, commands, slow log)", "run with --redis URL"},
+    {"profile", "pprof", "a CPU profile of the target",
+     "run with --profile (and --watch), or --pprof URL for a Go service"},
 };
 
 bool rt_has_probe(const struct report_model *m, const char *prefix)
@@ -187,9 +189,29 @@ size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t c
 {
     size_t n = 0;
     for (size_t i = 0; i < sizeof probe_kinds / sizeof probe_kinds[0] && n < cap; i++) {
-        if (!rt_has_probe(m, probe_kinds[i].prefix)) {
+        if (!rt_has_probe(m, probe_kinds[i].prefix) &&
+            (probe_kinds[i].alt == NULL || !rt_has_probe(m, probe_kinds[i].alt))) {
             snprintf(lines[n++], 160, "%s: not measured — %s", probe_kinds[i].what,
                      probe_kinds[i].how);
+        }
+    }
+    return n;
+}
+
+size_t rt_plan(const struct report_model *m, size_t *steps, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_findings && n < cap; i++) {
+        const struct finding *f = &m->findings[i];
+        if (f->severity == FINDING_INFO || f->recommendation[0] == '\0') {
+            continue;
+        }
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++) {
+            seen = strcmp(m->findings[steps[k]].recommendation, f->recommendation) == 0;
+        }
+        if (!seen) {
+            steps[n++] = i;
         }
     }
     return n;
@@ -216,6 +238,44 @@ static double limit_of(const struct report_model *m, const char *metric, const c
         }
     }
     return NAN;
+}
+
+/*
+ * The largest p95 CPU (in cores) and RSS (bytes) of the watched targets
+ * (probes.process.targets[].summary), with the label of each target they came from;
+ * false when nothing was watched.
+ */
+static bool watched_peaks(const struct report_model *m, double *cores, char *cpu_label, double *rss,
+                          char *rss_label, size_t label_cap)
+{
+    *cores = NAN;
+    *rss = NAN;
+    for (size_t i = 0; i < m->n_probes; i++) {
+        const struct report_probe *p = &m->probes[i];
+        struct jtree t;
+        if (strcmp(p->name, "process") != 0 || p->json == NULL ||
+            jtree_parse(&t, p->json, p->json_len) != 0) {
+            continue;
+        }
+        const struct jnode *ts = jtree_get(&t, jtree_at(&t, 0), "targets");
+        for (const struct jnode *e = ts != NULL && ts->val.type == JSON_ARRAY ? jtree_first(&t, ts)
+                                                                              : NULL;
+             e != NULL; e = jtree_next(&t, e)) {
+            const struct jnode *sum = jtree_get(&t, e, "summary");
+            double c = report__jnum(&t, sum, "process_cpu_core", "p95") / 100, /* % of a core */
+                r = report__jnum(&t, sum, "process_rss", "max");
+            if (isfinite(c) && (!isfinite(*cores) || c > *cores)) {
+                *cores = c;
+                jtree_str(&t, e, "label", cpu_label, label_cap);
+            }
+            if (isfinite(r) && (!isfinite(*rss) || r > *rss)) {
+                *rss = r;
+                jtree_str(&t, e, "label", rss_label, label_cap);
+            }
+        }
+        jtree_free(&t);
+    }
+    return isfinite(*cores) || isfinite(*rss);
 }
 
 int rt_alert_rules(const struct report_model *m, struct dynbuf *b)
@@ -268,6 +328,30 @@ int rt_alert_rules(const struct report_model *m, struct dynbuf *b)
                    "        for: 10m\n"
                    "        labels: {severity: warning}\n",
                    m->held_rps, cap);
+    }
+    /* What the watched target used under this load: half as much again is worth a page
+     * (the names are those of the Prometheus client libraries' process collector). */
+    double cores, rss;
+    char cpu_label[64] = "", rss_label[64] = "";
+    if (watched_peaks(m, &cores, cpu_label, &rss, rss_label, sizeof cpu_label)) {
+        if (isfinite(cores) && cores > 0) {
+            rc |= addf(b,
+                       "      - alert: ProcessCpuHigh\n"
+                       "        # 1.5 x the p95 CPU of %s in this run (%.2f cores)\n"
+                       "        expr: rate(process_cpu_seconds_total[5m]) > %g\n"
+                       "        for: 10m\n"
+                       "        labels: {severity: warning}\n",
+                       cpu_label, cores, round_up2(cores * 1.5));
+        }
+        if (isfinite(rss) && rss > 0) {
+            rc |= addf(b,
+                       "      - alert: ProcessMemoryHigh\n"
+                       "        # 1.5 x the largest RSS of %s in this run (%.1f MiB)\n"
+                       "        expr: process_resident_memory_bytes > %.0f\n"
+                       "        for: 10m\n"
+                       "        labels: {severity: warning}\n",
+                       rss_label, rss / 1048576, round_up2(rss * 1.5));
+        }
     }
     return rc;
 }

@@ -41,7 +41,9 @@ struct step *load__new_step(struct loader *L, struct scen_ctx *C, const struct y
 
 static const char *const SLEEP_KEYS[] = {"sleep", NULL};
 static const char *const GROUP_KEYS[] = {"group", "steps", NULL};
-static const char *const STEP_KINDS[] = {"request", "sleep", "group", NULL};
+static const char *const STEP_KINDS[] = {"request", "sleep",   "group",     "ws_connect", "ws_send",
+                                         "ws_wait", "ws_ping", "ws_listen", "ws_close",   NULL};
+enum { KIND_WS_CONNECT = 3, KIND_WS_WAIT = 5 };
 
 static int step_kind_of(struct loader *L, struct ynode *n, int *kind)
 {
@@ -115,7 +117,7 @@ int load__collect_vars(struct loader *L, struct scen_ctx *C, struct ynode *flow,
             }
             continue;
         }
-        struct ynode *ext = kind == 0 ? load__mget(st, "extract") : NULL;
+        struct ynode *ext = kind == 0 || kind == KIND_WS_WAIT ? load__mget(st, "extract") : NULL;
         if (ext == NULL) {
             continue;
         }
@@ -227,8 +229,21 @@ int load__compile_flow(struct loader *L, struct scen_ctx *C, struct ynode *flow,
             return -1;
         }
         int rc;
-        if (kind == 0) {
+        if (kind == 0 && C->ws_open) {
+            return load__err(L, st,
+                             "a request step inside a WebSocket session (expected ws_close "
+                             "before it: the session is the VU's connection)");
+        }
+        if (kind == 0 || kind == KIND_WS_CONNECT) {
+            if (kind == KIND_WS_CONNECT && C->ws_open) {
+                return load__err(L, st,
+                                 "ws_connect inside a WebSocket session (expected ws_close "
+                                 "before it)");
+            }
             rc = load__compile_request(L, C, st, group);
+            C->ws_open |= kind == KIND_WS_CONNECT && rc == 0;
+        } else if (kind > KIND_WS_CONNECT) {
+            rc = load__compile_ws(L, C, st, STEP_KINDS[kind], group);
         } else if (kind == 1) {
             rc = compile_sleep(L, C, st, group);
         } else {

@@ -24,8 +24,8 @@
 #include "scenario/load_internal.h"
 
 /* Compiles src (text of node n starting at byte base) as a template. */
-static int compile_tmpl(struct loader *L, struct scen_ctx *C, const struct ynode *n, size_t base,
-                        const char *src, size_t len, enum tmpl_escape esc, struct tmpl **out)
+int load__compile_tmpl(struct loader *L, struct scen_ctx *C, const struct ynode *n, size_t base,
+                       const char *src, size_t len, enum tmpl_escape esc, struct tmpl **out)
 {
     char msg[512];
     int rc = tmpl_compile(src, len, esc, &C->names, out, msg, sizeof msg);
@@ -100,7 +100,7 @@ static int url_enc_char(struct dynbuf *out, char c)
     return dynbuf_addf(out, "%%%02X", u);
 }
 
-static struct flow_step *owner_new_step(struct loader *L)
+struct flow_step *load__owner_new_step(struct loader *L)
 {
     struct load_owner *o = L->own;
     if (o->n_steps == o->cap_steps) {
@@ -403,7 +403,7 @@ static int json_write(struct loader *L, struct scen_ctx *C, struct ynode *n, str
     }
     if (strstr(s, "{{") != NULL) {
         struct tmpl *t;
-        if (compile_tmpl(L, C, n, 0, s, strlen(s), TMPL_RAW, &t) < 0) {
+        if (load__compile_tmpl(L, C, n, 0, s, strlen(s), TMPL_RAW, &t) < 0) {
             return -1;
         }
         tmpl_free(t);
@@ -447,7 +447,7 @@ static int encode_pairs(struct loader *L, struct scen_ctx *C, struct ynode *n, c
             return -1;
         }
         struct tmpl *t;
-        if (compile_tmpl(L, C, v, 0, val, strlen(val), TMPL_URL, &t) < 0) {
+        if (load__compile_tmpl(L, C, v, 0, val, strlen(val), TMPL_URL, &t) < 0) {
             return -1;
         }
         tmpl_free(t);
@@ -508,8 +508,8 @@ static int parse_expect(struct loader *L, struct ynode *n, struct flow_step *fs)
     return 0;
 }
 
-static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *ext,
-                           struct ynode *chk, struct flow_step *fs)
+int load__compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *ext,
+                          struct ynode *chk, struct flow_step *fs)
 {
     size_t n_ext = 0, n_chk = 0;
     struct ynode *one[1] = {chk};
@@ -650,7 +650,7 @@ static int compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *e
  * brunt's own, scalar values; at most 16, 900 bytes in all.  Stored as "k=v" pairs each
  * ended by TAGS_SEP (engine/plan.h) and made known to threshold filters.
  */
-static int compile_step_tags(struct loader *L, struct ynode *n, struct step *st)
+int load__compile_step_tags(struct loader *L, struct ynode *n, struct step *st)
 {
     static const char *const own[] = {"scenario", "name",  "method", "status", "expected_response",
                                       "group",    "check", "kind",   "proto",  NULL};
@@ -707,19 +707,32 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     char tags[2048];
     struct dynbuf static_body; /* body_file, multipart (compile_body.c) */
     dynbuf_init(&static_body, FLOW_MAX_REQUEST_BYTES);
-    if (load__check_map(L, n, "a request step", load__request_keys) < 0) {
+    /* A ws_connect step is a GET of its own (the upgrade, engine/conn_ws.c): its URL is
+     * mapped ws:// -> http://, wss:// -> https:// and compiled as a request's. */
+    bool ws = load__mget(n, "ws_connect") != NULL;
+    char ws_line[URL_MAX_TARGET + 512];
+    if (load__check_map(L, n, ws ? "a ws_connect step" : "a request step",
+                        ws ? load__ws_connect_keys : load__request_keys) < 0) {
         return -1;
     }
-    struct ynode *req = load__mget(n, "request");
-    const char *line = load__sval(L, req, "'METHOD URL' such as 'GET /items'");
+    struct ynode *req = load__mget(n, ws ? "ws_connect" : "request");
+    const char *line = load__sval(L, req,
+                                  ws ? "a WebSocket URL such as ws://host/chat"
+                                     : "'METHOD URL' such as 'GET /items'");
     if (line == NULL) {
         return -1;
+    }
+    if (ws && load__ws_line(L, req, line, ws_line, sizeof ws_line) < 0) {
+        return -1;
+    }
+    if (ws) {
+        line = ws_line;
     }
     struct step *st = load__new_step(L, C, n);
     if (st == NULL) {
         return -1;
     }
-    struct flow_step *fs = owner_new_step(L);
+    struct flow_step *fs = load__owner_new_step(L);
     if (fs == NULL) {
         return -1;
     }
@@ -793,7 +806,8 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
             goto done;
         }
         struct tmpl *t;
-        if (compile_tmpl(L, C, req, us + (size_t)(path - url_s), path, hash, TMPL_URL, &t) < 0) {
+        if (load__compile_tmpl(L, C, req, us + (size_t)(path - url_s), path, hash, TMPL_URL, &t) <
+            0) {
             goto done;
         }
         tmpl_free(t);
@@ -868,8 +882,8 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     }
     {
         struct tmpl *t;
-        if (compile_tmpl(L, C, req, 0, target.data ? target.data : "/", target.len ? target.len : 1,
-                         TMPL_URL, &t) < 0 ||
+        if (load__compile_tmpl(L, C, req, 0, target.data ? target.data : "/",
+                               target.len ? target.len : 1, TMPL_URL, &t) < 0 ||
             parts_tmpl(L, &P, t, true) < 0) {
             goto done;
         }
@@ -918,7 +932,7 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
         struct tmpl *t;
         if (v == NULL || parts_lit(L, &P, h[i].name, strlen(h[i].name)) < 0 ||
             parts_lit(L, &P, ": ", 2) < 0 ||
-            compile_tmpl(L, C, h[i].val, 0, v, strlen(v), TMPL_RAW, &t) < 0 ||
+            load__compile_tmpl(L, C, h[i].val, 0, v, strlen(v), TMPL_RAW, &t) < 0 ||
             parts_tmpl(L, &P, t, true) < 0 || parts_lit(L, &P, "\r\n", 2) < 0) {
             goto done;
         }
@@ -965,7 +979,7 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
         }
         if (brc == 0 && at != NULL) {
             struct tmpl *t = NULL;
-            brc = compile_tmpl(L, C, at, 0, src.data ? src.data : "", src.len, esc, &t);
+            brc = load__compile_tmpl(L, C, at, 0, src.data ? src.data : "", src.len, esc, &t);
             if (brc == 0) {
                 fs->has_body = true;
                 if (tmpl_is_static(t)) {
@@ -1019,7 +1033,7 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
         load__get_duration(L, v, false, &fs->timeout_ns) < 0) {
         goto done;
     }
-    if ((v = load__mget(n, "tags")) != NULL && compile_step_tags(L, v, st) < 0) {
+    if ((v = load__mget(n, "tags")) != NULL && load__compile_step_tags(L, v, st) < 0) {
         goto done;
     }
     if ((v = load__mget(n, "redirects")) != NULL) {
@@ -1040,7 +1054,7 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
         }
         fs->abort_on_fail = k == 1;
     }
-    if (compile_asserts(L, C, load__mget(n, "extract"), load__mget(n, "check"), fs) < 0) {
+    if (load__compile_asserts(L, C, load__mget(n, "extract"), load__mget(n, "check"), fs) < 0) {
         goto done;
     }
     if (C->capture) {
@@ -1050,6 +1064,17 @@ int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n,
     if ((v = load__mget(n, "metrics")) != NULL &&
         load__compile_step_metrics(L, C, v, step_tags(st, C->name, tags, sizeof tags), fs) < 0) {
         goto done;
+    }
+    if (ws) {
+        st->kind = STEP_WS;
+        st->ws_op = WS_STEP_CONNECT;
+        if (name == NULL) { /* the URL as written names the session */
+            free(st->name);
+            if ((st->name = strdup(req->s)) == NULL) {
+                load__oom(L);
+                goto done;
+            }
+        }
     }
     rc = 0;
 done:

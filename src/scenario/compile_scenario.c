@@ -425,7 +425,8 @@ static int compile_scenario(struct loader *L, struct ynode *key, struct ynode *n
     }
     bool any_request = false;
     for (size_t i = 0; i < sc->n_steps; i++) {
-        any_request |= sc->steps[i].kind == STEP_REQUEST;
+        any_request |= sc->steps[i].kind == STEP_REQUEST ||
+                       (sc->steps[i].kind == STEP_WS && sc->steps[i].ws_op == WS_STEP_CONNECT);
     }
     if (!any_request) {
         load__err(L, v[K_FLOW], "scenario '%s' has no request step (expected at least one request)",

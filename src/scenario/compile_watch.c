@@ -1,8 +1,8 @@
 /*
  * compile_watch — `watch:` (which processes to watch, or to spawn, and how often) and
  * `criteria:` (the success-criteria table) into the file's options, for the CLI to merge
- * with its flags (cli/run.c).  Criteria rows are parsed by metrics/criteria.c, so their
- * grammar is the thresholds'.  Load time, one thread.
+ * with its flags (cli/run_scenario.c).  Criteria rows are parsed by metrics/criteria.c, so
+ * their grammar is the thresholds'.  Load time, one thread.
  *
  *     watch:
  *       processes: [gunicorn, 4242, {spawn: {command: "...", ready: "http://..."}}]

@@ -207,7 +207,7 @@ bool flow_wants_body(const struct flow_step *fs)
 size_t flow_body_cap(const struct flow_step *fs)
 {
     /* --http-debug=full shows bodies: keep their first bytes even without checks */
-    return fs->wants_body ? FLOW_BODY_CAP : scenario_http_debug == 2 ? FLOW_DEBUG_BODY_BYTES : 0;
+    return fs->wants_body ? FLOW_BODY_CAP : scenario_http_debug >= 2 ? FLOW_DEBUG_BODY_BYTES : 0;
 }
 
 size_t flow_check_count(const struct flow_step *fs)
@@ -369,6 +369,7 @@ static int ops_render(const void *step, void *vu, struct dynbuf *out)
     int rc = flow_render(step, vu, out);
     rc = rc < 0 ? rc : flow__http_render(step, vu, out, start);
     if (rc == 0 && scenario_http_debug) {
+        flow__http_debug_settle(vu, false); /* an exchange cut off before its end */
         flow__http_debug_request(vu, out->data + start, out->len - start);
     }
     return rc;
@@ -400,6 +401,13 @@ static enum step_verdict ops_on_done(const void *step, void *vu, int status, uin
     flow__http_debug_body(vu, status, body, body_len, truncated);
     enum flow_verdict v =
         flow_on_done(step, vu, status, duration_ns, body, body_len, truncated, res);
+    if (scenario_http_debug == 3) {
+        bool failed = status == 0 || !flow_status_expected(step, status);
+        for (size_t i = 0; i < res->n; i++) {
+            failed = failed || !res->pass[i];
+        }
+        flow__http_debug_settle(vu, failed);
+    }
     return v == FLOW_ABORT_ITERATION ? STEP_ABORT_ITERATION : STEP_CONTINUE;
 }
 
@@ -465,6 +473,62 @@ static const struct scenario_ops flow_scenario_ops = {
     .iteration_begin = ops_iteration_begin,
 };
 
+/* --- WebSocket steps (send, wait, ping, listen, close; engine/conn_ws.c) --- */
+
+/* A send step's payload: its literal or its template (no head, no length line). */
+static int ws_ops_render(const void *step, void *vu, struct dynbuf *out)
+{
+    const struct flow_step *fs = step;
+    if (fs->body_t != NULL) {
+        return tmpl_eval(fs->body_t, vu, fs->feeders, out);
+    }
+    return dynbuf_add(out, fs->body_lit, fs->body_lit_len);
+}
+
+/* A wait step matches a message its every check accepts (extractions run on_done). */
+static bool ws_ops_match(const void *step, void *vu, const char *msg, size_t len, bool binary)
+{
+    (void)vu;
+    (void)binary;
+    const struct flow_step *fs = step;
+    for (size_t i = 0; i < fs->n_asserts; i++) {
+        const struct flow_assert *a = &fs->asserts[i];
+        if (!a->is_extract && !check_eval(&a->ck, 101, 0, NULL, msg, len)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The matched message (status 101) or a failed wait (0): checks and extractions. */
+static enum step_verdict ws_ops_on_done(const void *step, void *vu, int status,
+                                        uint64_t duration_ns, const char *body, size_t body_len,
+                                        bool truncated, struct step_results *res)
+{
+    enum flow_verdict v =
+        flow_on_done(step, vu, status, duration_ns, body, body_len, truncated, res);
+    return v == FLOW_ABORT_ITERATION ? STEP_ABORT_ITERATION : STEP_CONTINUE;
+}
+
+static const struct step_ops flow_ws_step_ops = {
+    .check_count = ops_check_count,
+    .check_name = ops_check_name,
+    .sample_count = ops_sample_count,
+    .sample_series = ops_sample_series,
+    .status_expected = ops_status_expected,
+    .body_cap = ops_body_cap,
+    .timeout_ns = ops_timeout_ns,
+    .render = ws_ops_render,
+    .on_done = ws_ops_on_done,
+    .ws_match = ws_ops_match,
+};
+
+void flow_attach_ws_step(struct step *st, const struct flow_step *fs)
+{
+    st->ops = &flow_ws_step_ops;
+    st->ops_data = fs;
+}
+
 void flow_attach_step(struct step *st, const struct flow_step *fs)
 {
     st->ops = &flow_step_ops;
@@ -479,7 +543,7 @@ void flow_attach_scenario(struct scenario_plan *sc, const struct flow_scenario *
 
 const struct flow_step *flow_step_of(const struct step *st)
 {
-    return st->ops == &flow_step_ops ? st->ops_data : NULL;
+    return st->ops == &flow_step_ops || st->ops == &flow_ws_step_ops ? st->ops_data : NULL;
 }
 
 const struct flow_scenario *flow_scenario_of(const struct scenario_plan *sc)

@@ -75,6 +75,9 @@ enum flow_verdict {
 /* Makes st a rendered step of fs (ops and data), or sc a scenario of fsc.  The compiled
  * forms are owned by the loader and must outlive the plan's run. */
 void flow_attach_step(struct step *st, const struct flow_step *fs);
+/* The same for a WebSocket step other than ws_connect: the payload (body) rendered for
+ * ws_send, the checks as a ws_wait's match and its results (engine/step.h ws_match). */
+void flow_attach_ws_step(struct step *st, const struct flow_step *fs);
 void flow_attach_scenario(struct scenario_plan *sc, const struct flow_scenario *fsc);
 /* The compiled forms attached to a step or scenario (NULL when none). */
 const struct flow_step *flow_step_of(const struct step *st);

@@ -37,6 +37,7 @@ struct flow_http {
     struct dynbuf scratch;   /* the next request, built from the last */
     struct dynbuf line;      /* a Cookie line */
     struct dynbuf decoded;   /* an inflated body */
+    struct dynbuf held;      /* --http-debug=failed: the exchange's text until it settles */
 };
 
 static struct flow_http *http_of(struct flow_vu *v)
@@ -48,6 +49,7 @@ static struct flow_http *http_of(struct flow_vu *v)
             dynbuf_init(&v->http->scratch, FLOW_MAX_REQUEST_BYTES);
             dynbuf_init(&v->http->line, 64 * 1024);
             dynbuf_init(&v->http->decoded, FLOW_BODY_CAP);
+            dynbuf_init(&v->http->held, FLOW_DEBUG_HELD_BYTES);
         }
     }
     return v->http;
@@ -63,6 +65,7 @@ void flow__http_free(struct flow_vu *v)
     dynbuf_destroy(&v->http->scratch);
     dynbuf_destroy(&v->http->line);
     dynbuf_destroy(&v->http->decoded);
+    dynbuf_destroy(&v->http->held);
     free(v->http);
     v->http = NULL;
 }
@@ -427,12 +430,30 @@ static int add_printable(struct dynbuf *b, const char *p, size_t n)
     return 0;
 }
 
-static void debug_emit(struct dynbuf *b)
+/* Writes one block of text (or, with =failed, holds it for the VU's settle). */
+static void debug_emit(struct flow_vu *v, struct dynbuf *b)
 {
-    if (scenario_http_debug_write != NULL && b->len > 0) {
+    if (scenario_http_debug == 3) {
+        struct flow_http *h = http_of(v);
+        if (h != NULL && b->len > 0) {
+            (void)dynbuf_add(&h->held, b->data, b->len); /* past the cap: left out */
+        }
+    } else if (scenario_http_debug_write != NULL && b->len > 0) {
         scenario_http_debug_write(b->data, b->len);
     }
     dynbuf_destroy(b);
+}
+
+void flow__http_debug_settle(struct flow_vu *v, bool failed)
+{
+    if (scenario_http_debug != 3 || v->http == NULL) {
+        return;
+    }
+    struct dynbuf *held = &v->http->held;
+    if (failed && held->len > 0 && scenario_http_debug_write != NULL) {
+        scenario_http_debug_write(held->data, held->len);
+    }
+    dynbuf_reset(held);
 }
 
 /* Appends a body (its first FLOW_DEBUG_BODY_BYTES) and how much was left out. */
@@ -446,7 +467,7 @@ static void debug_body(struct dynbuf *b, const char *body, size_t len, bool more
     (void)dynbuf_addc(b, '\n');
 }
 
-void flow__http_debug_request(const struct flow_vu *v, const char *req, size_t len)
+void flow__http_debug_request(struct flow_vu *v, const char *req, size_t len)
 {
     if (scenario_http_debug == 0) {
         return;
@@ -457,15 +478,15 @@ void flow__http_debug_request(const struct flow_vu *v, const char *req, size_t l
     size_t head = end > 0 ? end : len;
     (void)dynbuf_addf(&b, "brunt http-debug: vu %u request:\n", v->vu);
     (void)add_printable(&b, req, head);
-    if (scenario_http_debug == 2 && end > 0 && len > end + 2) {
+    if (scenario_http_debug >= 2 && end > 0 && len > end + 2) {
         (void)dynbuf_addc(&b, '\n');
         debug_body(&b, req + end + 2, len - end - 2, false);
     }
     (void)dynbuf_addc(&b, '\n');
-    debug_emit(&b);
+    debug_emit(v, &b);
 }
 
-void flow__http_debug_response(const struct flow_vu *v, const struct http1_response *resp)
+void flow__http_debug_response(struct flow_vu *v, const struct http1_response *resp)
 {
     if (scenario_http_debug == 0) {
         return;
@@ -482,13 +503,13 @@ void flow__http_debug_response(const struct flow_vu *v, const struct http1_respo
         (void)dynbuf_addc(&b, '\n');
     }
     (void)dynbuf_addc(&b, '\n');
-    debug_emit(&b);
+    debug_emit(v, &b);
 }
 
-void flow__http_debug_body(const struct flow_vu *v, int status, const char *body, size_t len,
+void flow__http_debug_body(struct flow_vu *v, int status, const char *body, size_t len,
                            bool truncated)
 {
-    if (scenario_http_debug != 2) {
+    if (scenario_http_debug < 2) {
         return;
     }
     struct dynbuf b;
@@ -502,5 +523,5 @@ void flow__http_debug_body(const struct flow_vu *v, int status, const char *body
         debug_body(&b, body, len, truncated);
         (void)dynbuf_addc(&b, '\n');
     }
-    debug_emit(&b);
+    debug_emit(v, &b);
 }

@@ -100,12 +100,18 @@ const char *flow__http_body(struct flow_vu *v, const char *body, size_t *len);
 void flow__http_iteration(const struct flow_scenario *fsc, struct flow_vu *v);
 void flow__http_free(struct flow_vu *v);
 /* --http-debug (scenario_http_debug, scenario/load.h): a request as sent, a response
- * head, a response body (only with =full; the first FLOW_DEBUG_BODY_BYTES). */
+ * head, a response body (only with =full and =failed; the first FLOW_DEBUG_BODY_BYTES).
+ * With =failed the text is held per VU (at most FLOW_DEBUG_HELD_BYTES: a redirect chain
+ * of big heads is cut) until flow__http_debug_settle says whether the step failed. */
 #define FLOW_DEBUG_BODY_BYTES 2048u
-void flow__http_debug_request(const struct flow_vu *v, const char *req, size_t len);
-void flow__http_debug_response(const struct flow_vu *v, const struct http1_response *resp);
-void flow__http_debug_body(const struct flow_vu *v, int status, const char *body, size_t len,
+#define FLOW_DEBUG_HELD_BYTES (256u * 1024u)
+void flow__http_debug_request(struct flow_vu *v, const char *req, size_t len);
+void flow__http_debug_response(struct flow_vu *v, const struct http1_response *resp);
+void flow__http_debug_body(struct flow_vu *v, int status, const char *body, size_t len,
                            bool truncated);
+/* The step's exchange is over: with =failed, writes the held text when failed, and
+ * drops it either way (nothing otherwise). */
+void flow__http_debug_settle(struct flow_vu *v, bool failed);
 
 /* Frees what a flow_step owns (not fs itself). */
 void flow__step_destroy(struct flow_step *fs);

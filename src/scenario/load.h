@@ -156,8 +156,10 @@ extern bool scenario__skip_resolve;
  * options.max_redirects and the steps' redirects: (set by the CLI before loading). */
 extern int scenario_max_redirects;
 /* --http-debug: 0 off, 1 request and response heads, 2 with bodies (the first
- * FLOW_DEBUG_BODY_BYTES of each); each exchange's text goes to the writer the CLI sets
- * (library layers never print), from the worker threads. */
+ * FLOW_DEBUG_BODY_BYTES of each), 3 as 2 but only for the exchanges that failed (a check
+ * or extraction failed, the status was unexpected, or no response came): each VU holds
+ * its exchange's text until the step's checks are known.  Each shown exchange's text
+ * goes to the writer the CLI sets (library layers never print), from the worker threads. */
 extern int scenario_http_debug;
 extern void (*scenario_http_debug_write)(const char *text, size_t len);
 

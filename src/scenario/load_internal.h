@@ -217,6 +217,7 @@ struct scen_ctx {
     struct scenario_plan *sc;
     size_t cap_steps;
     bool capture; /* a setup flow: its steps hand the VU's variables to the run */
+    bool ws_open; /* compiling: a ws_connect came and no ws_close after it yet */
 };
 
 /* The keys a request step may have (compile_request.c). */
@@ -230,6 +231,25 @@ int load__split_url(struct loader *L, const struct ynode *n, const char *url, ch
 /* A new zeroed step at the end of C's scenario (capped at SCENARIO_MAX_STEPS); NULL with
  * the error written.  The pointer is valid until the next call (the array may move). */
 struct step *load__new_step(struct loader *L, struct scen_ctx *C, const struct ynode *at);
+
+/* --- shared by compile_request.c and compile_ws.c (WebSocket steps) --- */
+/* Compiles src (text of node n from byte base) as a template into *out: 0 or -1. */
+int load__compile_tmpl(struct loader *L, struct scen_ctx *C, const struct ynode *n, size_t base,
+                       const char *src, size_t len, enum tmpl_escape esc, struct tmpl **out);
+/* A new zeroed compiled step owned by the load (freed with the plan); NULL on no memory. */
+struct flow_step *load__owner_new_step(struct loader *L);
+/* A step's extract: and check: nodes (either may be NULL) into fs's asserts: 0 or -1. */
+int load__compile_asserts(struct loader *L, struct scen_ctx *C, struct ynode *ext,
+                          struct ynode *chk, struct flow_step *fs);
+/* A step's tags: into st->tags: 0 or -1. */
+int load__compile_step_tags(struct loader *L, struct ynode *n, struct step *st);
+/* The keys of a ws_connect step, and its URL as the request line "GET http(s)://..."
+ * (ws:// and wss:// mapped, a path relative to base_url kept) into out: 0 or -1. */
+extern const char *const load__ws_connect_keys[];
+int load__ws_line(struct loader *L, const struct ynode *n, const char *url, char *out, size_t cap);
+/* Compiles a WebSocket step other than ws_connect (kind: its key) into a new step. */
+int load__compile_ws(struct loader *L, struct scen_ctx *C, struct ynode *n, const char *kind,
+                     const char *group);
 
 /* Compiles the request step n (in group, or NULL) into a new step of C's scenario. */
 int load__compile_request(struct loader *L, struct scen_ctx *C, struct ynode *n, const char *group);

@@ -154,7 +154,7 @@ static size_t out_pending(const struct conn *c)
 
 /* ---- reading requests ------------------------------------------------------------- */
 
-static bool conn_blocked(const struct conn *c)
+bool server__conn_blocked(const struct conn *c)
 {
     return c->dead || c->close_after != CLOSE_NONE || c->lingering || c->out_hold != NONE ||
            c->streaming || out_pending(c) > SRV_OUT_HIGH || (c->pacing && out_pending(c) > 0);
@@ -168,7 +168,10 @@ static int conn_process(struct conn *c)
 {
     struct http1_request h;
     int handled = 0;
-    while (!conn_blocked(c)) {
+    while (!server__conn_blocked(c)) {
+        if (c->ws != NULL) {
+            return handled + server__ws_process(c); /* upgraded: frames from here on */
+        }
         char *buf = c->in.p;
         if (c->rstate == RS_HEAD) {
             size_t avail = c->in.len - c->in_off;
@@ -407,7 +410,7 @@ static size_t conn_read(struct conn *c)
         }
     }
     for (int i = 0; i < 16; i++) {
-        if (conn_blocked(c) || c->peer_eof) {
+        if (server__conn_blocked(c) || c->peer_eof) {
             break;
         }
         size_t room = in_make_room(c);
@@ -622,12 +625,40 @@ static void conn_flush(struct conn *c)
 
 /* ---- connection lifetime ---------------------------------------------------------- */
 
+struct conn *server__conn_new(struct server_thread *w, int fd)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return NULL;
+    }
+    c->w = w;
+    c->io.fd = fd;
+    if (server__tls_conn_init(c) < 0) {
+        server__tls_conn_free(c);
+        free(c);
+        return NULL;
+    }
+    c->io.cb = server__conn_io_cb;
+    c->io.data = c;
+    c->timer.cb = server__conn_timer_cb;
+    c->timer.data = c;
+    c->out_hold = NONE;
+    c->paced_from = NONE;
+    c->next = w->conns;
+    if (w->conns != NULL) {
+        w->conns->prev = c;
+    }
+    w->conns = c;
+    return c;
+}
+
 void server__conn_destroy(struct conn *c)
 {
     struct server_thread *w = c->w;
     if (c->out_hold != NONE) {
         server__count_status(w, KEY_UNANSWERED);
     }
+    server__ws_free(c);
     loop_io_del(w->loop, &c->io);
     loop_timer_stop(w->loop, &c->timer);
     server__tls_conn_free(c);
@@ -684,7 +715,7 @@ static void conn_close_now(struct conn *c, enum close_mode mode)
  * were waiting, applies a pending close, gives back scratch buffers, and sets the
  * events to watch.  May free c.
  */
-void server__conn_update(struct conn *c)
+void server__conn_update_one(struct conn *c)
 {
     struct server_thread *w = c->w;
     for (;;) {
@@ -713,7 +744,8 @@ void server__conn_update(struct conn *c)
             continue;
         }
         /* Requests OpenSSL decrypted already raise no epoll event: read them now. */
-        if (server__tls_pending(c) > 0 && !conn_blocked(c) && !c->peer_eof && conn_read(c) > 0) {
+        if (server__tls_pending(c) > 0 && !server__conn_blocked(c) && !c->peer_eof &&
+            conn_read(c) > 0) {
             continue;
         }
         if (c->peer_eof) {
@@ -770,7 +802,7 @@ void server__conn_update(struct conn *c)
         }
     }
     unsigned ev = 0;
-    if (c->lingering || (!conn_blocked(c) && !c->peer_eof) || c->tls_wants_read) {
+    if (c->lingering || (!server__conn_blocked(c) && !c->peer_eof) || c->tls_wants_read) {
         ev |= LOOP_READ;
     }
     if (!c->tls_ready) {
@@ -782,6 +814,14 @@ void server__conn_update(struct conn *c)
     if (loop_io_set(w->loop, &c->io, ev) < 0) {
         server__conn_destroy(c);
     }
+}
+
+/* ... then the WebSocket sessions room deliveries gave output to, whatever c became. */
+void server__conn_update(struct conn *c)
+{
+    struct server_thread *w = c->w;
+    server__conn_update_one(c);
+    server__ws_kick_drain(w);
 }
 
 void server__conn_io_cb(struct loop *loop, struct loop_io *io, unsigned events)

@@ -58,34 +58,14 @@ static void listen_cb(struct loop *loop, struct loop_io *io, unsigned events)
             close(fd);
             continue;
         }
-        struct conn *c = calloc(1, sizeof *c);
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct conn *c = server__conn_new(w, fd);
         if (c == NULL) {
             atomic_fetch_sub(&t->open_conns, 1);
             close(fd);
             continue;
         }
-        int one = 1;
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        c->w = w;
-        c->io.fd = fd;
-        if (server__tls_conn_init(c) < 0) {
-            server__tls_conn_free(c);
-            atomic_fetch_sub(&t->open_conns, 1);
-            close(fd);
-            free(c);
-            continue;
-        }
-        c->io.cb = server__conn_io_cb;
-        c->io.data = c;
-        c->timer.cb = server__conn_timer_cb;
-        c->timer.data = c;
-        c->out_hold = NONE;
-        c->paced_from = NONE;
-        c->next = w->conns;
-        if (w->conns != NULL) {
-            w->conns->prev = c;
-        }
-        w->conns = c;
         if (loop_io_set(loop, &c->io, LOOP_READ) < 0) {
             server__conn_destroy(c);
         }
@@ -249,6 +229,10 @@ static int thread_init(struct server *t, struct server_thread *w, int index)
     if (err < 0) {
         return err;
     }
+    err = server__ws_thread_init(w);
+    if (err < 0) {
+        return err;
+    }
     w->accept_timer.cb = accept_resume_cb;
     w->accept_timer.data = w;
     w->stall_timer.cb = server__stall_cb;
@@ -262,6 +246,7 @@ static int thread_init(struct server *t, struct server_thread *w, int index)
 
 static void thread_destroy(struct server_thread *w)
 {
+    server__ws_thread_destroy(w);
     if (w->loop != NULL) {
         loop_io_del(w->loop, &w->listen_io);
         loop_io_del(w->loop, &w->stop_io);
@@ -343,6 +328,7 @@ int server_start(const struct server_options *o, struct server **out)
     t->n_threads = o->threads;
     for (int i = 0; i < o->threads; i++) {
         t->threads[i].stop_io.fd = -1;
+        t->threads[i].inbox_io.fd = -1;
     }
     for (int i = 0; i < o->threads; i++) {
         err = thread_init(t, &t->threads[i], i);

@@ -139,6 +139,8 @@ static const char *reason_phrase(int status)
         return "I'm a teapot";
     case 429:
         return "Too Many Requests";
+    case 426:
+        return "Upgrade Required";
     case 431:
         return "Request Header Fields Too Large";
     case 500:
@@ -834,6 +836,7 @@ enum method_class server__route_match(struct req *rq)
         {"/cookies/set", R_COOKIES_SET, M_GET},
         {"/gzip", R_GZIP, M_GET},
         {"/deflate", R_DEFLATE, M_GET},
+        {"/ws/echo", R_WS_ECHO, M_GET},
         {"/__stats", R_STATS, M_GET},
         {"/__reset", R_RESET, M_POST},
     };
@@ -844,6 +847,7 @@ enum method_class server__route_match(struct req *rq)
         {"/api/v1/auctions/", R_AUCTION}, {"/delay/", R_DELAY},
         {"/status/", R_STATUS},           {"/bytes/", R_BYTES},
         {"/chunked/", R_CHUNKED},         {"/redirect/", R_REDIRECT},
+        {"/ws/room/", R_WS_ROOM},
     };
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
         if (path_is(rq, exact[i].path)) {
@@ -896,6 +900,9 @@ int server__run_handler(struct conn *c, const struct req *rq, uint64_t *extra_de
     case R_GZIP:
     case R_DEFLATE:
         return h_compressed(c, rq);
+    case R_WS_ECHO:
+    case R_WS_ROOM:
+        return server__ws_upgrade(c, rq);
     default:
         return server__respond_error(c, rq, 404, "not found");
     }

@@ -33,6 +33,10 @@
  *   GET  /cookies/set?NAME=VALUE&...         200, a Set-Cookie (Path=/) per pair (<= 16)
  *   GET  /cookies                            200 {"cookie": the Cookie header received}
  *   GET  /gzip, /deflate                     200 JSON with Content-Encoding gzip/deflate
+ *   GET  /ws/echo                            WebSocket: every message echoed (websocket.c)
+ *   GET  /ws/room/{name}                     WebSocket: each message to every member of the
+ *                                            room, the sender included; name is 1..64 of
+ *                                            A-Z a-z 0-9 . _ ~ -, else 400
  *   GET  /__stats, POST /__reset             counters; reset zeroes them (not the bids)
  *   anything else                            404 (unknown path) or 405 (wrong method)
  *
@@ -72,6 +76,17 @@
  *    "p99_ns", "max_ns" from a log-linear histogram of 64 buckets per power of two:
  *    each is the lower edge of its bucket (at most 1/64 below the true value), so a
  *    client's duration, which contains the server's time, is never below it.
+ *  - "websocket": "sessions" "opened" (upgrades answered 101, also counted as requests
+ *    and by_status "101"), "closed" (sessions whose connection ended, for any reason)
+ *    and "open" (a gauge); "messages": "received" (data messages received whole, after
+ *    reassembly, that passed the checks), "sent" (data messages queued to a session:
+ *    an echo, or one per member a room message went to), "bytes_received" and
+ *    "bytes_sent" (their payload bytes), "fragments" (data frames of fragmented
+ *    messages), "dropped" (room deliveries not made: a member with more than
+ *    SRV_WS_OUT_MAX unsent, which is reset, or another thread's inbox full);
+ *    "pings" (each answered by a pong), "pongs", "closes_received", and
+ *    "closes_sent" by code ("1000", "1002", "1007", "1009", "other").  An upgrade
+ *    refused (400, 426) is only a request.
  *  - "burn": "requests" that burned CPU and "cpu_ns", the thread CPU time they burned
  *    (measured with CLOCK_THREAD_CPUTIME_ID, so it matches /proc/PID/task/TID/stat).
  *  - "service": "slots" and "time_ns" as configured, "requests" that took a slot,
@@ -107,6 +122,16 @@
  * TLS (tls_cert and tls_key, both or neither): every connection is HTTPS, the
  * handshake done without blocking in the thread's loop, ALPN http/1.1 only.  /__stats
  * then has "tls": {"handshakes", "resumed" (of those, sessions resumed), "failed"}.
+ *
+ * WebSocket (RFC 6455): the upgrade needs "Upgrade: websocket" and version 13 (else 426,
+ * naming 13), HTTP/1.1, the "upgrade" token in Connection and a Sec-WebSocket-Key of 16
+ * bytes in base64 (else 400).  Client frames must be masked; an RSV bit, an unknown
+ * opcode, a bad control frame, fragments out of order or a bad close code get close
+ * 1002; text that is not UTF-8 1007; a message over SRV_WS_MAX_MESSAGE (1 MiB, all
+ * fragments) 1009.  A ping gets a pong with its payload; a close gets the same code
+ * back, then the connection is closed.  Faults and delays apply to the upgrade request
+ * like any other (a delayed 101 holds the session's frames behind it); frames
+ * themselves are never delayed, faulted or paced.  No extension or subprotocol.
  *
  * Left out: HTTP/2, client certificates, persistent state, idle-connection timeouts.
  */

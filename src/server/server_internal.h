@@ -11,6 +11,9 @@
  *   auction.c    the auction store and login tokens
  *   tls.c        --tls-cert/--tls-key: the server's SSL_CTX, the non-blocking
  *                handshake, and the byte I/O ops (plain socket or TLS) conn.c uses
+ *   websocket.c  /ws/echo and /ws/room/{name}: the upgrade, frames in and out, the
+ *                rooms (per thread) and the mailboxes that carry a broadcast to the
+ *                other threads
  *
  * A connection belongs to the thread that accepted it; everything here is called on
  * that thread unless its contract says otherwise.
@@ -49,6 +52,11 @@
 #define SRV_STATS_MAX (1024 * 1024)
 #define SRV_MAX_THREADS 256
 #define NONE SIZE_MAX
+#define SRV_WS_MAX_MESSAGE (1024 * 1024)    /* a WebSocket message, all fragments: else 1009 */
+#define SRV_WS_OUT_MAX (8 * 1024 * 1024)    /* unsent bytes of a room member: else dropped */
+#define SRV_WS_INBOX_MAX (64 * 1024 * 1024) /* broadcast bytes waiting for one thread */
+#define SRV_WS_ROOM_NAME 64                 /* a room name's bytes, at most */
+#define SRV_WS_ROOM_BUCKETS 256             /* a thread's room table */
 /* The answer-time histogram: 2^SRV_ANS_SUB_BITS buckets per power of two of ns, up to
  * 2^SRV_ANS_MAX_EXP ns (about 73 minutes; longer lands in the last bucket). */
 #define SRV_ANS_SUB_BITS 6
@@ -76,6 +84,8 @@ enum route {
     R_COOKIES_SET,
     R_GZIP,
     R_DEFLATE,
+    R_WS_ECHO,
+    R_WS_ROOM,
     R_UNMATCHED,
     R_INVALID,
     R_STATS, /* never counted */
@@ -106,6 +116,22 @@ enum counter {
     C_TLS_HANDSHAKES, /* TLS handshakes completed */
     C_TLS_RESUMED,    /* ... of which resumed a session */
     C_TLS_FAILED,     /* TLS handshakes that failed (the connection was closed) */
+    C_WS_OPENED,      /* WebSocket sessions: upgrades answered 101 */
+    C_WS_CLOSED,      /* ... sessions ended (the connection closed), for any reason */
+    C_WS_MSG_IN,      /* data messages received whole (after reassembly) */
+    C_WS_MSG_OUT,     /* data messages queued to a session (echoes and room deliveries) */
+    C_WS_BYTES_IN,    /* their payload bytes */
+    C_WS_BYTES_OUT,
+    C_WS_FRAGMENTS,  /* data frames that were part of a fragmented message */
+    C_WS_PINGS,      /* pings received (each answered by a pong) */
+    C_WS_PONGS,      /* pongs received */
+    C_WS_CLOSE_RECV, /* close frames received */
+    C_WS_DROPPED,    /* room deliveries dropped: a member too slow, a thread's inbox full */
+    C_WS_CLOSE_1000, /* close frames sent, by code */
+    C_WS_CLOSE_1002,
+    C_WS_CLOSE_1007,
+    C_WS_CLOSE_1009,
+    C_WS_CLOSE_OTHER, /* ... an other code echoed back, or none */
     C_ANS_COUNT,
     C_ANS_SUM_NS,
     C_ANS0, /* + bucket, 0..SRV_ANS_BUCKETS-1: the answer-time histogram */
@@ -145,6 +171,9 @@ enum read_state { RS_HEAD, RS_BODY };
 
 struct server_thread;
 struct conn;
+struct srv_ws;
+struct srv_ws_room;
+struct srv_ws_post;
 struct ssl_st;
 struct ssl_ctx_st;
 
@@ -160,6 +189,7 @@ struct srv_io_ops {
 
 struct conn {
     struct loop_io io;
+    struct srv_ws *ws;    /* after a WebSocket upgrade (websocket.c), else NULL */
     struct ssl_st *ssl;   /* TLS only: NULL on a plain server */
     bool tls_ready;       /* TLS handshake done */
     bool tls_wants_read;  /* the last SSL_write waits for input */
@@ -230,6 +260,16 @@ struct server_thread {
     size_t leak_nblocks, leak_cap_blocks;
     size_t leak_used; /* bytes used in the last block */
     uint64_t leaked;
+    /* WebSocket (websocket.c): this thread's rooms, the sessions whose output grew by a
+     * room delivery and wait for a flush, and the inbox of other threads' broadcasts. */
+    struct srv_ws_room *rooms[SRV_WS_ROOM_BUCKETS];
+    struct srv_ws *kick;
+    bool kick_draining;
+    struct loop_io inbox_io; /* eventfd, -1 with one thread */
+    pthread_mutex_t inbox_lock;
+    bool inbox_lock_init;
+    struct srv_ws_post **inbox;
+    size_t inbox_n, inbox_cap, inbox_bytes;
     struct counters cnt;
 };
 
@@ -246,6 +286,7 @@ struct server {
     struct server_thread *threads;
     int n_threads;
     atomic_int open_conns;
+    atomic_int ws_open; /* WebSocket sessions open now */
     bool stopped;
     pthread_mutex_t stats_lock;
     /* The service model (service.c): a min-heap of each slot's next free time. */
@@ -285,8 +326,14 @@ int server__out_reserve(struct conn *c, size_t extra);
 void server__out_add(struct conn *c, const char *s, size_t n);
 void server__out_addf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define OUT_LIT(c, lit) server__out_add((c), (lit), sizeof(lit) - 1)
+/* True while c may not handle more input (an answer held, output piling up, closing). */
+bool server__conn_blocked(const struct conn *c);
 /* Takes c off its thread's list of connections held by a stall. */
 void server__held_del(struct conn *c);
+/* A new connection of thread w on socket fd (its TLS state too on a TLS server), on w's
+ * list and counted by the caller in open_conns; NULL when out of memory (fd is left
+ * open).  Nothing is watched yet: the caller sets the events. */
+struct conn *server__conn_new(struct server_thread *w, int fd);
 /* Closes and frees c at once. */
 void server__conn_destroy(struct conn *c);
 /* Brings c's reading, writing, timers and close in line with its state. */
@@ -319,6 +366,42 @@ size_t server__tls_pending(const struct conn *c);
 void server__tls_close_notify(struct conn *c);
 /* The "tls" member of /__stats (nothing on a plain server). */
 void server__tls_stats_json(struct server *t, const uint64_t *s, struct jsonw *w);
+
+/* ---- websocket.c ----------------------------------------------------------------- */
+
+/*
+ * Checks a WebSocket upgrade request (RFC 6455 4.2.1).  Returns 0 with *key and *key_len
+ * pointing at the Sec-WebSocket-Key in h, 426 (no "Upgrade: websocket", or a version
+ * other than 13: the answer must carry Sec-WebSocket-Version: 13) or 400 (not HTTP/1.1,
+ * no "upgrade" token in Connection, a missing or malformed key), with *why a short
+ * reason.  Pure: no I/O, no allocation (fuzz_ws_upgrade.c).
+ */
+int server__ws_check_upgrade(const struct http1_request *h, const char **key, size_t *key_len,
+                             const char **why);
+/* True when name[0..len) is a room name: 1..SRV_WS_ROOM_NAME of [A-Za-z0-9._~-]. */
+bool server__ws_room_name_ok(const char *name, size_t len);
+/*
+ * Checks a close frame's payload (RFC 6455 5.5.1, 7.4): empty, or a 2-byte code a peer
+ * may send (1000-1003, 1007-1011, 3000-4999) and a UTF-8 reason.  Returns the code to
+ * answer with: the peer's code, 1005 for an empty payload (answered with an empty
+ * close), 1002 for a bad length or code, 1007 for a reason that is not UTF-8.
+ */
+int server__ws_close_code(const uint8_t *payload, size_t len);
+/* The route handler of /ws/echo and /ws/room/{name}: 101 and the session, or 400/426. */
+int server__ws_upgrade(struct conn *c, const struct req *rq);
+/* Reads frames from c's input while nothing holds c back; returns the frames handled. */
+int server__ws_process(struct conn *c);
+/* Ends c's session: leaves its room, counted as closed (from server__conn_destroy). */
+void server__ws_free(struct conn *c);
+/* Flushes the sessions room deliveries gave output to (after any event). */
+void server__ws_kick_drain(struct server_thread *w);
+/* A thread's inbox for other threads' broadcasts (an eventfd with >1 thread); 0 or -errno. */
+int server__ws_thread_init(struct server_thread *w);
+void server__ws_thread_destroy(struct server_thread *w);
+/* The "websocket" member of /__stats. */
+void server__ws_stats_json(struct server *t, const uint64_t *s, struct jsonw *w);
+/* Updates c (server__conn_update without the kick drain; websocket.c drains). */
+void server__conn_update_one(struct conn *c);
 
 /* ---- faults.c -------------------------------------------------------------------- */
 

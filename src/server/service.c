@@ -22,9 +22,10 @@ __attribute__((noinline)) uint64_t server_burn_cpu(uint64_t ns)
     uint64_t spent = 0;
     uint64_t x = start;
     while (spent < ns) {
-        /* A few microseconds of integer work between clock reads (a read of the thread
-         * CPU clock is a system call), so a profile lands in this function. */
-        for (unsigned i = 0; i < 4096; i++) {
+        /* Some 50 µs of integer work between clock reads (a read of the thread CPU
+         * clock is a system call, whose samples lose their caller chain), so a profile
+         * lands in this function. */
+        for (unsigned i = 0; i < 16384; i++) {
             x += RNG_GOLDEN;
             x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
             x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;

@@ -42,6 +42,8 @@ static const char *const route_names[ROUTE_COUNT] = {
     "/cookies/set",
     "/gzip",
     "/deflate",
+    "/ws/echo",
+    "/ws/room/{name}",
     "(unmatched)",
     "(invalid)",
     "/__stats",
@@ -239,6 +241,7 @@ int server_stats_json(struct server *t, struct jsonw *w)
     jsonw_key(w, "connections_open");
     jsonw_int(w, atomic_load(&t->open_conns));
     server__tls_stats_json(t, s, w);
+    server__ws_stats_json(t, s, w);
     jsonw_key(w, "bids");
     jsonw_obj_begin(w);
     jsonw_key(w, "accepted");

@@ -126,13 +126,37 @@ try {
                      `drew ${n} coloured pixels (expected > 150)`);
     }
     if (interactive) {
-      check(canvases === charts.length - 1, `${canvases} interactive charts of ${charts.length} (all but the bars)`);
+      // The charts whose data the page carries (brunt-data) become uPlot; the bar charts
+      // (per request, a profile's hottest functions) stay SVG.
+      const dataIds = await pg.$eval('#brunt-data', (e) => JSON.parse(e.textContent).charts.map((c) => c.id));
+      const want = ids.filter((id) => dataIds.includes(id)).length;
+      check(want >= charts.length - 2, `${want} charts with data of ${charts.length}`);
+      check(canvases === want, `${canvases} interactive charts, ${want} with data`);
     } else {
       check(canvases === 0, `${canvases} canvases with JavaScript disabled`);
     }
+    // A profile's flame graph: an <img> of a data: URL (the page's policy allows those
+    // and nothing else), decoded and drawn.
+    const flames = await pg.$$('figure.flame img');
+    for (let i = 0; i < flames.length; i++) {
+      const w = await flames[i].evaluate((e) => (e.complete ? e.naturalWidth : 0));
+      check(w > 0, `flame graph ${i} (scripts ${interactive ? 'on' : 'off'}) did not load`);
+      if (w > 0) {
+        await flames[i].scrollIntoViewIfNeeded();
+        const n = colouredPixels(decodePng(await flames[i].screenshot()), 24);
+        check(n > 1000, `flame graph ${i} drew ${n} coloured pixels (expected > 1000)`);
+      }
+    }
+    flameCount = flames.length;
     return charts.length;
   }
+  let flameCount = 0;
   const nCharts = await checkCharts(page, true);
+  // EXPECT_FLAMES=N: the caller knows the report holds N flame graphs.
+  if (process.env.EXPECT_FLAMES !== undefined) {
+    check(flameCount === Number(process.env.EXPECT_FLAMES),
+          `${flameCount} flame graphs on the page, expected ${process.env.EXPECT_FLAMES}`);
+  }
 
   // Figures: data-value attributes against the result file.
   const fig = async (name) => {
@@ -181,7 +205,7 @@ try {
     await context2.close();
     rmSync(profile2, { recursive: true, force: true });
   }
-  console.log(`browser: ${nCharts} charts drawn with and without scripts, ${rows.length} requests, ` +
+  console.log(`browser: ${nCharts} charts and ${flameCount} flame graphs drawn with and without scripts, ${rows.length} requests, ` +
               `${obs.length} checks; screenshots ${join(outDir, 'report.png')}, report-noscript.png`);
 } finally {
   await context.close();

@@ -260,6 +260,26 @@ assert_no_crash() {
     (($1 < 128)) || fail "${2:-brunt} died from signal $(($1 - 128)) (status $1)"
 }
 
+# --- certificates ------------------------------------------------------------------------
+
+# test_key FILE: a fresh P-256 private key (PEM).
+test_key() {
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null
+}
+
+# test_cert DIR SERIAL: a throwaway CA (DIR/ca.key, DIR/ca.crt) and a server certificate it
+# signed (DIR/srv.key, DIR/srv.crt, that serial) for IP:127.0.0.1 and DNS:localhost.
+test_cert() {
+    local d=$1
+    test_key "$d/ca.key"
+    openssl req -x509 -new -key "$d/ca.key" -out "$d/ca.crt" -days 2 -subj /CN=brunt-test-ca 2>/dev/null
+    test_key "$d/srv.key"
+    openssl req -new -key "$d/srv.key" -out "$d/srv.csr" -subj /CN=localhost 2>/dev/null
+    openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -set_serial "$2" -days 2 \
+        -extfile <(echo "subjectAltName=IP:127.0.0.1,DNS:localhost") -out "$d/srv.crt" 2>/dev/null
+    [[ -s $d/srv.crt ]] || fail "openssl made no $d/srv.crt"
+}
+
 # --- processes ---------------------------------------------------------------------------
 
 # free_port: a loopback TCP port with no listener (bound once and released; nothing in

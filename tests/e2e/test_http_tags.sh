@@ -74,6 +74,33 @@ brunt_run debugfull -q "$E2E_TMP/debug.yaml" --http-debug=full
 assert_eq 3 "$(grep -c '^\[... body cut at 2048 bytes\]$' "$E2E_TMP/debugfull.err")" "bodies cut at 2 KiB"
 longest=$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$E2E_TMP/debugfull.err")
 assert_le "$longest" 2048 "the longest line printed"
+# --http-debug=failed: only the exchanges whose check failed (the 2 of each iteration's 3
+# requests that answer 404), with their bodies
+cat >"$E2E_TMP/debugfailed.yaml" <<YAML
+base_url: $TARGET_URL
+scenarios:
+  s:
+    executor: shared-iterations
+    vus: 1
+    iterations: 4
+    flow:
+      - request: GET /status/200
+        check: [status == 200]
+      - request: GET /status/404
+        check: [status == 200]
+      - request: GET /status/404
+        check: [status == 200]
+YAML
+curl -sS -X POST "$TARGET_URL/__reset" >/dev/null
+brunt_run debugfailed -q "$E2E_TMP/debugfailed.yaml" --http-debug=failed
+assert_eq 12 "$(stats_requests)" "requests served (--http-debug=failed)"
+assert_eq 8 "$(grep -c '^brunt http-debug: vu [0-9]* request:$' "$E2E_TMP/debugfailed.err")" \
+    "request blocks printed: the 8 failed exchanges only"
+assert_eq 8 "$(grep -c '^GET /status/404 HTTP/1.1' "$E2E_TMP/debugfailed.err")" "the failed requests shown"
+if grep -q '^GET /status/200 ' "$E2E_TMP/debugfailed.err"; then fail "--http-debug=failed printed a passing exchange"; fi
+brunt_run debugbad -q "$E2E_TMP/debugfailed.yaml" --http-debug=some
+assert_eq 2 "$RC" "exit status of a bad --http-debug value"
+assert_one_line "$E2E_TMP/debugbad.err" "stderr of a bad --http-debug value"
 brunt_run debugquick -q -n 1 --http-debug "$TARGET_URL/"
 assert_eq 2 "$RC" "exit status of --http-debug in quick mode"
 assert_one_line "$E2E_TMP/debugquick.err" "stderr of --http-debug in quick mode"

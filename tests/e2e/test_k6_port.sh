@@ -294,6 +294,16 @@ brunt_run bigrate -q -R 1e9 "$TARGET_URL/"
 assert_eq 2 "$RC" "exit status of -R 1e9"
 grep -q "at most 100000000" "$E2E_TMP/bigrate.err" || fail "the rate error does not give the limit: $(cat "$E2E_TMP/bigrate.err")"
 assert_eq "$before" "$(stats_requests)" "requests sent by refused runs"
+# -n with -d: neither is ignored, -d is the time limit of the -n requests (brunt.1).
+brunt_run n_and_d -q -c 2 -n 100000000 -d 1s --export nd.json "$TARGET_URL/"
+assert_eq 0 "$RC" "exit status of -n with -d"
+n=$(jnum nd.json .metrics.http_reqs.values.count)
+assert_lt "$n" 100000000 "requests of -n 100000000 -d 1s (the time limit ended it)"
+assert_eq "$((before + n))" "$(stats_requests)" "requests the target received during -n with -d"
+assert_eq 1000 "$(jnum nd.json .options.duration_ms)" "-d kept as the time limit with -n"
+assert_eq 100000000 "$(jnum nd.json .options.requests)" "-n kept with -d"
+brunt_run n_and_d_small -q -c 2 -n 50 -d 30s --export nd2.json "$TARGET_URL/"
+assert_eq 50 "$(jnum nd2.json .metrics.http_reqs.values.count)" "-n 50 within a 30 s limit"
 # A feeder's on_exhausted: stop_vu that ends the run says why.
 printf 'n\n1\n2\n3\n' >"$E2E_TMP/rows.csv"
 cat >"$E2E_TMP/stopvu.yaml" <<YAML

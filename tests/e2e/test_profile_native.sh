@@ -53,10 +53,15 @@ after=$(cpu_ticks "$BURN_PID")
 t_after=$(now_ms)
 assert_eq 0 "$RC" "exit status of brunt profile --pid (stderr: $(head -c 300 p1.err))"
 assert_eq "brunt_test_hot_spin" "$(jval p1.json '.top[0].function')" "the top function by self"
-assert_within "$(share p1.json brunt_test_hot_spin self_share)" 0.70 0.10 \
-    "brunt_test_hot_spin's self share (designed 70 %)"
-assert_within "$(share p1.json brunt_test_cold_spin self_share)" 0.30 0.10 \
-    "brunt_test_cold_spin's self share (designed 30 %)"
+# Total (inclusive) shares: on a loaded machine the kernel's preemption frames on top
+# of a spin (irqentry_exit_to_user_mode, finish_task_switch) take self samples from it
+# (10 % of them under load 13), but they stay under the spin that was running.
+assert_within "$(share p1.json brunt_test_hot_spin total_share)" 0.70 0.10 \
+    "brunt_test_hot_spin's total share (designed 70 %)"
+assert_within "$(share p1.json brunt_test_cold_spin total_share)" 0.30 0.10 \
+    "brunt_test_cold_spin's total share (designed 30 %)"
+assert_ge "$(jval p1.json '.top[0].self')" "$(jval p1.json '[.top[] | select(.function == "brunt_test_cold_spin") | .self][0]')" \
+    "the hot spin has more self samples than the cold one"
 assert_eq "burn" "$(jval p1.json '.top[0].module')" "the hot function's module"
 assert_eq "burn.c" "$(jval p1.json '.top[0].file' | xargs basename)" "the hot function's source file"
 assert_eq "true" "$(jval p1.json '.kernel_stacks')" "kernel stacks sampled as root"

@@ -4,7 +4,8 @@
 # share of the server's CPU that /__stats says was burned (/proc CPU as the whole), the
 # folded stacks, SVG and speedscope files land next to the result and the summary names
 # them, "probes.profile" is in the result with a hot_function finding, and the HTML report
-# holds the flame graph and names the function in its findings.  Then: --profile without anything watched
+# holds the flame graph and names the function in its findings, as the Markdown does (with
+# alert rules from the watched target that promtool accepts).  Then: --profile without anything watched
 # is refused, and a bad --profile-window too.
 source "$(dirname "$0")/lib.sh"
 
@@ -15,7 +16,7 @@ start_target -t 1 --burn 2ms
 c0=$(cpu_ticks)
 b0=$(stats_get .burn.cpu_ns)
 brunt_run r1 -q -t 1 -c 2 -d 5s --watch "$TARGET_PID" --profile --profile-freq 499 \
-    --profile-window 1s-4s --export r1.json --report r1.html "$TARGET_URL/"
+    --profile-window 1s-4s --export r1.json --report r1.html --report r1.md "$TARGET_URL/"
 c1=$(cpu_ticks)
 b1=$(stats_get .burn.cpu_ns)
 assert_eq 0 "$RC" "exit status of brunt run --profile"
@@ -43,6 +44,23 @@ assert_eq "server_burn_cpu in brunt" \
     "the hot_function finding's location"
 grep -q '<td>server_burn_cpu in brunt</td>' r1.html ||
     fail "the HTML report's findings do not name server_burn_cpu"
+# The Markdown: its Bottleneck Analysis names server_burn_cpu, its profile section has the
+# function with the result's self share, and its alert rules (the watched target's CPU
+# and memory among them) are a rule file Prometheus accepts.
+sed -n '/^## Bottleneck Analysis/,/^## /p' r1.md | grep -qF '**server_burn_cpu in brunt**' ||
+    fail "r1.md's Bottleneck Analysis does not name server_burn_cpu"
+self=$(jval r1.json '[.probes.profile.top[] | select(.function == "server_burn_cpu") | .self_share][0]')
+grep -qF "| \`server_burn_cpu\` | " r1.md || fail "r1.md's profile section has no server_burn_cpu row"
+grep -F "| \`server_burn_cpu\` | " r1.md | grep -qF "| $(awk -v s="$self" 'BEGIN { printf "%.1f%%", s * 100 }') |" ||
+    fail "r1.md's self share of server_burn_cpu is not the result's ($self)"
+grep -qF 'Flame graph: `r1.profile.svg`' r1.md || fail "r1.md does not name the flame graph"
+sed -n '/^## Monitoring Recommendations/,$p' r1.md | sed -n '/^```yaml$/,/^```$/p' | sed '1d;$d' >rules.yml
+rss_mib=$(jval r1.json '.probes.process.targets[0].summary.process_rss.max' |
+    awk '{ printf "%.1f", $1 / 1048576 }')
+grep -qF "# 1.5 x the largest RSS of $TARGET_PID in this run ($rss_mib MiB)" rules.yml ||
+    fail "no memory rule from the watched target's RSS ($rss_mib MiB): $(cat rules.yml)"
+grep -q 'alert: ProcessCpuHigh' rules.yml || fail "no CPU rule for the watched target: $(cat rules.yml)"
+promtool check rules rules.yml >promtool.out 2>&1 || fail "promtool rejects r1.md's alert rules: $(cat promtool.out)"
 # The flame graph inside the HTML report: the very SVG file, as a data: URL.
 grep -o 'data:image/svg+xml;base64,[A-Za-z0-9+/=]*' r1.html | head -1 |
     sed 's|^data:image/svg+xml;base64,||' | base64 -d >embedded.svg ||
@@ -50,6 +68,15 @@ grep -o 'data:image/svg+xml;base64,[A-Za-z0-9+/=]*' r1.html | head -1 |
 cmp -s embedded.svg r1.profile.svg || fail "the HTML report's flame graph is not r1.profile.svg"
 grep -q '>server_burn_cpu</text>' r1.profile.svg ||
     fail "the SVG has no static label for server_burn_cpu (the report's picture runs no script)"
+# The SVG file itself is interactive, in a real browser (tests/browser/flame.mjs): hover,
+# click to zoom, Escape, and a search whose "Matched" share is the result's total share.
+[[ -x /usr/bin/chromium && -d $E2E_DIR/../browser/node_modules/playwright-core ]] ||
+    fail "chromium or playwright-core is missing (scripts/setup.sh)"
+RC=0
+timeout -k 5 90 node "$E2E_DIR/../browser/flame.mjs" r1.profile.svg r1.json server_burn_cpu \
+    >flame.out 2>&1 || RC=$?
+cat flame.out
+assert_eq 0 "$RC" "the flame graph's zoom and search in Chromium"
 # brunt report from another directory finds the SVG beside the result.
 mkdir -p elsewhere
 (cd elsewhere && "$BRUNT" report ../r1.json -o again.html 2>/dev/null) ||

@@ -25,5 +25,13 @@ assert_le "$at" $((CAPACITY * 105 / 100)) "req/s at the breaking point vs the ca
 held=$(grep -o 'data-fig="held_rps" data-value="[0-9.e+]*"' r.html | sed 's/.*data-value="\(.*\)"/\1/')
 [[ -n $held ]] || fail "r.html has no held_rps figure"
 log "max throughput held: $held req/s (capacity $CAPACITY)"
-assert_within "$held" "$CAPACITY" $((CAPACITY * 3 / 100)) "max throughput held vs the capacity"
+assert_le "${held%.*}" $((CAPACITY * 103 / 100)) "max throughput held, at most the capacity"
+short=$(jnum r.json .meta.cpu.cpu_short_seconds)
+if [[ $short == 0 ]]; then
+    assert_within "$held" "$CAPACITY" $((CAPACITY * 3 / 100)) "max throughput held vs the capacity"
+else
+    # A starved machine (brunt itself said so: send lag from want of CPU) starves the
+    # target's slots too, so its capacity is not 400/s then: held is bounded above only.
+    log "brunt was short of CPU for $short s: held $held req/s checked against the ceiling only"
+fi
 stop_target

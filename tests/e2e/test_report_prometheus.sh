@@ -2,7 +2,8 @@
 # Issue 11, item 5: a real Prometheus (Debian's prometheus, on a free loopback port with
 # a temporary config and storage, scraping every second) scrapes `brunt run
 # --prometheus`; through Prometheus's HTTP API, the last request count it scraped equals
-# the count in brunt's result and the requests the target served.  Then the same with
+# the count in brunt's result and the requests the target served, and the watched
+# target's CPU (a non-time trend) equals the result's.  Then the same with
 # k6 names (--prometheus-names k6): k6_http_reqs_total and k6_vus are there.
 . "$(dirname "$0")/lib.sh"
 
@@ -54,7 +55,8 @@ assert_one_line badaddr.err "stderr with --prometheus localhost"
 
 # --prometheus-hold keeps the final totals up for a few scrapes after the load.
 brunt_run brunt -q -c 2 -d 3s --export r.json --prometheus "127.0.0.1:$BPORT" \
-    --prometheus-hold 3s --threshold 'http_req_duration:p(95)<250' "$TARGET_URL/"
+    --prometheus-hold 3s --threshold 'http_req_duration:p(95)<250' --watch "$TARGET_PID" \
+    "$TARGET_URL/"
 assert_eq 0 "$RC" "exit status"
 reqs=$(jnum r.json .metrics.http_reqs.values.count)
 assert_eq "$(stats_requests)" "$reqs" "requests in the result vs served"
@@ -66,6 +68,14 @@ le=$(query 'count(last_over_time(brunt_http_req_duration_seconds_bucket{le="0.25
 assert_ge "${le:-0}" 1 "histogram series with le=0.25"
 inf=$(query 'sum(last_over_time(brunt_http_req_duration_seconds_bucket{le="+Inf"}[5m]))')
 assert_eq "$(jnum r.json .metrics.http_req_duration.values.count)" "$inf" "+Inf bucket vs http_req_duration count"
+
+# The watch's figures too, in their own unit (% of the CPUs; the histogram keeps
+# millionths): the last scraped max of the target's CPU equals the result's.
+cpu_max=$(jnum r.json .metrics.process_cpu.values.max)
+scraped=$(query "max(last_over_time(brunt_process_cpu_max{target=\"$TARGET_PID\"}[5m]))")
+[[ -n $scraped ]] || fail "Prometheus has no brunt_process_cpu_max for the watched target"
+assert_within "$scraped" "$cpu_max" "$(awk -v c="$cpu_max" 'BEGIN { print c * 0.002 + 1e-6 }')" \
+    "last scraped brunt_process_cpu_max vs the result's process_cpu max"
 
 # Every metric examples/grafana-dashboard.json queries was scraped (brunt_errors_total
 # has series only when a network error happened, so it is left out).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 11: the reports of a real run, rendered straight after it (--report) and later
 # from its result (brunt report), checked against the result and the target's own
-# counts: Markdown (sections, per-request table, < 65,536 characters), JUnit XML (valid
+# counts: Markdown (sections, the Executive Summary's sentences, per-request table, alert
+# rules that promtool accepts, < 65,536 characters), JUnit XML (valid
 # against tests/junit.xsd, one testcase per threshold, the failure carries the observed
 # value), CSV (one row per second, the requests column adds up to what the target
 # served), and the same bytes from both paths.
@@ -27,7 +28,7 @@ assert_eq "$served" "$reqs" "requests in the result vs served by the target"
 chars=$(wc -m <r.md)
 assert_lt "$chars" 65536 "Markdown characters"
 for h in '## Executive Summary' '## Current Performance' '## Bottleneck Analysis' \
-    '## Load Test Results' '## Requests' '## Monitoring Recommendations'; do
+    '## Optimisation Plan' '## Load Test Results' '## Requests' '## Monitoring Recommendations'; do
     grep -qF "$h" r.md || fail "r.md lacks the section '$h'"
 done
 md_reqs=$(sed -n 's/^| Requests | \([0-9,]*\) |$/\1/p' r.md | tr -d ,)
@@ -40,6 +41,22 @@ done
 grep -q '❌' r.md || fail "the failing threshold has no ❌ in r.md"
 grep -q 'http_reqs' r.md || fail "r.md does not name the failing threshold's metric"
 grep -q 'not measured — run with --watch' r.md || fail "r.md does not say the target was not watched"
+# The Executive Summary's generated sentences: the verdict with the failing objective's
+# observed value, the load and its request count as the result has them.
+summary=$(sed -n '/^## Executive Summary/,/^## /p' r.md | tr '\n' ' ')
+n_obj=$(jnum r.json '(.thresholds | length) + (.criteria // [] | length)')
+[[ $summary == *"1 of $n_obj objectives were not met: http_reqs count&lt;10 was "* ]] ||
+    fail "the summary's verdict (1 of $n_obj not met, http_reqs count<10): $summary"
+reqs_fmt=$(python3 -c "print(f'{$reqs:,}')")
+[[ $summary == *"completed $reqs_fmt requests"* ]] || fail "the summary's request count ($reqs_fmt): $summary"
+[[ $summary == *"closed model"* ]] || fail "the summary does not say the load model: $summary"
+[[ $summary == *"The biggest bottleneck found ("* || $summary == *"No bottleneck showed"* ]] ||
+    fail "the summary says nothing of the bottleneck: $summary"
+# Monitoring Recommendations: the alert rules are a rule file Prometheus accepts.
+command -v promtool >/dev/null || fail "promtool is missing (scripts/setup.sh installs prometheus)"
+sed -n '/^## Monitoring Recommendations/,$p' r.md | sed -n '/^```yaml$/,/^```$/p' | sed '1d;$d' >rules.yml
+grep -q 'alert: HighErrorRate' rules.yml || fail "no alert rules in r.md: $(cat rules.yml)"
+promtool check rules rules.yml >promtool.out 2>&1 || fail "promtool rejects r.md's alert rules: $(cat promtool.out)"
 
 # JUnit: valid, one testcase per threshold, the failure carries the observed value.
 xmllint --noout --schema "$E2E_DIR/../junit.xsd" r.xml 2>xmllint.err ||

@@ -49,6 +49,11 @@ for r in "${runs[@]}"; do
     n=$(jnum "$name.json" .metrics.http_reqs.values.count)
     assert_ge "$n" 1 "examples/$name.yaml made requests"
     assert_eq "$before_401" "$(stats_get '.unauthorized')" "401s during examples/$name.yaml"
+    # Issue 7 item 5: a threshold on a valid metric that saw nothing (dropped_iterations:
+    # count==0 on a clean run) is zero, not a typo.
+    if grep -qiE 'typo|matched no samples' "$E2E_TMP/$name.out" "$E2E_TMP/$name.err"; then
+        fail "examples/$name.yaml warns of a typo on a clean run: $(grep -hiE 'typo|matched no samples' "$E2E_TMP/$name.out" "$E2E_TMP/$name.err")"
+    fi
 done
 
 # The authenticated routes were reached with the tokens extracted at login.

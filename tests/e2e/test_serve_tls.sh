@@ -7,15 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 T=$E2E_TMP
 
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
-key "$T/ca.key"
-openssl req -x509 -new -key "$T/ca.key" -out "$T/ca.crt" -days 2 -subj /CN=brunt-serve-test-ca 2>/dev/null
-key "$T/srv.key"
-openssl req -new -key "$T/srv.key" -out "$T/srv.csr" -subj /CN=localhost 2>/dev/null
-openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -set_serial 4242 -days 2 \
-    -extfile <(echo "subjectAltName=IP:127.0.0.1,DNS:localhost") -out "$T/srv.crt" 2>/dev/null
-[[ -s $T/srv.crt ]] || fail "openssl made no srv.crt"
-key "$T/other.key"
+test_cert "$T" 4242
+test_key "$T/other.key"
 
 # --- bad input: one line each, exit 2, before listening ------------------------------------
 bad() { # NAME EXPECTED_SUBSTRING ARGS...

@@ -111,7 +111,7 @@ RUN=$!
 _E2E_PIDS+=("$RUN")
 SERVER=
 for ((i = 0; i < 200; i++)); do # bounded: 10 s for the spawned line
-    SERVER=$(sed -n 's/.* as PID \([0-9]*\) .*/\1/p' burn.err | head -1)
+    SERVER=$(sed -n 's/.* as PID \([0-9]*\) .*/\1/p' burn.err 2>/dev/null | head -1) || true # the file may not exist yet
     [[ -n $SERVER ]] && break
     sleep 0.05
 done

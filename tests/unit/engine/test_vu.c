@@ -1,6 +1,7 @@
 /*
  * The VU state machine (engine/vu.c) with a clock the test sets: a request without an
- * answer times out at the plan's timeout and not before; a sleep step holds the
+ * answer times out at the plan's timeout and not before (a later request on the same
+ * VU a full timeout after its own send: the lazy timer); a sleep step holds the
  * iteration for exactly its length; a VU runs its per-VU iterations and then stops; the
  * hard stop counts the request in flight as interrupted, never drops it; a failed TLS
  * handshake backs off like a refused connect.
@@ -28,6 +29,34 @@ Test(vu, a_request_without_an_answer_times_out_at_the_timeout)
     cr_expect_eq(h_sum(&h, M_HTTP_REQ_FAILED, ""), 1, "failed");
     cr_expect_eq(h_sum(&h, M_ITERATIONS, ""), 1, "the iteration ended");
     cr_expect_eq(h.vu->state, VU_OFF, "the VU is done");
+    h_destroy(&h);
+}
+
+/* The VU's timer is lazy (vu.c): still armed for the first request's deadline when the
+ * second is sent, it fires early there and re-arms, so the second request times out at
+ * its own deadline, a full timeout after it was sent, not at the first one's. */
+Test(vu, a_later_request_times_out_a_full_timeout_after_its_own_send)
+{
+    struct harness h;
+    h_init(&h, 2, 0);
+    char buf[512];
+    h_run(&h);
+    cr_assert_eq(h_recv(0, buf, sizeof buf), strlen(H_REQUEST), "the first request");
+    h.now += 400 * NS_PER_MS;
+    h_send(0, OK, strlen(OK));
+    h_run(&h); /* answered at 400 ms: the second request leaves now */
+    cr_assert_eq(h_sum(&h, M_HTTP_REQS, ""), 1);
+    cr_assert_eq(h_recv(0, buf, sizeof buf), strlen(H_REQUEST), "the second request");
+    h.now += 600 * NS_PER_MS; /* 1 s: the first request's deadline */
+    h_run(&h);
+    cr_expect_eq(h_sum(&h, M_ERRORS, "kind=timeout"), 0, "not at the first one's deadline");
+    h.now += 400 * NS_PER_MS - 1; /* a nanosecond before the second one's */
+    h_run(&h);
+    cr_expect_eq(h_sum(&h, M_ERRORS, "kind=timeout"), 0, "still waiting");
+    h.now += 1;
+    h_run(&h);
+    cr_expect_eq(h_sum(&h, M_ERRORS, "kind=timeout"), 1, "timed out at 1.4 s");
+    cr_expect_eq(h_sum(&h, M_HTTP_REQS, ""), 2, "both requests counted");
     h_destroy(&h);
 }
 

@@ -845,3 +845,36 @@ Test(http1_head_end, empty_first_line_and_bare_lf)
     cr_expect_eq(http1_head_end("HTTP/1.1 200 OK\r\n\r", 18, 0), HTTP1_PARTIAL);
     cr_expect_eq(http1_head_end("HTTP/1.1 200 OK\r\n\r\n", 19, 18), 19);
 }
+
+/*
+ * Every byte a field value may not hold (controls other than tab, DEL) is refused at
+ * every position of a 30-byte value (one that would span words if the check ever went
+ * word by word), and tab and obs-text (0x80-0xff) are accepted.
+ */
+Test(http1_response, field_value_bytes_are_checked_at_every_position)
+{
+    struct http1_response r;
+    char buf[256];
+    const char *fill = "abcdefghijklmnopqrstuvwxyz0123";
+    for (int c = 0; c < 256; c++) {
+        if (c == '\n' || c == '\r') {
+            continue; /* they end the line instead */
+        }
+        bool ok = c == '\t' || (c >= 0x20 && c != 0x7f);
+        for (size_t pos = 0; pos < strlen(fill); pos++) {
+            char value[64];
+            memcpy(value, fill, strlen(fill) + 1);
+            value[pos] = (char)c;
+            int n = snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\nX-V: %.*s\r\n\r\n",
+                             (int)strlen(fill), value);
+            /* A value byte 0 is no C string: put it in after formatting. */
+            buf[strlen("HTTP/1.1 200 OK\r\nX-V: ") + pos] = (char)c;
+            int rc = http1_parse_response(buf, (size_t)n, false, &r);
+            if (ok) {
+                cr_assert_eq(rc, n, "byte 0x%02x at %zu refused", c, pos);
+            } else {
+                cr_assert_eq(rc, HTTP1_EPROTO, "byte 0x%02x at %zu accepted", c, pos);
+            }
+        }
+    }
+}

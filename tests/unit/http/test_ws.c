@@ -133,3 +133,42 @@ Test(ws, key_of_rfc_nonce)
     ws_key_make((const uint8_t *)"the sample nonce", key);
     cr_assert_str_eq(key, "dGhlIHNhbXBsZSBub25jZQ==");
 }
+
+/* The client's check of the 101 (ws_upgrade_check) over heads http1 parsed. */
+static int upgrade_rc(const char *head)
+{
+    static struct http1_response resp;
+    int r = http1_parse_response(head, strlen(head), false, &resp);
+    cr_assert_gt(r, 0, "head did not parse (%d): %s", r, head);
+    return ws_upgrade_check(&resp, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+Test(ws, upgrade_check_accepts_rfc_101_with_token_lists)
+{
+    cr_assert_eq(upgrade_rc("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                            "Connection: Upgrade\r\n"
+                            "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"),
+                 0);
+    cr_assert_eq(upgrade_rc("HTTP/1.1 101 x\r\nupgrade: WebSocket\r\n"
+                            "connection: keep-alive, upgrade\r\n"
+                            "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"),
+                 0);
+}
+
+Test(ws, upgrade_check_refuses_wrong_status_accept_or_missing_headers)
+{
+    cr_assert_eq(upgrade_rc("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), WS_EPROTO);
+    cr_assert_eq(upgrade_rc("HTTP/1.1 101 x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                            "Sec-WebSocket-Accept: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"),
+                 WS_EPROTO);
+    cr_assert_eq(upgrade_rc("HTTP/1.1 101 x\r\nConnection: Upgrade\r\n"
+                            "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"),
+                 WS_EPROTO);
+    cr_assert_eq(upgrade_rc("HTTP/1.1 101 x\r\nUpgrade: websocket\r\nConnection: close\r\n"
+                            "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"),
+                 WS_EPROTO);
+    cr_assert_eq(upgrade_rc("HTTP/1.1 101 x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                            "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                            "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"),
+                 WS_EPROTO);
+}

@@ -128,3 +128,25 @@ Test(prom, serves_the_last_tick_on_loopback)
     cr_assert_lt(prom_start("300.1.1.1:x", PROM_NAMES_BRUNT, NULL, 0, &p, err, sizeof err), 0);
     cr_assert(strstr(err, "expected HOST:PORT") != NULL, "%s", err);
 }
+
+/* A trend that is not a time (a watched process's CPU share, a scenario's custom Trend)
+ * keeps millionths in its histogram: the gauges give the value in its own unit. */
+Test(prom, a_non_time_trend_is_shown_in_its_unit)
+{
+    int m = metric_define("test_cpu_share", METRIC_TREND, CONTAINS_DEFAULT, "a share, %");
+    cr_assert_geq(m, 0);
+    struct registry *reg = registry_new();
+    int s = registry_get(reg, m, "");
+    series_trend_value(registry_at(reg, s), 37.25);
+    series_trend_value(registry_at(reg, s), 12.75);
+    struct run_report r = {.total = reg, .duration_ns = 1000000000ULL};
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 22);
+    cr_assert_eq(prom_render(&r, PROM_NAMES_BRUNT, NULL, 0, &b), 0);
+    cr_assert_float_eq(value_of(b.data, "brunt_test_cpu_share_avg "), 25, 1e-3, "%s", b.data);
+    cr_assert_float_eq(value_of(b.data, "brunt_test_cpu_share_max "), 37.25, 0.05);
+    cr_assert_float_eq(value_of(b.data, "brunt_test_cpu_share_min "), 12.75, 0.05);
+    dynbuf_destroy(&b);
+    registry_free(reg);
+    metric_undefine_all();
+}

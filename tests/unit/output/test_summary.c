@@ -378,17 +378,25 @@ static void add_status(struct registry *reg, const char *status, const char *exp
     series_add(registry_at(reg, i), n);
 }
 
+/* fx as fixture_init makes it, with an empty registry for the run's totals (returned). */
+static struct registry *empty_totals(struct fixture *fx)
+{
+    fixture_init(fx);
+    struct registry *reg = registry_new();
+    cr_assert_not_null(reg);
+    registry_free(fx->r.total);
+    fx->r.total = reg;
+    return reg;
+}
+
 Test(summary, responses_by_status_say_which_failed)
 {
     struct fixture fx;
     char line[512];
-    fixture_init(&fx);
-    struct registry *reg = registry_new();
+    struct registry *reg = empty_totals(&fx);
     add_status(reg, "200", "true", 30);
     add_status(reg, "400", "false", 60);
     add_status(reg, "0", "false", 10);
-    registry_free(fx.r.total);
-    fx.r.total = reg;
     char *s = render(&fx, false);
     cr_assert(find_line(s, "{ status:400 }", line, sizeof line), "no 400 row:\n%s", s);
     cr_expect(strstr(line, ": 60") != NULL && strstr(line, "60.00% unexpected (failed)") != NULL,
@@ -401,14 +409,39 @@ Test(summary, responses_by_status_say_which_failed)
     registry_free(fx.r.total);
 
     /* All 2xx and expected: no rows. */
-    fixture_init(&fx);
-    reg = registry_new();
+    reg = empty_totals(&fx);
     add_status(reg, "200", "true", 30);
     add_status(reg, "201", "true", 3);
-    registry_free(fx.r.total);
-    fx.r.total = reg;
     s = render(&fx, false);
     cr_expect(strstr(s, "{ status:") == NULL, "status rows for an all-2xx run:\n%s", s);
+    free(s);
+    registry_free(fx.r.total);
+}
+
+/* Issue 7, item 13: one share is printed with one rounding everywhere in a summary (the
+ * failed rate, the row of the failing status and the threshold's observed value were
+ * 23.5% and 23.6% of the same 471 of 2001). */
+Test(summary, one_share_is_rounded_the_same_everywhere)
+{
+    struct fixture fx;
+    char line[512];
+    struct registry *reg = empty_totals(&fx);
+    add_status(reg, "200", "true", 1530);
+    add_status(reg, "500", "false", 471);
+    int failed = series(reg, M_HTTP_REQ_FAILED, NULL, NULL);
+    for (int i = 0; i < 2001; i++) {
+        series_rate(registry_at(reg, failed), i < 471);
+    }
+    fx.th[1].observed = 471.0 / 2001.0; /* 23.538% */
+    char *s = render(&fx, false);
+    cr_assert(find_line(s, "http_req_failed.", line, sizeof line), "no failed row:\n%s", s);
+    cr_expect(strstr(line, "23.54%") != NULL, "failed row: %s", line);
+    cr_assert(find_line(s, "{ status:500 }", line, sizeof line), "no 500 row:\n%s", s);
+    cr_expect(strstr(line, "23.54%") != NULL, "500 row: %s", line);
+    cr_assert(find_line(s, "'rate<0.001'", line, sizeof line), "no threshold line:\n%s", s);
+    cr_expect(strstr(line, "23.54%") != NULL, "threshold line: %s", line);
+    cr_expect(strstr(s, "23.5%") == NULL && strstr(s, "23.6%") == NULL,
+              "a one-decimal rounding of the same share:\n%s", s);
     free(s);
     registry_free(fx.r.total);
 }

@@ -204,3 +204,24 @@ Test(pprof, gunzip_caps_the_output)
     dynbuf_destroy(&out);
     free(z);
 }
+
+/* runtime.asyncPreempt as the leaf (Go's asynchronous preemption): its weight goes to the
+ * function it interrupted, and is counted; a stack of it alone is kept as it is. */
+Test(pprof, folds_async_preempt_into_the_interrupted_function)
+{
+    strings[7] = "runtime.asyncPreempt"; /* the leaf of main;work;... (this process only) */
+    size_t len;
+    uint8_t *gz = build(&len, true, 0);
+    struct flame *fg = flame_new();
+    struct pprof_info info;
+    char err[256] = "";
+    int n = pprof_decode(gz, len, NULL, fg, &info, err, sizeof err);
+    cr_assert_eq(n, 3, "stacks %d (%s)", n, err);
+    cr_assert_eq(info.preempt_folded, 30000000, "folded %llu",
+                 (unsigned long long)info.preempt_folded);
+    char *f = folded(fg);
+    cr_assert_str_eq(f, "[libx.so] 20000000\nmain 10000000\nmain;work 30000000\n", "got:\n%s", f);
+    free(f);
+    flame_free(fg);
+    free(gz);
+}

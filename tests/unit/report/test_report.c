@@ -570,3 +570,152 @@ Test(report, a_profiles_flame_graph_is_read_beside_the_result_and_embedded)
     unlink(svg_path);
     rmdir(dir);
 }
+
+/* probes.pprof alone (issue 13): the Markdown and the HTML show the hottest functions, the
+ * live heap before and after with where it grew, the flame graph's file, and do not say
+ * a CPU profile was not measured (a Go service's pprof is one); a failed profile shows its
+ * error, not "no samples". */
+Test(report, pprof_section_with_heap_in_markdown_and_html)
+{
+    const char *doc =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":5,\"rate\":1}}},\"probes\":{\"pprof\":{\"source\":\"pprof\","
+        "\"url\":\"http://127.0.0.1:6060\",\"seconds\":4,\"unit\":\"nanoseconds\","
+        "\"samples\":590,\"top\":[{\"function\":\"main.bruntGoHotSpin\",\"module\":null,"
+        "\"file\":\"/src/main.go\",\"line\":29,\"self\":4,\"total\":4,\"self_share\":0.7,"
+        "\"total_share\":0.71},{\"function\":\"a|b*c\",\"module\":null,\"file\":null,"
+        "\"line\":0,\"self\":1,\"total\":1,\"self_share\":0.2,\"total_share\":0.2}],"
+        "\"files\":{\"svg\":\"run.pprof.svg\"},\"heap\":{\"inuse_before_bytes\":1048576,"
+        "\"inuse_after_bytes\":22020096,\"growth\":[{\"function\":\"main.bruntGoLeak\","
+        "\"file\":\"/src/main.go\",\"line\":47,\"bytes\":20971520}]}}}}";
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_md(m, &b), 0);
+    cr_assert(strstr(b.data, "### CPU profile of the target (pprof)") != NULL, "%s", b.data);
+    cr_assert(strstr(b.data, "| `main.bruntGoHotSpin` | /src/main.go:29 | 70.0% | 71.0% |") != NULL,
+              "%s", b.data);
+    cr_assert(strstr(b.data, "| `a\\|b*c` | — | 20.0% | 20.0% |") != NULL, "%s", b.data);
+    cr_assert(strstr(b.data, "| Live heap before the load | 1.00 MiB |") != NULL, "%s", b.data);
+    cr_assert(strstr(b.data, "| Live heap after the load | 21.00 MiB (+20.00 MiB) |") != NULL, "%s",
+              b.data);
+    cr_assert(strstr(b.data, "| `main.bruntGoLeak` | /src/main.go:47 | 20.00 MiB |") != NULL, "%s",
+              b.data);
+    cr_assert(strstr(b.data, "Flame graph: `run.pprof.svg`") != NULL, "%s", b.data);
+    cr_assert(strstr(b.data, "a CPU profile of the target: not measured") == NULL, "%s", b.data);
+    dynbuf_reset(&b);
+    cr_assert_eq(report_html(m, &b), 0);
+    cr_assert(strstr(b.data, "data-fig=\"pprof.heap.inuse_after_bytes\" data-value=\"22020096\"") !=
+              NULL);
+    cr_assert(strstr(b.data, "data-fig=\"pprof.samples\" data-value=\"590\"") != NULL);
+    cr_assert(strstr(b.data, "data-heap-growth=\"20971520\"") != NULL);
+    cr_assert(strstr(b.data, "<code>main.bruntGoLeak</code>") != NULL);
+    cr_assert(strstr(b.data, "a CPU profile of the target: not measured") == NULL);
+    dynbuf_destroy(&b);
+    model_free(m);
+
+    const char *failed =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":5,\"rate\":1}}},\"probes\":{\"profile\":{\"source\":\"perf\","
+        "\"error\":\"kernel.perf_event_paranoid is 3\"}}}";
+    m = calloc(1, sizeof *m);
+    cr_assert_eq(report_read(failed, strlen(failed), m, err, sizeof err), 0, "%s", err);
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_html(m, &b), 0);
+    cr_assert(strstr(b.data, "<th>Not measured</th><td>kernel.perf_event_paranoid is 3</td>") !=
+              NULL);
+    cr_assert(strstr(b.data, "holds no samples") == NULL);
+    dynbuf_reset(&b);
+    cr_assert_eq(report_md(m, &b), 0);
+    cr_assert(strstr(b.data, "| Not measured | kernel.perf_event_paranoid is 3 |") != NULL, "%s",
+              b.data);
+    dynbuf_destroy(&b);
+    model_free(m);
+}
+
+/* What to monitor: a watched target's p95 CPU and largest RSS become alert rules with half
+ * as much again as their limit (rounded up to two digits), naming the target. */
+Test(report, alert_rules_for_the_watched_targets_cpu_and_memory)
+{
+    const char *doc =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":5,\"rate\":1}}},\"probes\":{\"process\":{\"targets\":["
+        "{\"label\":\"api\",\"pid\":7,\"summary\":{\"process_cpu_core\":{\"p95\":35.6},"
+        "\"process_rss\":{\"max\":9609216}}},{\"label\":\"db\",\"pid\":8,\"summary\":{"
+        "\"process_cpu_core\":{\"p95\":12},\"process_rss\":{\"max\":52428800}}}]}}}";
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_md(m, &b), 0);
+    cr_assert(strstr(b.data, "# 1.5 x the p95 CPU of api in this run (0.36 cores)\n"
+                             "        expr: rate(process_cpu_seconds_total[5m]) > 0.54\n") != NULL,
+              "%s", b.data);
+    cr_assert(strstr(b.data, "# 1.5 x the largest RSS of db in this run (50.0 MiB)\n"
+                             "        expr: process_resident_memory_bytes > 79000000\n") != NULL,
+              "%s", b.data);
+    dynbuf_destroy(&b);
+    model_free(m);
+}
+
+/* A short run whose closing second held no request: the max throughput held is over the
+ * seconds with load (4 of them here), not a 5-second window that says "0 req/s". */
+Test(report, held_rate_leaves_out_the_empty_closing_seconds)
+{
+    const char *doc =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":38,\"rate\":8.75}}},\"timeseries\":{\"rows\":["
+        "{\"t\":0,\"http_reqs\":10,\"rps\":10,\"failed\":0},"
+        "{\"t\":1,\"http_reqs\":12,\"rps\":12,\"failed\":0},"
+        "{\"t\":2,\"http_reqs\":12,\"rps\":12,\"failed\":0},"
+        "{\"t\":3,\"http_reqs\":4,\"rps\":4,\"failed\":0},"
+        "{\"t\":4,\"http_reqs\":0,\"rps\":0,\"failed\":0}]}}";
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+    cr_assert_float_eq(m->held_window_s, 4, 1e-9, "window %g", m->held_window_s);
+    cr_assert_float_eq(m->held_rps, 4, 1e-9, "held %g", m->held_rps);
+    model_free(m);
+}
+
+/* The optimisation plan: the critical and warning findings' recommendations in their
+ * rank, each once, naming its finding; info findings are not steps. */
+Test(report, optimisation_plan_from_the_ranked_findings)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    struct report_model *m = read_ok(&fx);
+    cr_assert_gt(m->n_findings, 0);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_md(m, &b), 0);
+    const char *plan = strstr(b.data, "## Optimisation Plan\n");
+    cr_assert_not_null(plan, "%s", b.data);
+    const char *end = strstr(plan, "## Load Test Results");
+    cr_assert_not_null(end);
+    size_t steps = 0;
+    for (size_t i = 0; i < m->n_findings; i++) {
+        const struct finding *f = &m->findings[i];
+        char line[512];
+        snprintf(line, sizeof line, "**%s**: %s (finding %zu", f->location, f->recommendation,
+                 i + 1);
+        const char *at = strstr(plan, line);
+        if (f->severity == FINDING_INFO) {
+            cr_assert(at == NULL || at > end, "info finding %zu is a step", i + 1);
+        } else {
+            cr_assert(at != NULL && at < end, "no step for finding %zu: %s\n%s", i + 1, line, plan);
+            steps++;
+        }
+    }
+    cr_assert_gt(steps, 0);
+    dynbuf_reset(&b);
+    cr_assert_eq(report_html(m, &b), 0);
+    cr_assert(strstr(b.data, "<h2 id=\"plan\">Optimisation Plan</h2>") != NULL);
+    cr_assert(strstr(b.data, "<li data-finding=\"1\"><strong>") != NULL, "the first finding");
+    dynbuf_destroy(&b);
+    model_free(m);
+    fixture_destroy(&fx);
+}
