@@ -119,8 +119,11 @@ assert_eq 6 "$recv" "messages the server received in the room"
 assert_eq 6 "$(jnum room.json '.metrics.ws_msgs_sent.values.count')" "ws_msgs_sent in the room"
 assert_eq "$sent" "$(jnum room.json '.metrics.ws_msgs_received.values.count')" \
     "ws_msgs_received = messages the server broadcast"
-# 50 members and the other speaker hear each of the 6 messages (sent, not the echo)
-assert_eq 306 "$sent" "deliveries: 6 messages x 51 other members"
+# 50 members and the other speaker hear each of the 6 messages (sent, not the echo): 306
+# at most; a member whose session opened after a message was sent missed that one (seen
+# once in a fresh-clone CI run: 305), so the ground truth is the server's count above.
+assert_le "$sent" 306 "deliveries: at most 6 messages x 51 other members"
+assert_ge "$sent" 255 "deliveries: most of 6 messages x 51 other members"
 assert_eq 52 "$(jnum room.json '.metrics.ws_sessions.values.count')" "room sessions"
 assert_eq 0 "$(peer_stat "$P" .open)" "no session left open on the server"
 
