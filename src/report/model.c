@@ -862,7 +862,9 @@ int report_read(const char *doc, size_t len, struct report_model *m, char *err, 
     read_breakpoint(&r, root);
     const struct report_metric *reqs = report_metric(m, "http_reqs");
     const struct report_metric *dur = report_metric(m, "http_req_duration");
-    bool any = (reqs != NULL && reqs->count > 0) || (dur != NULL && dur->trend.count > 0);
+    const struct report_metric *wss = report_metric(m, "ws_sessions"); /* no http_reqs */
+    bool any = (reqs != NULL && reqs->count > 0) || (dur != NULL && dur->trend.count > 0) ||
+               (wss != NULL && wss->count > 0);
     if (!any) {
         snprintf(err, err_len,
                  "no samples: the run measured no request (http_reqs is 0 or missing), so "

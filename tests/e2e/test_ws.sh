@@ -125,6 +125,9 @@ assert_eq "$sent" "$(jnum room.json '.metrics.ws_msgs_received.values.count')" \
 assert_le "$sent" 306 "deliveries: at most 6 messages x 51 other members"
 assert_ge "$sent" 255 "deliveries: most of 6 messages x 51 other members"
 assert_eq 52 "$(jnum room.json '.metrics.ws_sessions.values.count')" "room sessions"
+RC=0
+"$BRUNT" report -q room.json -o room.md 2>room-report.err || RC=$?
+assert_eq 0 "$RC" "brunt report on a WebSocket-only result ($(head -c 200 room-report.err))"
 assert_eq 0 "$(peer_stat "$P" .open)" "no session left open on the server"
 
 # --- 2b. examples/ws-room.yaml, shortened: the same ground truth -------------------------
