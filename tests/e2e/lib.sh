@@ -48,11 +48,13 @@ log() {
     printf '# %s\n' "$*"
 }
 
-# fail MSG: stop the test; the last `brunt run`'s output is shown to help explain why.
+# fail MSG: stop the test; the last `brunt run`'s output is shown to help explain why,
+# and the message is repeated after it, so that a log cut to its head or its tail has it.
 fail() {
     printf 'FAIL: %s\n' "$*" >&2
     if [[ -n ${_E2E_LAST_RUN:-} ]]; then
         show "$_E2E_LAST_RUN" >&2
+        printf 'FAIL: %s (the output above is from the last brunt run)\n' "$*" >&2
     fi
     exit 1
 }

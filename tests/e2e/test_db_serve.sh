@@ -93,14 +93,18 @@ assert_eq 0 "$(findings "$j" postgres seq_scan)" "no seq_scan finding with the i
 stop_target
 
 # --- a small pool: one connection, requests wait for it -------------------------------------
+# 6 s: the pool finding needs at least 3 one-second samples, with room for a late one on a
+# loaded machine (a fresh-clone CI failed this section once; the failure message now
+# carries the samples).
 start_target --postgres "$PG_DSN" --redis "$REDIS_URL" --db-pool 1 --db-n-plus-one --threads 4
-run_db pool "/api/v1/auctions?limit=5" -d 4s --threshold "pg_connections:max==1" \
+run_db pool "/api/v1/auctions?limit=5" -d 6s --threshold "pg_connections:max==1" \
     --threshold "redis_connected_clients:min>=2"
 j=$E2E_TMP/pool.json
 assert_eq 1 "$(jnum "$j" .probes.postgres.activity.connections_max)" \
     "brunt sees the one pooled connection (the probe's own excluded)"
 assert_ge "$(stats_get .db.pool_waits)" 1 "requests waited for the pool"
-assert_eq 1 "$(findings "$j" postgres pool_saturation)" "the pool_saturation finding"
+assert_eq 1 "$(findings "$j" postgres pool_saturation)" \
+    "the pool_saturation finding (samples $(jval "$j" .probes.postgres.activity.samples), lost $(jval "$j" .probes.postgres.lost_samples), db time $(jval "$j" .probes.postgres.db_time_ms) ms, connections $(jval "$j" ".probes.postgres.series.connections | tostring"))"
 for f in list nplus1 cached; do
     assert_eq 0 "$(findings "$E2E_TMP/$f.json" postgres pool_saturation)" \
         "$f: no pool finding with 8 connections for 4 VUs"
