@@ -54,7 +54,7 @@
 #define NONE SIZE_MAX
 #define SRV_WS_MAX_MESSAGE (1024 * 1024)    /* a WebSocket message, all fragments: else 1009 */
 #define SRV_WS_OUT_MAX (8 * 1024 * 1024)    /* unsent bytes of a room member: else dropped */
-#define SRV_WS_INBOX_MAX (64 * 1024 * 1024) /* broadcast bytes waiting for one thread */
+#define SRV_WS_INBOX_MAX (64 * 1024 * 1024) /* bytes of broadcasts (posts) waiting for a thread */
 #define SRV_WS_ROOM_NAME 64                 /* a room name's bytes, at most */
 #define SRV_WS_ROOM_BUCKETS 256             /* a thread's room table */
 /* The answer-time histogram: 2^SRV_ANS_SUB_BITS buckets per power of two of ns, up to

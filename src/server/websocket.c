@@ -431,6 +431,9 @@ static void room_broadcast(struct conn *c, uint8_t opcode, const uint8_t *payloa
             memcpy(p->name, r->name, r->name_len);
             p->len = len;
             memcpy(p->data, payload, len);
+            /* An inbox counts what its posts hold (the allocation, not just the payload),
+             * so many tiny messages cannot pass the cap either. */
+            size_t cost = sizeof *p + len;
             for (int i = 0; i < t->n_threads; i++) {
                 struct server_thread *o = &t->threads[i];
                 if (o == w) {
@@ -438,7 +441,7 @@ static void room_broadcast(struct conn *c, uint8_t opcode, const uint8_t *payloa
                 }
                 bool queued = false;
                 pthread_mutex_lock(&o->inbox_lock);
-                if (o->inbox_bytes + len <= SRV_WS_INBOX_MAX) {
+                if (o->inbox_bytes + cost <= SRV_WS_INBOX_MAX) {
                     if (o->inbox_n == o->inbox_cap) {
                         size_t cap = o->inbox_cap ? o->inbox_cap * 2 : 64;
                         struct srv_ws_post **a = realloc(o->inbox, cap * sizeof *a);
@@ -450,7 +453,7 @@ static void room_broadcast(struct conn *c, uint8_t opcode, const uint8_t *payloa
                     if (o->inbox_n < o->inbox_cap) {
                         atomic_fetch_add(&p->refs, 1);
                         o->inbox[o->inbox_n++] = p;
-                        o->inbox_bytes += len;
+                        o->inbox_bytes += cost;
                         queued = true;
                     }
                 }

@@ -196,27 +196,55 @@ static uint64_t count(struct server_thread *w, int idx)
     return atomic_load(&w->cnt.c[idx]);
 }
 
+/* A server of two threads (not running: the test turns their loops). */
+static struct server srv;
+static struct server_thread thr[2];
+
+static void two_threads(void)
+{
+    char err[128];
+    memset(&srv, 0, sizeof srv);
+    memset(thr, 0, sizeof thr);
+    srv.n_threads = 2;
+    srv.threads = thr;
+    cr_assert_eq(server__tls_init(&srv, err, sizeof err), 0);
+    for (int i = 0; i < 2; i++) {
+        thr[i].t = &srv;
+        thr[i].index = i;
+        thr[i].in_scratch = malloc(SRV_READ_CHUNK);
+        thr[i].out_scratch = malloc(SRV_OUT_SCRATCH);
+        cr_assert_eq(loop_new(&thr[i].loop), 0);
+        cr_assert_eq(server__ws_thread_init(&thr[i]), 0);
+    }
+}
+
+/* Ends the threads' sessions (one each) and frees the threads. */
+static void two_threads_free(void)
+{
+    for (int i = 0; i < 2; i++) {
+        while (thr[i].conns != NULL) {
+            server__conn_destroy(thr[i].conns);
+        }
+        cr_expect_eq(count(&thr[i], C_WS_CLOSED), 1u);
+        for (size_t k = 0; k < SRV_WS_ROOM_BUCKETS; k++) {
+            cr_expect_null(thr[i].rooms[k], "thread %d's room is freed with its last member", i);
+        }
+        server__ws_thread_destroy(&thr[i]);
+        loop_free(thr[i].loop);
+        free(thr[i].in_scratch);
+        free(thr[i].out_scratch);
+        free(thr[i].body.p);
+    }
+    cr_expect_eq(atomic_load(&srv.ws_open), 0);
+    server__tls_destroy(&srv);
+}
+
 Test(websocket, a_room_message_reaches_members_on_another_thread)
 {
-    static struct server t;
-    static struct server_thread w[2];
-    char err[128];
-    memset(&t, 0, sizeof t);
-    memset(w, 0, sizeof w);
-    t.n_threads = 2;
-    t.threads = w;
-    cr_assert_eq(server__tls_init(&t, err, sizeof err), 0);
-    for (int i = 0; i < 2; i++) {
-        w[i].t = &t;
-        w[i].index = i;
-        w[i].in_scratch = malloc(SRV_READ_CHUNK);
-        w[i].out_scratch = malloc(SRV_OUT_SCRATCH);
-        cr_assert_eq(loop_new(&w[i].loop), 0);
-        cr_assert_eq(server__ws_thread_init(&w[i]), 0);
-    }
+    two_threads();
     int pa, pb;
-    struct conn *a = room_session(&w[0], &pa);
-    struct conn *b = room_session(&w[1], &pb);
+    struct conn *a = room_session(&thr[0], &pa);
+    struct conn *b = room_session(&thr[1], &pb);
     (void)a;
     (void)b;
     /* A's client sends a masked "hi". */
@@ -227,35 +255,46 @@ Test(websocket, a_room_message_reaches_members_on_another_thread)
     ws_mask(frame + hl, 2, mask, 0);
     cr_assert_eq(write(pa, frame, hl + 2), (ssize_t)(hl + 2));
     /* Thread 0 reads it, delivers to A and posts to thread 1, which delivers to B. */
-    cr_assert_gt(loop_run_once(w[0].loop, 1000000000), 0);
-    cr_assert_gt(loop_run_once(w[1].loop, 1000000000), 0);
+    cr_assert_gt(loop_run_once(thr[0].loop, 1000000000), 0);
+    cr_assert_gt(loop_run_once(thr[1].loop, 1000000000), 0);
     const uint8_t want[] = {0x81, 0x02, 'h', 'i'};
     uint8_t got[16];
     cr_assert_eq(read(pa, got, sizeof got), (ssize_t)sizeof want, "the sender's own copy");
     cr_assert(memcmp(got, want, sizeof want) == 0);
     cr_assert_eq(read(pb, got, sizeof got), (ssize_t)sizeof want, "the other thread's member");
     cr_assert(memcmp(got, want, sizeof want) == 0);
-    cr_expect_eq(count(&w[0], C_WS_MSG_IN), 1u);
-    cr_expect_eq(count(&w[0], C_WS_MSG_OUT), 1u);
-    cr_expect_eq(count(&w[1], C_WS_MSG_OUT), 1u);
-    cr_expect_eq(count(&w[1], C_WS_MSG_IN), 0u);
-    cr_expect_eq(atomic_load(&t.ws_open), 2);
-    for (int i = 0; i < 2; i++) {
-        while (w[i].conns != NULL) {
-            server__conn_destroy(w[i].conns);
-        }
-        cr_expect_eq(count(&w[i], C_WS_CLOSED), 1u);
-        for (size_t k = 0; k < SRV_WS_ROOM_BUCKETS; k++) {
-            cr_expect_null(w[i].rooms[k], "thread %d's room is freed with its last member", i);
-        }
-        server__ws_thread_destroy(&w[i]);
-        loop_free(w[i].loop);
-        free(w[i].in_scratch);
-        free(w[i].out_scratch);
-        free(w[i].body.p);
+    cr_expect_eq(count(&thr[0], C_WS_MSG_IN), 1u);
+    cr_expect_eq(count(&thr[0], C_WS_MSG_OUT), 1u);
+    cr_expect_eq(count(&thr[1], C_WS_MSG_OUT), 1u);
+    cr_expect_eq(count(&thr[1], C_WS_MSG_IN), 0u);
+    cr_expect_eq(atomic_load(&srv.ws_open), 2);
+    two_threads_free();
+    close(pa);
+    close(pb);
+}
+
+/* The inbox cap counts each post's allocation: empty messages are not free. */
+Test(websocket, an_inbox_counts_what_its_posts_hold_not_only_their_payload)
+{
+    two_threads();
+    int pa, pb;
+    (void)room_session(&thr[0], &pa);
+    (void)room_session(&thr[1], &pb);
+    static const uint8_t mask[4] = {1, 2, 3, 4};
+    uint8_t frames[3 * 6];
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(ws_frame_head(frames + 6 * i, true, WS_OP_TEXT, 0, mask), 6u);
     }
-    cr_expect_eq(atomic_load(&t.ws_open), 0);
-    server__tls_destroy(&t);
+    cr_assert_eq(write(pa, frames, sizeof frames), (ssize_t)sizeof frames);
+    cr_assert_gt(loop_run_once(thr[0].loop, 1000000000), 0);
+    cr_assert_eq(count(&thr[0], C_WS_MSG_IN), 3u);
+    /* Thread 1 has not run: the three posts wait in its inbox, each at least its room
+     * name and length field, though their payloads are empty. */
+    cr_assert_eq(thr[1].inbox_n, 3u);
+    cr_expect_geq(thr[1].inbox_bytes, 3 * (SRV_WS_ROOM_NAME + sizeof(size_t)), "%zu bytes",
+                  thr[1].inbox_bytes);
+    cr_expect_eq(count(&thr[0], C_WS_DROPPED), 0u);
+    two_threads_free();
     close(pa);
     close(pb);
 }
