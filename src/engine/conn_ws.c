@@ -10,7 +10,7 @@
  * added here) and checks the 101 (http/ws.h: ws_upgrade_check).  From then on conn.c
  * hands the connection's events here until the session ends.
  *
- * Memory: a session is one struct ws_conn (under 300 bytes) beside the VU.  Frames are
+ * Memory: a session is one struct ws_conn (under 400 bytes) beside the VU.  Frames are
  * read from the worker's shared read buffer; only bytes that cannot be used yet (a frame
  * that straddles reads, a fragmented message, frames that arrive while the VU is not in
  * a step that reads) are copied into a buffer of the session's, which is freed as soon
@@ -40,6 +40,8 @@
 #define WS_HOLD_BYTES (64u * 1024)
 /* Room reserved before a message's payload in the send buffer for its frame head. */
 #define WS_HEAD_ROOM WS_MAX_HEAD_BYTES
+/* Reads whose times rx keeps (see rx_append): its frames are timed at their own read. */
+#define WS_RX_MARKS 4
 
 /* The series of a connect step's sessions (step_rt.ws). */
 enum ws_series {
@@ -70,10 +72,17 @@ struct ws_conn {
     struct ws_assembly in; /* reassembly of the server's fragmented messages */
     uint8_t *rx;           /* bytes not consumed yet (lazily allocated, freed when empty) */
     size_t rx_len, rx_cap;
+    struct {
+        size_t end; /* rx[0..end) had arrived by t */
+        uint64_t t;
+    } rx_mark[WS_RX_MARKS];
+    unsigned n_marks;
     uint8_t *msg; /* the fragments so far of a fragmented message (lazily) */
     size_t msg_len, msg_cap;
-    uint8_t ctl[WS_MAX_HEAD_BYTES + WS_MAX_CONTROL_BYTES]; /* a pong or close to write */
+    /* A pong or close to write, and room for a close answer behind a pong that was tried. */
+    uint8_t ctl[WS_MAX_HEAD_BYTES + WS_MAX_CONTROL_BYTES + WS_MAX_HEAD_BYTES + 2];
     size_t ctl_len, ctl_off;
+    bool ctl_tried; /* ctl was passed to the transport: it is retried first, unchanged */
 };
 
 static const struct step *cur_step(const struct vu *vu)
@@ -160,11 +169,32 @@ void conn_ws_fail(struct vu *vu, enum err_kind kind)
     }
 }
 
+/* The messages whose last frame is whole in rx: received, though no step consumed them. */
+static uint64_t rx_messages(const struct ws_conn *ws)
+{
+    uint64_t n = 0;
+    size_t at = 0;
+    while (at < ws->rx_len) {
+        struct ws_frame f;
+        int h = ws_frame_parse(ws->rx + at, ws->rx_len - at, false, WS_MAX_MESSAGE_BYTES, &f);
+        if (h < 0 || f.payload_len > ws->rx_len - at - (size_t)h) {
+            break;
+        }
+        n += f.fin && f.opcode < WS_OP_CLOSE;
+        at += (size_t)h + (size_t)f.payload_len;
+    }
+    return n;
+}
+
 void conn_ws_free(struct vu *vu)
 {
     struct ws_conn *ws = vu->ws;
     if (ws == NULL) {
         return;
+    }
+    uint64_t kept = ws->state == WSC_UPGRADING ? 0 : rx_messages(ws);
+    if (kept > 0) {
+        series_add(ws_series(vu, WSS_RECEIVED), (double)kept);
     }
     if (ws->t_open != 0) {
         series_trend_ns(ws_series(vu, WSS_DURATION), diff(loop_now_ns(vu->w->loop), ws->t_open));
@@ -210,13 +240,16 @@ static int ws_write(struct vu *vu)
     for (;;) {
         const char *p;
         size_t n;
-        bool ctl_first = ws->ctl_off > 0 && ws->ctl_off < ws->ctl_len; /* never interleave */
+        /* A control frame once tried goes on first with the same bytes: never interleaved,
+         * and a TLS write that met a full socket must be retried as it was. */
+        bool ctl_first = ws->ctl_tried && ws->ctl_off < ws->ctl_len;
         if (vu->woff < vu->wlen && !ctl_first) {
             p = vu->wbuf + vu->woff;
             n = vu->wlen - vu->woff;
         } else if (ws->ctl_off < ws->ctl_len) {
             p = (const char *)ws->ctl + ws->ctl_off;
             n = ws->ctl_len - ws->ctl_off;
+            ws->ctl_tried = true;
         } else {
             break;
         }
@@ -235,26 +268,35 @@ static int ws_write(struct vu *vu)
         }
     }
     ws->ctl_len = ws->ctl_off = 0;
+    ws->ctl_tried = false;
     if (vu->io.events & LOOP_WRITE) {
         (void)loop_io_set(w->loop, &vu->io, LOOP_READ);
     }
     return 0;
 }
 
-/* Queues a control frame (masked) after whatever is being written. */
+/*
+ * Queues a control frame (masked) after whatever is being written; it replaces one not
+ * tried yet.  One that was tried is kept as it is (ws_write retries it first): a close
+ * answer goes behind it, a pong is dropped (a pong answers the latest ping at most).
+ */
 static void ws_queue_control(struct vu *vu, uint8_t opcode, const uint8_t *payload, size_t len)
 {
     struct ws_conn *ws = vu->ws;
-    if (ws->ctl_off > 0) {
-        return; /* one is half written: it goes first, this one is dropped (a pong may be) */
+    size_t at = 0;
+    if (ws->ctl_tried) {
+        if (opcode != WS_OP_CLOSE || ws->ctl_len + WS_MAX_HEAD_BYTES + len > sizeof ws->ctl) {
+            return;
+        }
+        at = ws->ctl_len;
     }
     uint64_t r = rng_next(&vu->w->rng);
     uint8_t mask[4];
     memcpy(mask, &r, 4);
-    size_t h = ws_frame_head(ws->ctl, true, opcode, len, mask);
-    memcpy(ws->ctl + h, payload, len);
-    ws_mask(ws->ctl + h, len, mask, 0);
-    ws->ctl_len = h + len;
+    size_t h = ws_frame_head(ws->ctl + at, true, opcode, len, mask);
+    memcpy(ws->ctl + at + h, payload, len);
+    ws_mask(ws->ctl + at + h, len, mask, 0);
+    ws->ctl_len = at + h + len;
 }
 
 /* The step's frame was written whole: what the step does next. */
@@ -317,8 +359,9 @@ static bool ws_consuming(const struct vu *vu)
 /* The results of consuming frames. */
 enum ws_outcome { WO_MORE, WO_MATCHED, WO_ENDED, WO_FAILED };
 
-/* A whole message: counted, and matched when a wait runs. */
-static enum ws_outcome ws_message(struct vu *vu, const uint8_t *msg, size_t len, bool binary)
+/* A whole message, its last frame read at t: counted, and matched when a wait runs. */
+static enum ws_outcome ws_message(struct vu *vu, const uint8_t *msg, size_t len, bool binary,
+                                  uint64_t t)
 {
     struct ws_conn *ws = vu->ws;
     series_add(ws_series(vu, WSS_RECEIVED), 1);
@@ -331,15 +374,15 @@ static enum ws_outcome ws_message(struct vu *vu, const uint8_t *msg, size_t len,
         return WO_MORE;
     }
     if (ws->t_msg != 0) {
-        series_trend_ns(ws_series(vu, WSS_LATENCY), diff(ws->t_read, ws->t_msg));
+        series_trend_ns(ws_series(vu, WSS_LATENCY), diff(t, ws->t_msg));
     }
     ws_flow_done(vu, 101, (const char *)msg, len);
     return WO_MATCHED;
 }
 
-/* A control frame: a ping is answered, a pong timed, a close noted and answered. */
+/* A control frame read at t: a ping is answered, a pong timed, a close noted and answered. */
 static enum ws_outcome ws_control(struct vu *vu, uint8_t op, const uint8_t *pl, size_t plen,
-                                  enum err_kind *kind)
+                                  uint64_t t, enum err_kind *kind)
 {
     struct ws_conn *ws = vu->ws;
     if (op == WS_OP_PING) {
@@ -348,7 +391,7 @@ static enum ws_outcome ws_control(struct vu *vu, uint8_t op, const uint8_t *pl, 
     }
     if (op == WS_OP_PONG) {
         if (ws->t_ping != 0) {
-            series_trend_ns(ws_series(vu, WSS_PING), diff(ws->t_read, ws->t_ping));
+            series_trend_ns(ws_series(vu, WSS_PING), diff(t, ws->t_ping));
             ws->t_ping = 0;
         }
         return WO_MORE;
@@ -359,11 +402,24 @@ static enum ws_outcome ws_control(struct vu *vu, uint8_t op, const uint8_t *pl, 
     }
     ws->close_rcvd = true;
     ws->close_code = plen >= 2 ? (uint16_t)(pl[0] << 8 | pl[1]) : 1005;
-    if (!ws->close_sent) {
+    /* One close each way (RFC 6455 5.5.1, 7.1.2): none when ours is written or queued
+     * (the close step's frame, which goes out before any control frame queued now). */
+    if (!ws->close_sent && ws->state != WSC_CLOSING) {
         ws_queue_control(vu, WS_OP_CLOSE, pl, plen >= 2 ? 2 : 0);
         ws->close_sent = true;
     }
     return WO_ENDED;
+}
+
+/* When rx[0..end) had all arrived: the time of its read (of a later one, past the marks). */
+static uint64_t rx_time(const struct ws_conn *ws, size_t end)
+{
+    for (unsigned i = 0; i < ws->n_marks; i++) {
+        if (ws->rx_mark[i].end >= end) {
+            return ws->rx_mark[i].t;
+        }
+    }
+    return ws->t_read;
 }
 
 /*
@@ -378,6 +434,7 @@ static enum ws_outcome ws_consume(struct vu *vu, const uint8_t *p, size_t n, siz
     struct ws_conn *ws = vu->ws;
     size_t at = 0;
     enum ws_outcome out = WO_MORE;
+    bool kept = p == ws->rx; /* else p is the last read's */
     while (out == WO_MORE && at < n) {
         struct ws_frame f;
         int h = ws_frame_parse(p + at, n - at, false, WS_MAX_MESSAGE_BYTES, &f);
@@ -405,12 +462,13 @@ static enum ws_outcome ws_consume(struct vu *vu, const uint8_t *p, size_t n, siz
             break;
         }
         at += (size_t)h + plen;
+        uint64_t t = kept ? rx_time(ws, at) : ws->t_read; /* when the frame's end arrived */
         if (part == WS_PART_CONTROL) {
-            out = ws_control(vu, op, pl, plen, kind);
+            out = ws_control(vu, op, pl, plen, t, kind);
             continue;
         }
         if (part == WS_PART_END && ws->msg_len == 0) {
-            out = ws_message(vu, pl, plen, op == WS_OP_BINARY); /* the common case */
+            out = ws_message(vu, pl, plen, op == WS_OP_BINARY, t); /* the common case */
             continue;
         }
         /* A fragmented message: its pieces are kept until its last one. */
@@ -436,7 +494,7 @@ static enum ws_outcome ws_consume(struct vu *vu, const uint8_t *p, size_t n, siz
         memcpy(ws->msg + ws->msg_len, pl, plen);
         ws->msg_len += plen;
         if (part == WS_PART_END) {
-            out = ws_message(vu, ws->msg, ws->msg_len, op == WS_OP_BINARY);
+            out = ws_message(vu, ws->msg, ws->msg_len, op == WS_OP_BINARY, t);
             free(ws->msg);
             ws->msg = NULL;
             ws->msg_len = ws->msg_cap = 0;
@@ -446,7 +504,11 @@ static enum ws_outcome ws_consume(struct vu *vu, const uint8_t *p, size_t n, siz
     return out;
 }
 
-/* Appends to rx: false when out of memory or past the cap. */
+/*
+ * Appends what the last read brought (at t_read) to rx: false when out of memory or past
+ * the cap.  The read is marked, so that its frames are timed by it when consumed later;
+ * past WS_RX_MARKS reads the last mark stretches (its frames timed late, never early).
+ */
 static bool rx_append(struct ws_conn *ws, const uint8_t *d, size_t n)
 {
     if (n == 0) {
@@ -470,6 +532,12 @@ static bool rx_append(struct ws_conn *ws, const uint8_t *d, size_t n)
     }
     memcpy(ws->rx + ws->rx_len, d, n);
     ws->rx_len = need;
+    if (ws->n_marks == WS_RX_MARKS) {
+        ws->n_marks--;
+    }
+    ws->rx_mark[ws->n_marks].end = need;
+    ws->rx_mark[ws->n_marks].t = ws->t_read;
+    ws->n_marks++;
     return true;
 }
 
@@ -478,6 +546,14 @@ static void rx_drop(struct ws_conn *ws, size_t n)
 {
     memmove(ws->rx, ws->rx + n, ws->rx_len - n);
     ws->rx_len -= n;
+    unsigned k = 0;
+    for (unsigned i = 0; i < ws->n_marks; i++) {
+        if (ws->rx_mark[i].end > n) {
+            ws->rx_mark[k].end = ws->rx_mark[i].end - n;
+            ws->rx_mark[k++].t = ws->rx_mark[i].t;
+        }
+    }
+    ws->n_marks = k;
     if (ws->rx_len == 0) {
         free(ws->rx);
         ws->rx = NULL;
@@ -717,6 +793,23 @@ static void ws_connect(struct vu *vu)
     vu->hop_origin = NULL;
     vu->t_req = loop_now_ns(w->loop);
     conn_connect(vu); /* a failure comes back through fail_requests -> conn_ws_fail */
+}
+
+/*
+ * A session step under way when the run ends is an error of kind interrupted, as a
+ * request in flight is: the upgrade, a frame not written whole, a wait, a close that
+ * awaits the server's.  A listen awaits nothing and is not one; a wait's checks are not
+ * run (the interrupted request's are not either).
+ */
+void conn_ws_interrupt(struct vu *vu)
+{
+    const struct step *st = cur_step(vu);
+    const struct ws_conn *ws = vu->ws;
+    if (st == NULL || st->kind != STEP_WS || ws == NULL || ws->advancing ||
+        st->ws_op == WS_STEP_LISTEN) {
+        return;
+    }
+    ws_count_error(vu, ERR_INTERRUPTED);
 }
 
 /* A step that needs a session finds none (the server ended it): an error, rest skipped. */

@@ -375,7 +375,8 @@ void vu_init(struct scen_rt *sr, struct vu *vu, uint32_t local)
  * Ends vu's iteration where it stands (the graceful stop or gracefulRampDown ran out, or
  * a hard stop): nothing sent is left out of the verdict.  The requests it still waited
  * for (connecting, sending or awaiting the answer) count in http_reqs as failed with
- * kind interrupted, and the iteration in interrupted_iterations.
+ * kind interrupted, a WebSocket step under way in http_errors with kind interrupted
+ * (conn_ws_interrupt), and the iteration in interrupted_iterations.
  */
 void vu_interrupt(struct vu *vu)
 {
@@ -387,6 +388,7 @@ void vu_interrupt(struct vu *vu)
             record_error(vu, ERR_INTERRUPTED, vu->inflight);
             vu->inflight = 0;
         }
+        conn_ws_interrupt(vu);
         series_add(S(vu->w, sr->s_interrupted), 1);
         sr->running--;
         sr->active--;

@@ -361,8 +361,12 @@ void conn_ws_timer(struct vu *vu);
 /* A connect or I/O failure during a WebSocket step (from fail_requests): recorded as
  * the session's error, the session ended and the rest of the iteration skipped. */
 void conn_ws_fail(struct vu *vu, enum err_kind kind);
-/* Ends the session at once (conn_close): duration recorded, state freed. */
+/* Ends the session at once (conn_close): duration recorded, messages kept but not
+ * consumed counted as received, state freed. */
 void conn_ws_free(struct vu *vu);
+/* The run's end cut vu's iteration off (vu_interrupt, before it closes the connection):
+ * a WebSocket step under way counts in http_errors with kind interrupted. */
+void conn_ws_interrupt(struct vu *vu);
 /* The session's series for a connect step (reqmetrics.c, at setup): tags as checks'. */
 void conn_ws_series_init(struct worker *w, struct step_rt *rt, const char *tags);
 
