@@ -242,6 +242,42 @@ assert_eq 6 "$(jnum wss.json '.metrics.ws_msg_latency.values.count')" "wss: repl
 brunt_run wss_noca "$E2E_TMP/wss.yaml" --export wss_noca.json
 assert_eq 3 "$RC" "wss:// without the CA fails the reachability probe (exit 3)"
 
+# --- 4b. the run's end cuts sessions off: nothing the server sent is left out -----------------
+# Scenario a's wait never matches (its echo is read and counted), b's echo arrives during a
+# sleep and is only kept: both count in ws_msgs_received, and a's wait, cut off, counts
+# as interrupted (b's sleep is no WebSocket step).
+start_peer intr
+PI=$PEER_PORT
+cat >"$E2E_TMP/intr.yaml" <<YAML
+scenarios:
+  a:
+    executor: constant-vus
+    vus: 3
+    duration: 1s
+    graceful_stop: 0s
+    flow:
+      - ws_connect: ws://127.0.0.1:$PI/echo
+      - ws_send: 'a {{ vu }}'
+      - ws_wait: "body contains never"
+        timeout: 60s
+  b:
+    executor: constant-vus
+    vus: 2
+    duration: 1s
+    graceful_stop: 0s
+    flow:
+      - ws_connect: ws://127.0.0.1:$PI/echo
+      - ws_send: 'b {{ vu }}'
+      - sleep: 60s
+YAML
+brunt_run intr "$E2E_TMP/intr.yaml" --export intr.json
+assert_eq 0 "$RC" "exit status of the interrupted run"
+assert_eq 5 "$(jnum intr.json '.metrics.interrupted_iterations.values.count')" "every iteration was cut off"
+assert_eq 3 "$(jnum intr.json '.errors.interrupted')" "the three waits count as interrupted"
+assert_eq 5 "$(peer_stat "$PI" .sent)" "messages the server sent"
+assert_eq "$(peer_stat "$PI" .sent)" "$(jnum intr.json '.metrics.ws_msgs_received.values.count')" \
+    "ws_msgs_received = messages the server sent, the kept ones too"
+
 # --- 5. load-time errors: one positioned line, exit 104 -----------------------------------
 bad_file() { # NAME EXPECTED_TEXT (the YAML on stdin)
     cat >"$E2E_TMP/$1.yaml"
