@@ -263,12 +263,11 @@ static int ws_write(struct vu *vu)
         series_add(S(w, vu->sr->s_sent), (double)k);
         if (vu->woff < vu->wlen && !ctl_first) {
             vu->woff += (size_t)k;
-        } else {
-            ws->ctl_off += (size_t)k;
+        } else if ((ws->ctl_off += (size_t)k) == ws->ctl_len) {
+            ws->ctl_len = ws->ctl_off = 0; /* written: the next one may be queued */
+            ws->ctl_tried = false;
         }
     }
-    ws->ctl_len = ws->ctl_off = 0;
-    ws->ctl_tried = false;
     if (vu->io.events & LOOP_WRITE) {
         (void)loop_io_set(w->loop, &vu->io, LOOP_READ);
     }
