@@ -347,6 +347,14 @@ void conn_h2_send(struct vu *vu);
 void conn_h2_io(struct vu *vu, unsigned events);
 /* Frees the session (from conn_close, before the transport closes). */
 void conn_h2_free(struct vu *vu);
+/*
+ * The VU's request timer fired (VT_REQUEST) while its session runs: each stream in
+ * flight is timed from its own send (rolling streams are sent at different times).  The
+ * expired ones are cancelled (RST_STREAM) and counted as timeouts, the timer re-armed for
+ * the oldest stream left, and the connection goes on: true.  False when every stream in
+ * flight expired: the caller fails them all and closes the connection (fail_requests).
+ */
+bool conn_h2_expire(struct vu *vu);
 
 /* --- WebSocket on the connection (conn_ws.c) --- */
 
