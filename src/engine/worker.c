@@ -115,6 +115,9 @@ void worker_free(struct worker *w)
         struct scen_rt *sr = &w->scens[i];
         for (uint32_t k = 0; sr->vus != NULL && k < sr->n_cap; k++) {
             struct vu *vu = &sr->vus[k];
+            if (vu->h2 != NULL) {
+                conn_h2_free(vu); /* an open-model VU parked with its connection open */
+            }
             if (vu->cstate != CONN_CLOSED) {
                 vu->tops->close(&vu->tc);
             }

@@ -169,6 +169,18 @@ assert_eq 0 "$(awk '$1 == 499 && $2 < 0.99' "$T/jitter.log" | wc -l)" \
     "streams cancelled before their own 1 s: $(awk '$1 == 499' "$T/jitter.log" | sort -k2n | head -5 | tr '\n' ' ')"
 assert_eq $((reqs - tmo)) "$(awk '$1 == 200' "$T/jitter.log" | wc -l)" "answered streams = nginx's 200s"
 
+# --- 3d. the open model: VUs parked with their connection open at the end ----------------
+# Requests of the last 100 ms are in flight when the run stops; their VUs end idle on an
+# open HTTP/2 connection, whose session is freed with the worker (under the sanitizer
+# build a leak is exit 1).
+: >"$T/h2c.log"
+brunt_run open -q -R 40 -d 1s --http2 --export open.json "http://127.0.0.1:$P_H2C/slow"
+assert_eq 0 "$RC" "exit status of the open-model HTTP/2 run: $(grep -m1 SUMMARY "$T/open.err")"
+reqs=$(jnum open.json '.metrics.http_reqs.values.count')
+assert_within "$reqs" 40 2 "requests of 40/s for 1 s"
+assert_eq "$reqs" "$(lines "$T/h2c.log" "$reqs")" "nginx lines of the open-model run"
+assert_eq 0 "$(jnum open.json '.errors | add // 0')" "errors of the open-model run"
+
 # --- 4. the server's SETTINGS_MAX_CONCURRENT_STREAMS 2 caps --streams 8 ------------------
 brunt_run lim -q -c 1 -t 1 -d 2s --http2 --streams 8 --export lim.json "http://127.0.0.1:$P_LIM/slow"
 assert_eq 0 "$RC" "exit status of the limited run"
