@@ -82,6 +82,9 @@ struct h2_conn {
     nghttp2_session *s;
     struct h2_pool pool;
     struct vu *vu;
+    /* on the worker's list of sessions with output to write at the loop turn's end */
+    bool dirty;
+    struct h2_conn *dirty_prev, *dirty_next;
     /* the current batch */
     struct h2_stream *streams;
     uint32_t n_cap;
@@ -509,9 +512,49 @@ int conn_h2_start(struct vu *vu)
     return 0;
 }
 
+/* Takes h off its worker's dirty list (if on it). */
+static void dirty_unlink(struct h2_conn *h)
+{
+    if (!h->dirty) {
+        return;
+    }
+    if (h->dirty_prev != NULL) {
+        h->dirty_prev->dirty_next = h->dirty_next;
+    } else {
+        h->vu->w->h2_dirty = h->dirty_next;
+    }
+    if (h->dirty_next != NULL) {
+        h->dirty_next->dirty_prev = h->dirty_prev;
+    }
+    h->dirty = false;
+    h->dirty_prev = h->dirty_next = NULL;
+}
+
+/*
+ * The session has output (new streams, answers to frames that arrived): it is written at
+ * the end of the loop turn (conn_h2_flush_dirty), once for everything the turn's events
+ * and timers added, as h2load does: half the write calls of a write per event.
+ */
+static void dirty_mark(struct vu *vu)
+{
+    struct h2_conn *h = vu->h2;
+    if (h->dirty) {
+        return;
+    }
+    struct worker *w = vu->w;
+    h->dirty = true;
+    h->dirty_prev = NULL;
+    h->dirty_next = w->h2_dirty;
+    if (w->h2_dirty != NULL) {
+        w->h2_dirty->dirty_prev = h;
+    }
+    w->h2_dirty = h;
+}
+
 void conn_h2_free(struct vu *vu)
 {
     struct h2_conn *h = vu->h2;
+    dirty_unlink(h);
     nghttp2_session_del(h->s);
     pool_destroy(&h->pool);
     dynbuf_destroy(&h->hb);
@@ -779,12 +822,7 @@ void conn_h2_send(struct vu *vu)
         }
         vu->woff = vu->wlen; /* the batch is in the session now */
     }
-    int rc = h2_flush(vu);
-    if (rc < 0) {
-        fail_requests(vu, rc == -EPROTO || rc == -ENOMEM ? ERR_OTHER : errno_kind(-rc));
-        return;
-    }
-    vu->t_sent = loop_clock_ns(w->loop);
+    dirty_mark(vu); /* written at the loop turn's end: conn_h2_flush_dirty */
 }
 
 /* Sends the refused streams of the batch again on a new connection (once). */
@@ -894,13 +932,9 @@ void conn_h2_io(struct vu *vu, unsigned events)
         h2_progress(vu); /* the next iteration starts: its write (conn_h2_send) takes all */
         return;
     }
-    /* Answers to what arrived (SETTINGS and PING acks, WINDOW_UPDATEs), and the rest of
-     * the batch when the socket was full. */
-    int rc = h2_flush(vu);
-    if (rc < 0) {
-        h2_closed(vu, rc == -EPROTO || rc == -ENOMEM ? ERR_OTHER : errno_kind(-rc));
-        return;
-    }
+    /* Answers to what arrived (SETTINGS and PING acks, WINDOW_UPDATEs), the streams
+     * rolled in, and the rest of the batch when the socket was full. */
+    dirty_mark(vu);
     if (!vu->h2->active) {
         if (vu->h2->goaway || !nghttp2_session_want_read(vu->h2->s)) {
             conn_close(vu); /* idle, and the server wants it gone */
@@ -953,11 +987,19 @@ bool conn_h2_expire(struct vu *vu)
         h2_progress(vu); /* the next iteration starts: its write (conn_h2_send) takes all */
         return true;
     }
-    int rc = h2_flush(vu);
-    if (rc < 0) {
-        h2_closed(vu, rc == -EPROTO || rc == -ENOMEM ? ERR_OTHER : errno_kind(-rc));
-        return true;
-    }
+    dirty_mark(vu); /* the RST_STREAMs and the streams rolled in */
     h2_progress(vu);
     return true;
+}
+
+void conn_h2_flush_dirty(struct worker *w)
+{
+    while (w->h2_dirty != NULL) {
+        struct vu *vu = w->h2_dirty->vu;
+        dirty_unlink(w->h2_dirty);
+        int rc = h2_flush(vu);
+        if (rc < 0) {
+            h2_closed(vu, rc == -EPROTO || rc == -ENOMEM ? ERR_OTHER : errno_kind(-rc));
+        }
+    }
 }
