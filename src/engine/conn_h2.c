@@ -7,7 +7,8 @@
  * and conn.c hands every later event here.  nghttp2 does the framing, HPACK, SETTINGS,
  * PING, flow control (its automatic WINDOW_UPDATEs) and the peer's stream limit (streams
  * beyond SETTINGS_MAX_CONCURRENT_STREAMS wait inside the session); this file only moves
- * bytes (nghttp2_session_mem_recv / mem_send over the transport, non-blocking) and turns
+ * bytes (nghttp2_session_mem_recv / mem_send over the transport, non-blocking; what the
+ * session has to send is written once per loop turn, conn_h2_flush_dirty) and turns
  * streams into requests.
  *
  * A request step's batch (1, or --streams N in quick mode: the same depth the engine
