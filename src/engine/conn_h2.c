@@ -7,7 +7,8 @@
  * and conn.c hands every later event here.  nghttp2 does the framing, HPACK, SETTINGS,
  * PING, flow control (its automatic WINDOW_UPDATEs) and the peer's stream limit (streams
  * beyond SETTINGS_MAX_CONCURRENT_STREAMS wait inside the session); this file only moves
- * bytes (nghttp2_session_mem_recv / mem_send over the transport, non-blocking) and turns
+ * bytes (nghttp2_session_mem_recv / mem_send over the transport, non-blocking; what the
+ * session has to send is written once per loop turn, conn_h2_flush_dirty) and turns
  * streams into requests.
  *
  * A request step's batch (1, or --streams N in quick mode: the same depth the engine
@@ -25,7 +26,8 @@
  * refused unprocessed (REFUSED_STREAM, or above a GOAWAY's last stream id: nginx after
  * keepalive_requests) is re-sent once, as RFC 9113 8.7 allows: on the same connection
  * when it goes on (streams sent before the server's SETTINGS named a lower stream
- * limit), else on a new one.
+ * limit), else on a new one.  The request timeout times each stream from its own send:
+ * one that expires is cancelled with RST_STREAM while the others go on (conn_h2_expire).
  *
  * Callbacks run inside mem_recv / mem_send and only record; closing the connection or
  * moving the VU on happens after those calls return.  Only the worker's thread calls
@@ -52,6 +54,7 @@ struct h2_times {
 
 struct h2_stream {
     struct h2_conn *h;
+    int32_t id; /* its stream id, while busy */
     int status;
     bool busy;      /* the slot holds an open stream */
     bool head_over; /* its fields passed HTTP/1.1's caps: a protocol error, as there */
@@ -80,6 +83,9 @@ struct h2_conn {
     nghttp2_session *s;
     struct h2_pool pool;
     struct vu *vu;
+    /* on the worker's list of sessions with output to write at the loop turn's end */
+    bool dirty;
+    struct h2_conn *dirty_prev, *dirty_next;
     /* the current batch */
     struct h2_stream *streams;
     uint32_t n_cap;
@@ -507,9 +513,49 @@ int conn_h2_start(struct vu *vu)
     return 0;
 }
 
+/* Takes h off its worker's dirty list (if on it). */
+static void dirty_unlink(struct h2_conn *h)
+{
+    if (!h->dirty) {
+        return;
+    }
+    if (h->dirty_prev != NULL) {
+        h->dirty_prev->dirty_next = h->dirty_next;
+    } else {
+        h->vu->w->h2_dirty = h->dirty_next;
+    }
+    if (h->dirty_next != NULL) {
+        h->dirty_next->dirty_prev = h->dirty_prev;
+    }
+    h->dirty = false;
+    h->dirty_prev = h->dirty_next = NULL;
+}
+
+/*
+ * The session has output (new streams, answers to frames that arrived): it is written at
+ * the end of the loop turn (conn_h2_flush_dirty), once for everything the turn's events
+ * and timers added, as h2load does: half the write calls of a write per event.
+ */
+static void dirty_mark(struct vu *vu)
+{
+    struct h2_conn *h = vu->h2;
+    if (h->dirty) {
+        return;
+    }
+    struct worker *w = vu->w;
+    h->dirty = true;
+    h->dirty_prev = NULL;
+    h->dirty_next = w->h2_dirty;
+    if (w->h2_dirty != NULL) {
+        w->h2_dirty->dirty_prev = h;
+    }
+    w->h2_dirty = h;
+}
+
 void conn_h2_free(struct vu *vu)
 {
     struct h2_conn *h = vu->h2;
+    dirty_unlink(h);
     nghttp2_session_del(h->s);
     pool_destroy(&h->pool);
     dynbuf_destroy(&h->hb);
@@ -650,9 +696,11 @@ static int submit_stream(struct h2_conn *h, struct h2_stream *st)
     st->head_over = false;
     nghttp2_data_provider prd = {.source.ptr = st, .read_callback = read_body};
     /* nghttp2 copies the fields: nv may be reused at once. */
-    if (nghttp2_submit_request(h->s, NULL, h->nv, h->n_nv, h->body_len ? &prd : NULL, st) < 0) {
+    int32_t id = nghttp2_submit_request(h->s, NULL, h->nv, h->n_nv, h->body_len ? &prd : NULL, st);
+    if (id < 0) {
         return -ENOMEM;
     }
+    st->id = id;
     st->busy = true;
     return 0;
 }
@@ -737,12 +785,30 @@ static int h2_submit(struct vu *vu)
     return 0;
 }
 
+/* The current step's request timeout, in ns. */
+static uint64_t h2_timeout(const struct vu *vu)
+{
+    uint64_t timeout = vu->sr->steps[vu->step].timeout_ns;
+    return timeout ? timeout : vu->w->eng->plan->timeout_ns;
+}
+
+/* The send time of the oldest stream in flight, or since when none is older. */
+static uint64_t h2_oldest(const struct h2_conn *h, uint64_t since)
+{
+    uint64_t oldest = since;
+    for (uint32_t i = 0; i < h->n_cap; i++) {
+        if (h->streams[i].busy && h->streams[i].t.t_send < oldest) {
+            oldest = h->streams[i].t.t_send;
+        }
+    }
+    return oldest;
+}
+
 void conn_h2_send(struct vu *vu)
 {
     struct worker *w = vu->w;
     if (vu->woff == 0 && vu->inflight > 0) {
-        uint64_t timeout = vu->sr->steps[vu->step].timeout_ns;
-        timeout = timeout ? timeout : w->eng->plan->timeout_ns;
+        uint64_t timeout = h2_timeout(vu);
         vu->t_send = loop_clock_ns(w->loop);
         vu_timer(vu, VT_REQUEST, vu->t_send + timeout);
         int rc = h2_submit(vu);
@@ -753,23 +819,11 @@ void conn_h2_send(struct vu *vu)
         if (vu->h2->rolling) {
             /* The request timeout runs from the oldest stream in flight: one that hangs
              * times out even while the others keep the iterations rolling. */
-            struct h2_conn *h = vu->h2;
-            uint64_t oldest = vu->t_send;
-            for (uint32_t i = 0; i < h->n_cap; i++) {
-                if (h->streams[i].busy && h->streams[i].t.t_send < oldest) {
-                    oldest = h->streams[i].t.t_send;
-                }
-            }
-            vu_timer(vu, VT_REQUEST, oldest + timeout);
+            vu_timer(vu, VT_REQUEST, h2_oldest(vu->h2, vu->t_send) + timeout);
         }
         vu->woff = vu->wlen; /* the batch is in the session now */
     }
-    int rc = h2_flush(vu);
-    if (rc < 0) {
-        fail_requests(vu, rc == -EPROTO || rc == -ENOMEM ? ERR_OTHER : errno_kind(-rc));
-        return;
-    }
-    vu->t_sent = loop_clock_ns(w->loop);
+    dirty_mark(vu); /* written at the loop turn's end: conn_h2_flush_dirty */
 }
 
 /* Sends the refused streams of the batch again on a new connection (once). */
@@ -879,13 +933,9 @@ void conn_h2_io(struct vu *vu, unsigned events)
         h2_progress(vu); /* the next iteration starts: its write (conn_h2_send) takes all */
         return;
     }
-    /* Answers to what arrived (SETTINGS and PING acks, WINDOW_UPDATEs), and the rest of
-     * the batch when the socket was full. */
-    int rc = h2_flush(vu);
-    if (rc < 0) {
-        h2_closed(vu, rc == -EPROTO || rc == -ENOMEM ? ERR_OTHER : errno_kind(-rc));
-        return;
-    }
+    /* Answers to what arrived (SETTINGS and PING acks, WINDOW_UPDATEs), the streams
+     * rolled in, and the rest of the batch when the socket was full. */
+    dirty_mark(vu);
     if (!vu->h2->active) {
         if (vu->h2->goaway || !nghttp2_session_want_read(vu->h2->s)) {
             conn_close(vu); /* idle, and the server wants it gone */
@@ -893,4 +943,64 @@ void conn_h2_io(struct vu *vu, unsigned events)
         return;
     }
     h2_progress(vu);
+}
+
+bool conn_h2_expire(struct vu *vu)
+{
+    struct h2_conn *h = vu->h2;
+    uint64_t now = loop_now_ns(vu->w->loop);
+    uint64_t timeout = h2_timeout(vu);
+    uint32_t busy = 0, expired = 0;
+    for (uint32_t i = 0; i < h->n_cap; i++) {
+        busy += h->streams[i].busy;
+        expired += h->streams[i].busy && h->streams[i].t.t_send + timeout <= now;
+    }
+    if (!h->active || busy == 0 || expired == busy) {
+        return false; /* the whole batch times out: the connection is closed */
+    }
+    if (expired == 0) {
+        /* The streams the deadline was set for have ended: the oldest left sets it. */
+        vu_timer(vu, VT_REQUEST, h2_oldest(h, now) + timeout);
+        return true;
+    }
+    for (uint32_t i = 0; i < h->n_cap; i++) {
+        struct h2_stream *st = &h->streams[i];
+        if (!st->busy || st->t.t_send + timeout > now) {
+            continue;
+        }
+        /* Cancelled (RST_STREAM CANCEL): its late answer is dropped (no user data). */
+        if (nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL) != 0) {
+            return false;
+        }
+        (void)nghttp2_session_set_stream_user_data(h->s, st->id, NULL);
+        if (st->id == h->hd_id) {
+            h->hd_st = NULL;
+        }
+        st->busy = false;
+        vu->inflight--;
+        swap_times(vu, &st->t);
+        record_error(vu, ERR_TIMEOUT, 1);
+        swap_times(vu, &st->t);
+        roll_stream(h, st);
+    }
+    vu_timer(vu, VT_REQUEST, h2_oldest(h, now) + timeout);
+    if (h->rolling && h->left == 0 && vu->inflight > 0) {
+        h2_progress(vu); /* the next iteration starts: its write (conn_h2_send) takes all */
+        return true;
+    }
+    dirty_mark(vu); /* the RST_STREAMs and the streams rolled in */
+    h2_progress(vu);
+    return true;
+}
+
+void conn_h2_flush_dirty(struct worker *w)
+{
+    while (w->h2_dirty != NULL) {
+        struct vu *vu = w->h2_dirty->vu;
+        dirty_unlink(w->h2_dirty);
+        int rc = h2_flush(vu);
+        if (rc < 0) {
+            h2_closed(vu, rc == -EPROTO || rc == -ENOMEM ? ERR_OTHER : errno_kind(-rc));
+        }
+    }
 }

@@ -251,8 +251,13 @@ static void vu_timer_cb(struct loop *loop, struct loop_timer *t)
     }
     vu->timer_kind = VT_NONE;
     switch (kind) {
-    case VT_CONNECT:
     case VT_REQUEST:
+        if (vu->h2 != NULL && vu->cstate == CONN_OPEN && conn_h2_expire(vu)) {
+            break; /* younger streams go on (HTTP/2 streams sent at different times) */
+        }
+        fail_requests(vu, ERR_TIMEOUT);
+        break;
+    case VT_CONNECT:
         fail_requests(vu, ERR_TIMEOUT);
         break;
     case VT_SLEEP:

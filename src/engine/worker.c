@@ -24,6 +24,7 @@
 static void tick_cb(struct loop *loop, struct loop_timer *t);
 static void hard_cb(struct loop *loop, struct loop_timer *t);
 static void before_poll(struct loop *loop, void *data);
+static void check_stop(struct worker *w);
 
 static void tick_cb(struct loop *loop, struct loop_timer *t)
 {
@@ -42,10 +43,20 @@ static void hard_cb(struct loop *loop, struct loop_timer *t)
     }
 }
 
-/* Checks the stop level once per loop iteration (a relaxed atomic load). */
+/* Once per loop turn, before it waits: the stop level, then the HTTP/2 output the
+ * turn's events and timers left (after the stop, which may end sessions). */
 static void before_poll(struct loop *loop, void *data)
 {
+    (void)loop;
     struct worker *w = data;
+    check_stop(w);
+    conn_h2_flush_dirty(w);
+}
+
+/* Acts on a new stop level (a relaxed atomic load). */
+static void check_stop(struct worker *w)
+{
+    struct loop *loop = w->loop;
     int level = atomic_load_explicit(&w->eng->stop_level, memory_order_relaxed);
     if (level == w->seen_stop) {
         return;
@@ -115,6 +126,9 @@ void worker_free(struct worker *w)
         struct scen_rt *sr = &w->scens[i];
         for (uint32_t k = 0; sr->vus != NULL && k < sr->n_cap; k++) {
             struct vu *vu = &sr->vus[k];
+            if (vu->h2 != NULL) {
+                conn_h2_free(vu); /* an open-model VU parked with its connection open */
+            }
             if (vu->cstate != CONN_CLOSED) {
                 vu->tops->close(&vu->tc);
             }

@@ -276,8 +276,9 @@ struct worker {
     int seen_stop;
     struct loop_timer hard_timer;
     uint64_t rng;
-    uint64_t seq;        /* template `seq` */
-    uint32_t series_gen; /* bumped when series pointers may have moved (status_ix) */
+    uint64_t seq;             /* template `seq` */
+    uint32_t series_gen;      /* bumped when series pointers may have moved (status_ix) */
+    struct h2_conn *h2_dirty; /* HTTP/2 sessions with output for the turn's end (conn_h2.c) */
     /* handoff to the coordinator */
     pthread_mutex_t lock;
     struct shard *ready_head, *ready_tail;
@@ -347,6 +348,17 @@ void conn_h2_send(struct vu *vu);
 void conn_h2_io(struct vu *vu, unsigned events);
 /* Frees the session (from conn_close, before the transport closes). */
 void conn_h2_free(struct vu *vu);
+/*
+ * The VU's request timer fired (VT_REQUEST) while its session runs: each stream in
+ * flight is timed from its own send (rolling streams are sent at different times).  The
+ * expired ones are cancelled (RST_STREAM) and counted as timeouts, the timer re-armed for
+ * the oldest stream left, and the connection goes on: true.  False when every stream in
+ * flight expired: the caller fails them all and closes the connection (fail_requests).
+ */
+bool conn_h2_expire(struct vu *vu);
+/* Writes the output of every session the loop turn gave some (its before-poll hook, so
+ * nothing waits in a session while the loop sleeps); a failed write ends its batch. */
+void conn_h2_flush_dirty(struct worker *w);
 
 /* --- WebSocket on the connection (conn_ws.c) --- */
 

@@ -23,6 +23,9 @@ openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -set_seria
 
 # --- the slow upstream: brunt serve, /delay/100 answers after 100 ms ------------------------
 start_target
+SLOW_PORT=$TARGET_PORT
+# and a jittery one (the current target from here on): every answer after 50..800 ms
+start_target --delay 50ms --delay-max 800ms
 
 P_H2C=$(free_port)   # h2c, prior knowledge
 P_GOAWAY=$(free_port) # h2c, GOAWAY after every 10 requests of a connection
@@ -34,7 +37,8 @@ locations() {
     cat <<CONF
         location / { return 200 "hello h2\n"; }
         location /rst { return 444; }
-        location /slow { proxy_pass http://127.0.0.1:$TARGET_PORT/delay/100; }
+        location /slow { proxy_pass http://127.0.0.1:$SLOW_PORT/delay/100; }
+        location /jitter/ { proxy_pass http://127.0.0.1:$TARGET_PORT/; access_log $T/jitter.log jitter; }
         location /login { add_header X-Login yes; return 200 '{"token":"t0k3n"}'; }
         location /me { return 200 "me\n"; }
 CONF
@@ -44,6 +48,7 @@ CONF
     cat <<CONF
     log_format h2 '\$connection \$connection_requests \$server_protocol \$status \$request_method \$uri \$request_length \$http_authorization';
     log_format tls '\$connection \$server_protocol \$status \$ssl_alpn_protocol';
+    log_format jitter '\$status \$request_time';
     keepalive_requests 100000;
     server { listen 127.0.0.1:$P_H2C http2; access_log $T/h2c.log h2;
 $(locations)
@@ -132,6 +137,49 @@ brunt_run tmo -q -c 1 -t 1 -n 8 --http2 --streams 4 --timeout 30ms --export tmo.
 assert_eq 0 "$RC" "exit status of the timeout run"
 assert_eq 8 "$(jnum tmo.json '.metrics.http_reqs.values.count')" "requests of the timeout run"
 assert_eq 8 "$(jnum tmo.json '.errors.timeout')" "streams timed out (30 ms against 100 ms)"
+
+# --- 3c. rolling streams are timed each from its own send --------------------------------
+# 4 streams roll on one connection to the jittery upstream (50..800 ms), so they are sent
+# at different times; none takes the 1 s timeout, and none may be timed out by an older
+# stream's deadline.
+: >"$T/jitter.log"
+curl -s -X POST "$TARGET_URL/__reset" >/dev/null || fail "POST /__reset of the jittery upstream"
+brunt_run roll -q -c 1 -t 1 -d 3s --http2 --streams 4 --timeout 1s --export roll.json \
+    "http://127.0.0.1:$P_H2C/jitter/delay/0"
+assert_eq 0 "$RC" "exit status of the rolling run"
+reqs=$(jnum roll.json '.metrics.http_reqs.values.count')
+assert_ge "$reqs" 12 "requests of 4 rolling streams in 3 s (at most 800 ms each)"
+assert_eq 0 "$(jnum roll.json '.errors.timeout // 0')" "streams timed out (none takes 1 s)"
+assert_eq 0 "$(jnum roll.json '.errors | add // 0')" "errors of the rolling run"
+assert_eq "$reqs" "$(lines "$T/jitter.log" "$reqs")" "nginx lines of the rolling run"
+assert_eq "$reqs" "$(awk '$1 == 200' "$T/jitter.log" | wc -l)" "200s nginx logged"
+assert_eq "$reqs" "$(stats_requests)" "requests the upstream served (its /__stats)"
+# 650..1400 ms against the 1 s timeout: some time out, each at its own deadline (nginx
+# logs a cancelled stream as 499 with its time), the others are answered.
+: >"$T/jitter.log"
+brunt_run rollt -q -c 1 -t 1 -d 3s --http2 --streams 4 --timeout 1s --export rollt.json \
+    "http://127.0.0.1:$P_H2C/jitter/delay/600"
+assert_eq 0 "$RC" "exit status of the rolling timeout run"
+reqs=$(jnum rollt.json '.metrics.http_reqs.values.count')
+tmo=$(jnum rollt.json '.errors.timeout // 0')
+assert_eq "$reqs" "$(lines "$T/jitter.log" "$reqs")" "nginx lines of the rolling timeout run"
+assert_eq "$tmo" "$(awk '$1 == 499' "$T/jitter.log" | wc -l)" "brunt's timeouts = streams nginx saw cancelled"
+assert_ge "$tmo" 1 "streams timed out (650..1400 ms against 1 s)"
+assert_eq 0 "$(awk '$1 == 499 && $2 < 0.99' "$T/jitter.log" | wc -l)" \
+    "streams cancelled before their own 1 s: $(awk '$1 == 499' "$T/jitter.log" | sort -k2n | head -5 | tr '\n' ' ')"
+assert_eq $((reqs - tmo)) "$(awk '$1 == 200' "$T/jitter.log" | wc -l)" "answered streams = nginx's 200s"
+
+# --- 3d. the open model: VUs parked with their connection open at the end ----------------
+# Requests of the last 100 ms are in flight when the run stops; their VUs end idle on an
+# open HTTP/2 connection, whose session is freed with the worker (under the sanitizer
+# build a leak is exit 1).
+: >"$T/h2c.log"
+brunt_run open -q -R 40 -d 1s --http2 --export open.json "http://127.0.0.1:$P_H2C/slow"
+assert_eq 0 "$RC" "exit status of the open-model HTTP/2 run: $(grep -m1 SUMMARY "$T/open.err")"
+reqs=$(jnum open.json '.metrics.http_reqs.values.count')
+assert_within "$reqs" 40 2 "requests of 40/s for 1 s"
+assert_eq "$reqs" "$(lines "$T/h2c.log" "$reqs")" "nginx lines of the open-model run"
+assert_eq 0 "$(jnum open.json '.errors | add // 0')" "errors of the open-model run"
 
 # --- 4. the server's SETTINGS_MAX_CONCURRENT_STREAMS 2 caps --streams 8 ------------------
 brunt_run lim -q -c 1 -t 1 -d 2s --http2 --streams 8 --export lim.json "http://127.0.0.1:$P_LIM/slow"
