@@ -15,7 +15,7 @@
 # counts and the criterion of issue 12: at most one false alarm in 20 pairs, the
 # slowdown caught in at least 19 of 20.
 #
-#   BRUNT=build/brunt nice bench/compare.sh [PAIRS=20] [RUN_S=15]
+#   BRUNT=build/brunt nice -n -10 bench/compare.sh [PAIRS=20] [RUN_S=15]   (as root on a shared machine)
 #
 # BENCH_KEEP=DIR keeps each pair's three results as DIR/N/{a,b,s}.json, so that another
 # method (or build) of compare can be judged afterwards on the very same runs.
