@@ -310,3 +310,71 @@ Test(loop, a_stop_from_the_before_poll_hook_returns_without_waiting)
     cr_expect_eq(s.fired, 0);
     loop_free(loop);
 }
+
+/* --- the spin before a sleep (loop_set_spin) --- */
+
+/* A clock that moves by `step` ns at each read and counts the reads. */
+struct step_clock {
+    uint64_t now, step;
+    unsigned reads;
+};
+
+static uint64_t step_clock_cb(void *data)
+{
+    struct step_clock *c = data;
+    c->reads++;
+    c->now += c->step;
+    return c->now;
+}
+
+static void count_cb(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    (*(int *)t->data)++;
+}
+
+/* Clock reads of one loop_run_once with a timer `in_ns` ahead (fake time, 1 µs a read). */
+static unsigned reads_of_a_wait(struct loop *loop, struct step_clock *c, uint64_t in_ns)
+{
+    int fired = 0;
+    struct loop_timer t = {.cb = count_cb, .data = &fired};
+    c->step = 1000;
+    loop_timer_start(loop, &t, c->now + in_ns);
+    unsigned before = c->reads;
+    cr_assert_eq(loop_run_once(loop, UINT64_MAX), 0, "no event came");
+    unsigned reads = c->reads - before;
+    cr_assert_eq(fired, 0, "the timer fires in the next iteration, not in the wait");
+    c->step = in_ns; /* the real wait moved no fake time: now the timer is due */
+    cr_assert_eq(loop_run_once(loop, 0), 0);
+    cr_assert_eq(fired, 1, "the wait ended at the timer");
+    return reads;
+}
+
+Test(loop, a_spin_grows_after_a_quick_event_ends_at_the_timer_and_stops_after_a_long_idle)
+{
+    struct loop *loop;
+    cr_assert_eq(loop_new(&loop), 0);
+    struct step_clock c = {.now = NS_PER_S, .step = 1000};
+    loop_set_clock(loop, step_clock_cb, &c);
+    loop_set_spin(loop, 160 * 1000);
+    /* No spin before an event came quickly: a plain wait, as without loop_set_spin. */
+    unsigned plain = reads_of_a_wait(loop, &c, 8000);
+    loop_wake(loop); /* an event already there: the idle lasts one clock read, 1 µs */
+    cr_assert_eq(loop_run_once(loop, UINT64_MAX), 1);
+    /* Now it spins (20 µs, an eighth of the bound): polling and reading the clock, 1 µs a
+     * read, until the timer 8 µs ahead is due, and not past it. */
+    unsigned spun = reads_of_a_wait(loop, &c, 8000);
+    cr_expect_geq(spun, plain + 6, "spun: %u clock reads against %u", spun, plain);
+    cr_expect_leq(spun, plain + 10, "spun past the timer: %u clock reads against %u", spun, plain);
+
+    /* An idle longer than the bound (2 ms) halves the spin, below an eighth: no spin. */
+    int fired = 0;
+    struct loop_timer t = {.cb = count_cb, .data = &fired};
+    c.step = 1000 * 1000;
+    loop_timer_start(loop, &t, c.now + 2 * 1000 * 1000);
+    cr_assert_eq(loop_run_once(loop, UINT64_MAX), 0);
+    cr_assert_eq(loop_run_once(loop, 0), 0);
+    cr_assert_eq(fired, 1);
+    cr_expect_eq(reads_of_a_wait(loop, &c, 8000), plain, "still spinning after a long idle");
+    loop_free(loop);
+}
