@@ -33,8 +33,6 @@ struct loop {
     void *before_poll_data;
     loop_clock_cb clock;
     void *clock_data;
-    uint64_t spin_max_ns; /* loop_set_spin; 0: never spin */
-    uint64_t spin_ns;     /* the current spin, adapted per wait */
     /* The batch being dispatched: loop_io_del clears its io's entries after `next`. */
     struct epoll_event *batch;
     int batch_next, batch_len;
@@ -293,8 +291,16 @@ static void run_timers(struct loop *loop)
     }
 }
 
-static int poll_events(struct loop *loop, struct epoll_event *events, int64_t timeout_ns)
+static int wait_events(struct loop *loop, struct epoll_event *events, int64_t max_wait_ns)
 {
+    int64_t timeout_ns = max_wait_ns;
+    if (loop->heap_len > 0) {
+        uint64_t when = loop->heap[0]->when_ns;
+        int64_t t = when > loop->now_ns ? (int64_t)(when - loop->now_ns) : 0;
+        if (timeout_ns < 0 || t < timeout_ns) {
+            timeout_ns = t;
+        }
+    }
     if (loop->have_pwait2) {
         struct timespec ts, *tsp = NULL;
         if (timeout_ns >= 0) {
@@ -310,65 +316,6 @@ static int poll_events(struct loop *loop, struct epoll_event *events, int64_t ti
     }
     int timeout_ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + NS_PER_MS - 1) / NS_PER_MS);
     return epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, timeout_ms);
-}
-
-/*
- * Polls without sleeping for up to loop->spin_ns (not past the next timer) before it
- * sleeps, and adapts the spin as the kernel's guest halt-polling does: an idle that
- * ended (by an event) after the spin but within spin_max_ns doubles the spin, a longer
- * one halves it.  A sleep and a wake cost about 20 µs of the thread's CPU on a virtual
- * machine, so spinning for at most that long costs at most twice the best choice made
- * knowing the future (the ski-rental bound), and a loop whose events are far apart
- * stops spinning within a few waits.
- */
-static int wait_events(struct loop *loop, struct epoll_event *events, int64_t max_wait_ns)
-{
-    int64_t timeout_ns = max_wait_ns;
-    if (loop->heap_len > 0) {
-        uint64_t when = loop->heap[0]->when_ns;
-        int64_t t = when > loop->now_ns ? (int64_t)(when - loop->now_ns) : 0;
-        if (timeout_ns < 0 || t < timeout_ns) {
-            timeout_ns = t;
-        }
-    }
-    if (timeout_ns == 0 || loop->spin_max_ns == 0) {
-        return poll_events(loop, events, timeout_ns);
-    }
-    uint64_t start = loop->now_ns;
-    uint64_t spin = loop->spin_ns;
-    if (timeout_ns > 0 && (uint64_t)timeout_ns < spin) {
-        spin = (uint64_t)timeout_ns;
-    }
-    uint64_t now = start;
-    while (now - start < spin) {
-        int n = poll_events(loop, events, 0);
-        if (n != 0) {
-            return n;
-        }
-        now = loop->clock(loop->clock_data);
-    }
-    int64_t left = timeout_ns;
-    if (timeout_ns > 0) {
-        left = (uint64_t)timeout_ns > now - start ? timeout_ns - (int64_t)(now - start) : 0;
-    }
-    int n = poll_events(loop, events, left);
-    uint64_t idle = loop->clock(loop->clock_data) - start;
-    if (n > 0 && idle <= loop->spin_max_ns) {
-        uint64_t grown = loop->spin_ns ? loop->spin_ns * 2 : loop->spin_max_ns / 8;
-        loop->spin_ns = grown < loop->spin_max_ns ? grown : loop->spin_max_ns;
-    } else if (idle > loop->spin_max_ns) {
-        loop->spin_ns /= 2;
-        if (loop->spin_ns < loop->spin_max_ns / 8) {
-            loop->spin_ns = 0;
-        }
-    }
-    return n;
-}
-
-void loop_set_spin(struct loop *loop, uint64_t max_ns)
-{
-    loop->spin_max_ns = max_ns;
-    loop->spin_ns = 0;
 }
 
 /* One iteration; max_wait_ns < 0 waits for the next timer or event. */

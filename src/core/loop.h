@@ -102,13 +102,6 @@ void loop_set_clock(struct loop *loop, loop_clock_cb cb, void *data);
 void loop_set_before_poll(struct loop *loop, loop_hook_cb cb, void *data);
 
 /*
- * Lets the loop poll without sleeping for up to max_ns before each sleep, the spin
- * adapted to how soon events came after the last ones (loop.c); 0 (the default) never
- * spins.  A spin ends at the first event or at the next timer's deadline.
- */
-void loop_set_spin(struct loop *loop, uint64_t max_ns);
-
-/*
  * Runs until loop_stop() (from this thread) or loop_wake() after a stop request.
  * Returns 0, or a negative errno if epoll itself failed.
  */

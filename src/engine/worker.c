@@ -20,9 +20,6 @@
 #include "engine/worker_internal.h"
 
 #define WORKER_TIMER_SLACK_NS (50 * 1000) /* the kernel's default for a thread */
-#ifndef WORKER_SPIN_NS /* -DWORKER_SPIN_NS=... for a measurement (loop_set_spin) */
-#define WORKER_SPIN_NS 0ull
-#endif
 
 static void tick_cb(struct loop *loop, struct loop_timer *t);
 static void hard_cb(struct loop *loop, struct loop_timer *t);
@@ -169,7 +166,6 @@ static void *worker_main(void *arg)
      * lets an arrival leave that late; the slack adds at most this much to it.
      */
     (void)prctl(PR_SET_TIMERSLACK, (unsigned long)WORKER_TIMER_SLACK_NS, 0UL, 0UL, 0UL);
-    loop_set_spin(loop, WORKER_SPIN_NS);
     w->cpu_mark = clock_thread_cpu_ns();
     w->schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
     w->wait_mark = worker_wait_ns(w);
