@@ -35,11 +35,16 @@ void rt_breakpoint(const struct report_model *m, char *out, size_t cap)
                  m->bp_scenario, isfinite(m->bp_reached) ? m->bp_reached : 0, peak);
         return;
     }
+    /* vus is null when the run recorded no second: then the sentence says nothing of VUs. */
+    char vus[48] = "";
+    if (isfinite(m->bp_vus)) {
+        snprintf(vus, sizeof vus, " with %g VUs", m->bp_vus);
+    }
     snprintf(out, cap,
-             "%s broke at an arrival rate of %.1f/s with %g VUs, %.1f s into the breakpoint "
+             "%s broke at an arrival rate of %.1f/s%s, %.1f s into the breakpoint "
              "ramp '%s' (to %.1f/s); %.1f/s held a second before",
              m->bp_what[0] ? m->bp_what : "the thresholds",
-             isfinite(m->bp_broke_at) ? m->bp_broke_at : 0, isfinite(m->bp_vus) ? m->bp_vus : 0,
+             isfinite(m->bp_broke_at) ? m->bp_broke_at : 0, vus,
              isfinite(m->bp_t_s) ? m->bp_t_s : 0, m->bp_scenario, peak,
              isfinite(m->bp_held) ? m->bp_held : 0);
 }

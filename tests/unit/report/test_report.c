@@ -26,6 +26,7 @@
 #include "metrics/threshold.h"
 #include "output/result.h"
 #include "report/report.h"
+#include "report/report_internal.h"
 
 #define N_ROWS 10
 
@@ -718,4 +719,35 @@ Test(report, optimisation_plan_from_the_ranked_findings)
     dynbuf_destroy(&b);
     model_free(m);
     fixture_destroy(&fx);
+}
+
+/* A breakpoint that broke in a run that recorded no second has "vus": null: the sentence
+ * names no VU count (not "with 0 VUs"); with a count it names it. */
+Test(report, breakpoint_without_a_vu_count_says_nothing_of_vus)
+{
+    const char *head =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":5,\"rate\":1}}},\"analysis\":{\"breakpoint\":{\"scenario\":"
+        "\"ramp\",\"peak_rate\":300,\"broke\":true,\"t_s\":4,\"reached_rate\":120,"
+        "\"broke_at_rate\":120,\"held_rate\":100,\"vus\":";
+    const char *vus[2] = {"null", "12"};
+    const char *want[2] = {"broke at an arrival rate of 120.0/s, 4.0 s into",
+                           "broke at an arrival rate of 120.0/s with 12 VUs, 4.0 s into"};
+    for (size_t i = 0; i < 2; i++) {
+        char doc[1024], err[512], line[512];
+        snprintf(doc, sizeof doc, "%s%s,\"what_broke\":[]}}}", head, vus[i]);
+        struct report_model *m = calloc(1, sizeof *m);
+        cr_assert_not_null(m);
+        cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+        cr_assert(m->bp_present && m->bp_broke);
+        rt_breakpoint(m, line, sizeof line);
+        cr_assert(strstr(line, want[i]) != NULL, "vus %s: %s", vus[i], line);
+        cr_assert(strstr(line, "with 0 VUs") == NULL, "%s", line);
+        struct dynbuf b;
+        dynbuf_init(&b, 1 << 24);
+        cr_assert_eq(report_md(m, &b), 0);
+        cr_assert(strstr(b.data, want[i]) != NULL, "vus %s: the Markdown", vus[i]);
+        dynbuf_destroy(&b);
+        model_free(m);
+    }
 }
