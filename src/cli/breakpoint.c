@@ -40,8 +40,8 @@ void cli_breakpoint_print(FILE *f, const struct scenario_plan *sc, const struct 
     breakpoint_judge(sc, ran, r->aborted && r->thresholds_failed, &b);
     fprintf(f, "\n  breakpoint · scenario '%s' (ramp to %.1f/s)\n", sc->name, b.peak);
     if (!b.broke) {
-        fprintf(f, "    nothing broke: the thresholds held up to %.1f/s, the ramp's %s\n", b.reached,
-                r->interrupted ? "rate when it was interrupted" : "end");
+        fprintf(f, "    nothing broke: the thresholds held up to %.1f/s, the ramp's %s\n",
+                b.reached, r->interrupted ? "rate when it was interrupted" : "end");
         return;
     }
     fprintf(f, "    broke at %.1f/s (%.1f s into the ramp); held at %.1f/s a second before\n",
