@@ -566,7 +566,7 @@ static void plan(struct hb *h, const struct report_model *m)
 {
     html__put(h, "<h2 id=\"plan\">Optimisation Plan</h2>\n");
     size_t steps[64];
-    size_t n = rt_plan(m, steps, 64);
+    size_t n = rt_plan(m, m->n_findings, steps, 64); /* the HTML lists every finding */
     if (n == 0) {
         html__put(h, "<p>Nothing to optimise showed in what was measured (no critical or "
                      "warning finding).</p>\n");

@@ -28,9 +28,11 @@ bool rt_has_probe(const struct report_model *m, const char *prefix);
 size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t cap);
 /*
  * The optimisation plan: indexes into m->findings (ranked: severity, then impact) of the
- * critical and warning findings, one per distinct recommendation, at most cap.
+ * critical and warning findings among the first n_listed (those the report lists, so
+ * every step cites a finding the reader can see), one per distinct recommendation, at
+ * most cap.
  */
-size_t rt_plan(const struct report_model *m, size_t *steps, size_t cap);
+size_t rt_plan(const struct report_model *m, size_t n_listed, size_t *steps, size_t cap);
 /* Prometheus alert rules (YAML) derived from the run. */
 int rt_alert_rules(const struct report_model *m, struct dynbuf *b);
 

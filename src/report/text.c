@@ -203,10 +203,10 @@ size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t c
     return n;
 }
 
-size_t rt_plan(const struct report_model *m, size_t *steps, size_t cap)
+size_t rt_plan(const struct report_model *m, size_t n_listed, size_t *steps, size_t cap)
 {
     size_t n = 0;
-    for (size_t i = 0; i < m->n_findings && n < cap; i++) {
+    for (size_t i = 0; i < m->n_findings && i < n_listed && n < cap; i++) {
         const struct finding *f = &m->findings[i];
         if (f->severity == FINDING_INFO || f->recommendation[0] == '\0') {
             continue;

@@ -751,3 +751,59 @@ Test(report, breakpoint_without_a_vu_count_says_nothing_of_vus)
         model_free(m);
     }
 }
+
+/* More findings than the Markdown lists (40 warnings, 30 listed): the optimisation plan
+ * cites only listed findings.  The first 35 share one recommendation, so before the fix
+ * the plan went on to the 36th to 40th, which the report never showed. */
+Test(report, optimisation_plan_cites_only_the_listed_findings)
+{
+    struct dynbuf doc;
+    dynbuf_init(&doc, 1 << 20);
+    cr_assert_eq(dynbuf_adds(&doc, "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":"
+                                   "{\"type\":\"counter\",\"values\":{\"count\":5,\"rate\":1}}},"
+                                   "\"probes\":{\"postgres\":{\"findings\":["),
+                 0);
+    for (int i = 0; i < 40; i++) {
+        char rec[32];
+        snprintf(rec, sizeof rec, i < 35 ? "add an index" : "fix query %d", i + 1);
+        cr_assert_eq(dynbuf_addf(&doc,
+                                 "%s{\"severity\":\"warning\",\"kind\":\"seq_scan\",\"location\":"
+                                 "\"table%d\",\"evidence\":\"scans\",\"recommendation\":\"%s\","
+                                 "\"impact\":%.2f}",
+                                 i ? "," : "", i + 1, rec, 0.9 - i * 0.01),
+                     0);
+    }
+    cr_assert_eq(dynbuf_adds(&doc, "]}}}"), 0);
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_not_null(m);
+    cr_assert_eq(report_read(doc.data, doc.len, m, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(m->n_findings, 40);
+    struct dynbuf b;
+    dynbuf_init(&b, 1 << 24);
+    cr_assert_eq(report_md(m, &b), 0);
+    const char *plan = strstr(b.data, "## Optimisation Plan\n");
+    cr_assert_not_null(plan, "%s", b.data);
+    const char *end = strstr(plan, "## Load Test Results");
+    cr_assert_not_null(end);
+    size_t listed = 0;
+    for (size_t k = 1; k <= 40; k++) {
+        char item[32];
+        snprintf(item, sizeof item, "\n%zu. ⚠️ **", k);
+        const char *at = strstr(b.data, item);
+        listed += at != NULL && at < plan;
+    }
+    cr_assert(listed > 0 && listed < 40, "listed %zu of 40", listed);
+    size_t steps = 0;
+    for (const char *p = strstr(plan, "(finding "); p != NULL && p < end;
+         p = strstr(p + 1, "(finding ")) {
+        size_t k = strtoul(p + strlen("(finding "), NULL, 10);
+        cr_assert(k >= 1 && k <= listed, "the plan cites finding %zu; %zu listed\n%.*s", k, listed,
+                  (int)(end - plan), plan);
+        steps++;
+    }
+    cr_assert_eq(steps, 1, "one distinct recommendation among the listed: %zu steps", steps);
+    dynbuf_destroy(&b);
+    dynbuf_destroy(&doc);
+    model_free(m);
+}
