@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "report/assets.h"
 #include "report/html_internal.h"
 #include "report/jtree.h"
@@ -40,7 +41,7 @@ void html__putf(struct hb *h, const char *fmt, ...)
 
 void html__esc(struct hb *h, const char *s)
 {
-    h->rc |= report__xml_escape(h->b, s);
+    h->rc |= text_xml_escape(h->b, s);
 }
 
 /* A figure: formatted text with its raw value in data-value. */
@@ -55,16 +56,7 @@ void html__fig(struct hb *h, const char *name, double raw, const char *text)
 static void js_str(struct hb *h, const char *s)
 {
     h->rc |= dynbuf_addc(&h->js, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            h->rc |= dynbuf_addf(&h->js, "\\%c", c);
-        } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            h->rc |= dynbuf_addf(&h->js, "\\u%04x", c);
-        } else {
-            h->rc |= dynbuf_addc(&h->js, (char)c);
-        }
-    }
+    h->rc |= json_escape(&h->js, s, strlen(s), JSON_ESC_SCRIPT);
     h->rc |= dynbuf_addc(&h->js, '"');
 }
 

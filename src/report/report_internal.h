@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "core/dynbuf.h"
+#include "core/text.h" /* text_xml_escape */
 #include "report/report.h"
 
 /* What the run was aimed at: the URL, or "the scenario". */
@@ -35,14 +36,6 @@ size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t c
 size_t rt_plan(const struct report_model *m, size_t n_listed, size_t *steps, size_t cap);
 /* Prometheus alert rules (YAML) derived from the run. */
 int rt_alert_rules(const struct report_model *m, struct dynbuf *b);
-
-/*
- * Appends s as XML/HTML text, also valid inside a double- or single-quoted attribute:
- * & < > " ' as entities, and the control characters XML 1.0 forbids (even as
- * references) as spaces.  The one escaper of the HTML, SVG and JUnit renderers.
- * Returns 0 or the dynbuf's error.
- */
-int report__xml_escape(struct dynbuf *b, const char *s);
 
 /* Reading a probe's member (report/jtree.h): obj.a (.b when b is not NULL), or NULL. */
 struct jtree;

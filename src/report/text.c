@@ -361,35 +361,6 @@ int rt_alert_rules(const struct report_model *m, struct dynbuf *b)
     return rc;
 }
 
-int report__xml_escape(struct dynbuf *b, const char *s)
-{
-    int rc = 0;
-    for (; *s && rc == 0; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '&':
-            rc = dynbuf_adds(b, "&amp;");
-            break;
-        case '<':
-            rc = dynbuf_adds(b, "&lt;");
-            break;
-        case '>':
-            rc = dynbuf_adds(b, "&gt;");
-            break;
-        case '"':
-            rc = dynbuf_adds(b, "&quot;");
-            break;
-        case '\'':
-            rc = dynbuf_adds(b, "&#39;");
-            break;
-        default:
-            rc = (c < 0x20 && c != '\t' && c != '\n' && c != '\r') ? dynbuf_addc(b, ' ')
-                                                                   : dynbuf_addc(b, (char)c);
-        }
-    }
-    return rc;
-}
-
 const struct jnode *report__jpath(const struct jtree *t, const struct jnode *obj, const char *a,
                                   const char *b)
 {
