@@ -682,6 +682,19 @@ Test(report, held_rate_leaves_out_the_empty_closing_seconds)
     model_free(m);
 }
 
+/* The Markdown of m into b (initialised here; the caller destroys it) and its
+ * optimisation plan: from the returned pointer to *end, the next section. */
+static const char *md_plan(const struct report_model *m, struct dynbuf *b, const char **end)
+{
+    dynbuf_init(b, 1 << 24);
+    cr_assert_eq(report_md(m, b), 0);
+    const char *plan = strstr(b->data, "## Optimisation Plan\n");
+    cr_assert_not_null(plan, "%s", b->data);
+    *end = strstr(plan, "## Load Test Results");
+    cr_assert_not_null(*end);
+    return plan;
+}
+
 /* The optimisation plan: the critical and warning findings' recommendations in their
  * rank, each once, naming its finding; info findings are not steps. */
 Test(report, optimisation_plan_from_the_ranked_findings)
@@ -691,12 +704,8 @@ Test(report, optimisation_plan_from_the_ranked_findings)
     struct report_model *m = read_ok(&fx);
     cr_assert_gt(m->n_findings, 0);
     struct dynbuf b;
-    dynbuf_init(&b, 1 << 24);
-    cr_assert_eq(report_md(m, &b), 0);
-    const char *plan = strstr(b.data, "## Optimisation Plan\n");
-    cr_assert_not_null(plan, "%s", b.data);
-    const char *end = strstr(plan, "## Load Test Results");
-    cr_assert_not_null(end);
+    const char *end;
+    const char *plan = md_plan(m, &b, &end);
     size_t steps = 0;
     for (size_t i = 0; i < m->n_findings; i++) {
         const struct finding *f = &m->findings[i];
@@ -780,12 +789,8 @@ Test(report, optimisation_plan_cites_only_the_listed_findings)
     cr_assert_eq(report_read(doc.data, doc.len, m, err, sizeof err), 0, "%s", err);
     cr_assert_eq(m->n_findings, 40);
     struct dynbuf b;
-    dynbuf_init(&b, 1 << 24);
-    cr_assert_eq(report_md(m, &b), 0);
-    const char *plan = strstr(b.data, "## Optimisation Plan\n");
-    cr_assert_not_null(plan, "%s", b.data);
-    const char *end = strstr(plan, "## Load Test Results");
-    cr_assert_not_null(end);
+    const char *end;
+    const char *plan = md_plan(m, &b, &end);
     size_t listed = 0;
     for (size_t k = 1; k <= 40; k++) {
         char item[32];
