@@ -37,6 +37,9 @@ void breakpoint_judge(const struct scenario_plan *sc, uint64_t ran_ns, bool abor
     uint64_t t = ran_ns > sc->start_time_ns ? ran_ns - sc->start_time_ns : 0;
     out->t_s = (double)t / 1e9;
     out->broke = aborted && t < total;
+    /* A ramp stopped at (or before) its start sent no arrival: it reached no rate, even
+     * when its start rate is above zero. */
+    out->reached = t > 0 ? breakpoint_rate_at(sc, t) : 0;
     if (out->broke) {
         out->broke_at = breakpoint_rate_at(sc, t);
         out->held = t >= NS_PER_S ? breakpoint_rate_at(sc, t - NS_PER_S) : 0;

@@ -27,9 +27,11 @@ struct bp_result {
     double broke_at; /* the rate then, iterations/s */
     double held;     /* the rate one second earlier, /s (0 when it broke in the first) */
     double peak;     /* the ramp's highest rate, /s */
+    double reached;  /* the rate at the stop, /s; 0 when the ramp never started (t_s == 0) */
 };
 
-/* From the scenario and how long the ramp ran (aborted: stopped by a threshold).  ran_ns
+/* From the scenario and how long the ramp ran (aborted: stopped by a threshold).  The
+ * summary's "held up to" and the result's reached_rate both read out->reached.  ran_ns
  * is when the stop was asked for (run_report.stop_after_ns), not the end of the run: the
  * requests in flight drain after it (seconds, against an overloaded target), and the
  * ramp's rate at the end of the drain is one no arrival was sent at. */

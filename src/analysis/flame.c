@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/text.h"
 
 #define ROOT 0u
@@ -52,12 +53,7 @@ struct flame {
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
+    return hash_fnv1a(HASH_FNV1A_BASIS, s, n);
 }
 
 static uint64_t hash_pair(uint32_t a, uint32_t b)
@@ -646,33 +642,6 @@ out:
 
 /* ---- SVG -------------------------------------------------------------------------------- */
 
-static int xml_escaped(struct dynbuf *b, const char *s)
-{
-    int rc = 0;
-    for (; rc == 0 && *s; s++) {
-        switch (*s) {
-        case '&':
-            rc = dynbuf_adds(b, "&amp;");
-            break;
-        case '<':
-            rc = dynbuf_adds(b, "&lt;");
-            break;
-        case '>':
-            rc = dynbuf_adds(b, "&gt;");
-            break;
-        case '"':
-            rc = dynbuf_adds(b, "&quot;");
-            break;
-        case '\'':
-            rc = dynbuf_adds(b, "&apos;");
-            break;
-        default:
-            rc = dynbuf_addc(b, *s);
-        }
-    }
-    return rc;
-}
-
 /* A colour per name, stable across runs: warm for user code, blue for the kernel. */
 static void frame_colour(const struct fframe *ff, char *out, size_t cap)
 {
@@ -713,7 +682,7 @@ static int svg_label(struct dynbuf *b, const char *name, double px)
         return 0;
     }
     if (len <= c) {
-        return xml_escaped(b, name);
+        return text_xml_escape(b, name);
     }
     size_t n = c - 2 < sizeof cut - 3 ? c - 2 : sizeof cut - 3;
     while (n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80) {
@@ -721,7 +690,7 @@ static int svg_label(struct dynbuf *b, const char *name, double px)
     }
     memcpy(cut, name, n);
     memcpy(cut + n, "..", 3);
-    return xml_escaped(b, cut);
+    return text_xml_escape(b, cut);
 }
 
 static int svg_node(struct svg_ctx *cx, uint32_t node, unsigned depth, double x_frac)
@@ -745,15 +714,15 @@ static int svg_node(struct svg_ctx *cx, uint32_t node, unsigned depth, double x_
     rc =
         dynbuf_addf(cx->out, "<g class=\"f\" data-x=\"%.8f\" data-w=\"%.8f\" data-d=\"%u\"><title>",
                     x_frac, w_frac, depth);
-    rc = rc ? rc : xml_escaped(cx->out, name);
+    rc = rc ? rc : text_xml_escape(cx->out, name);
     if (rc == 0 && ff != NULL && (ff->module != NULL || ff->file != NULL)) {
         rc = dynbuf_adds(cx->out, " (");
         if (rc == 0 && ff->module != NULL) {
-            rc = xml_escaped(cx->out, ff->module);
+            rc = text_xml_escape(cx->out, ff->module);
         }
         if (rc == 0 && ff->file != NULL) {
             rc = dynbuf_adds(cx->out, ff->module != NULL ? ", " : "");
-            rc = rc ? rc : xml_escaped(cx->out, ff->file);
+            rc = rc ? rc : text_xml_escape(cx->out, ff->file);
             if (rc == 0 && ff->line > 0) {
                 rc = dynbuf_addf(cx->out, ":%d", ff->line);
             }
@@ -860,11 +829,11 @@ int flame_write_svg(const struct flame *fg, const struct flame_svg_opts *opts, s
                          "<rect x=\"0\" y=\"0\" width=\"%u\" height=\"%u\" fill=\"#f8f4ec\"/>\n"
                          "<text class=\"t\" x=\"%u\" y=\"24\">",
                          width, height, width, height, pad, width, height, width / 2);
-    rc = rc ? rc : xml_escaped(out, o.title != NULL ? o.title : "Flame graph");
+    rc = rc ? rc : text_xml_escape(out, o.title != NULL ? o.title : "Flame graph");
     rc = rc ? rc
             : dynbuf_addf(out, "</text>\n<text x=\"%u\" y=\"42\" text-anchor=\"middle\">",
                           width / 2);
-    rc = rc ? rc : xml_escaped(out, o.subtitle != NULL ? o.subtitle : "");
+    rc = rc ? rc : text_xml_escape(out, o.subtitle != NULL ? o.subtitle : "");
     rc = rc ? rc
             : dynbuf_addf(out,
                           "</text>\n<text id=\"reset\" class=\"ui\" x=\"%u\" y=\"24\" "

@@ -41,10 +41,7 @@ void cli_breakpoint_print(FILE *f, const struct scenario_plan *sc, const struct 
     fprintf(f, "\n  breakpoint · scenario '%s' (ramp to %.1f/s)\n", sc->name, b.peak);
     if (!b.broke) {
         fprintf(f, "    nothing broke: the thresholds held up to %.1f/s, the ramp's %s\n",
-                b.t_s > 0
-                    ? breakpoint_rate_at(sc, ran > sc->start_time_ns ? ran - sc->start_time_ns : 0)
-                    : 0,
-                r->interrupted ? "rate when it was interrupted" : "end");
+                b.reached, r->interrupted ? "rate when it was interrupted" : "end");
         return;
     }
     fprintf(f, "    broke at %.1f/s (%.1f s into the ramp); held at %.1f/s a second before\n",

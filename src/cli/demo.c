@@ -10,11 +10,12 @@
  * example the docs show, wherever the binary is.
  *
  * With --tls the target serves HTTPS with a throwaway self-signed certificate made for
- * the run (cli/demo_tls.c, in a private directory under /tmp removed at the end), and the
+ * the run (cli/demo_tls.c, in a private directory under $TMPDIR, else /tmp, removed at the end), and the
  * run trusts that certificate alone, as `--cacert` would: verification stays on.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,7 +209,7 @@ int cli_demo(int argc, char **argv)
      * as threads of this one: then its CPU and memory are its own in /proc, apart from
      * the generator's, and the demo shows --spawn and the watchers as a user meets them.
      */
-    char self[4096], cmd[8800], base[64], ready[96], err[1024];
+    char self[4096], cmd[8800 + 2 * PATH_MAX], base[64], ready[96], err[1024];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl <= 0) {
         fprintf(stderr, "brunt demo: cannot find this program (/proc/self/exe)\n");
@@ -220,15 +221,21 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "brunt demo: no free port on 127.0.0.1\n");
         return EXIT_INTERNAL;
     }
-    char tls_flags[300] = "";
+    char tls_flags[2 * PATH_MAX + 64] = "";
     if (tls) {
         if (demo_tls_make(&cert, err, sizeof err) < 0) {
             fprintf(stderr, "brunt demo: %s\n", err);
             return EXIT_INTERNAL;
         }
-        /* mkdtemp's names need no quoting. */
-        snprintf(tls_flags, sizeof tls_flags, " --tls-cert '%s' --tls-key '%s'", cert.cert,
-                 cert.key);
+        /* Quoted: the directory is under $TMPDIR, which may hold any character. */
+        char qcert[PATH_MAX], qkey[PATH_MAX];
+        if (shell_quote(cert.cert, qcert, sizeof qcert) < 0 ||
+            shell_quote(cert.key, qkey, sizeof qkey) < 0) {
+            fprintf(stderr, "brunt demo: TMPDIR is too long for the certificate's path\n");
+            demo_tls_remove(&cert);
+            return EXIT_INTERNAL;
+        }
+        snprintf(tls_flags, sizeof tls_flags, " --tls-cert %s --tls-key %s", qcert, qkey);
     }
     if (db.pg_dsn != NULL) {
         /* Auctions and bids in PostgreSQL, the bid's compare-and-set in Redis. */

@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "cli/demo_tls.h"
+#include "core/file.h"
 
 /* Adds extension nid with value v (as the openssl config syntax says it). */
 static int add_ext(X509 *x, int nid, const char *v)
@@ -66,14 +67,26 @@ int demo_tls_make(struct demo_tls *d, char *err, size_t err_len)
     X509 *x = NULL;
     const char *what = "making the directory";
     memset(d, 0, sizeof *d);
-    snprintf(d->dir, sizeof d->dir, "/tmp/brunt-demo-tls.XXXXXX");
-    if (mkdtemp(d->dir) == NULL) {
+    /* The directory's name, and room in cert and key for the longest file name in it. */
+    if (file_temp_path(d->dir, sizeof d->dir, "brunt-demo-tls.XXXXXX") < 0 ||
+        strlen(d->dir) + sizeof "/cert.pem" > sizeof d->cert) {
         d->dir[0] = '\0';
-        snprintf(err, err_len, "cannot make a temporary directory in /tmp: %s", strerror(errno));
+        snprintf(err, err_len,
+                 "TMPDIR is too long for the throwaway certificate's path (%zu bytes at most)",
+                 sizeof d->cert - sizeof "/brunt-demo-tls.XXXXXX/cert.pem");
         return -1;
     }
-    snprintf(d->cert, sizeof d->cert, "%s/cert.pem", d->dir);
-    snprintf(d->key, sizeof d->key, "%s/key.pem", d->dir);
+    if (mkdtemp(d->dir) == NULL) {
+        int e = errno;
+        snprintf(err, err_len, "cannot make a temporary directory %s: %s", d->dir, strerror(e));
+        d->dir[0] = '\0';
+        return -1;
+    }
+    what = "naming the files"; /* cannot fail: the length was checked above */
+    if (snprintf(d->cert, sizeof d->cert, "%s/cert.pem", d->dir) >= (int)sizeof d->cert ||
+        snprintf(d->key, sizeof d->key, "%s/key.pem", d->dir) >= (int)sizeof d->key) {
+        goto fail;
+    }
     what = "generating a P-256 key";
     key = EVP_EC_gen("P-256");
     if (key == NULL) {

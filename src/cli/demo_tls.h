@@ -7,16 +7,18 @@
 #ifndef BRUNT_CLI_DEMO_TLS_H
 #define BRUNT_CLI_DEMO_TLS_H
 
+#include <limits.h>
 #include <stddef.h>
 
 struct demo_tls {
-    char dir[64];  /* /tmp/brunt-demo-tls.XXXXXX, mode 0700 */
-    char cert[96]; /* dir/cert.pem: the certificate, for --tls-cert and --cacert */
-    char key[96];  /* dir/key.pem: its private key (mode 0600) */
+    char dir[PATH_MAX];  /* $TMPDIR (or /tmp)/brunt-demo-tls.XXXXXX, mode 0700 */
+    char cert[PATH_MAX]; /* dir/cert.pem: the certificate, for --tls-cert and --cacert */
+    char key[PATH_MAX];  /* dir/key.pem: its private key (mode 0600) */
 };
 
 /*
- * Makes the directory and writes a P-256 key and a self-signed certificate for
+ * Makes the directory (in $TMPDIR, else /tmp; a TMPDIR too long for the paths in
+ * struct demo_tls is an error) and writes a P-256 key and a self-signed certificate for
  * 127.0.0.1 (subjectAltName IP:127.0.0.1, DNS:localhost), valid from an hour ago for a
  * day.  Returns 0, or -1 with one line in err (what failed); nothing is left behind.
  */

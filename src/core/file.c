@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -115,4 +116,20 @@ fail:
         unlink(tmp);
     }
     return rc;
+}
+
+int file_temp_path(char *out, size_t cap, const char *name)
+{
+    const char *dir = getenv("TMPDIR");
+    if (dir == NULL || *dir == '\0') {
+        dir = "/tmp";
+    }
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= cap) {
+        if (cap > 0) {
+            out[0] = '\0';
+        }
+        return -ENAMETOOLONG;
+    }
+    return 0;
 }

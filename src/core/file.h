@@ -29,4 +29,13 @@ struct file_part {
 int file_write_atomic(const char *path, const struct file_part *parts, size_t n_parts, mode_t mode,
                       char *err, size_t err_len);
 
+/*
+ * Writes "DIR/name" into out[0..cap), DIR being $TMPDIR (or /tmp when it is unset or
+ * empty): the place for a temporary file or directory, name usually a mkstemp template.
+ * Returns 0, or -ENAMETOOLONG (out then holds "") when it does not fit in cap bytes; a
+ * cap of PATH_MAX fits every usable TMPDIR.  Reads the environment: main thread only
+ * while another thread may call setenv.
+ */
+int file_temp_path(char *out, size_t cap, const char *name);
+
 #endif

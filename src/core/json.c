@@ -99,19 +99,21 @@ static bool jw_value_begin(struct jsonw *w)
     return !w->err;
 }
 
-int json_escape(struct dynbuf *out, const char *s, size_t len, bool ascii_fffd)
+int json_escape(struct dynbuf *out, const char *s, size_t len, unsigned flags)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, run = 0; /* [run, i) is a stretch of bytes copied as they are */
     int rc = 0;
+    bool script = flags & JSON_ESC_SCRIPT;
 
     while (i < len && rc == 0) {
         unsigned char c = u[i];
         char esc[6];
         size_t esc_len = 0;
 
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80 &&
+            !(script && (c == '<' || c == '>' || c == '&'))) {
             i++;
             continue;
         }
@@ -121,7 +123,7 @@ int json_escape(struct dynbuf *out, const char *s, size_t len, bool ascii_fffd)
                 i += sl;
                 continue;
             }
-            if (ascii_fffd) {
+            if (flags & JSON_ESC_ASCII_FFFD) {
                 memcpy(esc, "\\ufffd", 6);
                 esc_len = 6;
             } else {
@@ -132,6 +134,11 @@ int json_escape(struct dynbuf *out, const char *s, size_t len, bool ascii_fffd)
             esc[0] = '\\';
             esc[1] = (char)c;
             esc_len = 2;
+        } else if (c >= 0x20) { /* < > & under JSON_ESC_SCRIPT */
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xF];
+            esc_len = 6;
         } else {
             esc[0] = '\\';
             esc_len = 2;
@@ -176,7 +183,7 @@ static void jw_escape(struct jsonw *w, const char *s, size_t len)
 {
     jw_addc(w, '"');
     if (!w->err) {
-        int rc = json_escape(&w->buf, s, len, false);
+        int rc = json_escape(&w->buf, s, len, 0);
         if (rc < 0)
             jw_fail(w, rc);
     }

@@ -154,14 +154,23 @@ struct json_path {
     size_t n;
 };
 
+/* json_escape's flags. */
+enum {
+    JSON_ESC_ASCII_FFFD = 1 << 0, /* invalid UTF-8 as the escape \ufffd, not the character */
+    JSON_ESC_SCRIPT = 1 << 1,     /* also < > & as \u003c \u003e \u0026: no "</script"
+                                     or entity can appear, so the string may sit inside an
+                                     HTML <script> element (the HTML report's data) */
+};
+
 /*
  * Appends s[0..len) to out as the inside of a JSON string (no quotes), the one JSON
  * escaper of brunt: '"', '\\' and control characters escaped (\n \r \t \b \f, else
  * \u00XX), valid UTF-8 copied as it is, each byte of invalid UTF-8 replaced by U+FFFD:
- * the character itself, or with ascii_fffd the escape \ufffd.  Returns 0, or dynbuf's
- * -ENOMEM / -E2BIG (out may then hold part of the text).
+ * the character itself, or with JSON_ESC_ASCII_FFFD the escape \ufffd.  flags is 0 or
+ * JSON_ESC_* or'ed.  Returns 0, or dynbuf's -ENOMEM / -E2BIG (out may then hold part of
+ * the text).
  */
-int json_escape(struct dynbuf *out, const char *s, size_t len, bool ascii_fffd);
+int json_escape(struct dynbuf *out, const char *s, size_t len, unsigned flags);
 
 /* A short English name for a json_err code, as brunt_strerror gives it, or "unknown
  * error" for any other code (use brunt_strerror for those). */

@@ -15,6 +15,14 @@
 /* The golden-ratio increment of splitmix64, also a good constant to spread seeds. */
 #define RNG_GOLDEN 0x9e3779b97f4a7c15ULL
 
+/* i times the golden increment (mod 2^64): splitmix64's state i steps after 0, so
+ * seed + rng_spread(i) is stream i of a seed; also Fibonacci hashing's multiplier, which
+ * spreads small or clustered integers (ids, addresses) over 64 bits. */
+static inline uint64_t rng_spread(uint64_t i)
+{
+    return i * RNG_GOLDEN;
+}
+
 /* splitmix64's finaliser: a bijective 64-bit mix (hashes, seeds from seeds). */
 static inline uint64_t rng_mix64(uint64_t z)
 {

@@ -7,6 +7,8 @@
  */
 #include "core/text.h"
 
+#include "core/dynbuf.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -122,4 +124,33 @@ void text_mask_secrets(char *s, size_t cap)
         memmove(p + 3, q, strlen(q) + 1);
         memcpy(p, "***", 3);
     }
+}
+
+int text_xml_escape(struct dynbuf *b, const char *s)
+{
+    int rc = 0;
+    for (; *s && rc == 0; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '&':
+            rc = dynbuf_adds(b, "&amp;");
+            break;
+        case '<':
+            rc = dynbuf_adds(b, "&lt;");
+            break;
+        case '>':
+            rc = dynbuf_adds(b, "&gt;");
+            break;
+        case '"':
+            rc = dynbuf_adds(b, "&quot;");
+            break;
+        case '\'':
+            rc = dynbuf_adds(b, "&#39;");
+            break;
+        default:
+            rc = (c < 0x20 && c != '\t' && c != '\n' && c != '\r') ? dynbuf_addc(b, ' ')
+                                                                   : dynbuf_addc(b, (char)c);
+        }
+    }
+    return rc;
 }

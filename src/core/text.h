@@ -64,4 +64,12 @@ int text_errf(char *err, size_t err_len, int rc, const char *fmt, ...)
  * bytes; when there is no room to widen a mask, s is cut at the secret. */
 void text_mask_secrets(char *s, size_t cap);
 
+struct dynbuf;
+
+/* Appends s (NUL-terminated) to b escaped for XML and HTML text and attribute values:
+ * & < > " ' as entities (' as &#39;, which HTML 4 knows too), and each control byte but
+ * tab, newline and carriage return (which XML 1.0 forbids) as a space.  The reports,
+ * their SVG charts and the flame graphs share it.  Returns 0 or dynbuf's error. */
+int text_xml_escape(struct dynbuf *b, const char *s);
+
 #endif

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
+
 const char *const error_kind_name[ERROR_KIND_COUNT] = {
     "refused",
     "reset",
@@ -195,11 +197,7 @@ struct registry {
 
 static uint64_t key_hash(int metric, const char *tags)
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)metric;
-    for (const unsigned char *p = (const unsigned char *)tags; *p; p++) {
-        h = (h ^ *p) * 1099511628211ULL;
-    }
-    return h;
+    return hash_fnv1a(HASH_FNV1A_BASIS ^ (uint64_t)metric, tags, strlen(tags));
 }
 
 struct registry *registry_new(void)

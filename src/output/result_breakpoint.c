@@ -39,7 +39,6 @@ void result__put_breakpoint(struct jsonw *w, const struct run_report *r)
     struct bp_result b;
     uint64_t ran = breakpoint_ran_ns(r->stop_after_ns, r->duration_ns);
     breakpoint_judge(sc, ran, r->aborted && r->thresholds_failed, &b);
-    uint64_t ramp_ns = ran > sc->start_time_ns ? ran - sc->start_time_ns : 0;
     jsonw_obj_begin(w);
     jsonw_key(w, "scenario");
     jsonw_str(w, sc->name);
@@ -50,7 +49,7 @@ void result__put_breakpoint(struct jsonw *w, const struct run_report *r)
     jsonw_key(w, "t_s");
     jsonw_num(w, b.t_s);
     jsonw_key(w, "reached_rate");
-    jsonw_num(w, breakpoint_rate_at(sc, ramp_ns));
+    jsonw_num(w, b.reached);
     jsonw_key(w, "broke_at_rate");
     if (b.broke) {
         jsonw_num(w, b.broke_at);

@@ -339,21 +339,7 @@ bool machine_probe_suspect(const struct machine_probe *mp, char *why, size_t cap
 
 static void fmt_mvalue(double v, const char *unit, char *buf, size_t cap)
 {
-    if (unit[0] == 'B') {
-        const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-        int k = 0;
-        while (fabs(v) >= 1024 && k < 4) {
-            v /= 1024;
-            k++;
-        }
-        if (k == 0) {
-            snprintf(buf, cap, "%.0f %s%s", v, u[k], unit + 1);
-        } else {
-            snprintf(buf, cap, "%.1f %s%s", v, u[k], unit + 1);
-        }
-    } else if (strcmp(unit, "%") == 0) {
-        snprintf(buf, cap, "%.1f%%", v);
-    } else {
+    if (!probe_fmt_scaled(v, unit, buf, cap)) {
         snprintf(buf, cap, "%.2f%s", v, unit);
     }
 }

@@ -527,6 +527,29 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+bool probe_fmt_scaled(double v, const char *unit, char *buf, size_t cap)
+{
+    if (unit[0] == 'B') {
+        const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        int k = 0;
+        while (fabs(v) >= 1024 && k < 4) {
+            v /= 1024;
+            k++;
+        }
+        if (k == 0) {
+            snprintf(buf, cap, "%.0f %s%s", v, u[k], unit + 1);
+        } else {
+            snprintf(buf, cap, "%.1f %s%s", v, u[k], unit + 1);
+        }
+        return true;
+    }
+    if (strcmp(unit, "%") == 0) {
+        snprintf(buf, cap, "%.1f%%", v);
+        return true;
+    }
+    return false;
+}
+
 void probe_stats_of(const double *v, size_t n, struct probe_stats *out)
 {
     memset(out, 0, sizeof *out);

@@ -192,6 +192,12 @@ struct probe_stats {
 /* The statistics of v[0..n) into *out (all 0 and n = 0 when no value, or no memory). */
 void probe_stats_of(const double *v, size_t n, struct probe_stats *out);
 
+/* A summary's value in its unit, when the unit has its own form: a unit starting with
+ * 'B' in binary multiples ("512 B", "1.5 MiB/s" for "B/s"), "%" with one decimal.  Returns
+ * true with buf written, or false (buf untouched) for any other unit, which each
+ * summary formats its own way. */
+bool probe_fmt_scaled(double v, const char *unit, char *buf, size_t cap);
+
 /* Writes {"min","avg","p95","max"} of s, or null when s->n is 0. */
 void probe_stats_json(struct jsonw *w, const struct probe_stats *s);
 

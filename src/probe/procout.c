@@ -32,21 +32,10 @@ static void figure_stats(const struct target *t, int f, struct probe_stats *s)
 
 static void fmt_value(double v, const char *unit, char *buf, size_t cap)
 {
-    if (unit[0] == 'B') {
-        const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-        int k = 0;
-        while (fabs(v) >= 1024 && k < 4) {
-            v /= 1024;
-            k++;
-        }
-        if (k == 0) {
-            snprintf(buf, cap, "%.0f %s%s", v, u[k], unit + 1);
-        } else {
-            snprintf(buf, cap, "%.1f %s%s", v, u[k], unit + 1);
-        }
-    } else if (strcmp(unit, "%") == 0) {
-        snprintf(buf, cap, "%.1f%%", v);
-    } else if (v < 100 && v != floor(v)) {
+    if (probe_fmt_scaled(v, unit, buf, cap)) {
+        return;
+    }
+    if (v < 100 && v != floor(v)) {
         snprintf(buf, cap, "%.1f%s", v, unit);
     } else {
         snprintf(buf, cap, "%.0f%s", v, unit);

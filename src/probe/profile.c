@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/rng.h"
 #include "core/text.h"
 #include "probe/symbols.h"
 
@@ -401,7 +402,7 @@ static struct pthread_ev *thread_find(struct profile *p, pid_t tid)
 
 static uint64_t hash_words(pid_t pid, const uint64_t *w, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)pid;
+    uint64_t h = RNG_GOLDEN ^ (uint64_t)pid;
     for (size_t i = 0; i < n; i++) {
         h ^= w[i];
         h *= 0xff51afd7ed558ccdull;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/file.h"
 #include "http/url.h"
 
 struct spawn {
@@ -344,10 +345,13 @@ int spawn_start(const struct spawn_options *o, struct spawn **out, char *err, si
         snprintf(sp->log_path, sizeof sp->log_path, "%s", o->log_path);
         logfd = open(sp->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     } else {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(sp->log_path, sizeof sp->log_path, "%s/brunt-spawn-XXXXXX.log",
-                 tmp != NULL && *tmp ? tmp : "/tmp");
-        logfd = mkostemps(sp->log_path, 4, O_CLOEXEC);
+        if (file_temp_path(sp->log_path, sizeof sp->log_path, "brunt-spawn-XXXXXX.log") == 0) {
+            logfd = mkostemps(sp->log_path, 4, O_CLOEXEC);
+        } else {
+            snprintf(sp->log_path, sizeof sp->log_path, "in $TMPDIR");
+            logfd = -1;
+            errno = ENAMETOOLONG;
+        }
         sp->tmp_log = true;
     }
     if (logfd < 0) {

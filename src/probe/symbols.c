@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/rng.h"
+
 struct unwind_ctx;
 
 struct jit_sym {
@@ -113,7 +115,7 @@ static void cache_drop_pid(struct symbols *s, pid_t pid)
             free_sym_strings(&old[i].sym);
             continue;
         }
-        size_t h = (size_t)((old[i].ip * 0x9e3779b97f4a7c15ull) ^ (uint64_t)old[i].pid) & (cap - 1);
+        size_t h = (size_t)(rng_spread(old[i].ip) ^ (uint64_t)old[i].pid) & (cap - 1);
         while (nc[h].pid != 0) {
             h = (h + 1) & (cap - 1);
         }
@@ -499,7 +501,7 @@ out:
 
 static size_t cache_slot(const struct symbols *s, pid_t pid, uint64_t ip)
 {
-    return (size_t)((ip * 0x9e3779b97f4a7c15ull) ^ (uint64_t)pid) & (s->cache_cap - 1);
+    return (size_t)(rng_spread(ip) ^ (uint64_t)pid) & (s->cache_cap - 1);
 }
 
 static void cache_grow(struct symbols *s)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "report/assets.h"
 #include "report/html_internal.h"
 #include "report/jtree.h"
@@ -40,7 +41,7 @@ void html__putf(struct hb *h, const char *fmt, ...)
 
 void html__esc(struct hb *h, const char *s)
 {
-    h->rc |= report__xml_escape(h->b, s);
+    h->rc |= text_xml_escape(h->b, s);
 }
 
 /* A figure: formatted text with its raw value in data-value. */
@@ -55,16 +56,7 @@ void html__fig(struct hb *h, const char *name, double raw, const char *text)
 static void js_str(struct hb *h, const char *s)
 {
     h->rc |= dynbuf_addc(&h->js, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            h->rc |= dynbuf_addf(&h->js, "\\%c", c);
-        } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            h->rc |= dynbuf_addf(&h->js, "\\u%04x", c);
-        } else {
-            h->rc |= dynbuf_addc(&h->js, (char)c);
-        }
-    }
+    h->rc |= json_escape(&h->js, s, strlen(s), JSON_ESC_SCRIPT);
     h->rc |= dynbuf_addc(&h->js, '"');
 }
 
@@ -566,7 +558,7 @@ static void plan(struct hb *h, const struct report_model *m)
 {
     html__put(h, "<h2 id=\"plan\">Optimisation Plan</h2>\n");
     size_t steps[64];
-    size_t n = rt_plan(m, steps, 64);
+    size_t n = rt_plan(m, m->n_findings, steps, 64); /* the HTML lists every finding */
     if (n == 0) {
         html__put(h, "<p>Nothing to optimise showed in what was measured (no critical or "
                      "warning finding).</p>\n");

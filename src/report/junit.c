@@ -39,7 +39,7 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
     /* JUnit's timestamp is ISO 8601 without a zone designator in the strict XSDs. */
     char ts[40];
     snprintf(ts, sizeof ts, "%.19s", m->start[0] ? m->start : "1970-01-01T00:00:00");
-    rc |= report__xml_escape(b, ts);
+    rc |= text_xml_escape(b, ts);
     rc |= dynbuf_adds(b, "\">\n");
     if (tests == 0) {
         rc |= dynbuf_addf(b,
@@ -52,13 +52,13 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
         char v[48];
         report_fmt_check_value(c, c->observed, v, sizeof v);
         rc |= dynbuf_addf(b, "    <testcase classname=\"brunt.%s\" name=\"", kind);
-        rc |= report__xml_escape(b, c->metric);
+        rc |= text_xml_escape(b, c->metric);
         rc |= dynbuf_adds(b, " ");
-        rc |= report__xml_escape(b, c->expression);
+        rc |= text_xml_escape(b, c->expression);
         rc |= dynbuf_addf(b, "\" time=\"%.3f\"", run_s(m));
         if (c->ok) {
             rc |= dynbuf_adds(b, ">\n      <system-out>observed ");
-            rc |= report__xml_escape(b, v);
+            rc |= text_xml_escape(b, v);
             rc |= dynbuf_adds(b, c->warn ? " (within 10% of its limit)" : "");
             rc |= dynbuf_adds(b, "</system-out>\n    </testcase>\n");
             continue;
@@ -73,9 +73,9 @@ static int suite(const struct report_model *m, struct dynbuf *b, const char *kin
                      c->acceptable[0] ? " (acceptable " : "", c->acceptable,
                      c->acceptable[0] ? ")" : "");
         }
-        rc |= report__xml_escape(b, msg);
+        rc |= text_xml_escape(b, msg);
         rc |= dynbuf_addf(b, "\" type=\"%s\">", c->source);
-        rc |= report__xml_escape(b, msg);
+        rc |= text_xml_escape(b, msg);
         if (c->no_samples) {
             rc |= dynbuf_adds(b, "; the metric had no samples (judged on 0, as k6 does)");
         }
@@ -101,23 +101,23 @@ static int verdict_suite(const struct report_model *m, struct dynbuf *b, size_t 
     for (size_t i = 0; i < m->n_verdicts; i++) {
         const struct report_verdict *v = &m->verdicts[i];
         rc |= dynbuf_adds(b, "    <testcase classname=\"brunt.verdicts\" name=\"");
-        rc |= report__xml_escape(b, v->what);
+        rc |= text_xml_escape(b, v->what);
         rc |= dynbuf_addf(b, "\" time=\"%.3f\">\n      ", run_s(m));
         if (strcmp(v->verdict, "growing") == 0) {
             rc |= dynbuf_adds(b, "<failure message=\"growing: ");
-            rc |= report__xml_escape(b, v->evidence);
+            rc |= text_xml_escape(b, v->evidence);
             rc |= dynbuf_adds(b, "\" type=\"verdict\">");
-            rc |= report__xml_escape(b, v->evidence);
+            rc |= text_xml_escape(b, v->evidence);
             rc |= dynbuf_adds(b, "</failure>\n");
         } else if (strcmp(v->verdict, "insufficient data") == 0) {
             rc |= dynbuf_adds(b, "<skipped message=\"");
-            rc |= report__xml_escape(b, v->evidence);
+            rc |= text_xml_escape(b, v->evidence);
             rc |= dynbuf_adds(b, "\"/>\n");
         } else {
             rc |= dynbuf_adds(b, "<system-out>");
-            rc |= report__xml_escape(b, v->verdict);
+            rc |= text_xml_escape(b, v->verdict);
             rc |= dynbuf_adds(b, ": ");
-            rc |= report__xml_escape(b, v->evidence);
+            rc |= text_xml_escape(b, v->evidence);
             rc |= dynbuf_adds(b, "</system-out>\n");
         }
         rc |= dynbuf_adds(b, "    </testcase>\n");

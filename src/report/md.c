@@ -236,7 +236,9 @@ static void plan(struct md *d, const struct report_model *m)
 {
     put(d, "## Optimisation Plan\n\n");
     size_t steps[64];
-    size_t n = rt_plan(m, steps, d->max_findings < 64 ? d->max_findings : 64);
+    /* Only the findings bottlenecks() listed: a step cites its finding by number. */
+    size_t listed = m->n_findings < d->max_findings ? m->n_findings : d->max_findings;
+    size_t n = rt_plan(m, listed, steps, listed < 64 ? listed : 64);
     if (n == 0) {
         put(d, "Nothing to optimise showed in what was measured (no critical or warning "
                "finding).\n\n");

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "core/dynbuf.h"
+#include "core/text.h" /* text_xml_escape */
 #include "report/report.h"
 
 /* What the run was aimed at: the URL, or "the scenario". */
@@ -28,19 +29,13 @@ bool rt_has_probe(const struct report_model *m, const char *prefix);
 size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t cap);
 /*
  * The optimisation plan: indexes into m->findings (ranked: severity, then impact) of the
- * critical and warning findings, one per distinct recommendation, at most cap.
+ * critical and warning findings among the first n_listed (those the report lists, so
+ * every step cites a finding the reader can see), one per distinct recommendation, at
+ * most cap.
  */
-size_t rt_plan(const struct report_model *m, size_t *steps, size_t cap);
+size_t rt_plan(const struct report_model *m, size_t n_listed, size_t *steps, size_t cap);
 /* Prometheus alert rules (YAML) derived from the run. */
 int rt_alert_rules(const struct report_model *m, struct dynbuf *b);
-
-/*
- * Appends s as XML/HTML text, also valid inside a double- or single-quoted attribute:
- * & < > " ' as entities, and the control characters XML 1.0 forbids (even as
- * references) as spaces.  The one escaper of the HTML, SVG and JUnit renderers.
- * Returns 0 or the dynbuf's error.
- */
-int report__xml_escape(struct dynbuf *b, const char *s);
 
 /* Reading a probe's member (report/jtree.h): obj.a (.b when b is not NULL), or NULL. */
 struct jtree;

@@ -75,12 +75,12 @@ int svg_line_chart(struct dynbuf *b, const struct svg_chart *c)
 #define SX(x) (ML + ((x)-xmin) / (xmax - xmin) * pw)
 #define SY(y) (MT + ph - (y) / ytop * ph)
     rc |= dynbuf_addf(b, "<figure class=\"chart\" id=\"%s\"><figcaption>", c->id);
-    rc |= report__xml_escape(b, c->title);
+    rc |= text_xml_escape(b, c->title);
     rc |= dynbuf_addf(b,
                       "</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
                       "%.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"",
                       W, H, W, H);
-    rc |= report__xml_escape(b, c->title);
+    rc |= text_xml_escape(b, c->title);
     rc |= dynbuf_addf(b, "\"><rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>",
                       W, H);
     /* grid and y labels */
@@ -106,7 +106,7 @@ int svg_line_chart(struct dynbuf *b, const struct svg_chart *c)
                               "stroke=\"#e3e3e3\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
                               "text-anchor=\"middle\" fill=\"#555\">",
                               SX(x), MT, SX(x), MT + ph, SX(x), MT + ph + 15);
-            rc |= report__xml_escape(b, c->x_ticks[i].label);
+            rc |= text_xml_escape(b, c->x_ticks[i].label);
             rc |= dynbuf_adds(b, "</text>");
         }
     } else {
@@ -125,12 +125,12 @@ int svg_line_chart(struct dynbuf *b, const struct svg_chart *c)
                       "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" "
                       "fill=\"#333\">",
                       ML, MT + ph, W - MR, MT + ph, ML + pw / 2, H - 6);
-    rc |= report__xml_escape(b, c->x_label);
+    rc |= text_xml_escape(b, c->x_label);
     rc |= dynbuf_addf(b,
                       "</text><text x=\"12\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" "
                       "fill=\"#333\" transform=\"rotate(-90 12 %.1f)\">",
                       MT + ph / 2, MT + ph / 2);
-    rc |= report__xml_escape(b, c->y_label);
+    rc |= text_xml_escape(b, c->y_label);
     rc |= dynbuf_adds(b, "</text>");
     /* lines, downsampled */
     size_t step = c->n > SVG_MAX_POINTS ? (c->n + SVG_MAX_POINTS - 1) / SVG_MAX_POINTS : 1;
@@ -159,7 +159,7 @@ int svg_line_chart(struct dynbuf *b, const struct svg_chart *c)
             rc |= dynbuf_addf(b, "%.1f,%.1f ", SX(xs / (double)cnt), SY(y));
         }
         rc |= dynbuf_adds(b, "\"><title>");
-        rc |= report__xml_escape(b, l->name);
+        rc |= text_xml_escape(b, l->name);
         rc |= dynbuf_adds(b, "</title></polyline>");
     }
     /* legend */
@@ -169,14 +169,14 @@ int svg_line_chart(struct dynbuf *b, const struct svg_chart *c)
                           "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"3\" fill=\"%s\"/>"
                           "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#333\">",
                           lx, 8.0, c->lines[k].color, lx + 18, 13.0);
-        rc |= report__xml_escape(b, c->lines[k].name);
+        rc |= text_xml_escape(b, c->lines[k].name);
         rc |= dynbuf_adds(b, "</text>");
         lx += 30 + 6.5 * (double)strlen(c->lines[k].name);
     }
     rc |= dynbuf_adds(b, "</svg>");
     if (c->note != NULL && c->note[0]) {
         rc |= dynbuf_adds(b, "<p class=\"note\">");
-        rc |= report__xml_escape(b, c->note);
+        rc |= text_xml_escape(b, c->note);
         rc |= dynbuf_adds(b, "</p>");
     }
     rc |= dynbuf_adds(b, "</figure>\n");
@@ -200,12 +200,12 @@ int svg_bar_chart(struct dynbuf *b, const struct svg_bars *c)
     double label_w = 230, row_h = 8.0 * (double)c->n_sets + 8, ph = row_h * (double)c->n;
     double h = ph + 50, pw = W - label_w - MR;
     rc |= dynbuf_addf(b, "<figure class=\"chart\" id=\"%s\"><figcaption>", c->id);
-    rc |= report__xml_escape(b, c->title);
+    rc |= text_xml_escape(b, c->title);
     rc |= dynbuf_addf(b,
                       "</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
                       "%.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"",
                       W, h, W, h);
-    rc |= report__xml_escape(b, c->title);
+    rc |= text_xml_escape(b, c->title);
     rc |= dynbuf_addf(b, "\"><rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>",
                       W, h);
     for (double v = 0; v <= top + step / 2; v += step) {
@@ -226,7 +226,7 @@ int svg_bar_chart(struct dynbuf *b, const struct svg_bars *c)
                           "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\" "
                           "fill=\"#333\">",
                           label_w - 6, y0 + row_h / 2);
-        rc |= report__xml_escape(b, name);
+        rc |= text_xml_escape(b, name);
         rc |= dynbuf_adds(b, "</text>");
         for (size_t k = 0; k < c->n_sets; k++) {
             double v = c->values[i * c->n_sets + k];
@@ -245,7 +245,7 @@ int svg_bar_chart(struct dynbuf *b, const struct svg_bars *c)
                           "<rect x=\"%.1f\" y=\"6\" width=\"14\" height=\"7\" fill=\"%s\"/>"
                           "<text x=\"%.1f\" y=\"13\" font-size=\"11\" fill=\"#333\">",
                           lx, c->colors[k], lx + 18);
-        rc |= report__xml_escape(b, c->set_names[k]);
+        rc |= text_xml_escape(b, c->set_names[k]);
         rc |= dynbuf_adds(b, "</text>");
         lx += 40 + 6.5 * (double)strlen(c->set_names[k]);
     }
@@ -253,7 +253,7 @@ int svg_bar_chart(struct dynbuf *b, const struct svg_bars *c)
                       "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" "
                       "fill=\"#333\">",
                       label_w + pw / 2, h - 4);
-    rc |= report__xml_escape(b, c->x_label);
+    rc |= text_xml_escape(b, c->x_label);
     rc |= dynbuf_adds(b, "</text></svg></figure>\n");
     return rc;
 }

@@ -35,11 +35,16 @@ void rt_breakpoint(const struct report_model *m, char *out, size_t cap)
                  m->bp_scenario, isfinite(m->bp_reached) ? m->bp_reached : 0, peak);
         return;
     }
+    /* vus is null when the run recorded no second: then the sentence says nothing of VUs. */
+    char vus[48] = "";
+    if (isfinite(m->bp_vus)) {
+        snprintf(vus, sizeof vus, " with %g VUs", m->bp_vus);
+    }
     snprintf(out, cap,
-             "%s broke at an arrival rate of %.1f/s with %g VUs, %.1f s into the breakpoint "
+             "%s broke at an arrival rate of %.1f/s%s, %.1f s into the breakpoint "
              "ramp '%s' (to %.1f/s); %.1f/s held a second before",
              m->bp_what[0] ? m->bp_what : "the thresholds",
-             isfinite(m->bp_broke_at) ? m->bp_broke_at : 0, isfinite(m->bp_vus) ? m->bp_vus : 0,
+             isfinite(m->bp_broke_at) ? m->bp_broke_at : 0, vus,
              isfinite(m->bp_t_s) ? m->bp_t_s : 0, m->bp_scenario, peak,
              isfinite(m->bp_held) ? m->bp_held : 0);
 }
@@ -198,10 +203,10 @@ size_t rt_not_measured(const struct report_model *m, char lines[][160], size_t c
     return n;
 }
 
-size_t rt_plan(const struct report_model *m, size_t *steps, size_t cap)
+size_t rt_plan(const struct report_model *m, size_t n_listed, size_t *steps, size_t cap)
 {
     size_t n = 0;
-    for (size_t i = 0; i < m->n_findings && n < cap; i++) {
+    for (size_t i = 0; i < m->n_findings && i < n_listed && n < cap; i++) {
         const struct finding *f = &m->findings[i];
         if (f->severity == FINDING_INFO || f->recommendation[0] == '\0') {
             continue;
@@ -351,35 +356,6 @@ int rt_alert_rules(const struct report_model *m, struct dynbuf *b)
                        "        for: 10m\n"
                        "        labels: {severity: warning}\n",
                        rss_label, rss / 1048576, round_up2(rss * 1.5));
-        }
-    }
-    return rc;
-}
-
-int report__xml_escape(struct dynbuf *b, const char *s)
-{
-    int rc = 0;
-    for (; *s && rc == 0; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '&':
-            rc = dynbuf_adds(b, "&amp;");
-            break;
-        case '<':
-            rc = dynbuf_adds(b, "&lt;");
-            break;
-        case '>':
-            rc = dynbuf_adds(b, "&gt;");
-            break;
-        case '"':
-            rc = dynbuf_adds(b, "&quot;");
-            break;
-        case '\'':
-            rc = dynbuf_adds(b, "&#39;");
-            break;
-        default:
-            rc = (c < 0x20 && c != '\t' && c != '\n' && c != '\r') ? dynbuf_addc(b, ' ')
-                                                                   : dynbuf_addc(b, (char)c);
         }
     }
     return rc;

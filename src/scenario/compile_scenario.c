@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/parse.h"
+#include "core/rng.h"
 #include "scenario/load_internal.h"
 
 /* ------------------------------------------------------------------------------------ */
@@ -467,7 +468,7 @@ int load__compile_scenarios(struct loader *L, struct ynode *sn)
         plan->n_scenarios = i + 1;
         L->own->n_fscs = i + 1;
         struct flow_scenario *fsc = &L->own->fscs[i];
-        fsc->seed = seed + i * 0x9e3779b97f4a7c15ULL;
+        fsc->seed = seed + rng_spread(i);
         load__fsc_http(L, fsc);
         if (compile_scenario(L, sn->kids[2 * i], sn->kids[2 * i + 1], &plan->scenarios[i], fsc) <
             0) {

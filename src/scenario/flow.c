@@ -59,7 +59,7 @@ int flow_vu_init(const struct flow_scenario *fsc, struct flow_vu *v, uint32_t vu
     v->seq = seq;
     v->seq_stride = seq_stride;
     v->seq_offset = seq_offset;
-    uint64_t s = (fsc != NULL ? fsc->seed : 0) ^ ((uint64_t)vu_id * 0x9e3779b97f4a7c15ULL);
+    uint64_t s = (fsc != NULL ? fsc->seed : 0) ^ rng_spread((uint64_t)vu_id);
     v->rng = rng_next(&s);
     v->vars = NULL;
     v->rows = NULL;

@@ -729,7 +729,7 @@ static const char hex_upper[] = "0123456789ABCDEF";
 /* A JSON string's inside: the one escaper (core/json.h), invalid UTF-8 as \ufffd. */
 static int add_json(struct dynbuf *out, const char *s, size_t n)
 {
-    return json_escape(out, s, n, true);
+    return json_escape(out, s, n, JSON_ESC_ASCII_FFFD);
 }
 
 static bool url_unreserved(unsigned char b)

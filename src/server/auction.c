@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/rng.h"
 
 struct auction {
@@ -159,11 +160,7 @@ bool auction_invariant_ok(struct auction_store *s)
 /* A keyed 64-bit hash of the email: FNV-1a over the bytes, keyed and finalised. */
 static uint64_t token_mac(uint64_t secret, const char *email, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ rng_mix64(secret + RNG_GOLDEN);
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)email[i];
-        h *= 0x100000001b3ULL;
-    }
+    uint64_t h = hash_fnv1a(HASH_FNV1A_BASIS ^ rng_mix64(secret + RNG_GOLDEN), email, len);
     return rng_mix64(h ^ rng_mix64(secret ^ len));
 }
 

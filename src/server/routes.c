@@ -195,7 +195,7 @@ static void body_add_jstr(struct server_thread *w, const char *s, size_t n)
 {
     struct dynbuf d;
     dynbuf_init(&d, 2 * SRV_MAX_BODY);
-    if (json_escape(&d, s, n, false) == 0) {
+    if (json_escape(&d, s, n, 0) == 0) {
         server__body_add(w, "\"", 1);
         server__body_add(w, d.data, d.len);
         server__body_add(w, "\"", 1);

@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/hash.h"
 #include "core/json.h"
 #include "core/utf8.h"
 #include "http/ws.h"
@@ -204,11 +205,7 @@ int server__ws_close_code(const uint8_t *payload, size_t len)
 
 static size_t room_hash(const char *name, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ (uint8_t)name[i]) * 1099511628211ULL;
-    }
-    return (size_t)(h % SRV_WS_ROOM_BUCKETS);
+    return (size_t)(hash_fnv1a(HASH_FNV1A_BASIS, name, len) % SRV_WS_ROOM_BUCKETS);
 }
 
 static struct srv_ws_room *room_find(struct server_thread *w, const char *name, size_t len)

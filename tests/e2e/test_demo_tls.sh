@@ -5,17 +5,21 @@
 # connection), and the certificate's directory is gone afterwards. Ground truth: the
 # target's own request count (its GET /__stats over TLS, which the demo prints) equals
 # brunt's http_reqs exactly (over TLS the ready check only connects: no request).
+# The directory is made in $TMPDIR (here one with a space and a quote in its name, which
+# the target's command line must quote), and a TMPDIR too long for a path is refused.
 . "$(dirname "$0")/lib.sh"
 
+tmp="$PWD/tmp dir's"
+mkdir "$tmp"
 before=$(ls -d /tmp/brunt-demo-tls.* 2>/dev/null || true)
 rc=0
-timeout -k 5 60 "$BRUNT" demo --tls -q --no-report --export demo.json >demo.out 2>demo.err || rc=$?
+TMPDIR=$tmp timeout -k 5 60 "$BRUNT" demo --tls -q --no-report --export demo.json >demo.out 2>demo.err || rc=$?
 _E2E_LAST_RUN=demo
 assert_eq 0 "$rc" "brunt demo --tls's exit status"
 grep -q "^brunt demo: built-in target on https://127.0.0.1:[0-9]* as PID" demo.err ||
     fail "the demo's target is not on https://: $(cat demo.err)"
 cert=$(sed -n 's/^brunt demo: over HTTPS with a throwaway self-signed certificate (\(.*\)), trusted.*/\1/p' demo.err)
-[[ $cert == /tmp/brunt-demo-tls.*/cert.pem ]] || fail "the demo does not name its certificate: $(cat demo.err)"
+[[ $cert == "$tmp"/brunt-demo-tls.*/cert.pem ]] || fail "the demo does not name its certificate in \$TMPDIR ($tmp): $(cat demo.err)"
 pid=$(sed -n 's/^brunt demo: built-in target on .* as PID \([0-9]*\) .*/\1/p' demo.err)
 if alive "$pid"; then
     fail "the demo's target (PID $pid) still runs after the demo"
@@ -33,4 +37,14 @@ assert_eq "$made" "$hs" "every request has its TLS handshaking time"
 [[ ! -e $cert ]] || fail "the demo left its certificate at $cert"
 after=$(ls -d /tmp/brunt-demo-tls.* 2>/dev/null || true)
 left=$(comm -13 <(echo "$before") <(echo "$after"))
-[[ -z $left ]] || fail "brunt demo --tls left behind: $left"
+[[ -z $left ]] || fail "brunt demo --tls left behind in /tmp: $left"
+left=$(ls -A "$tmp")
+[[ -z $left ]] || fail "brunt demo --tls left behind in \$TMPDIR: $left"
+
+# A TMPDIR longer than a path can be: a clear error before anything starts.
+long=/$(printf 'd%.0s' {1..4100})
+rc=0
+TMPDIR=$long timeout -k 5 20 "$BRUNT" demo --tls -q --no-report >long.out 2>long.err || rc=$?
+_E2E_LAST_RUN=long
+assert_eq 1 "$rc" "brunt demo --tls with a too-long TMPDIR: its exit status"
+grep -q "^brunt demo: TMPDIR is too long" long.err || fail "no clear error for a too-long TMPDIR: $(cat long.err)"

@@ -45,3 +45,18 @@ Test(breakpoint, a_stopped_ramp_broke_between_two_seconds)
     breakpoint_judge(&sc, 30 * NS_PER_S, false, &r); /* Ctrl-C, not a threshold */
     cr_assert(!r.broke);
 }
+
+/* The rate reached: where the ramp stopped, and 0 when it stopped before it started
+ * (t_s 0), even with a start rate above 0. */
+Test(breakpoint, the_rate_reached_is_zero_before_the_start)
+{
+    struct scenario_plan sc = ramp();
+    sc.start_rate = 60;
+    struct bp_result r;
+    breakpoint_judge(&sc, 30 * NS_PER_S, false, &r);
+    cr_assert_float_eq(r.reached, 330, 1e-9, "reached %g", r.reached);
+    sc.start_time_ns = 10 * NS_PER_S;
+    breakpoint_judge(&sc, 10 * NS_PER_S, false, &r);
+    cr_assert_float_eq(r.t_s, 0, 1e-12);
+    cr_assert_float_eq(r.reached, 0, 1e-9, "reached %g", r.reached);
+}

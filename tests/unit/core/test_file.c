@@ -95,3 +95,26 @@ Test(file, a_failure_names_its_step_and_leaves_nothing)
     cr_expect_eq(entries(), 1, "only the directory is left");
     cr_expect_eq(file_write_atomic("", p, 1, 0644, err, sizeof err), -EINVAL);
 }
+
+/* A temporary name in $TMPDIR, /tmp when it is unset or empty, and a refusal (not a cut
+ * name) when it does not fit. */
+Test(file, temp_path_in_tmpdir_else_tmp)
+{
+    char out[64];
+    cr_assert_eq(setenv("TMPDIR", "/var/x y", 1), 0);
+    cr_assert_eq(file_temp_path(out, sizeof out, "a.XXXXXX"), 0);
+    cr_expect_str_eq(out, "/var/x y/a.XXXXXX");
+    cr_assert_eq(setenv("TMPDIR", "", 1), 0);
+    cr_assert_eq(file_temp_path(out, sizeof out, "a.XXXXXX"), 0);
+    cr_expect_str_eq(out, "/tmp/a.XXXXXX");
+    cr_assert_eq(unsetenv("TMPDIR"), 0);
+    cr_assert_eq(file_temp_path(out, sizeof out, "a.XXXXXX"), 0);
+    cr_expect_str_eq(out, "/tmp/a.XXXXXX");
+    char longdir[80];
+    memset(longdir, 'd', sizeof longdir - 1);
+    longdir[0] = '/';
+    longdir[sizeof longdir - 1] = '\0';
+    cr_assert_eq(setenv("TMPDIR", longdir, 1), 0);
+    cr_expect_eq(file_temp_path(out, sizeof out, "a.XXXXXX"), -ENAMETOOLONG);
+    cr_expect_str_eq(out, "");
+}

@@ -1005,6 +1005,18 @@ Test(json_escape, the_one_escaper_both_replacements)
     dynbuf_destroy(&small);
 }
 
+/* For a <script> element (the HTML report's data): < > & escaped as well, nothing else
+ * changes, and no "</script" survives. */
+Test(json_escape, script_flag_escapes_markup)
+{
+    struct dynbuf b;
+    dynbuf_init(&b, 1024);
+    const char *s = "</script>&\"x\n";
+    cr_assert_eq(json_escape(&b, s, strlen(s), JSON_ESC_SCRIPT), 0);
+    cr_expect_str_eq(b.data, "\\u003c/script\\u003e\\u0026\\\"x\\n");
+    dynbuf_destroy(&b);
+}
+
 Test(json_iter, walks_arrays_and_objects_once)
 {
     const char *doc = "{\"a\": [1, \"x\", {\"k\": null}], \"b\" : true, \"\": []}";

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "core/json.h"
 #include "engine/plan.h"
 #include "engine/run.h"
@@ -578,4 +579,45 @@ Test(result, compact_document_is_valid_and_equal)
     jsonw_destroy(&compact);
     jsonw_destroy(&pretty);
     fixture_destroy(&fx);
+}
+
+/* The rate a breakpoint ramp reached, as the result and the summary say it: one figure.
+ * A ramp that had not started when the run stopped (t_s 0: it starts 5 s in, the run
+ * lasted 2 s) reached no rate although it starts at 50/s; one that ran 2 s of a 10 s
+ * ramp from 50/s to 200/s reached 80/s. */
+Test(result, breakpoint_reached_rate_agrees_with_the_summary)
+{
+    static struct stage stages[1] = {{10 * 1000000000ULL, 200}};
+    const struct {
+        uint64_t start_time_ns;
+        double reached;
+        const char *line;
+    } cases[2] = {{5 * 1000000000ULL, 0, "held up to 0.0/s"}, {0, 80, "held up to 80.0/s"}};
+    for (size_t i = 0; i < 2; i++) {
+        struct fixture fx;
+        fixture_init(&fx);
+        fx.sc.name = "ramp";
+        fx.sc.executor = EXEC_RAMPING_ARRIVAL_RATE;
+        fx.sc.breakpoint = true;
+        fx.sc.start_rate = 50;
+        fx.sc.stages = stages;
+        fx.sc.n_stages = 1;
+        fx.sc.start_time_ns = cases[i].start_time_ns;
+        struct jsonw w;
+        render(&fx, &w);
+        cr_expect_eq(type_at(&w, "$.analysis.breakpoint.broke"), JSON_FALSE);
+        double reached = num(&w, "$.analysis.breakpoint.reached_rate");
+        cr_expect_float_eq(reached, cases[i].reached, 1e-9, "case %zu: reached_rate %g", i,
+                           reached);
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        cr_assert_not_null(f);
+        cli_breakpoint_print(f, &fx.sc, &fx.r);
+        cr_assert_eq(fclose(f), 0);
+        cr_expect(strstr(out, cases[i].line) != NULL, "case %zu: %s", i, out);
+        free(out);
+        jsonw_destroy(&w);
+        fixture_destroy(&fx);
+    }
 }

@@ -26,6 +26,7 @@
 #include "metrics/threshold.h"
 #include "output/result.h"
 #include "report/report.h"
+#include "report/report_internal.h"
 
 #define N_ROWS 10
 
@@ -681,6 +682,19 @@ Test(report, held_rate_leaves_out_the_empty_closing_seconds)
     model_free(m);
 }
 
+/* The Markdown of m into b (initialised here; the caller destroys it) and its
+ * optimisation plan: from the returned pointer to *end, the next section. */
+static const char *md_plan(const struct report_model *m, struct dynbuf *b, const char **end)
+{
+    dynbuf_init(b, 1 << 24);
+    cr_assert_eq(report_md(m, b), 0);
+    const char *plan = strstr(b->data, "## Optimisation Plan\n");
+    cr_assert_not_null(plan, "%s", b->data);
+    *end = strstr(plan, "## Load Test Results");
+    cr_assert_not_null(*end);
+    return plan;
+}
+
 /* The optimisation plan: the critical and warning findings' recommendations in their
  * rank, each once, naming its finding; info findings are not steps. */
 Test(report, optimisation_plan_from_the_ranked_findings)
@@ -690,12 +704,8 @@ Test(report, optimisation_plan_from_the_ranked_findings)
     struct report_model *m = read_ok(&fx);
     cr_assert_gt(m->n_findings, 0);
     struct dynbuf b;
-    dynbuf_init(&b, 1 << 24);
-    cr_assert_eq(report_md(m, &b), 0);
-    const char *plan = strstr(b.data, "## Optimisation Plan\n");
-    cr_assert_not_null(plan, "%s", b.data);
-    const char *end = strstr(plan, "## Load Test Results");
-    cr_assert_not_null(end);
+    const char *end;
+    const char *plan = md_plan(m, &b, &end);
     size_t steps = 0;
     for (size_t i = 0; i < m->n_findings; i++) {
         const struct finding *f = &m->findings[i];
@@ -718,4 +728,87 @@ Test(report, optimisation_plan_from_the_ranked_findings)
     dynbuf_destroy(&b);
     model_free(m);
     fixture_destroy(&fx);
+}
+
+/* A breakpoint that broke in a run that recorded no second has "vus": null: the sentence
+ * names no VU count (not "with 0 VUs"); with a count it names it. */
+Test(report, breakpoint_without_a_vu_count_says_nothing_of_vus)
+{
+    const char *head =
+        "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":{\"type\":\"counter\","
+        "\"values\":{\"count\":5,\"rate\":1}}},\"analysis\":{\"breakpoint\":{\"scenario\":"
+        "\"ramp\",\"peak_rate\":300,\"broke\":true,\"t_s\":4,\"reached_rate\":120,"
+        "\"broke_at_rate\":120,\"held_rate\":100,\"vus\":";
+    const char *vus[2] = {"null", "12"};
+    const char *want[2] = {"broke at an arrival rate of 120.0/s, 4.0 s into",
+                           "broke at an arrival rate of 120.0/s with 12 VUs, 4.0 s into"};
+    for (size_t i = 0; i < 2; i++) {
+        char doc[1024], err[512], line[512];
+        snprintf(doc, sizeof doc, "%s%s,\"what_broke\":[]}}}", head, vus[i]);
+        struct report_model *m = calloc(1, sizeof *m);
+        cr_assert_not_null(m);
+        cr_assert_eq(report_read(doc, strlen(doc), m, err, sizeof err), 0, "%s", err);
+        cr_assert(m->bp_present && m->bp_broke);
+        rt_breakpoint(m, line, sizeof line);
+        cr_assert(strstr(line, want[i]) != NULL, "vus %s: %s", vus[i], line);
+        cr_assert(strstr(line, "with 0 VUs") == NULL, "%s", line);
+        struct dynbuf b;
+        dynbuf_init(&b, 1 << 24);
+        cr_assert_eq(report_md(m, &b), 0);
+        cr_assert(strstr(b.data, want[i]) != NULL, "vus %s: the Markdown", vus[i]);
+        dynbuf_destroy(&b);
+        model_free(m);
+    }
+}
+
+/* More findings than the Markdown lists (40 warnings, 30 listed): the optimisation plan
+ * cites only listed findings.  The first 35 share one recommendation, so before the fix
+ * the plan went on to the 36th to 40th, which the report never showed. */
+Test(report, optimisation_plan_cites_only_the_listed_findings)
+{
+    struct dynbuf doc;
+    dynbuf_init(&doc, 1 << 20);
+    cr_assert_eq(dynbuf_adds(&doc, "{\"schema\":\"brunt-result/1\",\"metrics\":{\"http_reqs\":"
+                                   "{\"type\":\"counter\",\"values\":{\"count\":5,\"rate\":1}}},"
+                                   "\"probes\":{\"postgres\":{\"findings\":["),
+                 0);
+    for (int i = 0; i < 40; i++) {
+        char rec[32];
+        snprintf(rec, sizeof rec, i < 35 ? "add an index" : "fix query %d", i + 1);
+        cr_assert_eq(dynbuf_addf(&doc,
+                                 "%s{\"severity\":\"warning\",\"kind\":\"seq_scan\",\"location\":"
+                                 "\"table%d\",\"evidence\":\"scans\",\"recommendation\":\"%s\","
+                                 "\"impact\":%.2f}",
+                                 i ? "," : "", i + 1, rec, 0.9 - i * 0.01),
+                     0);
+    }
+    cr_assert_eq(dynbuf_adds(&doc, "]}}}"), 0);
+    struct report_model *m = calloc(1, sizeof *m);
+    char err[512];
+    cr_assert_not_null(m);
+    cr_assert_eq(report_read(doc.data, doc.len, m, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(m->n_findings, 40);
+    struct dynbuf b;
+    const char *end;
+    const char *plan = md_plan(m, &b, &end);
+    size_t listed = 0;
+    for (size_t k = 1; k <= 40; k++) {
+        char item[32];
+        snprintf(item, sizeof item, "\n%zu. ⚠️ **", k);
+        const char *at = strstr(b.data, item);
+        listed += at != NULL && at < plan;
+    }
+    cr_assert(listed > 0 && listed < 40, "listed %zu of 40", listed);
+    size_t steps = 0;
+    for (const char *p = strstr(plan, "(finding "); p != NULL && p < end;
+         p = strstr(p + 1, "(finding ")) {
+        size_t k = strtoul(p + strlen("(finding "), NULL, 10);
+        cr_assert(k >= 1 && k <= listed, "the plan cites finding %zu; %zu listed\n%.*s", k, listed,
+                  (int)(end - plan), plan);
+        steps++;
+    }
+    cr_assert_eq(steps, 1, "one distinct recommendation among the listed: %zu steps", steps);
+    dynbuf_destroy(&b);
+    dynbuf_destroy(&doc);
+    model_free(m);
 }
