@@ -25,6 +25,8 @@ struct shard {
     uint32_t interval;     /* second index since the start of the load */
     uint64_t cpu_ns;       /* worker thread CPU during the interval */
     uint64_t wait_ns;      /* ... and its time runnable but waiting for a CPU (schedstat) */
+    uint64_t span_ns;      /* the time the shard's samples were taken over: a second, or
+                            * more when the hand-over came late (a starved worker) */
     uint32_t vus, vus_max; /* at the end of the interval */
     uint64_t started;      /* open model: iterations started in the interval */
     bool final;            /* the worker's last shard */

@@ -50,6 +50,7 @@ struct pending {
     uint32_t vus, vus_max;
     uint64_t cpu_max_ns;  /* the busiest worker's CPU + run-queue wait in this second */
     uint64_t wait_max_ns; /* the longest run-queue wait of a worker in this second */
+    uint64_t span_max_ns; /* the longest time a worker's shard of this second covered */
 };
 
 struct coord {
@@ -111,7 +112,7 @@ static struct pending *pending_get(struct coord *c, uint32_t interval)
     free_slot->used = true;
     free_slot->interval = interval;
     free_slot->vus = free_slot->vus_max = 0;
-    free_slot->cpu_max_ns = free_slot->wait_max_ns = 0;
+    free_slot->cpu_max_ns = free_slot->wait_max_ns = free_slot->span_max_ns = 0;
     return free_slot;
 }
 
@@ -183,6 +184,7 @@ static void finalise_row(struct coord *c, struct pending *p)
         struct series s = {0};
         row->vus = p->vus;
         row->vus_max = p->vus_max;
+        row->span_ns = p->span_max_ns;
         row->http_reqs = counter_of(reg, M_HTTP_REQS);
         registry_aggregate(reg, M_HTTP_REQ_FAILED, NULL, &s);
         row->failed = s.trues;
@@ -267,6 +269,9 @@ static void collect(struct coord *c)
                 }
                 if (s->wait_ns > p->wait_max_ns) {
                     p->wait_max_ns = s->wait_ns;
+                }
+                if (s->span_ns > p->span_max_ns) {
+                    p->span_max_ns = s->span_ns;
                 }
             }
             c->worker_cpu_ns[w] += s->cpu_ns;

@@ -30,6 +30,10 @@ struct ts_trend {
 struct ts_row {
     uint32_t t;       /* seconds since the start of the load */
     uint64_t wall_ns; /* wall-clock start of the second */
+    /* The time its samples were taken over: a worker hands its second over on a timer,
+     * so a starved worker's second holds more than a second of samples (and the next one
+     * less).  The longest of the workers' spans; 0 when unknown. */
+    uint64_t span_ns;
     uint32_t vus, vus_max;
     uint64_t http_reqs, failed, iterations, dropped, errors;
     uint64_t data_sent, data_received;

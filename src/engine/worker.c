@@ -181,6 +181,7 @@ static void *worker_main(void *arg)
      */
     (void)prctl(PR_SET_TIMERSLACK, (unsigned long)WORKER_TIMER_SLACK_NS, 0UL, 0UL, 0UL);
     w->cpu_mark = clock_thread_cpu_ns();
+    w->span_mark = w->eng->start_ns;
     w->schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
     w->wait_mark = worker_wait_ns(w);
     loop_update_now(loop);

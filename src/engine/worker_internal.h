@@ -271,6 +271,7 @@ struct worker {
     struct loop_timer tick;
     uint32_t interval;
     uint64_t cpu_mark;
+    uint64_t span_mark; /* when the current shard began (monotonic) */
     int schedstat_fd;   /* /proc/thread-self/schedstat of the worker thread, or -1 */
     uint64_t wait_mark; /* its run-queue wait at the last shard */
     int seen_stop;

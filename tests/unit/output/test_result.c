@@ -392,6 +392,28 @@ Test(result, thresholds_timeseries_errors)
     fixture_destroy(&fx);
 }
 
+/* A worker starved by the machine hands its second over late: that row holds 1.2 s of
+ * samples (the next one 0.8 s), and its rate is over the 1.2 s, not a burst of 600/s. */
+Test(result, row_rate_is_over_the_time_the_row_covered)
+{
+    struct fixture fx;
+    struct jsonw w;
+    fixture_init(&fx);
+    fx.rows[0].span_ns = 1200000000ULL;
+    fx.rows[1].span_ns = 800000000ULL;
+    render(&fx, &w);
+    cr_expect_float_eq(num(&w, "$.timeseries.rows[0].rps"), 500.0, 1e-9, "600 in 1.2 s");
+    cr_expect_float_eq(num(&w, "$.timeseries.rows[1].rps"), 750.0, 1e-9, "600 in 0.8 s");
+    jsonw_destroy(&w);
+    fixture_destroy(&fx);
+
+    fixture_init(&fx); /* no span known (rows from the probes only): a second */
+    render(&fx, &w);
+    cr_expect_float_eq(num(&w, "$.timeseries.rows[0].rps"), 600.0, 1e-9, "600 in 1 s");
+    jsonw_destroy(&w);
+    fixture_destroy(&fx);
+}
+
 Test(result, open_model_and_several_scenarios)
 {
     struct fixture fx;
