@@ -199,6 +199,15 @@ void conn_ws_free(struct vu *vu)
     if (ws->t_open != 0) {
         series_trend_ns(ws_series(vu, WSS_DURATION), diff(loop_now_ns(vu->w->loop), ws->t_open));
     }
+    conn_ws_discard(vu);
+}
+
+void conn_ws_discard(struct vu *vu)
+{
+    struct ws_conn *ws = vu->ws;
+    if (ws == NULL) {
+        return;
+    }
     free(ws->rx);
     free(ws->msg);
     free(ws);

@@ -129,6 +129,7 @@ void worker_free(struct worker *w)
             if (vu->h2 != NULL) {
                 conn_h2_free(vu); /* an open-model VU parked with its connection open */
             }
+            conn_ws_discard(vu);
             if (vu->cstate != CONN_CLOSED) {
                 vu->tops->close(&vu->tc);
             }

@@ -377,6 +377,9 @@ void conn_ws_fail(struct vu *vu, enum err_kind kind);
 /* Ends the session at once (conn_close): duration recorded, messages kept but not
  * consumed counted as received, state freed. */
 void conn_ws_free(struct vu *vu);
+/* Frees vu's session, if any, recording nothing (the worker's registry may be gone): for
+ * worker_free, after the run's last shard. */
+void conn_ws_discard(struct vu *vu);
 /* The run's end cut vu's iteration off (vu_interrupt, before it closes the connection):
  * a WebSocket step under way counts in http_errors with kind interrupted. */
 void conn_ws_interrupt(struct vu *vu);
