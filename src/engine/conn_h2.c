@@ -930,6 +930,7 @@ void conn_h2_io(struct vu *vu, unsigned events)
     }
     struct h2_conn *h = vu->h2;
     if (h->rolling && h->left == 0 && vu->inflight > 0) {
+        dirty_mark(vu);  /* what the read queued is written even if no next iteration does */
         h2_progress(vu); /* the next iteration starts: its write (conn_h2_send) takes all */
         return;
     }
@@ -985,6 +986,7 @@ bool conn_h2_expire(struct vu *vu)
     }
     vu_timer(vu, VT_REQUEST, h2_oldest(h, now) + timeout);
     if (h->rolling && h->left == 0 && vu->inflight > 0) {
+        dirty_mark(vu);  /* the RST_STREAMs, even if no next iteration writes */
         h2_progress(vu); /* the next iteration starts: its write (conn_h2_send) takes all */
         return true;
     }

@@ -50,7 +50,8 @@ struct pending {
     uint32_t vus, vus_max;
     uint64_t cpu_max_ns;  /* the busiest worker's CPU + run-queue wait in this second */
     uint64_t wait_max_ns; /* the longest run-queue wait of a worker in this second */
-    uint64_t span_max_ns; /* the longest time a worker's shard of this second covered */
+    double rate;          /* the workers' requests / span, summed (run_shard_rate) */
+    bool rate_known;      /* a worker's shard was merged */
 };
 
 struct coord {
@@ -112,7 +113,9 @@ static struct pending *pending_get(struct coord *c, uint32_t interval)
     free_slot->used = true;
     free_slot->interval = interval;
     free_slot->vus = free_slot->vus_max = 0;
-    free_slot->cpu_max_ns = free_slot->wait_max_ns = free_slot->span_max_ns = 0;
+    free_slot->cpu_max_ns = free_slot->wait_max_ns = 0;
+    free_slot->rate = 0;
+    free_slot->rate_known = false;
     return free_slot;
 }
 
@@ -184,7 +187,8 @@ static void finalise_row(struct coord *c, struct pending *p)
         struct series s = {0};
         row->vus = p->vus;
         row->vus_max = p->vus_max;
-        row->span_ns = p->span_max_ns;
+        row->rate = p->rate;
+        row->rate_known = p->rate_known;
         row->http_reqs = counter_of(reg, M_HTTP_REQS);
         registry_aggregate(reg, M_HTTP_REQ_FAILED, NULL, &s);
         row->failed = s.trues;
@@ -270,9 +274,8 @@ static void collect(struct coord *c)
                 if (s->wait_ns > p->wait_max_ns) {
                     p->wait_max_ns = s->wait_ns;
                 }
-                if (s->span_ns > p->span_max_ns) {
-                    p->span_max_ns = s->span_ns;
-                }
+                p->rate += run_shard_rate(counter_of(s->reg, M_HTTP_REQS), s->span_ns);
+                p->rate_known = true;
             }
             c->worker_cpu_ns[w] += s->cpu_ns;
             c->started_total += s->started;

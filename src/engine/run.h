@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/clock.h"
 #include "engine/plan.h"
 #include "metrics/registry.h"
 #include "metrics/threshold.h"
@@ -30,10 +31,13 @@ struct ts_trend {
 struct ts_row {
     uint32_t t;       /* seconds since the start of the load */
     uint64_t wall_ns; /* wall-clock start of the second */
-    /* The time its samples were taken over: a worker hands its second over on a timer,
-     * so a starved worker's second holds more than a second of samples (and the next one
-     * less).  The longest of the workers' spans; 0 when unknown. */
-    uint64_t span_ns;
+    /* Requests per second: each worker's share of http_reqs over the time its shard
+     * covered (run_shard_rate), summed.  A worker hands its second over on a timer, so a
+     * starved worker's second holds more than a second of samples and the next one less;
+     * divided by 1 s, that would read as a burst.  Valid when rate_known (a worker's shard
+     * was seen for this second; rows of the probes alone have none). */
+    double rate;
+    bool rate_known;
     uint32_t vus, vus_max;
     uint64_t http_reqs, failed, iterations, dropped, errors;
     uint64_t data_sent, data_received;
@@ -44,6 +48,14 @@ struct ts_row {
     uint8_t *packed;
     size_t packed_len;
 };
+
+/* One worker's rate in a second: count requests over the span_ns its shard covered (a
+ * span under 50 ms is not a measurement: a second is assumed). */
+static inline double run_shard_rate(uint64_t count, uint64_t span_ns)
+{
+    double s = span_ns > NS_PER_S / 20 ? (double)span_ns / 1e9 : 1.0;
+    return (double)count / s;
+}
 
 /* A live view for the progress line, refreshed once a second. */
 struct run_progress {

@@ -229,13 +229,11 @@ int result__put_timeseries(struct jsonw *w, const struct run_report *r)
     jsonw_arr_begin(w);
     for (size_t i = 0; i < r->n_rows && r->rows != NULL; i++) {
         const struct ts_row *row = &r->rows[i];
-        /* A row covers one second, except a last partial one (the run's tail) and one a
-         * worker handed over late (it holds more than a second of samples): its rate is
-         * over the time it covered, so a late hand-over never shows as a burst. */
+        /* A row's rate is each worker's requests over the time its shard covered
+         * (ts_row.rate), so a late hand-over never shows as a burst; without it, a row
+         * covers one second, except a last partial one (the run's tail). */
         double span_s = 1.0;
-        if (row->span_ns > NS_PER_S / 20) {
-            span_s = (double)row->span_ns / 1e9;
-        } else if (i + 1 == r->n_rows && r->duration_ns > (uint64_t)row->t * NS_PER_S) {
+        if (i + 1 == r->n_rows && r->duration_ns > (uint64_t)row->t * NS_PER_S) {
             double left = (double)(r->duration_ns - (uint64_t)row->t * NS_PER_S) / 1e9;
             if (left < span_s && left > 0.05) {
                 span_s = left;
@@ -253,7 +251,7 @@ int result__put_timeseries(struct jsonw *w, const struct run_report *r)
         jsonw_key(w, "http_reqs");
         jsonw_uint(w, row->http_reqs);
         jsonw_key(w, "rps");
-        jsonw_num(w, (double)row->http_reqs / span_s);
+        jsonw_num(w, row->rate_known ? row->rate : (double)row->http_reqs / span_s);
         jsonw_key(w, "failed");
         jsonw_uint(w, row->failed);
         jsonw_key(w, "iterations");

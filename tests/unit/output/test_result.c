@@ -392,24 +392,27 @@ Test(result, thresholds_timeseries_errors)
     fixture_destroy(&fx);
 }
 
-/* A worker starved by the machine hands its second over late: that row holds 1.2 s of
- * samples (the next one 0.8 s), and its rate is over the 1.2 s, not a burst of 600/s. */
-Test(result, row_rate_is_over_the_time_the_row_covered)
+/* A worker starved by the machine hands its second over late: its shard holds 1.13 s of
+ * samples (its next one 0.87 s).  Two workers at 200/s, B late: the late row is 200 over
+ * 1 s + 226 over 1.13 s, the next 200 over 1 s + 174 over 0.87 s: 400/s both, where a
+ * division by a second reads 426 and 374, and one by the longest span 377 and 374. */
+Test(result, row_rate_is_each_workers_requests_over_its_own_span)
 {
+    cr_expect_float_eq(run_shard_rate(200, NS_PER_S) + run_shard_rate(226, 1130000000ULL), 400.0,
+                       1e-9, "the late row");
+    cr_expect_float_eq(run_shard_rate(200, NS_PER_S) + run_shard_rate(174, 870000000ULL), 400.0,
+                       1e-9, "the row after it");
+    cr_expect_float_eq(run_shard_rate(5, 1000000ULL), 5.0, 1e-9, "a 1 ms span is not measured");
+
     struct fixture fx;
     struct jsonw w;
     fixture_init(&fx);
-    fx.rows[0].span_ns = 1200000000ULL;
-    fx.rows[1].span_ns = 800000000ULL;
+    fx.rows[0].rate = run_shard_rate(600, 1200000000ULL);
+    fx.rows[0].rate_known = true;
     render(&fx, &w);
     cr_expect_float_eq(num(&w, "$.timeseries.rows[0].rps"), 500.0, 1e-9, "600 in 1.2 s");
-    cr_expect_float_eq(num(&w, "$.timeseries.rows[1].rps"), 750.0, 1e-9, "600 in 0.8 s");
-    jsonw_destroy(&w);
-    fixture_destroy(&fx);
-
-    fixture_init(&fx); /* no span known (rows from the probes only): a second */
-    render(&fx, &w);
-    cr_expect_float_eq(num(&w, "$.timeseries.rows[0].rps"), 600.0, 1e-9, "600 in 1 s");
+    cr_expect_float_eq(num(&w, "$.timeseries.rows[1].rps"), 600.0, 1e-9,
+                       "no worker's span known (rows of the probes alone): a second");
     jsonw_destroy(&w);
     fixture_destroy(&fx);
 }
