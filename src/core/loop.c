@@ -4,7 +4,8 @@
  * Waiting uses epoll_pwait2() with a nanosecond timeout, so an open-model schedule can
  * tick far more often than once a millisecond; kernels without it (ENOSYS) fall back to
  * epoll_wait() with the timeout rounded up to a millisecond.  A wake-up eventfd lets any
- * thread interrupt the wait.
+ * thread interrupt the wait.  A deferred wait (loop_defer_io) sleeps on a second epoll set
+ * that holds only that eventfd, then polls the main set without waiting.
  */
 #include "core/loop.h"
 
@@ -36,6 +37,12 @@ struct loop {
     /* The batch being dispatched: loop_io_del clears its io's entries after `next`. */
     struct epoll_event *batch;
     int batch_next, batch_len;
+    /* loop_defer_io: the quiet set (the wake eventfd only; -1 until first used), this
+     * iteration's horizon, registered ios watching LOOP_WRITE, deferred waits */
+    int quiet_epfd;
+    uint64_t defer_ns;
+    size_t n_writers;
+    uint64_t deferred;
 };
 
 static uint64_t default_clock(void *data)
@@ -78,6 +85,7 @@ int loop_new(struct loop **out)
         goto fail_eventfd;
     }
     loop->have_pwait2 = true;
+    loop->quiet_epfd = -1;
     loop->clock = default_clock;
     loop->now_ns = clock_now_ns();
     *out = loop;
@@ -96,6 +104,9 @@ void loop_free(struct loop *loop)
 {
     if (loop == NULL) {
         return;
+    }
+    if (loop->quiet_epfd >= 0) {
+        close(loop->quiet_epfd);
     }
     close(loop->wake_io.fd);
     close(loop->epfd);
@@ -120,6 +131,12 @@ int loop_io_set(struct loop *loop, struct loop_io *io, unsigned events)
     if (epoll_ctl(loop->epfd, op, io->fd, &ev) < 0) {
         return -errno;
     }
+    if (io->registered && (io->events & LOOP_WRITE)) {
+        loop->n_writers--;
+    }
+    if (events & LOOP_WRITE) {
+        loop->n_writers++;
+    }
     io->registered = true;
     io->events = events;
     return 0;
@@ -132,6 +149,9 @@ void loop_io_del(struct loop *loop, struct loop_io *io)
     }
     /* Failure means the fd is already gone from the set; nothing more to undo. */
     (void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+    if (io->events & LOOP_WRITE) {
+        loop->n_writers--;
+    }
     io->registered = false;
     io->events = 0;
     /* Events of this io still pending in the batch being dispatched are dropped. */
@@ -260,6 +280,58 @@ void loop_set_before_poll(struct loop *loop, loop_hook_cb cb, void *data)
     loop->before_poll_data = data;
 }
 
+void loop_defer_io(struct loop *loop, uint64_t horizon_ns)
+{
+    if (loop->quiet_epfd < 0 && loop->have_pwait2) {
+        int fd = epoll_create1(EPOLL_CLOEXEC);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+        if (fd >= 0 && epoll_ctl(fd, EPOLL_CTL_ADD, loop->wake_io.fd, &ev) < 0) {
+            close(fd);
+            fd = -1;
+        }
+        if (fd < 0) {
+            loop->have_pwait2 = false; /* no quiet set: never defer */
+            return;
+        }
+        loop->quiet_epfd = fd;
+    }
+    loop->defer_ns = horizon_ns;
+}
+
+uint64_t loop_deferred_waits(const struct loop *loop)
+{
+    return loop->deferred;
+}
+
+/*
+ * The deferred wait of this iteration, when loop_defer_io asked for one and it applies:
+ * sleeps until the next timer on the quiet set.  True when it slept (the caller then
+ * polls the main set without waiting).
+ */
+static bool defer_wait(struct loop *loop, int64_t max_wait_ns)
+{
+    uint64_t horizon = loop->defer_ns;
+    loop->defer_ns = 0;
+    if (horizon == 0 || max_wait_ns == 0 || loop->n_writers > 0 || loop->heap_len == 0 ||
+        loop->quiet_epfd < 0 || !loop->have_pwait2) {
+        return false;
+    }
+    uint64_t when = loop->heap[0]->when_ns;
+    if (when <= loop->now_ns) {
+        return false;
+    }
+    uint64_t t = when - loop->now_ns;
+    if (t > horizon || (max_wait_ns > 0 && t > (uint64_t)max_wait_ns)) {
+        return false;
+    }
+    struct timespec ts = {.tv_sec = (time_t)(t / NS_PER_S), .tv_nsec = (long)(t % NS_PER_S)};
+    struct epoll_event ev;
+    /* Woken early (loop_wake) or interrupted: the main poll below sees to it. */
+    (void)epoll_pwait2(loop->quiet_epfd, &ev, 1, &ts, NULL);
+    loop->deferred++;
+    return true;
+}
+
 void loop_stop(struct loop *loop)
 {
     loop->stop = true;
@@ -335,6 +407,9 @@ static int run_once(struct loop *loop, int64_t max_wait_ns)
     }
     /* A timer became due while the timers or the hook ran: poll without waiting. */
     if (loop->heap_len > 0 && loop->heap[0]->when_ns <= loop->now_ns) {
+        max_wait_ns = 0;
+    }
+    if (defer_wait(loop, max_wait_ns)) {
         max_wait_ns = 0;
     }
     int n = wait_events(loop, events, max_wait_ns);

@@ -102,6 +102,20 @@ void loop_set_clock(struct loop *loop, loop_clock_cb cb, void *data);
 void loop_set_before_poll(struct loop *loop, loop_hook_cb cb, void *data);
 
 /*
+ * Lets this iteration's wait leave ready I/O alone (call it from the before-poll hook;
+ * it holds for one wait only): when the next timer is due within horizon_ns and no io
+ * is watched for LOOP_WRITE (a connect or a write in progress), the loop sleeps until
+ * that timer whatever arrives, then dispatches the I/O ready by then before the timer's
+ * callbacks.  One wake-up per timer instead of one per event; loop_wake() still ends
+ * the sleep at once.  The owner must not mind reading late: the open model times each
+ * answer from the kernel's receive timestamp (engine/worker.c).  Needs epoll_pwait2
+ * (elsewhere the wait is an ordinary one).
+ */
+void loop_defer_io(struct loop *loop, uint64_t horizon_ns);
+/* Waits that loop_defer_io made sleep through I/O, since the loop was created. */
+uint64_t loop_deferred_waits(const struct loop *loop);
+
+/*
  * Runs until loop_stop() (from this thread) or loop_wake() after a stop request.
  * Returns 0, or a negative errno if epoll itself failed.
  */

@@ -50,6 +50,8 @@ void conn_connect(struct vu *vu)
     const struct plan *plan = w->eng->plan;
     vu->tops = o->transport;
     vu->tc.cfg = o->transport_cfg;
+    vu->tc.rx_stamp = w->defer_io && o->transport == &transport_tcp;
+    vu->tc.rx_wall_ns = 0;
     /* A redirect may go to an origin of the step ops' own (plain TCP): no cache slot. */
     bool in_plan = o >= plan->origins && o < plan->origins + plan->n_origins;
     vu->tc.cache = in_plan ? &w->tcache[o - plan->origins] : NULL;
@@ -391,6 +393,10 @@ static void conn_readable(struct vu *vu)
     for (;;) {
         ssize_t n = vu->tops->read(&vu->tc, w->rbuf, READ_BUF_BYTES);
         uint64_t now = loop_now_ns(w->loop);
+        if (n > 0 && vu->tc.rx_wall_ns != 0) {
+            /* Read up to a window late (worker.c): timed when the kernel received it. */
+            now = worker_rx_time(w, vu, now);
+        }
         if (n > 0) {
             series_add(S(w, vu->sr->s_recv), (double)n);
             if (vu->inflight == 0) {
@@ -401,7 +407,11 @@ static void conn_readable(struct vu *vu)
                 conn_close(vu);
                 return;
             }
-            if (!conn_parse(vu, w->rbuf, (size_t)n, now)) {
+            w->event_vu = vu; /* the end of its iteration is this answer's time */
+            w->event_ns = now;
+            bool more = conn_parse(vu, w->rbuf, (size_t)n, now);
+            w->event_vu = NULL;
+            if (!more) {
                 return;
             }
             if (n < READ_BUF_BYTES) {

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -28,6 +29,12 @@ struct transport_conn {
      * (TLS: the session to resume), which only the worker's thread touches. */
     const void *cfg;
     void **cache;
+    /* Kernel receive timestamps, plain TCP only (TLS ignores it): set rx_stamp before
+     * connect and every read leaves in rx_wall_ns the CLOCK_REALTIME instant at which the
+     * newest segment it returned reached the host, or 0 when the kernel gave none.  The
+     * open model reads answers a wake-up later and times them from this (worker.c). */
+    bool rx_stamp;
+    uint64_t rx_wall_ns;
 };
 
 struct transport_ops {
@@ -58,7 +65,7 @@ struct transport_ops {
     bool (*alpn_h2)(struct transport_conn *c);
 };
 
-/* Plain TCP with TCP_NODELAY. */
+/* Plain TCP with TCP_NODELAY (and SO_TIMESTAMPNS when rx_stamp is set). */
 extern const struct transport_ops transport_tcp;
 /* TLS (OpenSSL) over TCP: needs cfg from transport_tls_cfg_new. */
 extern const struct transport_ops transport_tls;

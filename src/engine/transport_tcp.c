@@ -1,11 +1,17 @@
 /*
  * transport_tcp — the plain-TCP transport (engine/transport.h): non-blocking sockets,
- * TCP_NODELAY, send() with MSG_NOSIGNAL so a closed peer is EPIPE, never SIGPIPE.
+ * TCP_NODELAY, send() with MSG_NOSIGNAL so a closed peer is EPIPE, never SIGPIPE.  With
+ * rx_stamp, SO_TIMESTAMPNS: reads go through recvmsg() and take the kernel's receive time
+ * of the newest segment they return (tcp_recvmsg's SCM_TIMESTAMPNS), which stays exact
+ * however late the read comes.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/transport.h"
@@ -18,6 +24,10 @@ static int tcp_connect(struct transport_conn *c, const struct sockaddr *addr, so
     }
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->rx_wall_ns = 0;
+    if (c->rx_stamp && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0) {
+        c->rx_stamp = false; /* reads are then timed by the caller's clock */
+    }
     int rc = 0;
     if (connect(fd, addr, addr_len) < 0) {
         rc = -errno;
@@ -41,8 +51,40 @@ static int tcp_connected(struct transport_conn *c)
     return -err;
 }
 
+/* A read that keeps the receive timestamp (rx_stamp). */
+static ssize_t tcp_read_stamped(struct transport_conn *c, void *buf, size_t len)
+{
+    union {
+        char b[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof ctl.b};
+    ssize_t n;
+    do {
+        n = recvmsg(c->fd, &msg, 0);
+    } while (n < 0 && errno == EINTR);
+    c->rx_wall_ns = 0;
+    if (n < 0) {
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+    for (struct cmsghdr *m = CMSG_FIRSTHDR(&msg); m != NULL; m = CMSG_NXTHDR(&msg, m)) {
+        if (m->cmsg_level == SOL_SOCKET && m->cmsg_type == SCM_TIMESTAMPNS &&
+            m->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(m), sizeof ts);
+            c->rx_wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        }
+    }
+    return n;
+}
+
 static ssize_t tcp_read(struct transport_conn *c, void *buf, size_t len)
 {
+    if (c->rx_stamp) {
+        return tcp_read_stamped(c, buf, len);
+    }
     ssize_t n;
     do {
         n = recv(c->fd, buf, len, 0);

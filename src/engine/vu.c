@@ -216,6 +216,10 @@ static void vu_iteration_done(struct vu *vu)
     struct worker *w = vu->w;
     struct scen_rt *sr = vu->sr;
     uint64_t now = loop_now_ns(w->loop);
+    if (w->event_vu == vu) {
+        now = w->event_ns; /* the answer that ends it, read late (conn.c) */
+        w->event_vu = NULL;
+    }
     if (vu->ws != NULL) {
         conn_close(vu); /* a session the flow left open ends with its iteration */
     }

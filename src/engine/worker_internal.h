@@ -280,6 +280,15 @@ struct worker {
     uint64_t seq;             /* template `seq` */
     uint32_t series_gen;      /* bumped when series pointers may have moved (status_ix) */
     struct h2_conn *h2_dirty; /* HTTP/2 sessions with output for the turn's end (conn_h2.c) */
+    /* Deferred answers (worker.c, worker_defer_ok): the loop may sleep through answers
+     * until the open model's next arrival window, and reads take the kernel's receive
+     * time.  wall_off is CLOCK_REALTIME - CLOCK_MONOTONIC read at the loop time
+     * wall_off_at; event_vu/event_ns: the VU whose answer is being read and its time,
+     * for the end of its iteration (vu.c). */
+    bool defer_io;
+    uint64_t wall_off, wall_off_at;
+    struct vu *event_vu;
+    uint64_t event_ns;
     /* handoff to the coordinator */
     pthread_mutex_t lock;
     struct shard *ready_head, *ready_tail;
@@ -405,6 +414,12 @@ void scen_finish(struct scen_rt *sr);
 void scen_hard_stop(struct scen_rt *sr);
 void scen_maybe_done(struct scen_rt *sr);
 int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario_plan *sc, int index);
+
+/* --- the worker (worker.c) --- */
+
+/* The monotonic time of vu's last read from the kernel's receive timestamp (its
+ * tc.rx_wall_ns, non-zero), never before the request was written nor after now. */
+uint64_t worker_rx_time(struct worker *w, const struct vu *vu, uint64_t now);
 
 /* --- shards (shard.c) --- */
 

@@ -3,7 +3,9 @@
  * in, ties in start order, stopping and restarting works from inside callbacks, fd
  * readiness reaches the registered callback, an io removed during dispatch gets no more
  * events of that batch, a wake from another thread ends a wait, and every iteration
- * ends even when a timer re-arms itself at the cached time.
+ * ends even when a timer re-arms itself at the cached time; a deferred wait sleeps through
+ * ready I/O until the next timer and reads it before the timer fires, only within its
+ * horizon and with no io watched for writing, and a wake ends it.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -308,5 +310,148 @@ Test(loop, a_stop_from_the_before_poll_hook_returns_without_waiting)
     uint64_t took = clock_now_ns() - t0;
     cr_expect_lt(took, 10 * NS_PER_S, "returned after %llu ns", (unsigned long long)took);
     cr_expect_eq(s.fired, 0);
+    loop_free(loop);
+}
+
+/* --- loop_defer_io: one wake-up for the timer, the I/O ready by then read with it --- */
+
+struct deferred {
+    struct loop_io io;
+    struct loop_timer t;
+    uint64_t horizon_ns;
+    uint64_t read_at, fired_at; /* the loop's time in each callback */
+    int order;                  /* 1: the io's callback came before the timer's */
+};
+
+static void defer_hook(struct loop *loop, void *data)
+{
+    struct deferred *d = data;
+    loop_defer_io(loop, d->horizon_ns);
+}
+
+static void defer_read_cb(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    struct deferred *d = io->data;
+    char c;
+    cr_assert(events & LOOP_READ);
+    cr_assert_eq(read(io->fd, &c, 1), 1);
+    d->read_at = loop_now_ns(loop);
+    if (d->fired_at == 0) {
+        d->order = 1;
+    }
+}
+
+static void defer_timer_cb(struct loop *loop, struct loop_timer *t)
+{
+    struct deferred *d = t->data;
+    d->fired_at = loop_now_ns(loop);
+    loop_stop(loop);
+}
+
+static void writable_cb(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    (void)loop;
+    (void)io;
+    cr_assert(events & LOOP_WRITE);
+}
+
+/* A pipe made readable before the wait, a timer 30 ms away, the hook asks to defer with
+ * the given horizon; `writer` also watches the pipe's write end for LOOP_WRITE. */
+static struct deferred run_deferred(uint64_t horizon_ns, bool writer, uint64_t *waits)
+{
+    struct loop *loop;
+    int fds[2];
+    cr_assert_eq(loop_new(&loop), 0);
+    cr_assert_eq(pipe(fds), 0);
+    struct deferred d = {.horizon_ns = horizon_ns};
+    d.io = (struct loop_io){.fd = fds[0], .cb = defer_read_cb, .data = &d};
+    cr_assert_eq(loop_io_set(loop, &d.io, LOOP_READ), 0);
+    struct loop_io w = {.fd = fds[1], .cb = writable_cb}; /* a connect in progress */
+    if (writer) {
+        cr_assert_eq(loop_io_set(loop, &w, 0), 0); /* registered, then a writer */
+        cr_assert_eq(loop_io_set(loop, &w, LOOP_WRITE), 0);
+        cr_assert_eq(loop_io_set(loop, &w, 0), 0);  /* ... and not a writer again */
+        cr_assert_eq(loop_io_set(loop, &w, LOOP_WRITE), 0);
+    }
+    d.t = (struct loop_timer){.cb = defer_timer_cb, .data = &d};
+    uint64_t start = loop_now_ns(loop);
+    loop_timer_start(loop, &d.t, start + 30 * NS_PER_MS);
+    loop_set_before_poll(loop, defer_hook, &d);
+    cr_assert_eq(write(fds[1], "x", 1), 1);
+    /* One iteration: the wait, then the events; the timer fires in the next. */
+    int n = loop_run_once(loop, 60 * NS_PER_S);
+    cr_assert_geq(n, 1, "the pipe's event was dispatched in the first iteration: %d", n);
+    if (d.fired_at == 0) {
+        cr_assert_geq(loop_run_once(loop, 60 * NS_PER_S), 0);
+    }
+    *waits = loop_deferred_waits(loop);
+    d.read_at -= start;
+    d.fired_at -= start;
+    if (writer) {
+        loop_io_del(loop, &w);
+    }
+    loop_io_del(loop, &d.io);
+    close(fds[0]);
+    close(fds[1]);
+    loop_free(loop);
+    return d;
+}
+
+Test(loop, a_deferred_wait_reads_ready_io_at_the_timer_and_before_it)
+{
+    uint64_t waits = 0;
+    struct deferred d = run_deferred(50 * NS_PER_MS, false, &waits);
+    cr_expect_eq(waits, 1, "one deferred wait: %llu", (unsigned long long)waits);
+    cr_expect_geq(d.read_at, 30 * NS_PER_MS, "the ready pipe was read at the timer, not at %llu ns",
+                  (unsigned long long)d.read_at);
+    cr_expect_eq(d.order, 1, "the I/O ready by the timer is dispatched before the timer fires");
+    cr_expect_geq(d.fired_at, 30 * NS_PER_MS);
+}
+
+Test(loop, no_deferred_wait_past_the_horizon_or_while_an_io_writes)
+{
+    uint64_t waits = 0;
+    struct deferred d = run_deferred(10 * NS_PER_MS, false, &waits); /* timer past it */
+    cr_expect_eq(waits, 0, "the next timer is beyond the horizon: an ordinary wait");
+    cr_expect_lt(d.read_at, 30 * NS_PER_MS, "read as it became ready: %llu ns",
+                 (unsigned long long)d.read_at);
+    d = run_deferred(50 * NS_PER_MS, true, &waits);
+    cr_expect_eq(waits, 0, "an io watched for writing (a connect) keeps waits prompt");
+    cr_expect_lt(d.read_at, 30 * NS_PER_MS, "read as it became ready: %llu ns",
+                 (unsigned long long)d.read_at);
+}
+
+static void *wake_later(void *arg)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    loop_wake(arg);
+    return NULL;
+}
+
+static void defer_far_hook(struct loop *loop, void *data)
+{
+    (void)data;
+    loop_defer_io(loop, 3600 * NS_PER_S);
+}
+
+Test(loop, a_wake_from_another_thread_ends_a_deferred_wait)
+{
+    struct loop *loop;
+    cr_assert_eq(loop_new(&loop), 0);
+    struct spinner s = {.t = {.cb = spin_cb}};
+    loop_timer_start(loop, &s.t, loop_now_ns(loop) + 60 * NS_PER_S);
+    loop_set_before_poll(loop, defer_far_hook, NULL);
+    pthread_t th;
+    uint64_t t0 = clock_now_ns();
+    cr_assert_eq(pthread_create(&th, NULL, wake_later, loop), 0);
+    int n = loop_run_once(loop, 120 * NS_PER_S);
+    uint64_t waited = clock_now_ns() - t0;
+    pthread_join(th, NULL);
+    cr_expect_eq(loop_deferred_waits(loop), 1);
+    cr_expect_eq(n, 1, "the wake-up's event, polled after the deferred wait: %d", n);
+    cr_expect_lt(waited, 30 * NS_PER_S, "the wake ended the deferred wait: %llu ns",
+                 (unsigned long long)waited);
+    loop_timer_stop(loop, &s.t);
     loop_free(loop);
 }
