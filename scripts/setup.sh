@@ -26,6 +26,7 @@ PACKAGES=(
     clang                                 # fuzz targets (libFuzzer)
     clang-format                          # make format-check (part of make check)
     curl jq python3 procps iproute2       # end-to-end tests and benchmarks
+    tcpdump                               # test_run_wire_latency: answer times on the wire
     wrk nginx-light                       # benchmarks (make bench); nginx: test_tls
     nghttp2-client                        # h2load: the open-model bench (bench/openmodel.sh)
     openssl ca-certificates               # test_tls makes certificates; the system CA store

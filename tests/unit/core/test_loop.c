@@ -370,7 +370,7 @@ static struct deferred run_deferred(uint64_t horizon_ns, bool writer, uint64_t *
     if (writer) {
         cr_assert_eq(loop_io_set(loop, &w, 0), 0); /* registered, then a writer */
         cr_assert_eq(loop_io_set(loop, &w, LOOP_WRITE), 0);
-        cr_assert_eq(loop_io_set(loop, &w, 0), 0);  /* ... and not a writer again */
+        cr_assert_eq(loop_io_set(loop, &w, 0), 0); /* ... and not a writer again */
         cr_assert_eq(loop_io_set(loop, &w, LOOP_WRITE), 0);
     }
     d.t = (struct loop_timer){.cb = defer_timer_cb, .data = &d};
