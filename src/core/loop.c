@@ -303,35 +303,6 @@ uint64_t loop_deferred_waits(const struct loop *loop)
     return loop->deferred;
 }
 
-/*
- * The deferred wait of this iteration, when loop_defer_io asked for one and it applies:
- * sleeps until the next timer on the quiet set.  True when it slept (the caller then
- * polls the main set without waiting).
- */
-static bool defer_wait(struct loop *loop, int64_t max_wait_ns)
-{
-    uint64_t horizon = loop->defer_ns;
-    loop->defer_ns = 0;
-    if (horizon == 0 || max_wait_ns == 0 || loop->n_writers > 0 || loop->heap_len == 0 ||
-        loop->quiet_epfd < 0 || !loop->have_pwait2) {
-        return false;
-    }
-    uint64_t when = loop->heap[0]->when_ns;
-    if (when <= loop->now_ns) {
-        return false;
-    }
-    uint64_t t = when - loop->now_ns;
-    if (t > horizon || (max_wait_ns > 0 && t > (uint64_t)max_wait_ns)) {
-        return false;
-    }
-    struct timespec ts = {.tv_sec = (time_t)(t / NS_PER_S), .tv_nsec = (long)(t % NS_PER_S)};
-    struct epoll_event ev;
-    /* Woken early (loop_wake) or interrupted: the main poll below sees to it. */
-    (void)epoll_pwait2(loop->quiet_epfd, &ev, 1, &ts, NULL);
-    loop->deferred++;
-    return true;
-}
-
 void loop_stop(struct loop *loop)
 {
     loop->stop = true;
@@ -363,12 +334,27 @@ static void run_timers(struct loop *loop)
     }
 }
 
+/*
+ * The time left until the next timer, from the clock itself: the cached time is the
+ * iteration's start, and a wait timed from it would end early by the iteration's own
+ * work, to find the timer not yet due and sleep again (a second wake-up per timer).
+ */
+static uint64_t until_next_timer(struct loop *loop)
+{
+    uint64_t when = loop->heap[0]->when_ns;
+    if (when <= loop->now_ns) {
+        return 0;
+    }
+    uint64_t now = loop->clock(loop->clock_data);
+    return when > now ? when - now : 0;
+}
+
 static int wait_events(struct loop *loop, struct epoll_event *events, int64_t max_wait_ns)
 {
     int64_t timeout_ns = max_wait_ns;
-    if (loop->heap_len > 0) {
-        uint64_t when = loop->heap[0]->when_ns;
-        int64_t t = when > loop->now_ns ? (int64_t)(when - loop->now_ns) : 0;
+    if (loop->heap_len > 0 && max_wait_ns != 0) {
+        uint64_t left = until_next_timer(loop);
+        int64_t t = left > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)left;
         if (timeout_ns < 0 || t < timeout_ns) {
             timeout_ns = t;
         }
@@ -388,6 +374,31 @@ static int wait_events(struct loop *loop, struct epoll_event *events, int64_t ma
     }
     int timeout_ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + NS_PER_MS - 1) / NS_PER_MS);
     return epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, timeout_ms);
+}
+
+/*
+ * The deferred wait of this iteration, when loop_defer_io asked for one and it applies:
+ * sleeps until the next timer on the quiet set.  True when it slept (the caller then
+ * polls the main set without waiting).
+ */
+static bool defer_wait(struct loop *loop, int64_t max_wait_ns)
+{
+    uint64_t horizon = loop->defer_ns;
+    loop->defer_ns = 0;
+    if (horizon == 0 || max_wait_ns == 0 || loop->n_writers > 0 || loop->heap_len == 0 ||
+        loop->quiet_epfd < 0 || !loop->have_pwait2) {
+        return false;
+    }
+    uint64_t t = until_next_timer(loop);
+    if (t == 0 || t > horizon || (max_wait_ns > 0 && t > (uint64_t)max_wait_ns)) {
+        return false;
+    }
+    struct timespec ts = {.tv_sec = (time_t)(t / NS_PER_S), .tv_nsec = (long)(t % NS_PER_S)};
+    struct epoll_event ev;
+    /* Woken early (loop_wake) or interrupted: the main poll below sees to it. */
+    (void)epoll_pwait2(loop->quiet_epfd, &ev, 1, &ts, NULL);
+    loop->deferred++;
+    return true;
 }
 
 /* One iteration; max_wait_ns < 0 waits for the next timer or event. */

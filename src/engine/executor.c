@@ -263,6 +263,10 @@ void scen_open_dispatch(struct scen_rt *sr)
             arm_arrival_timer(sr, schedule_wake_ns(intended, sr->woke_ns, SCHEDULE_WINDOW_NS));
             return;
         }
+        /* Arrivals started here, from an answer as from the timer, open a window: the
+         * next wake for the schedule is a window later (else every answer read after a
+         * window's end would arm the timer for the very next arrival). */
+        sr->woke_ns = now;
         sr->next_k += stride;
         struct vu *vu = sr->qlen == 0 ? open_take_vu(sr) : NULL;
         if (vu != NULL) {
