@@ -58,7 +58,8 @@ uint64_t schedule_total(const struct arrival_schedule *s);
 
 /*
  * When to wake for the next arrival, intended at next_ns: not sooner than window_ns after
- * the last wake for the schedule (last_wake_ns; 0 before the first), never before next_ns.
+ * the last wake for the schedule (last_wake_ns: the timer's last wake, or the last time
+ * an answer's dispatch started arrivals; 0 before the first), never before next_ns.
  * So the wake is at most window_ns late for next_ns (as next_ns > last_wake_ns).
  */
 static inline uint64_t schedule_wake_ns(uint64_t next_ns, uint64_t last_wake_ns, uint64_t window_ns)
