@@ -911,10 +911,10 @@ static void h2_closed(struct vu *vu, enum err_kind kind)
  * after a short one often finds the next answers, whose refills then go out in the same
  * write at the turn's end.  On loopback a send costs the sender about 5 us of CPU (it
  * runs the server's receive side and wakes it) against 0.3 us for a read that meets
- * EAGAIN; reading on took h2c's sends from 0.78 to 0.49 per request (bench/README.md,
- * "Reading until EAGAIN").  H2_READ_EVENT_BYTES bounds what one event may take, so a
- * peer that never stops sending cannot hold the loop (the level-triggered loop comes
- * back for the rest).
+ * EAGAIN; reading on took h2c's sends from 0.75 to 0.45 per request (h2load: 0.39;
+ * bench/README.md, bench/h2.sh, branch h2k).  H2_READ_EVENT_BYTES bounds what one event
+ * may take, so a peer that never stops sending cannot hold the loop (the level-triggered
+ * loop comes back for the rest).
  */
 void conn_h2_io(struct vu *vu, unsigned events)
 {
