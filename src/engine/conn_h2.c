@@ -7,9 +7,9 @@
  * and conn.c hands every later event here.  nghttp2 does the framing, HPACK, SETTINGS,
  * PING, flow control (its automatic WINDOW_UPDATEs) and the peer's stream limit (streams
  * beyond SETTINGS_MAX_CONCURRENT_STREAMS wait inside the session); this file only moves
- * bytes (nghttp2_session_mem_recv / mem_send over the transport, non-blocking; what the
- * session has to send is written once per loop turn, conn_h2_flush_dirty) and turns
- * streams into requests.
+ * bytes (nghttp2_session_mem_recv / mem_send over the transport, non-blocking; a
+ * readable event reads until EAGAIN, and what the session has to send is written once
+ * per loop turn, conn_h2_flush_dirty) and turns streams into requests.
  *
  * A request step's batch (1, or --streams N in quick mode: the same depth the engine
  * uses for pipelining) becomes N streams submitted at once; in quick mode's shape
@@ -44,7 +44,8 @@
 
 #define H2_OUT_BYTES (16 * 1024) /* frames gathered into one write */
 #define H2_NV_MAX (HTTP1_MAX_HEADERS + 4)
-#define H2_WINDOW_BYTES (16 * 1024 * 1024) /* our stream and connection windows */
+#define H2_WINDOW_BYTES (16 * 1024 * 1024)        /* our stream and connection windows */
+#define H2_READ_EVENT_BYTES (16 * READ_BUF_BYTES) /* reading on after short reads, per event */
 
 /* When a stream's request was queued, sent and connected (the VU's fields of the same
  * names when it was submitted): its sample is timed by these, not by a later batch's. */
@@ -93,6 +94,10 @@ struct h2_conn {
     bool active;      /* a batch is in the session */
     bool got_bytes;   /* a frame of some stream's answer arrived */
     bool goaway;      /* the server sent GOAWAY: no new streams on this connection */
+    /* A read met the connection's end (end_rc: 0 or a negative errno) after the event had
+     * taken bytes: those are handled first, the end at the next event (conn_h2_io). */
+    bool ended;
+    ssize_t end_rc;
     /* Rolling streams (h2_may_roll): each stream that ends is replaced at once by a
      * stream of the next iteration, as h2load keeps -m streams in flight, instead of the
      * connection idling until the batch's slowest stream ends.  An iteration is the
@@ -899,13 +904,35 @@ static void h2_closed(struct vu *vu, enum err_kind kind)
     }
 }
 
+/*
+ * A readable event reads until the socket is empty (EAGAIN), as h2load does, not until
+ * the first short read as HTTP/1.1 does (conn.c): the server writes each answer as it
+ * makes it (nginx: HEADERS, then DATA, often as two segments), so a read taken right
+ * after a short one often finds the next answers, whose refills then go out in the same
+ * write at the turn's end.  On loopback a send costs the sender about 5 us of CPU (it
+ * runs the server's receive side and wakes it) against 0.3 us for a read that meets
+ * EAGAIN; reading on took h2c's sends from 0.75 to 0.45 per request (h2load: 0.39;
+ * bench/README.md, bench/h2.sh, branch h2k).  H2_READ_EVENT_BYTES bounds the reads
+ * taken on after short ones, so a peer that keeps sending small frames cannot hold the
+ * loop (full reads go on as before: the windows bound them, as WINDOW_UPDATEs go out
+ * only with the turn's write).
+ */
 void conn_h2_io(struct vu *vu, unsigned events)
 {
     struct worker *w = vu->w;
+    struct h2_conn *h = vu->h2;
     if (events & (LOOP_READ | LOOP_ERROR)) {
-        for (;;) {
-            ssize_t n = vu->tops->read(&vu->tc, w->rbuf, READ_BUF_BYTES);
+        for (size_t taken = 0;;) {
+            ssize_t n = h->ended ? h->end_rc : vu->tops->read(&vu->tc, w->rbuf, READ_BUF_BYTES);
             if (n == -EAGAIN) {
+                break;
+            }
+            if (n <= 0 && taken > 0) {
+                /* As when the end comes in an event of its own: the answers this event
+                 * took move the batch on first (a GOAWAY's refused streams are sent
+                 * again); the socket stays readable, so the next event ends it. */
+                h->ended = true;
+                h->end_rc = n;
                 break;
             }
             if (n <= 0) {
@@ -913,7 +940,7 @@ void conn_h2_io(struct vu *vu, unsigned events)
                 return;
             }
             series_add(S(w, vu->sr->s_recv), (double)n);
-            ssize_t used = nghttp2_session_mem_recv(vu->h2->s, (const uint8_t *)w->rbuf, (size_t)n);
+            ssize_t used = nghttp2_session_mem_recv(h->s, (const uint8_t *)w->rbuf, (size_t)n);
             if (used < 0) {
                 if (vu->inflight == 0) {
                     conn_close(vu);
@@ -923,12 +950,14 @@ void conn_h2_io(struct vu *vu, unsigned events)
                 }
                 return;
             }
-            if (n < READ_BUF_BYTES) {
+            taken += (size_t)n;
+            if (n < READ_BUF_BYTES && taken >= H2_READ_EVENT_BYTES) {
+                /* Enough for one event.  Only after a short read: TLS leaves nothing
+                 * in OpenSSL then, so the socket wakes the loop for the rest. */
                 break;
             }
         }
     }
-    struct h2_conn *h = vu->h2;
     if (h->rolling && h->left == 0 && vu->inflight > 0) {
         dirty_mark(vu);  /* what the read queued is written even if no next iteration does */
         h2_progress(vu); /* the next iteration starts: its write (conn_h2_send) takes all */
@@ -937,8 +966,8 @@ void conn_h2_io(struct vu *vu, unsigned events)
     /* Answers to what arrived (SETTINGS and PING acks, WINDOW_UPDATEs), the streams
      * rolled in, and the rest of the batch when the socket was full. */
     dirty_mark(vu);
-    if (!vu->h2->active) {
-        if (vu->h2->goaway || !nghttp2_session_want_read(vu->h2->s)) {
+    if (!h->active) {
+        if (h->goaway || !nghttp2_session_want_read(h->s)) {
             conn_close(vu); /* idle, and the server wants it gone */
         }
         return;

@@ -296,7 +296,8 @@ static ssize_t tls_io_error(struct tls_conn *t, int r)
 
 /*
  * Fills buf as far as the records at hand allow: SSL_read returns one record at a time,
- * and the caller (engine/conn.c) takes a short read to mean the socket is drained.
+ * and the caller (engine/conn.c) takes a short read to mean the socket is drained
+ * (engine/conn_h2.c reads on: the next call meets the socket's EAGAIN, -EAGAIN).
  */
 static ssize_t tls_read(struct transport_conn *c, void *buf, size_t len)
 {

@@ -76,8 +76,15 @@ static int sp_handshake(struct transport_conn *c, bool *want_write)
     return h_handshake_err;
 }
 
+/* When > 0: the transport's reads return at most this many bytes (a server whose bytes
+ * arrive while the client reads). */
+static size_t h_read_max;
+
 static ssize_t sp_read(struct transport_conn *c, void *buf, size_t len)
 {
+    if (h_read_max > 0 && len > h_read_max) {
+        len = h_read_max;
+    }
     ssize_t n = recv(c->fd, buf, len, 0);
     return n < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : n;
 }
@@ -125,6 +132,7 @@ static void h_plan(struct harness *h, uint64_t iterations, uint64_t sleep_ns)
 {
     memset(h, 0, sizeof *h);
     h_connects = 0;
+    h_read_max = 0;
     h->now = 1000 * NS_PER_S;
     h->origin.transport = &sp_transport;
     h->origin.addr_len = sizeof(struct sockaddr);

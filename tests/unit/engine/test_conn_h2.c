@@ -3,7 +3,8 @@
  * server session on the test's end and the test's clock: two streams in one batch, one
  * answered and one reset, are one 200 and one h2_rst_stream error timed by the clock; a
  * GOAWAY that leaves a stream unprocessed sends that stream again on a new connection,
- * counted once, with no error.
+ * counted once, with no error; one readable event takes all the socket holds, though
+ * each read comes short.
  */
 #include <nghttp2/nghttp2.h>
 
@@ -136,6 +137,68 @@ Test(conn_h2, a_stream_left_unprocessed_by_goaway_is_sent_again_on_a_new_connect
     h_run(&h);
     cr_expect_eq(h_sum(&h, M_HTTP_REQS, "status=200"), 2, "each request counted once");
     cr_expect_eq(h_sum(&h, M_ERRORS, ""), 0, "no error for the refused stream");
+    cr_expect_eq(h_sum(&h, M_ITERATIONS, ""), 1);
+    nghttp2_session_del(v.s);
+    nghttp2_session_del(v2.s);
+    h_destroy(&h);
+}
+
+Test(conn_h2, one_readable_event_reads_until_the_socket_is_empty)
+{
+    struct harness h;
+    h_h2_streams = 2;
+    h_init(&h, 1, 0);
+    h_h2_streams = 0;
+    h_run(&h);
+    struct srv v;
+    srv_init(&v, 0);
+    srv_in(&v);
+    cr_assert_eq(v.n, 2);
+    srv_answer(&v, v.ids[0]);
+    srv_answer(&v, v.ids[1]);
+    srv_out(&v);
+    /* Reads of 16 bytes: each comes short of the read buffer while more is there, as
+     * when the server's next answers arrive during a read.  A short read must not end the
+     * event: both answers are taken in one loop turn (their refills would share a write). */
+    h_read_max = 16;
+    cr_assert_geq(loop_run_once(h.w->loop, 0), 0);
+    cr_expect_eq(h_sum(&h, M_HTTP_REQS, "status=200"), 2, "answers taken in one turn: %.0f",
+                 h_sum(&h, M_HTTP_REQS, "status=200"));
+    nghttp2_session_del(v.s);
+    h_destroy(&h);
+}
+
+Test(conn_h2, a_goaway_and_the_close_read_in_one_event_still_send_the_refused_stream_again)
+{
+    struct harness h;
+    h_h2_streams = 2;
+    h_init(&h, 1, 0);
+    h_h2_streams = 0;
+    h_run(&h);
+    struct srv v;
+    srv_init(&v, 0);
+    srv_in(&v);
+    cr_assert_eq(v.n, 2);
+    /* As nginx after keepalive_requests: GOAWAY, the last answer, and the connection's end
+     * all in the socket before the client reads, so one event reads them all. */
+    cr_assert_eq(nghttp2_submit_goaway(v.s, NGHTTP2_FLAG_NONE, v.ids[0], NGHTTP2_NO_ERROR, NULL, 0),
+                 0);
+    srv_answer(&v, v.ids[0]);
+    srv_out(&v);
+    cr_assert_eq(shutdown(h_peer[0], SHUT_WR), 0);
+    h_run(&h);
+    cr_assert_eq(h_sum(&h, M_HTTP_REQS, ""), 1, "the processed stream counted");
+    cr_assert_eq(h_sum(&h, M_ERRORS, ""), 0, "no error for the refused stream");
+    cr_assert_eq(h_connects, 2, "a new connection for the refused stream (%d)", h_connects);
+    struct srv v2;
+    srv_init(&v2, 1);
+    srv_in(&v2);
+    cr_assert_eq(v2.n, 1, "the refused stream, sent again: %d requests", v2.n);
+    srv_answer(&v2, v2.ids[0]);
+    srv_out(&v2);
+    h_run(&h);
+    cr_expect_eq(h_sum(&h, M_HTTP_REQS, "status=200"), 2, "each request counted once");
+    cr_expect_eq(h_sum(&h, M_ERRORS, ""), 0);
     cr_expect_eq(h_sum(&h, M_ITERATIONS, ""), 1);
     nghttp2_session_del(v.s);
     nghttp2_session_del(v2.s);
