@@ -19,6 +19,7 @@
 #include "core/clock.h"
 
 #define LOOP_MAX_EVENTS 256
+#define LOOP_DEFERRED_POLLS 16 /* polls after a deferred sleep, at most (run_once) */
 
 struct loop {
     int epfd;
@@ -396,33 +397,18 @@ static bool defer_wait(struct loop *loop, int64_t max_wait_ns)
     struct timespec ts = {.tv_sec = (time_t)(t / NS_PER_S), .tv_nsec = (long)(t % NS_PER_S)};
     struct epoll_event ev;
     /* Woken early (loop_wake) or interrupted: the main poll below sees to it. */
-    (void)epoll_pwait2(loop->quiet_epfd, &ev, 1, &ts, NULL);
+    if (epoll_pwait2(loop->quiet_epfd, &ev, 1, &ts, NULL) < 0 && errno == ENOSYS) {
+        loop->have_pwait2 = false; /* an ordinary wait instead, from now on */
+        return false;
+    }
     loop->deferred++;
     return true;
 }
 
-/* One iteration; max_wait_ns < 0 waits for the next timer or event. */
-static int run_once(struct loop *loop, int64_t max_wait_ns)
+/* One poll (waiting at most max_wait_ns, as wait_events) and the callbacks of what it
+ * found: the number of events, or a negative errno (EINTR counts as 0 events). */
+static int dispatch(struct loop *loop, struct epoll_event *events, int64_t max_wait_ns)
 {
-    struct epoll_event events[LOOP_MAX_EVENTS];
-    loop_update_now(loop);
-    run_timers(loop);
-    if (loop->stop) {
-        return 0;
-    }
-    if (loop->before_poll != NULL) {
-        loop->before_poll(loop, loop->before_poll_data);
-    }
-    if (loop->stop) {
-        return 0; /* the hook stopped the loop: do not wait for the next timer first */
-    }
-    /* A timer became due while the timers or the hook ran: poll without waiting. */
-    if (loop->heap_len > 0 && loop->heap[0]->when_ns <= loop->now_ns) {
-        max_wait_ns = 0;
-    }
-    if (defer_wait(loop, max_wait_ns)) {
-        max_wait_ns = 0;
-    }
     int n = wait_events(loop, events, max_wait_ns);
     if (n < 0) {
         return errno == EINTR ? 0 : -errno;
@@ -452,6 +438,47 @@ static int run_once(struct loop *loop, int64_t max_wait_ns)
     loop->batch_next = loop->batch_len = 0;
     return n;
 }
+
+/* One iteration; max_wait_ns < 0 waits for the next timer or event. */
+static int run_once(struct loop *loop, int64_t max_wait_ns)
+{
+    struct epoll_event events[LOOP_MAX_EVENTS];
+    loop_update_now(loop);
+    run_timers(loop);
+    if (loop->stop) {
+        return 0;
+    }
+    if (loop->before_poll != NULL) {
+        loop->before_poll(loop, loop->before_poll_data);
+    }
+    if (loop->stop) {
+        loop->defer_ns = 0; /* a deferral asked for this wait ends with it */
+        return 0; /* the hook stopped the loop: do not wait for the next timer first */
+    }
+    /* A timer became due while the timers or the hook ran: poll without waiting. */
+    if (loop->heap_len > 0 && loop->heap[0]->when_ns <= loop->now_ns) {
+        max_wait_ns = 0;
+    }
+    bool deferred = defer_wait(loop, max_wait_ns);
+    if (deferred) {
+        max_wait_ns = 0;
+    }
+    int total = 0;
+    for (int round = 1;; round++) {
+        int n = dispatch(loop, events, max_wait_ns);
+        if (n < 0) {
+            return n;
+        }
+        total += n;
+        /* After a deferred sleep more than a batch may be ready: read them all before
+         * the timers run (a timeout must not fire for an answer that came in time), in a
+         * bounded number of polls (descriptors that stay ready cannot hold the loop). */
+        if (!deferred || n < LOOP_MAX_EVENTS || round == LOOP_DEFERRED_POLLS) {
+            return total;
+        }
+    }
+}
+
 
 int loop_run_once(struct loop *loop, uint64_t max_wait_ns)
 {

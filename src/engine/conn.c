@@ -50,7 +50,7 @@ void conn_connect(struct vu *vu)
     const struct plan *plan = w->eng->plan;
     vu->tops = o->transport;
     vu->tc.cfg = o->transport_cfg;
-    vu->tc.rx_stamp = w->defer_io && o->transport == &transport_tcp;
+    vu->tc.rx_stamp = w->defer != DEFER_NO && o->transport == &transport_tcp;
     vu->tc.rx_wall_ns = 0;
     /* A redirect may go to an origin of the step ops' own (plain TCP): no cache slot. */
     bool in_plan = o >= plan->origins && o < plan->origins + plan->n_origins;
@@ -63,6 +63,9 @@ void conn_connect(struct vu *vu)
         vu->io.fd = -1;
         fail_requests(vu, errno_kind(-rc));
         return;
+    }
+    if (w->defer != DEFER_NO && o->transport == &transport_tcp && !vu->tc.rx_stamp) {
+        worker_defer_stop(w, "the socket refused SO_TIMESTAMPNS");
     }
     vu->io.fd = vu->tc.fd;
     vu->io.cb = conn_io_cb;
@@ -393,7 +396,7 @@ static void conn_readable(struct vu *vu)
     for (;;) {
         ssize_t n = vu->tops->read(&vu->tc, w->rbuf, READ_BUF_BYTES);
         uint64_t now = loop_now_ns(w->loop);
-        if (n > 0 && vu->tc.rx_wall_ns != 0) {
+        if (n > 0 && vu->tc.rx_stamp) {
             /* Read up to a window late (worker.c): timed when the kernel received it. */
             now = worker_rx_time(w, vu, now);
         }
@@ -414,6 +417,9 @@ static void conn_readable(struct vu *vu)
             if (!more) {
                 return;
             }
+            /* Part of an answer: the rest must not wait for a window (a full buffer would
+             * stall the server, and a close-delimited end has no timestamp). */
+            worker_defer_stop(w, "an answer came in more than one read");
             if (n < READ_BUF_BYTES) {
                 return;
             }
@@ -428,6 +434,7 @@ static void conn_readable(struct vu *vu)
             conn_close(vu); /* an idle keep-alive connection closed by the server */
             return;
         }
+        worker_defer_stop(w, "a close or reset under a request"); /* no timestamp */
         if (vu->phase == PH_BODY && err == 0 && http1_body_eof(&vu->body) == 0) {
             record_response(vu, now);
             vu->inflight--;

@@ -62,5 +62,8 @@ int worker_take_shards(struct worker *w, struct shard **out);
 void worker_return_shard(struct worker *w, struct shard *s);
 /* True once the worker has published its final shard. */
 bool worker_finished(struct worker *w);
+/* Adds how w timed its answers to *t (after worker_join; engine/run.h's run_timing). */
+struct run_timing;
+void worker_timing(const struct worker *w, struct run_timing *t);
 
 #endif

@@ -277,6 +277,7 @@ void record_response(struct vu *vu, uint64_t now)
         rt->follow(rt->data, vu->sv, &vu->sendbuf, &vu->hop_origin)) {
         /* A redirect hop: its own sample above; the step goes on (step_done). */
         vu->hop = true;
+        worker_defer_stop(w, "a redirect (its hop would leave up to a window late)");
         vu->queued_ns = 0;
         return;
     }

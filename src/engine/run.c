@@ -588,6 +588,7 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
     uint64_t end_ns = clock_now_ns();
     for (int w = 0; w < started; w++) {
         worker_join(c.workers[w]);
+        worker_timing(c.workers[w], &report->timing);
     }
     collect(&c);
     if (opts != NULL && opts->feed != NULL && opts->feed->end != NULL) {

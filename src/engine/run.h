@@ -105,6 +105,15 @@ struct run_report {
      * short of CPU and requests left late (warned; `cpu.send_lag_cpu_bound`). */
     uint32_t cpu_short_seconds;
     double cpu_short_lag_p99_ms; /* the worst such second's send-lag p99 */
+    /* How answers were timed (engine/worker.c, over all workers): read at most a window
+     * late and timed from the kernel's receive timestamp (stamped), timed at the read
+     * (read_time: a read with no timestamp, or one brunt rejected), deferred waits of the
+     * loops, and why a worker stopped deferring ("" when none did). */
+    struct run_timing {
+        bool deferring; /* some worker's answers waited for the window */
+        uint64_t stamped, read_time, rejected, deferred_waits;
+        char stopped[160];
+    } timing;
     char warnings[8][256];
     size_t n_warnings;
     int exit_code;

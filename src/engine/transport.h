@@ -35,6 +35,11 @@ struct transport_conn {
      * open model reads answers a wake-up later and times them from this (worker.c). */
     bool rx_stamp;
     uint64_t rx_wall_ns;
+    /* Off loopback a segment may be lost and sent again: the newest segment of a read is
+     * then not the last to arrive, so a read that follows an out-of-order arrival
+     * (TCP_INFO's tcpi_rcv_ooopack moved) gives no timestamp (transport_tcp.c). */
+    bool rx_check_ooo;
+    uint32_t rx_ooo;
 };
 
 struct transport_ops {

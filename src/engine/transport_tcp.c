@@ -6,15 +6,31 @@
  * however late the read comes.
  */
 #include <errno.h>
+#include <linux/tcp.h> /* TCP_NODELAY; struct tcp_info with tcpi_rcv_ooopack (5.4) */
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "engine/transport.h"
+
+/* 127.0.0.0/8 or ::1 (or ::ffff:127.x): a path that neither loses nor reorders. */
+static bool is_loopback(const struct sockaddr *addr)
+{
+    if (addr->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (addr->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
 
 static int tcp_connect(struct transport_conn *c, const struct sockaddr *addr, socklen_t addr_len)
 {
@@ -25,6 +41,8 @@ static int tcp_connect(struct transport_conn *c, const struct sockaddr *addr, so
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->rx_wall_ns = 0;
+    c->rx_ooo = 0;
+    c->rx_check_ooo = !is_loopback(addr);
     if (c->rx_stamp && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0) {
         c->rx_stamp = false; /* reads are then timed by the caller's clock */
     }
@@ -74,7 +92,20 @@ static ssize_t tcp_read_stamped(struct transport_conn *c, void *buf, size_t len)
             m->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
             struct timespec ts;
             memcpy(&ts, CMSG_DATA(m), sizeof ts);
-            c->rx_wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+            c->rx_wall_ns = (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+        }
+    }
+    if (c->rx_wall_ns != 0 && c->rx_check_ooo) {
+        /* One getsockopt per read off loopback: a segment that came out of order (a loss
+         * sent again) makes the newest segment's time earlier than the answer's end. */
+        struct tcp_info ti;
+        socklen_t ti_len = sizeof ti;
+        memset(&ti, 0, sizeof ti);
+        if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &ti_len) < 0 ||
+            ti_len < offsetof(struct tcp_info, tcpi_rcv_ooopack) + sizeof ti.tcpi_rcv_ooopack ||
+            ti.tcpi_rcv_ooopack != c->rx_ooo) {
+            c->rx_ooo = ti.tcpi_rcv_ooopack;
+            c->rx_wall_ns = 0;
         }
     }
     return n;

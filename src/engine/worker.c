@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "engine/run.h"
 #include "engine/worker_internal.h"
 
 #define WORKER_TIMER_SLACK_NS (50 * 1000) /* the kernel's default for a thread */
@@ -80,17 +82,62 @@ static bool worker_queued(const struct worker *w)
     return false;
 }
 
+void worker_defer_stop(struct worker *w, const char *why)
+{
+    if (w->defer == DEFER_ON || w->defer == DEFER_FIRST_STAMP) {
+        w->defer = DEFER_STOPPED;
+        w->defer_stopped = why;
+    }
+}
+
 uint64_t worker_rx_time(struct worker *w, const struct vu *vu, uint64_t now)
 {
-    if (w->wall_off_at != now) {
-        w->wall_off = clock_wall_ns() - clock_now_ns(); /* once per loop turn */
-        w->wall_off_at = now;
-    }
-    uint64_t rx = vu->tc.rx_wall_ns > w->wall_off ? vu->tc.rx_wall_ns - w->wall_off : 0;
-    if (rx > now) {
+    if (vu->tc.rx_wall_ns == 0) {
+        w->n_read_time++;
+        if (w->defer == DEFER_ON) { /* before the first stamp the kernel may not stamp yet */
+            worker_defer_stop(w, "a read brought no kernel receive timestamp");
+        }
         return now;
     }
+    if (w->wall_off_at_ns != now) {
+        /* Once per loop turn: the two clocks' offset, signed (a clock set back). */
+        w->wall_off_ns = (int64_t)(clock_wall_ns() - clock_now_ns());
+        w->wall_off_at_ns = now;
+    }
+    uint64_t rx = (uint64_t)((int64_t)vu->tc.rx_wall_ns - w->wall_off_ns);
+    if (rx > now) {
+        uint64_t clock = clock_now_ns(); /* read during a long dispatch: not the future */
+        if (rx > clock) {
+            w->n_rejected++;
+            worker_defer_stop(w, "a kernel receive timestamp later than the clock");
+            return clock;
+        }
+    } else if (rx < vu->t_send) {
+        /* Before the request's first byte: a clock stepped between the two reads, not
+         * an answer.  Timed at the read instead, never as a near-zero latency. */
+        w->n_rejected++;
+        worker_defer_stop(w, "a kernel receive timestamp before its request was written");
+        return now;
+    }
+    w->n_stamped++;
+    if (w->defer == DEFER_FIRST_STAMP) {
+        w->defer = DEFER_ON; /* the kernel stamps now: answers may wait for the window */
+    }
+    /* An answer that came while the write's call was still returning: at its end. */
     return rx < vu->t_sent ? vu->t_sent : rx;
+}
+
+void worker_timing(const struct worker *w, struct run_timing *t)
+{
+    uint64_t waits = loop_deferred_waits(w->loop);
+    t->deferring = t->deferring || waits > 0;
+    t->stamped += w->n_stamped;
+    t->read_time += w->n_read_time;
+    t->rejected += w->n_rejected;
+    t->deferred_waits += waits;
+    if (w->defer_stopped != NULL && t->stopped[0] == '\0') {
+        snprintf(t->stopped, sizeof t->stopped, "%s", w->defer_stopped);
+    }
 }
 
 /* Once per loop turn, before it waits: the stop level, then the HTTP/2 output the
@@ -101,7 +148,7 @@ static void before_poll(struct loop *loop, void *data)
     struct worker *w = data;
     check_stop(w);
     conn_h2_flush_dirty(w);
-    if (w->defer_io && !worker_queued(w)) {
+    if (w->defer == DEFER_ON && !worker_queued(w)) {
         loop_defer_io(loop, SCHEDULE_WINDOW_NS);
     }
 }
@@ -163,7 +210,7 @@ struct worker *worker_new(struct engine_shared *eng, int index)
     w->tick.data = w;
     w->hard_timer.cb = hard_cb;
     w->hard_timer.data = w;
-    w->defer_io = worker_defer_ok(w);
+    w->defer = worker_defer_ok(w) ? DEFER_FIRST_STAMP : DEFER_NO;
     loop_set_before_poll(w->loop, before_poll, w);
     return w;
 fail:

@@ -64,6 +64,9 @@ enum err_kind {
 };
 
 enum conn_state { CONN_CLOSED, CONN_CONNECTING, CONN_HANDSHAKING, CONN_OPEN };
+/* Whether a worker's answers wait for the arrival window (worker.c): not for this plan;
+ * not yet (no read has brought a kernel timestamp); yes; no more (worker_defer_stop). */
+enum defer_state { DEFER_NO, DEFER_FIRST_STAMP, DEFER_ON, DEFER_STOPPED };
 enum vu_state { VU_OFF, VU_IDLE, VU_BUSY };
 enum vu_timer { VT_NONE, VT_CONNECT, VT_REQUEST, VT_SLEEP, VT_CONTINUE, VT_WS };
 enum parse_phase { PH_HEAD, PH_BODY };
@@ -280,15 +283,19 @@ struct worker {
     uint64_t seq;             /* template `seq` */
     uint32_t series_gen;      /* bumped when series pointers may have moved (status_ix) */
     struct h2_conn *h2_dirty; /* HTTP/2 sessions with output for the turn's end (conn_h2.c) */
-    /* Deferred answers (worker.c, worker_defer_ok): the loop may sleep through answers
-     * until the open model's next arrival window, and reads take the kernel's receive
-     * time.  wall_off is CLOCK_REALTIME - CLOCK_MONOTONIC read at the loop time
-     * wall_off_at; event_vu/event_ns: the VU whose answer is being read and its time,
-     * for the end of its iteration (vu.c). */
-    bool defer_io;
-    uint64_t wall_off, wall_off_at;
+    /* Deferred answers (worker.c): the loop may sleep through answers until the open
+     * model's next arrival window, and reads take the kernel's receive time.
+     * wall_off_ns is CLOCK_REALTIME - CLOCK_MONOTONIC, read at the loop time
+     * wall_off_at_ns; event_vu/event_ns: the VU whose answer is being read and its time,
+     * for the end of its iteration (vu.c); the counts and the reason deferring stopped
+     * go to the result (worker_timing). */
+    enum defer_state defer;
+    int64_t wall_off_ns;
+    uint64_t wall_off_at_ns;
     struct vu *event_vu;
     uint64_t event_ns;
+    uint64_t n_stamped, n_read_time, n_rejected;
+    const char *defer_stopped;
     /* handoff to the coordinator */
     pthread_mutex_t lock;
     struct shard *ready_head, *ready_tail;
@@ -417,9 +424,18 @@ int scen_init(struct worker *w, struct scen_rt *sr, const struct scenario_plan *
 
 /* --- the worker (worker.c) --- */
 
-/* The monotonic time of vu's last read from the kernel's receive timestamp (its
- * tc.rx_wall_ns, non-zero), never before the request was written nor after now. */
+/*
+ * The time of vu's last read (n > 0 bytes at the loop time now), for a VU whose transport
+ * takes receive timestamps: the kernel's (tc.rx_wall_ns) mapped to the monotonic clock,
+ * or the read's own time when the read brought none or one that cannot be true (before
+ * the request's first byte was written, or later than the clock); never before the
+ * request's write ended.  Counted for the result; a worker deferring stops then.
+ */
 uint64_t worker_rx_time(struct worker *w, const struct vu *vu, uint64_t now);
+/* Stops w deferring answers for the rest of the run (they are read as they come), with
+ * the reason for the result: an answer that was not whole in one read, a redirect, a
+ * read without a true timestamp, a close or reset under a request. */
+void worker_defer_stop(struct worker *w, const char *why);
 
 /* --- shards (shard.c) --- */
 

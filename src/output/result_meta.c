@@ -124,5 +124,20 @@ void result__put_meta(struct jsonw *w, const struct run_report *r, const struct 
     jsonw_key(w, "cpu_short_seconds");
     jsonw_uint(w, r->target_rate > 0 ? r->cpu_short_seconds : 0);
     jsonw_obj_end(w);
+    jsonw_key(w, "answer_timing");
+    jsonw_obj_begin(w);
+    jsonw_key(w, "deferred");
+    jsonw_bool(w, r->timing.deferring);
+    jsonw_key(w, "kernel_timestamps");
+    jsonw_uint(w, r->timing.stamped);
+    jsonw_key(w, "read_time");
+    jsonw_uint(w, r->timing.read_time);
+    jsonw_key(w, "rejected_timestamps");
+    jsonw_uint(w, r->timing.rejected);
+    jsonw_key(w, "deferred_waits");
+    jsonw_uint(w, r->timing.deferred_waits);
+    jsonw_key(w, "deferring_stopped");
+    jsonw_str(w, r->timing.stopped[0] != '\0' ? r->timing.stopped : NULL);
+    jsonw_obj_end(w);
     jsonw_obj_end(w);
 }
