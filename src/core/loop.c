@@ -453,7 +453,7 @@ static int run_once(struct loop *loop, int64_t max_wait_ns)
     }
     if (loop->stop) {
         loop->defer_ns = 0; /* a deferral asked for this wait ends with it */
-        return 0; /* the hook stopped the loop: do not wait for the next timer first */
+        return 0;           /* the hook stopped the loop: do not wait for the next timer first */
     }
     /* A timer became due while the timers or the hook ran: poll without waiting. */
     if (loop->heap_len > 0 && loop->heap[0]->when_ns <= loop->now_ns) {
@@ -478,7 +478,6 @@ static int run_once(struct loop *loop, int64_t max_wait_ns)
         }
     }
 }
-
 
 int loop_run_once(struct loop *loop, uint64_t max_wait_ns)
 {

@@ -5,8 +5,8 @@ Reads a tcpdump capture (pcap, microsecond or nanosecond timestamps, Ethernet or
 cooked framing as tcpdump writes for the loopback device) of plain HTTP/1.1 on TCP port
 PORT and pairs, per connection, each segment that starts a request (payload beginning
 with a method) with the next segment that starts an answer ("HTTP/1."). Prints one JSON
-object: the number of requests and answers seen and the p50/p90/p99 of answer time minus
-request time in microseconds. The times are the kernel's, taken as the segments passed
+object: the number of requests and answers seen and the min, p50, p90 and p99 of answer
+time minus request time in microseconds. The times are the kernel's, taken as the segments passed
 the loopback device: ground truth for the latency a load generator reports.
 """
 import json
@@ -76,6 +76,7 @@ def main():
         return lat[min(len(lat) - 1, int(p / 100.0 * len(lat)))] / 1000.0
 
     print(json.dumps({"requests": reqs, "answers": answers, "paired": len(lat),
+                      "min_us": lat[0] / 1000.0 if lat else None,
                       "p50_us": pct(50), "p90_us": pct(90), "p99_us": pct(99)}))
 
 

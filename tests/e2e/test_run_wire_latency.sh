@@ -12,14 +12,16 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 command -v tcpdump >/dev/null || fail "tcpdump is missing: run scripts/setup.sh"
 T=$E2E_TMP
-mkdir -p "$T/nginx"
+mkdir -p "$T/nginx" "$T/www/big"
+head -c 1048576 /dev/zero >"$T/www/big/1m"
 P=$(free_port)
 {
     nginx_head "$T"
     cat <<CONF
     log_format n '\$connection \$status';
     keepalive_requests 1000000;
-    server { listen 127.0.0.1:$P; access_log $T/access.log n; location / { return 200 "ok\n"; } }
+    server { listen 127.0.0.1:$P; access_log $T/access.log n; root $T/www;
+        location / { return 200 "ok\n"; } location /big/ { } }
 }
 CONF
 } >"$T/nginx.conf"
@@ -105,6 +107,17 @@ d90=$(awk -v b="$b90" -v w="$w90" 'BEGIN { printf "%.1f", b * 1000 - w }')
 log "http_req_duration median $b50 ms (wire $w50 µs, +$d50), p90 $b90 ms (wire $w90 µs, +$d90)"
 assert_within "$d50" 2 18 "brunt's median duration minus the wire's, µs (brunt ${b50} ms, wire ${w50} µs)"
 assert_within "$d90" 5 25 "brunt's p90 duration minus the wire's, µs (brunt ${b90} ms, wire ${w90} µs)"
+# Never below the wire (the too-low direction): the fastest answer too.
+bmin=$(jnum wire.json '.metrics.http_req_duration.values.min')
+wmin=$(jq -r .min_us <<<"$wire")
+assert_ge "$(awk -v b="$bmin" 'BEGIN { printf "%.1f", b * 1000 }')" \
+    "$(awk -v w="$wmin" 'BEGIN { printf "%.1f", w - 10 }')" "brunt's fastest answer against the wire's, µs"
+# The result says how the answers were timed.
+assert_eq true "$(jval wire.json .meta.answer_timing.deferred)" "meta.answer_timing.deferred"
+assert_eq null "$(jval wire.json .meta.answer_timing.deferring_stopped)" "deferring never stopped"
+assert_eq 0 "$(jnum wire.json .meta.answer_timing.rejected_timestamps)" "rejected timestamps"
+assert_ge "$(jnum wire.json .meta.answer_timing.kernel_timestamps)" $((reqs * 99 / 100)) \
+    "answers timed from the kernel's receive timestamp (of $reqs)"
 
 # --- 2. one sleep per arrival window --------------------------------------------------
 # At 20,000 req/s the 500 µs window holds 10 arrivals: about 0.1 sleeps per request plus
@@ -118,3 +131,18 @@ nv=$(cat "$T/sleeps.nvcsw")
 per=$(awk -v n="$nv" -v r="$reqs" 'BEGIN { printf "%.3f", n / r }')
 log "voluntary context switches: $nv ($per per request)"
 assert_le "$per" 0.3 "voluntary context switches per request at 20,000 req/s"
+
+# --- 3. an answer larger than one read: answers are read as they come again ---------------
+# 1 MiB answers would fill the socket's buffer and stall nginx until the next window: the
+# first one that takes more than one read stops the deferring for the run, and says so.
+: >"$T/access.log"
+brunt_run big -q -t 1 -c 10 --max-vus 100 -R 100 -d 2s --no-watch-machine --export big.json \
+    "http://127.0.0.1:$P/big/1m"
+assert_eq 0 "$RC" "exit status of the 1 MiB run"
+reqs=$(jnum big.json '.metrics.http_reqs.values.count')
+assert_within "$reqs" 200 4 "requests started by -R 100 over 2 s"
+assert_eq 0 "$(jnum big.json '.metrics.http_req_failed.values.rate')" "failed 1 MiB requests"
+assert_eq "$reqs" "$(access_lines "$reqs")" "brunt's http_reqs = nginx's access log lines (1 MiB)"
+assert_eq "an answer came in more than one read" "$(jval big.json .meta.answer_timing.deferring_stopped)" \
+    "why deferring stopped"
+assert_le "$(jnum big.json .meta.answer_timing.deferred_waits)" 2 "deferred waits before the first 1 MiB answer"

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# e2e: timing (runs alone: its busy children want both cores, and beside another test the
+# sampler's reads of the tree fell behind, 11-12 points off in two CI runs)
 # A watched target is its whole process tree, with children that come and go: the test
 # runs a parent that forks a busy child every 0.6 s, each living 2 s, and logs when each
 # child started and ended (its own clock).  brunt, watching the parent's PID, must count
