@@ -293,6 +293,12 @@ static void open_iteration_done(struct vu *vu, uint64_t now)
     sr->active--;
     vu->next_idle = sr->idle;
     sr->idle = vu;
+    if (sr->qlen == 0 && sr->w->defer == DEFER_ON) {
+        /* Answers read once per window (worker.c): the window's timer, due right after
+         * the reads, starts what is due in one burst, rather than a send between every
+         * two reads (each send wakes a server that went back to sleep). */
+        return;
+    }
     scen_open_dispatch(sr);
 }
 
