@@ -232,6 +232,29 @@ Test(open, arrivals_inside_the_window_start_together_at_its_end_not_before)
     h_destroy(&h);
 }
 
+Test(open, arrivals_an_answer_starts_after_the_window_open_a_window_of_their_own)
+{
+    struct harness h;
+    open_init(&h);
+    uint64_t t0 = h.now;
+    h_run(&h); /* the timer's first wake: arrival 0, the next wake a window later */
+    cr_assert_eq(h.sr->started_iters, 1);
+    /* An answer read after the window's end, before the timer's callback ran (the loop
+     * dispatches I/O after its wait, timers at the next turn): its iteration's end
+     * dispatches the schedule. */
+    h.now = t0 + SCHEDULE_WINDOW_NS + GAP_NS / 2;
+    uint64_t now = loop_update_now(h.w->loop);
+    scen_open_dispatch(h.sr);
+    uint64_t due = (SCHEDULE_WINDOW_NS + GAP_NS / 2) / GAP_NS + 1;
+    cr_expect_eq(h.sr->started_iters, due, "the arrivals due by then started: %llu vs %llu",
+                 (unsigned long long)h.sr->started_iters, (unsigned long long)due);
+    cr_expect_geq(h.sr->timer.when_ns, now + SCHEDULE_WINDOW_NS,
+                  "the next wake is a window after this dispatch, not the next arrival's "
+                  "slot: +%llu ns",
+                  (unsigned long long)(h.sr->timer.when_ns - now));
+    h_destroy(&h);
+}
+
 Test(open, sparse_arrivals_are_not_delayed_by_the_window)
 {
     struct harness h;
