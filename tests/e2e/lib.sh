@@ -22,6 +22,7 @@
 #   assert_one_line FILE MSG       FILE holds exactly one non-empty line
 #   free_port                      print a loopback TCP port nobody listens on
 #   nginx_head DIR                 the head of an nginx.conf for a test nginx in DIR
+#   start_nginx DIR URL [CURL...]  run nginx with DIR/nginx.conf until URL answers; NGINX_PID
 #   wait_exit PID SECONDS          wait for a background child; sets WAIT_RC (124: still
 #                                  running after SECONDS, then it is killed)
 #   alive PID                      the process runs (not exited, not a zombie)
@@ -333,6 +334,23 @@ show() {
         printf -- '--- %s\n' "$(basename "$f")"
         tail -n 60 "$f"
     done
+}
+
+# start_nginx DIR URL [CURL_FLAGS...]: start nginx with DIR/nginx.conf (prefix DIR/nginx,
+# error log DIR/nginx-error.log) in the background, stopped on exit, and wait (bounded:
+# 10 s) until `curl -s CURL_FLAGS URL` answers.  Sets NGINX_PID.
+start_nginx() {
+    local dir=$1 url=$2 i
+    shift 2
+    nginx -p "$dir/nginx" -c "$dir/nginx.conf" -e "$dir/nginx-error.log" &
+    NGINX_PID=$!
+    _E2E_PIDS+=("$NGINX_PID")
+    for ((i = 0; i < 100; i++)); do
+        curl -s "$@" "$url" >/dev/null 2>&1 && return 0
+        alive "$NGINX_PID" || fail "nginx exited: $(cat "$dir/nginx-error.log")"
+        sleep 0.1
+    done
+    fail "nginx does not answer $url within 10 s: $(cat "$dir/nginx-error.log")"
 }
 
 # nginx_head DIR: the first lines of an nginx.conf for a test's nginx in DIR (one worker,

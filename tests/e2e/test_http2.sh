@@ -70,15 +70,7 @@ $(locations)
 }
 CONF
 } >"$T/nginx.conf"
-nginx -p "$T/nginx" -c "$T/nginx.conf" -e "$T/nginx-error.log" &
-NGINX_PID=$!
-_E2E_PIDS+=("$NGINX_PID")
-for ((i = 0; i < 100; i++)); do
-    curl -s --http2-prior-knowledge "http://127.0.0.1:$P_H2C/" >/dev/null 2>&1 && break
-    alive "$NGINX_PID" || fail "nginx exited: $(cat "$T/nginx-error.log")"
-    sleep 0.1
-done
-curl -s --http2-prior-knowledge "http://127.0.0.1:$P_H2C/" >/dev/null || fail "nginx does not answer on :$P_H2C"
+start_nginx "$T" "http://127.0.0.1:$P_H2C/" --http2-prior-knowledge
 : >"$T/h2c.log"
 
 # lines FILE [EXPECTED]: lines of an access log once nginx has written them all (bounded

@@ -25,15 +25,7 @@ P=$(free_port)
 }
 CONF
 } >"$T/nginx.conf"
-nginx -p "$T/nginx" -c "$T/nginx.conf" -e "$T/nginx-error.log" &
-NGINX_PID=$!
-_E2E_PIDS+=("$NGINX_PID")
-for ((i = 0; i < 100; i++)); do
-    curl -s "http://127.0.0.1:$P/" >/dev/null 2>&1 && break
-    alive "$NGINX_PID" || fail "nginx exited: $(cat "$T/nginx-error.log")"
-    sleep 0.1
-done
-curl -sf "http://127.0.0.1:$P/" >/dev/null || fail "nginx does not answer on :$P"
+start_nginx "$T" "http://127.0.0.1:$P/"
 
 # The capture: nanosecond times, 64 MiB of buffer, flushed per packet; ready once it says
 # it listens (bounded polling).

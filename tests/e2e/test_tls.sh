@@ -77,15 +77,7 @@ CONF
 CONF
     echo "}"
 } >"$T/nginx.conf"
-nginx -p "$T/nginx" -c "$T/nginx.conf" -e "$T/nginx-error.log" &
-NGINX_PID=$!
-_E2E_PIDS+=("$NGINX_PID")
-for ((i = 0; i < 100; i++)); do
-    curl -sk "https://127.0.0.1:$P_SWAP/" >/dev/null 2>&1 && break
-    alive "$NGINX_PID" || fail "nginx exited: $(cat "$T/nginx-error.log")"
-    sleep 0.1
-done
-curl -sk "https://127.0.0.1:$P_SWAP/" >/dev/null || fail "nginx does not answer on :$P_SWAP"
+start_nginx "$T" "https://127.0.0.1:$P_SWAP/" -k
 : >"$T/swap.log"
 
 # nonzero FILE: samples of http_req_tls_handshaking above 0 (histogram count less the
