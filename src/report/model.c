@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dynbuf.h"
+#include "core/json.h"
 #include "core/text.h"
 #include "metrics/hist.h"
 #include "report/jtree.h"
@@ -764,9 +766,25 @@ static void read_breakpoint(struct rd *r, const struct jnode *root)
     }
 }
 
+/* v as it stands inside a JSON string (json_escape), for a one-line message: a schema
+ * value that holds a newline or another control character must not break the line. */
+static const char *one_line(const char *v, char *out, size_t cap)
+{
+    struct dynbuf b;
+    dynbuf_init(&b, cap);
+    out[0] = '\0';
+    if (json_escape(&b, v, strlen(v), 0) == 0 || b.len > 0) {
+        size_t n = b.len < cap ? b.len : cap - 1;
+        memcpy(out, b.data, n);
+        out[n] = '\0';
+    }
+    dynbuf_destroy(&b);
+    return out;
+}
+
 static int schema_version(struct rd *r, const struct jnode *root)
 {
-    char s[64];
+    char s[64], q[400];
     if (!is_obj(root)) {
         snprintf(r->err, r->err_len,
                  "not a brunt result: the document is not a JSON object (expected "
@@ -783,15 +801,16 @@ static int schema_version(struct rd *r, const struct jnode *root)
     long v = strncmp(s, "brunt-result/", 13) == 0 ? strtol(s + 13, &end, 10) : -1;
     if (v < 0 || (v >= 0 && *end != '\0')) {
         snprintf(r->err, r->err_len,
-                 "not a brunt result: schema \"%s\" (expected \"brunt-result/%d\")", s,
-                 REPORT_SCHEMA_MAX);
+                 "not a brunt result: schema \"%s\" (expected \"brunt-result/%d\")",
+                 one_line(s, q, sizeof q), REPORT_SCHEMA_MAX);
         return REPORT_ESCHEMA;
     }
     if (v < REPORT_SCHEMA_MIN || v > REPORT_SCHEMA_MAX) {
         snprintf(r->err, r->err_len,
                  "result schema \"%s\" is %s than this brunt reads (brunt-result/%d to /%d): "
                  "render it with %s brunt",
-                 s, v > REPORT_SCHEMA_MAX ? "newer" : "older", REPORT_SCHEMA_MIN, REPORT_SCHEMA_MAX,
+                 one_line(s, q, sizeof q), v > REPORT_SCHEMA_MAX ? "newer" : "older",
+                 REPORT_SCHEMA_MIN, REPORT_SCHEMA_MAX,
                  v > REPORT_SCHEMA_MAX ? "a newer" : "an older");
         return REPORT_ESCHEMA;
     }

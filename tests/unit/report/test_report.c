@@ -5,7 +5,8 @@
  * report` does.  Checked: per-request figures equal a histogram built from the same
  * samples (exact merge over status codes), the thresholds' verdicts and units, the
  * breaking point, brunt's own findings; every prefix of a document is refused cleanly
- * (truncated or not JSON), unknown schema versions and runs without samples are named;
+ * (truncated or not JSON), unknown schema versions (in one line, whatever the value holds)
+ * and runs without samples are named;
  * the Markdown stays under 65,536 characters with thousands of request names and says
  * it was shortened; JUnit and CSV carry the figures; the atomic write leaves nothing
  * behind on failure.
@@ -288,6 +289,17 @@ Test(report, unknown_schema_and_no_samples_are_named)
     cr_assert_eq(report_read("[1,2]", 5, m, err, sizeof err), REPORT_ESCHEMA);
     report_model_free(m);
     cr_assert_eq(report_read("nope", 4, m, err, sizeof err), REPORT_ENOTJSON);
+    report_model_free(m);
+    /* A schema value with a newline (found by fuzz_report): the message stays one line,
+     * the value escaped as in JSON. */
+    const char *nl = "{\"schema\": \"brunt-\\nresult/1\", \"metrics\": {}}";
+    cr_assert_eq(report_read(nl, strlen(nl), m, err, sizeof err), REPORT_ESCHEMA);
+    cr_assert(strchr(err, '\n') == NULL, "one line: %s", err);
+    cr_assert(strstr(err, "\"brunt-\\nresult/1\"") != NULL, "%s", err);
+    report_model_free(m);
+    const char *nl7 = "{\"schema\": \"brunt-result/7\\n\", \"metrics\": {}}";
+    cr_assert_eq(report_read(nl7, strlen(nl7), m, err, sizeof err), REPORT_ESCHEMA);
+    cr_assert(strchr(err, '\n') == NULL, "one line: %s", err);
     report_model_free(m);
     free(m);
 }
