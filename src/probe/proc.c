@@ -7,9 +7,10 @@
  * of its parent when the parent is a member, or a name target when its comm matches,
  * else it is remembered as a stranger (the stranger cache is dropped every 30 intervals,
  * so a reused PID is looked at again).  Members are identified by (PID, start time), so a
- * reused PID is never mistaken for the member that had it.  A member that is gone or a
- * zombie has ended: its CPU since the last sample is lost (the kernel folds it into the
- * parent's cutime only once reaped), the rest of the tree goes on.
+ * reused PID is never mistaken for the member that had it.  A member that is a zombie
+ * has ended: its stat still holds its final times, so its last slice is counted then.
+ * One already reaped when read is gone: its CPU since the last sample comes back
+ * through its parent's cutime (a member's), counted as the reaped tail.
  *
  * Rates are over the time this watcher measured between its own samples (not the
  * nominal interval).  CPU comes from utime+stime (USER_HZ ticks, so ±1 tick per process
@@ -446,14 +447,45 @@ static uint64_t delta(uint64_t now, uint64_t before)
     return now > before ? now - before : 0;
 }
 
+/* A member that ended and is a zombie: the CPU of its last slice (all of it if it was
+ * born in this interval), and its times for proc__member_del's reaped-tail account. */
+static void sample_zombie(struct proc_probe *pp, struct member *m, const struct procfs_stat *st,
+                          double dt_s)
+{
+    struct target *t = &pp->targets[m->target];
+    double hz = (double)pp->hz;
+    if (dt_s > 0) {
+        uint64_t u = m->primed ? delta(st->utime, m->utime) : st->utime;
+        uint64_t s = m->primed ? delta(st->stime, m->stime) : st->stime;
+        t->acc[PF_CPU_USER] += (double)u / hz / dt_s * 100;
+        t->acc[PF_CPU_SYSTEM] += (double)s / hz / dt_s * 100;
+        if (m->primed) {
+            t->reaped_user += (double)delta(st->cutime, m->cutime);
+            t->reaped_sys += (double)delta(st->cstime, m->cstime);
+        }
+    }
+    m->utime = st->utime;
+    m->stime = st->stime;
+    m->cutime = st->cutime;
+    m->cstime = st->cstime;
+    m->primed = true;
+}
+
 static void sample_member(struct proc_probe *pp, struct member *m, double dt_s)
 {
     struct target *t = &pp->targets[m->target];
     char buf[4096];
     struct procfs_stat st = {0};
     ssize_t n = pread_all(m->fd_stat, buf, sizeof buf);
-    if (n <= 0 || procfs_parse_stat(buf, (size_t)n, &st) < 0 || st.state == 'Z') {
-        m->seen = false; /* ended between the readdir and now */
+    if (n <= 0 || procfs_parse_stat(buf, (size_t)n, &st) < 0) {
+        m->seen = false; /* ended and reaped between the readdir and now */
+        return;
+    }
+    if (st.state == 'Z') {
+        /* Ended, not reaped yet: its stat holds its final times, so its last slice
+         * counts now, and what its parent's c-times gain at the reap is all counted. */
+        sample_zombie(pp, m, &st, dt_s);
+        m->seen = false;
         return;
     }
     struct procfs_status ss = {0};

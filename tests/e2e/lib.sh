@@ -285,10 +285,29 @@ test_cert() {
 
 # --- processes ---------------------------------------------------------------------------
 
-# free_port: a loopback TCP port with no listener (bound once and released; nothing in
-# these tests binds ports except with --port 0, so it stays free).
+# free_port: a loopback TCP port with no listener, never handed out before in this run
+# (bound once and released).  The ports given are kept in E2E_PORTS (one file for the
+# whole run, from run.sh) under a lock: the kernel may give a just-released port again,
+# and two servers of one test once got the same one.  Nothing in these tests binds ports
+# except with --port 0, so a port stays free until its server takes it.
 free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    python3 - "${E2E_PORTS:-$E2E_TMP/.ports}" <<'PY'
+import fcntl, socket, sys
+with open(sys.argv[1], "a+") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    f.seek(0)
+    given = set(f.read().split())
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = str(s.getsockname()[1])
+        if port not in given:
+            f.write(port + "\n")
+            print(port)
+            break
+    else:
+        raise SystemExit("free_port: no port not given before in 200 tries")
+PY
 }
 
 # wait_exit PID SECONDS: wait for a background child of this shell to exit; WAIT_RC is its

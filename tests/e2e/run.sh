@@ -43,6 +43,10 @@ if [[ ! -x $BRUNT ]]; then
 fi
 BRUNT=$(cd "$(dirname "$BRUNT")" && pwd)/$(basename "$BRUNT")
 export BRUNT E2E_DIR=$here
+# The loopback ports free_port (lib.sh) has handed out in this run, so none is given twice.
+E2E_PORTS=$(mktemp "${TMPDIR:-/tmp}/brunt-e2e-ports.XXXXXX")
+export E2E_PORTS
+trap 'rm -f "$E2E_PORTS"' EXIT
 
 for tool in curl jq python3 timeout; do
     if ! command -v "$tool" >/dev/null 2>&1; then
