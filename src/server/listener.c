@@ -1,10 +1,13 @@
 /*
  * listener — `brunt serve`'s threads and its listening socket, and the public API
  * (server.h).  Every server thread runs its own loop (core/loop.h) and registers the one
- * shared, non-blocking listening socket; whichever thread accepts a connection owns it
- * for its whole life, so nothing on the request path is shared except the auction store
- * (a mutex per auction).  A thread stops when its stop eventfd is written; out of
- * descriptors, accepting pauses briefly instead of spinning.
+ * shared, non-blocking listening socket.  The thread that accepts a connection deals it
+ * out in turn (connection k to thread k mod N) and hands it over through the owner's
+ * handoff queue (an eventfd); the owner keeps it for its whole life, so nothing on the
+ * request path is shared except the auction store (a mutex per auction).  Dealing
+ * matters because one wake-up accepts a whole burst: a load generator's connections,
+ * opened together, would otherwise all land on one thread.  A thread stops when its stop
+ * eventfd is written; out of descriptors, accepting pauses briefly instead of spinning.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +36,74 @@ static void accept_resume_cb(struct loop *loop, struct loop_timer *timer)
     (void)loop_io_set(loop, &w->listen_io, LOOP_READ);
 }
 
+/* A connection this thread owns from now on; false when out of memory (then closed). */
+static bool adopt(struct server_thread *w, int fd)
+{
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct conn *c = server__conn_new(w, fd);
+    if (c == NULL) {
+        atomic_fetch_sub(&w->t->open_conns, 1);
+        close(fd);
+        return false;
+    }
+    if (loop_io_set(w->loop, &c->io, LOOP_READ) < 0) {
+        server__conn_destroy(c);
+        return false;
+    }
+    cnt_add(&w->cnt, C_CONN_OWNED, 1);
+    return true;
+}
+
+/* Queues fd for thread o; false when its queue cannot grow (the caller keeps fd). */
+static bool hand_over(struct server_thread *o, int fd)
+{
+    pthread_mutex_lock(&o->handoff_lock);
+    bool ok = true;
+    if (o->handoff_n == o->handoff_cap) {
+        size_t cap = o->handoff_cap ? o->handoff_cap * 2 : 16;
+        int *a = realloc(o->handoff, cap * sizeof *a);
+        if (a == NULL) {
+            ok = false;
+        } else {
+            o->handoff = a;
+            o->handoff_cap = cap;
+        }
+    }
+    if (ok) {
+        o->handoff[o->handoff_n++] = fd;
+    }
+    pthread_mutex_unlock(&o->handoff_lock);
+    if (ok) {
+        uint64_t one = 1;
+        if (write(o->handoff_io.fd, &one, sizeof one) < 0) {
+            /* the counter is already non-zero: the owner wakes anyway */
+        }
+    }
+    return ok;
+}
+
+static void handoff_cb(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    (void)loop;
+    (void)events;
+    struct server_thread *w = io->data;
+    uint64_t n;
+    if (read(io->fd, &n, sizeof n) < 0) {
+        /* nothing new: a wake-up for connections taken already */
+    }
+    pthread_mutex_lock(&w->handoff_lock);
+    int *a = w->handoff;
+    size_t na = w->handoff_n;
+    w->handoff = NULL;
+    w->handoff_n = w->handoff_cap = 0;
+    pthread_mutex_unlock(&w->handoff_lock);
+    for (size_t i = 0; i < na; i++) {
+        (void)adopt(w, a[i]);
+    }
+    free(a);
+}
+
 static void listen_cb(struct loop *loop, struct loop_io *io, unsigned events)
 {
     (void)events;
@@ -58,16 +129,11 @@ static void listen_cb(struct loop *loop, struct loop_io *io, unsigned events)
             close(fd);
             continue;
         }
-        int one = 1;
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        struct conn *c = server__conn_new(w, fd);
-        if (c == NULL) {
-            atomic_fetch_sub(&t->open_conns, 1);
-            close(fd);
-            continue;
-        }
-        if (loop_io_set(loop, &c->io, LOOP_READ) < 0) {
-            server__conn_destroy(c);
+        int owner = t->n_threads > 1
+                        ? (int)(atomic_fetch_add(&t->next_owner, 1) % (unsigned)t->n_threads)
+                        : w->index;
+        if (owner == w->index || !hand_over(&t->threads[owner], fd)) {
+            (void)adopt(w, fd);
         }
     }
 }
@@ -229,6 +295,20 @@ static int thread_init(struct server *t, struct server_thread *w, int index)
     if (err < 0) {
         return err;
     }
+    if (t->n_threads > 1) {
+        pthread_mutex_init(&w->handoff_lock, NULL);
+        w->handoff_lock_init = true;
+        w->handoff_io.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (w->handoff_io.fd < 0) {
+            return -errno;
+        }
+        w->handoff_io.cb = handoff_cb;
+        w->handoff_io.data = w;
+        err = loop_io_set(w->loop, &w->handoff_io, LOOP_READ);
+        if (err < 0) {
+            return err;
+        }
+    }
     err = server__ws_thread_init(w);
     if (err < 0) {
         return err;
@@ -250,6 +330,19 @@ static void thread_destroy(struct server_thread *w)
     if (w->loop != NULL) {
         loop_io_del(w->loop, &w->listen_io);
         loop_io_del(w->loop, &w->stop_io);
+        if (w->handoff_io.fd >= 0) {
+            loop_io_del(w->loop, &w->handoff_io);
+        }
+    }
+    if (w->handoff_io.fd >= 0) {
+        close(w->handoff_io.fd);
+    }
+    for (size_t i = 0; i < w->handoff_n; i++) {
+        close(w->handoff[i]); /* handed over as the server stopped */
+    }
+    free(w->handoff);
+    if (w->handoff_lock_init) {
+        pthread_mutex_destroy(&w->handoff_lock);
     }
     if (w->stop_io.fd >= 0) {
         close(w->stop_io.fd);
@@ -329,6 +422,7 @@ int server_start(const struct server_options *o, struct server **out)
     for (int i = 0; i < o->threads; i++) {
         t->threads[i].stop_io.fd = -1;
         t->threads[i].inbox_io.fd = -1;
+        t->threads[i].handoff_io.fd = -1;
     }
     for (int i = 0; i < o->threads; i++) {
         err = thread_init(t, &t->threads[i], i);

@@ -97,6 +97,7 @@ enum counter {
     C_REQUESTS,
     C_CONN_ACCEPTED,
     C_CONN_REJECTED,
+    C_CONN_OWNED, /* connections this thread took over (accepted here or handed to it) */
     C_BIDS_ACCEPTED,
     C_BIDS_REJECTED,
     C_UNAUTHORIZED,
@@ -270,6 +271,14 @@ struct server_thread {
     bool inbox_lock_init;
     struct srv_ws_post **inbox;
     size_t inbox_n, inbox_cap, inbox_bytes;
+    /* Connections another thread accepted for this one (listener.c): their fds, under
+     * a lock, and an eventfd that says there are some (-1 with one thread). */
+    struct loop_io handoff_io;
+    pthread_mutex_t handoff_lock;
+    bool handoff_lock_init;
+    int *handoff;
+    size_t handoff_n, handoff_cap;
+    uint64_t owned_baseline; /* C_CONN_OWNED at the last /__reset (under stats_lock) */
     struct counters cnt;
 };
 
@@ -285,6 +294,7 @@ struct server {
     struct server_db *db; /* dbstore.c; NULL without --postgres */
     struct server_thread *threads;
     int n_threads;
+    atomic_uint next_owner; /* round robin of accepted connections over the threads */
     atomic_int open_conns;
     atomic_int ws_open; /* WebSocket sessions open now */
     bool stopped;

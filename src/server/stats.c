@@ -173,6 +173,10 @@ void server__h_reset(struct conn *c, const struct req *rq)
         }
         t->baseline[k] = sum;
     }
+    for (int i = 0; i < t->n_threads; i++) {
+        t->threads[i].owned_baseline =
+            atomic_load_explicit(&t->threads[i].cnt.c[C_CONN_OWNED], memory_order_relaxed);
+    }
     pthread_mutex_unlock(&t->stats_lock);
     server__body_reset(c->w);
     server__body_adds(c->w, "{\"reset\":true}");
@@ -240,6 +244,15 @@ int server_stats_json(struct server *t, struct jsonw *w)
     jsonw_uint(w, s[C_CONN_REJECTED]);
     jsonw_key(w, "connections_open");
     jsonw_int(w, atomic_load(&t->open_conns));
+    jsonw_key(w, "connections_by_thread");
+    jsonw_arr_begin(w);
+    pthread_mutex_lock(&t->stats_lock);
+    for (int i = 0; i < t->n_threads; i++) {
+        uint64_t n = atomic_load_explicit(&t->threads[i].cnt.c[C_CONN_OWNED], memory_order_relaxed);
+        jsonw_uint(w, n >= t->threads[i].owned_baseline ? n - t->threads[i].owned_baseline : 0);
+    }
+    pthread_mutex_unlock(&t->stats_lock);
+    jsonw_arr_end(w);
     server__tls_stats_json(t, s, w);
     server__ws_stats_json(t, s, w);
     jsonw_key(w, "bids");

@@ -187,6 +187,25 @@ cur=$(curl -sS --max-time 5 "$B/api/v1/auctions/auction_7" | jq .current_bid)
 assert_eq 101 "$cur" "bids survive /__reset"
 assert_eq 1 "$(stats_get .requests)" "requests after one more"
 
+# --- connections are dealt out to the threads in turn ------------------------------------------
+# One wake-up of a thread accepts a whole burst, so without dealing brunt's 8 connections,
+# opened together, could all land on one of the 4 threads (test_db_serve's pool section
+# then saw no request wait for the pool).  After /__reset: brunt's 8 connections and the
+# one that asks for /__stats (and brunt's reachability check), dealt in turn: no thread
+# has more than one more than another.
+stop_target
+start_target --threads 4
+curl -sS --fail --max-time 5 -X POST "$TARGET_URL/__reset" >/dev/null || fail "POST /__reset"
+brunt_run deal -q -c 8 -t 2 -n 400 "$TARGET_URL/health"
+assert_eq 0 "$RC" "deal: the run passed"
+stats=$(target_stats)
+by=$(jq -c .connections_by_thread <<<"$stats")
+assert_eq 4 "$(jq length <<<"$by")" "connections_by_thread has one entry per thread: $by"
+assert_eq "$(jq '.connections_accepted - .connections_rejected' <<<"$stats")" "$(jq add <<<"$by")" \
+    "connections taken over = accepted - rejected ($by)"
+assert_ge "$(jq add <<<"$by")" 9 "connections taken over: brunt's 8 and the stats request ($by)"
+assert_eq 1 "$(jq 'max - min <= 1' <<<"$by" | sed 's/true/1/')" "dealt in turn: $by"
+
 # --- faults: every answer is a 500 or a reset; counted by kind -----------------------------------
 stop_target
 start_target --error-rate 0.5 --reset-rate 0.5 --seed 3
