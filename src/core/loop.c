@@ -44,6 +44,7 @@ struct loop {
     uint64_t defer_ns;
     size_t n_writers;
     uint64_t deferred;
+    struct loop_wakes wakes; /* since the last loop_wakes_take */
 };
 
 static uint64_t default_clock(void *data)
@@ -304,6 +305,26 @@ uint64_t loop_deferred_waits(const struct loop *loop)
     return loop->deferred;
 }
 
+void loop_wakes_take(struct loop *loop, struct loop_wakes *out)
+{
+    *out = loop->wakes;
+    memset(&loop->wakes, 0, sizeof loop->wakes);
+}
+
+/* After a wait that may have slept until a timer due at due_ns: how late it woke. */
+static void note_wake(struct loop *loop, uint64_t due_ns)
+{
+    loop->wakes.timed++;
+    if (loop->now_ns >= due_ns + LOOP_LATE_NS) {
+        uint64_t late = loop->now_ns - due_ns;
+        loop->wakes.late++;
+        loop->wakes.late_sum_ns += late;
+        if (late > loop->wakes.late_max_ns) {
+            loop->wakes.late_max_ns = late;
+        }
+    }
+}
+
 void loop_stop(struct loop *loop)
 {
     loop->stop = true;
@@ -406,14 +427,19 @@ static bool defer_wait(struct loop *loop, int64_t max_wait_ns)
 }
 
 /* One poll (waiting at most max_wait_ns, as wait_events) and the callbacks of what it
- * found: the number of events, or a negative errno (EINTR counts as 0 events). */
-static int dispatch(struct loop *loop, struct epoll_event *events, int64_t max_wait_ns)
+ * found: the number of events, or a negative errno (EINTR counts as 0 events).  due_ns,
+ * when not 0, is the timer the iteration may have slept until (note_wake). */
+static int dispatch(struct loop *loop, struct epoll_event *events, int64_t max_wait_ns,
+                    uint64_t due_ns)
 {
     int n = wait_events(loop, events, max_wait_ns);
     if (n < 0) {
         return errno == EINTR ? 0 : -errno;
     }
     loop_update_now(loop);
+    if (due_ns != 0) {
+        note_wake(loop, due_ns);
+    }
     loop->batch = events;
     loop->batch_len = n;
     for (int i = 0; i < n; i++) {
@@ -459,13 +485,15 @@ static int run_once(struct loop *loop, int64_t max_wait_ns)
     if (loop->heap_len > 0 && loop->heap[0]->when_ns <= loop->now_ns) {
         max_wait_ns = 0;
     }
+    /* The timer this iteration may sleep until, for the punctuality account. */
+    uint64_t due = max_wait_ns != 0 && loop->heap_len > 0 ? loop->heap[0]->when_ns : 0;
     bool deferred = defer_wait(loop, max_wait_ns);
     if (deferred) {
         max_wait_ns = 0;
     }
     int total = 0;
     for (int round = 1;; round++) {
-        int n = dispatch(loop, events, max_wait_ns);
+        int n = dispatch(loop, events, max_wait_ns, round == 1 ? due : 0);
         if (n < 0) {
             return n;
         }

@@ -116,6 +116,20 @@ void loop_defer_io(struct loop *loop, uint64_t horizon_ns);
 uint64_t loop_deferred_waits(const struct loop *loop);
 
 /*
+ * How punctually the platform woke this loop: waits that slept for a timer (timed),
+ * those that ended LOOP_LATE_NS or more past the timer's time (late: the thread was
+ * runnable and kept off a CPU, or the machine itself was paused, as a hypervisor does),
+ * how late those were in all and the latest of them.  A wait that ended early for I/O
+ * is timed and not late.
+ */
+#define LOOP_LATE_NS (500 * 1000ull)
+struct loop_wakes {
+    uint64_t timed, late, late_sum_ns, late_max_ns;
+};
+/* The counts since the last call (or since the loop was created), and starts anew. */
+void loop_wakes_take(struct loop *loop, struct loop_wakes *out);
+
+/*
  * Runs until loop_stop() (from this thread) or loop_wake() after a stop request.
  * Returns 0, or a negative errno if epoll itself failed.
  */

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/loop.h"
 #include "engine/plan.h"
 #include "metrics/registry.h"
 
@@ -22,14 +23,15 @@ struct worker;
 /* One second of one worker's samples, handed to the coordinator. */
 struct shard {
     struct registry *reg;
-    uint32_t interval;     /* second index since the start of the load */
-    uint64_t cpu_ns;       /* worker thread CPU during the interval */
-    uint64_t wait_ns;      /* ... and its time runnable but waiting for a CPU (schedstat) */
-    uint64_t span_ns;      /* the time the shard's samples were taken over: a second, or
+    uint32_t interval;       /* second index since the start of the load */
+    uint64_t cpu_ns;         /* worker thread CPU during the interval */
+    uint64_t wait_ns;        /* ... and its time runnable but waiting for a CPU (schedstat) */
+    struct loop_wakes wakes; /* how punctually its loop woke for its timers (core/loop.h) */
+    uint64_t span_ns;        /* the time the shard's samples were taken over: a second, or
                             * more when the hand-over came late (a starved worker) */
-    uint32_t vus, vus_max; /* at the end of the interval */
-    uint64_t started;      /* open model: iterations started in the interval */
-    bool final;            /* the worker's last shard */
+    uint32_t vus, vus_max;   /* at the end of the interval */
+    uint64_t started;        /* open model: iterations started in the interval */
+    bool final;              /* the worker's last shard */
     struct shard *next;
 };
 

@@ -50,6 +50,7 @@ struct pending {
     uint32_t vus, vus_max;
     uint64_t cpu_max_ns;  /* the busiest worker's CPU + run-queue wait in this second */
     uint64_t wait_max_ns; /* the longest run-queue wait of a worker in this second */
+    bool held_back;       /* a worker was held back in this second (RUN_HELD_BACK_SHARE) */
     double rate;          /* the workers' requests / span, summed (run_shard_rate) */
     bool rate_known;      /* a worker's shard was merged */
 };
@@ -65,6 +66,7 @@ struct coord {
     struct run_report *report;
     size_t rows_cap;
     struct hist *scratch;
+    struct hist *had_cpu_lag; /* send lag of the seconds in which brunt had its CPU */
     uint64_t *worker_cpu_ns;
     uint64_t started_total;
     uint64_t stop_ns;     /* when a stop was first asked for (0: never) */
@@ -114,6 +116,7 @@ static struct pending *pending_get(struct coord *c, uint32_t interval)
     free_slot->interval = interval;
     free_slot->vus = free_slot->vus_max = 0;
     free_slot->cpu_max_ns = free_slot->wait_max_ns = 0;
+    free_slot->held_back = false;
     free_slot->rate = 0;
     free_slot->rate_known = false;
     return free_slot;
@@ -141,28 +144,47 @@ static void trend_of(struct coord *c, const struct registry *reg, int metric, st
 }
 
 /*
- * Counts the second in p when a worker was short of CPU in it (on a core or waiting for
- * one, over RUN_CPU_SHORT_BUSY of the second: busy itself; or waiting for one over
- * RUN_CPU_SHORT_WAIT of it: kept off by neighbours)
- * while requests left late (send-lag p99 at least RUN_SEND_LAG_MATERIAL_NS): the lag
- * was brunt's, not only the target's (a target that keeps every VU busy makes
- * iterations queue, which shows in the send lag too, but leaves brunt idle).
+ * Judges the second in p: whether brunt had its CPU, and if not, whether requests left
+ * late for it (send-lag p99 at least RUN_SEND_LAG_MATERIAL_NS).  A worker was short of
+ * CPU when on a core or waiting for one over RUN_CPU_SHORT_BUSY of the second (busy
+ * itself), or waiting for one over RUN_CPU_SHORT_WAIT of it (kept off by neighbours);
+ * else it was held back when its loop's late wake-ups and its run-queue wait added up
+ * to RUN_HELD_BACK_SHARE of the second (a busy machine, or a paused one: a hypervisor's
+ * steal, which no run queue shows).  A target that keeps every VU busy makes iterations
+ * queue, which shows in the send lag too, but leaves brunt idle and punctual, so it
+ * counts in neither.  The send lag of the seconds that had the CPU is kept apart
+ * (had_cpu_lag_p99_ms): what brunt's own scheduling costs, on any machine.
  */
 static void note_cpu_short(struct coord *c, const struct pending *p)
 {
     struct run_report *r = c->report;
-    if ((double)p->cpu_max_ns < RUN_CPU_SHORT_BUSY * (double)NS_PER_S &&
-        (double)p->wait_max_ns < RUN_CPU_SHORT_WAIT * (double)NS_PER_S) {
+    bool short_cpu = (double)p->cpu_max_ns >= RUN_CPU_SHORT_BUSY * (double)NS_PER_S ||
+                     (double)p->wait_max_ns >= RUN_CPU_SHORT_WAIT * (double)NS_PER_S;
+    struct ts_trend lag;
+    trend_of(c, p->reg, M_HTTP_REQ_SEND_LAG, &lag); /* leaves the second's lag in scratch */
+    if (!short_cpu && !p->held_back) {
+        if (lag.count == 0) {
+            return; /* nothing was sent: no second of sends to judge */
+        }
+        r->had_cpu_seconds++;
+        if (c->had_cpu_lag != NULL) {
+            hist_merge(c->had_cpu_lag, c->scratch);
+        }
         return;
     }
-    struct ts_trend lag;
-    trend_of(c, p->reg, M_HTTP_REQ_SEND_LAG, &lag);
     if (lag.count == 0 || lag.p99 * 1e6 < (double)RUN_SEND_LAG_MATERIAL_NS) {
         return;
     }
-    r->cpu_short_seconds++;
-    if (lag.p99 > r->cpu_short_lag_p99_ms) {
-        r->cpu_short_lag_p99_ms = lag.p99;
+    if (short_cpu) {
+        r->cpu_short_seconds++;
+        if (lag.p99 > r->cpu_short_lag_p99_ms) {
+            r->cpu_short_lag_p99_ms = lag.p99;
+        }
+    } else {
+        r->held_back_seconds++;
+        if (lag.p99 > r->held_back_lag_p99_ms) {
+            r->held_back_lag_p99_ms = lag.p99;
+        }
     }
 }
 
@@ -274,10 +296,20 @@ static void collect(struct coord *c)
                 if (s->wait_ns > p->wait_max_ns) {
                     p->wait_max_ns = s->wait_ns;
                 }
+                /* Held back: woken late for its timers, or runnable without a core. */
+                if ((double)(s->wakes.late_sum_ns + s->wait_ns) >=
+                    RUN_HELD_BACK_SHARE * (double)(s->span_ns ? s->span_ns : NS_PER_S)) {
+                    p->held_back = true;
+                }
                 p->rate += run_shard_rate(counter_of(s->reg, M_HTTP_REQS), s->span_ns);
                 p->rate_known = true;
             }
             c->worker_cpu_ns[w] += s->cpu_ns;
+            c->report->wakes_timed += s->wakes.timed;
+            c->report->wakes_late += s->wakes.late;
+            if ((double)s->wakes.late_max_ns / 1e6 > c->report->wake_late_max_ms) {
+                c->report->wake_late_max_ms = (double)s->wakes.late_max_ns / 1e6;
+            }
             c->started_total += s->started;
             if ((int64_t)s->interval > c->last_interval[w]) {
                 c->last_interval[w] = s->interval;
@@ -411,6 +443,7 @@ static void coord_destroy(struct coord *c)
         registry_free(c->pending[i].reg);
     }
     hist_free(c->scratch);
+    hist_free(c->had_cpu_lag);
     if (c->eng.notify_fd >= 0) {
         atomic_store(&g_notify_fd, -1);
         close(c->eng.notify_fd);
@@ -460,6 +493,23 @@ static void finish_report(struct coord *c, uint64_t end_ns, const struct rusage 
                                    (unsigned long long)cut, (unsigned long long)c->started_total,
                                    r->completed_rate);
         }
+        r->had_cpu_lag_p99_ms = hist_count(c->had_cpu_lag) > 0
+                                    ? (double)hist_quantile_ns(c->had_cpu_lag, 0.99) / 1e6
+                                    : NAN;
+        if (r->held_back_seconds > 0) {
+            char had[64] = "";
+            if (r->had_cpu_seconds > 0 && !isnan(r->had_cpu_lag_p99_ms)) {
+                snprintf(had, sizeof had, "; %.2f ms in the %u s it had its CPU",
+                         r->had_cpu_lag_p99_ms, r->had_cpu_seconds);
+            }
+            run_report_add_warning(r,
+                                   "the system held brunt back in %u s (its timers woke it up "
+                                   "to %.2f ms late, or it waited for a core: a busy or paused "
+                                   "machine) and requests left late (http_req_send_lag p99 up "
+                                   "to %.2f ms%s)",
+                                   r->held_back_seconds, r->wake_late_max_ms,
+                                   r->held_back_lag_p99_ms, had);
+        }
         if (r->cpu_short_seconds > 0) {
             run_report_add_warning(r,
                                    "brunt was short of CPU in %u s of the run (a worker busy or "
@@ -504,12 +554,14 @@ int engine_run(const struct plan *plan, struct threshold *thresholds, size_t n_t
     c.n_workers = c.eng.n_workers;
     c.eng.notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     c.scratch = hist_new();
+    c.had_cpu_lag = hist_new();
     c.workers = calloc((size_t)c.n_workers, sizeof *c.workers);
     c.last_interval = calloc((size_t)c.n_workers, sizeof *c.last_interval);
     c.finished = calloc((size_t)c.n_workers, sizeof *c.finished);
     c.worker_cpu_ns = calloc((size_t)c.n_workers, sizeof *c.worker_cpu_ns);
-    if (report->total == NULL || c.eng.notify_fd < 0 || c.scratch == NULL || c.workers == NULL ||
-        c.last_interval == NULL || c.finished == NULL || c.worker_cpu_ns == NULL) {
+    if (report->total == NULL || c.eng.notify_fd < 0 || c.scratch == NULL ||
+        c.had_cpu_lag == NULL || c.workers == NULL || c.last_interval == NULL ||
+        c.finished == NULL || c.worker_cpu_ns == NULL) {
         err = -ENOMEM;
         goto out;
     }

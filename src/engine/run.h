@@ -74,6 +74,10 @@ typedef void (*run_progress_cb)(const struct run_progress *p, void *data);
  * queue, schedstat) for this share of it, or waiting alone for the second share. */
 #define RUN_CPU_SHORT_BUSY 0.9
 #define RUN_CPU_SHORT_WAIT 0.1
+/* A worker counts as held back in a second when its loop's wake-ups past their timer
+ * (by LOOP_LATE_NS or more) and its run-queue wait add up to this share of it: arrivals
+ * are even, so about that share of them waited for the platform, not for brunt. */
+#define RUN_HELD_BACK_SHARE 0.01
 
 struct run_report {
     const struct plan *plan;
@@ -105,6 +109,19 @@ struct run_report {
      * short of CPU and requests left late (warned; `cpu.send_lag_cpu_bound`). */
     uint32_t cpu_short_seconds;
     double cpu_short_lag_p99_ms; /* the worst such second's send-lag p99 */
+    /* Open model: seconds, not short of CPU, in which a worker was held back (late
+     * wake-ups and run-queue wait over RUN_HELD_BACK_SHARE of the second) and the
+     * send-lag p99 reached RUN_SEND_LAG_MATERIAL_NS (warned; `cpu.send_lag_held_back`),
+     * and the worst such second's send-lag p99.  The loops' waits for a timer, those
+     * LOOP_LATE_NS or more late and the latest, over the run. */
+    uint32_t held_back_seconds;
+    double held_back_lag_p99_ms;
+    uint64_t wakes_timed, wakes_late;
+    double wake_late_max_ms;
+    /* Open model: the seconds in which brunt had its CPU (no worker short of CPU nor
+     * held back) and the send-lag p99 over them (NAN without such a second or sends). */
+    uint32_t had_cpu_seconds;
+    double had_cpu_lag_p99_ms;
     /* How answers were timed (engine/worker.c, over all workers): read at most a window
      * late and timed from the kernel's receive timestamp (stamped), timed at the read
      * (read_time: a read with no timestamp, or one brunt rejected), deferred waits of the

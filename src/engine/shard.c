@@ -81,6 +81,7 @@ void worker_publish(struct worker *w, bool final)
     uint64_t wait = worker_wait_ns(w);
     s->wait_ns = wait > w->wait_mark ? wait - w->wait_mark : 0;
     w->wait_mark = wait;
+    loop_wakes_take(w->loop, &s->wakes);
     uint64_t now = clock_now_ns();
     s->span_ns = now > w->span_mark ? now - w->span_mark : 0;
     w->span_mark = now;

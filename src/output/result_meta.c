@@ -123,6 +123,25 @@ void result__put_meta(struct jsonw *w, const struct run_report *r, const struct 
     jsonw_bool(w, r->target_rate > 0 && r->cpu_short_seconds > 0);
     jsonw_key(w, "cpu_short_seconds");
     jsonw_uint(w, r->target_rate > 0 ? r->cpu_short_seconds : 0);
+    bool open = r->target_rate > 0;
+    jsonw_key(w, "send_lag_held_back");
+    jsonw_bool(w, open && r->held_back_seconds > 0);
+    jsonw_key(w, "held_back_seconds");
+    jsonw_uint(w, open ? r->held_back_seconds : 0);
+    jsonw_key(w, "timer_waits");
+    jsonw_uint(w, r->wakes_timed);
+    jsonw_key(w, "late_wakes");
+    jsonw_uint(w, r->wakes_late);
+    jsonw_key(w, "wake_late_max_ms");
+    jsonw_num(w, r->wake_late_max_ms);
+    jsonw_key(w, "had_cpu_seconds");
+    jsonw_uint(w, open ? r->had_cpu_seconds : 0);
+    jsonw_key(w, "send_lag_p99_had_cpu_ms");
+    if (open && r->had_cpu_seconds > 0 && !isnan(r->had_cpu_lag_p99_ms)) {
+        jsonw_num(w, r->had_cpu_lag_p99_ms);
+    } else {
+        jsonw_null(w);
+    }
     jsonw_obj_end(w);
     jsonw_key(w, "answer_timing");
     jsonw_obj_begin(w);

@@ -5,7 +5,9 @@
  * events of that batch, a wake from another thread ends a wait, and every iteration
  * ends even when a timer re-arms itself at the cached time; a deferred wait sleeps through
  * ready I/O until the next timer and reads it before the timer fires, only within its
- * horizon and with no io watched for writing, and a wake ends it.
+ * horizon and with no io watched for writing, and a wake ends it; a wait that ends
+ * LOOP_LATE_NS or more past its timer counts as a late wake, one ended early by I/O and a
+ * poll that does not wait do not.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -453,5 +455,88 @@ Test(loop, a_wake_from_another_thread_ends_a_deferred_wait)
     cr_expect_lt(waited, 30 * NS_PER_S, "the wake ended the deferred wait: %llu ns",
                  (unsigned long long)waited);
     loop_timer_stop(loop, &s.t);
+    loop_free(loop);
+}
+
+/* --- punctuality: waits for a timer, and those that ended late ------------------------ */
+
+struct pause {
+    uint64_t now;      /* the loop's clock */
+    uint64_t pause_ns; /* the before-poll hook moves the clock on by this: the wait's span */
+};
+
+static void pause_hook(struct loop *loop, void *data)
+{
+    (void)loop;
+    struct pause *p = data;
+    p->now += p->pause_ns; /* the cached time stays: the loop learns it after the wait */
+}
+
+static void stop_cb(struct loop *loop, struct loop_timer *t)
+{
+    (void)t;
+    loop_stop(loop);
+}
+
+/* One iteration that waits for a timer 1 ms away while the clock moves on by pause_ns. */
+static struct loop_wakes wake_after(uint64_t pause_ns)
+{
+    struct loop *loop;
+    cr_assert_eq(loop_new(&loop), 0);
+    struct pause p = {.now = 1000 * NS_PER_S, .pause_ns = pause_ns};
+    loop_set_clock(loop, fixed_clock, &p.now);
+    loop_update_now(loop);
+    struct loop_timer t = {.cb = stop_cb};
+    loop_timer_start(loop, &t, p.now + NS_PER_MS);
+    loop_set_before_poll(loop, pause_hook, &p);
+    cr_assert_geq(loop_run_once(loop, 60 * NS_PER_S), 0);
+    struct loop_wakes w;
+    loop_wakes_take(loop, &w);
+    struct loop_wakes again;
+    loop_wakes_take(loop, &again);
+    cr_expect_eq(again.timed + again.late + again.late_sum_ns + again.late_max_ns, 0,
+                 "loop_wakes_take starts the counts anew");
+    loop_free(loop);
+    return w;
+}
+
+Test(loop, a_wait_that_ends_well_past_its_timer_counts_as_a_late_wake)
+{
+    struct loop_wakes w = wake_after(3 * NS_PER_MS); /* a 3 ms pause for a 1 ms timer */
+    cr_expect_eq(w.timed, 1);
+    cr_expect_eq(w.late, 1);
+    cr_expect_eq(w.late_max_ns, 2 * NS_PER_MS, "late by %llu ns",
+                 (unsigned long long)w.late_max_ns);
+    cr_expect_eq(w.late_sum_ns, 2 * NS_PER_MS);
+    w = wake_after(NS_PER_MS + LOOP_LATE_NS - 1); /* just under the bar */
+    cr_expect_eq(w.timed, 1);
+    cr_expect_eq(w.late, 0, "late by less than LOOP_LATE_NS is punctual");
+    cr_expect_eq(w.late_max_ns, 0);
+}
+
+Test(loop, a_wait_ended_early_by_io_or_a_poll_without_waiting_is_not_late)
+{
+    struct loop *loop;
+    int fds[2];
+    cr_assert_eq(loop_new(&loop), 0);
+    cr_assert_eq(pipe(fds), 0);
+    uint64_t now = 1000 * NS_PER_S;
+    loop_set_clock(loop, fixed_clock, &now);
+    loop_update_now(loop);
+    struct pipe_io p = {.io = {.fd = fds[0], .cb = pipe_cb}};
+    cr_assert_eq(loop_io_set(loop, &p.io, LOOP_READ), 0);
+    struct loop_timer t = {.cb = stop_cb};
+    loop_timer_start(loop, &t, now + 3600 * NS_PER_S);
+    cr_assert_eq(write(fds[1], "x", 1), 1);
+    cr_assert_eq(loop_run_once(loop, 60 * NS_PER_S), 1); /* woken by the pipe */
+    cr_assert_eq(loop_run_once(loop, 0), 0);             /* a poll that does not wait */
+    struct loop_wakes w;
+    loop_wakes_take(loop, &w);
+    cr_expect_eq(w.timed, 1, "the wait for the timer counts, the poll does not: %llu",
+                 (unsigned long long)w.timed);
+    cr_expect_eq(w.late, 0);
+    loop_io_del(loop, &p.io);
+    close(fds[0]);
+    close(fds[1]);
     loop_free(loop);
 }

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Issue 14: a run whose requests left late because the platform held brunt back (woke it
+# late: a paused machine, a hypervisor's steal, a stopped process) says so, apart from
+# the seconds in which brunt itself was short of CPU.  The test pauses brunt as a hypervisor
+# would: SIGSTOP for 30 ms every 100 ms over 2 s of a 5 s open-model run.  A stopped
+# thread is neither on a core nor in the run queue, so schedstat does not see it; only
+# the loop's own account of its waits (asked to wake at T, woke at T + 30 ms) does.
+# e2e: timing
+. "$(dirname "$0")/lib.sh"
+
+start_target
+RC=0
+"$BRUNT" run -t 1 -R 1000 -d 5s --export late.json "$TARGET_URL/" >late.out 2>late.err &
+pid=$!
+_E2E_PIDS+=("$pid")
+# The pauses: from 1.5 s to 3.5 s of the run (the injected fault's own timing).
+python3 - "$pid" <<'PY'
+import os, signal, sys, time
+pid = int(sys.argv[1])
+time.sleep(1.5)
+t_end = time.time() + 2.0
+try:
+    while time.time() < t_end:
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(0.03)
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.07)
+finally:
+    os.kill(pid, signal.SIGCONT)
+PY
+wait_exit "$pid" 30
+RC=$WAIT_RC
+assert_no_crash "$RC" "brunt run, paused"
+assert_eq 0 "$RC" "exit status (a warning is not a failure)"
+cpu='.meta.cpu'
+assert_eq true "$(jval late.json "$cpu.send_lag_held_back")" "meta.cpu.send_lag_held_back"
+assert_ge "$(jnum late.json "$cpu.held_back_seconds")" 2 "seconds held back (2 s of pauses)"
+# 20 pauses of 30 ms, each ending one wait for a timer about 30 ms late.
+assert_ge "$(jnum late.json "$cpu.late_wakes")" 10 "late wakes (20 pauses of 30 ms)"
+assert_le "$(jnum late.json "$cpu.late_wakes")" "$(jnum late.json "$cpu.timer_waits")" \
+    "late wakes are among the waits for a timer"
+assert_ge "$(jnum late.json "$cpu.wake_late_max_ms")" 20 "the latest wake (ms) after a 30 ms pause"
+grep -q 'WARN the system held brunt back in [0-9]* s' late.out ||
+    fail "no held-back warning in the summary: $(grep WARN late.out || true)"
+# The seconds before and after the pauses had the CPU: their send lag is apart, and far
+# below the paused seconds' (30 ms pauses put it at tens of ms).
+assert_ge "$(jnum late.json "$cpu.had_cpu_seconds")" 1 "seconds in which brunt had its CPU"
+had=$(jnum late.json "$cpu.send_lag_p99_had_cpu_ms")
+all=$(jnum late.json '.metrics.http_req_send_lag.values["p(99)"]')
+assert_ge "$all" 10 "http_req_send_lag p99 (ms) over the whole run, paused"
+assert_le "$had" "$(awk -v a="$all" 'BEGIN { print a / 4 }')" \
+    "send-lag p99 (ms) over the seconds brunt had its CPU, against the whole run's $all"
+# Nothing sent is lost: every request is counted once, as the server saw it.
+n=$(jnum late.json .metrics.http_reqs.values.count)
+assert_eq "$n" "$(stats_requests)" "server's count equals brunt's http_reqs"
+stop_target
