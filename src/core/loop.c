@@ -45,6 +45,7 @@ struct loop {
     size_t n_writers;
     uint64_t deferred;
     struct loop_wakes wakes; /* since the last loop_wakes_take */
+    uint64_t wait_due;       /* the timer the last wait slept until (0: none), note_wake */
 };
 
 static uint64_t default_clock(void *data)
@@ -311,7 +312,7 @@ void loop_wakes_take(struct loop *loop, struct loop_wakes *out)
     memset(&loop->wakes, 0, sizeof loop->wakes);
 }
 
-/* After a wait that may have slept until a timer due at due_ns: how late it woke. */
+/* After a wait that slept until a timer due at due_ns: how late it woke. */
 static void note_wake(struct loop *loop, uint64_t due_ns)
 {
     loop->wakes.timed++;
@@ -377,8 +378,13 @@ static int wait_events(struct loop *loop, struct epoll_event *events, int64_t ma
     if (loop->heap_len > 0 && max_wait_ns != 0) {
         uint64_t left = until_next_timer(loop);
         int64_t t = left > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)left;
-        if (timeout_ns < 0 || t < timeout_ns) {
+        if (timeout_ns < 0 || t <= timeout_ns) {
             timeout_ns = t;
+            /* Sleeping until the timer (not due yet by the clock itself): its wake-up
+             * counts for punctuality.  epoll_wait's whole milliseconds would not. */
+            if (t > 0 && loop->have_pwait2) {
+                loop->wait_due = loop->heap[0]->when_ns;
+            }
         }
     }
     if (loop->have_pwait2) {
@@ -393,6 +399,7 @@ static int wait_events(struct loop *loop, struct epoll_event *events, int64_t ma
             return n;
         }
         loop->have_pwait2 = false;
+        loop->wait_due = 0;
     }
     int timeout_ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + NS_PER_MS - 1) / NS_PER_MS);
     return epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, timeout_ms);
@@ -422,23 +429,25 @@ static bool defer_wait(struct loop *loop, int64_t max_wait_ns)
         loop->have_pwait2 = false; /* an ordinary wait instead, from now on */
         return false;
     }
+    loop->wait_due = loop->heap[0]->when_ns;
     loop->deferred++;
     return true;
 }
 
 /* One poll (waiting at most max_wait_ns, as wait_events) and the callbacks of what it
- * found: the number of events, or a negative errno (EINTR counts as 0 events).  due_ns,
- * when not 0, is the timer the iteration may have slept until (note_wake). */
-static int dispatch(struct loop *loop, struct epoll_event *events, int64_t max_wait_ns,
-                    uint64_t due_ns)
+ * found: the number of events, or a negative errno (EINTR counts as 0 events).  A wait
+ * that slept until a timer (here or in defer_wait) has its wake-up noted first. */
+static int dispatch(struct loop *loop, struct epoll_event *events, int64_t max_wait_ns)
 {
     int n = wait_events(loop, events, max_wait_ns);
-    if (n < 0) {
-        return errno == EINTR ? 0 : -errno;
-    }
+    int err = n < 0 ? errno : 0;
     loop_update_now(loop);
-    if (due_ns != 0) {
-        note_wake(loop, due_ns);
+    if (loop->wait_due != 0) {
+        note_wake(loop, loop->wait_due);
+        loop->wait_due = 0;
+    }
+    if (n < 0) {
+        return err == EINTR ? 0 : -err;
     }
     loop->batch = events;
     loop->batch_len = n;
@@ -485,15 +494,13 @@ static int run_once(struct loop *loop, int64_t max_wait_ns)
     if (loop->heap_len > 0 && loop->heap[0]->when_ns <= loop->now_ns) {
         max_wait_ns = 0;
     }
-    /* The timer this iteration may sleep until, for the punctuality account. */
-    uint64_t due = max_wait_ns != 0 && loop->heap_len > 0 ? loop->heap[0]->when_ns : 0;
     bool deferred = defer_wait(loop, max_wait_ns);
     if (deferred) {
         max_wait_ns = 0;
     }
     int total = 0;
     for (int round = 1;; round++) {
-        int n = dispatch(loop, events, max_wait_ns, round == 1 ? due : 0);
+        int n = dispatch(loop, events, max_wait_ns);
         if (n < 0) {
             return n;
         }

@@ -148,9 +148,9 @@ static void trend_of(struct coord *c, const struct registry *reg, int metric, st
  * late for it (send-lag p99 at least RUN_SEND_LAG_MATERIAL_NS).  A worker was short of
  * CPU when on a core or waiting for one over RUN_CPU_SHORT_BUSY of the second (busy
  * itself), or waiting for one over RUN_CPU_SHORT_WAIT of it (kept off by neighbours);
- * else it was held back when its loop's late wake-ups and its run-queue wait added up
- * to RUN_HELD_BACK_SHARE of the second (a busy machine, or a paused one: a hypervisor's
- * steal, which no run queue shows).  A target that keeps every VU busy makes iterations
+ * else it was held back when its loop's late wake-ups (how late, in all) or its
+ * run-queue wait reached RUN_HELD_BACK_SHARE of the second (a busy machine, or a paused
+ * one: a hypervisor's steal, which no run queue shows).  A target that keeps every VU busy makes iterations
  * queue, which shows in the send lag too, but leaves brunt idle and punctual, so it
  * counts in neither.  The send lag of the seconds that had the CPU is kept apart
  * (had_cpu_lag_p99_ms): what brunt's own scheduling costs, on any machine.
@@ -296,8 +296,11 @@ static void collect(struct coord *c)
                 if (s->wait_ns > p->wait_max_ns) {
                     p->wait_max_ns = s->wait_ns;
                 }
-                /* Held back: woken late for its timers, or runnable without a core. */
-                if ((double)(s->wakes.late_sum_ns + s->wait_ns) >=
+                /* Held back: woken late for its timers, or runnable without a core (a
+                 * late wake spent in the run queue shows in both: the larger counts). */
+                uint64_t held =
+                    s->wakes.late_sum_ns > s->wait_ns ? s->wakes.late_sum_ns : s->wait_ns;
+                if ((double)held >=
                     RUN_HELD_BACK_SHARE * (double)(s->span_ns ? s->span_ns : NS_PER_S)) {
                     p->held_back = true;
                 }
@@ -463,6 +466,8 @@ static void finish_report(struct coord *c, uint64_t end_ns, const struct rusage 
         r->cpu_sys_ms = (double)(ru.ru_stime.tv_sec - ru0->ru_stime.tv_sec) * 1e3 +
                         (double)(ru.ru_stime.tv_usec - ru0->ru_stime.tv_usec) / 1e3;
     }
+    r->had_cpu_lag_p99_ms =
+        hist_count(c->had_cpu_lag) > 0 ? (double)hist_quantile_ns(c->had_cpu_lag, 0.99) / 1e6 : NAN;
     double secs = (double)r->duration_ns / 1e9;
     for (int w = 0; w < c->n_workers; w++) {
         double busy = secs > 0 ? (double)c->worker_cpu_ns[w] / 1e9 / secs : 0;
@@ -493,22 +498,22 @@ static void finish_report(struct coord *c, uint64_t end_ns, const struct rusage 
                                    (unsigned long long)cut, (unsigned long long)c->started_total,
                                    r->completed_rate);
         }
-        r->had_cpu_lag_p99_ms = hist_count(c->had_cpu_lag) > 0
-                                    ? (double)hist_quantile_ns(c->had_cpu_lag, 0.99) / 1e6
-                                    : NAN;
         if (r->held_back_seconds > 0) {
             char had[64] = "";
             if (r->had_cpu_seconds > 0 && !isnan(r->had_cpu_lag_p99_ms)) {
                 snprintf(had, sizeof had, "; %.2f ms in the %u s it had its CPU",
                          r->had_cpu_lag_p99_ms, r->had_cpu_seconds);
             }
+            char woke[64] = "it waited for a core";
+            if (r->wake_late_max_ms > 0) {
+                snprintf(woke, sizeof woke, "its timers woke it up to %.2f ms late",
+                         r->wake_late_max_ms);
+            }
             run_report_add_warning(r,
-                                   "the system held brunt back in %u s (its timers woke it up "
-                                   "to %.2f ms late, or it waited for a core: a busy or paused "
+                                   "the system held brunt back in %u s (%s: a busy or paused "
                                    "machine) and requests left late (http_req_send_lag p99 up "
                                    "to %.2f ms%s)",
-                                   r->held_back_seconds, r->wake_late_max_ms,
-                                   r->held_back_lag_p99_ms, had);
+                                   r->held_back_seconds, woke, r->held_back_lag_p99_ms, had);
         }
         if (r->cpu_short_seconds > 0) {
             run_report_add_warning(r,

@@ -75,8 +75,8 @@ typedef void (*run_progress_cb)(const struct run_progress *p, void *data);
 #define RUN_CPU_SHORT_BUSY 0.9
 #define RUN_CPU_SHORT_WAIT 0.1
 /* A worker counts as held back in a second when its loop's wake-ups past their timer
- * (by LOOP_LATE_NS or more) and its run-queue wait add up to this share of it: arrivals
- * are even, so about that share of them waited for the platform, not for brunt. */
+ * (by LOOP_LATE_NS or more, in all) or its run-queue wait reach this share of it:
+ * arrivals are even, so about that share of them waited for the platform, not brunt. */
 #define RUN_HELD_BACK_SHARE 0.01
 
 struct run_report {
@@ -119,7 +119,8 @@ struct run_report {
     uint64_t wakes_timed, wakes_late;
     double wake_late_max_ms;
     /* Open model: the seconds in which brunt had its CPU (no worker short of CPU nor
-     * held back) and the send-lag p99 over them (NAN without such a second or sends). */
+     * held back) and the send-lag p99 over them (NAN without such a second; the
+     * closed model counts them too, and the result shows them for the open model). */
     uint32_t had_cpu_seconds;
     double had_cpu_lag_p99_ms;
     /* How answers were timed (engine/worker.c, over all workers): read at most a window

@@ -8,7 +8,9 @@
  * else it is remembered as a stranger (the stranger cache is dropped every 30 intervals,
  * so a reused PID is looked at again).  Members are identified by (PID, start time), so a
  * reused PID is never mistaken for the member that had it.  A member that is a zombie
- * has ended: its stat still holds its final times, so its last slice is counted then.
+ * with no thread left has ended: its stat still holds its final times, so its last
+ * slice is counted then (a group leader that exited before its other threads is a
+ * zombie that goes on: it stays, though its status has no RSS any more).
  * One already reaped when read is gone: its CPU since the last sample comes back
  * through its parent's cutime (a member's), counted as the reaped tail.
  *
@@ -403,7 +405,7 @@ static int proc_start(void *self, char *err, size_t err_len)
             continue;
         }
         struct procfs_stat st;
-        if (proc__read_proc_stat(pp, t->root_pid, &st) < 0 || st.state == 'Z' || st.state == 'X') {
+        if (proc__read_proc_stat(pp, t->root_pid, &st) < 0 || procfs_stat_ended(&st)) {
             snprintf(err, err_len, "--watch %s: no process with PID %d", t->what, t->root_pid);
             return -ESRCH;
         }
@@ -481,7 +483,8 @@ static void sample_member(struct proc_probe *pp, struct member *m, double dt_s)
         m->seen = false; /* ended and reaped between the readdir and now */
         return;
     }
-    if (st.state == 'Z') {
+    m->ppid = st.ppid; /* reparented (to a subreaper in the tree): the reap is its */
+    if (procfs_stat_ended(&st)) {
         /* Ended, not reaped yet: its stat holds its final times, so its last slice
          * counts now, and what its parent's c-times gain at the reap is all counted. */
         sample_zombie(pp, m, &st, dt_s);

@@ -9,6 +9,7 @@
 #ifndef BRUNT_PROBE_PROCFS_H
 #define BRUNT_PROBE_PROCFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,13 @@ struct procfs_stat {
     uint64_t starttime; /* clock ticks after boot */
     uint64_t rss_pages;
 };
+
+/* The process has ended: dead, or a zombie with no thread left (a group leader that
+ * exited before its other threads shows Z while they run, its times still growing). */
+static inline bool procfs_stat_ended(const struct procfs_stat *st)
+{
+    return st->state == 'X' || (st->state == 'Z' && st->num_threads <= 1);
+}
 int procfs_parse_stat(const char *buf, size_t len, struct procfs_stat *out);
 
 /* /proc/PID/status. */

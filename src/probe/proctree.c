@@ -184,7 +184,7 @@ void proc__discover(struct proc_probe *pp)
             continue;
         }
         struct procfs_stat st;
-        if (proc__read_proc_stat(pp, pid, &st) < 0 || st.state == 'Z') {
+        if (proc__read_proc_stat(pp, pid, &st) < 0 || procfs_stat_ended(&st)) {
             continue;
         }
         fresh[n_fresh].pid = pid;

@@ -337,10 +337,7 @@ static void thread_destroy(struct server_thread *w)
     if (w->handoff_io.fd >= 0) {
         close(w->handoff_io.fd);
     }
-    for (size_t i = 0; i < w->handoff_n; i++) {
-        close(w->handoff[i]); /* handed over as the server stopped */
-    }
-    free(w->handoff);
+    free(w->handoff); /* empty: server_stop closed what was left */
     if (w->handoff_lock_init) {
         pthread_mutex_destroy(&w->handoff_lock);
     }
@@ -472,6 +469,20 @@ void server_stop(struct server *t)
             pthread_join(w->thread, NULL);
             w->thread_started = false;
         }
+    }
+    /* Connections handed to a thread that had stopped already: closed now, not at free. */
+    for (int i = 0; i < t->n_threads; i++) {
+        struct server_thread *w = &t->threads[i];
+        if (!w->handoff_lock_init) {
+            continue;
+        }
+        pthread_mutex_lock(&w->handoff_lock);
+        for (size_t k = 0; k < w->handoff_n; k++) {
+            close(w->handoff[k]);
+            atomic_fetch_sub(&t->open_conns, 1);
+        }
+        w->handoff_n = 0;
+        pthread_mutex_unlock(&w->handoff_lock);
     }
     if (t->listen_fd >= 0) {
         for (int i = 0; i < t->n_threads; i++) {

@@ -68,8 +68,8 @@
  *    because max_conns was reached, which "connections_rejected" counts as well).
  *    "connections_by_thread": per server thread, the connections it took over.  They
  *    are dealt out in turn (connection k to thread k mod threads), so these differ by
- *    at most one (out of memory, the accepting thread keeps one), and they sum to
- *    accepted minus rejected.
+ *    at most one (out of memory, the accepting thread keeps one), and once every
+ *    hand-over is taken they sum to accepted minus rejected.
  *  - "bids": bids "accepted" and "rejected" (too low); "unauthorized": 401 answers.
  *  - "invariant_ok": every auction's current bid equals the highest it ever accepted.
  *  - "answers": the server's own timing of each answer it counts in by_status by a

@@ -13,6 +13,7 @@
 # every child's, zombies included) every 20 ms; brunt's total over its window must be
 # within 0.1 s of CPU of it (each process's ticks are uncertain by one tick at each end,
 # plus the interpolation of the parent's log), and it must count three ended children.
+# Then a zombie that is not an end: a group leader whose other thread still runs.
 . "$(dirname "$0")/lib.sh"
 
 start_target
@@ -87,3 +88,28 @@ if abs(brunt_s - true_s) > 0.1:
 if exits != 3:
     raise SystemExit(f"FAIL: brunt counted {exits} ended children, expected 3")
 PY
+
+# --- a group leader that exited before its other thread is a zombie that goes on ---------
+# Its stat says Z while its second thread spins, with num_threads 2 and its times still
+# growing: brunt must keep watching it (its CPU, not a death).
+python3 - <<'PY' &
+import ctypes, threading, time
+def spin():
+    t = time.time() + 8  # bounded
+    while time.time() < t:
+        pass
+threading.Thread(target=spin).start()
+ctypes.CDLL(None).pthread_exit(None)  # the main thread ends; the process goes on
+PY
+LEADER=$!
+_E2E_PIDS+=("$LEADER")
+for ((i = 0; i < 100; i++)); do # bounded: 10 s until the leader is a zombie
+    [[ $(cut -d' ' -f3 "/proc/$LEADER/stat" 2>/dev/null) == Z ]] && break
+    sleep 0.1
+done
+[[ $(cut -d' ' -f3 "/proc/$LEADER/stat") == Z ]] || fail "the leader did not become a zombie"
+brunt_run leader -q -t 1 -c 1 -R 20 -d 3s --watch "$LEADER" --export leader.json "$TARGET_URL/"
+assert_eq 0 "$RC" "exit status"
+assert_eq null "$(jval leader.json '.probes.process.targets[0].died')" "no death: the process goes on"
+cpu=$(jnum leader.json '.probes.process.targets[0].summary.process_cpu_core.avg')
+assert_ge "$cpu" 30 "CPU (% of a core) of the spinning thread under the zombie leader"
