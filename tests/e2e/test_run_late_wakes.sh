@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Issue 14: a run whose requests left late because the platform held brunt back (woke it
 # late: a paused machine, a hypervisor's steal, a stopped process) says so, apart from
-# the seconds in which brunt itself was short of CPU.  The test pauses brunt as a hypervisor
-# would: SIGSTOP for 30 ms every 100 ms over 2 s of a 5 s open-model run.  A stopped
-# thread is neither on a core nor in the run queue, so schedstat does not see it; only
-# the loop's own account of its waits (asked to wake at T, woke at T + 30 ms) does.
+# the seconds in which brunt itself was short of CPU.  The test pauses brunt as a
+# hypervisor would: SIGSTOP for 30 ms every 100 ms over 2 s of a 7 s open-model run
+# (about four seconds stay calm).  A stopped thread is neither on a core nor in the run
+# queue, so schedstat does not see it; only the loop's own account of its waits (asked
+# to wake at T, woke at T + 30 ms) does.
 # e2e: timing
 . "$(dirname "$0")/lib.sh"
 
 start_target
 RC=0
-"$BRUNT" run -t 1 -R 1000 -d 5s --export late.json "$TARGET_URL/" >late.out 2>late.err &
+"$BRUNT" run -t 1 -R 1000 -d 7s --export late.json "$TARGET_URL/" >late.out 2>late.err &
 pid=$!
 _E2E_PIDS+=("$pid")
 # The pauses: from 1.5 s to 3.5 s of the run (the injected fault's own timing).
