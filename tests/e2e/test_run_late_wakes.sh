@@ -43,14 +43,21 @@ assert_le "$(jnum late.json "$cpu.late_wakes")" "$(jnum late.json "$cpu.timer_wa
 assert_ge "$(jnum late.json "$cpu.wake_late_max_ms")" 20 "the latest wake (ms) after a 30 ms pause"
 grep -q 'WARN the system held brunt back in [0-9]* s' late.out ||
     fail "no held-back warning in the summary: $(grep WARN late.out || true)"
-# The seconds before and after the pauses had the CPU: their send lag is apart, and far
-# below the paused seconds' (30 ms pauses put it at tens of ms).
-assert_ge "$(jnum late.json "$cpu.had_cpu_seconds")" 1 "seconds in which brunt had its CPU"
-had=$(jnum late.json "$cpu.send_lag_p99_had_cpu_ms")
+# Every second with sends is judged once: short of CPU, held back, or had its CPU (the
+# calm seconds may count as held back too: this VM wakes a 500 µs timer 0.5 ms late in
+# about 1% of waits, enough for a p99 of 1 ms).  The send lag of the seconds that had
+# the CPU, when there are some, is far below the paused seconds' tens of ms.
 all=$(jnum late.json '.metrics.http_req_send_lag.values["p(99)"]')
 assert_ge "$all" 10 "http_req_send_lag p99 (ms) over the whole run, paused"
-assert_le "$had" "$(awk -v a="$all" 'BEGIN { print a / 4 }')" \
-    "send-lag p99 (ms) over the seconds brunt had its CPU, against the whole run's $all"
+judged=$(jq '.meta.cpu | .cpu_short_seconds + .held_back_seconds + .had_cpu_seconds' late.json)
+assert_le "$judged" 8 "seconds judged (7 s and the last part-second)"
+if (($(jnum late.json "$cpu.had_cpu_seconds") > 0)); then
+    had=$(jnum late.json "$cpu.send_lag_p99_had_cpu_ms")
+    assert_le "$had" "$(awk -v a="$all" 'BEGIN { print a / 4 }')" \
+        "send-lag p99 (ms) over the seconds brunt had its CPU, against the whole run's $all"
+else
+    assert_eq null "$(jval late.json "$cpu.send_lag_p99_had_cpu_ms")" "no p99 without a second that had the CPU"
+fi
 # Nothing sent is lost: every request is counted once, as the server saw it.
 n=$(jnum late.json .metrics.http_reqs.values.count)
 assert_eq "$n" "$(stats_requests)" "server's count equals brunt's http_reqs"
