@@ -13,7 +13,9 @@
 # h2load has no such figure) is http_req_send_lag's p99 from the --export JSON, over the
 # run and over the seconds in which brunt had its CPU (meta.cpu.send_lag_p99_had_cpu_ms:
 # no worker short of CPU nor held back by late wake-ups or run-queue wait), the figure
-# for the bar's "while brunt has CPU to spare"; the seconds it had it are in brackets.
+# for the bar's "while brunt has CPU to spare" (the seconds it had it are in brackets),
+# and the p99 of brunt's own part of each send's lag (http_req_send_lag_own: less how
+# late the system woke it past the timer slack).
 #
 # Prints each run, then per rate the medians and spread (min..max) of CPU-µs per request,
 # the ratio brunt/h2load, and the verdicts against issue 14's bars: <= 1.0x h2load's
@@ -46,7 +48,7 @@ port=$(bench_free_port)
 url="http://127.0.0.1:$port/"
 bench_nginx_static "listen 127.0.0.1:$port;" "$url"
 
-# run_h2load RATE ROUND: prints "requests cpu_us send_lag_p99_ms had_cpu_p99_ms had_cpu_s"
+# run_h2load RATE ROUND: prints "requests cpu_us send_lag_p99_ms had_cpu_p99_ms had_cpu_s own_p99_ms"
 run_h2load() {
     local out=$work/h2load.$1.$2.txt n
     bench_cpu_run "$work/h2load.cpu" "${PIN_GEN[@]}" h2load --h1 -t 1 -c "$CONNS" \
@@ -54,21 +56,23 @@ run_h2load() {
         >"$out" 2>&1 || die "h2load failed: $(tail -5 "$out")"
     n=$(awk '/^requests:/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^succeeded/) print $i }' "$out")
     [[ -n $n ]] || die "could not read h2load's output: $(cat "$out")"
-    echo "$n $(cat "$work/h2load.cpu") - - -"
+    echo "$n $(cat "$work/h2load.cpu") - - - -"
 }
 
-# run_brunt RATE ROUND: prints "requests cpu_us send_lag_p99_ms had_cpu_p99_ms had_cpu_s":
-# the send lag over the run, and over the seconds in which brunt had its CPU (neither
-# short of it nor held back by the platform: meta.cpu, docs/metrics.md)
+# run_brunt RATE ROUND: prints "requests cpu_us send_lag_p99_ms had_cpu_p99_ms had_cpu_s
+# own_p99_ms": the send lag over the run, over the seconds in which brunt had its CPU
+# (neither short of it nor held back by the platform: meta.cpu, docs/metrics.md), and
+# the p99 of brunt's own part of each send's lag (http_req_send_lag_own)
 run_brunt() {
     local json=$work/brunt.$1.$2.json out=$work/brunt.$1.$2.txt
     bench_cpu_run "$work/brunt.cpu" "${PIN_GEN[@]}" "$BRUNT" run -q -t 1 -c "$CONNS" -R "$1" \
         -d "${SECONDS_PER_RUN}s" --export "$json" "$url" >"$out" 2>&1 ||
         die "brunt failed: $(tail -5 "$out")"
-    read -r n failed lag short had hads held < <(jq -r '[.metrics.http_reqs.values.count,
+    read -r n failed lag short had hads held own < <(jq -r '[.metrics.http_reqs.values.count,
         .metrics.http_req_failed.values.rate, .metrics.http_req_send_lag.values["p(99)"],
         .meta.cpu.send_lag_cpu_bound, (.meta.cpu.send_lag_p99_had_cpu_ms // "-"),
-        .meta.cpu.had_cpu_seconds, .meta.cpu.held_back_seconds] | @tsv' "$json")
+        .meta.cpu.had_cpu_seconds, .meta.cpu.held_back_seconds,
+        .metrics.http_req_send_lag_own.values["p(99)"]] | @tsv' "$json")
     if [[ $failed != 0 ]]; then
         printf 'bench: note: brunt saw failures at %s req/s, round %s: http_req_failed %s\n' "$1" "$2" "$failed" >&2
     fi
@@ -78,7 +82,7 @@ run_brunt() {
     if ((held > 0)); then
         printf 'bench: note: the system held brunt back in %s s at %s req/s, round %s (late wake-ups or run-queue wait)\n' "$held" "$1" "$2" >&2
     fi
-    echo "$n $(cat "$work/brunt.cpu") $lag $had $hads"
+    echo "$n $(cat "$work/brunt.cpu") $lag $had $hads $own"
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -90,22 +94,24 @@ printf 'brunt open-model bench: %s and %s against %s on %s (%s)\n' \
 printf '1 thread, %d connections, %d s per run, %d rounds (tools interleaved, order alternates)\n' \
     "$CONNS" "$SECONDS_PER_RUN" "$ROUNDS"
 printf 'load average before: %s\n\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %-7s %-7s %10s %8s %12s %14s %20s\n' round rate tool requests 'rate%' CPU-µs/req send-lag-p99 'had-CPU p99 (s)'
-declare -A cpr lag pct hadl
+printf '%-6s %-7s %-7s %10s %8s %12s %14s %20s %12s\n' round rate tool requests 'rate%' CPU-µs/req send-lag-p99 'had-CPU p99 (s)' 'own p99'
+declare -A cpr lag pct hadl ownl
 for ((r = 1; r <= ROUNDS; r++)); do
     for rate in $RATES; do
         if ((r % 2 == 1)); then order=(h2load brunt); else order=(brunt h2load); fi
         for tool in "${order[@]}"; do
             "run_$tool" "$rate" "$r" >"$work/result"
-            read -r n cpu l hl hs <"$work/result"
+            read -r n cpu l hl hs ol <"$work/result"
             c=$(awk -v c="$cpu" -v n="$n" 'BEGIN { printf "%.3f", (n > 0) ? c / n : 0 }')
             p=$(awk -v n="$n" -v r="$rate" -v s="$SECONDS_PER_RUN" 'BEGIN { printf "%.2f", 100 * n / (r * s) }')
-            printf '%-6s %-7s %-7s %10d %8s %12s %14s %20s\n' "$r" "$rate" "$tool" "$n" "$p" "$c" \
+            printf '%-6s %-7s %-7s %10d %8s %12s %14s %20s %12s\n' "$r" "$rate" "$tool" "$n" "$p" "$c" \
                 "$([[ $l == - ]] && echo - || printf '%.3f ms' "$l")" \
-                "$([[ $hl == - ]] && echo - || printf '%.3f ms (%s)' "$hl" "$hs")"
+                "$([[ $hl == - ]] && echo - || printf '%.3f ms (%s)' "$hl" "$hs")" \
+                "$([[ $ol == - ]] && echo - || printf '%.3f ms' "$ol")"
             cpr[$tool.$rate]+="$c " pct[$tool.$rate]+="$p "
             [[ $l == - ]] || lag[$tool.$rate]+="$l "
             [[ $hl == - ]] || hadl[$tool.$rate]+="$hl "
+            [[ $ol == - ]] || ownl[$tool.$rate]+="$ol "
         done
     done
 done
@@ -138,6 +144,10 @@ for rate in $RATES; do
     printf '%-7s brunt achieved %s%% of the target%s, send-lag p99 %.3f ms%s\n' "$rate" "$bp" \
         "$(awk -v p="$bp" 'BEGIN { print (p >= 99.5 && p <= 100.5) ? " (within 0.5%)" : " (OUTSIDE 0.5%)" }')" "$bl" \
         "$(awk -v l="$bl" 'BEGIN { print (l < 1) ? " (under 1 ms)" : " (NOT under 1 ms)" }')"
+    # shellcheck disable=SC2086
+    ol=$(median ${ownl[brunt.$rate]})
+    printf '%-7s brunt own send-lag p99 (less how late the system woke it): %.3f ms%s\n' "$rate" "$ol" \
+        "$(awk -v l="$ol" 'BEGIN { print (l < 1) ? " (under 1 ms)" : " (NOT under 1 ms)" }')"
     if [[ -n ${hadl[brunt.$rate]:-} ]]; then
         # shellcheck disable=SC2086
         hl=$(median ${hadl[brunt.$rate]})

@@ -46,6 +46,7 @@ struct loop {
     uint64_t deferred;
     struct loop_wakes wakes; /* since the last loop_wakes_take */
     uint64_t wait_due;       /* the timer the last wait slept until (0: none), note_wake */
+    uint32_t wake_late;      /* loop_wake_late_ns */
 };
 
 static uint64_t default_clock(void *data)
@@ -306,6 +307,11 @@ uint64_t loop_deferred_waits(const struct loop *loop)
     return loop->deferred;
 }
 
+uint32_t loop_wake_late_ns(const struct loop *loop)
+{
+    return loop->wake_late;
+}
+
 void loop_wakes_take(struct loop *loop, struct loop_wakes *out)
 {
     *out = loop->wakes;
@@ -315,6 +321,8 @@ void loop_wakes_take(struct loop *loop, struct loop_wakes *out)
 /* After a wait that slept until a timer due at due_ns: how late it woke. */
 static void note_wake(struct loop *loop, uint64_t due_ns)
 {
+    uint64_t past = loop->now_ns > due_ns ? loop->now_ns - due_ns : 0;
+    loop->wake_late = past > UINT32_MAX ? UINT32_MAX : (uint32_t)past;
     loop->wakes.timed++;
     if (loop->now_ns >= due_ns + LOOP_LATE_NS) {
         uint64_t late = loop->now_ns - due_ns;
@@ -445,6 +453,8 @@ static int dispatch(struct loop *loop, struct epoll_event *events, int64_t max_w
     if (loop->wait_due != 0) {
         note_wake(loop, loop->wait_due);
         loop->wait_due = 0;
+    } else if (max_wait_ns != 0) {
+        loop->wake_late = 0; /* a wait that did not sleep for a timer */
     }
     if (n < 0) {
         return err == EINTR ? 0 : -err;

@@ -128,6 +128,14 @@ struct loop_wakes {
 };
 /* The counts since the last call (or since the loop was created), and starts anew. */
 void loop_wakes_take(struct loop *loop, struct loop_wakes *out);
+/*
+ * How late the last wait that may have slept woke past the timer it slept for (ns,
+ * however little; capped at UINT32_MAX): 0 when it woke in time, ended for I/O or did
+ * not sleep for a timer.  It holds from that wake-up until the next such wait, so the
+ * timers and the hook of the next iteration see it too: a send they make was held back
+ * by that much before brunt could act (engine: http_req_send_lag_own).
+ */
+uint32_t loop_wake_late_ns(const struct loop *loop);
 
 /*
  * Runs until loop_stop() (from this thread) or loop_wake() after a stop request.

@@ -146,6 +146,8 @@ void conn_send(struct vu *vu)
         /* The clock itself, not the loop's cached time: sending is measured from the
          * write, not from the wake-up (two vDSO reads per request). */
         vu->t_send = loop_clock_ns(w->loop);
+        uint32_t late = loop_wake_late_ns(w->loop);
+        vu->t_send_late = late > WORKER_TIMER_SLACK_NS ? late - WORKER_TIMER_SLACK_NS : 0;
         vu_timer(vu, VT_REQUEST, vu->t_send + (timeout ? timeout : w->eng->plan->timeout_ns));
     }
     while (vu->woff < vu->wlen) {

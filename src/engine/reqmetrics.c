@@ -236,12 +236,19 @@ static inline void trend(struct status_ix *ix, enum req_trend t, uint64_t ns)
  * first request (open model: the arrival window, a queue wait, a connect and brunt's own
  * delays all show here), and the moment the step began for the others (and in the
  * closed model, whose iterations start when the VU is free).  One series per scenario,
- * recorded once per request sent, whatever its outcome.
+ * recorded once per request sent, whatever its outcome.  Its own part leaves out how late
+ * the system woke the loop for the timer of the send's turn beyond the timer slack brunt
+ * asks for (t_send_late, core/loop.h): what is left is the arrival window, the slack,
+ * queueing and brunt's own work.  Only HTTP/1.1 sends know it (HTTP/2 and WebSocket
+ * count their whole lag as brunt's).
  */
 void record_send_lag(struct vu *vu)
 {
     uint64_t intended = vu->step == 0 ? vu->intended_ns : vu->t_req;
-    series_trend_ns(S(vu->w, vu->sr->s_send_lag), diff(vu->t_send, intended));
+    uint64_t lag = diff(vu->t_send, intended);
+    series_trend_ns(S(vu->w, vu->sr->s_send_lag), lag);
+    series_trend_ns(S(vu->w, vu->sr->s_send_lag_own),
+                    lag > vu->t_send_late ? lag - vu->t_send_late : 0);
 }
 
 /* One response of the current step has arrived completely at `now`. */
@@ -437,6 +444,7 @@ int reqm_scen_init(struct worker *w, struct scen_rt *sr)
     sr->s_interrupted = series_for(w, M_ITERATIONS_INTERRUPTED, sr->scen_tags);
     sr->s_retries = series_for(w, M_HTTP_REQ_RETRIES, sr->scen_tags);
     sr->s_send_lag = series_for(w, M_HTTP_REQ_SEND_LAG, sr->scen_tags);
+    sr->s_send_lag_own = series_for(w, M_HTTP_REQ_SEND_LAG_OWN, sr->scen_tags);
     for (int k = 0; k < ERR_KINDS; k++) {
         const char *ek[TAGS_MAX_PAIRS] = {"kind", "scenario"};
         const char *ev[TAGS_MAX_PAIRS] = {error_kind_name[k], scen};

@@ -21,8 +21,6 @@
 #include "engine/run.h"
 #include "engine/worker_internal.h"
 
-#define WORKER_TIMER_SLACK_NS (50 * 1000) /* the kernel's default for a thread */
-
 static void tick_cb(struct loop *loop, struct loop_timer *t);
 static void hard_cb(struct loop *loop, struct loop_timer *t);
 static void before_poll(struct loop *loop, void *data);

@@ -33,6 +33,9 @@
 #define READ_BUF_BYTES (64 * 1024)
 #define STATUS_CACHE 8
 #define TICK_NS NS_PER_S
+/* The worker thread's timer slack (prctl): the kernel's default for a thread.  A wake-up
+ * late by no more than this is brunt's own asking, not the system's holding it back. */
+#define WORKER_TIMER_SLACK_NS (50 * 1000)
 #define SEND_BUF_MAX PLAN_MAX_REQUEST_BYTES
 /* A VU whose connect fails at once waits before its next step: the first wait, doubling
  * per failure up to the cap; a connect that succeeds resets it (docs/metrics.md). */
@@ -169,7 +172,9 @@ struct vu {
     struct http1_body body;
     char *hbuf; /* partial response head, only when a head straddles reads */
     uint32_t hlen;
-    uint32_t hscan; /* bytes of hbuf known to hold no end of head (resume offset) */
+    uint32_t hscan;       /* bytes of hbuf known to hold no end of head (resume offset) */
+    uint32_t t_send_late; /* ns the system woke the loop late in the send's turn, past
+                           * the timer slack (capped) */
     uint64_t t_req, t_conn_start, t_conn_done, t_send, t_sent, t_first;
     uint64_t t_hs_start; /* TCP connected, the (TLS) handshake begins */
     /* what is being sent: a step's pre-rendered bytes, or sendbuf for flow steps */
@@ -254,7 +259,8 @@ struct scen_rt {
     int s_iter, s_iter_dur, s_dropped, s_sent, s_recv, s_err[ERR_KINDS];
     int s_interrupted, s_retries;
     char scen_tags[1024];
-    int s_send_lag; /* http_req_send_lag, per scenario (reqmetrics.c) */
+    int s_send_lag;     /* http_req_send_lag, per scenario (reqmetrics.c) */
+    int s_send_lag_own; /* http_req_send_lag_own, per scenario */
 };
 
 struct worker {

@@ -62,6 +62,8 @@ struct metric_info metric_info[METRIC_MAX] = {
                             "queued + blocked + duration: what a user arriving on schedule felt"},
     [M_HTTP_REQ_SEND_LAG] = {"http_req_send_lag", METRIC_TREND, CONTAINS_TIME,
                              "from the intended start to the first byte written"},
+    [M_HTTP_REQ_SEND_LAG_OWN] = {"http_req_send_lag_own", METRIC_TREND, CONTAINS_TIME,
+                                 "brunt's part of the send lag: less how late the system woke it"},
     [M_ITERATIONS] = {"iterations", METRIC_COUNTER, CONTAINS_DEFAULT, "iterations completed"},
     [M_ITERATION_DURATION] = {"iteration_duration", METRIC_TREND, CONTAINS_TIME,
                               "time of one whole iteration"},

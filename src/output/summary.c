@@ -943,10 +943,12 @@ static void print_metrics(const struct out *o, const struct run_report *r)
         for (size_t i = 0; i < sizeof http_trends / sizeof http_trends[0]; i++) {
             print_metric(o, r, http_trends[i]);
         }
-        /* Send lag only when material: requests left a millisecond or more late. */
+        /* Send lag only when material: requests left a millisecond or more late; then
+         * brunt's own part of it beside (less how late the system woke it). */
         if (aggregate(o, r, M_HTTP_REQ_SEND_LAG, "", &s) &&
             hist_quantile_ns(s.hist, 0.99) >= RUN_SEND_LAG_MATERIAL_NS) {
             print_metric(o, r, M_HTTP_REQ_SEND_LAG);
+            print_metric(o, r, M_HTTP_REQ_SEND_LAG_OWN);
         }
         print_metric(o, r, M_HTTP_REQ_FAILED);
         if (print_metric(o, r, M_HTTP_REQS)) {

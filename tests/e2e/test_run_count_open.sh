@@ -16,6 +16,9 @@ assert_eq 0 "$(jnum open.json '.metrics.dropped_iterations.values.count // 0')" 
 assert_eq 0 "$(jnum open.json .metrics.http_req_failed.values.rate)" "http_req_failed rate"
 # Send lag (issue 14): one sample per request, never more than the latency it is part of.
 assert_eq "$n" "$(jnum open.json .metrics.http_req_send_lag.values.count)" "one send-lag sample per request"
+assert_eq "$n" "$(jnum open.json .metrics.http_req_send_lag_own.values.count)" "one own-lag sample per request"
+assert_le "$(jnum open.json '.metrics.http_req_send_lag_own.values.max')" \
+    "$(jnum open.json '.metrics.http_req_send_lag.values.max')" "brunt's own part <= the send lag (max)"
 assert_le "$(jnum open.json '.metrics.http_req_send_lag.values.max')" \
     "$(jnum open.json '.metrics.http_req_latency.values.max')" "send lag <= latency (max)"
 # meta.cpu.send_lag_cpu_bound is a bool (true only when this machine starved brunt).

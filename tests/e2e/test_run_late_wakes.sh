@@ -58,6 +58,14 @@ if (($(jnum late.json "$cpu.had_cpu_seconds") > 0)); then
 else
     assert_eq null "$(jval late.json "$cpu.send_lag_p99_had_cpu_ms")" "no p99 without a second that had the CPU"
 fi
+# Per request, brunt's own part of the send lag leaves out how late the system woke it
+# for the send's turn: the 30 ms pauses are not in it.
+own=$(jnum late.json '.metrics.http_req_send_lag_own.values["p(99)"]')
+assert_le "$own" "$(awk -v a="$all" 'BEGIN { print a / 4 }')" \
+    "http_req_send_lag_own p99 (ms), against http_req_send_lag's $all"
+assert_eq "$(jnum late.json .metrics.http_req_send_lag.values.count)" \
+    "$(jnum late.json .metrics.http_req_send_lag_own.values.count)" "one own-lag sample per send"
+grep -q 'http_req_send_lag_own' late.out || fail "the summary does not show brunt's own send lag"
 # Nothing sent is lost: every request is counted once, as the server saw it.
 n=$(jnum late.json .metrics.http_reqs.values.count)
 assert_eq "$n" "$(stats_requests)" "server's count equals brunt's http_reqs"

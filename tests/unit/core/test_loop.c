@@ -480,8 +480,8 @@ static void stop_cb(struct loop *loop, struct loop_timer *t)
 }
 
 /* One iteration that sleeps for a timer at T + 50 ms and wakes, by its clock, at
- * T + after_ns. */
-static struct loop_wakes wake_at(uint64_t after_ns)
+ * T + after_ns; *late is loop_wake_late_ns after it. */
+static struct loop_wakes wake_at(uint64_t after_ns, uint32_t *late)
 {
     struct loop *loop;
     cr_assert_eq(loop_new(&loop), 0);
@@ -491,6 +491,7 @@ static struct loop_wakes wake_at(uint64_t after_ns)
     struct loop_timer t = {.cb = stop_cb};
     loop_timer_start(loop, &t, p.t + 50 * NS_PER_MS);
     cr_assert_geq(loop_run_once(loop, 60 * NS_PER_S), 0);
+    *late = loop_wake_late_ns(loop);
     struct loop_wakes w;
     loop_wakes_take(loop, &w);
     struct loop_wakes again;
@@ -503,13 +504,16 @@ static struct loop_wakes wake_at(uint64_t after_ns)
 
 Test(loop, a_wait_that_ends_well_past_its_timer_counts_as_a_late_wake)
 {
-    struct loop_wakes w = wake_at(53 * NS_PER_MS); /* woke 3 ms past the timer */
+    uint32_t late;
+    struct loop_wakes w = wake_at(53 * NS_PER_MS, &late); /* woke 3 ms past the timer */
+    cr_expect_eq(late, 3 * NS_PER_MS, "loop_wake_late_ns: %u", late);
     cr_expect_eq(w.timed, 1);
     cr_expect_eq(w.late, 1);
     cr_expect_eq(w.late_max_ns, 3 * NS_PER_MS, "late by %llu ns",
                  (unsigned long long)w.late_max_ns);
     cr_expect_eq(w.late_sum_ns, 3 * NS_PER_MS);
-    w = wake_at(50 * NS_PER_MS + LOOP_LATE_NS - 1); /* just under the bar */
+    w = wake_at(50 * NS_PER_MS + LOOP_LATE_NS - 1, &late); /* just under the bar */
+    cr_expect_eq(late, LOOP_LATE_NS - 1, "loop_wake_late_ns counts however little: %u", late);
     cr_expect_eq(w.timed, 1);
     cr_expect_eq(w.late, 0, "late by less than LOOP_LATE_NS is punctual");
     cr_expect_eq(w.late_max_ns, 0);
@@ -541,6 +545,7 @@ Test(loop, a_timer_that_falls_due_before_the_wait_is_not_a_late_wake)
     loop_wakes_take(loop, &w);
     cr_expect_eq(w.timed, 0, "no wait slept for the timer: %llu", (unsigned long long)w.timed);
     cr_expect_eq(w.late, 0, "the loop's own lateness is not the platform's");
+    cr_expect_eq(loop_wake_late_ns(loop), 0);
     loop_free(loop);
 }
 
@@ -565,6 +570,7 @@ Test(loop, a_wait_ended_early_by_io_or_a_poll_without_waiting_is_not_late)
     cr_expect_eq(w.timed, 1, "the wait for the timer counts, the poll does not: %llu",
                  (unsigned long long)w.timed);
     cr_expect_eq(w.late, 0);
+    cr_expect_eq(loop_wake_late_ns(loop), 0, "woken by I/O: nothing late");
     loop_io_del(loop, &p.io);
     close(fds[0]);
     close(fds[1]);
