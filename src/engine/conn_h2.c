@@ -815,6 +815,7 @@ void conn_h2_send(struct vu *vu)
     if (vu->woff == 0 && vu->inflight > 0) {
         uint64_t timeout = h2_timeout(vu);
         vu->t_send = loop_clock_ns(w->loop);
+        vu->t_send_late = 0; /* HTTP/2 counts its whole send lag as brunt's own */
         vu_timer(vu, VT_REQUEST, vu->t_send + timeout);
         int rc = h2_submit(vu);
         if (rc < 0) {

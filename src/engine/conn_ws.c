@@ -712,6 +712,7 @@ void conn_ws_connected(struct vu *vu)
     struct worker *w = vu->w;
     uint64_t t = vu->sr->steps[vu->step].timeout_ns;
     vu->t_send = loop_clock_ns(w->loop);
+    vu->t_send_late = 0; /* the upgrade counts its whole send lag as brunt's own */
     vu_timer(vu, VT_REQUEST, vu->t_send + (t ? t : w->eng->plan->timeout_ns));
     (void)ws_flush(vu);
 }
