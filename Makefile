@@ -68,6 +68,8 @@ LIB      := $(BUILD)/libbrunt.a
 UNIT     := $(BUILD)/unit-tests
 # Runs the database probes without a load test, for tests/e2e/test_db_*.sh.
 DRIVER   := $(BUILD)/probe-driver
+# The least work an HTTP/2 client can do per request: bench/h2.sh's floor, and its test.
+FLOOR    := $(BUILD)/h2-floor
 
 .PHONY: all check quick unit e2e fuzz demo bench install clean setup format format-check
 
@@ -103,6 +105,10 @@ $(UNIT): $(TEST_OBJ) $(LIB)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) -lcriterion
 
 $(DRIVER): $(BUILD)/tests/tools/probe_driver.o $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+$(FLOOR): $(BUILD)/tests/tools/h2_floor.o
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
@@ -155,8 +161,9 @@ E2E_NOSAN  := test_run_delay
 E2E_TESTS  := $(if $(SANITIZE),$(filter-out $(E2E_NOSAN),$(E2E_ALL)),$(E2E_ALL))
 E2E_JOBS   ?= 2
 
-e2e: $(BIN) $(DRIVER)
-	$(Q)E2E_JOBS=$(E2E_JOBS) BRUNT=$(abspath $(BIN)) PROBE_DRIVER=$(abspath $(DRIVER)) tests/e2e/run.sh $(E2E_TESTS)
+e2e: $(BIN) $(DRIVER) $(FLOOR)
+	$(Q)E2E_JOBS=$(E2E_JOBS) BRUNT=$(abspath $(BIN)) PROBE_DRIVER=$(abspath $(DRIVER)) \
+	    H2_FLOOR=$(abspath $(FLOOR)) tests/e2e/run.sh $(E2E_TESTS)
 
 fuzz:
 	$(Q)scripts/fuzz.sh $(FUZZ_SRC)

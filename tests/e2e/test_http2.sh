@@ -6,6 +6,7 @@
 # SETTINGS_MAX_CONCURRENT_STREAMS honoured, GOAWAY after nginx's keepalive_requests
 # without a lost or doubled request, RST_STREAM counted as h2_rst_stream, and a scenario
 # file with options.http2 (a POST body in DATA frames, an extracted token sent back).
+# Last, bench/h2.sh's floor (build/h2-floor): its counts equal nginx's log too.
 . "$(dirname "$0")/lib.sh"
 
 command -v nginx >/dev/null || fail "nginx is not installed (scripts/setup.sh: nginx-light)"
@@ -254,5 +255,35 @@ sed -i 's/^  http2: true$/  http2: maybe/' "$T/h2.yaml"
 brunt_run badfile -q "$T/h2.yaml"
 assert_eq 104 "$RC" "exit status of options.http2: maybe (an invalid file)"
 assert_one_line "$T/badfile.err" "stderr of options.http2: maybe"
+
+# --- 9. bench/h2.sh's floor: the least an HTTP/2 client does, counted against nginx -----
+# Its CPU per request is what bench/h2.sh judges the bar against, so what it says it
+# did must be what nginx served: N answers in the time plus D drained after it = the log's
+# lines, every one a 200 over HTTP/2.0, on the connections it was told to open.
+: "${H2_FLOOR:=$(dirname "$BRUNT")/h2-floor}"
+[[ -x $H2_FLOOR ]] || fail "no h2-floor at $H2_FLOOR (make $(dirname "$BRUNT")/h2-floor)"
+# floor_check NAME LOG PROTO_FIELD [FLAGS...] URL: runs the floor, checks it against LOG.
+floor_check() {
+    local name=$1 log_file=$2 field=$3 out n d ok served
+    shift 3
+    : >"$log_file"
+    "$H2_FLOOR" --connections 2 --streams 4 --seconds 1 "$@" >"$T/$name.out" 2>"$T/$name.err" ||
+        fail "h2-floor $name: exit $?: $(cat "$T/$name.err")"
+    read -r _ n _ d _ ok _ <"$T/$name.out" || fail "h2-floor $name printed nothing"
+    assert_ge "$n" 100 "h2-floor $name: answers in 1 s"
+    assert_le "$d" 8 "h2-floor $name: answers drained after the time (at most 2 x 4 in flight)"
+    served=$(lines "$log_file" $((n + d)))
+    assert_eq $((n + d)) "$served" "h2-floor $name: requests + drained = nginx's log lines"
+    assert_eq "$served" "$ok" "h2-floor $name: answers it counted as 200"
+    assert_eq "$served" "$(awk -v f="$field" '$f == "HTTP/2.0" && $(f + 1) == 200' "$log_file" | wc -l)" \
+        "h2-floor $name: lines with HTTP/2.0 and 200"
+    assert_eq 2 "$(conns "$log_file")" "h2-floor $name: connections (--connections 2)"
+}
+floor_check floor_h2c "$T/h2c.log" 3 "http://127.0.0.1:$P_H2C/"
+floor_check floor_tls "$T/tls.log" 2 --tls "https://localhost:$P_TLS/"
+rc=0
+"$H2_FLOOR" --streams 0 "http://127.0.0.1:$P_H2C/" >"$T/floor0.out" 2>"$T/floor0.err" || rc=$?
+assert_eq 2 "$rc" "exit status of h2-floor --streams 0"
+assert_one_line "$T/floor0.err" "stderr of h2-floor --streams 0"
 stop_target
 log "ok: HTTP/2 over h2c and TLS matches nginx's log"
