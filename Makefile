@@ -173,7 +173,7 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BIN=$(BIN) scripts/demo.sh --export demo-result.json
 
-bench: $(BIN)
+bench: $(BIN) $(FLOOR)
 	$(Q)BRUNT=$(abspath $(BIN)) bench/run.sh
 	$(Q)BRUNT=$(abspath $(BIN)) bench/openmodel.sh
 	$(Q)BRUNT=$(abspath $(BIN)) bench/scenario.sh

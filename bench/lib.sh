@@ -56,25 +56,30 @@ bench_median() {
     printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# bench_rounds ROUNDS PEER: ROUNDS interleaved rounds of run_PEER and run_brunt (each
-# prints "req/s requests cpu_us"), the order alternating; prints a row per run and sets
-# BENCH_RPS_<tool> / BENCH_CPR_<tool> arrays (peer and brunt) of req/s and CPU-µs/req.
+# bench_rounds ROUNDS PEER [EXTRA...]: ROUNDS interleaved rounds of run_PEER, run_brunt
+# and each run_EXTRA (each prints "req/s requests cpu_us"), the order rotating by one
+# each round (with two tools: alternating); prints a row per run and sets the arrays
+# BENCH_RPS_<tool> / BENCH_CPR_<tool> of req/s and CPU-µs/req (the peer's as _peer).
 bench_rounds() {
-    local rounds=$1 peer=$2 r tool rps reqs cpu cpr order
-    BENCH_RPS_peer=() BENCH_RPS_brunt=() BENCH_CPR_peer=() BENCH_CPR_brunt=()
+    local rounds=$1 peer=$2 r i tool rps reqs cpu cpr key
+    shift 2
+    local tools=("$peer" brunt "$@")
+    for tool in peer brunt "$@"; do
+        declare -ga "BENCH_RPS_$tool=()" "BENCH_CPR_$tool=()"
+    done
     printf '%-6s %-7s %12s %12s %12s\n' round tool req/s requests CPU-µs/req
     for ((r = 1; r <= rounds; r++)); do
-        if ((r % 2 == 1)); then order=("$peer" brunt); else order=(brunt "$peer"); fi
-        for tool in "${order[@]}"; do
+        for ((i = 0; i < ${#tools[@]}; i++)); do
+            tool=${tools[(i + r - 1) % ${#tools[@]}]}
             "run_$tool" "$r" >"$work/result"
             read -r rps reqs cpu <"$work/result"
             cpr=$(awk -v c="$cpu" -v n="$reqs" 'BEGIN { printf "%.3f", (n > 0) ? c / n : 0 }')
             printf '%-6s %-7s %12.0f %12d %14s\n' "$r" "$tool" "$rps" "$reqs" "$cpr"
-            if [[ $tool == brunt ]]; then
-                BENCH_RPS_brunt+=("$rps") BENCH_CPR_brunt+=("$cpr")
-            else
-                BENCH_RPS_peer+=("$rps") BENCH_CPR_peer+=("$cpr")
-            fi
+            key=$tool
+            [[ $tool == "$peer" ]] && key=peer
+            declare -n _rps="BENCH_RPS_$key" _cpr="BENCH_CPR_$key"
+            _rps+=("$rps") _cpr+=("$cpr")
+            unset -n _rps _cpr
         done
     done
 }
