@@ -120,8 +120,10 @@ static bool queue(struct conn *c, const void *bytes, size_t n)
     if (c->out_len + n > OUT_BYTES) {
         return false;
     }
-    memcpy(c->out + c->out_len, bytes, n);
-    c->out_len += n;
+    if (n > 0) { /* an empty payload (a SETTINGS ACK) may come as NULL */
+        memcpy(c->out + c->out_len, bytes, n);
+        c->out_len += n;
+    }
     return true;
 }
 
@@ -253,6 +255,31 @@ static bool on_frame(struct floor *f, struct conn *c, const uint8_t *p, size_t l
     return true;
 }
 
+/* take_frames: every whole frame of c->in, the rest moved to its start; false when the
+ * run must fail (tests/fuzz/fuzz_h2_floor.c feeds it arbitrary bytes). */
+static bool take_frames(struct floor *f, struct conn *c)
+{
+    size_t at = 0;
+    while (c->in_len - at >= 9) {
+        const uint8_t *p = c->in + at;
+        size_t len = (size_t)p[0] << 16 | (size_t)p[1] << 8 | p[2];
+        if (len + 9 > IN_BYTES) {
+            fprintf(stderr, "h2-floor: a frame of %zu bytes is larger than the buffer\n", len);
+            return false;
+        }
+        if (c->in_len - at < len + 9) {
+            break;
+        }
+        if (!on_frame(f, c, p, len)) {
+            return false;
+        }
+        at += len + 9;
+    }
+    memmove(c->in, c->in + at, c->in_len - at);
+    c->in_len -= at;
+    return true;
+}
+
 /* conn_readable: reads until EAGAIN, takes every whole frame; false when it failed. */
 static bool conn_readable(struct floor *f, struct conn *c)
 {
@@ -267,24 +294,9 @@ static bool conn_readable(struct floor *f, struct conn *c)
             return false;
         }
         c->in_len += (size_t)n;
-        size_t at = 0;
-        while (c->in_len - at >= 9) {
-            const uint8_t *p = c->in + at;
-            size_t len = (size_t)p[0] << 16 | (size_t)p[1] << 8 | p[2];
-            if (len + 9 > IN_BYTES) {
-                fprintf(stderr, "h2-floor: a frame of %zu bytes is larger than the buffer\n", len);
-                return false;
-            }
-            if (c->in_len - at < len + 9) {
-                break;
-            }
-            if (!on_frame(f, c, p, len)) {
-                return false;
-            }
-            at += len + 9;
+        if (!take_frames(f, c)) {
+            return false;
         }
-        memmove(c->in, c->in + at, c->in_len - at);
-        c->in_len -= at;
     }
 }
 
