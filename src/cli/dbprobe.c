@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "core/text.h"
 #include "metrics/hist.h"
+#include "metrics/packed.h"
 #include "metrics/registry.h"
 #include "probe/dbutil.h"
 #include "probe/pg.h"
@@ -140,48 +141,68 @@ int cli_db_probes(struct cli_db *db, struct probe *out, size_t cap, size_t *n)
     return code;
 }
 
-void cli_db_tick(const struct run_report *r, void *data)
+/* The slot of a request name in db->names, registered when new; -1 when there is no
+ * room. */
+static int name_slot(struct cli_db *db, const char *name, size_t len)
 {
-    struct cli_db *db = data;
-    if (r->total == NULL || r->n_rows == 0) {
-        return;
+    size_t k = 0;
+    while (k < db->n_names && (strlen(db->names[k]) != len || memcmp(db->names[k], name, len))) {
+        k++;
     }
-    size_t sec = r->n_rows - 1;
-    double now[CLI_DB_NAMES_MAX] = {0};
-    for (size_t i = 0; i < registry_len(r->total); i++) {
-        const struct series *s = registry_at_const(r->total, (int)i);
-        size_t len = 0;
-        const char *name = s->metric == M_HTTP_REQS ? tags_get(s->tags, "name", &len) : NULL;
-        if (name == NULL || len == 0 || len >= sizeof db->names[0]) {
+    if (k == db->n_names) {
+        if (db->n_names == CLI_DB_NAMES_MAX || len >= sizeof db->names[0]) {
+            return -1;
+        }
+        db->per_s[k] = calloc(CLI_DB_SECONDS_MAX, sizeof *db->per_s[k]);
+        if (db->per_s[k] == NULL) {
+            return -1;
+        }
+        memcpy(db->names[k], name, len);
+        db->names[k][len] = '\0';
+        db->n_names++;
+    }
+    return (int)k;
+}
+
+/*
+ * Each time-series row finalised since the last call: its own second's requests per
+ * name, from the row's packed series.  A row counts for its own second even when the
+ * coordinator finalises several in one tick (a worker that handed its second over late,
+ * under load or a sanitizer): counting the totals' growth per tick put two seconds'
+ * requests in one and none in the other, and the N+1 rule's fit fell to 0.
+ */
+static void db_rows(struct cli_db *db, const struct run_report *r)
+{
+    size_t nseries = registry_len(r->total);
+    for (; db->rows_seen < r->n_rows; db->rows_seen++) {
+        const struct ts_row *row = &r->rows[db->rows_seen];
+        struct packed_rec rec;
+        size_t off = 0;
+        if (row->t >= CLI_DB_SECONDS_MAX) {
             continue;
         }
-        size_t k = 0;
-        while (k < db->n_names &&
-               (strlen(db->names[k]) != len || memcmp(db->names[k], name, len))) {
-            k++;
-        }
-        if (k == db->n_names) {
-            if (db->n_names == CLI_DB_NAMES_MAX) {
+        while (row->packed != NULL && packed_next(row->packed, row->packed_len, &off, &rec) == 1) {
+            if (rec.series >= nseries) {
                 continue;
             }
-            db->per_s[k] = calloc(CLI_DB_SECONDS_MAX, sizeof *db->per_s[k]);
-            if (db->per_s[k] == NULL) {
-                continue;
+            const struct series *s = registry_at_const(r->total, (int)rec.series);
+            size_t len = 0;
+            const char *name = s->metric == M_HTTP_REQS ? tags_get(s->tags, "name", &len) : NULL;
+            int k = name != NULL && len > 0 ? name_slot(db, name, len) : -1;
+            if (k >= 0) {
+                db->per_s[k][row->t] += rec.sum;
             }
-            memcpy(db->names[k], name, len);
-            db->names[k][len] = '\0';
-            db->n_names++;
         }
-        now[k] += s->sum;
-    }
-    for (size_t k = 0; k < db->n_names; k++) {
-        if (sec < CLI_DB_SECONDS_MAX) {
-            db->per_s[k][sec] += now[k] - db->last[k];
+        if (row->t + 1 > db->n_s) {
+            db->n_s = row->t + 1;
         }
-        db->last[k] = now[k];
     }
-    if (sec + 1 > db->n_s) {
-        db->n_s = sec + 1 < CLI_DB_SECONDS_MAX ? sec + 1 : CLI_DB_SECONDS_MAX;
+}
+
+void cli_db_tick(const struct run_report *r, void *data)
+{
+    if (r->total != NULL) {
+        db_rows(data, r);
     }
 }
 
@@ -190,6 +211,9 @@ void cli_db_after(struct run_report *r, void *data)
     struct cli_db *db = data;
     struct dbfind_http http[CLI_DB_NAMES_MAX];
     size_t nh = 0;
+    if (r->total != NULL) {
+        db_rows(db, r); /* the rows finalised after the last tick */
+    }
     /* Totals from the whole run (the ticks may miss the last partial second). */
     for (size_t k = 0; k < db->n_names; k++) {
         db->totals[k] = 0;

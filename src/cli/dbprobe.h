@@ -30,7 +30,7 @@ struct cli_db {
     size_t n_names;
     char names[CLI_DB_NAMES_MAX][64];
     double *per_s[CLI_DB_NAMES_MAX];
-    double last[CLI_DB_NAMES_MAX];
+    size_t rows_seen; /* time-series rows counted into per_s */
     uint64_t totals[CLI_DB_NAMES_MAX];
     size_t n_s;
 };
@@ -44,7 +44,8 @@ int cli_db_define_metrics(void);
  */
 int cli_db_probes(struct cli_db *db, struct probe *out, size_t cap, size_t *n);
 
-/* The engine's tick: counts each request name's requests in the last second. */
+/* The engine's tick: counts each request name's requests of the rows finalised since the
+ * last tick, each in its own second. */
 void cli_db_tick(const struct run_report *r, void *data);
 
 /* After the load (the probes stopped): the findings, handed back to each probe. */
