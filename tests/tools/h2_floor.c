@@ -165,36 +165,35 @@ static bool hpack_literal(struct floor *f, unsigned idx, const char *value)
     return true;
 }
 
-static ssize_t conn_read(struct conn *c, void *buf, size_t n)
+/* A recv/send result as bytes, 0 (closed), -EAGAIN or a negative errno. */
+static ssize_t sock_result(ssize_t k)
 {
-    if (c->ssl == NULL) {
-        ssize_t k = recv(c->fd, buf, n, 0);
-        return k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? -EAGAIN : k < 0 ? -errno : k;
-    }
-    int k = SSL_read(c->ssl, buf, (int)n);
+    return k >= 0 ? k : errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+/* An SSL_read/SSL_write result the same way. */
+static ssize_t ssl_result(SSL *ssl, int k)
+{
     if (k > 0) {
         return k;
     }
-    int e = SSL_get_error(c->ssl, k);
+    int e = SSL_get_error(ssl, k);
     ERR_clear_error();
     return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? -EAGAIN
            : e == SSL_ERROR_ZERO_RETURN                          ? 0
                                                                  : -EIO;
 }
 
+static ssize_t conn_read(struct conn *c, void *buf, size_t n)
+{
+    return c->ssl == NULL ? sock_result(recv(c->fd, buf, n, 0))
+                          : ssl_result(c->ssl, SSL_read(c->ssl, buf, (int)n));
+}
+
 static ssize_t conn_write(struct conn *c, const void *buf, size_t n)
 {
-    if (c->ssl == NULL) {
-        ssize_t k = send(c->fd, buf, n, MSG_NOSIGNAL);
-        return k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? -EAGAIN : k < 0 ? -errno : k;
-    }
-    int k = SSL_write(c->ssl, buf, (int)n);
-    if (k > 0) {
-        return k;
-    }
-    int e = SSL_get_error(c->ssl, k);
-    ERR_clear_error();
-    return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? -EAGAIN : -EIO;
+    return c->ssl == NULL ? sock_result(send(c->fd, buf, n, MSG_NOSIGNAL))
+                          : ssl_result(c->ssl, SSL_write(c->ssl, buf, (int)n));
 }
 
 /* on_frame: one whole frame; false when the run must fail. */
