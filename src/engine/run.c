@@ -75,7 +75,13 @@ struct coord {
 
 void run_report_add_warning(struct run_report *r, const char *fmt, ...)
 {
-    if (r->n_warnings >= sizeof r->warnings / sizeof r->warnings[0]) {
+    if (r->n_warnings >= RUN_WARNINGS_KEPT) {
+        /* The last slot says how many were not kept, so none is lost silently. */
+        r->warnings_dropped++;
+        snprintf(r->warnings[RUN_WARNINGS_KEPT], sizeof r->warnings[0],
+                 "%zu more warning%s not kept (brunt keeps the first %d)", r->warnings_dropped,
+                 r->warnings_dropped == 1 ? " was" : "s were", RUN_WARNINGS_KEPT);
+        r->n_warnings = RUN_WARNINGS_KEPT + 1;
         return;
     }
     va_list ap;

@@ -79,6 +79,9 @@ typedef void (*run_progress_cb)(const struct run_progress *p, void *data);
  * arrivals are even, so about that share of them waited for the platform, not brunt. */
 #define RUN_HELD_BACK_SHARE 0.01
 
+/* Warnings a report keeps; any more are counted in one more line. */
+#define RUN_WARNINGS_KEPT 8
+
 struct run_report {
     const struct plan *plan;
     int argc;
@@ -132,8 +135,9 @@ struct run_report {
         uint64_t stamped, read_time, rejected, deferred_waits;
         char stopped[160];
     } timing;
-    char warnings[8][256];
-    size_t n_warnings;
+    /* RUN_WARNINGS_KEPT warnings, then one line that counts those not kept. */
+    char warnings[RUN_WARNINGS_KEPT + 1][256];
+    size_t n_warnings, warnings_dropped;
     int exit_code;
     /* Set by the CLI after engine_run() for the outputs; the engine never reads them. */
     struct probe_set *probes;   /* probe/probe.h; may be NULL */

@@ -72,3 +72,24 @@ Test(run, an_earlier_runs_interrupts_do_not_stop_the_next_run)
     cr_expect_geq(took, 300 * NS_PER_MS, "ran %llu ns of its 300 ms", (unsigned long long)took);
     run_report_destroy(&rep);
 }
+
+Test(run, warnings_past_the_kept_ones_are_counted_not_lost)
+{
+    struct run_report r;
+    memset(&r, 0, sizeof r);
+    for (int i = 0; i < RUN_WARNINGS_KEPT; i++) {
+        run_report_add_warning(&r, "warning %d", i);
+    }
+    cr_assert_eq(r.n_warnings, RUN_WARNINGS_KEPT);
+    cr_assert_str_eq(r.warnings[RUN_WARNINGS_KEPT - 1], "warning 7");
+    run_report_add_warning(&r, "warning %d", 8);
+    cr_assert_eq(r.n_warnings, RUN_WARNINGS_KEPT + 1, "the kept ones and the count");
+    cr_assert_str_eq(r.warnings[RUN_WARNINGS_KEPT],
+                     "1 more warning was not kept (brunt keeps the first 8)");
+    run_report_add_warning(&r, "warning %d", 9);
+    run_report_add_warning(&r, "warning %d", 10);
+    cr_assert_eq(r.n_warnings, RUN_WARNINGS_KEPT + 1);
+    cr_assert_str_eq(r.warnings[RUN_WARNINGS_KEPT],
+                     "3 more warnings were not kept (brunt keeps the first 8)");
+    cr_assert_str_eq(r.warnings[0], "warning 0", "the first ones stay");
+}
