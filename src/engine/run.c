@@ -390,7 +390,9 @@ static void progress(struct coord *c, const struct run_options *opts, uint64_t n
     if (r->n_rows > 0) {
         const struct ts_row *row = &r->rows[r->n_rows - 1];
         p.vus = row->vus;
-        p.rps = (double)row->http_reqs;
+        /* As the result's rows: each worker's requests over the time its shard covered
+         * (a starved worker's late second would read as a burst over 1 s). */
+        p.rps = row->rate_known ? row->rate : (double)row->http_reqs;
         p.p95_ms = row->duration.p95;
     }
     opts->progress(&p, opts->progress_data);
