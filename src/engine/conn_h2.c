@@ -832,9 +832,11 @@ void conn_h2_send(struct vu *vu)
     dirty_mark(vu); /* written at the loop turn's end: conn_h2_flush_dirty */
 }
 
-/* Sends the refused streams of the batch again on a new connection (once). */
+/* Sends the refused streams of the batch again on a new connection (once); each counts
+ * in http_req_retries, as HTTP/1.1's re-sent requests do (conn.c). */
 static void h2_resend(struct vu *vu, uint32_t count)
 {
+    series_add(S(vu->w, vu->sr->s_retries), count);
     conn_close(vu);
     vu->retried = true;
     vu->batch = vu->inflight = count;
@@ -869,6 +871,7 @@ static void h2_progress(struct vu *vu)
          * SETTINGS arrived, above its SETTINGS_MAX_CONCURRENT_STREAMS.  nghttp2 knows the
          * limit now and queues them within it: submitted again here, once. */
         uint32_t count = h->refused;
+        series_add(S(vu->w, vu->sr->s_retries), count);
         vu->retried = true;
         vu->batch = vu->inflight = count;
         vu->woff = 0;

@@ -80,8 +80,9 @@ struct metric_info metric_info[METRIC_MAX] = {
                                   "iterations cut off by the end of the run (graceful stop or "
                                   "gracefulRampDown ran out, second Ctrl-C)"},
     [M_HTTP_REQ_RETRIES] = {"http_req_retries", METRIC_COUNTER, CONTAINS_DEFAULT,
-                            "requests sent again on a new connection after a reused one "
-                            "closed before any byte of the answer (counted once in http_reqs)"},
+                            "requests sent again after a reused connection closed before any "
+                            "byte of the answer, or HTTP/2 streams the server refused "
+                            "(counted once in http_reqs)"},
     [M_WS_SESSIONS] = {"ws_sessions", METRIC_COUNTER, CONTAINS_DEFAULT,
                        "WebSocket sessions opened (a valid 101 answered the upgrade)"},
     [M_WS_MSGS_SENT] = {"ws_msgs_sent", METRIC_COUNTER, CONTAINS_DEFAULT,

@@ -110,6 +110,11 @@ assert_eq 400 "$(lines "$T/goaway.log" 400)" "nginx lines of the GOAWAY run"
 assert_eq 0 "$(jnum goaway.json '.errors | add')" "errors when nginx sends GOAWAY every 10 requests"
 assert_ge "$(conns "$T/goaway.log")" 40 "connections (at most 10 requests each, then GOAWAY)"
 assert_eq 0 "$(awk '$2 > 10' "$T/goaway.log" | wc -l)" "requests beyond 10 on one connection"
+# Streams sent above a GOAWAY's last stream were not served (nginx logged 400) and went
+# again: each counts in http_req_retries (at most 3 of a batch of 4 per connection).
+retries=$(jnum goaway.json '.metrics.http_req_retries.values.count // 0')
+assert_ge "$retries" 1 "streams sent again after GOAWAY (http_req_retries)"
+assert_le "$retries" $((3 * $(conns "$T/goaway.log"))) "streams sent again after GOAWAY, per connection"
 
 # --- 3. --streams N is honoured: 8 streams over 1 connection to a 100 ms upstream ---------
 : >"$T/h2c.log"
@@ -182,6 +187,9 @@ assert_ge "$reqs" 16 "requests with the server's limit of 2 streams"
 assert_le "$reqs" 48 "requests with the server's limit of 2 streams (at most 2 x 20 + 8)"
 assert_eq "$reqs" "$(lines "$T/lim.log" "$reqs")" "nginx lines of the limited run"
 assert_eq 0 "$(jnum lim.json '.errors | add')" "errors of the limited run"
+: # the first batch's streams above 2 left before nginx's SETTINGS: refused, sent again
+assert_ge "$(jnum lim.json '.metrics.http_req_retries.values.count // 0')" 1 \
+    "refused streams sent again (http_req_retries)"
 
 # --- 5. RST_STREAM: nginx's 444 resets the stream ----------------------------------------
 : >"$T/h2c.log"
