@@ -321,14 +321,59 @@ static void target_cgroup_open(struct target *t)
     t->fd_mem_psi = open(path, O_RDONLY | O_CLOEXEC);
 }
 
-/* Affinity of the root and the tightest cpu.max / memory.max from its cgroup upward. */
+/* Adds to *set the CPUs any thread of process pid may run on; false when none was read. */
+static bool process_affinity(struct proc_probe *pp, int pid, cpu_set_t *set)
+{
+    char path[48];
+    snprintf(path, sizeof path, "%d/task", pid);
+    int dfd = openat(pp->proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (d == NULL) {
+        if (dfd >= 0) {
+            close(dfd);
+        }
+        return false;
+    }
+    bool any = false;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < PROC_TASKS_MAX) {
+        char *end;
+        long tid = strtol(de->d_name, &end, 10);
+        cpu_set_t one;
+        if (*end != '\0' || tid <= 0 || sched_getaffinity((pid_t)tid, sizeof one, &one) < 0) {
+            continue;
+        }
+        CPU_OR(set, set, &one);
+        any = true;
+        n++;
+    }
+    closedir(d);
+    return any;
+}
+
+/*
+ * The CPUs the tree may use: the union of every member thread's affinity (a process may
+ * pin its main thread alone, or its workers each to a core: what bounds its CPU is the
+ * set all of them together may run on), and the tightest cpu.max / memory.max from the
+ * root's cgroup upward.
+ */
 static void target_limits(struct proc_probe *pp, struct target *t)
 {
     cpu_set_t set;
-    double cpus = 0;
-    if (t->root_pid > 0 && sched_getaffinity(t->root_pid, sizeof set, &set) == 0) {
-        cpus = CPU_COUNT(&set);
+    CPU_ZERO(&set);
+    bool any = false;
+    int ti = (int)(t - pp->targets);
+    for (size_t m = 0; m < pp->n_members; m++) {
+        if (pp->members[m].target == ti) {
+            any |= process_affinity(pp, pp->members[m].pid, &set);
+        }
     }
+    if (!any && t->root_pid > 0) {
+        any = process_affinity(pp, t->root_pid, &set) ||
+              sched_getaffinity(t->root_pid, sizeof set, &set) == 0;
+    }
+    double cpus = any ? CPU_COUNT(&set) : 0;
     if (cpus <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         cpus = n > 0 ? (double)n : 1;

@@ -101,6 +101,39 @@ jq -e '.metrics.process_cpu_core.series | map(select(.tags.target != null)) | le
     || fail "process_cpu_core has no series tagged target"
 grep -q "watched: $BUSY" cpu.out || fail "summary has no section for the watched process"
 
+# The CPUs a process may use are those any of its threads may run on: with its main
+# thread alone pinned to core 0 the target's serving thread still runs anywhere, so the
+# CPU it may use is the union of its threads' affinities, as this test reads them from
+# /proc/PID/task/*/status; with every thread pinned, one CPU.
+union_cpus() {
+    python3 - "$1" <<'PY'
+import glob, sys
+cpus = set()
+for f in glob.glob(f"/proc/{sys.argv[1]}/task/*/status"):
+    for line in open(f):
+        if line.startswith("Cpus_allowed_list:"):
+            for part in line.split(":")[1].strip().split(","):
+                a, _, b = part.partition("-")
+                cpus.update(range(int(a), int(b or a) + 1))
+print(len(cpus))
+PY
+}
+taskset -p -c 0 "$TARGET_PID" >/dev/null || fail "taskset could not pin the main thread"
+want=$(union_cpus "$TARGET_PID")
+if (($(nproc) > 1)); then
+    assert_ge "$want" 2 "CPUs the target's threads may use with its main thread alone pinned"
+fi
+brunt_run pinned-main -q -t 1 -c 1 -R 20 -d 2s --watch "$TARGET_PID" --export pinned-main.json "$TARGET_URL/"
+assert_eq 0 "$RC" "exit status"
+assert_eq "$want" "$(jnum pinned-main.json '.probes.process.targets[0].allowed_cpus')" \
+    "allowed_cpus with the main thread alone pinned (the union of the threads')"
+taskset -a -p -c 0 "$TARGET_PID" >/dev/null || fail "taskset could not pin every thread"
+assert_eq 1 "$(union_cpus "$TARGET_PID")" "CPUs the target may use with every thread pinned"
+brunt_run pinned-all -q -t 1 -c 1 -R 20 -d 2s --watch "$TARGET_PID" --export pinned-all.json "$TARGET_URL/"
+assert_eq 0 "$RC" "exit status"
+assert_eq 1 "$(jnum pinned-all.json '.probes.process.targets[0].allowed_cpus')" \
+    "allowed_cpus with every thread pinned"
+
 # The same for a spawned `brunt serve --burn 5ms` (5 ms of CPU per request) at 40 req/s:
 # about 20 % of a core plus the serving itself.
 PORT=$(free_port)
