@@ -43,6 +43,12 @@ static int rd_fail(struct rd *r, int code, const char *fmt, ...)
             vsnprintf(r->err + n, r->err_len - (size_t)n, fmt, ap);
             va_end(ap);
         }
+        /* one line: what the document's strings held (a decoded "\n") is shown as '?' */
+        for (char *c = r->err; *c != '\0'; c++) {
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+                *c = '?';
+            }
+        }
     }
     return code;
 }

@@ -153,7 +153,10 @@ assert_eq "$reqs" "$(lines "$T/jitter.log" "$reqs")" "nginx lines of the rolling
 assert_eq "$reqs" "$(awk '$1 == 200' "$T/jitter.log" | wc -l)" "200s nginx logged"
 assert_eq "$reqs" "$(stats_requests)" "requests the upstream served (its /__stats)"
 # 650..1400 ms against the 1 s timeout: some time out, each at its own deadline (nginx
-# logs a cancelled stream as 499 with its time), the others are answered.
+# logs a cancelled stream as 499 with its time), the others are answered.  nginx times a
+# stream from when it reads it, which on a loaded machine is some tens of ms after brunt
+# sent it (0.924 s was seen beside another test run): 0.9 s is the bound.  An older
+# stream's deadline would cancel a stream sent 50..800 ms after it that much early.
 : >"$T/jitter.log"
 brunt_run rollt -q -c 1 -t 1 -d 3s --http2 --streams 4 --timeout 1s --export rollt.json \
     "http://127.0.0.1:$P_H2C/jitter/delay/600"
@@ -163,7 +166,7 @@ tmo=$(jnum rollt.json '.errors.timeout // 0')
 assert_eq "$reqs" "$(lines "$T/jitter.log" "$reqs")" "nginx lines of the rolling timeout run"
 assert_eq "$tmo" "$(awk '$1 == 499' "$T/jitter.log" | wc -l)" "brunt's timeouts = streams nginx saw cancelled"
 assert_ge "$tmo" 1 "streams timed out (650..1400 ms against 1 s)"
-assert_eq 0 "$(awk '$1 == 499 && $2 < 0.99' "$T/jitter.log" | wc -l)" \
+assert_eq 0 "$(awk '$1 == 499 && $2 < 0.9' "$T/jitter.log" | wc -l)" \
     "streams cancelled before their own 1 s: $(awk '$1 == 499' "$T/jitter.log" | sort -k2n | head -5 | tr '\n' ' ')"
 assert_eq $((reqs - tmo)) "$(awk '$1 == 200' "$T/jitter.log" | wc -l)" "answered streams = nginx's 200s"
 

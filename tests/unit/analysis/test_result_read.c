@@ -65,6 +65,8 @@ Test(result_read, refusals)
     refused("[1]", RR_EFORMAT, "expected a JSON object");
     refused("{\"schema\":\"other\"}", RR_EFORMAT, "not a brunt result");
     refused("{\"schema\":\"brunt-result/2\"}", RR_EVERSION, "brunt-result/2");
+    /* the document's strings are quoted on one line: a decoded newline is shown as '?' */
+    refused("{\"schema\":\"a\\nb\\u0007c\"}", RR_EFORMAT, "schema 'a?b?c'");
     refused(HEAD "\"metrics\":{},\"timeseries\":{\"rows\":[]}}", RR_ENOHIST,
             "no per-second histograms");
     refused(HEAD TS("[{\"t\":0}]"), RR_ENOHIST, "no per-second histograms");
