@@ -3,10 +3,11 @@
  *
  * One SSL_CTX per origin, built before the run (transport_tls_cfg_new: verification
  * against the system store or --cacert, the expected host or IP address, a client
- * certificate, ALPN http/1.1, or h2 then http/1.1 with --http2, TLS 1.2 at least); one SSL per connection.  Sessions are
- * resumed from a per-worker, per-origin slot (transport_conn.cache): the client-side
- * new-session callback keeps the latest session there, so a VU that reconnects resumes
- * without any lock on the request path.  Reads and writes go straight between OpenSSL
+ * certificate, ALPN http/1.1, or h2 then http/1.1 with --http2, TLS 1.2 at least); one
+ * SSL per connection.  Sessions are resumed from a per-worker, per-origin slot
+ * (transport_conn.cache): the client-side new-session callback keeps the newest sessions
+ * there (struct tls_pool: a TLS 1.3 ticket is used once), so a VU that reconnects
+ * resumes without any lock on the request path.  Reads and writes go straight between OpenSSL
  * and the caller's buffers (the worker's read buffer, the request bytes): no copies of
  * our own.  WANT_READ / WANT_WRITE become -EAGAIN; the handshake reports which direction
  * it waits for.  Verification failures become BRUNT_ETLS_* codes (core/error.h).
@@ -32,21 +33,66 @@ struct tls_cfg {
 struct tls_conn {
     SSL *ssl;
     bool ready;  /* handshake done */
-    bool broken; /* a fatal error: no close_notify */
+    bool broken; /* a fatal error: no close_notify (and OpenSSL drops the session) */
 };
 
-/* Keeps the newest session of a connection in its worker's slot (no lock: one thread). */
+/*
+ * A worker's sessions for one origin (the value of its slot; no lock: one thread).  A
+ * TLS 1.3 ticket is used once (RFC 8446 C.4: a client should not reuse one, and servers
+ * may refuse a second use: nginx with a shared session cache answered the second of two
+ * connections offering the same ticket at once with a full handshake), so connections
+ * take tickets from this stack and each handshake's new tickets (two after a full one,
+ * one after a resumption, from OpenSSL servers) refill it.  A TLS 1.2 session is left in
+ * place: its resumption is meant to repeat.
+ */
+#define TLS_POOL 16
+struct tls_pool {
+    unsigned n;
+    SSL_SESSION *s[TLS_POOL]; /* s[n - 1] the newest */
+};
+
 static int tls_new_session(SSL *ssl, SSL_SESSION *sess)
 {
     void **slot = SSL_get_app_data(ssl);
     if (slot == NULL) {
         return 0;
     }
-    if (*slot != NULL) {
-        SSL_SESSION_free(*slot);
+    struct tls_pool *p = *slot;
+    if (p == NULL && (p = *slot = calloc(1, sizeof *p)) == NULL) {
+        return 0;
     }
-    *slot = sess;
+    if (SSL_SESSION_get_protocol_version(sess) != TLS1_3_VERSION) {
+        while (p->n > 0) { /* a TLS 1.2 session replaces what was there */
+            SSL_SESSION_free(p->s[--p->n]);
+        }
+    }
+    if (p->n == TLS_POOL) { /* full: the oldest goes */
+        SSL_SESSION_free(p->s[0]);
+        memmove(p->s, p->s + 1, (TLS_POOL - 1) * sizeof p->s[0]);
+        p->n--;
+    }
+    p->s[p->n++] = sess;
     return 1; /* we keep the reference */
+}
+
+/* The session for a new connection, set on ssl: the newest resumable one, taken out of
+ * the pool when it is a TLS 1.3 ticket. */
+static void tls_pool_use(struct tls_pool *p, SSL *ssl)
+{
+    while (p != NULL && p->n > 0) {
+        SSL_SESSION *sess = p->s[p->n - 1];
+        if (!SSL_SESSION_is_resumable(sess)) {
+            SSL_SESSION_free(sess);
+            p->n--;
+            continue;
+        }
+        (void)SSL_set_session(ssl, sess); /* ssl holds its own reference */
+        if (SSL_SESSION_get_protocol_version(sess) == TLS1_3_VERSION) {
+            SSL_SESSION_free(sess);
+            p->n--;
+        }
+        return;
+    }
 }
 
 /* The last OpenSSL error as text, for err. */
@@ -167,11 +213,13 @@ static void tls_cfg_free(void *p)
     }
 }
 
-static void tls_cache_free(void *p)
+static void tls_cache_free(void *v)
 {
-    if (p != NULL) {
-        SSL_SESSION_free(p);
+    struct tls_pool *p = v;
+    while (p != NULL && p->n > 0) {
+        SSL_SESSION_free(p->s[--p->n]);
     }
+    free(p);
 }
 
 static int tls_connected(struct transport_conn *c)
@@ -207,8 +255,8 @@ static int tls_connect(struct transport_conn *c, const struct sockaddr *addr, so
     if (cfg->sni[0] != '\0') {
         (void)SSL_set_tlsext_host_name(t->ssl, cfg->sni);
     }
-    if (c->cache != NULL && *c->cache != NULL) {
-        (void)SSL_set_session(t->ssl, *c->cache);
+    if (c->cache != NULL) {
+        tls_pool_use(*c->cache, t->ssl);
     }
     c->state = t;
     return rc;
@@ -280,8 +328,12 @@ static ssize_t tls_io_error(struct tls_conn *t, int r)
     case SSL_ERROR_WANT_WRITE:
         return -EAGAIN;
     case SSL_ERROR_ZERO_RETURN:
-        rc = 0;
-        break;
+        /* The peer's close_notify (or its FIN: SSL_OP_IGNORE_UNEXPECTED_EOF): an orderly
+         * end, not a broken connection.  tls_close answers it; an SSL freed without a
+         * close_notify of its own has its session dropped by OpenSSL, and that session is
+         * the worker's slot the next connection resumes from. */
+        ERR_clear_error();
+        return 0;
     case SSL_ERROR_SYSCALL:
         rc = errno != 0 ? -errno : 0;
         break;

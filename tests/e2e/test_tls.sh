@@ -36,6 +36,7 @@ P_WRONG=$(free_port)
 P_SELF=$(free_port)
 P_MTLS=$(free_port) # asks for a client certificate signed by the test CA
 P_SWAP=$(free_port) # starts good; the runtime test swaps in the expired certificate
+P_TLS12=$(free_port) # the good certificate, TLS 1.2 only
 cp "$T/good.crt" "$T/swap.crt"
 cp "$T/good.key" "$T/swap.key"
 mkdir -p "$T/nginx"
@@ -47,6 +48,13 @@ server() { # PORT CERT LOG
         ssl_certificate_key $T/$2.key;
         access_log $T/$3.log tls;
         location / { return 200 "hello over tls\n"; }
+        # gzip leaves the length unknown and chunked is off: the body ends with the
+        # connection (close_notify, then FIN)
+        location /eof {
+            gzip on; gzip_min_length 1; gzip_types text/plain; default_type text/plain;
+            chunked_transfer_encoding off;
+            return 200 "hello over tls, to the end of the connection\n";
+        }
     }
 CONF
 }
@@ -64,6 +72,7 @@ CONF
     server "$P_WRONG" wrong wrong
     server "$P_SELF" self self
     server "$P_SWAP" swap swap
+    server "$P_TLS12" good tls12 | sed 's|^\( *\)ssl_certificate_key.*|&\n\1ssl_protocols TLSv1.2;|'
     cat <<CONF
     server {
         listen 127.0.0.1:$P_MTLS ssl;
@@ -132,6 +141,31 @@ assert_eq 40 "$sni" "connections that sent SNI localhost (https://localhost)"
 assert_eq 0 "$(awk 'NR <= '"$before"' && $6 != "-"' "$T/good.log" | wc -l)" "SNI sent for an IP literal"
 hs=$(nonzero resume.json)
 assert_eq 40 "$hs" "a handshake per request when every request reconnects"
+
+# --- 2a. resumption when each body ends with the connection ------------------------------
+# The client reads to the server's close_notify: an orderly end that must leave the
+# session resumable (OpenSSL drops the session of a connection freed without a
+# close_notify sent back; brunt once took the peer's for a broken connection: 4 of 40)
+before=$(wc -l <"$T/good.log")
+brunt_run eof -q -c 2 -t 1 -n 40 -H 'Accept-Encoding: gzip' --cacert "$T/ca.crt" \
+    --export eof.json "https://localhost:$P_GOOD/eof"
+assert_eq 0 "$RC" "exit status with close-delimited bodies"
+assert_eq 40 "$(jnum eof.json '.metrics.http_reqs.values.count')" "requests with close-delimited bodies"
+assert_eq 0 "$(jnum eof.json '.errors | add')" "errors with close-delimited bodies"
+assert_eq $((before + 40)) "$(lines "$T/good.log" $((before + 40)))" "nginx lines after the close-delimited run"
+assert_eq 40 "$(tail -n 40 "$T/good.log" | awk '$5 == 200 && $2 == 1' | wc -l)" \
+    "200s nginx sent, one per connection"
+reused=$(tail -n 40 "$T/good.log" | awk '$3 == "r"' | wc -l)
+assert_ge "$reused" 38 "connections resumed when bodies end with the connection (of 40; 2 VUs)"
+
+# TLS 1.2: a session is resumed again and again (brunt takes a TLS 1.3 ticket once, a
+# TLS 1.2 session as often as the server accepts it)
+brunt_run tls12 -q -c 2 -t 1 -n 40 -H 'Connection: close' --cacert "$T/ca.crt" \
+    --export tls12.json "https://localhost:$P_TLS12/"
+assert_eq 0 "$RC" "exit status over TLS 1.2"
+assert_eq 40 "$(lines "$T/tls12.log" 40)" "nginx lines of the TLS 1.2 run"
+assert_eq 40 "$(awk '$4 == "TLSv1.2" && $5 == 200' "$T/tls12.log" | wc -l)" "TLS 1.2 200s nginx logged"
+assert_ge "$(awk '$3 == "r"' "$T/tls12.log" | wc -l)" 38 "TLS 1.2 connections resumed (of 40; 2 VUs)"
 
 # --- 2b. a scenario file: https base_url, options.cacert relative to the file ------------
 mkdir -p "$T/scen"
