@@ -114,6 +114,12 @@ static void conn_handshake(struct vu *vu)
     vu->cstate = CONN_OPEN;
     vu->backoff_ns = 0; /* connects work again */
     vu->t_conn_done = vu->tops->handshake ? loop_clock_ns(vu->w->loop) : vu->t_hs_start;
+    if (vu->tops->handshake != NULL && vu->sr != NULL) {
+        series_add(S(vu->w, vu->sr->s_tls_handshakes), 1);
+        if (vu->tops->resumed != NULL && vu->tops->resumed(&vu->tc)) {
+            series_add(S(vu->w, vu->sr->s_tls_resumed), 1);
+        }
+    }
     vu_timer_cancel(vu);
     if (vu->ws != NULL) {
         /* A WebSocket connect step: the upgrade request instead (conn_ws.c). */

@@ -443,6 +443,8 @@ int reqm_scen_init(struct worker *w, struct scen_rt *sr)
     sr->s_recv = series_for(w, M_DATA_RECEIVED, sr->scen_tags);
     sr->s_interrupted = series_for(w, M_ITERATIONS_INTERRUPTED, sr->scen_tags);
     sr->s_retries = series_for(w, M_HTTP_REQ_RETRIES, sr->scen_tags);
+    sr->s_tls_handshakes = series_for(w, M_TLS_HANDSHAKES, sr->scen_tags);
+    sr->s_tls_resumed = series_for(w, M_TLS_RESUMED, sr->scen_tags);
     sr->s_send_lag = series_for(w, M_HTTP_REQ_SEND_LAG, sr->scen_tags);
     sr->s_send_lag_own = series_for(w, M_HTTP_REQ_SEND_LAG_OWN, sr->scen_tags);
     for (int k = 0; k < ERR_KINDS; k++) {

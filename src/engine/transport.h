@@ -68,6 +68,8 @@ struct transport_ops {
     /* Whether the handshake chose HTTP/2 by ALPN ("h2"); NULL when the transport has no
      * negotiation (plain TCP: HTTP/2 there is h2c with prior knowledge, or none). */
     bool (*alpn_h2)(struct transport_conn *c);
+    /* Whether the handshake resumed a session; NULL when the transport has none. */
+    bool (*resumed)(struct transport_conn *c);
 };
 
 /* Plain TCP with TCP_NODELAY (and SO_TIMESTAMPNS when rx_stamp is set). */

@@ -425,6 +425,12 @@ static bool tls_alpn_h2(struct transport_conn *c)
     return len == 2 && memcmp(proto, "h2", 2) == 0;
 }
 
+static bool tls_resumed(struct transport_conn *c)
+{
+    struct tls_conn *t = c->state;
+    return t != NULL && t->ready && SSL_session_reused(t->ssl) == 1;
+}
+
 const struct transport_ops transport_tls = {
     .name = "tls",
     .connect = tls_connect,
@@ -436,4 +442,5 @@ const struct transport_ops transport_tls = {
     .cfg_free = tls_cfg_free,
     .cache_free = tls_cache_free,
     .alpn_h2 = tls_alpn_h2,
+    .resumed = tls_resumed,
 };

@@ -258,6 +258,7 @@ struct scen_rt {
     struct step_rt *steps;
     int s_iter, s_iter_dur, s_dropped, s_sent, s_recv, s_err[ERR_KINDS];
     int s_interrupted, s_retries;
+    int s_tls_handshakes, s_tls_resumed; /* per connection (conn.c) */
     char scen_tags[1024];
     int s_send_lag;     /* http_req_send_lag, per scenario (reqmetrics.c) */
     int s_send_lag_own; /* http_req_send_lag_own, per scenario */

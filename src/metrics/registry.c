@@ -96,6 +96,10 @@ struct metric_info metric_info[METRIC_MAX] = {
     [M_WS_PING] = {"ws_ping", METRIC_TREND, CONTAINS_TIME, "WebSocket ping to its pong"},
     [M_WS_MSG_LATENCY] = {"ws_msg_latency", METRIC_TREND, CONTAINS_TIME,
                           "WebSocket message sent to the reply a wait step matched"},
+    [M_TLS_HANDSHAKES] = {"tls_handshakes", METRIC_COUNTER, CONTAINS_DEFAULT,
+                          "TLS handshakes completed (one per TLS connection)"},
+    [M_TLS_RESUMED] = {"tls_resumed", METRIC_COUNTER, CONTAINS_DEFAULT,
+                       "TLS handshakes that resumed a session (of tls_handshakes)"},
 };
 
 /* Metrics defined so far; entries from M_COUNT on own their name and desc strings. */

@@ -63,6 +63,9 @@ enum metric_id {
     M_WS_CONNECTING,
     M_WS_PING,
     M_WS_MSG_LATENCY,
+    /* TLS connections (engine/conn.c): handshakes done, and of those the resumed */
+    M_TLS_HANDSHAKES,
+    M_TLS_RESUMED,
     M_COUNT
 };
 

@@ -920,7 +920,7 @@ static void print_metrics(const struct out *o, const struct run_report *r)
     };
     static const int execution[] = {M_ITERATION_DURATION, M_ITERATIONS, M_ITERATIONS_INTERRUPTED,
                                     M_DROPPED_ITERATIONS, M_VUS,        M_VUS_MAX};
-    static const int network[] = {M_DATA_RECEIVED, M_DATA_SENT};
+    static const int network[] = {M_DATA_RECEIVED, M_DATA_SENT, M_TLS_HANDSHAKES, M_TLS_RESUMED};
     static const int checks[] = {M_CHECKS};
     struct series s;
 

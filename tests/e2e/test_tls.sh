@@ -123,6 +123,10 @@ grep -q ' TLSv1.3 200 - http/1.1$' "$T/good.log" ||
 assert_eq 0 "$(awk '$7 != "http/1.1"' "$T/good.log" | wc -l)" "connections without ALPN http/1.1"
 hs=$(nonzero good.json)
 assert_eq "$conns" "$hs" "http_req_tls_handshaking samples > 0 = connections"
+assert_eq "$conns" "$(jnum good.json '.metrics.tls_handshakes.values.count')" \
+    "tls_handshakes = the connections nginx saw"
+assert_eq 0 "$(jnum good.json '.metrics.tls_resumed.values.count // 0')" \
+    "tls_resumed on first connections (nginx: $(awk '$3 == "r"' "$T/good.log" | wc -l))"
 hs_max=$(jnum good.json '.metrics.http_req_tls_handshaking.values.max')
 assert_lt 0 "$hs_max" "the longest TLS handshake (ms)"
 
@@ -136,6 +140,9 @@ total=$(lines "$T/good.log" $((before + 40)))
 assert_eq $((before + 40)) "$total" "nginx lines after the reconnecting run"
 reused=$(tail -n 40 "$T/good.log" | awk '$3 == "r"' | wc -l)
 assert_ge "$reused" 38 "connections nginx saw resume a TLS session (of 40; 2 VUs)"
+assert_eq 40 "$(jnum resume.json '.metrics.tls_handshakes.values.count')" "tls_handshakes, one a request"
+assert_eq "$reused" "$(jnum resume.json '.metrics.tls_resumed.values.count')" \
+    "tls_resumed = the resumptions nginx logged"
 sni=$(tail -n 40 "$T/good.log" | awk '$6 == "localhost"' | wc -l)
 assert_eq 40 "$sni" "connections that sent SNI localhost (https://localhost)"
 assert_eq 0 "$(awk 'NR <= '"$before"' && $6 != "-"' "$T/good.log" | wc -l)" "SNI sent for an IP literal"
@@ -157,6 +164,8 @@ assert_eq 40 "$(tail -n 40 "$T/good.log" | awk '$5 == 200 && $2 == 1' | wc -l)" 
     "200s nginx sent, one per connection"
 reused=$(tail -n 40 "$T/good.log" | awk '$3 == "r"' | wc -l)
 assert_ge "$reused" 38 "connections resumed when bodies end with the connection (of 40; 2 VUs)"
+assert_eq "$reused" "$(jnum eof.json '.metrics.tls_resumed.values.count')" \
+    "tls_resumed = the resumptions nginx logged (close-delimited bodies)"
 
 # TLS 1.2: a session is resumed again and again (brunt takes a TLS 1.3 ticket once, a
 # TLS 1.2 session as often as the server accepts it)
@@ -165,7 +174,10 @@ brunt_run tls12 -q -c 2 -t 1 -n 40 -H 'Connection: close' --cacert "$T/ca.crt" \
 assert_eq 0 "$RC" "exit status over TLS 1.2"
 assert_eq 40 "$(lines "$T/tls12.log" 40)" "nginx lines of the TLS 1.2 run"
 assert_eq 40 "$(awk '$4 == "TLSv1.2" && $5 == 200' "$T/tls12.log" | wc -l)" "TLS 1.2 200s nginx logged"
-assert_ge "$(awk '$3 == "r"' "$T/tls12.log" | wc -l)" 38 "TLS 1.2 connections resumed (of 40; 2 VUs)"
+reused=$(awk '$3 == "r"' "$T/tls12.log" | wc -l)
+assert_ge "$reused" 38 "TLS 1.2 connections resumed (of 40; 2 VUs)"
+assert_eq "$reused" "$(jnum tls12.json '.metrics.tls_resumed.values.count')" \
+    "tls_resumed = the TLS 1.2 resumptions nginx logged"
 
 # --- 2b. a scenario file: https base_url, options.cacert relative to the file ------------
 mkdir -p "$T/scen"
