@@ -152,7 +152,7 @@ assert_eq 40 "$hs" "a handshake per request when every request reconnects"
 # --- 2a. resumption when each body ends with the connection ------------------------------
 # The client reads to the server's close_notify: an orderly end that must leave the
 # session resumable (OpenSSL drops the session of a connection freed without a
-# close_notify sent back; brunt once took the peer's for a broken connection: 4 of 40)
+# close_notify sent back; brunt once took the peer's for a broken connection: 0 of 40)
 before=$(wc -l <"$T/good.log")
 brunt_run eof -q -c 2 -t 1 -n 40 -H 'Accept-Encoding: gzip' --cacert "$T/ca.crt" \
     --export eof.json "https://localhost:$P_GOOD/eof"
